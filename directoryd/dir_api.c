@@ -1,0 +1,493 @@
+/* dir_api.c - routes, parameter validation and authentication for the JSON read API. */
+#include "dir_api.h"
+#include "dir_auth.h"
+#include "dir_log.h"
+#include "dir_problem.h"
+#include "dir_query.h"
+#include "dir_text.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define DEFAULT_LIMIT 50
+#define MAX_LIMIT 500
+#define MAX_Q_BYTES 200
+
+struct call {
+    const struct dir_http_req *req;
+    struct dir_http_resp *resp;
+    struct dir_model *m;
+    enum dir_role role;
+    const char *client; /* API client name, or NULL */
+    const char *path;
+};
+
+static void problem(struct call *c, struct dir_problem *p)
+{
+    c->resp->status = p->status;
+    c->resp->content_type = "application/problem+json";
+    c->resp->body.len = 0;
+    if (dir_problem_render(p, c->path, &c->resp->body))
+        c->resp->status = 500;
+}
+
+static void bad_param(struct call *c, const char *name, const char *th, const char *en_fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void bad_param(struct call *c, const char *name, const char *th, const char *en_fmt, ...)
+{
+    struct dir_problem p;
+    char en[300];
+    va_list ap;
+    va_start(ap, en_fmt);
+    vsnprintf(en, sizeof en, en_fmt, ap);
+    va_end(ap);
+    dir_problem_init(&p, 400, "invalid-parameter", "Invalid query parameter",
+                     "Query parameter '%s' is invalid: %s", name, en);
+    dir_problem_add(&p, name, th, en);
+    problem(c, &p);
+}
+
+static void not_found(struct call *c, const char *what, const char *key)
+{
+    struct dir_problem p;
+    dir_problem_init(&p, 404, "not-found", "Not found", "No %s '%s'.", what, key);
+    problem(c, &p);
+}
+
+static void json_ok(struct call *c, enum dir_rc rc)
+{
+    if (rc == DIR_OK) {
+        c->resp->status = 200;
+        c->resp->content_type = "application/json; charset=utf-8";
+        return;
+    }
+    struct dir_problem p;
+    if (rc == DIR_ERR_LIMIT)
+        dir_problem_init(&p, 413, "response-too-large", "Response too large",
+                         "The answer is too large; ask for a smaller page with 'limit'.");
+    else
+        dir_problem_init(&p, 500, "internal", "Internal error", "The answer could not be built.");
+    problem(c, &p);
+}
+
+/* ---- parameters ---- */
+
+struct allowed {
+    struct call *c;
+    const char *const *names;
+    const char *bad;
+};
+
+static bool check_arg(void *cls, const char *key, const char *value)
+{
+    struct allowed *a = cls;
+    (void)value;
+    for (const char *const *n = a->names; *n; n++)
+        if (strcmp(*n, key) == 0)
+            return true;
+    a->bad = key;
+    return false;
+}
+
+/* Refuses unknown parameters (a typo like "aera=" would otherwise silently match all). */
+static bool only_args(struct call *c, const char *const *names)
+{
+    struct allowed a = {c, names, NULL};
+    dir_http_args_each(c->req, check_arg, &a);
+    if (!a.bad)
+        return true;
+    char list[256] = "";
+    for (const char *const *n = names; *n; n++) {
+        strncat(list, *n, sizeof list - strlen(list) - 3);
+        if (n[1])
+            strncat(list, ", ", sizeof list - strlen(list) - 1);
+    }
+    struct dir_problem p;
+    char en[400];
+    snprintf(en, sizeof en, "unknown parameter; this endpoint takes: %s", *list ? list : "none");
+    dir_problem_init(&p, 400, "invalid-parameter", "Invalid query parameter",
+                     "Query parameter '%.100s' is not known here.", a.bad);
+    dir_problem_add(&p, a.bad, "ไม่รู้จักพารามิเตอร์นี้", en);
+    problem(c, &p);
+    return false;
+}
+
+static bool get_limit(struct call *c, int *limit)
+{
+    const char *v = dir_http_arg(c->req, "limit");
+    *limit = DEFAULT_LIMIT;
+    if (!v)
+        return true;
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (errno || end == v || *end || n < 1 || n > MAX_LIMIT) {
+        bad_param(c, "limit", "ต้องเป็นจำนวนเต็มตั้งแต่ 1 ถึง 500",
+                  "'%.40s' is not a whole number from 1 to 500", v);
+        return false;
+    }
+    *limit = (int)n;
+    return true;
+}
+
+static bool parse_id(const char *s, long long *id)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s || *end || v < 1 || s[0] == '+' || s[0] == ' ')
+        return false;
+    *id = v;
+    return true;
+}
+
+static bool get_id_cursor(struct call *c, long long *after)
+{
+    const char *v = dir_http_arg(c->req, "cursor");
+    *after = 0;
+    if (v && !parse_id(v, after)) {
+        bad_param(c, "cursor", "ตัวชี้หน้าไม่ถูกต้อง ใช้ค่า next จากคำตอบก่อนหน้า",
+                  "'%.40s' is not a cursor from a previous answer's 'next'", v);
+        return false;
+    }
+    return true;
+}
+
+/* The folded q parameter (caller frees), or NULL when absent; false after a 400. */
+static bool get_q(struct call *c, char **q)
+{
+    const char *v = dir_http_arg(c->req, "q");
+    *q = NULL;
+    if (!v)
+        return true;
+    size_t n = strlen(v);
+    if (n > MAX_Q_BYTES || !dir_text_utf8_valid(v, n)) {
+        bad_param(c, "q", "ข้อความค้นหาต้องเป็น UTF-8 และยาวไม่เกิน 200 ไบต์",
+                  "search text must be UTF-8 of at most 200 bytes");
+        return false;
+    }
+    *q = dir_text_fold_dup(v);
+    if (!**q) {
+        free(*q);
+        *q = NULL;
+    }
+    return true;
+}
+
+static bool get_area(struct call *c, const char *name, int *area)
+{
+    const char *v = dir_http_arg(c->req, name);
+    *area = -1;
+    if (!v)
+        return true;
+    *area = dir_model_area(c->m, v);
+    if (*area < 0) {
+        bad_param(c, name, "ไม่พบรหัสพื้นที่นี้", "no area has code '%.40s'", v);
+        return false;
+    }
+    return true;
+}
+
+static bool get_taxon(struct call *c, const char *name, enum dir_tax_kind kind, int *idx)
+{
+    const char *v = dir_http_arg(c->req, name);
+    *idx = -1;
+    if (!v)
+        return true;
+    *idx = dir_model_taxon(c->m, kind, v);
+    if (*idx < 0) {
+        bad_param(c, name, "ไม่รู้จักรหัสนี้", "unknown code '%.40s'", v);
+        return false;
+    }
+    return true;
+}
+
+/* ---- endpoints ---- */
+
+static void healthz(struct call *c)
+{
+    c->resp->status = c->m ? 200 : 503;
+    c->resp->content_type = "application/json";
+    if (!c->m) {
+        dir_buf_adds(&c->resp->body, "{\"status\":\"starting\"}");
+        return;
+    }
+    dir_buf_printf(&c->resp->body,
+                   "{\"status\":\"ok\",\"seq\":%lld,\"model\":{\"areas\":%d,\"organizations\":%d,"
+                   "\"people\":%d,\"built_at\":%lld}}",
+                   c->m->seq, c->m->nareas, c->m->norgs, c->m->npeople,
+                   (long long)c->m->built_at);
+}
+
+static void list_areas(struct call *c)
+{
+    static const char *const args[] = {"kind", "parent", "q", "limit", "cursor", NULL};
+    struct dir_area_filter f = {.kind = -1, .parent = -1};
+    int limit;
+    char *q = NULL;
+    if (!only_args(c, args) || !get_limit(c, &limit) || !get_area(c, "parent", &f.parent))
+        return;
+    const char *kind = dir_http_arg(c->req, "kind");
+    if (kind && (f.kind = dir_model_area_kind_parse(kind)) < 0) {
+        bad_param(c, "kind", "ใช้ country, province, district, subdistrict หรือ community",
+                  "'%.40s' is not one of country, province, district, subdistrict, community",
+                  kind);
+        return;
+    }
+    if (!get_q(c, &q))
+        return;
+    f.q = q;
+    json_ok(c, dir_query_areas(c->m, &f, dir_http_arg(c->req, "cursor"), limit, &c->resp->body));
+    free(q);
+}
+
+static void get_area_detail(struct call *c, const char *code)
+{
+    static const char *const args[] = {NULL};
+    if (!only_args(c, args))
+        return;
+    int a = dir_model_area(c->m, code);
+    if (a < 0)
+        return not_found(c, "area", code);
+    snprintf(c->resp->etag, sizeof c->resp->etag, "\"%d\"", c->m->areas[a].version);
+    json_ok(c, dir_query_area(c->m, a, &c->resp->body));
+}
+
+static void list_groups(struct call *c)
+{
+    static const char *const args[] = {"kind", NULL};
+    if (!only_args(c, args))
+        return;
+    const char *kind = dir_http_arg(c->req, "kind");
+    if (kind && strcmp(kind, "zone") && strcmp(kind, "subzone") && strcmp(kind, "other")) {
+        bad_param(c, "kind", "ใช้ zone, subzone หรือ other",
+                  "'%.40s' is not one of zone, subzone, other", kind);
+        return;
+    }
+    json_ok(c, dir_query_groups(c->m, kind, &c->resp->body));
+}
+
+static void list_taxa(struct call *c, enum dir_tax_kind kind)
+{
+    static const char *const args[] = {NULL};
+    if (only_args(c, args))
+        json_ok(c, dir_query_taxa(c->m, kind, &c->resp->body));
+}
+
+static void list_orgs(struct call *c)
+{
+    static const char *const args[] = {"q",    "area",   "service", "group", "type",
+                                       "status", "limit", "cursor",  NULL};
+    struct dir_org_filter f = {0};
+    int limit, type;
+    long long after;
+    char *q = NULL;
+    if (!only_args(c, args) || !get_limit(c, &limit) || !get_id_cursor(c, &after) ||
+        !get_area(c, "area", &f.area) || !get_taxon(c, "service", DIR_TAX_SERVICE, &f.service) ||
+        !get_taxon(c, "group", DIR_TAX_TARGET_GROUP, &f.group) ||
+        !get_taxon(c, "type", DIR_TAX_ORG_TYPE, &type))
+        return;
+    f.type = type >= 0 ? c->m->tax[DIR_TAX_ORG_TYPE][type].code : NULL;
+    f.status = dir_http_arg(c->req, "status");
+    if (f.status && strcmp(f.status, "active") && strcmp(f.status, "closed") &&
+        strcmp(f.status, "moved")) {
+        bad_param(c, "status", "ใช้ active, closed หรือ moved",
+                  "'%.40s' is not one of active, closed, moved", f.status);
+        return;
+    }
+    if (!get_q(c, &q))
+        return;
+    f.q = q;
+    json_ok(c, dir_query_orgs(c->m, &f, after, limit, c->role >= DIR_ROLE_CASEWORKER,
+                              &c->resp->body));
+    free(q);
+}
+
+static void get_org(struct call *c, const char *key)
+{
+    static const char *const args[] = {NULL};
+    long long id;
+    if (!only_args(c, args))
+        return;
+    int o = parse_id(key, &id) ? dir_model_org(c->m, id) : -1;
+    if (o < 0)
+        return not_found(c, "organization", key);
+    const struct dir_org *org = &c->m->orgs[o];
+    const struct dir_json *j = c->role >= DIR_ROLE_CASEWORKER ? &org->json_full : &org->json_public;
+    snprintf(c->resp->etag, sizeof c->resp->etag, "\"%d\"", org->version);
+    json_ok(c, dir_buf_add(&c->resp->body, j->s, j->len));
+}
+
+static bool need_key(struct call *c)
+{
+    if (c->role >= DIR_ROLE_CASEWORKER)
+        return true;
+    struct dir_problem p;
+    dir_problem_init(&p, 401, "unauthorized", "Authentication required",
+                     "People are shown to authenticated callers only: send "
+                     "'Authorization: Bearer <API key>'.");
+    problem(c, &p);
+    return false;
+}
+
+static void list_people(struct call *c)
+{
+    static const char *const args[] = {"q", "area", "org", "role", "limit", "cursor", NULL};
+    struct dir_person_filter f = {.area = -1, .org = -1};
+    int limit;
+    long long after, org_id;
+    char *q = NULL;
+    if (!need_key(c) || !only_args(c, args) || !get_limit(c, &limit) ||
+        !get_id_cursor(c, &after) || !get_area(c, "area", &f.area))
+        return;
+    const char *org = dir_http_arg(c->req, "org");
+    if (org && (!parse_id(org, &org_id) || (f.org = dir_model_org(c->m, org_id)) < 0)) {
+        bad_param(c, "org", "ไม่พบหน่วยงานนี้", "no organization has id '%.40s'", org);
+        return;
+    }
+    f.role = dir_http_arg(c->req, "role");
+    if (f.role && dir_model_taxon(c->m, DIR_TAX_TEAM_ROLE, f.role) < 0 &&
+        dir_model_taxon(c->m, DIR_TAX_PROFESSION, f.role) < 0) {
+        bad_param(c, "role", "ไม่รู้จักบทบาทหรือวิชาชีพนี้",
+                  "'%.40s' is neither a team role nor a profession code", f.role);
+        return;
+    }
+    if (!get_q(c, &q))
+        return;
+    f.q = q;
+    json_ok(c, dir_query_people(c->m, &f, after, limit, &c->resp->body));
+    free(q);
+}
+
+static void get_person(struct call *c, const char *key)
+{
+    static const char *const args[] = {NULL};
+    long long id;
+    if (!need_key(c) || !only_args(c, args))
+        return;
+    int p = parse_id(key, &id) ? dir_model_person(c->m, id) : -1;
+    if (p < 0)
+        return not_found(c, "person", key);
+    const struct dir_person *person = &c->m->people[p];
+    snprintf(c->resp->etag, sizeof c->resp->etag, "\"%d\"", person->version);
+    json_ok(c, dir_buf_add(&c->resp->body, person->json.s, person->json.len));
+}
+
+/* ---- authentication ---- */
+
+/* Sets the caller's role from "Authorization: Bearer <secret>"; false after a 401. */
+static bool authenticate(struct call *c)
+{
+    const char *h = dir_http_header(c->req, "Authorization");
+    c->role = DIR_ROLE_ANON;
+    if (!h)
+        return true;
+    const char *secret = NULL;
+    if (strncasecmp(h, "Bearer ", 7) == 0)
+        secret = h + 7;
+    const struct dir_client *cl = NULL;
+    if (secret && *secret && strlen(secret) <= 256) {
+        uint8_t hash[DIR_AUTH_HASH_LEN];
+        dir_auth_hash(secret, hash);
+        cl = dir_model_client(c->m, hash);
+    }
+    if (cl && !cl->revoked && (!cl->expires || cl->expires > time(NULL))) {
+        c->role = cl->role;
+        c->client = cl->name;
+        return true;
+    }
+    struct dir_problem p;
+    dir_problem_init(&p, 401, "unauthorized", "Invalid credentials",
+                     "The API key is unknown, revoked or expired (send 'Authorization: Bearer "
+                     "<API key>').");
+    problem(c, &p);
+    return false;
+}
+
+/* Splits "/v1/<coll>[/<key>]"; returns false for anything deeper. */
+static bool split(const char *path, char *coll, size_t cn, char *key, size_t kn)
+{
+    const char *p = path + 4, *slash = strchr(p, '/');
+    *key = '\0';
+    size_t n = slash ? (size_t)(slash - p) : strlen(p);
+    if (n == 0 || n >= cn)
+        return false;
+    memcpy(coll, p, n);
+    coll[n] = '\0';
+    if (!slash)
+        return true;
+    const char *k = slash + 1;
+    if (!*k || strchr(k, '/') || strlen(k) >= kn)
+        return false;
+    strcpy(key, k);
+    return true;
+}
+
+void dir_api_handle(void *app, const struct dir_http_req *req, struct dir_http_resp *resp)
+{
+    struct dir_api *api = app;
+    struct call c = {.req = req, .resp = resp, .path = dir_http_path(req)};
+    const char *method = dir_http_method(req);
+    struct dir_problem p;
+
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+        resp->allow = "GET, HEAD";
+        dir_problem_init(&p, 405, "method-not-allowed", "Method not allowed",
+                         "%.16s is not allowed here; this API is read-only for now.", method);
+        problem(&c, &p);
+        return;
+    }
+    c.m = dir_refresh_acquire(api->refresh);
+    if (strcmp(c.path, "/healthz") == 0) {
+        healthz(&c);
+        goto out;
+    }
+    if (!c.m) {
+        dir_problem_init(&p, 503, "starting", "Service starting",
+                         "The directory is still loading; try again shortly.");
+        problem(&c, &p);
+        goto out;
+    }
+    if (!authenticate(&c))
+        goto out;
+
+    char coll[32], key[128];
+    if (strncmp(c.path, "/v1/", 4) != 0 || !split(c.path, coll, sizeof coll, key, sizeof key)) {
+        dir_problem_init(&p, 404, "not-found", "Not found", "There is nothing at this path.");
+        problem(&c, &p);
+        goto out;
+    }
+    resp->cache = "no-cache";
+    if (strcmp(coll, "areas") == 0)
+        *key ? get_area_detail(&c, key) : list_areas(&c);
+    else if (strcmp(coll, "organizations") == 0)
+        *key ? get_org(&c, key) : list_orgs(&c);
+    else if (strcmp(coll, "people") == 0)
+        *key ? get_person(&c, key) : list_people(&c);
+    else if (*key)
+        not_found(&c, "resource", c.path);
+    else if (strcmp(coll, "area-groups") == 0)
+        list_groups(&c);
+    else if (strcmp(coll, "services") == 0)
+        list_taxa(&c, DIR_TAX_SERVICE);
+    else if (strcmp(coll, "target-groups") == 0)
+        list_taxa(&c, DIR_TAX_TARGET_GROUP);
+    else if (strcmp(coll, "org-types") == 0)
+        list_taxa(&c, DIR_TAX_ORG_TYPE);
+    else if (strcmp(coll, "sectors") == 0)
+        list_taxa(&c, DIR_TAX_SECTOR);
+    else if (strcmp(coll, "professions") == 0)
+        list_taxa(&c, DIR_TAX_PROFESSION);
+    else if (strcmp(coll, "team-roles") == 0)
+        list_taxa(&c, DIR_TAX_TEAM_ROLE);
+    else
+        not_found(&c, "resource", c.path);
+out:
+    if (resp->status >= 500)
+        DIR_LOG(DIR_LOG_ERROR, "api", "%s %s answered %d", method, c.path, resp->status);
+    dir_model_release(c.m);
+}

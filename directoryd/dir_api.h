@@ -1,0 +1,20 @@
+/* dir_api.h - the JSON API under /v1 and /healthz: routing, parameters, authentication.
+ *
+ * Every answer comes from the current read-model snapshot. Errors are RFC 9457 problem
+ * details naming the parameter at fault. Anonymous callers see public organisation data
+ * only; people and non-public contact points need an API key (Authorization: Bearer).
+ */
+#ifndef DIR_API_H
+#define DIR_API_H
+
+#include "dir_http.h"
+#include "dir_refresh.h"
+
+struct dir_api {
+    struct dir_refresh *refresh; /* borrowed */
+};
+
+/* The dir_http_handler for the API; APP is a struct dir_api. */
+void dir_api_handle(void *app, const struct dir_http_req *req, struct dir_http_resp *resp);
+
+#endif

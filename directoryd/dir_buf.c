@@ -1,0 +1,104 @@
+/* dir_buf.c - growable byte buffer with a cap. */
+#include "dir_buf.h"
+#include "dir_mem.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void dir_buf_init(struct dir_buf *b, size_t max)
+{
+    b->data = NULL;
+    b->len = b->cap = 0;
+    b->max = max;
+}
+
+void dir_buf_free(struct dir_buf *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+static enum dir_rc reserve(struct dir_buf *b, size_t n)
+{
+    if (n > b->max || b->len + n + 1 > b->max)
+        return DIR_ERR_LIMIT;
+    if (b->len + n + 1 <= b->cap)
+        return DIR_OK;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + n + 1)
+        cap *= 2;
+    if (cap > b->max)
+        cap = b->max;
+    b->data = dir_xrealloc(b->data, cap);
+    b->cap = cap;
+    return DIR_OK;
+}
+
+enum dir_rc dir_buf_add(struct dir_buf *b, const void *p, size_t n)
+{
+    enum dir_rc rc = reserve(b, n);
+    if (rc)
+        return rc;
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return DIR_OK;
+}
+
+enum dir_rc dir_buf_adds(struct dir_buf *b, const char *s)
+{
+    return dir_buf_add(b, s, strlen(s));
+}
+
+enum dir_rc dir_buf_printf(struct dir_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return DIR_ERR_INVALID;
+    enum dir_rc rc = reserve(b, (size_t)n);
+    if (rc)
+        return rc;
+    va_start(ap, fmt);
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+    return DIR_OK;
+}
+
+enum dir_rc dir_buf_add_json_str(struct dir_buf *b, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    enum dir_rc rc = dir_buf_add(b, "\"", 1);
+    for (const unsigned char *p = (const unsigned char *)s; !rc && *p; p++) {
+        char esc[7];
+        if (*p == '"' || *p == '\\') {
+            esc[0] = '\\';
+            esc[1] = (char)*p;
+            rc = dir_buf_add(b, esc, 2);
+        } else if (*p < 0x20) {
+            memcpy(esc, "\\u00", 4);
+            esc[4] = hex[*p >> 4];
+            esc[5] = hex[*p & 15];
+            rc = dir_buf_add(b, esc, 6);
+        } else {
+            rc = dir_buf_add(b, p, 1);
+        }
+    }
+    return rc ? rc : dir_buf_add(b, "\"", 1);
+}
+
+char *dir_buf_take(struct dir_buf *b, size_t *len)
+{
+    char *d = b->data ? b->data : dir_xstrdup("");
+    if (len)
+        *len = b->len;
+    b->data = NULL;
+    b->len = b->cap = 0;
+    return d;
+}

@@ -1,0 +1,246 @@
+/* dir_cfg.c - the configuration table and its file, environment and flag parsers. */
+#include "dir_cfg.h"
+#include "dir_version.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum opt_type { OPT_STR, OPT_INT };
+
+struct opt {
+    const char *name;
+    enum opt_type type;
+    size_t offset, size; /* size of the char array for OPT_STR */
+    long min, max;
+    const char *def;
+    const char *env;
+    const char *help;
+};
+
+#define STR(f) OPT_STR, offsetof(struct dir_cfg, f), sizeof(((struct dir_cfg *)0)->f), 0, 0
+#define INT(f, lo, hi) OPT_INT, offsetof(struct dir_cfg, f), 0, lo, hi
+
+static const struct opt opts[] = {
+    {"config", STR(config), "", "DIRECTORYD_CONFIG", "config file to read (name = value lines)"},
+    {"db", STR(db), "postgresql://postgres@127.0.0.1:5432/directoryd", "DIRECTORYD_DB",
+     "PostgreSQL connection URL (libpq)"},
+    {"http_addr", STR(http_addr), "127.0.0.1", "DIRECTORYD_HTTP_ADDR",
+     "address the HTTP API listens on (loopback by default)"},
+    {"http_port", INT(http_port, 0, 65535), "8080", "DIRECTORYD_HTTP_PORT", "HTTP API port"},
+    {"http_threads", INT(http_threads, 1, 64), "2", "DIRECTORYD_HTTP_THREADS",
+     "HTTP worker threads"},
+    {"http_max_conns", INT(http_max_conns, 1, 100000), "1024", "DIRECTORYD_HTTP_MAX_CONNS",
+     "most concurrent HTTP connections"},
+    {"ldap_port", INT(ldap_port, 0, 65535), "3890", "DIRECTORYD_LDAP_PORT",
+     "LDAP face port (reserved for the LDAP face)"},
+    {"schema_dir", STR(schema_dir), DIR_DEFAULT_SCHEMA_DIR, "DIRECTORYD_SCHEMA_DIR",
+     "directory holding migrations/ and demo/"},
+    {"log_level", STR(log_level), "info", "DIRECTORYD_LOG_LEVEL", "debug, info, warn or error"},
+    {"refresh_ms", INT(refresh_ms, 10, 60000), "250", "DIRECTORYD_REFRESH_MS",
+     "how often the change log is polled, in milliseconds (also woken by NOTIFY)"},
+    {"stale_days", INT(stale_days, 1, 36500), "365", "DIRECTORYD_STALE_DAYS",
+     "contacts not verified for this many days are marked stale"},
+    {"db_pool", INT(db_pool, 1, 64), "4", "DIRECTORYD_DB_POOL", "PostgreSQL connections kept"},
+};
+
+#define NOPTS (sizeof opts / sizeof opts[0])
+
+static const struct opt *find(const char *name, size_t len)
+{
+    for (size_t i = 0; i < NOPTS; i++) {
+        const char *a = opts[i].name;
+        size_t j = 0;
+        for (; j < len && a[j]; j++) {
+            char c = name[j] == '-' ? '_' : name[j];
+            if (c != a[j])
+                break;
+        }
+        if (j == len && a[j] == '\0')
+            return &opts[i];
+    }
+    return NULL;
+}
+
+static enum dir_rc set_opt(struct dir_cfg *cfg, const struct opt *o, const char *value, char *err,
+                           size_t errlen)
+{
+    char *dst = (char *)cfg + o->offset;
+    if (o->type == OPT_STR) {
+        if (strlen(value) >= o->size) {
+            snprintf(err, errlen, "%s: value longer than %zu bytes", o->name, o->size - 1);
+            return DIR_ERR_INVALID;
+        }
+        memcpy(dst, value, strlen(value) + 1);
+        return DIR_OK;
+    }
+    char *end;
+    errno = 0;
+    long v = strtol(value, &end, 10);
+    if (errno || end == value || *end || v < o->min || v > o->max) {
+        snprintf(err, errlen, "%s: '%s' is not a whole number from %ld to %ld", o->name, value,
+                 o->min, o->max);
+        return DIR_ERR_INVALID;
+    }
+    *(int *)dst = (int)v;
+    return DIR_OK;
+}
+
+void dir_cfg_defaults(struct dir_cfg *cfg)
+{
+    char err[256];
+    memset(cfg, 0, sizeof *cfg);
+    for (size_t i = 0; i < NOPTS; i++)
+        (void)set_opt(cfg, &opts[i], opts[i].def, err, sizeof err);
+}
+
+enum dir_rc dir_cfg_set(struct dir_cfg *cfg, const char *name, const char *value, char *err,
+                        size_t errlen)
+{
+    const struct opt *o = find(name, strlen(name));
+    if (!o) {
+        snprintf(err, errlen, "unknown option '%s' (see --help)", name);
+        return DIR_ERR_NOTFOUND;
+    }
+    return set_opt(cfg, o, value, err, errlen);
+}
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    size_t n = strlen(s);
+    while (n && isspace((unsigned char)s[n - 1]))
+        s[--n] = '\0';
+    return s;
+}
+
+enum dir_rc dir_cfg_load_file(struct dir_cfg *cfg, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "cannot open config file %s: %s", path, strerror(errno));
+        return DIR_ERR_IO;
+    }
+    char line[2048], msg[256];
+    int lineno = 0;
+    enum dir_rc rc = DIR_OK;
+    while (fgets(line, sizeof line, f)) {
+        lineno++;
+        char *s = trim(line);
+        if (*s == '\0' || *s == '#')
+            continue;
+        char *eq = strchr(s, '=');
+        if (!eq) {
+            snprintf(err, errlen, "%s:%d: expected 'name = value'", path, lineno);
+            rc = DIR_ERR_INVALID;
+            break;
+        }
+        *eq = '\0';
+        char *name = trim(s), *value = trim(eq + 1);
+        size_t vn = strlen(value);
+        if (vn >= 2 && value[0] == '"' && value[vn - 1] == '"') {
+            value[vn - 1] = '\0';
+            value++;
+        }
+        if (strcmp(name, "config") == 0 || strcmp(name, "config_file") == 0)
+            continue;
+        rc = dir_cfg_set(cfg, name, value, msg, sizeof msg);
+        if (rc) {
+            snprintf(err, errlen, "%s:%d: %s", path, lineno, msg);
+            break;
+        }
+    }
+    fclose(f);
+    return rc;
+}
+
+enum dir_rc dir_cfg_load_env(struct dir_cfg *cfg, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < NOPTS; i++) {
+        const char *v = getenv(opts[i].env);
+        if (v && *v) {
+            char msg[256];
+            if (set_opt(cfg, &opts[i], v, msg, sizeof msg)) {
+                snprintf(err, errlen, "environment %s: %s", opts[i].env, msg);
+                return DIR_ERR_INVALID;
+            }
+        }
+    }
+    return DIR_OK;
+}
+
+/* Finds "--config FILE" / "--config=FILE" among the flags without changing anything. */
+static const char *config_flag(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strncmp(argv[i], "--config=", 9) == 0)
+            return argv[i] + 9;
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+            return argv[i + 1];
+    }
+    return NULL;
+}
+
+enum dir_rc dir_cfg_resolve(struct dir_cfg *cfg, int argc, char **argv, int *npos, char *err,
+                            size_t errlen)
+{
+    enum dir_rc rc;
+    dir_cfg_defaults(cfg);
+    const char *file = config_flag(argc, argv);
+    if (!file)
+        file = getenv("DIRECTORYD_CONFIG");
+    if (file && *file) {
+        if ((rc = dir_cfg_load_file(cfg, file, err, errlen)))
+            return rc;
+        snprintf(cfg->config, sizeof cfg->config, "%s", file);
+    }
+    if ((rc = dir_cfg_load_env(cfg, err, errlen)))
+        return rc;
+    int pos = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strncmp(a, "--", 2) != 0 || a[2] == '\0') {
+            argv[1 + pos++] = argv[i];
+            continue;
+        }
+        const char *name = a + 2, *eq = strchr(name, '='), *value;
+        size_t len = eq ? (size_t)(eq - name) : strlen(name);
+        const struct opt *o = find(name, len);
+        if (!o) {
+            /* Flags of the commands themselves (--once, --force...) stay positional. */
+            argv[1 + pos++] = argv[i];
+            continue;
+        }
+        if (eq) {
+            value = eq + 1;
+        } else if (i + 1 < argc) {
+            value = argv[++i];
+        } else {
+            snprintf(err, errlen, "--%s needs a value", o->name);
+            return DIR_ERR_INVALID;
+        }
+        if ((rc = set_opt(cfg, o, value, err, errlen)))
+            return rc;
+    }
+    *npos = pos;
+    return DIR_OK;
+}
+
+void dir_cfg_print_help(FILE *out)
+{
+    fprintf(out, "Options (flag / environment variable / config file name; default):\n");
+    for (size_t i = 0; i < NOPTS; i++) {
+        char flag[64];
+        snprintf(flag, sizeof flag, "--%s", opts[i].name);
+        for (char *p = flag + 2; *p; p++)
+            if (*p == '_')
+                *p = '-';
+        fprintf(out, "  %-18s %-26s %s", flag, opts[i].env, opts[i].help);
+        if (opts[i].type == OPT_INT)
+            fprintf(out, " [%ld..%ld]", opts[i].min, opts[i].max);
+        fprintf(out, " (default: %s)\n", *opts[i].def ? opts[i].def : "none");
+    }
+}

@@ -1,0 +1,51 @@
+/* dir_cfg.h - all of directoryd's configuration in one table (as Redis' config.c).
+ *
+ * Each option has a name, a type, bounds, a default, an environment variable and a help
+ * line; the same table drives the config file parser, the environment, the command-line
+ * flags and --help. Precedence: default < file < environment < flag.
+ *
+ * Config file format: one "name = value" per line; '#' starts a comment; blank lines are
+ * ignored; values may be wrapped in double quotes. Names are those of --help without "--"
+ * (dashes or underscores).
+ */
+#ifndef DIR_CFG_H
+#define DIR_CFG_H
+
+#include "dir_rc.h"
+#include <stddef.h>
+#include <stdio.h>
+
+struct dir_cfg {
+    char db[1024];          /* libpq connection URL */
+    char http_addr[64];     /* address the HTTP API listens on */
+    int http_port;
+    int http_threads;
+    int http_max_conns;
+    int ldap_port;          /* the LDAP face (later) */
+    char schema_dir[1024];  /* migrations/ and demo/ below it */
+    char log_level[16];
+    int refresh_ms;         /* how often the change log is polled */
+    int stale_days;         /* contacts not verified for this long are marked stale */
+    int db_pool;            /* connections in the libpq pool */
+    char config[1024];      /* the config file read, if any */
+};
+
+/* Fills CFG with the defaults. */
+void dir_cfg_defaults(struct dir_cfg *cfg);
+/* Sets option NAME (dashes or underscores) from text VALUE, checking type and bounds.
+ * On error returns DIR_ERR_INVALID/NOTFOUND with a message in ERR. */
+enum dir_rc dir_cfg_set(struct dir_cfg *cfg, const char *name, const char *value, char *err,
+                        size_t errlen);
+/* Reads a config file (format above); errors name the line. */
+enum dir_rc dir_cfg_load_file(struct dir_cfg *cfg, const char *path, char *err, size_t errlen);
+/* Applies every DIRECTORYD_* environment variable of the table. */
+enum dir_rc dir_cfg_load_env(struct dir_cfg *cfg, char *err, size_t errlen);
+/* Full resolution: defaults, then the file named by --config or DIRECTORYD_CONFIG, then the
+ * environment, then the flags in ARGV. Non-option arguments are moved, in order, to the
+ * front of ARGV[1..]; their count is stored in *NPOS. */
+enum dir_rc dir_cfg_resolve(struct dir_cfg *cfg, int argc, char **argv, int *npos, char *err,
+                            size_t errlen);
+/* Prints every option with its flag, environment variable, default and help. */
+void dir_cfg_print_help(FILE *out);
+
+#endif

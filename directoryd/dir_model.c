@@ -1,0 +1,1120 @@
+/* dir_model.c - building, indexing and rendering one immutable read-model snapshot.
+ *
+ * The builder keeps raw rows in growable arrays (strings already in the snapshot's arena);
+ * dir_model_finish sorts them, resolves codes and ids to indexes, groups children under
+ * their parents and renders each entity's JSON once, so a request only copies bytes.
+ */
+#include "dir_model.h"
+#include "dir_log.h"
+#include "dir_mem.h"
+#include "dir_text.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define VEC(T)                                                                                     \
+    struct {                                                                                       \
+        T *v;                                                                                      \
+        int n, cap;                                                                                \
+    }
+#define VPUSH(vec)                                                                                 \
+    ((vec).n == (vec).cap                                                                          \
+         ? ((vec).cap = (vec).cap ? (vec).cap * 2 : 64,                                            \
+            (vec).v = dir_xrealloc((vec).v, (size_t)(vec).cap * sizeof *(vec).v), 0)               \
+         : 0,                                                                                      \
+     memset(&(vec).v[(vec).n], 0, sizeof *(vec).v), &(vec).v[(vec).n++])
+
+struct raw_area {
+    const char *code, *kind, *parent, *name_th, *name_en, *postal;
+    double lat, lon;
+    bool approx;
+    int version;
+};
+struct raw_group {
+    const char *code, *kind, *parent, *within, *name_th, *name_en;
+};
+struct raw_member {
+    const char *group, *area;
+};
+struct raw_taxon {
+    enum dir_tax_kind kind;
+    const char *code, *name_th, *name_en, *desc_th, *desc_en;
+};
+struct raw_offering {
+    long long id, org_id;
+    const char *service;
+    int seq;
+};
+struct raw_link { /* offering/membership id -> code, in arrival order */
+    long long owner;
+    const char *a, *b;
+    int seq;
+};
+struct raw_contact {
+    struct dir_contact_row r;
+    int seq;
+};
+struct raw_membership {
+    long long id, person_id, org_id;
+    const char *role, *title_th, *title_en;
+    int seq;
+};
+struct raw_org {
+    struct dir_org_row r;
+};
+struct raw_person {
+    struct dir_person_row r;
+};
+
+struct dir_model_builder {
+    struct dir_arena *arena;
+    int stale_days;
+    VEC(struct raw_area) areas;
+    VEC(struct raw_group) groups;
+    VEC(struct raw_member) members;
+    VEC(struct raw_taxon) taxa;
+    VEC(struct raw_org) orgs;
+    VEC(struct raw_contact) contacts;
+    VEC(struct raw_offering) offerings;
+    VEC(struct raw_link) off_groups, off_areas, mem_areas;
+    VEC(struct raw_person) people;
+    VEC(struct raw_membership) memberships;
+    VEC(struct dir_client) clients;
+};
+
+static const char *area_kind_names[DIR_AREA_NKINDS] = {"country", "province", "district",
+                                                       "subdistrict", "community"};
+
+const char *dir_model_area_kind_name(enum dir_area_kind k)
+{
+    return (unsigned)k < DIR_AREA_NKINDS ? area_kind_names[k] : NULL;
+}
+
+int dir_model_area_kind_parse(const char *name)
+{
+    for (int i = 0; i < DIR_AREA_NKINDS; i++)
+        if (name && strcmp(name, area_kind_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+struct dir_model_builder *dir_model_builder_new(int stale_days)
+{
+    struct dir_model_builder *b = dir_xcalloc(1, sizeof *b);
+    b->arena = dir_arena_new();
+    b->stale_days = stale_days;
+    return b;
+}
+
+static void builder_free_rows(struct dir_model_builder *b)
+{
+    free(b->areas.v);
+    free(b->groups.v);
+    free(b->members.v);
+    free(b->taxa.v);
+    free(b->orgs.v);
+    free(b->contacts.v);
+    free(b->offerings.v);
+    free(b->off_groups.v);
+    free(b->off_areas.v);
+    free(b->mem_areas.v);
+    free(b->people.v);
+    free(b->memberships.v);
+    free(b->clients.v);
+    free(b);
+}
+
+void dir_model_builder_free(struct dir_model_builder *b)
+{
+    if (!b)
+        return;
+    dir_arena_free(b->arena);
+    builder_free_rows(b);
+}
+
+#define S(x) dir_arena_strdup(b->arena, (x))
+
+void dir_model_add_area(struct dir_model_builder *b, const char *code, const char *kind,
+                        const char *parent, const char *name_th, const char *name_en,
+                        const char *postal_code, double lat, double lon, bool coord_approx,
+                        int version)
+{
+    struct raw_area *a = VPUSH(b->areas);
+    a->code = S(code);
+    a->kind = S(kind);
+    a->parent = S(parent);
+    a->name_th = S(name_th);
+    a->name_en = S(name_en);
+    a->postal = S(postal_code);
+    a->lat = lat;
+    a->lon = lon;
+    a->approx = coord_approx;
+    a->version = version;
+}
+
+void dir_model_add_group(struct dir_model_builder *b, const char *code, const char *kind,
+                         const char *parent, const char *within, const char *name_th,
+                         const char *name_en)
+{
+    struct raw_group *g = VPUSH(b->groups);
+    g->code = S(code);
+    g->kind = S(kind);
+    g->parent = S(parent);
+    g->within = S(within);
+    g->name_th = S(name_th);
+    g->name_en = S(name_en);
+}
+
+void dir_model_add_group_member(struct dir_model_builder *b, const char *group, const char *area)
+{
+    struct raw_member *m = VPUSH(b->members);
+    m->group = S(group);
+    m->area = S(area);
+}
+
+void dir_model_add_taxon(struct dir_model_builder *b, enum dir_tax_kind kind, const char *code,
+                         const char *name_th, const char *name_en, const char *desc_th,
+                         const char *desc_en)
+{
+    struct raw_taxon *t = VPUSH(b->taxa);
+    t->kind = kind;
+    t->code = S(code);
+    t->name_th = S(name_th);
+    t->name_en = S(name_en);
+    t->desc_th = S(desc_th);
+    t->desc_en = S(desc_en);
+}
+
+void dir_model_add_org(struct dir_model_builder *b, const struct dir_org_row *row)
+{
+    struct raw_org *o = VPUSH(b->orgs);
+    o->r = *row;
+    struct dir_org_row *r = &o->r;
+    r->ref = S(row->ref);
+    r->name_th = S(row->name_th);
+    r->name_en = S(row->name_en);
+    r->short_name_th = S(row->short_name_th);
+    r->short_name_en = S(row->short_name_en);
+    r->type = S(row->type);
+    r->sector = S(row->sector);
+    r->status = S(row->status ? row->status : "active");
+    r->status_date = S(row->status_date);
+    r->status_reason = S(row->status_reason);
+    r->description_th = S(row->description_th);
+    r->description_en = S(row->description_en);
+    r->hours_th = S(row->hours_th);
+    r->hours_en = S(row->hours_en);
+    r->address_th = S(row->address_th);
+    r->address_en = S(row->address_en);
+    r->area_code = S(row->area_code);
+    r->verified_at = S(row->verified_at);
+    r->verified_by = S(row->verified_by);
+}
+
+void dir_model_add_contact(struct dir_model_builder *b, const struct dir_contact_row *row)
+{
+    struct raw_contact *c = VPUSH(b->contacts);
+    c->r = *row;
+    c->r.kind = S(row->kind);
+    c->r.value = S(row->value);
+    c->r.extension = S(row->extension);
+    c->r.label_th = S(row->label_th);
+    c->r.label_en = S(row->label_en);
+    c->seq = b->contacts.n;
+}
+
+void dir_model_add_offering(struct dir_model_builder *b, long long offering_id, long long org_id,
+                            const char *service)
+{
+    struct raw_offering *o = VPUSH(b->offerings);
+    o->id = offering_id;
+    o->org_id = org_id;
+    o->service = S(service);
+    o->seq = b->offerings.n;
+}
+
+static void add_link(struct dir_model_builder *b, void *vec, long long owner, const char *x,
+                     const char *y)
+{
+    VEC(struct raw_link) *v = vec;
+    struct raw_link *l = VPUSH(*v);
+    l->owner = owner;
+    l->a = S(x);
+    l->b = S(y);
+    l->seq = v->n;
+}
+
+void dir_model_add_offering_group(struct dir_model_builder *b, long long offering_id,
+                                  const char *target_group)
+{
+    add_link(b, &b->off_groups, offering_id, target_group, NULL);
+}
+
+void dir_model_add_offering_area(struct dir_model_builder *b, long long offering_id,
+                                 const char *area, const char *group)
+{
+    add_link(b, &b->off_areas, offering_id, area, group);
+}
+
+void dir_model_add_person(struct dir_model_builder *b, const struct dir_person_row *row)
+{
+    struct raw_person *p = VPUSH(b->people);
+    p->r = *row;
+    struct dir_person_row *r = &p->r;
+    r->ref = S(row->ref);
+    r->name_th = S(row->name_th);
+    r->name_en = S(row->name_en);
+    r->title_th = S(row->title_th);
+    r->title_en = S(row->title_en);
+    r->profession = S(row->profession);
+    r->source = S(row->source);
+    r->username = S(row->username);
+    r->verified_at = S(row->verified_at);
+}
+
+void dir_model_add_membership(struct dir_model_builder *b, long long id, long long person_id,
+                              long long org_id, const char *team_role, const char *title_th,
+                              const char *title_en)
+{
+    struct raw_membership *m = VPUSH(b->memberships);
+    m->id = id;
+    m->person_id = person_id;
+    m->org_id = org_id;
+    m->role = S(team_role);
+    m->title_th = S(title_th);
+    m->title_en = S(title_en);
+    m->seq = b->memberships.n;
+}
+
+void dir_model_add_membership_area(struct dir_model_builder *b, long long membership_id,
+                                   const char *area, const char *group)
+{
+    add_link(b, &b->mem_areas, membership_id, area, group);
+}
+
+void dir_model_add_client(struct dir_model_builder *b, const uint8_t hash[DIR_AUTH_HASH_LEN],
+                          const char *name, const char *role, long long expires_epoch,
+                          bool revoked)
+{
+    int r = dir_auth_role_parse(role);
+    if (r < 0) {
+        DIR_LOG(DIR_LOG_WARN, "model", "api client %s has unknown role %s; skipped", name, role);
+        return;
+    }
+    struct dir_client *c = VPUSH(b->clients);
+    memcpy(c->hash, hash, DIR_AUTH_HASH_LEN);
+    c->name = S(name);
+    c->role = (enum dir_role)r;
+    c->expires = (time_t)expires_epoch;
+    c->revoked = revoked;
+}
+
+/* ---- lookups ---- */
+
+int dir_model_area(const struct dir_model *m, const char *code)
+{
+    int lo = 0, hi = m->nareas - 1;
+    if (!code)
+        return -1;
+    while (lo <= hi) {
+        int mid = lo + (hi - lo) / 2, c = strcmp(m->areas[mid].code, code);
+        if (c == 0)
+            return mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid - 1;
+    }
+    return -1;
+}
+
+int dir_model_group(const struct dir_model *m, const char *code)
+{
+    int lo = 0, hi = m->ngroups - 1;
+    if (!code)
+        return -1;
+    while (lo <= hi) {
+        int mid = lo + (hi - lo) / 2, c = strcmp(m->groups[mid].code, code);
+        if (c == 0)
+            return mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid - 1;
+    }
+    return -1;
+}
+
+int dir_model_taxon(const struct dir_model *m, enum dir_tax_kind kind, const char *code)
+{
+    for (int i = 0; code && i < m->ntax[kind]; i++)
+        if (strcmp(m->tax[kind][i].code, code) == 0)
+            return i;
+    return -1;
+}
+
+int dir_model_org(const struct dir_model *m, long long id)
+{
+    int lo = 0, hi = m->norgs - 1;
+    while (lo <= hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (m->orgs[mid].id == id)
+            return mid;
+        if (m->orgs[mid].id < id)
+            lo = mid + 1;
+        else
+            hi = mid - 1;
+    }
+    return -1;
+}
+
+int dir_model_person(const struct dir_model *m, long long id)
+{
+    int lo = 0, hi = m->npeople - 1;
+    while (lo <= hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (m->people[mid].id == id)
+            return mid;
+        if (m->people[mid].id < id)
+            lo = mid + 1;
+        else
+            hi = mid - 1;
+    }
+    return -1;
+}
+
+static int cmp_client(const void *a, const void *b)
+{
+    return memcmp(((const struct dir_client *)a)->hash, ((const struct dir_client *)b)->hash,
+                  DIR_AUTH_HASH_LEN);
+}
+
+const struct dir_client *dir_model_client(const struct dir_model *m,
+                                          const uint8_t hash[DIR_AUTH_HASH_LEN])
+{
+    struct dir_client key;
+    memcpy(key.hash, hash, DIR_AUTH_HASH_LEN);
+    return bsearch(&key, m->clients, (size_t)m->nclients, sizeof key, cmp_client);
+}
+
+bool dir_model_area_within(const struct dir_model *m, int a, int anc)
+{
+    for (; a >= 0; a = m->areas[a].parent)
+        if (a == anc)
+            return true;
+    return false;
+}
+
+/* ---- finishing ---- */
+
+static int cmp_area(const void *a, const void *b)
+{
+    return strcmp(((const struct dir_area *)a)->code, ((const struct dir_area *)b)->code);
+}
+static int cmp_group(const void *a, const void *b)
+{
+    return strcmp(((const struct dir_group *)a)->code, ((const struct dir_group *)b)->code);
+}
+static int cmp_ll(long long x, long long y)
+{
+    return x < y ? -1 : x > y;
+}
+static int cmp_org(const void *a, const void *b)
+{
+    return cmp_ll(((const struct raw_org *)a)->r.id, ((const struct raw_org *)b)->r.id);
+}
+static int cmp_person(const void *a, const void *b)
+{
+    return cmp_ll(((const struct raw_person *)a)->r.id, ((const struct raw_person *)b)->r.id);
+}
+static int cmp_contact(const void *a, const void *b)
+{
+    const struct raw_contact *x = a, *y = b;
+    int c = cmp_ll(x->r.org_id, y->r.org_id);
+    if (!c)
+        c = cmp_ll(x->r.person_id, y->r.person_id);
+    return c ? c : cmp_ll(x->seq, y->seq);
+}
+static int cmp_offering(const void *a, const void *b)
+{
+    const struct raw_offering *x = a, *y = b;
+    int c = cmp_ll(x->org_id, y->org_id);
+    return c ? c : cmp_ll(x->seq, y->seq);
+}
+static int cmp_link(const void *a, const void *b)
+{
+    const struct raw_link *x = a, *y = b;
+    int c = cmp_ll(x->owner, y->owner);
+    return c ? c : cmp_ll(x->seq, y->seq);
+}
+static int cmp_membership(const void *a, const void *b)
+{
+    const struct raw_membership *x = a, *y = b;
+    int c = cmp_ll(x->person_id, y->person_id);
+    return c ? c : cmp_ll(x->seq, y->seq);
+}
+
+/* The id -> (owner index, item index) map used to attach links to offerings/memberships. */
+struct slot {
+    long long id;
+    int owner, item;
+};
+static int cmp_slot(const void *a, const void *b)
+{
+    return cmp_ll(((const struct slot *)a)->id, ((const struct slot *)b)->id);
+}
+static const struct slot *find_slot(const struct slot *s, int n, long long id)
+{
+    struct slot key = {.id = id};
+    return bsearch(&key, s, (size_t)n, sizeof key, cmp_slot);
+}
+
+static char *fold(struct dir_arena *a, const char *s)
+{
+    if (!s)
+        return NULL;
+    char *out = dir_arena_alloc(a, strlen(s) + 1);
+    dir_text_fold(s, out);
+    return out;
+}
+
+static json_t *jstr(const char *s)
+{
+    json_t *j = s ? json_string(s) : NULL;
+    return j ? j : json_null();
+}
+
+static void render(struct dir_arena *a, json_t *obj, struct dir_json *out)
+{
+    char *s = json_dumps(obj, JSON_COMPACT);
+    if (!s) {
+        s = strdup("{}");
+        if (!s)
+            abort();
+    }
+    out->len = strlen(s);
+    out->s = dir_arena_strndup(a, s, out->len);
+    free(s);
+    json_decref(obj);
+}
+
+static json_t *contacts_json(const struct dir_contact *c, int n, bool full)
+{
+    json_t *arr = json_array();
+    for (int i = 0; i < n; i++) {
+        if (!c[i].is_public && !full)
+            continue;
+        json_t *o = json_object();
+        json_object_set_new(o, "kind", jstr(c[i].kind));
+        json_object_set_new(o, "value", jstr(c[i].value));
+        json_object_set_new(o, "extension", jstr(c[i].extension));
+        json_object_set_new(o, "label_th", jstr(c[i].label_th));
+        json_object_set_new(o, "label_en", jstr(c[i].label_en));
+        json_object_set_new(o, "public", json_boolean(c[i].is_public));
+        json_array_append_new(arr, o);
+    }
+    return arr;
+}
+
+static json_t *codes_json(const struct dir_coverage *cov)
+{
+    json_t *arr = json_array();
+    for (int i = 0; i < cov->ncodes; i++)
+        json_array_append_new(arr, jstr(cov->codes[i]));
+    return arr;
+}
+
+static json_t *area_ref_json(const struct dir_model *m, int a)
+{
+    if (a < 0)
+        return json_null();
+    json_t *o = json_object();
+    json_object_set_new(o, "code", jstr(m->areas[a].code));
+    json_object_set_new(o, "kind", jstr(area_kind_names[m->areas[a].kind]));
+    json_object_set_new(o, "name_th", jstr(m->areas[a].name_th));
+    json_object_set_new(o, "name_en", jstr(m->areas[a].name_en));
+    return o;
+}
+
+static json_t *area_json(const struct dir_model *m, const struct dir_area *a)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "code", jstr(a->code));
+    json_object_set_new(o, "kind", jstr(area_kind_names[a->kind]));
+    json_object_set_new(o, "name_th", jstr(a->name_th));
+    json_object_set_new(o, "name_en", jstr(a->name_en));
+    json_object_set_new(o, "parent", a->parent >= 0 ? jstr(m->areas[a->parent].code) : json_null());
+    json_object_set_new(o, "postal_code", jstr(a->postal_code));
+    json_object_set_new(o, "lat", a->has_coord ? json_real(a->lat) : json_null());
+    json_object_set_new(o, "lon", a->has_coord ? json_real(a->lon) : json_null());
+    json_object_set_new(o, "version", json_integer(a->version));
+    return o;
+}
+
+/* Where an organisation is: its own point, else its area's or the nearest ancestor's. */
+static json_t *location_json(const struct dir_model *m, const struct dir_org_row *r, int area)
+{
+    json_t *o = json_object();
+    if (r->has_coord) {
+        json_object_set_new(o, "lat", json_real(r->lat));
+        json_object_set_new(o, "lon", json_real(r->lon));
+        json_object_set_new(o, "approximate", json_boolean(r->coord_approx));
+        json_object_set_new(o, "from", json_string("organization"));
+        return o;
+    }
+    for (int a = area; a >= 0; a = m->areas[a].parent) {
+        if (m->areas[a].has_coord) {
+            json_object_set_new(o, "lat", json_real(m->areas[a].lat));
+            json_object_set_new(o, "lon", json_real(m->areas[a].lon));
+            json_object_set_new(o, "approximate", json_true());
+            json_object_set_new(o, "from", json_string(m->areas[a].code));
+            return o;
+        }
+    }
+    json_decref(o);
+    return json_null();
+}
+
+static void render_org(struct dir_model *m, struct dir_org *o, const struct dir_org_row *r)
+{
+    json_t *j = json_object();
+    json_object_set_new(j, "id", json_integer(o->id));
+    json_object_set_new(j, "ref", jstr(o->ref));
+    json_object_set_new(j, "name_th", jstr(o->name_th));
+    json_object_set_new(j, "name_en", jstr(o->name_en));
+    json_object_set_new(j, "short_name_th", jstr(r->short_name_th));
+    json_object_set_new(j, "short_name_en", jstr(r->short_name_en));
+    json_object_set_new(j, "type", jstr(o->type));
+    json_object_set_new(j, "sector", jstr(o->sector));
+    json_object_set_new(j, "parent", o->parent_id ? json_integer(o->parent_id) : json_null());
+    json_object_set_new(j, "status", jstr(o->status));
+    json_object_set_new(j, "status_date", jstr(o->status_date));
+    json_object_set_new(j, "status_reason", jstr(o->status_reason));
+    json_object_set_new(j, "successor",
+                        o->successor_id ? json_integer(o->successor_id) : json_null());
+    json_object_set_new(j, "area", area_ref_json(m, o->area));
+    /* Every area or group code the organisation covers, in first-seen order. */
+    json_t *areas = json_array(), *services = json_array();
+    for (int i = 0; i < o->noffers; i++) {
+        const struct dir_offering *of = &o->offerings[i];
+        json_t *s = json_object(), *groups = json_array();
+        json_object_set_new(s, "code", jstr(m->tax[DIR_TAX_SERVICE][of->service].code));
+        json_object_set_new(s, "name_th", jstr(m->tax[DIR_TAX_SERVICE][of->service].name_th));
+        json_object_set_new(s, "name_en", jstr(m->tax[DIR_TAX_SERVICE][of->service].name_en));
+        for (int g = 0; g < m->ntax[DIR_TAX_TARGET_GROUP]; g++)
+            if (of->groups & (1ULL << g))
+                json_array_append_new(groups, jstr(m->tax[DIR_TAX_TARGET_GROUP][g].code));
+        json_object_set_new(s, "target_groups", groups);
+        json_t *codes = codes_json(&of->cov);
+        if (of->cov.ncodes == 0 && o->area >= 0)
+            json_array_append_new(codes, jstr(m->areas[o->area].code));
+        size_t k;
+        json_t *c;
+        json_array_foreach(codes, k, c)
+        {
+            bool seen = false;
+            size_t q;
+            json_t *d;
+            json_array_foreach(areas, q, d) seen = seen || json_equal(c, d);
+            if (!seen)
+                json_array_append(areas, c);
+        }
+        json_object_set_new(s, "areas", codes);
+        json_array_append_new(services, s);
+    }
+    json_object_set_new(j, "areas", areas);
+    json_object_set_new(j, "services", services);
+    json_object_set_new(j, "description_th", jstr(r->description_th));
+    json_object_set_new(j, "description_en", jstr(r->description_en));
+    json_object_set_new(j, "hours_th", jstr(r->hours_th));
+    json_object_set_new(j, "hours_en", jstr(r->hours_en));
+    json_object_set_new(j, "opened_year", r->opened_year ? json_integer(r->opened_year) : json_null());
+    json_object_set_new(j, "address_th", jstr(r->address_th));
+    json_object_set_new(j, "address_en", jstr(r->address_en));
+    json_object_set_new(j, "location", location_json(m, r, o->area));
+    json_object_set_new(j, "verified_at", jstr(o->verified_at));
+    json_object_set_new(j, "stale", json_boolean(o->stale));
+    json_object_set_new(j, "demo", json_boolean(o->demo));
+    json_object_set_new(j, "version", json_integer(r->version));
+
+    json_t *full = json_deep_copy(j);
+    json_object_set_new(j, "contacts", contacts_json(o->contacts, o->ncontacts, false));
+    json_object_set_new(full, "contacts", contacts_json(o->contacts, o->ncontacts, true));
+    json_object_set_new(full, "verified_by", jstr(o->verified_by));
+    render(m->arena, j, &o->json_public);
+    render(m->arena, full, &o->json_full);
+}
+
+static void render_person(struct dir_model *m, struct dir_person *p, int version)
+{
+    json_t *j = json_object();
+    json_object_set_new(j, "id", json_integer(p->id));
+    json_object_set_new(j, "ref", jstr(p->ref));
+    json_object_set_new(j, "name_th", jstr(p->name_th));
+    json_object_set_new(j, "name_en", jstr(p->name_en));
+    json_object_set_new(j, "title_th", jstr(p->title_th));
+    json_object_set_new(j, "title_en", jstr(p->title_en));
+    json_object_set_new(j, "profession", jstr(p->profession));
+    json_object_set_new(j, "source", jstr(p->source));
+    json_object_set_new(j, "active", json_boolean(p->active));
+    json_t *mems = json_array();
+    for (int i = 0; i < p->nmembers; i++) {
+        const struct dir_membership *ms = &p->members[i];
+        const struct dir_org *o = &m->orgs[ms->org];
+        json_t *x = json_object(), *org = json_object();
+        json_object_set_new(org, "id", json_integer(o->id));
+        json_object_set_new(org, "name_th", jstr(o->name_th));
+        json_object_set_new(org, "name_en", jstr(o->name_en));
+        json_object_set_new(org, "status", jstr(o->status));
+        json_object_set_new(x, "organization", org);
+        json_object_set_new(x, "team_role", jstr(ms->team_role));
+        json_object_set_new(x, "title_th", jstr(ms->title_th));
+        json_object_set_new(x, "title_en", jstr(ms->title_en));
+        json_object_set_new(x, "areas", codes_json(&ms->cov));
+        json_array_append_new(mems, x);
+    }
+    json_object_set_new(j, "memberships", mems);
+    json_object_set_new(j, "contacts", contacts_json(p->contacts, p->ncontacts, true));
+    json_object_set_new(j, "verified_at", jstr(p->verified_at));
+    json_object_set_new(j, "stale", json_boolean(p->stale));
+    json_object_set_new(j, "demo", json_boolean(p->demo));
+    json_object_set_new(j, "version", json_integer(version));
+    render(m->arena, j, &p->json);
+}
+
+/* Builds the coverage of one owner from links[from..to): area codes or group codes. */
+static void build_coverage(struct dir_model *m, struct dir_coverage *cov,
+                           const struct raw_link *links, int n)
+{
+    int nareas = 0;
+    cov->codes = dir_arena_alloc(m->arena, sizeof(char *) * (size_t)(n ? n : 1));
+    for (int i = 0; i < n; i++) {
+        if (links[i].a) {
+            if (dir_model_area(m, links[i].a) >= 0)
+                nareas++;
+        } else {
+            int g = dir_model_group(m, links[i].b);
+            if (g >= 0)
+                nareas += m->groups[g].nmembers;
+        }
+    }
+    cov->areas = dir_arena_alloc(m->arena, sizeof(int) * (size_t)(nareas ? nareas : 1));
+    for (int i = 0; i < n; i++) {
+        const char *code = links[i].a ? links[i].a : links[i].b;
+        if (links[i].a) {
+            int a = dir_model_area(m, links[i].a);
+            if (a < 0)
+                continue;
+            cov->areas[cov->nareas++] = a;
+        } else {
+            int g = dir_model_group(m, links[i].b);
+            if (g < 0)
+                continue;
+            for (int k = 0; k < m->groups[g].nmembers; k++)
+                cov->areas[cov->nareas++] = m->groups[g].members[k];
+        }
+        cov->codes[cov->ncodes++] = code;
+    }
+}
+
+static bool is_stale(time_t verified, time_t now, int days)
+{
+    return verified == 0 || now - verified > (time_t)days * 86400;
+}
+
+static enum dir_rc finish_areas(struct dir_model_builder *b, struct dir_model *m, char *err,
+                                size_t errlen)
+{
+    m->nareas = b->areas.n;
+    m->areas = dir_arena_alloc(m->arena, sizeof(struct dir_area) * (size_t)(m->nareas + 1));
+    for (int i = 0; i < m->nareas; i++) {
+        const struct raw_area *r = &b->areas.v[i];
+        struct dir_area *a = &m->areas[i];
+        int kind = dir_model_area_kind_parse(r->kind);
+        a->code = r->code;
+        a->name_th = r->name_th;
+        a->name_en = r->name_en;
+        a->postal_code = r->postal;
+        a->kind = kind < 0 ? DIR_AREA_COMMUNITY : (enum dir_area_kind)kind;
+        a->has_coord = !isnan(r->lat) && !isnan(r->lon);
+        a->lat = r->lat;
+        a->lon = r->lon;
+        a->coord_approx = r->approx;
+        a->version = r->version;
+        a->fold_th = fold(m->arena, r->name_th);
+        a->fold_en = fold(m->arena, r->name_en);
+        a->parent = -1;
+        a->children = (int *)(intptr_t)i; /* remembers the raw row until parents resolve */
+    }
+    qsort(m->areas, (size_t)m->nareas, sizeof *m->areas, cmp_area);
+    int roots = 0;
+    for (int i = 0; i < m->nareas; i++) {
+        struct dir_area *a = &m->areas[i];
+        const struct raw_area *r = &b->areas.v[(intptr_t)a->children];
+        a->children = NULL;
+        a->parent = dir_model_area(m, r->parent);
+        if (a->parent < 0) {
+            if (r->parent)
+                DIR_LOG(DIR_LOG_WARN, "model", "area %s has unknown parent %s", a->code,
+                        r->parent);
+            roots++;
+        } else {
+            m->areas[a->parent].nchildren++;
+        }
+    }
+    if (m->nareas == 0 || roots == 0) {
+        snprintf(err, errlen, "the directory has no country area: run the migrations");
+        return DIR_ERR_INVALID;
+    }
+    for (int i = 0; i < m->nareas; i++) {
+        struct dir_area *a = &m->areas[i];
+        a->children = dir_arena_alloc(m->arena, sizeof(int) * (size_t)(a->nchildren + 1));
+        a->nchildren = 0;
+        int d = 0;
+        for (int p = a->parent; p >= 0 && d < 64; p = m->areas[p].parent)
+            d++;
+        a->depth = d;
+    }
+    for (int i = 0; i < m->nareas; i++)
+        if (m->areas[i].parent >= 0) {
+            struct dir_area *p = &m->areas[m->areas[i].parent];
+            p->children[p->nchildren++] = i;
+        }
+    return DIR_OK;
+}
+
+static void finish_groups(struct dir_model_builder *b, struct dir_model *m)
+{
+    m->ngroups = b->groups.n;
+    m->groups = dir_arena_alloc(m->arena, sizeof(struct dir_group) * (size_t)(m->ngroups + 1));
+    for (int i = 0; i < m->ngroups; i++) {
+        const struct raw_group *r = &b->groups.v[i];
+        struct dir_group *g = &m->groups[i];
+        g->code = r->code;
+        g->kind = r->kind;
+        g->name_th = r->name_th;
+        g->name_en = r->name_en;
+        g->parent = i; /* raw row, resolved below */
+    }
+    qsort(m->groups, (size_t)m->ngroups, sizeof *m->groups, cmp_group);
+    for (int i = 0; i < m->ngroups; i++) {
+        struct dir_group *g = &m->groups[i];
+        const struct raw_group *r = &b->groups.v[g->parent];
+        g->parent = dir_model_group(m, r->parent);
+        g->within = dir_model_area(m, r->within);
+    }
+    /* Members: count, allocate, fill (both directions). */
+    int *gi = dir_xcalloc((size_t)b->members.n + 1, sizeof(int));
+    int *ai = dir_xcalloc((size_t)b->members.n + 1, sizeof(int));
+    for (int i = 0; i < b->members.n; i++) {
+        gi[i] = dir_model_group(m, b->members.v[i].group);
+        ai[i] = dir_model_area(m, b->members.v[i].area);
+        if (gi[i] < 0 || ai[i] < 0)
+            continue;
+        m->groups[gi[i]].nmembers++;
+        m->areas[ai[i]].ngroups++;
+    }
+    for (int i = 0; i < m->ngroups; i++) {
+        m->groups[i].members =
+            dir_arena_alloc(m->arena, sizeof(int) * (size_t)(m->groups[i].nmembers + 1));
+        m->groups[i].nmembers = 0;
+    }
+    for (int i = 0; i < m->nareas; i++) {
+        if (!m->areas[i].ngroups)
+            continue;
+        m->areas[i].groups =
+            dir_arena_alloc(m->arena, sizeof(int) * (size_t)(m->areas[i].ngroups + 1));
+        m->areas[i].ngroups = 0;
+    }
+    for (int i = 0; i < b->members.n; i++) {
+        if (gi[i] < 0 || ai[i] < 0)
+            continue;
+        struct dir_group *g = &m->groups[gi[i]];
+        struct dir_area *a = &m->areas[ai[i]];
+        g->members[g->nmembers++] = ai[i];
+        a->groups[a->ngroups++] = gi[i];
+    }
+    free(gi);
+    free(ai);
+}
+
+static void finish_taxa(struct dir_model_builder *b, struct dir_model *m)
+{
+    for (int i = 0; i < b->taxa.n; i++)
+        m->ntax[b->taxa.v[i].kind]++;
+    for (int k = 0; k < DIR_TAX_NKINDS; k++) {
+        m->tax[k] = dir_arena_alloc(m->arena, sizeof(struct dir_taxon) * (size_t)(m->ntax[k] + 1));
+        m->ntax[k] = 0;
+    }
+    for (int i = 0; i < b->taxa.n; i++) {
+        const struct raw_taxon *r = &b->taxa.v[i];
+        if (r->kind == DIR_TAX_TARGET_GROUP && m->ntax[r->kind] >= 64) {
+            DIR_LOG(DIR_LOG_WARN, "model", "more than 64 target groups; %s skipped", r->code);
+            continue;
+        }
+        struct dir_taxon *t = &m->tax[r->kind][m->ntax[r->kind]++];
+        t->code = r->code;
+        t->name_th = r->name_th;
+        t->name_en = r->name_en;
+        t->desc_th = r->desc_th;
+        t->desc_en = r->desc_en;
+        json_t *j = json_object();
+        json_object_set_new(j, "code", jstr(t->code));
+        json_object_set_new(j, "name_th", jstr(t->name_th));
+        json_object_set_new(j, "name_en", jstr(t->name_en));
+        if (r->kind == DIR_TAX_SERVICE || r->kind == DIR_TAX_TARGET_GROUP ||
+            r->kind == DIR_TAX_TEAM_ROLE) {
+            json_object_set_new(j, "description_th", jstr(t->desc_th));
+            json_object_set_new(j, "description_en", jstr(t->desc_en));
+        }
+        render(m->arena, j, &t->json);
+    }
+}
+
+/* Contacts of the owners in sorted raw contacts, for org (by org id) or person. */
+static void attach_contacts(struct dir_model *m, struct raw_contact *c, int n, bool orgs)
+{
+    for (int i = 0; i < n;) {
+        long long owner = orgs ? c[i].r.org_id : c[i].r.person_id;
+        int j = i;
+        while (j < n && (orgs ? c[j].r.org_id : c[j].r.person_id) == owner)
+            j++;
+        int idx = owner ? (orgs ? dir_model_org(m, owner) : dir_model_person(m, owner)) : -1;
+        if (idx >= 0) {
+            struct dir_contact *out = dir_arena_alloc(m->arena, sizeof *out * (size_t)(j - i));
+            for (int k = i; k < j; k++) {
+                struct dir_contact *x = &out[k - i];
+                x->kind = c[k].r.kind;
+                x->value = c[k].r.value;
+                x->extension = c[k].r.extension;
+                x->label_th = c[k].r.label_th;
+                x->label_en = c[k].r.label_en;
+                x->is_public = c[k].r.is_public;
+            }
+            if (orgs) {
+                m->orgs[idx].contacts = out;
+                m->orgs[idx].ncontacts = j - i;
+            } else {
+                m->people[idx].contacts = out;
+                m->people[idx].ncontacts = j - i;
+            }
+        }
+        i = j;
+    }
+}
+
+static void finish_orgs(struct dir_model_builder *b, struct dir_model *m, time_t now)
+{
+    qsort(b->orgs.v, (size_t)b->orgs.n, sizeof *b->orgs.v, cmp_org);
+    m->norgs = b->orgs.n;
+    m->orgs = dir_arena_alloc(m->arena, sizeof(struct dir_org) * (size_t)(m->norgs + 1));
+    for (int i = 0; i < m->norgs; i++) {
+        const struct dir_org_row *r = &b->orgs.v[i].r;
+        struct dir_org *o = &m->orgs[i];
+        o->id = r->id;
+        o->parent_id = r->parent_id;
+        o->successor_id = r->successor_id;
+        o->ref = r->ref;
+        o->name_th = r->name_th;
+        o->name_en = r->name_en;
+        o->type = r->type;
+        o->sector = r->sector;
+        o->status = r->status;
+        o->status_date = r->status_date;
+        o->status_reason = r->status_reason;
+        o->verified_at = r->verified_at;
+        o->verified_by = r->verified_by;
+        o->verified = (time_t)r->verified_epoch;
+        o->stale = is_stale(o->verified, now, m->stale_days);
+        o->demo = r->demo;
+        o->area = dir_model_area(m, r->area_code);
+        o->fold_th = fold(m->arena, r->name_th);
+        o->fold_en = fold(m->arena, r->name_en);
+        o->fold_ref = fold(m->arena, r->ref);
+        o->version = r->version;
+    }
+    qsort(b->contacts.v, (size_t)b->contacts.n, sizeof *b->contacts.v, cmp_contact);
+    attach_contacts(m, b->contacts.v, b->contacts.n, true);
+
+    /* Offerings per organisation, then their target groups and areas. */
+    qsort(b->offerings.v, (size_t)b->offerings.n, sizeof *b->offerings.v, cmp_offering);
+    struct slot *slots = dir_xcalloc((size_t)b->offerings.n + 1, sizeof *slots);
+    int nslots = 0;
+    for (int i = 0; i < b->offerings.n;) {
+        int j = i;
+        while (j < b->offerings.n && b->offerings.v[j].org_id == b->offerings.v[i].org_id)
+            j++;
+        int oi = dir_model_org(m, b->offerings.v[i].org_id);
+        if (oi >= 0) {
+            struct dir_org *o = &m->orgs[oi];
+            o->offerings = dir_arena_alloc(m->arena, sizeof(struct dir_offering) * (size_t)(j - i));
+            for (int k = i; k < j; k++) {
+                int s = dir_model_taxon(m, DIR_TAX_SERVICE, b->offerings.v[k].service);
+                if (s < 0)
+                    continue;
+                slots[nslots++] = (struct slot){b->offerings.v[k].id, oi, o->noffers};
+                o->offerings[o->noffers++].service = s;
+            }
+        }
+        i = j;
+    }
+    qsort(slots, (size_t)nslots, sizeof *slots, cmp_slot);
+    for (int i = 0; i < b->off_groups.n; i++) {
+        const struct slot *s = find_slot(slots, nslots, b->off_groups.v[i].owner);
+        int g = dir_model_taxon(m, DIR_TAX_TARGET_GROUP, b->off_groups.v[i].a);
+        if (s && g >= 0)
+            m->orgs[s->owner].offerings[s->item].groups |= 1ULL << g;
+    }
+    qsort(b->off_areas.v, (size_t)b->off_areas.n, sizeof *b->off_areas.v, cmp_link);
+    for (int i = 0; i < b->off_areas.n;) {
+        int j = i;
+        while (j < b->off_areas.n && b->off_areas.v[j].owner == b->off_areas.v[i].owner)
+            j++;
+        const struct slot *s = find_slot(slots, nslots, b->off_areas.v[i].owner);
+        if (s)
+            build_coverage(m, &m->orgs[s->owner].offerings[s->item].cov, &b->off_areas.v[i],
+                           j - i);
+        i = j;
+    }
+    free(slots);
+}
+
+static void finish_people(struct dir_model_builder *b, struct dir_model *m, time_t now)
+{
+    qsort(b->people.v, (size_t)b->people.n, sizeof *b->people.v, cmp_person);
+    m->npeople = b->people.n;
+    m->people = dir_arena_alloc(m->arena, sizeof(struct dir_person) * (size_t)(m->npeople + 1));
+    for (int i = 0; i < m->npeople; i++) {
+        const struct dir_person_row *r = &b->people.v[i].r;
+        struct dir_person *p = &m->people[i];
+        p->id = r->id;
+        p->ref = r->ref;
+        p->name_th = r->name_th;
+        p->name_en = r->name_en;
+        p->title_th = r->title_th;
+        p->title_en = r->title_en;
+        p->profession = r->profession;
+        p->source = r->source;
+        p->verified_at = r->verified_at;
+        p->verified = (time_t)r->verified_epoch;
+        p->stale = is_stale(p->verified, now, m->stale_days);
+        p->active = r->active;
+        p->demo = r->demo;
+        p->fold_th = fold(m->arena, r->name_th);
+        p->fold_en = fold(m->arena, r->name_en);
+        p->version = r->version;
+    }
+    attach_contacts(m, b->contacts.v, b->contacts.n, false);
+
+    qsort(b->memberships.v, (size_t)b->memberships.n, sizeof *b->memberships.v, cmp_membership);
+    struct slot *slots = dir_xcalloc((size_t)b->memberships.n + 1, sizeof *slots);
+    int nslots = 0;
+    for (int i = 0; i < b->memberships.n;) {
+        int j = i;
+        while (j < b->memberships.n &&
+               b->memberships.v[j].person_id == b->memberships.v[i].person_id)
+            j++;
+        int pi = dir_model_person(m, b->memberships.v[i].person_id);
+        if (pi >= 0) {
+            struct dir_person *p = &m->people[pi];
+            p->members = dir_arena_alloc(m->arena, sizeof(struct dir_membership) * (size_t)(j - i));
+            for (int k = i; k < j; k++) {
+                const struct raw_membership *r = &b->memberships.v[k];
+                int oi = dir_model_org(m, r->org_id);
+                if (oi < 0)
+                    continue;
+                struct dir_membership *ms = &p->members[p->nmembers];
+                ms->id = r->id;
+                ms->org = oi;
+                ms->team_role = r->role;
+                ms->title_th = r->title_th;
+                ms->title_en = r->title_en;
+                slots[nslots++] = (struct slot){r->id, pi, p->nmembers++};
+            }
+        }
+        i = j;
+    }
+    qsort(slots, (size_t)nslots, sizeof *slots, cmp_slot);
+    qsort(b->mem_areas.v, (size_t)b->mem_areas.n, sizeof *b->mem_areas.v, cmp_link);
+    for (int i = 0; i < b->mem_areas.n;) {
+        int j = i;
+        while (j < b->mem_areas.n && b->mem_areas.v[j].owner == b->mem_areas.v[i].owner)
+            j++;
+        const struct slot *s = find_slot(slots, nslots, b->mem_areas.v[i].owner);
+        if (s)
+            build_coverage(m, &m->people[s->owner].members[s->item].cov, &b->mem_areas.v[i],
+                           j - i);
+        i = j;
+    }
+    free(slots);
+}
+
+enum dir_rc dir_model_finish(struct dir_model_builder *b, long long seq, struct dir_model **out,
+                             char *err, size_t errlen)
+{
+    struct dir_model *m = dir_xcalloc(1, sizeof *m);
+    time_t now = time(NULL);
+    enum dir_rc rc;
+
+    m->arena = b->arena;
+    b->arena = NULL;
+    atomic_init(&m->refs, 1);
+    m->seq = seq;
+    m->built_at = now;
+    m->stale_days = b->stale_days;
+    if ((rc = finish_areas(b, m, err, errlen))) {
+        builder_free_rows(b);
+        dir_arena_free(m->arena);
+        free(m);
+        return rc;
+    }
+    finish_groups(b, m);
+    finish_taxa(b, m);
+    finish_orgs(b, m, now);
+    finish_people(b, m, now);
+
+    m->nclients = b->clients.n;
+    m->clients = dir_arena_alloc(m->arena, sizeof(struct dir_client) * (size_t)(m->nclients + 1));
+    if (m->nclients)
+        memcpy(m->clients, b->clients.v, sizeof(struct dir_client) * (size_t)m->nclients);
+    qsort(m->clients, (size_t)m->nclients, sizeof *m->clients, cmp_client);
+
+    /* Render once everything is resolved. */
+    for (int i = 0; i < m->nareas; i++)
+        render(m->arena, area_json(m, &m->areas[i]), &m->areas[i].json);
+    for (int i = 0; i < m->ngroups; i++) {
+        struct dir_group *g = &m->groups[i];
+        json_t *j = json_object(), *mem = json_array();
+        json_object_set_new(j, "code", jstr(g->code));
+        json_object_set_new(j, "kind", jstr(g->kind));
+        json_object_set_new(j, "name_th", jstr(g->name_th));
+        json_object_set_new(j, "name_en", jstr(g->name_en));
+        json_object_set_new(j, "parent", g->parent >= 0 ? jstr(m->groups[g->parent].code) : json_null());
+        json_object_set_new(j, "within", g->within >= 0 ? jstr(m->areas[g->within].code) : json_null());
+        for (int k = 0; k < g->nmembers; k++)
+            json_array_append_new(mem, area_ref_json(m, g->members[k]));
+        json_object_set_new(j, "members", mem);
+        render(m->arena, j, &g->json);
+    }
+    for (int i = 0; i < m->norgs; i++)
+        render_org(m, &m->orgs[i], &b->orgs.v[i].r);
+    for (int i = 0; i < m->npeople; i++)
+        render_person(m, &m->people[i], b->people.v[i].r.version);
+
+    builder_free_rows(b);
+    *out = m;
+    return DIR_OK;
+}
+
+void dir_model_release(struct dir_model *m)
+{
+    if (!m)
+        return;
+    if (atomic_fetch_sub(&m->refs, 1) == 1) {
+        dir_arena_free(m->arena);
+        free(m);
+    }
+}

@@ -1,0 +1,266 @@
+/* dir_model.h - the in-memory read model: one immutable snapshot of the directory.
+ *
+ * directoryd answers every read from a snapshot; reads never touch PostgreSQL. A snapshot
+ * is built once (dir_model_builder: the db module or a unit test feeds it rows, then
+ * dir_model_finish resolves references, sorts, indexes and pre-renders each entity's JSON)
+ * and never changes afterwards, so any number of threads may read it without locks.
+ *
+ * Publishing: the daemon holds the current snapshot behind a mutex-protected pointer with a
+ * reference count (dir_model_acquire/release in dir_refresh.h). A reader takes a reference
+ * for the length of one request; the refresher swaps in a new snapshot and drops its own
+ * reference to the old one, which is freed by whichever reader finishes last. We chose
+ * swapping immutable versions over a read-write lock because readers then never wait for a
+ * rebuild, a rebuild never waits for slow readers, and no reader can see half a change.
+ *
+ * All memory of a snapshot lives in one arena, freed once by dir_model_free.
+ */
+#ifndef DIR_MODEL_H
+#define DIR_MODEL_H
+
+#include "dir_auth.h"
+#include "dir_rc.h"
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+enum dir_area_kind {
+    DIR_AREA_COUNTRY = 0,
+    DIR_AREA_PROVINCE,
+    DIR_AREA_DISTRICT,
+    DIR_AREA_SUBDISTRICT,
+    DIR_AREA_COMMUNITY,
+    DIR_AREA_NKINDS
+};
+
+/* Taxonomies, each a list of {code, Thai, English}. */
+enum dir_tax_kind {
+    DIR_TAX_SERVICE = 0,
+    DIR_TAX_TARGET_GROUP,
+    DIR_TAX_ORG_TYPE,
+    DIR_TAX_SECTOR,
+    DIR_TAX_PROFESSION,
+    DIR_TAX_TEAM_ROLE,
+    DIR_TAX_NKINDS
+};
+
+struct dir_json { /* pre-rendered compact JSON, NUL-terminated */
+    const char *s;
+    size_t len;
+};
+
+struct dir_area {
+    const char *code, *name_th, *name_en, *postal_code;
+    enum dir_area_kind kind;
+    int parent; /* index, -1 for the country */
+    int depth;  /* 0 for the country */
+    bool has_coord, coord_approx;
+    double lat, lon;
+    int *children, nchildren;
+    int *groups, ngroups; /* area groups this area belongs to (indexes) */
+    const char *fold_th, *fold_en;
+    int version;
+    struct dir_json json;
+};
+
+struct dir_group {
+    const char *code, *kind, *name_th, *name_en;
+    int parent;      /* group index or -1 */
+    int within;      /* area index or -1 */
+    int *members, nmembers; /* area indexes */
+    struct dir_json json;
+};
+
+struct dir_taxon {
+    const char *code, *name_th, *name_en, *desc_th, *desc_en;
+    struct dir_json json;
+};
+
+struct dir_contact {
+    const char *kind, *value, *extension, *label_th, *label_en;
+    bool is_public;
+};
+
+/* Where an offering or a membership applies: codes as given, and the areas they mean. */
+struct dir_coverage {
+    const char **codes; /* area or group codes */
+    int ncodes;
+    int *areas, nareas; /* area indexes; a group expands to its members */
+};
+
+struct dir_offering {
+    int service;        /* taxon index */
+    uint64_t groups;    /* bit per target-group index; 0 = every group */
+    struct dir_coverage cov; /* empty = where the organisation is */
+};
+
+struct dir_org {
+    long long id, parent_id, successor_id; /* 0 = none */
+    const char *ref, *name_th, *name_en, *type, *sector, *status, *status_date;
+    const char *status_reason, *verified_at, *verified_by;
+    int area; /* where it is; -1 if unknown */
+    time_t verified;
+    bool demo, stale;
+    struct dir_offering *offerings;
+    int noffers;
+    struct dir_contact *contacts;
+    int ncontacts;
+    const char *fold_th, *fold_en, *fold_ref;
+    int version;
+    struct dir_json json_public, json_full;
+};
+
+struct dir_membership {
+    long long id;
+    int org; /* org index */
+    const char *team_role, *title_th, *title_en;
+    struct dir_coverage cov;
+};
+
+struct dir_person {
+    long long id;
+    const char *ref, *name_th, *name_en, *title_th, *title_en, *profession, *source;
+    const char *verified_at;
+    bool active, demo, stale;
+    time_t verified;
+    struct dir_membership *members;
+    int nmembers;
+    struct dir_contact *contacts;
+    int ncontacts;
+    const char *fold_th, *fold_en;
+    int version;
+    struct dir_json json;
+};
+
+struct dir_client {
+    uint8_t hash[DIR_AUTH_HASH_LEN];
+    const char *name;
+    enum dir_role role;
+    time_t expires; /* 0 = never */
+    bool revoked;
+};
+
+struct dir_model {
+    struct dir_arena *arena;
+    atomic_int refs;
+    long long seq; /* the change-log sequence this snapshot includes */
+    time_t built_at;
+    int stale_days;
+    struct dir_area *areas; /* sorted by code */
+    int nareas;
+    struct dir_group *groups; /* sorted by code */
+    int ngroups;
+    struct dir_taxon *tax[DIR_TAX_NKINDS]; /* in their configured order */
+    int ntax[DIR_TAX_NKINDS];
+    struct dir_org *orgs; /* sorted by id */
+    int norgs;
+    struct dir_person *people; /* sorted by id */
+    int npeople;
+    struct dir_client *clients; /* sorted by hash */
+    int nclients;
+};
+
+/* ---- building ---- */
+
+struct dir_model_builder;
+
+struct dir_org_row {
+    long long id, parent_id, successor_id;
+    const char *ref, *name_th, *name_en, *short_name_th, *short_name_en, *type, *sector;
+    const char *status, *status_date, *status_reason, *description_th, *description_en;
+    const char *hours_th, *hours_en, *address_th, *address_en, *area_code, *verified_at,
+        *verified_by;
+    int opened_year; /* 0 = unknown */
+    bool has_coord, coord_approx, demo;
+    double lat, lon;
+    long long verified_epoch; /* 0 = never */
+    int version;
+};
+
+struct dir_person_row {
+    long long id;
+    const char *ref, *name_th, *name_en, *title_th, *title_en, *profession, *source, *username,
+        *verified_at;
+    bool active, demo;
+    long long verified_epoch;
+    int version;
+};
+
+struct dir_contact_row {
+    long long org_id, person_id; /* exactly one is non-zero */
+    const char *kind, *value, *extension, *label_th, *label_en;
+    bool is_public;
+};
+
+/* A new builder; STALE_DAYS sets the staleness threshold. Free with dir_model_builder_free
+ * unless dir_model_finish consumed it. */
+struct dir_model_builder *dir_model_builder_new(int stale_days);
+void dir_model_builder_free(struct dir_model_builder *b);
+
+/* Each add copies its strings; NULL strings mean "none". NAN lat/lon means unknown. */
+void dir_model_add_area(struct dir_model_builder *b, const char *code, const char *kind,
+                        const char *parent, const char *name_th, const char *name_en,
+                        const char *postal_code, double lat, double lon, bool coord_approx,
+                        int version);
+void dir_model_add_group(struct dir_model_builder *b, const char *code, const char *kind,
+                         const char *parent, const char *within, const char *name_th,
+                         const char *name_en);
+void dir_model_add_group_member(struct dir_model_builder *b, const char *group,
+                                const char *area);
+void dir_model_add_taxon(struct dir_model_builder *b, enum dir_tax_kind kind, const char *code,
+                         const char *name_th, const char *name_en, const char *desc_th,
+                         const char *desc_en);
+void dir_model_add_org(struct dir_model_builder *b, const struct dir_org_row *row);
+void dir_model_add_contact(struct dir_model_builder *b, const struct dir_contact_row *row);
+void dir_model_add_offering(struct dir_model_builder *b, long long offering_id, long long org_id,
+                            const char *service);
+void dir_model_add_offering_group(struct dir_model_builder *b, long long offering_id,
+                                  const char *target_group);
+/* Exactly one of AREA and GROUP is non-NULL. */
+void dir_model_add_offering_area(struct dir_model_builder *b, long long offering_id,
+                                 const char *area, const char *group);
+void dir_model_add_person(struct dir_model_builder *b, const struct dir_person_row *row);
+void dir_model_add_membership(struct dir_model_builder *b, long long id, long long person_id,
+                              long long org_id, const char *team_role, const char *title_th,
+                              const char *title_en);
+void dir_model_add_membership_area(struct dir_model_builder *b, long long membership_id,
+                                   const char *area, const char *group);
+void dir_model_add_client(struct dir_model_builder *b, const uint8_t hash[DIR_AUTH_HASH_LEN],
+                          const char *name, const char *role, long long expires_epoch,
+                          bool revoked);
+
+/* Consumes B and makes the snapshot at change-log sequence SEQ (one reference, owned by the
+ * caller; drop it with dir_model_release). Rows that point at unknown entities are dropped
+ * with a warning. Returns DIR_ERR_INVALID with a message in ERR if the data cannot form a
+ * directory (no country area). B is freed in every case. */
+enum dir_rc dir_model_finish(struct dir_model_builder *b, long long seq, struct dir_model **out,
+                             char *err, size_t errlen);
+
+/* Drops one reference; the last one frees the snapshot. NULL is a no-op. */
+void dir_model_release(struct dir_model *m);
+
+/* ---- lookups (borrowed pointers, valid while the caller holds a reference) ---- */
+
+/* Index of the area with CODE, or -1. */
+int dir_model_area(const struct dir_model *m, const char *code);
+/* Index of the area group with CODE, or -1. */
+int dir_model_group(const struct dir_model *m, const char *code);
+/* Index of the taxon CODE of KIND, or -1. */
+int dir_model_taxon(const struct dir_model *m, enum dir_tax_kind kind, const char *code);
+/* Index of the organisation with ID, or -1. */
+int dir_model_org(const struct dir_model *m, long long id);
+/* Index of the person with ID, or -1. */
+int dir_model_person(const struct dir_model *m, long long id);
+/* The client whose secret hashes to HASH, or NULL. Expiry and revocation are the caller's. */
+const struct dir_client *dir_model_client(const struct dir_model *m,
+                                          const uint8_t hash[DIR_AUTH_HASH_LEN]);
+/* True when area A is ANC or lies inside it. */
+bool dir_model_area_within(const struct dir_model *m, int a, int anc);
+/* The static name of an area kind ("district"...), or NULL when out of range. */
+const char *dir_model_area_kind_name(enum dir_area_kind k);
+/* Parses an area kind name; -1 if unknown. */
+int dir_model_area_kind_parse(const char *name);
+
+#endif

@@ -1,0 +1,40 @@
+/* dir_problem.h - RFC 9457 problem details: the one shape of every JSON API error.
+ *
+ * {"type":"https://directoryd.example/problems/<slug>","title":...,"status":N,"detail":...,
+ *  "instance":<path>,"errors":[{"field","message_th","message_en"}]}
+ * served as application/problem+json. Messages are static or built from the caller's words;
+ * they never contain secrets.
+ */
+#ifndef DIR_PROBLEM_H
+#define DIR_PROBLEM_H
+
+#include "dir_buf.h"
+
+#define DIR_PROBLEM_MAX_ERRORS 32
+
+struct dir_problem_error {
+    const char *field, *message_th, *message_en;
+};
+
+struct dir_problem {
+    int status;
+    const char *slug;   /* e.g. "invalid-parameter" */
+    const char *title;  /* short English summary */
+    char detail[512];   /* one English sentence about this occurrence */
+    struct dir_problem_error errors[DIR_PROBLEM_MAX_ERRORS];
+    int nerrors;
+    char scratch[2048]; /* holds field names and messages copied in */
+    size_t used;
+};
+
+/* Starts a problem with STATUS, SLUG and TITLE (static strings) and a detail. */
+void dir_problem_init(struct dir_problem *p, int status, const char *slug, const char *title,
+                      const char *detail_fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Adds one field error; the strings are copied (cut when the scratch space runs out). */
+void dir_problem_add(struct dir_problem *p, const char *field, const char *message_th,
+                     const char *message_en);
+/* Renders P as JSON into OUT; INSTANCE is the request path (may be NULL). */
+enum dir_rc dir_problem_render(const struct dir_problem *p, const char *instance,
+                               struct dir_buf *out);
+
+#endif

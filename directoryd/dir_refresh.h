@@ -1,0 +1,30 @@
+/* dir_refresh.h - keeps the served read-model snapshot current with PostgreSQL.
+ *
+ * A thread waits for NOTIFY directoryd_changes on its own connection and also polls the
+ * change log every refresh_ms (so it works on a hot standby where LISTEN is refused).
+ * When the log's newest sequence moves, it loads a new snapshot and swaps it in; readers
+ * holding the old one finish on it (see dir_model.h for why versions are swapped, not
+ * locked). It also rebuilds once an hour so "stale" marks follow the calendar. If
+ * PostgreSQL is away the current snapshot keeps being served and loading is retried with
+ * backoff.
+ */
+#ifndef DIR_REFRESH_H
+#define DIR_REFRESH_H
+
+#include "dir_db.h"
+#include "dir_model.h"
+
+struct dir_refresh;
+
+/* Loads the first snapshot (if PostgreSQL answers; else the thread keeps trying) and starts
+ * the thread. Borrows DB, which must outlive the refresher. Caller stops it with
+ * dir_refresh_stop. */
+enum dir_rc dir_refresh_start(struct dir_db *db, const char *url, int refresh_ms, int stale_days,
+                              struct dir_refresh **out, char *err, size_t errlen);
+/* Stops the thread and drops the current snapshot. NULL is a no-op. */
+void dir_refresh_stop(struct dir_refresh *r);
+/* The current snapshot with one reference taken (caller drops it with dir_model_release),
+ * or NULL before the first load. */
+struct dir_model *dir_refresh_acquire(struct dir_refresh *r);
+
+#endif

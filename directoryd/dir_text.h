@@ -1,0 +1,24 @@
+/* dir_text.h - UTF-8 text helpers: validation and the folding used for name search.
+ *
+ * Search folds Latin letters to lower case (caseIgnoreMatch for ASCII) and leaves Thai as it
+ * is: Thai has no case, and text in the directory is stored NFC, where Thai byte substrings
+ * are character substrings. Runs of white space fold to one space so "สวน  ลุมพินี" matches.
+ */
+#ifndef DIR_TEXT_H
+#define DIR_TEXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* True when the N bytes at S are well-formed UTF-8 (no overlongs, surrogates or NULs). */
+bool dir_text_utf8_valid(const char *s, size_t n);
+/* Number of code points in a valid UTF-8 string. */
+size_t dir_text_utf8_len(const char *s);
+/* Writes the search form of S into OUT (at least strlen(S)+1 bytes); returns its length. */
+size_t dir_text_fold(const char *s, char *out);
+/* The search form of S; caller frees. NULL gives NULL. */
+char *dir_text_fold_dup(const char *s);
+/* True when folded NEEDLE occurs in folded HAYSTACK (both already folded). */
+bool dir_text_contains(const char *haystack, const char *needle);
+
+#endif

@@ -1,0 +1,206 @@
+/* main.c - the directoryd command: serve the directory, migrate, load the demo, add API clients.
+ *
+ * The daemon context (struct dir_ctx) is the only long-lived state; it lives on main's stack
+ * and is handed to each module. Signals are blocked in every thread and taken by sigwait in
+ * main, so SIGTERM/SIGINT stop the daemon cleanly.
+ */
+#include "dir_api.h"
+#include "dir_auth.h"
+#include "dir_cfg.h"
+#include "dir_db.h"
+#include "dir_http.h"
+#include "dir_log.h"
+#include "dir_refresh.h"
+#include "dir_version.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct dir_ctx {
+    struct dir_cfg cfg;
+    struct dir_db *db;
+    struct dir_refresh *refresh;
+    struct dir_http *http;
+    struct dir_api api;
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "directoryd %s - Bangkok's child-protection network directory\n\n"
+            "Usage: directoryd [options] [command]\n\n"
+            "Commands:\n"
+            "  serve                 migrate, then serve the JSON API (the default)\n"
+            "  migrate               apply schema/migrations/*.sql not yet applied, then exit\n"
+            "  load-demo             apply schema/demo/*.sql not yet applied (idempotent)\n"
+            "  api-client NAME ROLE  create or re-key an API client (ROLE: caseworker,\n"
+            "                        coordinator or admin); the secret is taken from the\n"
+            "                        environment variable DIRECTORYD_CLIENT_SECRET if set,\n"
+            "                        else generated and printed once\n"
+            "  version               print the version\n\n",
+            DIR_VERSION);
+    dir_cfg_print_help(out);
+}
+
+/* Opens the database, retrying for up to WAIT_S seconds (PostgreSQL may still be starting). */
+static enum dir_rc open_db(struct dir_ctx *ctx, int wait_s)
+{
+    char err[512];
+    for (int i = 0;; i++) {
+        if (dir_db_open(ctx->cfg.db, ctx->cfg.db_pool, &ctx->db, err, sizeof err) == DIR_OK)
+            return DIR_OK;
+        if (i >= wait_s * 2) {
+            DIR_LOG(DIR_LOG_ERROR, "main", "%s", err);
+            return DIR_ERR_DB;
+        }
+        if (i == 0)
+            DIR_LOG(DIR_LOG_WARN, "main", "%s; retrying", err);
+        usleep(500 * 1000);
+    }
+}
+
+static int cmd_migrate(struct dir_ctx *ctx, const char *subdir)
+{
+    char err[1024];
+    int applied;
+    if (open_db(ctx, 30))
+        return 1;
+    enum dir_rc rc = dir_db_migrate(ctx->db, ctx->cfg.schema_dir, subdir, &applied, err, sizeof err);
+    if (rc)
+        DIR_LOG(DIR_LOG_ERROR, "main", "%s", err);
+    else
+        DIR_LOG(DIR_LOG_INFO, "main", "%s: %d applied, the rest were already there", subdir,
+                applied);
+    dir_db_close(ctx->db);
+    return rc ? 1 : 0;
+}
+
+static int cmd_api_client(struct dir_ctx *ctx, const char *name, const char *role)
+{
+    char err[512], secret[DIR_AUTH_SECRET_LEN + 1];
+    uint8_t hash[DIR_AUTH_HASH_LEN];
+    if (dir_auth_role_parse(role) < 0) {
+        fprintf(stderr, "directoryd: role must be caseworker, coordinator or admin\n");
+        return 2;
+    }
+    const char *given = getenv("DIRECTORYD_CLIENT_SECRET");
+    if (given && strlen(given) < 16) {
+        fprintf(stderr, "directoryd: DIRECTORYD_CLIENT_SECRET must be at least 16 characters\n");
+        return 2;
+    }
+    if (!given)
+        dir_auth_new_secret(secret);
+    dir_auth_hash(given ? given : secret, hash);
+    if (open_db(ctx, 30))
+        return 1;
+    enum dir_rc rc = dir_db_put_api_client(ctx->db, name, role, hash, err, sizeof err);
+    dir_db_close(ctx->db);
+    if (rc) {
+        DIR_LOG(DIR_LOG_ERROR, "main", "%s", err);
+        return 1;
+    }
+    if (!given)
+        printf("%s\n", secret); /* shown once; only its hash is stored */
+    DIR_LOG(DIR_LOG_INFO, "main", "api client %s has role %s", name, role);
+    return 0;
+}
+
+static int cmd_serve(struct dir_ctx *ctx)
+{
+    char err[1024];
+    int applied, ret = 1;
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL); /* every thread inherits this */
+    signal(SIGPIPE, SIG_IGN);
+
+    if (open_db(ctx, 30))
+        return 1;
+    if (dir_db_migrate(ctx->db, ctx->cfg.schema_dir, "migrations", &applied, err, sizeof err)) {
+        DIR_LOG(DIR_LOG_ERROR, "main", "migration failed: %s", err);
+        goto out;
+    }
+    if (dir_refresh_start(ctx->db, ctx->cfg.db, ctx->cfg.refresh_ms, ctx->cfg.stale_days,
+                          &ctx->refresh, err, sizeof err)) {
+        DIR_LOG(DIR_LOG_ERROR, "main", "%s", err);
+        goto out;
+    }
+    ctx->api.refresh = ctx->refresh;
+    if (dir_http_start(ctx->cfg.http_addr, ctx->cfg.http_port, ctx->cfg.http_threads,
+                       ctx->cfg.http_max_conns, dir_api_handle, &ctx->api, &ctx->http, err,
+                       sizeof err)) {
+        DIR_LOG(DIR_LOG_ERROR, "main", "%s", err);
+        goto out;
+    }
+    DIR_LOG(DIR_LOG_INFO, "main", "directoryd %s serving http://%s:%d/ (pid %d)", DIR_VERSION,
+            ctx->cfg.http_addr, dir_http_port(ctx->http), (int)getpid());
+    for (;;) {
+        int sig = 0;
+        sigwait(&sigs, &sig);
+        if (sig == SIGHUP)
+            continue; /* the snapshot follows the change log; nothing to reload */
+        DIR_LOG(DIR_LOG_INFO, "main", "signal %d: stopping", sig);
+        break;
+    }
+    ret = 0;
+out:
+    dir_http_stop(ctx->http);
+    dir_refresh_stop(ctx->refresh);
+    dir_db_close(ctx->db);
+    DIR_LOG(DIR_LOG_INFO, "main", "stopped");
+    return ret;
+}
+
+int main(int argc, char **argv)
+{
+    struct dir_ctx ctx;
+    char err[1024];
+    int npos;
+
+    memset(&ctx, 0, sizeof ctx);
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            return 0;
+        }
+        if (strcmp(argv[i], "--version") == 0) {
+            printf("directoryd %s\n", DIR_VERSION);
+            return 0;
+        }
+    }
+    if (dir_cfg_resolve(&ctx.cfg, argc, argv, &npos, err, sizeof err)) {
+        fprintf(stderr, "directoryd: %s\n", err);
+        return 2;
+    }
+    int level = dir_log_level_parse(ctx.cfg.log_level);
+    if (level < 0) {
+        fprintf(stderr, "directoryd: log_level must be debug, info, warn or error\n");
+        return 2;
+    }
+    dir_log_set_level((enum dir_log_level)level);
+    if (dir_auth_init()) {
+        fprintf(stderr, "directoryd: libsodium failed to initialise\n");
+        return 1;
+    }
+    const char *cmd = npos ? argv[1] : "serve";
+    if (strcmp(cmd, "serve") == 0 && npos <= 1)
+        return cmd_serve(&ctx);
+    if (strcmp(cmd, "migrate") == 0 && npos == 1)
+        return cmd_migrate(&ctx, "migrations");
+    if (strcmp(cmd, "load-demo") == 0 && npos == 1)
+        return cmd_migrate(&ctx, "demo");
+    if (strcmp(cmd, "api-client") == 0 && npos == 3)
+        return cmd_api_client(&ctx, argv[2], argv[3]);
+    if (strcmp(cmd, "version") == 0) {
+        printf("directoryd %s\n", DIR_VERSION);
+        return 0;
+    }
+    fprintf(stderr, "directoryd: unknown command or wrong arguments: %s (see --help)\n", cmd);
+    return 2;
+}

@@ -1,0 +1,53 @@
+# scripts/lib.sh - shared set-up for scripts/run and scripts/test: Debian packages, the build,
+# and a private PostgreSQL cluster. Sourced, not run.
+#
+# The private cluster lives in "$DIRECTORYD_VAR/pg" (never the system cluster), listens on
+# 127.0.0.1 only, and is run as an unprivileged user when we are root (PostgreSQL refuses root).
+
+DIR_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+# Debian packages the project needs to build, run and test.
+DIR_PACKAGES="build-essential cmake pkg-config git ca-certificates util-linux
+  postgresql postgresql-client libpq-dev
+  libmicrohttpd-dev libjansson-dev libldap2-dev libsodium-dev libcmocka-dev
+  ldap-utils slapd python3 python3-pytest python3-ldap curl"
+
+dir_say() { printf '%s\n' "directoryd: $*" >&2; }
+
+# Installs the Debian packages that are missing (apt-get; needs root or sudo).
+dir_install_packages() {
+    local missing="" p
+    for p in $DIR_PACKAGES; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
+    done
+    [ -z "$missing" ] && return 0
+    dir_say "installing Debian packages:$missing"
+    local sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    # slapd must not ask questions or start a system server we do not use.
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo apt-get update -q >/dev/null
+    # shellcheck disable=SC2086
+    $sudo apt-get install -y -q --no-install-recommends $missing >/dev/null
+}
+
+# The newest installed PostgreSQL server's bin directory.
+dir_pg_bindir() {
+    local d
+    d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+    [ -n "$d" ] || { dir_say "no PostgreSQL server installed"; return 1; }
+    printf '%s\n' "$d"
+}
+
+# Builds into "$1" (default build/) with extra cmake arguments after it.
+dir_build() {
+    local bdir=${1:-$DIR_ROOT/build}
+    shift || true
+    cmake -S "$DIR_ROOT" -B "$bdir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+    cmake --build "$bdir" -j "$(nproc)" >/dev/null
+}
+
+# A free TCP port on 127.0.0.1.
+dir_free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}

@@ -62,7 +62,8 @@ static const char *stmt_sql[ST_COUNT] = {
                 "parent_id, status, status_date::text, status_reason, successor_id, description_th, "
                 "description_en, hours_th, hours_en, opened_year, address_th, address_en, area_code, "
                 "lat, lon, coord_approx, demo, " ISO("verified_at") ", "
-                "coalesce(extract(epoch FROM verified_at)::bigint, 0), verified_by, version "
+                "coalesce(extract(epoch FROM verified_at)::bigint, 0), verified_by, version, "
+                "status_reason_en "
                 "FROM organization",
     [ST_CONTACTS] = "SELECT coalesce(organization_id, 0), coalesce(person_id, 0), kind, value, "
                     "extension, label_th, label_en, is_public FROM contact_point "
@@ -492,6 +493,7 @@ static enum dir_rc load_rows(struct conn *c, struct dir_model_builder *b, long l
             .verified_epoch = ival(r, i, 26),
             .verified_by = val(r, i, 27),
             .version = (int)ival(r, i, 28),
+            .status_reason_en = val(r, i, 29),
         };
         o.has_coord = !isnan(o.lat) && !isnan(o.lon);
         dir_model_add_org(b, &o);

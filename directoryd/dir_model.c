@@ -203,6 +203,7 @@ void dir_model_add_org(struct dir_model_builder *b, const struct dir_org_row *ro
     r->status = S(row->status ? row->status : "active");
     r->status_date = S(row->status_date);
     r->status_reason = S(row->status_reason);
+    r->status_reason_en = S(row->status_reason_en);
     r->description_th = S(row->description_th);
     r->description_en = S(row->description_en);
     r->hours_th = S(row->hours_th);
@@ -312,6 +313,13 @@ void dir_model_add_client(struct dir_model_builder *b, const uint8_t hash[DIR_AU
     c->revoked = revoked;
 }
 
+/* qsort that accepts an empty (possibly NULL) array. */
+static void sort_n(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+    if (n > 1)
+        qsort(base, n, size, cmp);
+}
+
 /* ---- lookups ---- */
 
 int dir_model_area(const struct dir_model *m, const char *code)
@@ -397,7 +405,7 @@ const struct dir_client *dir_model_client(const struct dir_model *m,
 {
     struct dir_client key;
     memcpy(key.hash, hash, DIR_AUTH_HASH_LEN);
-    return bsearch(&key, m->clients, (size_t)m->nclients, sizeof key, cmp_client);
+    return m->nclients == 0 ? NULL : bsearch(&key, m->clients, (size_t)m->nclients, sizeof key, cmp_client);
 }
 
 bool dir_model_area_within(const struct dir_model *m, int a, int anc)
@@ -592,7 +600,8 @@ static void render_org(struct dir_model *m, struct dir_org *o, const struct dir_
     json_object_set_new(j, "parent", o->parent_id ? json_integer(o->parent_id) : json_null());
     json_object_set_new(j, "status", jstr(o->status));
     json_object_set_new(j, "status_date", jstr(o->status_date));
-    json_object_set_new(j, "status_reason", jstr(o->status_reason));
+    json_object_set_new(j, "status_reason_th", jstr(o->status_reason));
+    json_object_set_new(j, "status_reason_en", jstr(r->status_reason_en));
     json_object_set_new(j, "successor",
                         o->successor_id ? json_integer(o->successor_id) : json_null());
     json_object_set_new(j, "area", area_ref_json(m, o->area));
@@ -749,7 +758,7 @@ static enum dir_rc finish_areas(struct dir_model_builder *b, struct dir_model *m
         a->parent = -1;
         a->children = (int *)(intptr_t)i; /* remembers the raw row until parents resolve */
     }
-    qsort(m->areas, (size_t)m->nareas, sizeof *m->areas, cmp_area);
+    sort_n(m->areas, (size_t)m->nareas, sizeof *m->areas, cmp_area);
     int roots = 0;
     for (int i = 0; i < m->nareas; i++) {
         struct dir_area *a = &m->areas[i];
@@ -799,7 +808,7 @@ static void finish_groups(struct dir_model_builder *b, struct dir_model *m)
         g->name_en = r->name_en;
         g->parent = i; /* raw row, resolved below */
     }
-    qsort(m->groups, (size_t)m->ngroups, sizeof *m->groups, cmp_group);
+    sort_n(m->groups, (size_t)m->ngroups, sizeof *m->groups, cmp_group);
     for (int i = 0; i < m->ngroups; i++) {
         struct dir_group *g = &m->groups[i];
         const struct raw_group *r = &b->groups.v[g->parent];
@@ -908,7 +917,7 @@ static void attach_contacts(struct dir_model *m, struct raw_contact *c, int n, b
 
 static void finish_orgs(struct dir_model_builder *b, struct dir_model *m, time_t now)
 {
-    qsort(b->orgs.v, (size_t)b->orgs.n, sizeof *b->orgs.v, cmp_org);
+    sort_n(b->orgs.v, (size_t)b->orgs.n, sizeof *b->orgs.v, cmp_org);
     m->norgs = b->orgs.n;
     m->orgs = dir_arena_alloc(m->arena, sizeof(struct dir_org) * (size_t)(m->norgs + 1));
     for (int i = 0; i < m->norgs; i++) {
@@ -936,11 +945,11 @@ static void finish_orgs(struct dir_model_builder *b, struct dir_model *m, time_t
         o->fold_ref = fold(m->arena, r->ref);
         o->version = r->version;
     }
-    qsort(b->contacts.v, (size_t)b->contacts.n, sizeof *b->contacts.v, cmp_contact);
+    sort_n(b->contacts.v, (size_t)b->contacts.n, sizeof *b->contacts.v, cmp_contact);
     attach_contacts(m, b->contacts.v, b->contacts.n, true);
 
     /* Offerings per organisation, then their target groups and areas. */
-    qsort(b->offerings.v, (size_t)b->offerings.n, sizeof *b->offerings.v, cmp_offering);
+    sort_n(b->offerings.v, (size_t)b->offerings.n, sizeof *b->offerings.v, cmp_offering);
     struct slot *slots = dir_xcalloc((size_t)b->offerings.n + 1, sizeof *slots);
     int nslots = 0;
     for (int i = 0; i < b->offerings.n;) {
@@ -961,14 +970,14 @@ static void finish_orgs(struct dir_model_builder *b, struct dir_model *m, time_t
         }
         i = j;
     }
-    qsort(slots, (size_t)nslots, sizeof *slots, cmp_slot);
+    sort_n(slots, (size_t)nslots, sizeof *slots, cmp_slot);
     for (int i = 0; i < b->off_groups.n; i++) {
         const struct slot *s = find_slot(slots, nslots, b->off_groups.v[i].owner);
         int g = dir_model_taxon(m, DIR_TAX_TARGET_GROUP, b->off_groups.v[i].a);
         if (s && g >= 0)
             m->orgs[s->owner].offerings[s->item].groups |= 1ULL << g;
     }
-    qsort(b->off_areas.v, (size_t)b->off_areas.n, sizeof *b->off_areas.v, cmp_link);
+    sort_n(b->off_areas.v, (size_t)b->off_areas.n, sizeof *b->off_areas.v, cmp_link);
     for (int i = 0; i < b->off_areas.n;) {
         int j = i;
         while (j < b->off_areas.n && b->off_areas.v[j].owner == b->off_areas.v[i].owner)
@@ -984,7 +993,7 @@ static void finish_orgs(struct dir_model_builder *b, struct dir_model *m, time_t
 
 static void finish_people(struct dir_model_builder *b, struct dir_model *m, time_t now)
 {
-    qsort(b->people.v, (size_t)b->people.n, sizeof *b->people.v, cmp_person);
+    sort_n(b->people.v, (size_t)b->people.n, sizeof *b->people.v, cmp_person);
     m->npeople = b->people.n;
     m->people = dir_arena_alloc(m->arena, sizeof(struct dir_person) * (size_t)(m->npeople + 1));
     for (int i = 0; i < m->npeople; i++) {
@@ -1009,7 +1018,7 @@ static void finish_people(struct dir_model_builder *b, struct dir_model *m, time
     }
     attach_contacts(m, b->contacts.v, b->contacts.n, false);
 
-    qsort(b->memberships.v, (size_t)b->memberships.n, sizeof *b->memberships.v, cmp_membership);
+    sort_n(b->memberships.v, (size_t)b->memberships.n, sizeof *b->memberships.v, cmp_membership);
     struct slot *slots = dir_xcalloc((size_t)b->memberships.n + 1, sizeof *slots);
     int nslots = 0;
     for (int i = 0; i < b->memberships.n;) {
@@ -1037,8 +1046,8 @@ static void finish_people(struct dir_model_builder *b, struct dir_model *m, time
         }
         i = j;
     }
-    qsort(slots, (size_t)nslots, sizeof *slots, cmp_slot);
-    qsort(b->mem_areas.v, (size_t)b->mem_areas.n, sizeof *b->mem_areas.v, cmp_link);
+    sort_n(slots, (size_t)nslots, sizeof *slots, cmp_slot);
+    sort_n(b->mem_areas.v, (size_t)b->mem_areas.n, sizeof *b->mem_areas.v, cmp_link);
     for (int i = 0; i < b->mem_areas.n;) {
         int j = i;
         while (j < b->mem_areas.n && b->mem_areas.v[j].owner == b->mem_areas.v[i].owner)
@@ -1080,7 +1089,7 @@ enum dir_rc dir_model_finish(struct dir_model_builder *b, long long seq, struct 
     m->clients = dir_arena_alloc(m->arena, sizeof(struct dir_client) * (size_t)(m->nclients + 1));
     if (m->nclients)
         memcpy(m->clients, b->clients.v, sizeof(struct dir_client) * (size_t)m->nclients);
-    qsort(m->clients, (size_t)m->nclients, sizeof *m->clients, cmp_client);
+    sort_n(m->clients, (size_t)m->nclients, sizeof *m->clients, cmp_client);
 
     /* Render once everything is resolved. */
     for (int i = 0; i < m->nareas; i++)

@@ -169,7 +169,7 @@ struct dir_model_builder;
 struct dir_org_row {
     long long id, parent_id, successor_id;
     const char *ref, *name_th, *name_en, *short_name_th, *short_name_en, *type, *sector;
-    const char *status, *status_date, *status_reason, *description_th, *description_en;
+    const char *status, *status_date, *status_reason, *status_reason_en, *description_th, *description_en;
     const char *hours_th, *hours_en, *address_th, *address_en, *area_code, *verified_at,
         *verified_by;
     int opened_year; /* 0 = unknown */

@@ -97,7 +97,8 @@ CREATE TABLE organization (
     parent_id      bigint REFERENCES organization(id),
     status         text NOT NULL DEFAULT 'active' CHECK (status IN ('active','closed','moved')),
     status_date    date,
-    status_reason  text,
+    status_reason  text,      -- Thai
+    status_reason_en text,
     successor_id   bigint REFERENCES organization(id),
     description_th text,
     description_en text,

@@ -1,0 +1,191 @@
+"""Integration-test harness: a private PostgreSQL and a real directoryd, on free loopback ports.
+
+The cluster lives in a temporary directory and is started and stopped by the harness (never
+the system cluster). directoryd is the binary named by DIRECTORYD_BIN (scripts/test runs the
+suite on the normal and the sanitizer build). Helpers here speak plain HTTP with urllib.
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.environ.get("DIRECTORYD_BIN", os.path.join(ROOT, "build", "directoryd"))
+PGCTL = os.path.join(ROOT, "scripts", "pgctl")
+ADMIN_KEY = "integration-admin-key-0123456789"
+CASEWORKER_KEY = "integration-caseworker-key-0123456789"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Http:
+    """A tiny client: get() returns (status, headers, parsed JSON or text)."""
+
+    def __init__(self, base):
+        self.base = base
+
+    def request(self, method, path, params=None, key=None, headers=None, body=None):
+        url = self.base + path
+        if params:
+            url += "?" + urllib.parse.urlencode(params)
+        h = dict(headers or {})
+        if key:
+            h["Authorization"] = "Bearer " + key
+        req = urllib.request.Request(url, method=method, headers=h, data=body)
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                status, hdrs, raw = r.status, r.headers, r.read()
+        except urllib.error.HTTPError as e:
+            status, hdrs, raw = e.code, e.headers, e.read()
+        ctype = hdrs.get("Content-Type", "")
+        data = json.loads(raw) if "json" in ctype and raw else raw.decode("utf-8", "replace")
+        return status, hdrs, data
+
+    def get(self, path, params=None, key=None, headers=None):
+        return self.request("GET", path, params, key, headers)
+
+
+class Daemon:
+    def __init__(self, db_url, workdir, extra_env=None):
+        self.db_url = db_url
+        self.port = free_port()
+        self.log_path = os.path.join(workdir, "directoryd-%d.log" % self.port)
+        env = dict(os.environ)
+        env.update({"DIRECTORYD_DB": db_url, "DIRECTORYD_HTTP_PORT": str(self.port),
+                    "DIRECTORYD_REFRESH_MS": "100"})
+        env.update(extra_env or {})
+        self.log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen([BIN, "serve"], env=env, stdout=self.log,
+                                     stderr=subprocess.STDOUT)
+        self.http = Http("http://127.0.0.1:%d" % self.port)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("directoryd exited early:\n" + self.read_log())
+            try:
+                status, _, _ = self.http.get("/healthz")
+                if status == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("directoryd did not become healthy:\n" + self.read_log())
+
+    def read_log(self):
+        if not self.log.closed:
+            self.log.flush()
+        with open(self.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def stop(self):
+        """SIGTERM, and the daemon must exit 0 without sanitizer reports."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError("directoryd did not stop on SIGTERM")
+        self.log.close()
+        log = self.read_log()
+        assert "ERROR: AddressSanitizer" not in log, log
+        assert "runtime error:" not in log, log
+        assert self.proc.returncode == 0, "directoryd exited %s:\n%s" % (self.proc.returncode, log)
+        return log
+
+
+def run_cli(*args, env=None, check=True):
+    e = dict(os.environ)
+    e.update(env or {})
+    p = subprocess.run([BIN, *args], env=e, capture_output=True, text=True, timeout=120)
+    if check and p.returncode != 0:
+        raise AssertionError("directoryd %s failed (%d):\n%s%s" % (args, p.returncode, p.stdout, p.stderr))
+    return p
+
+
+@pytest.fixture(scope="session")
+def workdir():
+    d = tempfile.mkdtemp(prefix="directoryd-it-")
+    os.chmod(d, 0o755)  # the unprivileged postgres user must reach the cluster directory
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pg(workdir):
+    """A private PostgreSQL cluster; yields a function making a fresh database URL."""
+    port = free_port()
+    data = os.path.join(workdir, "pg")
+    subprocess.run([PGCTL, "start", data, str(port)], check=True)
+    base = subprocess.run([PGCTL, "url", data, str(port)], check=True, capture_output=True,
+                          text=True).stdout.strip()
+    counter = [0]
+
+    def new_db():
+        counter[0] += 1
+        name = "it_%d_%d" % (os.getpid(), counter[0])
+        subprocess.run(["psql", base, "-qAtc", "CREATE DATABASE %s" % name], check=True)
+        return base.rsplit("/", 1)[0] + "/" + name
+
+    new_db.port = port
+    yield new_db
+    subprocess.run([PGCTL, "stop", data], check=True)
+
+
+def psql(db_url, sql):
+    p = subprocess.run(["psql", db_url, "-v", "ON_ERROR_STOP=1", "-qAtc", sql],
+                       capture_output=True, text=True)
+    if p.returncode != 0:
+        raise AssertionError("psql failed: %s" % p.stderr)
+    return p.stdout.strip()
+
+
+@pytest.fixture(scope="session")
+def demo_db(pg):
+    """A database with migrations, the demo directory and two API clients."""
+    url = pg()
+    env = {"DIRECTORYD_DB": url}
+    run_cli("migrate", env=env)
+    run_cli("load-demo", env=env)
+    run_cli("api-client", "it-admin", "admin", env=dict(env, DIRECTORYD_CLIENT_SECRET=ADMIN_KEY))
+    run_cli("api-client", "it-caseworker", "caseworker",
+            env=dict(env, DIRECTORYD_CLIENT_SECRET=CASEWORKER_KEY))
+    return url
+
+
+@pytest.fixture(scope="session")
+def daemon(demo_db, workdir):
+    d = Daemon(demo_db, workdir)
+    yield d
+    d.stop()
+
+
+@pytest.fixture
+def api(daemon):
+    return daemon.http
+
+
+def wait_for(pred, timeout=5.0, step=0.05):
+    """Polls PRED until it returns a true value; returns (value, seconds taken)."""
+    t0 = time.time()
+    while True:
+        v = pred()
+        if v:
+            return v, time.time() - t0
+        if time.time() - t0 > timeout:
+            return v, time.time() - t0
+        time.sleep(step)

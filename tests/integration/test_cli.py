@@ -1,0 +1,86 @@
+"""The directoryd command line: help, config precedence, migrations and the demo load."""
+import os
+import subprocess
+import tempfile
+
+from conftest import BIN, ROOT, psql, run_cli
+
+
+def test_help_and_version():
+    p = run_cli("--help")
+    for word in ("migrate", "load-demo", "api-client", "--http-port", "DIRECTORYD_HTTP_PORT",
+                 "DIRECTORYD_DB", "DIRECTORYD_LDAP_PORT"):
+        assert word in p.stdout
+    assert run_cli("--version").stdout.startswith("directoryd ")
+
+
+def test_config_file_errors_name_the_line():
+    with tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False) as f:
+        f.write("# a comment\nhttp_port = 8081\nhttp_prot = 8082\n")
+    try:
+        p = run_cli("--config", f.name, "--help-not", check=False)
+        assert p.returncode == 2
+        assert ":3:" in p.stderr and "http_prot" in p.stderr
+    finally:
+        os.unlink(f.name)
+
+
+def test_flag_bounds_are_checked():
+    p = run_cli("--http-port", "70000", "migrate", check=False)
+    assert p.returncode == 2 and "http_port" in p.stderr
+    p = subprocess.run([BIN, "migrate"], env=dict(os.environ, DIRECTORYD_REFRESH_MS="abc"),
+                       capture_output=True, text=True)
+    assert p.returncode == 2 and "DIRECTORYD_REFRESH_MS" in p.stderr
+
+
+def test_migrations_apply_once_and_demo_load_keeps_edits(pg):
+    url = pg()
+    env = {"DIRECTORYD_DB": url}
+    first = run_cli("migrate", env=env)
+    assert "3 applied" in first.stderr or "applied" in first.stderr
+    again = run_cli("migrate", env=env)
+    assert ": 0 applied" in again.stderr
+    assert psql(url, "SELECT count(*) FROM schema_migrations WHERE name LIKE 'migrations/%'") == \
+        str(len([n for n in os.listdir(os.path.join(ROOT, "schema", "migrations"))
+                 if n.endswith(".sql")]))
+    run_cli("load-demo", env=env)
+    counts = psql(url, "SELECT (SELECT count(*) FROM person), (SELECT count(*) FROM organization)")
+    # A coordinator's edit to a demo row survives re-running the demo load.
+    psql(url, "UPDATE person SET name_en = 'Edited by a coordinator' WHERE id = (SELECT min(id) FROM person)")
+    run_cli("load-demo", env=env)
+    assert psql(url, "SELECT (SELECT count(*) FROM person), (SELECT count(*) FROM organization)") == counts
+    assert psql(url, "SELECT name_en FROM person WHERE id = (SELECT min(id) FROM person)") == \
+        "Edited by a coordinator"
+
+
+def test_failed_migration_names_the_file_and_changes_nothing(pg):
+    url = pg()
+    with tempfile.TemporaryDirectory() as d:
+        os.mkdir(os.path.join(d, "migrations"))
+        with open(os.path.join(d, "migrations", "0001_ok.sql"), "w") as f:
+            f.write("CREATE TABLE good (x int);\n")
+        with open(os.path.join(d, "migrations", "0002_bad.sql"), "w") as f:
+            f.write("CREATE TABLE half (x int);\n\nCREATE TABLE oops (x nosuchtype);\n")
+        p = run_cli("--schema-dir", d, "migrate", env={"DIRECTORYD_DB": url}, check=False)
+        assert p.returncode == 1
+        assert "0002_bad.sql" in p.stderr and "nosuchtype" in p.stderr and "line 3" in p.stderr
+    assert psql(url, "SELECT to_regclass('good') IS NOT NULL, to_regclass('half') IS NULL") == "t|t"
+    assert psql(url, "SELECT string_agg(name, ',') FROM schema_migrations") == "migrations/0001_ok.sql"
+
+
+def test_api_client_secret_is_printed_once_and_stored_hashed(pg):
+    url = pg()
+    env = {"DIRECTORYD_DB": url}
+    run_cli("migrate", env=env)
+    env.pop("DIRECTORYD_CLIENT_SECRET", None)
+    p = subprocess.run([BIN, "api-client", "mirror", "caseworker"],
+                       env={k: v for k, v in dict(os.environ, **env).items()
+                            if k != "DIRECTORYD_CLIENT_SECRET"},
+                       capture_output=True, text=True, check=True)
+    secret = p.stdout.strip()
+    assert secret.startswith("dk_") and len(secret) == 67
+    assert secret not in p.stderr
+    stored = psql(url, "SELECT encode(secret_hash, 'hex') FROM api_client WHERE name = 'mirror'")
+    assert len(stored) == 64 and secret[3:] not in stored
+    p = run_cli("api-client", "x", "superuser", env=env, check=False)
+    assert p.returncode == 2

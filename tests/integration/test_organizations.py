@@ -1,0 +1,137 @@
+"""Organisations over real HTTP: the reference network, filters, visibility and bad input."""
+from conftest import CASEWORKER_KEY
+
+
+def find(api, **params):
+    params.setdefault("limit", 500)
+    status, _, data = api.get("/v1/organizations", params)
+    assert status == 200, data
+    return data["items"]
+
+
+def test_lumphini_centre_found_by_thai_name(api):
+    items = find(api, q="ลุมพินี")
+    lum = [o for o in items if o["type"] == "child_opportunity_centre"]
+    assert len(lum) == 1
+    o = lum[0]
+    assert o["name_th"] == "ศูนย์สร้างโอกาสเด็กสวนลุมพินี"
+    assert o["status"] == "active"
+    assert o["area"]["code"] == "1007"
+    assert o["opened_year"] == 1998  # 2541 BE (seed 000)
+    assert "1007" in o["areas"]
+    for key in ("id", "name_th", "name_en", "type", "status", "areas", "contacts", "verified_at"):
+        assert key in o
+    # Its own location is unknown: the district's stands in, marked approximate.
+    assert o["location"]["approximate"] is True and o["location"]["from"] == "1007"
+
+
+def test_latin_search_is_case_insensitive(api):
+    a = {o["id"] for o in find(api, q="lumphini")}
+    b = {o["id"] for o in find(api, q="LUMPHINI PARK")}
+    assert a and b <= a
+
+
+def test_rama9_centre_is_closed(api):
+    items = find(api, q="พระราม 9", type="child_opportunity_centre")
+    assert len(items) == 1
+    r9 = items[0]
+    assert r9["status"] == "closed"
+    assert r9["status_date"] == "2017-09-30"
+    assert r9["area"]["code"] == "1024"
+    assert "ธนบุรี" in r9["status_reason_th"] and "Thon Buri" in r9["status_reason_en"]
+    closed = find(api, status="closed")
+    assert r9["id"] in {o["id"] for o in closed}
+    assert all(o["status"] == "closed" for o in closed)
+
+
+def test_seven_child_opportunity_centres(api):
+    items = find(api, type="child_opportunity_centre")
+    assert len(items) == 7
+    assert sorted(o["area"]["code"] for o in items) == sorted(
+        ["1007", "1049", "1025", "1030", "1018", "1006", "1024"])
+
+
+def test_every_district_has_a_welfare_section(api):
+    items = find(api, q="ฝ่ายพัฒนาชุมชนและสวัสดิการสังคม")
+    assert sorted(o["area"]["code"] for o in items) == ["%d" % c for c in range(1001, 1051)]
+
+
+def test_filter_by_area_service_and_group(api):
+    got = find(api, area="1007", service="counselling", group="street_children")
+    refs = {o["ref"] for o in got}
+    assert "coc-lumphini" in refs
+    assert "district-1007-welfare" in refs  # serves every group in its district
+    assert "coc-chatuchak" not in refs
+    assert "district-1030-welfare" not in refs
+    for o in got:
+        assert any(s["code"] == "counselling" for s in o["services"])
+
+
+def test_area_filter_covers_sub_districts_and_wider_coverage(api):
+    # A sub-district of Pathum Wan is served by what serves Pathum Wan or Bangkok.
+    refs = {o["ref"] for o in find(api, area="100701", service="counselling")}
+    assert "coc-lumphini" in refs
+    central = {o["ref"] for o in find(api, area="100701", service="case_coordination")}
+    assert "bma-child-protection-unit" in central
+
+
+def test_organization_by_id_with_etag(api):
+    lum = find(api, q="ลุมพินี", type="child_opportunity_centre")[0]
+    status, hdrs, o = api.get("/v1/organizations/%d" % lum["id"])
+    assert status == 200 and o["id"] == lum["id"]
+    assert hdrs["ETag"] == '"%d"' % o["version"]
+    for bad in ("999999", "abc", "-1", "0"):
+        status, hdrs, data = api.get("/v1/organizations/" + bad)
+        assert status == 404 and hdrs["Content-Type"] == "application/problem+json"
+
+
+def test_anonymous_sees_only_public_contact_points(api):
+    anon = find(api)
+    assert any(o["contacts"] for o in anon)
+    assert all(c["public"] for o in anon for c in o["contacts"])
+    assert all("verified_by" not in o for o in anon)
+    status, _, data = api.get("/v1/organizations", {"limit": 500}, key=CASEWORKER_KEY)
+    assert status == 200
+    assert len(data["items"]) == len(anon)
+    assert all("verified_by" in o for o in data["items"])
+
+
+def test_paging_organizations(api):
+    everything = find(api)
+    seen, cursor = [], None
+    while True:
+        params = {"limit": 40}
+        if cursor:
+            params["cursor"] = cursor
+        _, _, page = api.get("/v1/organizations", params)
+        seen += [o["id"] for o in page["items"]]
+        cursor = page["next"]
+        if not cursor:
+            break
+    assert seen == [o["id"] for o in everything]
+    assert len(seen) == len(set(seen))
+
+
+def test_bad_filters_are_400_naming_the_parameter(api):
+    for params, field in [({"service": "teleportation"}, "service"),
+                          ({"group": "adults"}, "group"), ({"type": "castle"}, "type"),
+                          ({"status": "sleeping"}, "status"), ({"area": "1099"}, "area"),
+                          ({"cursor": "xyz"}, "cursor"), ({"q": "x" * 201}, "q")]:
+        status, hdrs, data = api.get("/v1/organizations", params)
+        assert status == 400, params
+        assert hdrs["Content-Type"] == "application/problem+json"
+        assert [e["field"] for e in data["errors"]] == [field]
+
+
+def test_services_and_target_groups(api):
+    _, _, s = api.get("/v1/services")
+    codes = [x["code"] for x in s["items"]]
+    for need in ("counselling", "emergency_shelter", "medical_care", "education_support",
+                 "vocational_training", "daily_living_support", "goods", "family_visits",
+                 "referral_return_home", "legal_aid", "early_childhood_screening"):
+        assert need in codes
+    assert all(x["name_th"] and x["name_en"] for x in s["items"])
+    _, _, g = api.get("/v1/target-groups")
+    assert {x["code"] for x in g["items"]} >= {
+        "street_children", "at_risk_children", "difficult_circumstances", "abused_exploited",
+        "poor_early_childhood", "out_of_school", "families"}

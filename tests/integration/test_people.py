@@ -1,0 +1,77 @@
+"""People over real HTTP: only with an API key, with their contact points; inactive hidden."""
+from conftest import ADMIN_KEY, CASEWORKER_KEY, psql
+
+
+def test_anonymous_callers_get_401(api):
+    for path in ("/v1/people", "/v1/people/1"):
+        status, hdrs, data = api.get(path)
+        assert status == 401
+        assert hdrs["Content-Type"] == "application/problem+json"
+        assert "Bearer" in data["detail"]
+
+
+def test_wrong_key_is_401_not_anonymous(api):
+    status, _, data = api.get("/v1/organizations", key="not-a-real-key")
+    assert status == 401
+    status, _, _ = api.get("/v1/organizations", headers={"Authorization": "Basic Zm9vOmJhcg=="})
+    assert status == 401
+
+
+def test_welfare_staff_of_pathum_wan(api):
+    status, _, data = api.get("/v1/people", {"area": "1007", "role": "district_welfare"},
+                              key=CASEWORKER_KEY)
+    assert status == 200
+    assert len(data["items"]) >= 1
+    for p in data["items"]:
+        assert p["active"] is True
+        m = [x for x in p["memberships"] if x["team_role"] == "district_welfare"]
+        assert m and any("1007" in x["areas"] for x in m)
+    # People's personal contact points are shown to authenticated callers.
+    kinds = {c["kind"] for p in data["items"] for c in p["contacts"]}
+    assert kinds & {"mobile", "email"}
+
+
+def test_every_bangkok_district_has_an_active_welfare_contact(api):
+    for d in range(1001, 1051):
+        _, _, data = api.get("/v1/people", {"area": str(d), "role": "district_welfare"},
+                             key=ADMIN_KEY)
+        assert data["items"], d
+
+
+def test_people_search_and_by_id(api):
+    _, _, data = api.get("/v1/people", {"limit": 5}, key=ADMIN_KEY)
+    first = data["items"][0]
+    status, hdrs, p = api.get("/v1/people/%d" % first["id"], key=ADMIN_KEY)
+    assert status == 200 and p["name_th"] == first["name_th"]
+    assert hdrs["ETag"] == '"%d"' % p["version"]
+    _, _, found = api.get("/v1/people", {"q": first["name_th"][:4]}, key=ADMIN_KEY)
+    assert first["id"] in [x["id"] for x in found["items"]]
+    status, _, _ = api.get("/v1/people/987654", key=ADMIN_KEY)
+    assert status == 404
+
+
+def test_inactive_people_are_not_listed(api, daemon):
+    ids = psql(daemon.db_url, "SELECT id FROM person WHERE NOT active").split()
+    assert ids, "the demo has inactive people"
+    listed = set()
+    cursor = None
+    while True:
+        params = {"limit": 500}
+        if cursor:
+            params["cursor"] = cursor
+        _, _, page = api.get("/v1/people", params, key=ADMIN_KEY)
+        listed |= {str(p["id"]) for p in page["items"]}
+        cursor = page["next"]
+        if not cursor:
+            break
+    assert not listed & set(ids)
+    status, _, p = api.get("/v1/people/" + ids[0], key=ADMIN_KEY)
+    assert status == 200 and p["active"] is False
+
+
+def test_bad_people_filters(api):
+    for params, field in [({"role": "wizard"}, "role"), ({"org": "abc"}, "org"),
+                          ({"org": "999999"}, "org"), ({"area": "nowhere"}, "area")]:
+        status, _, data = api.get("/v1/people", params, key=ADMIN_KEY)
+        assert status == 400
+        assert [e["field"] for e in data["errors"]] == [field]

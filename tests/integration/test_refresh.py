@@ -1,0 +1,72 @@
+"""The read model follows PostgreSQL: edits by hand show within a second; outages are survived."""
+import os
+import subprocess
+
+from conftest import ADMIN_KEY, PGCTL, Daemon, free_port, psql, run_cli, wait_for
+
+
+def test_psql_edit_visible_within_one_second(api, daemon):
+    oid = psql(daemon.db_url, "SELECT id FROM organization WHERE ref = 'coc-chatuchak'")
+    _, _, before = api.get("/v1/healthz".replace("/v1", ""))
+    psql(daemon.db_url, "UPDATE organization SET name_en = 'Chatuchak Centre (renamed)' "
+                        "WHERE id = %s" % oid)
+    got, took = wait_for(lambda: api.get("/v1/organizations/" + oid)[2]["name_en"]
+                         == "Chatuchak Centre (renamed)", timeout=3)
+    assert got and took < 1.0, took
+    _, _, after = api.get("/healthz")
+    assert after["seq"] > before["seq"]
+    psql(daemon.db_url, "UPDATE organization SET name_en = 'Chatuchak Child Opportunity Centre' "
+                        "WHERE id = %s" % oid)
+
+
+def test_deactivated_person_disappears_within_one_second(api, daemon):
+    pid = psql(daemon.db_url, "SELECT min(p.id) FROM person p JOIN membership m ON m.person_id = p.id "
+                              "WHERE p.active AND m.team_role = 'district_welfare'")
+
+    def listed():
+        _, _, d = api.get("/v1/people", {"limit": 500}, key=ADMIN_KEY)
+        return any(str(p["id"]) == pid for p in d["items"])
+
+    assert listed()
+    psql(daemon.db_url, "UPDATE person SET active = false WHERE id = %s" % pid)
+    gone, took = wait_for(lambda: not listed(), timeout=3)
+    assert gone and took < 1.0, took
+    psql(daemon.db_url, "UPDATE person SET active = true WHERE id = %s" % pid)
+
+
+def test_revoked_key_stops_working(api, daemon):
+    key = "integration-revoke-me-0123456789"
+    run_cli("api-client", "it-revoke", "caseworker",
+            env={"DIRECTORYD_DB": daemon.db_url, "DIRECTORYD_CLIENT_SECRET": key})
+    ok, _ = wait_for(lambda: api.get("/v1/people", {"limit": 1}, key=key)[0] == 200, timeout=3)
+    assert ok
+    psql(daemon.db_url, "UPDATE api_client SET revoked_at = now() WHERE name = 'it-revoke'")
+    revoked, took = wait_for(lambda: api.get("/v1/people", {"limit": 1}, key=key)[0] == 401,
+                             timeout=3)
+    assert revoked and took < 1.0
+
+
+def test_survives_postgresql_restart(workdir):
+    """PostgreSQL goes away: answers keep coming from the last snapshot; when it is back,
+    new edits show again."""
+    data = os.path.join(workdir, "pg-restart")
+    port = free_port()
+    subprocess.run([PGCTL, "start", data, str(port)], check=True)
+    url = subprocess.run([PGCTL, "url", data, str(port)], check=True, capture_output=True,
+                         text=True).stdout.strip()
+    try:
+        run_cli("migrate", env={"DIRECTORYD_DB": url})
+        d = Daemon(url, workdir)
+        try:
+            subprocess.run([PGCTL, "stop", data], check=True)
+            status, _, body = d.http.get("/v1/organizations", {"q": "ลุมพินี"})
+            assert status == 200 and body["items"]
+            subprocess.run([PGCTL, "start", data, str(port)], check=True)
+            psql(url, "UPDATE organization SET name_en = 'Back again' WHERE ref = 'coc-lumphini'")
+            ok, _ = wait_for(lambda: d.http.get("/v1/organizations", {"q": "back again"})[2]
+                             .get("items"), timeout=15)
+            assert ok, d.read_log()
+        finally:
+            d.stop()
+    finally:
+        subprocess.run([PGCTL, "stop", data], check=True)

@@ -4,6 +4,7 @@
 #include "dir_log.h"
 #include "dir_problem.h"
 #include "dir_query.h"
+#include "dir_resolve.h"
 #include "dir_text.h"
 
 #include <errno.h>
@@ -313,7 +314,7 @@ static void get_org(struct call *c, const char *key)
     long long id;
     if (!only_args(c, args))
         return;
-    int o = parse_id(key, &id) ? dir_model_org(c->m, id) : -1;
+    int o = parse_id(key, &id) ? dir_model_org(c->m, id) : dir_model_org_by_ref(c->m, key);
     if (o < 0)
         return not_found(c, "organization", key);
     const struct dir_org *org = &c->m->orgs[o];
@@ -375,6 +376,92 @@ static void get_person(struct call *c, const char *key)
     const struct dir_person *person = &c->m->people[p];
     snprintf(c->resp->etag, sizeof c->resp->etag, "\"%d\"", person->version);
     json_ok(c, dir_buf_add(&c->resp->body, person->json.s, person->json.len));
+}
+
+static void resolve(struct call *c, const char *central_ref)
+{
+    static const char *const args[] = {"area", "need", "group", "explain", "limit", NULL};
+    struct dir_resolve_req rq = {.people = c->role >= DIR_ROLE_CASEWORKER,
+                                 .central_ref = central_ref};
+    if (!only_args(c, args) || !get_limit(c, &rq.limit) || !get_area(c, "area", &rq.area) ||
+        !get_taxon(c, "need", DIR_TAX_SERVICE, &rq.need) ||
+        !get_taxon(c, "group", DIR_TAX_TARGET_GROUP, &rq.group))
+        return;
+    if (rq.area < 0) {
+        bad_param(c, "area", "ต้องระบุรหัสพื้นที่ (เขต แขวง หรือชุมชน)",
+                  "required: the code of a district, sub-district or community");
+        return;
+    }
+    const char *ex = dir_http_arg(c->req, "explain");
+    if (ex && strcmp(ex, "1") && strcmp(ex, "0") && strcmp(ex, "true") && strcmp(ex, "false")) {
+        bad_param(c, "explain", "ใช้ 1 หรือ 0", "'%.40s' is not 1 or 0", ex);
+        return;
+    }
+    rq.explain = ex && (strcmp(ex, "1") == 0 || strcmp(ex, "true") == 0);
+    const char *why = NULL;
+    enum dir_rc rc = dir_resolve(c->m, &rq, &c->resp->body, &why);
+    if (rc == DIR_ERR_INVALID) {
+        bad_param(c, "area", "ต้องเป็นรหัสเขต แขวง หรือชุมชน", "%s", why);
+        return;
+    }
+    json_ok(c, rc);
+}
+
+/* The change log for mirrors: changes with seq > since, oldest first. */
+static void changes(struct call *c)
+{
+    static const char *const args[] = {"since", "limit", NULL};
+    int limit;
+    long long since = 0;
+    if (!only_args(c, args) || !get_limit(c, &limit))
+        return;
+    const char *v = dir_http_arg(c->req, "since");
+    if (v && strcmp(v, "0") != 0 && !parse_id(v, &since)) {
+        bad_param(c, "since", "ต้องเป็นเลขลำดับการเปลี่ยนแปลง (seq)",
+                  "'%.40s' is not a change sequence number", v);
+        return;
+    }
+    const struct dir_model *m = c->m;
+    long long oldest = m->nchanges ? m->changes[0].seq : m->seq + 1;
+    if (since + 1 < oldest && since < m->seq) {
+        struct dir_problem p;
+        dir_problem_init(&p, 410, "changes-expired", "Changes no longer kept",
+                         "Changes after %lld are no longer kept (the oldest kept is %lld); read the "
+                         "lists again and follow the changes from the 'seq' of /healthz.",
+                         since, oldest);
+        dir_problem_add(&p, "since", "เก่าเกินไป ให้อ่านข้อมูลทั้งหมดใหม่", "too old: resynchronise");
+        problem(c, &p);
+        return;
+    }
+    /* Binary search for the first change after SINCE. */
+    int lo = 0, hi = m->nchanges;
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (m->changes[mid].seq <= since)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    struct dir_buf *b = &c->resp->body;
+    enum dir_rc rc = dir_buf_printf(b, "{\"seq\":%lld,\"items\":[", m->seq);
+    int n = 0;
+    for (int i = lo; !rc && i < m->nchanges && n < limit; i++, n++) {
+        const struct dir_change *ch = &m->changes[i];
+        rc = dir_buf_printf(b, "%s{\"seq\":%lld,\"entity\":", n ? "," : "", ch->seq);
+        if (!rc)
+            rc = dir_buf_add_json_str(b, ch->entity);
+        if (!rc)
+            rc = dir_buf_adds(b, ",\"id\":");
+        if (!rc)
+            rc = dir_buf_add_json_str(b, ch->id ? ch->id : "");
+        if (!rc)
+            rc = dir_buf_printf(b, ",\"op\":\"%s\",\"at\":\"%s\"}", ch->op, ch->at);
+    }
+    bool more = lo + n < m->nchanges;
+    if (!rc)
+        rc = more ? dir_buf_printf(b, "],\"next\":\"%lld\"}", m->changes[lo + n - 1].seq)
+                  : dir_buf_adds(b, "],\"next\":null}");
+    json_ok(c, rc);
 }
 
 /* ---- authentication ---- */
@@ -470,6 +557,10 @@ void dir_api_handle(void *app, const struct dir_http_req *req, struct dir_http_r
         *key ? get_person(&c, key) : list_people(&c);
     else if (*key)
         not_found(&c, "resource", c.path);
+    else if (strcmp(coll, "changes") == 0)
+        changes(&c);
+    else if (strcmp(coll, "resolve") == 0)
+        resolve(&c, api->central_ref);
     else if (strcmp(coll, "area-groups") == 0)
         list_groups(&c);
     else if (strcmp(coll, "services") == 0)

@@ -12,6 +12,7 @@
 
 struct dir_api {
     struct dir_refresh *refresh; /* borrowed */
+    const char *central_ref;     /* borrowed: the resolver's last resort */
 };
 
 /* The dir_http_handler for the API; APP is a struct dir_api. */

@@ -44,6 +44,10 @@ static const struct opt opts[] = {
     {"stale_days", INT(stale_days, 1, 36500), "365", "DIRECTORYD_STALE_DAYS",
      "contacts not verified for this many days are marked stale"},
     {"db_pool", INT(db_pool, 1, 64), "4", "DIRECTORYD_DB_POOL", "PostgreSQL connections kept"},
+    {"changes_kept", INT(changes_kept, 0, 10000000), "100000", "DIRECTORYD_CHANGES_KEPT",
+     "newest change-log rows kept in memory for GET /v1/changes"},
+    {"central_ref", STR(central_ref), "bma-child-protection-unit", "DIRECTORYD_CENTRAL_REF",
+     "ref of the central coordinating unit, the resolver's last resort"},
 };
 
 #define NOPTS (sizeof opts / sizeof opts[0])

@@ -27,6 +27,8 @@ struct dir_cfg {
     int refresh_ms;         /* how often the change log is polled */
     int stale_days;         /* contacts not verified for this long are marked stale */
     int db_pool;            /* connections in the libpq pool */
+    int changes_kept;       /* change-log rows served by GET /v1/changes */
+    char central_ref[80];   /* ref of the central coordinating unit (resolver tier 4) */
     char config[1024];      /* the config file read, if any */
 };
 

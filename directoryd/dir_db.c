@@ -35,6 +35,7 @@ enum stmt {
     ST_MEMBERSHIP_AREAS,
     ST_CLIENTS,
     ST_PUT_CLIENT,
+    ST_CHANGES,
     ST_MIGRATED,
     ST_RECORD_MIGRATION,
     ST_COUNT
@@ -84,7 +85,11 @@ static const char *stmt_sql[ST_COUNT] = {
                    "FROM api_client",
     [ST_PUT_CLIENT] = "INSERT INTO api_client (name, role, secret_hash) "
                       "VALUES ($1, $2, decode($3, 'hex')) ON CONFLICT (name) DO UPDATE SET "
-                      "role = EXCLUDED.role, secret_hash = EXCLUDED.secret_hash, revoked_at = NULL",
+                      "role = EXCLUDED.role, secret_hash = EXCLUDED.secret_hash, revoked_at = NULL "
+                      "WHERE (api_client.role, api_client.secret_hash, api_client.revoked_at) "
+                      "IS DISTINCT FROM (EXCLUDED.role, EXCLUDED.secret_hash, NULL)",
+    [ST_CHANGES] = "SELECT seq, entity, entity_id, op, " ISO("changed_at") " FROM change_log "
+                   "WHERE seq > $1 AND entity <> 'api_client' ORDER BY seq",
     [ST_MIGRATED] = "SELECT checksum FROM schema_migrations WHERE name = $1",
     [ST_RECORD_MIGRATION] = "INSERT INTO schema_migrations (name, checksum) VALUES ($1, $2)",
 };
@@ -420,8 +425,8 @@ static bool bval(const PGresult *r, int row, int col)
     return !PQgetisnull(r, row, col) && PQgetvalue(r, row, col)[0] == 't';
 }
 
-static enum dir_rc load_rows(struct conn *c, struct dir_model_builder *b, long long *seq,
-                             char *err, size_t errlen)
+static enum dir_rc load_rows(struct conn *c, struct dir_model_builder *b, int changes_kept,
+                             long long *seq, char *err, size_t errlen)
 {
     PGresult *r;
 #define Q(st)                                                                                      \
@@ -429,6 +434,16 @@ static enum dir_rc load_rows(struct conn *c, struct dir_model_builder *b, long l
         return DIR_ERR_DB;
     Q(ST_SEQ);
     *seq = ival(r, 0, 0);
+    PQclear(r);
+
+    char from[32];
+    snprintf(from, sizeof from, "%lld", *seq > changes_kept ? *seq - changes_kept : 0);
+    const char *cp[] = {from};
+    if (!(r = run(c, ST_CHANGES, 1, cp, err, errlen)))
+        return DIR_ERR_DB;
+    for (int i = 0; i < PQntuples(r); i++)
+        dir_model_add_change(b, ival(r, i, 0), val(r, i, 1), val(r, i, 2), val(r, i, 3),
+                             val(r, i, 4));
     PQclear(r);
 
     Q(ST_AREAS);
@@ -573,8 +588,8 @@ static enum dir_rc load_rows(struct conn *c, struct dir_model_builder *b, long l
     return DIR_OK;
 }
 
-enum dir_rc dir_db_load_model(struct dir_db *db, int stale_days, struct dir_model **out,
-                              char *err, size_t errlen)
+enum dir_rc dir_db_load_model(struct dir_db *db, int stale_days, int changes_kept,
+                              struct dir_model **out, char *err, size_t errlen)
 {
     struct conn *c = acquire(db, err, errlen);
     if (!c)
@@ -586,7 +601,7 @@ enum dir_rc dir_db_load_model(struct dir_db *db, int stale_days, struct dir_mode
     if (!exec_simple(c->pg, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err, errlen))
         rc = DIR_ERR_DB;
     if (!rc)
-        rc = load_rows(c, b, &seq, err, errlen);
+        rc = load_rows(c, b, changes_kept, &seq, err, errlen);
     exec_simple(c->pg, rc ? "ROLLBACK" : "COMMIT", ignore, sizeof ignore);
     release(db, c);
     if (rc) {

@@ -27,10 +27,10 @@ void dir_db_close(struct dir_db *db);
 enum dir_rc dir_db_migrate(struct dir_db *db, const char *schema_dir, const char *subdir,
                            int *applied, char *err, size_t errlen);
 
-/* Reads the whole directory in one repeatable-read transaction into a new snapshot (one
- * reference, owned by the caller). */
-enum dir_rc dir_db_load_model(struct dir_db *db, int stale_days, struct dir_model **out,
-                              char *err, size_t errlen);
+/* Reads the whole directory, and the newest CHANGES_KEPT change-log rows, in one
+ * repeatable-read transaction into a new snapshot (one reference, owned by the caller). */
+enum dir_rc dir_db_load_model(struct dir_db *db, int stale_days, int changes_kept,
+                              struct dir_model **out, char *err, size_t errlen);
 
 /* The newest change-log sequence number (0 for an empty log). */
 enum dir_rc dir_db_change_seq(struct dir_db *db, long long *seq, char *err, size_t errlen);

@@ -83,6 +83,7 @@ struct dir_model_builder {
     VEC(struct raw_person) people;
     VEC(struct raw_membership) memberships;
     VEC(struct dir_client) clients;
+    VEC(struct dir_change) changes;
 };
 
 static const char *area_kind_names[DIR_AREA_NKINDS] = {"country", "province", "district",
@@ -124,6 +125,7 @@ static void builder_free_rows(struct dir_model_builder *b)
     free(b->people.v);
     free(b->memberships.v);
     free(b->clients.v);
+    free(b->changes.v);
     free(b);
 }
 
@@ -320,6 +322,17 @@ static void sort_n(void *base, size_t n, size_t size, int (*cmp)(const void *, c
         qsort(base, n, size, cmp);
 }
 
+void dir_model_add_change(struct dir_model_builder *b, long long seq, const char *entity,
+                          const char *id, const char *op, const char *at)
+{
+    struct dir_change *c = VPUSH(b->changes);
+    c->seq = seq;
+    c->entity = S(entity);
+    c->id = S(id);
+    c->op = S(op);
+    c->at = S(at);
+}
+
 /* ---- lookups ---- */
 
 int dir_model_area(const struct dir_model *m, const char *code)
@@ -372,6 +385,24 @@ int dir_model_org(const struct dir_model *m, long long id)
         if (m->orgs[mid].id == id)
             return mid;
         if (m->orgs[mid].id < id)
+            lo = mid + 1;
+        else
+            hi = mid - 1;
+    }
+    return -1;
+}
+
+int dir_model_org_by_ref(const struct dir_model *m, const char *ref)
+{
+    int lo = 0, hi = m->norg_refs - 1;
+    if (!ref)
+        return -1;
+    while (lo <= hi) {
+        int mid = lo + (hi - lo) / 2;
+        int c = strcmp(m->org_refs[mid].ref, ref);
+        if (c == 0)
+            return m->org_refs[mid].org;
+        if (c < 0)
             lo = mid + 1;
         else
             hi = mid - 1;
@@ -507,6 +538,16 @@ static void render(struct dir_arena *a, json_t *obj, struct dir_json *out)
     out->s = dir_arena_strndup(a, s, out->len);
     free(s);
     json_decref(obj);
+}
+
+/* Renders OBJ without its outer braces, for embedding in a larger object. */
+static void render_inner(struct dir_arena *a, json_t *obj, struct dir_json *out)
+{
+    struct dir_json whole;
+    render(a, obj, &whole);
+    out->s = whole.len >= 2 ? whole.s + 1 : "";
+    out->len = whole.len >= 2 ? whole.len - 2 : 0;
+    ((char *)whole.s)[whole.len >= 1 ? whole.len - 1 : 0] = '\0';
 }
 
 static json_t *contacts_json(const struct dir_contact *c, int n, bool full)
@@ -649,6 +690,25 @@ static void render_org(struct dir_model *m, struct dir_org *o, const struct dir_
     json_object_set_new(j, "demo", json_boolean(o->demo));
     json_object_set_new(j, "version", json_integer(r->version));
 
+    /* The contact card: who and how to reach them. */
+    json_t *card = json_object();
+    json_object_set_new(card, "id", json_integer(o->id));
+    json_object_set_new(card, "ref", jstr(o->ref));
+    json_object_set_new(card, "name_th", jstr(o->name_th));
+    json_object_set_new(card, "name_en", jstr(o->name_en));
+    json_object_set_new(card, "type", jstr(o->type));
+    json_object_set_new(card, "status", jstr(o->status));
+    json_object_set_new(card, "area", area_ref_json(m, o->area));
+    json_object_set_new(card, "address_th", jstr(r->address_th));
+    json_object_set_new(card, "hours_th", jstr(r->hours_th));
+    json_object_set_new(card, "verified_at", jstr(o->verified_at));
+    json_object_set_new(card, "stale", json_boolean(o->stale));
+    json_t *card_full = json_deep_copy(card);
+    json_object_set_new(card, "contacts", contacts_json(o->contacts, o->ncontacts, false));
+    json_object_set_new(card_full, "contacts", contacts_json(o->contacts, o->ncontacts, true));
+    render_inner(m->arena, card, &o->card_public);
+    render_inner(m->arena, card_full, &o->card_full);
+
     json_t *full = json_deep_copy(j);
     json_object_set_new(j, "contacts", contacts_json(o->contacts, o->ncontacts, false));
     json_object_set_new(full, "contacts", contacts_json(o->contacts, o->ncontacts, true));
@@ -686,6 +746,17 @@ static void render_person(struct dir_model *m, struct dir_person *p, int version
         json_array_append_new(mems, x);
     }
     json_object_set_new(j, "memberships", mems);
+    json_t *card = json_object();
+    json_object_set_new(card, "id", json_integer(p->id));
+    json_object_set_new(card, "name_th", jstr(p->name_th));
+    json_object_set_new(card, "name_en", jstr(p->name_en));
+    json_object_set_new(card, "title_th", jstr(p->title_th));
+    json_object_set_new(card, "title_en", jstr(p->title_en));
+    json_object_set_new(card, "profession", jstr(p->profession));
+    json_object_set_new(card, "contacts", contacts_json(p->contacts, p->ncontacts, true));
+    json_object_set_new(card, "verified_at", jstr(p->verified_at));
+    json_object_set_new(card, "stale", json_boolean(p->stale));
+    render_inner(m->arena, card, &p->card);
     json_object_set_new(j, "contacts", contacts_json(p->contacts, p->ncontacts, true));
     json_object_set_new(j, "verified_at", jstr(p->verified_at));
     json_object_set_new(j, "stale", json_boolean(p->stale));
@@ -940,6 +1011,10 @@ static void finish_orgs(struct dir_model_builder *b, struct dir_model *m, time_t
         o->stale = is_stale(o->verified, now, m->stale_days);
         o->demo = r->demo;
         o->area = dir_model_area(m, r->area_code);
+        o->has_coord = r->has_coord;
+        o->coord_approx = r->coord_approx;
+        o->lat = r->lat;
+        o->lon = r->lon;
         o->fold_th = fold(m->arena, r->name_th);
         o->fold_en = fold(m->arena, r->name_en);
         o->fold_ref = fold(m->arena, r->ref);
@@ -1061,6 +1136,108 @@ static void finish_people(struct dir_model_builder *b, struct dir_model *m, time
     free(slots);
 }
 
+static int cmp_org_ref(const void *a, const void *b)
+{
+    return strcmp(((const struct dir_org_ref *)a)->ref, ((const struct dir_org_ref *)b)->ref);
+}
+
+/* Adds REF to the list of area A (COUNT pass when LISTS is NULL). */
+static void bucket(int *counts, struct dir_ref **lists, int a, struct dir_ref ref)
+{
+    if (lists)
+        lists[a][counts[a]] = ref;
+    counts[a]++;
+}
+
+/* The resolver's indexes: per area and per group, the offerings and memberships that name
+ * it, and the organisations located in each area. Two passes: count, then fill. */
+static void build_indexes(struct dir_model *m)
+{
+    int *ac = dir_xcalloc((size_t)m->nareas + 1, sizeof(int));
+    int *gc = dir_xcalloc((size_t)m->ngroups + 1, sizeof(int));
+    int *mc = dir_xcalloc((size_t)m->nareas + 1, sizeof(int));
+    struct dir_ref **al = NULL, **gl = NULL, **ml = NULL;
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1) {
+            al = dir_xcalloc((size_t)m->nareas + 1, sizeof *al);
+            gl = dir_xcalloc((size_t)m->ngroups + 1, sizeof *gl);
+            ml = dir_xcalloc((size_t)m->nareas + 1, sizeof *ml);
+            for (int i = 0; i < m->nareas; i++) {
+                al[i] = m->areas[i].offers =
+                    dir_arena_alloc(m->arena, sizeof(struct dir_ref) * (size_t)(ac[i] + 1));
+                ml[i] = m->areas[i].members =
+                    dir_arena_alloc(m->arena, sizeof(struct dir_ref) * (size_t)(mc[i] + 1));
+                m->areas[i].located = dir_arena_alloc(m->arena, sizeof(int) * 1);
+            }
+            for (int i = 0; i < m->ngroups; i++)
+                gl[i] = m->groups[i].offers =
+                    dir_arena_alloc(m->arena, sizeof(struct dir_ref) * (size_t)(gc[i] + 1));
+            memset(ac, 0, sizeof(int) * (size_t)m->nareas);
+            memset(gc, 0, sizeof(int) * (size_t)m->ngroups);
+            memset(mc, 0, sizeof(int) * (size_t)m->nareas);
+        }
+        for (int o = 0; o < m->norgs; o++) {
+            const struct dir_org *org = &m->orgs[o];
+            for (int k = 0; k < org->noffers; k++) {
+                const struct dir_coverage *cov = &org->offerings[k].cov;
+                struct dir_ref ref = {o, k};
+                if (cov->ncodes == 0 && org->area >= 0)
+                    bucket(ac, al, org->area, ref);
+                for (int c = 0; c < cov->ncodes; c++) {
+                    int a = dir_model_area(m, cov->codes[c]);
+                    if (a >= 0) {
+                        bucket(ac, al, a, ref);
+                    } else if ((a = dir_model_group(m, cov->codes[c])) >= 0) {
+                        bucket(gc, gl, a, ref);
+                    }
+                }
+            }
+        }
+        for (int p = 0; p < m->npeople; p++) {
+            const struct dir_person *per = &m->people[p];
+            for (int k = 0; k < per->nmembers; k++) {
+                const struct dir_coverage *cov = &per->members[k].cov;
+                for (int c = 0; c < cov->ncodes; c++) {
+                    int a = dir_model_area(m, cov->codes[c]);
+                    if (a >= 0)
+                        bucket(mc, ml, a, (struct dir_ref){p, k});
+                }
+            }
+        }
+    }
+    for (int i = 0; i < m->nareas; i++) {
+        m->areas[i].noffers = ac[i];
+        m->areas[i].nmembers = mc[i];
+    }
+    for (int i = 0; i < m->ngroups; i++)
+        m->groups[i].noffers = gc[i];
+    /* Organisations by location. */
+    memset(ac, 0, sizeof(int) * (size_t)m->nareas);
+    for (int o = 0; o < m->norgs; o++)
+        if (m->orgs[o].area >= 0)
+            ac[m->orgs[o].area]++;
+    for (int i = 0; i < m->nareas; i++)
+        if (ac[i])
+            m->areas[i].located = dir_arena_alloc(m->arena, sizeof(int) * (size_t)ac[i]);
+    for (int o = 0; o < m->norgs; o++) {
+        struct dir_area *a = m->orgs[o].area >= 0 ? &m->areas[m->orgs[o].area] : NULL;
+        if (a)
+            a->located[a->nlocated++] = o;
+    }
+    /* Organisations by ref. */
+    m->org_refs = dir_arena_alloc(m->arena, sizeof(struct dir_org_ref) * (size_t)(m->norgs + 1));
+    for (int o = 0; o < m->norgs; o++)
+        if (m->orgs[o].ref)
+            m->org_refs[m->norg_refs++] = (struct dir_org_ref){m->orgs[o].ref, o};
+    sort_n(m->org_refs, (size_t)m->norg_refs, sizeof *m->org_refs, cmp_org_ref);
+    free(ac);
+    free(gc);
+    free(mc);
+    free(al);
+    free(gl);
+    free(ml);
+}
+
 enum dir_rc dir_model_finish(struct dir_model_builder *b, long long seq, struct dir_model **out,
                              char *err, size_t errlen)
 {
@@ -1091,6 +1268,11 @@ enum dir_rc dir_model_finish(struct dir_model_builder *b, long long seq, struct 
         memcpy(m->clients, b->clients.v, sizeof(struct dir_client) * (size_t)m->nclients);
     sort_n(m->clients, (size_t)m->nclients, sizeof *m->clients, cmp_client);
 
+    m->nchanges = b->changes.n;
+    m->changes = dir_arena_alloc(m->arena, sizeof(struct dir_change) * (size_t)(m->nchanges + 1));
+    if (m->nchanges)
+        memcpy(m->changes, b->changes.v, sizeof(struct dir_change) * (size_t)m->nchanges);
+
     /* Render once everything is resolved. */
     for (int i = 0; i < m->nareas; i++)
         render(m->arena, area_json(m, &m->areas[i]), &m->areas[i].json);
@@ -1112,6 +1294,7 @@ enum dir_rc dir_model_finish(struct dir_model_builder *b, long long seq, struct 
         render_org(m, &m->orgs[i], &b->orgs.v[i].r);
     for (int i = 0; i < m->npeople; i++)
         render_person(m, &m->people[i], b->people.v[i].r.version);
+    build_indexes(m);
 
     builder_free_rows(b);
     *out = m;

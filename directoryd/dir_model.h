@@ -51,6 +51,16 @@ struct dir_json { /* pre-rendered compact JSON, NUL-terminated */
     size_t len;
 };
 
+/* An organisation's offering (org index, offering index) or a person's membership. */
+struct dir_ref {
+    int owner, item;
+};
+
+struct dir_org_ref {
+    const char *ref;
+    int org;
+};
+
 struct dir_area {
     const char *code, *name_th, *name_en, *postal_code;
     enum dir_area_kind kind;
@@ -63,6 +73,13 @@ struct dir_area {
     const char *fold_th, *fold_en;
     int version;
     struct dir_json json;
+    /* Indexes for the resolver (see dir_resolve.h). */
+    struct dir_ref *offers;  /* offerings whose coverage names this area (or, with no
+                                coverage, whose organisation is here) */
+    int noffers;
+    struct dir_ref *members; /* memberships whose areas name this area */
+    int nmembers;
+    int *located, nlocated;  /* organisations located here */
 };
 
 struct dir_group {
@@ -71,6 +88,8 @@ struct dir_group {
     int within;      /* area index or -1 */
     int *members, nmembers; /* area indexes */
     struct dir_json json;
+    struct dir_ref *offers; /* offerings whose coverage names this group */
+    int noffers;
 };
 
 struct dir_taxon {
@@ -101,6 +120,8 @@ struct dir_org {
     const char *ref, *name_th, *name_en, *type, *sector, *status, *status_date;
     const char *status_reason, *verified_at, *verified_by;
     int area; /* where it is; -1 if unknown */
+    bool has_coord, coord_approx; /* its own point, when known */
+    double lat, lon;
     time_t verified;
     bool demo, stale;
     struct dir_offering *offerings;
@@ -110,6 +131,9 @@ struct dir_org {
     const char *fold_th, *fold_en, *fold_ref;
     int version;
     struct dir_json json_public, json_full;
+    /* "Contact cards": the members of a compact JSON object without its braces (id, names,
+     * type, status, area, contacts, verified_at, stale), for embedding in resolver items. */
+    struct dir_json card_public, card_full;
 };
 
 struct dir_membership {
@@ -132,6 +156,13 @@ struct dir_person {
     const char *fold_th, *fold_en;
     int version;
     struct dir_json json;
+    struct dir_json card; /* as an organisation's card, with the person's contacts */
+};
+
+/* One change-log row, as mirrors see it. */
+struct dir_change {
+    long long seq;
+    const char *entity, *id, *op, *at;
 };
 
 struct dir_client {
@@ -160,6 +191,10 @@ struct dir_model {
     int npeople;
     struct dir_client *clients; /* sorted by hash */
     int nclients;
+    struct dir_org_ref *org_refs; /* sorted by ref */
+    int norg_refs;
+    struct dir_change *changes; /* the newest change-log rows, oldest first */
+    int nchanges;
 };
 
 /* ---- building ---- */
@@ -231,6 +266,10 @@ void dir_model_add_client(struct dir_model_builder *b, const uint8_t hash[DIR_AU
                           const char *name, const char *role, long long expires_epoch,
                           bool revoked);
 
+/* A change-log row; rows must come in ascending SEQ order. */
+void dir_model_add_change(struct dir_model_builder *b, long long seq, const char *entity,
+                          const char *id, const char *op, const char *at);
+
 /* Consumes B and makes the snapshot at change-log sequence SEQ (one reference, owned by the
  * caller; drop it with dir_model_release). Rows that point at unknown entities are dropped
  * with a warning. Returns DIR_ERR_INVALID with a message in ERR if the data cannot form a
@@ -251,6 +290,8 @@ int dir_model_group(const struct dir_model *m, const char *code);
 int dir_model_taxon(const struct dir_model *m, enum dir_tax_kind kind, const char *code);
 /* Index of the organisation with ID, or -1. */
 int dir_model_org(const struct dir_model *m, long long id);
+/* Index of the organisation whose stable ref is REF, or -1. */
+int dir_model_org_by_ref(const struct dir_model *m, const char *ref);
 /* Index of the person with ID, or -1. */
 int dir_model_person(const struct dir_model *m, long long id);
 /* The client whose secret hashes to HASH, or NULL. Expiry and revocation are the caller's. */

@@ -18,7 +18,7 @@
 struct dir_refresh {
     struct dir_db *db;
     char *url;
-    int refresh_ms, stale_days;
+    int refresh_ms, stale_days, changes_kept;
     pthread_mutex_t lock; /* guards cur only; held for a pointer copy and a count */
     struct dir_model *cur;
     pthread_t thread;
@@ -50,7 +50,7 @@ static enum dir_rc reload(struct dir_refresh *r, char *err, size_t errlen)
     struct timespec t0, t1;
     struct dir_model *m;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    enum dir_rc rc = dir_db_load_model(r->db, r->stale_days, &m, err, errlen);
+    enum dir_rc rc = dir_db_load_model(r->db, r->stale_days, r->changes_kept, &m, err, errlen);
     if (rc)
         return rc;
     clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -111,14 +111,15 @@ static void *loop(void *arg)
     return NULL;
 }
 
-enum dir_rc dir_refresh_start(struct dir_db *db, const char *url, int refresh_ms, int stale_days,
+enum dir_rc dir_refresh_start(struct dir_db *db, const struct dir_refresh_opts *opts,
                               struct dir_refresh **out, char *err, size_t errlen)
 {
     struct dir_refresh *r = dir_xcalloc(1, sizeof *r);
     r->db = db;
-    r->url = dir_xstrdup(url);
-    r->refresh_ms = refresh_ms;
-    r->stale_days = stale_days;
+    r->url = dir_xstrdup(opts->url);
+    r->refresh_ms = opts->refresh_ms;
+    r->stale_days = opts->stale_days;
+    r->changes_kept = opts->changes_kept;
     pthread_mutex_init(&r->lock, NULL);
     if (pipe2(r->wake, O_CLOEXEC) != 0) {
         snprintf(err, errlen, "pipe: %s", strerror(errno));

@@ -19,7 +19,13 @@ struct dir_refresh;
 /* Loads the first snapshot (if PostgreSQL answers; else the thread keeps trying) and starts
  * the thread. Borrows DB, which must outlive the refresher. Caller stops it with
  * dir_refresh_stop. */
-enum dir_rc dir_refresh_start(struct dir_db *db, const char *url, int refresh_ms, int stale_days,
+struct dir_refresh_opts {
+    const char *url;  /* for the LISTEN connection */
+    int refresh_ms;   /* poll interval */
+    int stale_days;   /* staleness threshold */
+    int changes_kept; /* change-log rows kept for GET /v1/changes */
+};
+enum dir_rc dir_refresh_start(struct dir_db *db, const struct dir_refresh_opts *opts,
                               struct dir_refresh **out, char *err, size_t errlen);
 /* Stops the thread and drops the current snapshot. NULL is a no-op. */
 void dir_refresh_stop(struct dir_refresh *r);

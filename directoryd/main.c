@@ -126,12 +126,16 @@ static int cmd_serve(struct dir_ctx *ctx)
         DIR_LOG(DIR_LOG_ERROR, "main", "migration failed: %s", err);
         goto out;
     }
-    if (dir_refresh_start(ctx->db, ctx->cfg.db, ctx->cfg.refresh_ms, ctx->cfg.stale_days,
-                          &ctx->refresh, err, sizeof err)) {
+    struct dir_refresh_opts ro = {.url = ctx->cfg.db,
+                                  .refresh_ms = ctx->cfg.refresh_ms,
+                                  .stale_days = ctx->cfg.stale_days,
+                                  .changes_kept = ctx->cfg.changes_kept};
+    if (dir_refresh_start(ctx->db, &ro, &ctx->refresh, err, sizeof err)) {
         DIR_LOG(DIR_LOG_ERROR, "main", "%s", err);
         goto out;
     }
     ctx->api.refresh = ctx->refresh;
+    ctx->api.central_ref = ctx->cfg.central_ref;
     if (dir_http_start(ctx->cfg.http_addr, ctx->cfg.http_port, ctx->cfg.http_threads,
                        ctx->cfg.http_max_conns, dir_api_handle, &ctx->api, &ctx->http, err,
                        sizeof err)) {

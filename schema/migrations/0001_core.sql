@@ -277,23 +277,33 @@ BEGIN
 END $$;
 
 -- Appends one change_log row per changed row and wakes listeners.  TG_ARGV[0] names the
--- column that identifies the entity (the parent's id for child tables); TG_ARGV[1] the
--- entity name when it differs from the table's.
+-- column that identifies the entity; TG_ARGV[1] the entity name when it differs from the
+-- table's; for rows of a child's child (offering_area, membership_area...), TG_ARGV[2] and
+-- TG_ARGV[3] name the table and column that lead from that id to the entity's own id.
 CREATE FUNCTION dir_log_change() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     r      record;
     idcol  text := TG_ARGV[0];
     ent    text := coalesce(TG_ARGV[1], TG_TABLE_NAME);
     opname text := lower(TG_OP);
+    eid    text;
     seqno  bigint;
 BEGIN
     -- Writers append to the log one transaction at a time, so sequence order is commit
     -- order and a reader that has seen seq N has seen every change up to N. Edits are rare.
     PERFORM pg_advisory_xact_lock(7270001);
     IF TG_OP = 'DELETE' THEN r := OLD; ELSE r := NEW; END IF;
-    IF ent <> TG_TABLE_NAME THEN opname := 'update'; END IF;
-    INSERT INTO change_log(entity, entity_id, op)
-        VALUES (ent, to_jsonb(r) ->> idcol, opname) RETURNING seq INTO seqno;
+    eid := to_jsonb(r) ->> idcol;
+    IF TG_TABLE_NAME = 'contact_point' THEN  -- belongs to an organisation or a person
+        ent := CASE WHEN (to_jsonb(r) ->> 'organization_id') IS NOT NULL THEN 'organization' ELSE 'person' END;
+        eid := coalesce(to_jsonb(r) ->> 'organization_id', to_jsonb(r) ->> 'person_id');
+    ELSIF TG_NARGS > 2 THEN
+        EXECUTE format('SELECT %I::text FROM %I WHERE id = $1', TG_ARGV[3], TG_ARGV[2])
+            INTO eid USING eid::bigint;
+        IF eid IS NULL THEN RETURN NULL; END IF;  -- the parent is being deleted and logs itself
+    END IF;
+    IF ent <> TG_TABLE_NAME THEN opname := 'update'; END IF;  -- a part of the entity changed
+    INSERT INTO change_log(entity, entity_id, op) VALUES (ent, eid, opname) RETURNING seq INTO seqno;
     PERFORM pg_notify('directoryd_changes', seqno::text);
     RETURN NULL;
 END $$;
@@ -316,10 +326,10 @@ CREATE TRIGGER organization_log AFTER INSERT OR UPDATE OR DELETE ON organization
 CREATE TRIGGER person_log AFTER INSERT OR UPDATE OR DELETE ON person FOR EACH ROW EXECUTE FUNCTION dir_log_change('id');
 CREATE TRIGGER contact_point_log AFTER INSERT OR UPDATE OR DELETE ON contact_point FOR EACH ROW EXECUTE FUNCTION dir_log_change('id');
 CREATE TRIGGER offering_log AFTER INSERT OR UPDATE OR DELETE ON offering FOR EACH ROW EXECUTE FUNCTION dir_log_change('organization_id', 'organization');
-CREATE TRIGGER offering_tg_log AFTER INSERT OR UPDATE OR DELETE ON offering_target_group FOR EACH ROW EXECUTE FUNCTION dir_log_change('offering_id', 'offering');
-CREATE TRIGGER offering_area_log AFTER INSERT OR UPDATE OR DELETE ON offering_area FOR EACH ROW EXECUTE FUNCTION dir_log_change('offering_id', 'offering');
+CREATE TRIGGER offering_tg_log AFTER INSERT OR UPDATE OR DELETE ON offering_target_group FOR EACH ROW EXECUTE FUNCTION dir_log_change('offering_id', 'organization', 'offering', 'organization_id');
+CREATE TRIGGER offering_area_log AFTER INSERT OR UPDATE OR DELETE ON offering_area FOR EACH ROW EXECUTE FUNCTION dir_log_change('offering_id', 'organization', 'offering', 'organization_id');
 CREATE TRIGGER membership_log AFTER INSERT OR UPDATE OR DELETE ON membership FOR EACH ROW EXECUTE FUNCTION dir_log_change('person_id', 'person');
-CREATE TRIGGER membership_area_log AFTER INSERT OR UPDATE OR DELETE ON membership_area FOR EACH ROW EXECUTE FUNCTION dir_log_change('membership_id', 'membership');
+CREATE TRIGGER membership_area_log AFTER INSERT OR UPDATE OR DELETE ON membership_area FOR EACH ROW EXECUTE FUNCTION dir_log_change('membership_id', 'person', 'membership', 'person_id');
 CREATE TRIGGER programme_log AFTER INSERT OR UPDATE OR DELETE ON programme FOR EACH ROW EXECUTE FUNCTION dir_log_change('id');
 CREATE TRIGGER programme_area_log AFTER INSERT OR UPDATE OR DELETE ON programme_area FOR EACH ROW EXECUTE FUNCTION dir_log_change('programme_id', 'programme');
 CREATE TRIGGER programme_org_log AFTER INSERT OR UPDATE OR DELETE ON programme_organization FOR EACH ROW EXECUTE FUNCTION dir_log_change('programme_id', 'programme');

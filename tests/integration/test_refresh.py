@@ -70,3 +70,47 @@ def test_survives_postgresql_restart(workdir):
             d.stop()
     finally:
         subprocess.run([PGCTL, "stop", data], check=True)
+
+
+def test_changes_feed_for_mirrors(api, daemon):
+    _, _, h = api.get("/healthz")
+    since = h["seq"]
+    oid = psql(daemon.db_url, "SELECT id FROM organization WHERE ref = 'coc-thung-khru'")
+    pid = psql(daemon.db_url, "SELECT min(id) FROM person")
+    psql(daemon.db_url, "BEGIN; UPDATE organization SET hours_th = 'จันทร์-ศุกร์ 08:30-16:30' WHERE id = %s; "
+                        "INSERT INTO contact_point (person_id, kind, value, is_public) "
+                        "VALUES (%s, 'line', 'it_line_id', false); COMMIT;" % (oid, pid))
+
+    def feed():
+        status, _, d = api.get("/v1/changes", {"since": since})
+        assert status == 200
+        return d if len(d["items"]) >= 2 else None
+
+    d, took = wait_for(feed)
+    assert d and took < 1.0
+    got = [(c["entity"], c["id"], c["op"]) for c in d["items"]]
+    assert ("organization", oid, "update") in got
+    assert ("person", pid, "update") in got  # a contact point is part of its person
+    assert all(c["seq"] > since and c["at"].endswith("Z") for c in d["items"])
+    assert d["seq"] >= max(c["seq"] for c in d["items"])
+    # Paging: one at a time gives the same changes.
+    _, _, p1 = api.get("/v1/changes", {"since": since, "limit": 1})
+    assert len(p1["items"]) == 1 and p1["next"] == str(p1["items"][0]["seq"])
+    # API client changes are not exposed.
+    _, _, all_changes = api.get("/v1/changes", {"limit": 500})
+    assert all(c["entity"] != "api_client" for c in all_changes["items"])
+    for bad in ("abc", "-5"):
+        status, _, e = api.get("/v1/changes", {"since": bad})
+        assert status == 400 and e["errors"][0]["field"] == "since"
+
+
+def test_changes_too_old_is_410(demo_db, workdir):
+    d = Daemon(demo_db, workdir, extra_env={"DIRECTORYD_CHANGES_KEPT": "10"})
+    try:
+        status, hdrs, e = d.http.get("/v1/changes", {"since": "1"})
+        assert status == 410 and hdrs["Content-Type"] == "application/problem+json"
+        _, _, h = d.http.get("/healthz")
+        status, _, ok = d.http.get("/v1/changes", {"since": h["seq"] - 5})
+        assert status == 200 and len(ok["items"]) <= 5
+    finally:
+        d.stop()

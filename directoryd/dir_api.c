@@ -27,13 +27,11 @@ struct call {
     const char *path;
 };
 
+#define MAX_SEGS 6
+
 static void problem(struct call *c, struct dir_problem *p)
 {
-    c->resp->status = p->status;
-    c->resp->content_type = "application/problem+json";
-    c->resp->body.len = 0;
-    if (dir_problem_render(p, c->path, &c->resp->body))
-        c->resp->status = 500;
+    dir_problem_respond(p, c->path, c->resp);
 }
 
 static void bad_param(struct call *c, const char *name, const char *th, const char *en_fmt, ...)
@@ -495,23 +493,25 @@ static bool authenticate(struct call *c)
     return false;
 }
 
-/* Splits "/v1/<coll>[/<key>]"; returns false for anything deeper. */
-static bool split(const char *path, char *coll, size_t cn, char *key, size_t kn)
+/* Splits PATH after "/v1/" into at most MAX_SEGS segments in BUF; -1 if it is not under
+ * /v1, has empty segments or is too long. */
+static int split(const char *path, char *buf, size_t n, char **seg)
 {
-    const char *p = path + 4, *slash = strchr(p, '/');
-    *key = '\0';
-    size_t n = slash ? (size_t)(slash - p) : strlen(p);
-    if (n == 0 || n >= cn)
-        return false;
-    memcpy(coll, p, n);
-    coll[n] = '\0';
-    if (!slash)
-        return true;
-    const char *k = slash + 1;
-    if (!*k || strchr(k, '/') || strlen(k) >= kn)
-        return false;
-    strcpy(key, k);
-    return true;
+    if (strncmp(path, "/v1/", 4) != 0 || strlen(path + 4) >= n)
+        return -1;
+    strcpy(buf, path + 4);
+    int k = 0;
+    for (char *p = buf;;) {
+        char *slash = strchr(p, '/');
+        if (slash)
+            *slash = '\0';
+        if (!*p || k == MAX_SEGS)
+            return -1;
+        seg[k++] = p;
+        if (!slash)
+            return k;
+        p = slash + 1;
+    }
 }
 
 void dir_api_handle(void *app, const struct dir_http_req *req, struct dir_http_resp *resp)
@@ -521,13 +521,6 @@ void dir_api_handle(void *app, const struct dir_http_req *req, struct dir_http_r
     const char *method = dir_http_method(req);
     struct dir_problem p;
 
-    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
-        resp->allow = "GET, HEAD";
-        dir_problem_init(&p, 405, "method-not-allowed", "Method not allowed",
-                         "%.16s is not allowed here; this API is read-only for now.", method);
-        problem(&c, &p);
-        return;
-    }
     c.m = dir_refresh_acquire(api->refresh);
     if (strcmp(c.path, "/healthz") == 0) {
         healthz(&c);
@@ -542,12 +535,31 @@ void dir_api_handle(void *app, const struct dir_http_req *req, struct dir_http_r
     if (!authenticate(&c))
         goto out;
 
-    char coll[32], key[128];
-    if (strncmp(c.path, "/v1/", 4) != 0 || !split(c.path, coll, sizeof coll, key, sizeof key)) {
+    char buf[512], *seg[MAX_SEGS];
+    int nseg = split(c.path, buf, sizeof buf, seg);
+    if (nseg < 0) {
         dir_problem_init(&p, 404, "not-found", "Not found", "There is nothing at this path.");
         problem(&c, &p);
         goto out;
     }
+    struct dir_caller who = {.role = c.role, .kind = c.client ? "api_client" : NULL,
+                             .name = c.client ? c.client : "anonymous"};
+    dir_http_client_addr(req, who.address, sizeof who.address);
+    if (dir_write_handle(&api->write, c.m, &who, method, seg, nseg, req, resp))
+        goto out;
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+        resp->allow = "GET, HEAD";
+        dir_problem_init(&p, 405, "method-not-allowed", "Method not allowed",
+                         "%.16s is not allowed on this path.", method);
+        problem(&c, &p);
+        goto out;
+    }
+    if (nseg > 2) {
+        dir_problem_init(&p, 404, "not-found", "Not found", "There is nothing at this path.");
+        problem(&c, &p);
+        goto out;
+    }
+    const char *coll = seg[0], *key = nseg == 2 ? seg[1] : "";
     resp->cache = "no-cache";
     if (strcmp(coll, "areas") == 0)
         *key ? get_area_detail(&c, key) : list_areas(&c);

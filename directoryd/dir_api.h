@@ -9,10 +9,12 @@
 
 #include "dir_http.h"
 #include "dir_refresh.h"
+#include "dir_write.h"
 
 struct dir_api {
     struct dir_refresh *refresh; /* borrowed */
     const char *central_ref;     /* borrowed: the resolver's last resort */
+    struct dir_write_env write;  /* the database side of writes */
 };
 
 /* The dir_http_handler for the API; APP is a struct dir_api. */

@@ -1,5 +1,6 @@
 /* dir_db.c - libpq pool, migration runner, snapshot loader and change-log queries. */
 #include "dir_db.h"
+#include "dir_db_int.h"
 #include "dir_log.h"
 #include "dir_mem.h"
 
@@ -42,6 +43,8 @@ enum stmt {
 };
 
 #define ISO(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+
+_Static_assert(ST_COUNT <= 128, "struct conn has bits for 128 prepared statements");
 
 static const char *stmt_sql[ST_COUNT] = {
     [ST_SEQ] = "SELECT coalesce(max(seq), 0) FROM change_log",
@@ -94,21 +97,7 @@ static const char *stmt_sql[ST_COUNT] = {
     [ST_RECORD_MIGRATION] = "INSERT INTO schema_migrations (name, checksum) VALUES ($1, $2)",
 };
 
-struct conn {
-    PGconn *pg;
-    unsigned prepared[(ST_COUNT + 31) / 32];
-    bool busy;
-};
-
-struct dir_db {
-    char *url;
-    int n;
-    struct conn *conns;
-    pthread_mutex_t lock;
-    pthread_cond_t freed;
-};
-
-static void pg_error(char *err, size_t errlen, const char *what, PGconn *pg, const PGresult *res)
+void dir_dbi_error(char *err, size_t errlen, const char *what, PGconn *pg, const PGresult *res)
 {
     const char *msg = res ? PQresultErrorMessage(res) : NULL;
     if (!msg || !*msg)
@@ -123,7 +112,7 @@ static PGconn *connect_url(const char *url, char *err, size_t errlen)
 {
     PGconn *pg = PQconnectdb(url);
     if (PQstatus(pg) != CONNECTION_OK) {
-        pg_error(err, errlen, "cannot connect to PostgreSQL", pg, NULL);
+        dir_dbi_error(err, errlen, "cannot connect to PostgreSQL", pg, NULL);
         PQfinish(pg);
         return NULL;
     }
@@ -166,7 +155,7 @@ void dir_db_close(struct dir_db *db)
 }
 
 /* Takes a free connection, (re)connecting it if needed. */
-static struct conn *acquire(struct dir_db *db, char *err, size_t errlen)
+struct conn *dir_dbi_acquire(struct dir_db *db, char *err, size_t errlen)
 {
     struct conn *c = NULL;
     pthread_mutex_lock(&db->lock);
@@ -204,7 +193,7 @@ static struct conn *acquire(struct dir_db *db, char *err, size_t errlen)
     return c;
 }
 
-static void release(struct dir_db *db, struct conn *c)
+void dir_dbi_release(struct dir_db *db, struct conn *c)
 {
     pthread_mutex_lock(&db->lock);
     c->busy = false;
@@ -221,7 +210,7 @@ static PGresult *run(struct conn *c, enum stmt st, int nparams, const char *cons
     if (!(c->prepared[st / 32] & (1u << (st % 32)))) {
         PGresult *p = PQprepare(c->pg, name, stmt_sql[st], nparams, NULL);
         if (PQresultStatus(p) != PGRES_COMMAND_OK) {
-            pg_error(err, errlen, "prepare", c->pg, p);
+            dir_dbi_error(err, errlen, "prepare", c->pg, p);
             PQclear(p);
             return NULL;
         }
@@ -231,20 +220,20 @@ static PGresult *run(struct conn *c, enum stmt st, int nparams, const char *cons
     PGresult *r = PQexecPrepared(c->pg, name, nparams, params, NULL, NULL, 0);
     ExecStatusType s = PQresultStatus(r);
     if (s != PGRES_TUPLES_OK && s != PGRES_COMMAND_OK) {
-        pg_error(err, errlen, "query", c->pg, r);
+        dir_dbi_error(err, errlen, "query", c->pg, r);
         PQclear(r);
         return NULL;
     }
     return r;
 }
 
-static bool exec_simple(PGconn *pg, const char *sql, char *err, size_t errlen)
+bool dir_dbi_exec(PGconn *pg, const char *sql, char *err, size_t errlen)
 {
     PGresult *r = PQexec(pg, sql);
     ExecStatusType s = PQresultStatus(r);
     bool ok = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK;
     if (!ok)
-        pg_error(err, errlen, sql, pg, r);
+        dir_dbi_error(err, errlen, sql, pg, r);
     PQclear(r);
     return ok;
 }
@@ -309,14 +298,14 @@ static enum dir_rc apply_one(struct conn *c, const char *name, const char *path,
         return DIR_OK;
     }
     PQclear(r);
-    if (!exec_simple(c->pg, "BEGIN", msg, sizeof msg)) {
+    if (!dir_dbi_exec(c->pg, "BEGIN", msg, sizeof msg)) {
         rc = DIR_ERR_DB;
     } else {
         PGresult *x = PQexec(c->pg, sql);
         ExecStatusType s = PQresultStatus(x);
         if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
             const char *line = PQresultErrorField(x, PG_DIAG_STATEMENT_POSITION);
-            pg_error(msg, sizeof msg, "failed", c->pg, x);
+            dir_dbi_error(msg, sizeof msg, "failed", c->pg, x);
             if (line) {
                 long pos = strtol(line, NULL, 10), lineno = 1;
                 for (long i = 0; i < pos - 1 && i < (long)len; i++)
@@ -332,11 +321,11 @@ static enum dir_rc apply_one(struct conn *c, const char *name, const char *path,
             rc = DIR_ERR_DB;
         else if (!rc)
             PQclear(r);
-        if (!rc && !exec_simple(c->pg, "COMMIT", msg, sizeof msg))
+        if (!rc && !dir_dbi_exec(c->pg, "COMMIT", msg, sizeof msg))
             rc = DIR_ERR_DB;
         if (rc) {
             char ignore[64];
-            exec_simple(c->pg, "ROLLBACK", ignore, sizeof ignore);
+            dir_dbi_exec(c->pg, "ROLLBACK", ignore, sizeof ignore);
         }
     }
     if (rc)
@@ -372,13 +361,13 @@ enum dir_rc dir_db_migrate(struct dir_db *db, const char *schema_dir, const char
 
     enum dir_rc rc = DIR_OK;
     *applied = 0;
-    struct conn *c = acquire(db, err, errlen);
+    struct conn *c = dir_dbi_acquire(db, err, errlen);
     if (!c) {
         rc = DIR_ERR_DB;
         goto out;
     }
-    if (!exec_simple(c->pg, "SELECT pg_advisory_lock(7270002)", err, errlen) ||
-        !exec_simple(c->pg,
+    if (!dir_dbi_exec(c->pg, "SELECT pg_advisory_lock(7270002)", err, errlen) ||
+        !dir_dbi_exec(c->pg,
                      "SET client_min_messages = warning; "
                      "CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, "
                      "checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())",
@@ -397,8 +386,8 @@ enum dir_rc dir_db_migrate(struct dir_db *db, const char *schema_dir, const char
         }
     }
     char ignore[128];
-    exec_simple(c->pg, "SELECT pg_advisory_unlock(7270002)", ignore, sizeof ignore);
-    release(db, c);
+    dir_dbi_exec(c->pg, "SELECT pg_advisory_unlock(7270002)", ignore, sizeof ignore);
+    dir_dbi_release(db, c);
 out:
     for (int i = 0; i < n; i++)
         free(names[i]);
@@ -591,19 +580,19 @@ static enum dir_rc load_rows(struct conn *c, struct dir_model_builder *b, int ch
 enum dir_rc dir_db_load_model(struct dir_db *db, int stale_days, int changes_kept,
                               struct dir_model **out, char *err, size_t errlen)
 {
-    struct conn *c = acquire(db, err, errlen);
+    struct conn *c = dir_dbi_acquire(db, err, errlen);
     if (!c)
         return DIR_ERR_DB;
     struct dir_model_builder *b = dir_model_builder_new(stale_days);
     long long seq = 0;
     enum dir_rc rc = DIR_OK;
     char ignore[128];
-    if (!exec_simple(c->pg, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err, errlen))
+    if (!dir_dbi_exec(c->pg, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err, errlen))
         rc = DIR_ERR_DB;
     if (!rc)
         rc = load_rows(c, b, changes_kept, &seq, err, errlen);
-    exec_simple(c->pg, rc ? "ROLLBACK" : "COMMIT", ignore, sizeof ignore);
-    release(db, c);
+    dir_dbi_exec(c->pg, rc ? "ROLLBACK" : "COMMIT", ignore, sizeof ignore);
+    dir_dbi_release(db, c);
     if (rc) {
         dir_model_builder_free(b);
         return rc;
@@ -613,11 +602,11 @@ enum dir_rc dir_db_load_model(struct dir_db *db, int stale_days, int changes_kep
 
 enum dir_rc dir_db_change_seq(struct dir_db *db, long long *seq, char *err, size_t errlen)
 {
-    struct conn *c = acquire(db, err, errlen);
+    struct conn *c = dir_dbi_acquire(db, err, errlen);
     if (!c)
         return DIR_ERR_DB;
     PGresult *r = run(c, ST_SEQ, 0, NULL, err, errlen);
-    release(db, c);
+    dir_dbi_release(db, c);
     if (!r)
         return DIR_ERR_DB;
     *seq = ival(r, 0, 0);
@@ -630,12 +619,12 @@ enum dir_rc dir_db_put_api_client(struct dir_db *db, const char *name, const cha
 {
     char hex[DIR_AUTH_HASH_LEN * 2 + 1];
     sodium_bin2hex(hex, sizeof hex, hash, DIR_AUTH_HASH_LEN);
-    struct conn *c = acquire(db, err, errlen);
+    struct conn *c = dir_dbi_acquire(db, err, errlen);
     if (!c)
         return DIR_ERR_DB;
     const char *p[] = {name, role, hex};
     PGresult *r = run(c, ST_PUT_CLIENT, 3, p, err, errlen);
-    release(db, c);
+    dir_dbi_release(db, c);
     if (!r)
         return DIR_ERR_DB;
     PQclear(r);
@@ -658,7 +647,7 @@ struct dir_db_listener *dir_db_listener_open(const char *url, bool *listening, c
     l->pg = pg;
     char msg[256];
     /* A hot standby refuses LISTEN; the caller then relies on polling alone. */
-    *listening = exec_simple(pg, "LISTEN directoryd_changes", msg, sizeof msg);
+    *listening = dir_dbi_exec(pg, "LISTEN directoryd_changes", msg, sizeof msg);
     if (!*listening)
         DIR_LOG(DIR_LOG_INFO, "db", "LISTEN unavailable (%s); polling only", msg);
     return l;

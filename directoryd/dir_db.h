@@ -40,6 +40,77 @@ enum dir_rc dir_db_change_seq(struct dir_db *db, long long *seq, char *err, size
 enum dir_rc dir_db_put_api_client(struct dir_db *db, const char *name, const char *role,
                                   const uint8_t hash[DIR_AUTH_HASH_LEN], char *err, size_t errlen);
 
+/* ---- writes (dir_db_write.c) ---- */
+
+#include <jansson.h>
+
+struct dir_db_actor {
+    const char *kind;    /* api_client, person, local */
+    const char *name;    /* client name or username */
+    const char *address; /* caller's IP address, or NULL */
+};
+
+/* One column to set: VAL is its text form (NULL = SQL NULL); NOW sets it to now(). */
+struct dir_db_set {
+    const char *col;
+    const char *val;
+    bool now;
+};
+
+#define DIR_DB_MAX_SETS 40
+
+/* One validated write to an organisation or a person, with its audit action. */
+struct dir_db_write {
+    const char *entity;   /* "organization" or "person" */
+    long long id;         /* 0 creates */
+    int if_version;       /* updates: the version the caller saw */
+    const char *action;   /* create, update, close, reopen, verify, deactivate, reactivate */
+    struct dir_db_set sets[DIR_DB_MAX_SETS];
+    int nsets;
+    json_t *contacts;     /* borrowed; when non-NULL, replaces the manual contact points:
+                             [{kind, value, extension, label_th, label_en, public}] */
+    json_t *services;     /* borrowed; organisations: [{code, target_groups, areas}] */
+    json_t *memberships;  /* borrowed; people: [{organization, team_role, title_th, title_en, areas}] */
+    const char *idem_key; /* Idempotency-Key of a create, or NULL */
+    const char *req_hash; /* hash of the request body, with IDEM_KEY */
+};
+
+struct dir_db_result {
+    long long id;
+    int version;      /* the entity's version now (after the write, or current on 412) */
+    long long seq;    /* the change-log sequence that includes the write */
+    bool replayed;    /* an Idempotency-Key repeat: nothing was written */
+    bool key_reused;  /* the Idempotency-Key was used for a different request */
+};
+
+/* Applies W in one transaction together with its audit row (and, through triggers, its
+ * change-log rows). Returns DIR_OK; DIR_ERR_NOTFOUND (no such entity); DIR_ERR_STATE (the
+ * version moved on: res->version is the current one; nothing written); DIR_ERR_INVALID
+ * (PostgreSQL refused a value: ERR says which); DIR_ERR_DB (PostgreSQL unavailable or
+ * failed; nothing written, retrying is safe). */
+enum dir_rc dir_db_apply(struct dir_db *db, const struct dir_db_actor *actor,
+                         const struct dir_db_write *w, struct dir_db_result *res, char *err,
+                         size_t errlen);
+
+/* Audit rows matching the filters (NULL/0 = any), newest first, as a JSON array string
+ * (caller frees). BEFORE_ID pages (0 = from the newest). */
+enum dir_rc dir_db_audit(struct dir_db *db, const char *entity, const char *entity_id,
+                         const char *actor, const char *since, long long before_id, int limit,
+                         char **json_out, char *err, size_t errlen);
+
+/* API clients as a JSON array string (caller frees): name, role, created_at, expires_at,
+ * revoked_at. Never the secret or its hash. */
+enum dir_rc dir_db_list_clients(struct dir_db *db, char **json_out, char *err, size_t errlen);
+/* Creates client NAME (DIR_ERR_STATE if the name is taken) with an audit row. EXPIRES is an
+ * ISO 8601 time or NULL. */
+enum dir_rc dir_db_create_client(struct dir_db *db, const struct dir_db_actor *actor,
+                                 const char *name, const char *role, const char *expires,
+                                 const uint8_t hash[DIR_AUTH_HASH_LEN], long long *seq,
+                                 char *err, size_t errlen);
+/* Revokes client NAME now (DIR_ERR_NOTFOUND if unknown) with an audit row. */
+enum dir_rc dir_db_revoke_client(struct dir_db *db, const struct dir_db_actor *actor,
+                                 const char *name, long long *seq, char *err, size_t errlen);
+
 /* A dedicated connection that LISTENs for change notifications. Returns NULL (with ERR)
  * when it cannot connect; LISTEN failing (a hot standby) is not an error: *LISTENING says
  * whether notifications will come. Close with dir_db_listener_close. */

@@ -47,6 +47,21 @@ const char *dir_http_body(const struct dir_http_req *req, size_t *len)
     return req->body.data ? req->body.data : "";
 }
 
+void dir_http_client_addr(const struct dir_http_req *req, char *buf, size_t n)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    *buf = '\0';
+    if (!ci || !ci->client_addr)
+        return;
+    if (ci->client_addr->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)ci->client_addr)->sin_addr, buf,
+                  (socklen_t)n);
+    else if (ci->client_addr->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ci->client_addr)->sin6_addr, buf,
+                  (socklen_t)n);
+}
+
 struct each_cls {
     bool (*cb)(void *, const char *, const char *);
     void *cls;

@@ -53,6 +53,8 @@ const char *dir_http_header(const struct dir_http_req *req, const char *name);
 /* Calls CB for each query argument until it returns false. */
 void dir_http_args_each(const struct dir_http_req *req,
                         bool (*cb)(void *cls, const char *key, const char *value), void *cls);
+/* The caller's IP address as text into BUF ("" if unknown). */
+void dir_http_client_addr(const struct dir_http_req *req, char *buf, size_t n);
 /* The request body (NUL-terminated) and its length; "" when there is none. */
 const char *dir_http_body(const struct dir_http_req *req, size_t *len);
 

@@ -1007,6 +1007,8 @@ static void finish_orgs(struct dir_model_builder *b, struct dir_model *m, time_t
         o->status_reason = r->status_reason;
         o->verified_at = r->verified_at;
         o->verified_by = r->verified_by;
+        o->address_th = r->address_th;
+        o->address_en = r->address_en;
         o->verified = (time_t)r->verified_epoch;
         o->stale = is_stale(o->verified, now, m->stale_days);
         o->demo = r->demo;
@@ -1083,6 +1085,7 @@ static void finish_people(struct dir_model_builder *b, struct dir_model *m, time
         p->profession = r->profession;
         p->source = r->source;
         p->verified_at = r->verified_at;
+        p->username = r->username;
         p->verified = (time_t)r->verified_epoch;
         p->stale = is_stale(p->verified, now, m->stale_days);
         p->active = r->active;
@@ -1306,6 +1309,9 @@ void dir_model_release(struct dir_model *m)
     if (!m)
         return;
     if (atomic_fetch_sub(&m->refs, 1) == 1) {
+        struct dir_model_ext *x = atomic_load(&m->entries);
+        if (x)
+            x->free(x);
         dir_arena_free(m->arena);
         free(m);
     }

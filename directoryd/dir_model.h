@@ -119,6 +119,7 @@ struct dir_org {
     long long id, parent_id, successor_id; /* 0 = none */
     const char *ref, *name_th, *name_en, *type, *sector, *status, *status_date;
     const char *status_reason, *verified_at, *verified_by;
+    const char *address_th, *address_en; /* postal address, or NULL */
     int area; /* where it is; -1 if unknown */
     bool has_coord, coord_approx; /* its own point, when known */
     double lat, lon;
@@ -147,6 +148,7 @@ struct dir_person {
     long long id;
     const char *ref, *name_th, *name_en, *title_th, *title_en, *profession, *source;
     const char *verified_at;
+    const char *username; /* login name (staff from LDAP), or NULL */
     bool active, demo, stale;
     time_t verified;
     struct dir_membership *members;
@@ -195,6 +197,14 @@ struct dir_model {
     int norg_refs;
     struct dir_change *changes; /* the newest change-log rows, oldest first */
     int nchanges;
+    /* Views other modules derive from the snapshot on first use (the LDAP entry view of
+     * dir_entry.h): set once with a compare-and-swap, freed by the last release. */
+    _Atomic(struct dir_model_ext *) entries;
+};
+
+/* A derived view hanging off a snapshot; FREE releases it. */
+struct dir_model_ext {
+    void (*free)(struct dir_model_ext *x);
 };
 
 /* ---- building ---- */

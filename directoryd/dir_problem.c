@@ -82,3 +82,13 @@ enum dir_rc dir_problem_render(const struct dir_problem *p, const char *instance
     }
     return rc ? rc : dir_buf_adds(out, "}");
 }
+
+void dir_problem_respond(const struct dir_problem *p, const char *instance,
+                         struct dir_http_resp *resp)
+{
+    resp->status = p->status;
+    resp->content_type = "application/problem+json";
+    resp->body.len = 0;
+    if (dir_problem_render(p, instance, &resp->body))
+        resp->status = 500;
+}

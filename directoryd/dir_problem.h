@@ -9,6 +9,7 @@
 #define DIR_PROBLEM_H
 
 #include "dir_buf.h"
+#include "dir_http.h"
 
 #define DIR_PROBLEM_MAX_ERRORS 32
 
@@ -36,5 +37,9 @@ void dir_problem_add(struct dir_problem *p, const char *field, const char *messa
 /* Renders P as JSON into OUT; INSTANCE is the request path (may be NULL). */
 enum dir_rc dir_problem_render(const struct dir_problem *p, const char *instance,
                                struct dir_buf *out);
+
+/* Puts P into RESP as the answer (status, application/problem+json, body). */
+void dir_problem_respond(const struct dir_problem *p, const char *instance,
+                         struct dir_http_resp *resp);
 
 #endif

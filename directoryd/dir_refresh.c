@@ -20,6 +20,7 @@ struct dir_refresh {
     char *url;
     int refresh_ms, stale_days, changes_kept;
     pthread_mutex_t lock; /* guards cur only; held for a pointer copy and a count */
+    pthread_cond_t published;
     struct dir_model *cur;
     pthread_t thread;
     int wake[2]; /* self-pipe: a byte means "stop" */
@@ -41,6 +42,7 @@ static void publish(struct dir_refresh *r, struct dir_model *m)
     pthread_mutex_lock(&r->lock);
     struct dir_model *old = r->cur;
     r->cur = m;
+    pthread_cond_broadcast(&r->published);
     pthread_mutex_unlock(&r->lock);
     dir_model_release(old);
 }
@@ -82,8 +84,12 @@ static void *loop(void *arg)
         int n = poll(fds, 2, wait_ms);
         if (n < 0 && errno != EINTR)
             break;
-        if (fds[0].revents)
-            break;
+        if (fds[0].revents) {
+            char buf[64];
+            ssize_t got = read(r->wake[0], buf, sizeof buf);
+            if (got <= 0 || memchr(buf, 'x', (size_t)got))
+                break; /* stop */
+        }
         if (lis && fds[1].revents && dir_db_listener_drain(lis) < 0) {
             dir_db_listener_close(lis);
             lis = NULL;
@@ -121,7 +127,8 @@ enum dir_rc dir_refresh_start(struct dir_db *db, const struct dir_refresh_opts *
     r->stale_days = opts->stale_days;
     r->changes_kept = opts->changes_kept;
     pthread_mutex_init(&r->lock, NULL);
-    if (pipe2(r->wake, O_CLOEXEC) != 0) {
+    pthread_cond_init(&r->published, NULL);
+    if (pipe2(r->wake, O_CLOEXEC | O_NONBLOCK) != 0) {
         snprintf(err, errlen, "pipe: %s", strerror(errno));
         dir_refresh_stop(r);
         return DIR_ERR_IO;
@@ -139,6 +146,33 @@ enum dir_rc dir_refresh_start(struct dir_db *db, const struct dir_refresh_opts *
     return DIR_OK;
 }
 
+void dir_refresh_kick(struct dir_refresh *r)
+{
+    ssize_t w = write(r->wake[1], "k", 1);
+    (void)w; /* a full pipe already holds a kick */
+}
+
+bool dir_refresh_wait(struct dir_refresh *r, long long seq, int timeout_ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    bool ok;
+    pthread_mutex_lock(&r->lock);
+    while (!(ok = r->cur && r->cur->seq >= seq))
+        if (pthread_cond_timedwait(&r->published, &r->lock, &until) != 0) {
+            ok = r->cur && r->cur->seq >= seq;
+            break;
+        }
+    pthread_mutex_unlock(&r->lock);
+    return ok;
+}
+
 void dir_refresh_stop(struct dir_refresh *r)
 {
     if (!r)
@@ -154,6 +188,7 @@ void dir_refresh_stop(struct dir_refresh *r)
     }
     dir_model_release(r->cur);
     pthread_mutex_destroy(&r->lock);
+    pthread_cond_destroy(&r->published);
     free(r->url);
     free(r);
 }

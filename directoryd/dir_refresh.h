@@ -33,4 +33,10 @@ void dir_refresh_stop(struct dir_refresh *r);
  * or NULL before the first load. */
 struct dir_model *dir_refresh_acquire(struct dir_refresh *r);
 
+/* Asks the thread to look at the change log now (after a write). */
+void dir_refresh_kick(struct dir_refresh *r);
+/* Waits until the served snapshot includes change SEQ, or TIMEOUT_MS pass; true if it does.
+ * Gives writers read-your-writes: the answer to a write shows the write. */
+bool dir_refresh_wait(struct dir_refresh *r, long long seq, int timeout_ms);
+
 #endif

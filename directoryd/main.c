@@ -136,6 +136,8 @@ static int cmd_serve(struct dir_ctx *ctx)
     }
     ctx->api.refresh = ctx->refresh;
     ctx->api.central_ref = ctx->cfg.central_ref;
+    ctx->api.write.db = ctx->db;
+    ctx->api.write.refresh = ctx->refresh;
     if (dir_http_start(ctx->cfg.http_addr, ctx->cfg.http_port, ctx->cfg.http_threads,
                        ctx->cfg.http_max_conns, dir_api_handle, &ctx->api, &ctx->http, err,
                        sizeof err)) {

@@ -5,11 +5,13 @@ import socket
 from conftest import Daemon
 
 
-def test_write_methods_are_405_with_allow(api):
-    status, hdrs, data = api.request("POST", "/v1/organizations", body=b"{}")
-    assert status == 405
-    assert hdrs["Allow"] == "GET, HEAD"
-    assert data["status"] == 405
+def test_unsupported_methods_are_405_with_allow(api):
+    for method, path in (("POST", "/v1/areas"), ("DELETE", "/v1/organizations/1"),
+                         ("PUT", "/v1/services")):
+        status, hdrs, data = api.request(method, path, body=b"{}")
+        assert status == 405, (method, path)
+        assert hdrs["Allow"] == "GET, HEAD"
+        assert data["status"] == 405
 
 
 def test_unknown_path_is_404_problem(api):

@@ -1,0 +1,456 @@
+/* dir_db_write.c - the db module's writes: organisations and people with their parts, the
+ * audit trail, idempotency keys and API clients, each in one transaction.
+ *
+ * A write locks the row (SELECT ... FOR UPDATE), checks the caller's version (optimistic
+ * concurrency: a stale version changes nothing), applies the change, records the audit row
+ * with the entity's JSON before and after (dir_org_json / dir_person_json in schema/), and
+ * commits; triggers add the change-log rows in the same transaction.
+ */
+#include "dir_db.h"
+#include "dir_db_int.h"
+#include "dir_log.h"
+#include "dir_mem.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct tx {
+    struct conn *c;
+    enum dir_rc rc; /* the first failure */
+    char *err;
+    size_t errlen;
+};
+
+/* Runs SQL with text parameters; NULL (and tx->rc set) on failure. Integrity violations
+ * (SQLSTATE class 23, 22) are the caller's fault (DIR_ERR_INVALID); anything else is
+ * PostgreSQL's (DIR_ERR_DB). */
+static PGresult *q(struct tx *t, const char *sql, int n, const char *const *params)
+{
+    if (t->rc)
+        return NULL;
+    PGresult *r = PQexecParams(t->c->pg, sql, n, NULL, params, NULL, NULL, 0);
+    ExecStatusType s = PQresultStatus(r);
+    if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK)
+        return r;
+    const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    const char *detail = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+    if (state && (strncmp(state, "23", 2) == 0 || strncmp(state, "22", 2) == 0)) {
+        t->rc = DIR_ERR_INVALID;
+        snprintf(t->err, t->errlen, "%s", detail ? detail : "invalid value");
+    } else {
+        t->rc = DIR_ERR_DB;
+        dir_dbi_error(t->err, t->errlen, "write", t->c->pg, r);
+    }
+    PQclear(r);
+    return NULL;
+}
+
+static void qexec(struct tx *t, const char *sql, int n, const char *const *params)
+{
+    PGresult *r = q(t, sql, n, params);
+    PQclear(r);
+}
+
+static const char *jtext(json_t *o, const char *key, char *buf, size_t n)
+{
+    json_t *v = json_object_get(o, key);
+    if (json_is_string(v))
+        return json_string_value(v);
+    if (json_is_integer(v)) {
+        snprintf(buf, n, "%lld", (long long)json_integer_value(v));
+        return buf;
+    }
+    if (json_is_boolean(v))
+        return json_is_true(v) ? "true" : "false";
+    return NULL;
+}
+
+static void replace_contacts(struct tx *t, const char *owner_col, const char *id, json_t *list,
+                             bool default_public)
+{
+    char sql[256];
+    const char *p1[] = {id};
+    snprintf(sql, sizeof sql, "DELETE FROM contact_point WHERE %s = $1 AND source = 'manual'",
+             owner_col);
+    qexec(t, sql, 1, p1);
+    snprintf(sql, sizeof sql,
+             "INSERT INTO contact_point (%s, kind, value, extension, label_th, label_en, "
+             "is_public, position) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             owner_col);
+    size_t i;
+    json_t *c;
+    json_array_foreach(list, i, c)
+    {
+        char b[5][32], pos[24];
+        json_t *pub = json_object_get(c, "public");
+        snprintf(pos, sizeof pos, "%zu", i);
+        const char *p[] = {id,
+                           jtext(c, "kind", b[0], sizeof b[0]),
+                           jtext(c, "value", b[1], sizeof b[1]),
+                           jtext(c, "extension", b[2], sizeof b[2]),
+                           jtext(c, "label_th", b[3], sizeof b[3]),
+                           jtext(c, "label_en", b[4], sizeof b[4]),
+                           json_is_boolean(pub) ? (json_is_true(pub) ? "true" : "false")
+                                                : (default_public ? "true" : "false"),
+                           pos};
+        qexec(t, sql, 8, p);
+    }
+}
+
+/* An area or group code into the (area_code, group_code) pair of a coverage row. */
+#define COVER_SQL(table, owner)                                                                    \
+    "INSERT INTO " table " (" owner ", area_code, group_code) SELECT $1, "                        \
+    "(SELECT code FROM area WHERE code = $2), "                                                    \
+    "(SELECT code FROM area_group WHERE code = $2 AND NOT EXISTS "                                 \
+    "(SELECT 1 FROM area WHERE code = $2))"
+
+static void replace_services(struct tx *t, const char *id, json_t *list)
+{
+    const char *p1[] = {id};
+    qexec(t, "DELETE FROM offering WHERE organization_id = $1", 1, p1);
+    size_t i, k;
+    json_t *s, *x;
+    json_array_foreach(list, i, s)
+    {
+        char b[32];
+        const char *p2[] = {id, jtext(s, "code", b, sizeof b)};
+        PGresult *r = q(t,
+                        "INSERT INTO offering (organization_id, service_code) VALUES ($1, $2) "
+                        "RETURNING id",
+                        2, p2);
+        if (!r)
+            return;
+        char oid[32];
+        snprintf(oid, sizeof oid, "%s", PQgetvalue(r, 0, 0));
+        PQclear(r);
+        json_array_foreach(json_object_get(s, "target_groups"), k, x)
+        {
+            const char *p3[] = {oid, json_string_value(x)};
+            qexec(t, "INSERT INTO offering_target_group (offering_id, target_group_code) "
+                     "VALUES ($1, $2)", 2, p3);
+        }
+        json_array_foreach(json_object_get(s, "areas"), k, x)
+        {
+            const char *p3[] = {oid, json_string_value(x)};
+            qexec(t, COVER_SQL("offering_area", "offering_id"), 2, p3);
+        }
+    }
+}
+
+static void replace_memberships(struct tx *t, const char *id, json_t *list)
+{
+    const char *p1[] = {id};
+    qexec(t, "DELETE FROM membership WHERE person_id = $1", 1, p1);
+    size_t i, k;
+    json_t *m, *x;
+    json_array_foreach(list, i, m)
+    {
+        char b1[32], b2[32], b3[32], b4[32];
+        const char *p[] = {id, jtext(m, "organization", b1, sizeof b1),
+                           jtext(m, "team_role", b2, sizeof b2), jtext(m, "title_th", b3, sizeof b3),
+                           jtext(m, "title_en", b4, sizeof b4), i == 0 ? "true" : "false"};
+        PGresult *r = q(t,
+                        "INSERT INTO membership (person_id, organization_id, team_role, title_th, "
+                        "title_en, is_primary) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                        6, p);
+        if (!r)
+            return;
+        char mid[32];
+        snprintf(mid, sizeof mid, "%s", PQgetvalue(r, 0, 0));
+        PQclear(r);
+        json_array_foreach(json_object_get(m, "areas"), k, x)
+        {
+            const char *p3[] = {mid, json_string_value(x)};
+            qexec(t, COVER_SQL("membership_area", "membership_id"), 2, p3);
+        }
+    }
+}
+
+/* The entity row as audit JSON (caller frees), or NULL. */
+static char *entity_json(struct tx *t, const char *entity, const char *id)
+{
+    const char *p[] = {id};
+    PGresult *r = q(t,
+                    strcmp(entity, "organization") == 0 ? "SELECT dir_org_json($1)::text"
+                                                        : "SELECT dir_person_json($1)::text",
+                    1, p);
+    if (!r)
+        return NULL;
+    char *s = PQgetisnull(r, 0, 0) ? NULL : dir_xstrdup(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return s;
+}
+
+static void audit(struct tx *t, const struct dir_db_actor *a, const char *entity, const char *id,
+                  const char *action, const char *before, const char *after)
+{
+    const char *p[] = {a->kind, a->name, a->address, entity, id, action, before, after};
+    qexec(t,
+          "INSERT INTO audit (actor_kind, actor, address, entity, entity_id, action, before, "
+          "after) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb)",
+          8, p);
+}
+
+static long long last_seq(struct tx *t)
+{
+    PGresult *r = q(t, "SELECT coalesce(max(seq), 0) FROM change_log", 0, NULL);
+    long long s = r ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
+    PQclear(r);
+    return s;
+}
+
+/* Looks up an Idempotency-Key; true (with RES filled) when it was seen before. */
+static bool idem_seen(struct tx *t, const struct dir_db_actor *a, const struct dir_db_write *w,
+                      struct dir_db_result *res)
+{
+    const char *p[] = {a->name, w->idem_key};
+    PGresult *r = q(t, "SELECT request_hash, entity_id FROM idempotency_key "
+                       "WHERE actor = $1 AND key = $2", 2, p);
+    if (!r || PQntuples(r) == 0) {
+        PQclear(r);
+        return false;
+    }
+    res->replayed = true;
+    res->key_reused = strcmp(PQgetvalue(r, 0, 0), w->req_hash) != 0;
+    res->id = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
+    PQclear(r);
+    return true;
+}
+
+static enum dir_rc finish(struct tx *t, struct dir_db *db)
+{
+    char ignore[128];
+    if (!t->rc) {
+        if (!dir_dbi_exec(t->c->pg, "COMMIT", t->err, t->errlen))
+            t->rc = DIR_ERR_DB;
+    } else {
+        dir_dbi_exec(t->c->pg, "ROLLBACK", ignore, sizeof ignore);
+    }
+    dir_dbi_release(db, t->c);
+    return t->rc;
+}
+
+static enum dir_rc apply_once(struct dir_db *db, const struct dir_db_actor *a,
+                              const struct dir_db_write *w, struct dir_db_result *res, char *err,
+                              size_t errlen)
+{
+    struct tx t = {.err = err, .errlen = errlen};
+    bool org = strcmp(w->entity, "organization") == 0;
+    const char *table = org ? "organization" : "person";
+    char id[32], sql[4096];
+    char *before = NULL, *after = NULL;
+
+    memset(res, 0, sizeof *res);
+    if (!(t.c = dir_dbi_acquire(db, err, errlen)))
+        return DIR_ERR_DB;
+    if (!dir_dbi_exec(t.c->pg, "BEGIN", err, errlen)) {
+        t.rc = DIR_ERR_DB;
+        return finish(&t, db);
+    }
+    if (w->idem_key && idem_seen(&t, a, w, res))
+        return finish(&t, db);
+
+    const char *params[DIR_DB_MAX_SETS + 1];
+    int np = 0;
+    if (w->id) {
+        snprintf(id, sizeof id, "%lld", w->id);
+        const char *p[] = {id};
+        snprintf(sql, sizeof sql, "SELECT version FROM %s WHERE id = $1 FOR UPDATE", table);
+        PGresult *r = q(&t, sql, 1, p);
+        if (r && PQntuples(r) == 0) {
+            t.rc = DIR_ERR_NOTFOUND;
+            snprintf(err, errlen, "no %s %s", table, id);
+        } else if (r) {
+            res->version = atoi(PQgetvalue(r, 0, 0));
+            if (res->version != w->if_version) {
+                t.rc = DIR_ERR_STATE;
+                snprintf(err, errlen, "version %d is not the current %d", w->if_version,
+                         res->version);
+            }
+        }
+        PQclear(r);
+        if (t.rc)
+            return finish(&t, db);
+        before = entity_json(&t, w->entity, id);
+        /* updated_at always moves, so the version does too (a change to parts counts). */
+        size_t len = (size_t)snprintf(sql, sizeof sql, "UPDATE %s SET updated_at = clock_timestamp()", table);
+        for (int i = 0; i < w->nsets && len < sizeof sql; i++) {
+            if (w->sets[i].now)
+                len += (size_t)snprintf(sql + len, sizeof sql - len, ", %s = now()", w->sets[i].col);
+            else {
+                params[np] = w->sets[i].val;
+                np++;
+                len += (size_t)snprintf(sql + len, sizeof sql - len, ", %s = $%d", w->sets[i].col, np);
+            }
+        }
+        params[np++] = id;
+        snprintf(sql + len, sizeof sql - len, " WHERE id = $%d", np);
+        qexec(&t, sql, np, params);
+    } else {
+        size_t len = (size_t)snprintf(sql, sizeof sql, "INSERT INTO %s (", table);
+        char vals[1024];
+        size_t vl = 0;
+        for (int i = 0; i < w->nsets; i++) {
+            len += (size_t)snprintf(sql + len, sizeof sql - len, "%s%s", i ? ", " : "", w->sets[i].col);
+            if (w->sets[i].now) {
+                vl += (size_t)snprintf(vals + vl, sizeof vals - vl, "%snow()", i ? ", " : "");
+            } else {
+                params[np] = w->sets[i].val;
+                np++;
+                vl += (size_t)snprintf(vals + vl, sizeof vals - vl, "%s$%d", i ? ", " : "", np);
+            }
+        }
+        snprintf(sql + len, sizeof sql - len, ") VALUES (%s) RETURNING id", vals);
+        PGresult *r = q(&t, sql, np, params);
+        if (r)
+            snprintf(id, sizeof id, "%s", PQgetvalue(r, 0, 0));
+        PQclear(r);
+    }
+    if (!t.rc && w->contacts)
+        replace_contacts(&t, org ? "organization_id" : "person_id", id, w->contacts, org);
+    if (!t.rc && org && w->services)
+        replace_services(&t, id, w->services);
+    if (!t.rc && !org && w->memberships)
+        replace_memberships(&t, id, w->memberships);
+    if (!t.rc) {
+        after = entity_json(&t, w->entity, id);
+        audit(&t, a, w->entity, id, w->action, before, after);
+    }
+    if (!t.rc && w->idem_key) {
+        const char *p[] = {a->name, w->idem_key, w->req_hash, w->entity, id};
+        qexec(&t, "INSERT INTO idempotency_key (actor, key, request_hash, entity, entity_id) "
+                  "VALUES ($1, $2, $3, $4, $5)", 5, p);
+    }
+    if (!t.rc) {
+        const char *p[] = {id};
+        snprintf(sql, sizeof sql, "SELECT version FROM %s WHERE id = $1", table);
+        PGresult *r = q(&t, sql, 1, p);
+        if (r)
+            res->version = atoi(PQgetvalue(r, 0, 0));
+        PQclear(r);
+        res->id = strtoll(id, NULL, 10);
+        res->seq = last_seq(&t);
+    }
+    free(before);
+    free(after);
+    return finish(&t, db);
+}
+
+enum dir_rc dir_db_apply(struct dir_db *db, const struct dir_db_actor *actor,
+                         const struct dir_db_write *w, struct dir_db_result *res, char *err,
+                         size_t errlen)
+{
+    enum dir_rc rc = apply_once(db, actor, w, res, err, errlen);
+    /* Two creates with the same new key raced: the loser's key insert hit the primary key;
+     * its transaction rolled back, so answer with the winner's result. */
+    if (rc == DIR_ERR_INVALID && w->idem_key && strstr(err, "idempotency_key")) {
+        struct dir_db_write again = *w;
+        again.nsets = 0;
+        rc = apply_once(db, actor, &again, res, err, errlen);
+    }
+    return rc;
+}
+
+enum dir_rc dir_db_audit(struct dir_db *db, const char *entity, const char *entity_id,
+                         const char *actor, const char *since, long long before_id, int limit,
+                         char **json_out, char *err, size_t errlen)
+{
+    struct tx t = {.err = err, .errlen = errlen};
+    char before[32], lim[16];
+    snprintf(before, sizeof before, "%lld", before_id);
+    snprintf(lim, sizeof lim, "%d", limit);
+    const char *p[] = {entity, entity_id, actor, since, before, lim};
+    if (!(t.c = dir_dbi_acquire(db, err, errlen)))
+        return DIR_ERR_DB;
+    PGresult *r = q(&t,
+                    "SELECT coalesce(jsonb_agg(jsonb_build_object('id', id, 'at', "
+                    "to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "
+                    "'actor_kind', actor_kind, 'actor', actor, 'address', address, 'entity', "
+                    "entity, 'entity_id', entity_id, 'action', action, 'before', before, "
+                    "'after', after) ORDER BY id DESC), '[]')::text FROM (SELECT * FROM audit "
+                    "WHERE ($1::text IS NULL OR entity = $1) AND ($2::text IS NULL OR entity_id = $2) "
+                    "AND ($3::text IS NULL OR actor = $3) AND ($4::timestamptz IS NULL OR at >= $4) "
+                    "AND ($5::bigint = 0 OR id < $5) ORDER BY id DESC LIMIT $6::int) x",
+                    6, p);
+    if (r)
+        *json_out = dir_xstrdup(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    dir_dbi_release(db, t.c);
+    return t.rc;
+}
+
+enum dir_rc dir_db_list_clients(struct dir_db *db, char **json_out, char *err, size_t errlen)
+{
+    struct tx t = {.err = err, .errlen = errlen};
+    if (!(t.c = dir_dbi_acquire(db, err, errlen)))
+        return DIR_ERR_DB;
+    PGresult *r = q(&t,
+                    "SELECT coalesce(jsonb_agg(jsonb_build_object('name', name, 'role', role, "
+                    "'created_at', created_at, 'expires_at', expires_at, 'revoked_at', revoked_at) "
+                    "ORDER BY name), '[]')::text FROM api_client",
+                    0, NULL);
+    if (r)
+        *json_out = dir_xstrdup(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    dir_dbi_release(db, t.c);
+    return t.rc;
+}
+
+static enum dir_rc client_change(struct dir_db *db, const struct dir_db_actor *a, const char *sql,
+                                 int n, const char *const *params, const char *name,
+                                 const char *action, long long *seq, char *err, size_t errlen)
+{
+    struct tx t = {.err = err, .errlen = errlen};
+    if (!(t.c = dir_dbi_acquire(db, err, errlen)))
+        return DIR_ERR_DB;
+    if (!dir_dbi_exec(t.c->pg, "BEGIN", err, errlen)) {
+        t.rc = DIR_ERR_DB;
+        return finish(&t, db);
+    }
+    PGresult *r = q(&t, sql, n, params);
+    if (r && PQntuples(r) == 0) {
+        t.rc = DIR_ERR_NOTFOUND;
+        snprintf(err, errlen, "no API client %s", name);
+    }
+    if (r && !t.rc) {
+        /* The audit keeps what the client is, never its secret or hash. */
+        audit(&t, a, "api_client", PQgetvalue(r, 0, 0), action, NULL, PQgetvalue(r, 0, 1));
+        *seq = last_seq(&t);
+    }
+    PQclear(r);
+    return finish(&t, db);
+}
+
+enum dir_rc dir_db_create_client(struct dir_db *db, const struct dir_db_actor *actor,
+                                 const char *name, const char *role, const char *expires,
+                                 const uint8_t hash[DIR_AUTH_HASH_LEN], long long *seq,
+                                 char *err, size_t errlen)
+{
+    char hex[DIR_AUTH_HASH_LEN * 2 + 1];
+    for (int i = 0; i < DIR_AUTH_HASH_LEN; i++)
+        snprintf(hex + 2 * i, 3, "%02x", hash[i]);
+    const char *p[] = {name, role, hex, expires};
+    enum dir_rc rc = client_change(
+        db, actor,
+        "INSERT INTO api_client (name, role, secret_hash, expires_at) "
+        "VALUES ($1, $2, decode($3, 'hex'), $4::timestamptz) ON CONFLICT (name) DO NOTHING "
+        "RETURNING id, jsonb_build_object('name', name, 'role', role, 'expires_at', expires_at)::text",
+        4, p, name, "create", seq, err, errlen);
+    if (rc == DIR_ERR_NOTFOUND) {
+        snprintf(err, errlen, "an API client named %s exists already", name);
+        rc = DIR_ERR_STATE;
+    }
+    return rc;
+}
+
+enum dir_rc dir_db_revoke_client(struct dir_db *db, const struct dir_db_actor *actor,
+                                 const char *name, long long *seq, char *err, size_t errlen)
+{
+    const char *p[] = {name};
+    return client_change(db, actor,
+                         "UPDATE api_client SET revoked_at = coalesce(revoked_at, now()) "
+                         "WHERE name = $1 RETURNING id, jsonb_build_object('name', name, 'role', "
+                         "role, 'revoked_at', revoked_at)::text",
+                         1, p, name, "revoke", seq, err, errlen);
+}

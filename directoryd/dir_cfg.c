@@ -46,6 +46,34 @@ static const struct opt opts[] = {
     {"db_pool", INT(db_pool, 1, 64), "4", "DIRECTORYD_DB_POOL", "PostgreSQL connections kept"},
     {"changes_kept", INT(changes_kept, 0, 10000000), "100000", "DIRECTORYD_CHANGES_KEPT",
      "newest change-log rows kept in memory for GET /v1/changes"},
+    {"sync_uri", STR(sync_uri), "", "DIRECTORYD_SYNC_URI",
+     "the city LDAP (ldap:// or ldaps://) for staff sync and login; empty = none"},
+    {"sync_binddn", STR(sync_binddn), "", "DIRECTORYD_SYNC_BINDDN", "DN the sync and login search bind as"},
+    {"sync_password_file", STR(sync_password_file), "", "DIRECTORYD_SYNC_PASSWORD_FILE",
+     "file holding that DN's password (never on the command line)"},
+    {"sync_base", STR(sync_base), "", "DIRECTORYD_SYNC_BASE", "subtree of the city LDAP with the staff"},
+    {"sync_filter", STR(sync_filter), "(objectClass=inetOrgPerson)", "DIRECTORYD_SYNC_FILTER",
+     "which entries are staff"},
+    {"sync_ca_file", STR(sync_ca_file), "", "DIRECTORYD_SYNC_CA_FILE", "CA certificates for TLS"},
+    {"sync_starttls", INT(sync_starttls, 0, 1), "0", "DIRECTORYD_SYNC_STARTTLS", "1: StartTLS on ldap://"},
+    {"sync_tls_verify", INT(sync_tls_verify, 0, 1), "1", "DIRECTORYD_SYNC_TLS_VERIFY",
+     "1: verify the city LDAP's certificate"},
+    {"sync_page_size", INT(sync_page_size, 1, 100000), "500", "DIRECTORYD_SYNC_PAGE_SIZE",
+     "paged-results page size of a full sync"},
+    {"sync_interval_s", INT(sync_interval_s, 5, 86400), "300", "DIRECTORYD_SYNC_INTERVAL_S",
+     "seconds between scheduled syncs"},
+    {"sync_mode", STR(sync_mode), "auto", "DIRECTORYD_SYNC_MODE",
+     "auto, syncrepl, persist, poll or off"},
+    {"sync_max_deactivate_pct", INT(sync_max_deactivate_pct, 0, 100), "10",
+     "DIRECTORYD_SYNC_MAX_DEACTIVATE_PCT", "a run deactivating more than this share stops"},
+    {"sync_unit_map", STR(sync_unit_map), "", "DIRECTORYD_SYNC_UNIT_MAP",
+     "LDAP unit to organisation ref, 'unit=ref;unit=ref'"},
+    {"role_groups", STR(role_groups), "directory-admins=admin,directory-coordinators=coordinator",
+     "DIRECTORYD_ROLE_GROUPS", "city LDAP groups (cn) that give staff a role; others are caseworkers"},
+    {"session_hours", INT(session_hours, 1, 720), "8", "DIRECTORYD_SESSION_HOURS",
+     "how long a staff session lasts"},
+    {"cookie_secure", INT(cookie_secure, 0, 1), "0", "DIRECTORYD_COOKIE_SECURE",
+     "1: session cookies are Secure (set when served behind TLS)"},
     {"central_ref", STR(central_ref), "bma-child-protection-unit", "DIRECTORYD_CENTRAL_REF",
      "ref of the central coordinating unit, the resolver's last resort"},
 };
@@ -230,6 +258,25 @@ enum dir_rc dir_cfg_resolve(struct dir_cfg *cfg, int argc, char **argv, int *npo
             return rc;
     }
     *npos = pos;
+    return DIR_OK;
+}
+
+enum dir_rc dir_cfg_read_secret(const char *path, char *buf, size_t n, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "cannot read the password file %s: %s", path, strerror(errno));
+        return DIR_ERR_IO;
+    }
+    size_t got = fread(buf, 1, n - 1, f);
+    fclose(f);
+    buf[got] = '\0';
+    while (got && (buf[got - 1] == '\n' || buf[got - 1] == '\r'))
+        buf[--got] = '\0';
+    if (!got) {
+        snprintf(err, errlen, "the password file %s is empty", path);
+        return DIR_ERR_INVALID;
+    }
     return DIR_OK;
 }
 

@@ -28,6 +28,23 @@ struct dir_cfg {
     int stale_days;         /* contacts not verified for this long are marked stale */
     int db_pool;            /* connections in the libpq pool */
     int changes_kept;       /* change-log rows served by GET /v1/changes */
+    /* The city LDAP: staff sync (dir_sync) and staff login (dir_session). */
+    char sync_uri[512];     /* ldap://, ldaps://; empty = no city LDAP */
+    char sync_binddn[512];
+    char sync_password_file[1024];
+    char sync_base[512];
+    char sync_filter[512];
+    char sync_ca_file[1024];
+    int sync_starttls;      /* 1: StartTLS on ldap:// */
+    int sync_tls_verify;    /* 1: verify the server certificate (default) */
+    int sync_page_size;
+    int sync_interval_s;
+    char sync_mode[16];     /* auto, syncrepl, persist, poll, off */
+    int sync_max_deactivate_pct;
+    char sync_unit_map[2048]; /* "LDAP unit=organisation ref;..." */
+    char role_groups[512];  /* "group cn=role,...": LDAP groups to directory roles */
+    int session_hours;
+    int cookie_secure;      /* 1: cookies get Secure (behind TLS) */
     char central_ref[80];   /* ref of the central coordinating unit (resolver tier 4) */
     char config[1024];      /* the config file read, if any */
 };
@@ -47,6 +64,9 @@ enum dir_rc dir_cfg_load_env(struct dir_cfg *cfg, char *err, size_t errlen);
  * front of ARGV[1..]; their count is stored in *NPOS. */
 enum dir_rc dir_cfg_resolve(struct dir_cfg *cfg, int argc, char **argv, int *npos, char *err,
                             size_t errlen);
+/* Reads a secret (a password) from PATH into BUF, without its trailing newline; the value
+ * never goes to the log. */
+enum dir_rc dir_cfg_read_secret(const char *path, char *buf, size_t n, char *err, size_t errlen);
 /* Prints every option with its flag, environment variable, default and help. */
 void dir_cfg_print_help(FILE *out);
 

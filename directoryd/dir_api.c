@@ -1,6 +1,7 @@
 /* dir_api.c - routes, parameter validation and authentication for the JSON read API. */
 #include "dir_api.h"
 #include "dir_auth.h"
+#include "dir_entry.h"
 #include "dir_log.h"
 #include "dir_problem.h"
 #include "dir_query.h"
@@ -8,6 +9,8 @@
 #include "dir_text.h"
 
 #include <errno.h>
+#include <jansson.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,9 +26,15 @@ struct call {
     struct dir_http_resp *resp;
     struct dir_model *m;
     enum dir_role role;
-    const char *client; /* API client name, or NULL */
+    const char *client; /* API client name or staff username, or NULL */
+    const char *kind;   /* api_client, person or local */
     const char *path;
+    bool via_cookie;    /* authenticated by a session cookie (CSRF applies) */
+    struct dir_session_info session;
 };
+
+#define COOKIE_NAME "dird_session"
+
 
 #define MAX_SEGS 6
 
@@ -464,13 +473,53 @@ static void changes(struct call *c)
 
 /* ---- authentication ---- */
 
-/* Sets the caller's role from "Authorization: Bearer <secret>"; false after a 401. */
-static bool authenticate(struct call *c)
+/* The value of cookie NAME in the Cookie header into OUT; false if absent. */
+static bool cookie_value(const char *header, const char *name, char *out, size_t n)
+{
+    size_t nl = strlen(name);
+    for (const char *p = header; p && *p;) {
+        while (*p == ' ' || *p == ';')
+            p++;
+        if (strncmp(p, name, nl) == 0 && p[nl] == '=') {
+            const char *v = p + nl + 1, *end = strchr(v, ';');
+            size_t len = end ? (size_t)(end - v) : strlen(v);
+            if (len >= n)
+                return false;
+            memcpy(out, v, len);
+            out[len] = '\0';
+            return true;
+        }
+        p = strchr(p, ';');
+    }
+    return false;
+}
+
+/* Sets the caller's role from "Authorization: Bearer <secret>" or a session cookie; false
+ * after a 401. */
+static bool authenticate(struct call *c, struct dir_sessions *sessions)
 {
     const char *h = dir_http_header(c->req, "Authorization");
     c->role = DIR_ROLE_ANON;
-    if (!h)
-        return true;
+    if (!h) {
+        char token[512];
+        const char *ck = dir_http_header(c->req, "Cookie");
+        if (!ck || !sessions || !cookie_value(ck, COOKIE_NAME, token, sizeof token) || !*token)
+            return true;
+        if (dir_session_verify(sessions, c->m, token, &c->session)) {
+            c->role = c->session.role;
+            c->client = c->session.username;
+            c->kind = c->session.kind;
+            c->via_cookie = true;
+            return true;
+        }
+        struct dir_problem p;
+        dir_problem_init(&p, 401, "unauthorized", "Session expired",
+                         "The session has expired or was logged out; log in again.");
+        snprintf(c->resp->set_cookie, sizeof c->resp->set_cookie,
+                 COOKIE_NAME "=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict");
+        problem(c, &p);
+        return false;
+    }
     const char *secret = NULL;
     if (strncasecmp(h, "Bearer ", 7) == 0)
         secret = h + 7;
@@ -483,6 +532,7 @@ static bool authenticate(struct call *c)
     if (cl && !cl->revoked && (!cl->expires || cl->expires > time(NULL))) {
         c->role = cl->role;
         c->client = cl->name;
+        c->kind = "api_client";
         return true;
     }
     struct dir_problem p;
@@ -491,6 +541,107 @@ static bool authenticate(struct call *c)
                      "<API key>').");
     problem(c, &p);
     return false;
+}
+
+/* POST /v1/session logs in, GET says who is logged in, DELETE logs out. */
+static void session_route(struct call *c, struct dir_api *api, const char *method)
+{
+    struct dir_problem p;
+    if (!api->sessions) {
+        dir_problem_init(&p, 503, "unavailable", "Login unavailable", "Sessions are not set up.");
+        problem(c, &p);
+        return;
+    }
+    if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) {
+        if (!c->via_cookie) {
+            dir_problem_init(&p, 401, "unauthorized", "Not logged in", "There is no session.");
+            problem(c, &p);
+            return;
+        }
+    } else if (strcmp(method, "DELETE") == 0) {
+        if (!c->via_cookie) {
+            dir_problem_init(&p, 401, "unauthorized", "Not logged in", "There is no session.");
+            problem(c, &p);
+            return;
+        }
+        long long seq = 0;
+        char err[256];
+        if (dir_session_logout(api->sessions, &c->session, &seq, err, sizeof err)) {
+            DIR_LOG(DIR_LOG_WARN, "session", "logout failed: %s", err);
+            dir_problem_init(&p, 503, "database-unavailable", "Database unavailable",
+                             "The logout could not be recorded; try again.");
+            problem(c, &p);
+            return;
+        }
+        dir_refresh_kick(api->refresh);
+        dir_refresh_wait(api->refresh, seq, 3000);
+        snprintf(c->resp->set_cookie, sizeof c->resp->set_cookie,
+                 COOKIE_NAME "=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict%s",
+                 api->cookie_secure ? "; Secure" : "");
+        c->resp->status = 204;
+        return;
+    } else if (strcmp(method, "POST") == 0) {
+        size_t len;
+        const char *body = dir_http_body(c->req, &len);
+        json_t *j = json_loadb(body, len, 0, NULL);
+        const char *user = json_string_value(json_object_get(j, "username"));
+        const char *pass = json_string_value(json_object_get(j, "password"));
+        if (!user || !pass) {
+            json_decref(j);
+            dir_problem_init(&p, 400, "invalid-body", "Invalid request body",
+                             "Send {\"username\": ..., \"password\": ...} as JSON.");
+            dir_problem_add(&p, !user ? "username" : "password", "ต้องระบุ", "required");
+            problem(c, &p);
+            return;
+        }
+        char addr[64], token[512], err[256];
+        int retry = 0;
+        dir_http_client_addr(c->req, addr, sizeof addr);
+        enum dir_login r = dir_session_login(api->sessions, user, pass, addr, token, sizeof token,
+                                             &c->session, &retry, err, sizeof err);
+        if (r != DIR_LOGIN_OK)
+            DIR_LOG(DIR_LOG_INFO, "session", "login refused for %.64s from %s: %s", user, addr,
+                    err);
+        json_decref(j);
+        if (r == DIR_LOGIN_LIMITED) {
+            c->resp->retry_after = retry;
+            dir_problem_init(&p, 429, "too-many-attempts", "Too many failed logins",
+                             "Too many failed logins; try again in %d seconds.", retry);
+            problem(c, &p);
+            return;
+        }
+        if (r == DIR_LOGIN_UNAVAILABLE) {
+            dir_problem_init(&p, 503, "login-unavailable", "Login unavailable",
+                             "The password cannot be checked right now; try again shortly.");
+            problem(c, &p);
+            return;
+        }
+        if (r == DIR_LOGIN_BAD) {
+            dir_problem_init(&p, 401, "invalid-credentials", "Invalid credentials",
+                             "The username or password is not right.");
+            problem(c, &p);
+            return;
+        }
+        snprintf(c->resp->set_cookie, sizeof c->resp->set_cookie,
+                 COOKIE_NAME "=%s; Path=/; Max-Age=%lld; HttpOnly; SameSite=Strict%s", token,
+                 c->session.expires - (long long)time(NULL), api->cookie_secure ? "; Secure" : "");
+        DIR_LOG(DIR_LOG_INFO, "session", "%s logged in (%s, %s)", c->session.username,
+                c->session.kind, dir_auth_role_name(c->session.role));
+    } else {
+        c->resp->allow = "GET, POST, DELETE";
+        dir_problem_init(&p, 405, "method-not-allowed", "Method not allowed",
+                         "Use POST to log in, GET to see the session, DELETE to log out.");
+        problem(c, &p);
+        return;
+    }
+    c->resp->status = 200;
+    c->resp->content_type = "application/json; charset=utf-8";
+    dir_buf_adds(&c->resp->body, "{\"username\":");
+    dir_buf_add_json_str(&c->resp->body, c->session.username);
+    dir_buf_printf(&c->resp->body,
+                   ",\"kind\":\"%s\",\"role\":\"%s\",\"expires_at\":%lld,\"csrf_token\":\"%s\"}",
+                   c->session.kind, dir_auth_role_name(c->session.role), c->session.expires,
+                   c->session.csrf);
 }
 
 /* Splits PATH after "/v1/" into at most MAX_SEGS segments in BUF; -1 if it is not under
@@ -532,7 +683,7 @@ void dir_api_handle(void *app, const struct dir_http_req *req, struct dir_http_r
         problem(&c, &p);
         goto out;
     }
-    if (!authenticate(&c))
+    if (!authenticate(&c, api->sessions))
         goto out;
 
     char buf[512], *seg[MAX_SEGS];
@@ -542,7 +693,23 @@ void dir_api_handle(void *app, const struct dir_http_req *req, struct dir_http_r
         problem(&c, &p);
         goto out;
     }
-    struct dir_caller who = {.role = c.role, .kind = c.client ? "api_client" : NULL,
+    if (nseg == 1 && strcmp(seg[0], "session") == 0) {
+        session_route(&c, api, method);
+        goto out;
+    }
+    /* A cookie rides along with any request the browser makes: state changes need the
+     * session's CSRF token too (Bearer keys are not sent by browsers on their own). */
+    bool safe = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+    if (c.via_cookie && !safe) {
+        const char *t = dir_http_header(req, "X-CSRF-Token");
+        if (!t || strlen(t) != 32 || sodium_memcmp(t, c.session.csrf, 32) != 0) {
+            dir_problem_init(&p, 403, "csrf", "CSRF token missing or wrong",
+                             "Send the session's csrf_token in the X-CSRF-Token header.");
+            problem(&c, &p);
+            goto out;
+        }
+    }
+    struct dir_caller who = {.role = c.role, .kind = c.kind,
                              .name = c.client ? c.client : "anonymous"};
     dir_http_client_addr(req, who.address, sizeof who.address);
     if (dir_write_handle(&api->write, c.m, &who, method, seg, nseg, req, resp))
@@ -573,6 +740,8 @@ void dir_api_handle(void *app, const struct dir_http_req *req, struct dir_http_r
         changes(&c);
     else if (strcmp(coll, "resolve") == 0)
         resolve(&c, api->central_ref);
+    else if (strcmp(coll, "search") == 0)
+        dir_entry_http_search(c.m, c.role, req, resp);
     else if (strcmp(coll, "area-groups") == 0)
         list_groups(&c);
     else if (strcmp(coll, "services") == 0)

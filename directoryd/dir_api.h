@@ -9,12 +9,15 @@
 
 #include "dir_http.h"
 #include "dir_refresh.h"
+#include "dir_session.h"
 #include "dir_write.h"
 
 struct dir_api {
     struct dir_refresh *refresh; /* borrowed */
     const char *central_ref;     /* borrowed: the resolver's last resort */
     struct dir_write_env write;  /* the database side of writes */
+    struct dir_sessions *sessions; /* borrowed: staff login */
+    int cookie_secure;           /* 1: Set-Cookie gets Secure */
 };
 
 /* The dir_http_handler for the API; APP is a struct dir_api. */

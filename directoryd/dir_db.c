@@ -37,6 +37,7 @@ enum stmt {
     ST_CLIENTS,
     ST_PUT_CLIENT,
     ST_CHANGES,
+    ST_REVOKED,
     ST_MIGRATED,
     ST_RECORD_MIGRATION,
     ST_COUNT
@@ -92,7 +93,8 @@ static const char *stmt_sql[ST_COUNT] = {
                       "WHERE (api_client.role, api_client.secret_hash, api_client.revoked_at) "
                       "IS DISTINCT FROM (EXCLUDED.role, EXCLUDED.secret_hash, NULL)",
     [ST_CHANGES] = "SELECT seq, entity, entity_id, op, " ISO("changed_at") " FROM change_log "
-                   "WHERE seq > $1 AND entity <> 'api_client' ORDER BY seq",
+                   "WHERE seq > $1 AND entity NOT IN ('api_client', 'session') ORDER BY seq",
+    [ST_REVOKED] = "SELECT sid FROM session_revoked WHERE expires_at > now()",
     [ST_MIGRATED] = "SELECT checksum FROM schema_migrations WHERE name = $1",
     [ST_RECORD_MIGRATION] = "INSERT INTO schema_migrations (name, checksum) VALUES ($1, $2)",
 };
@@ -560,6 +562,11 @@ static enum dir_rc load_rows(struct conn *c, struct dir_model_builder *b, int ch
     Q(ST_MEMBERSHIP_AREAS);
     for (int i = 0; i < PQntuples(r); i++)
         dir_model_add_membership_area(b, ival(r, i, 0), val(r, i, 1), val(r, i, 2));
+    PQclear(r);
+
+    Q(ST_REVOKED);
+    for (int i = 0; i < PQntuples(r); i++)
+        dir_model_add_revoked(b, val(r, i, 0));
     PQclear(r);
 
     Q(ST_CLIENTS);

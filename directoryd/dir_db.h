@@ -111,6 +111,26 @@ enum dir_rc dir_db_create_client(struct dir_db *db, const struct dir_db_actor *a
 enum dir_rc dir_db_revoke_client(struct dir_db *db, const struct dir_db_actor *actor,
                                  const char *name, long long *seq, char *err, size_t errlen);
 
+/* ---- sessions and local accounts (dir_db_write.c) ---- */
+
+/* The key that signs sessions, shared by every daemon on this database: created (from
+ * CANDIDATE) if there is none yet, else the stored one. Never logged. */
+enum dir_rc dir_db_server_key(struct dir_db *db, const uint8_t candidate[32], uint8_t key[32],
+                              char *err, size_t errlen);
+/* A local account's argon2id hash and role; DIR_ERR_NOTFOUND if none (or disabled). */
+enum dir_rc dir_db_local_account(struct dir_db *db, const char *username, char *hash, size_t hn,
+                                 char *role, size_t rn, char *err, size_t errlen);
+/* Creates or updates a local account. */
+enum dir_rc dir_db_put_local_account(struct dir_db *db, const char *username, const char *hash,
+                                     const char *role, char *err, size_t errlen);
+/* The role an admin set for staff member USERNAME; DIR_ERR_NOTFOUND if none. */
+enum dir_rc dir_db_staff_role(struct dir_db *db, const char *username, char *role, size_t rn,
+                              char *err, size_t errlen);
+/* Records session SID as revoked until EXPIRES (epoch seconds); *SEQ is the change that
+ * carries it to every daemon. */
+enum dir_rc dir_db_revoke_session(struct dir_db *db, const char *sid, long long expires,
+                                  long long *seq, char *err, size_t errlen);
+
 /* A dedicated connection that LISTENs for change notifications. Returns NULL (with ERR)
  * when it cannot connect; LISTEN failing (a hot standby) is not an error: *LISTENING says
  * whether notifications will come. Close with dir_db_listener_close. */

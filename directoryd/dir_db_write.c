@@ -454,3 +454,116 @@ enum dir_rc dir_db_revoke_client(struct dir_db *db, const struct dir_db_actor *a
                          "role, 'revoked_at', revoked_at)::text",
                          1, p, name, "revoke", seq, err, errlen);
 }
+
+/* ---- sessions and local accounts ---- */
+
+/* Runs one statement outside a transaction; returns the result or NULL with T's error. */
+static PGresult *one(struct dir_db *db, struct tx *t, const char *sql, int n,
+                     const char *const *params)
+{
+    if (!(t->c = dir_dbi_acquire(db, t->err, t->errlen))) {
+        t->rc = DIR_ERR_DB;
+        return NULL;
+    }
+    PGresult *r = q(t, sql, n, params);
+    dir_dbi_release(db, t->c);
+    return r;
+}
+
+enum dir_rc dir_db_server_key(struct dir_db *db, const uint8_t candidate[32], uint8_t key[32],
+                              char *err, size_t errlen)
+{
+    struct tx t = {.err = err, .errlen = errlen};
+    char hex[65];
+    for (int i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", candidate[i]);
+    const char *p[] = {hex};
+    PGresult *r = one(db, &t,
+                      "WITH ins AS (INSERT INTO server_key (key) VALUES (decode($1, 'hex')) "
+                      "ON CONFLICT (id) DO NOTHING RETURNING key) "
+                      "SELECT encode(key, 'hex') FROM ins UNION ALL "
+                      "SELECT encode(key, 'hex') FROM server_key LIMIT 1",
+                      1, p);
+    if (!r)
+        return t.rc;
+    const char *h = PQgetvalue(r, 0, 0);
+    for (int i = 0; i < 32; i++) {
+        unsigned v;
+        sscanf(h + 2 * i, "%2x", &v);
+        key[i] = (uint8_t)v;
+    }
+    PQclear(r);
+    return DIR_OK;
+}
+
+enum dir_rc dir_db_local_account(struct dir_db *db, const char *username, char *hash, size_t hn,
+                                 char *role, size_t rn, char *err, size_t errlen)
+{
+    struct tx t = {.err = err, .errlen = errlen};
+    const char *p[] = {username};
+    PGresult *r = one(db, &t,
+                      "SELECT password_hash, role FROM local_account WHERE username = $1 "
+                      "AND NOT disabled",
+                      1, p);
+    if (!r)
+        return t.rc;
+    enum dir_rc rc = PQntuples(r) ? DIR_OK : DIR_ERR_NOTFOUND;
+    if (!rc) {
+        snprintf(hash, hn, "%s", PQgetvalue(r, 0, 0));
+        snprintf(role, rn, "%s", PQgetvalue(r, 0, 1));
+    }
+    PQclear(r);
+    return rc;
+}
+
+enum dir_rc dir_db_put_local_account(struct dir_db *db, const char *username, const char *hash,
+                                     const char *role, char *err, size_t errlen)
+{
+    struct tx t = {.err = err, .errlen = errlen};
+    const char *p[] = {username, hash, role};
+    PGresult *r = one(db, &t,
+                      "INSERT INTO local_account (username, password_hash, role) VALUES ($1, $2, $3) "
+                      "ON CONFLICT (username) DO UPDATE SET password_hash = EXCLUDED.password_hash, "
+                      "role = EXCLUDED.role, disabled = false, updated_at = now()",
+                      3, p);
+    PQclear(r);
+    return t.rc;
+}
+
+enum dir_rc dir_db_staff_role(struct dir_db *db, const char *username, char *role, size_t rn,
+                              char *err, size_t errlen)
+{
+    struct tx t = {.err = err, .errlen = errlen};
+    const char *p[] = {username};
+    PGresult *r = one(db, &t, "SELECT role FROM staff_role WHERE username = $1", 1, p);
+    if (!r)
+        return t.rc;
+    enum dir_rc rc = PQntuples(r) ? DIR_OK : DIR_ERR_NOTFOUND;
+    if (!rc)
+        snprintf(role, rn, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return rc;
+}
+
+enum dir_rc dir_db_revoke_session(struct dir_db *db, const char *sid, long long expires,
+                                  long long *seq, char *err, size_t errlen)
+{
+    struct tx t = {.err = err, .errlen = errlen};
+    char exp[32];
+    snprintf(exp, sizeof exp, "%lld", expires);
+    const char *p[] = {sid, exp};
+    PGresult *r = one(db, &t,
+                      "WITH ins AS (INSERT INTO session_revoked (sid, expires_at) "
+                      "VALUES ($1, to_timestamp($2::bigint)) ON CONFLICT (sid) DO NOTHING) "
+                      "SELECT 1",
+                      2, p);
+    PQclear(r);
+    if (t.rc)
+        return t.rc;
+    /* The insert's change-log row commits with the statement; read the sequence after it. */
+    r = one(db, &t, "SELECT coalesce(max(seq), 0) FROM change_log", 0, NULL);
+    if (r)
+        *seq = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    return t.rc;
+}

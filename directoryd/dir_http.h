@@ -27,6 +27,8 @@ struct dir_http_resp {
     char etag[64];            /* sent when non-empty */
     const char *allow;        /* Allow header (static), for 405 */
     const char *cache;        /* Cache-Control (static), or NULL */
+    char set_cookie[600];     /* Set-Cookie, when non-empty */
+    int retry_after;          /* Retry-After seconds, when > 0 */
 };
 
 /* Called once per complete request, on a server thread; must fill RESP. */

@@ -45,6 +45,14 @@ char *dir_xstrdup(const char *s)
     return d;
 }
 
+char *dir_xstrndup(const char *s, size_t n)
+{
+    char *d = dir_xmalloc(n + 1);
+    memcpy(d, s, n);
+    d[n] = '\0';
+    return d;
+}
+
 #define ARENA_CHUNK (256 * 1024)
 
 struct chunk {

@@ -14,6 +14,8 @@ void *dir_xcalloc(size_t n, size_t size);
 void *dir_xrealloc(void *p, size_t n);
 /* Copies S (NULL gives NULL); caller frees. */
 char *dir_xstrdup(const char *s);
+/* Copies the first N bytes of S and a NUL; caller frees. */
+char *dir_xstrndup(const char *s, size_t n);
 
 struct dir_arena;
 

@@ -84,6 +84,7 @@ struct dir_model_builder {
     VEC(struct raw_membership) memberships;
     VEC(struct dir_client) clients;
     VEC(struct dir_change) changes;
+    VEC(const char *) revoked;
 };
 
 static const char *area_kind_names[DIR_AREA_NKINDS] = {"country", "province", "district",
@@ -126,6 +127,7 @@ static void builder_free_rows(struct dir_model_builder *b)
     free(b->memberships.v);
     free(b->clients.v);
     free(b->changes.v);
+    free(b->revoked.v);
     free(b);
 }
 
@@ -331,6 +333,22 @@ void dir_model_add_change(struct dir_model_builder *b, long long seq, const char
     c->id = S(id);
     c->op = S(op);
     c->at = S(at);
+}
+
+void dir_model_add_revoked(struct dir_model_builder *b, const char *sid)
+{
+    *VPUSH(b->revoked) = S(sid);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+bool dir_model_session_revoked(const struct dir_model *m, const char *sid)
+{
+    return m->nrevoked && bsearch(&sid, m->revoked, (size_t)m->nrevoked, sizeof *m->revoked,
+                                  cmp_str) != NULL;
 }
 
 /* ---- lookups ---- */
@@ -1271,6 +1289,11 @@ enum dir_rc dir_model_finish(struct dir_model_builder *b, long long seq, struct 
         memcpy(m->clients, b->clients.v, sizeof(struct dir_client) * (size_t)m->nclients);
     sort_n(m->clients, (size_t)m->nclients, sizeof *m->clients, cmp_client);
 
+    m->nrevoked = b->revoked.n;
+    m->revoked = dir_arena_alloc(m->arena, sizeof(char *) * (size_t)(m->nrevoked + 1));
+    if (m->nrevoked)
+        memcpy(m->revoked, b->revoked.v, sizeof(char *) * (size_t)m->nrevoked);
+    sort_n(m->revoked, (size_t)m->nrevoked, sizeof *m->revoked, cmp_str);
     m->nchanges = b->changes.n;
     m->changes = dir_arena_alloc(m->arena, sizeof(struct dir_change) * (size_t)(m->nchanges + 1));
     if (m->nchanges)

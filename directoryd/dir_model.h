@@ -197,6 +197,8 @@ struct dir_model {
     int norg_refs;
     struct dir_change *changes; /* the newest change-log rows, oldest first */
     int nchanges;
+    const char **revoked; /* session ids logged out before they expired, sorted */
+    int nrevoked;
     /* Views other modules derive from the snapshot on first use (the LDAP entry view of
      * dir_entry.h): set once with a compare-and-swap, freed by the last release. */
     _Atomic(struct dir_model_ext *) entries;
@@ -279,6 +281,11 @@ void dir_model_add_client(struct dir_model_builder *b, const uint8_t hash[DIR_AU
 /* A change-log row; rows must come in ascending SEQ order. */
 void dir_model_add_change(struct dir_model_builder *b, long long seq, const char *entity,
                           const char *id, const char *op, const char *at);
+
+/* A session id that was logged out. */
+void dir_model_add_revoked(struct dir_model_builder *b, const char *sid);
+/* True when session SID was logged out. */
+bool dir_model_session_revoked(const struct dir_model *m, const char *sid);
 
 /* Consumes B and makes the snapshot at change-log sequence SEQ (one reference, owned by the
  * caller; drop it with dir_model_release). Rows that point at unknown entities are dropped

@@ -11,6 +11,7 @@
 #include "dir_http.h"
 #include "dir_log.h"
 #include "dir_refresh.h"
+#include "dir_session.h"
 #include "dir_version.h"
 
 #include <signal.h>
@@ -22,6 +23,7 @@
 struct dir_ctx {
     struct dir_cfg cfg;
     struct dir_db *db;
+    struct dir_sessions *sessions;
     struct dir_refresh *refresh;
     struct dir_http *http;
     struct dir_api api;
@@ -40,6 +42,9 @@ static void usage(FILE *out)
             "                        coordinator or admin); the secret is taken from the\n"
             "                        environment variable DIRECTORYD_CLIENT_SECRET if set,\n"
             "                        else generated and printed once\n"
+            "  local-account NAME ROLE  create or update a local account (partners not in the\n"
+            "                        city LDAP); the password is read from\n"
+            "                        DIRECTORYD_ACCOUNT_PASSWORD and stored as argon2id\n"
             "  version               print the version\n\n",
             DIR_VERSION);
     dir_cfg_print_help(out);
@@ -108,6 +113,36 @@ static int cmd_api_client(struct dir_ctx *ctx, const char *name, const char *rol
     return 0;
 }
 
+/* A local account for a partner's coordinator who is not in the city LDAP; the password
+ * comes from DIRECTORYD_ACCOUNT_PASSWORD (never from argv) and is stored as argon2id. */
+static int cmd_local_account(struct dir_ctx *ctx, const char *name, const char *role)
+{
+    char err[512], hash[256];
+    const char *pw = getenv("DIRECTORYD_ACCOUNT_PASSWORD");
+    if (dir_auth_role_parse(role) < 0) {
+        fprintf(stderr, "directoryd: role must be caseworker, coordinator or admin\n");
+        return 2;
+    }
+    if (!pw || strlen(pw) < 10) {
+        fprintf(stderr, "directoryd: set DIRECTORYD_ACCOUNT_PASSWORD (at least 10 characters)\n");
+        return 2;
+    }
+    if (dir_session_hash_password(pw, hash, sizeof hash)) {
+        fprintf(stderr, "directoryd: cannot hash the password\n");
+        return 1;
+    }
+    if (open_db(ctx, 30))
+        return 1;
+    enum dir_rc rc = dir_db_put_local_account(ctx->db, name, hash, role, err, sizeof err);
+    dir_db_close(ctx->db);
+    if (rc) {
+        DIR_LOG(DIR_LOG_ERROR, "main", "%s", err);
+        return 1;
+    }
+    DIR_LOG(DIR_LOG_INFO, "main", "local account %s has role %s", name, role);
+    return 0;
+}
+
 static int cmd_serve(struct dir_ctx *ctx)
 {
     char err[1024];
@@ -138,6 +173,12 @@ static int cmd_serve(struct dir_ctx *ctx)
     ctx->api.central_ref = ctx->cfg.central_ref;
     ctx->api.write.db = ctx->db;
     ctx->api.write.refresh = ctx->refresh;
+    if (dir_session_init(&ctx->cfg, ctx->db, &ctx->sessions, err, sizeof err)) {
+        DIR_LOG(DIR_LOG_ERROR, "main", "sessions: %s", err);
+        goto out;
+    }
+    ctx->api.sessions = ctx->sessions;
+    ctx->api.cookie_secure = ctx->cfg.cookie_secure;
     if (dir_http_start(ctx->cfg.http_addr, ctx->cfg.http_port, ctx->cfg.http_threads,
                        ctx->cfg.http_max_conns, dir_api_handle, &ctx->api, &ctx->http, err,
                        sizeof err)) {
@@ -158,6 +199,7 @@ static int cmd_serve(struct dir_ctx *ctx)
 out:
     dir_http_stop(ctx->http);
     dir_refresh_stop(ctx->refresh);
+    dir_session_free(ctx->sessions);
     dir_db_close(ctx->db);
     DIR_LOG(DIR_LOG_INFO, "main", "stopped");
     return ret;
@@ -203,6 +245,8 @@ int main(int argc, char **argv)
         return cmd_migrate(&ctx, "demo");
     if (strcmp(cmd, "api-client") == 0 && npos == 3)
         return cmd_api_client(&ctx, argv[2], argv[3]);
+    if (strcmp(cmd, "local-account") == 0 && npos == 3)
+        return cmd_local_account(&ctx, argv[2], argv[3]);
     if (strcmp(cmd, "version") == 0) {
         printf("directoryd %s\n", DIR_VERSION);
         return 0;

@@ -1,0 +1,1329 @@
+/* dir_ldap.c - the LDAPv3 server: event loops, connections, operations, BER via liblber.
+ *
+ * Per connection: liblber reads whole messages (ber_get_next on a non-blocking Sockbuf);
+ * complete requests queue up (at most MAX_QUEUED, then reading pauses) and run in order. An
+ * Abandon is applied as soon as it is read. A search computes its answer (entry indexes)
+ * against one snapshot, then streams entries into the output buffer until it holds
+ * OUT_HIGH bytes and continues when the client has read them. Paged results keep that
+ * answer and the snapshot on the connection between pages, so every entry comes exactly once
+ * even if the directory changes meanwhile. Every byte of BER is made and read by liblber.
+ *
+ * RFC 4511, section 4.1.1 (the envelope):
+ *   LDAPMessage ::= SEQUENCE { messageID MessageID, protocolOp CHOICE { bindRequest
+ *       BindRequest, ... }, controls [0] Controls OPTIONAL }
+ *   Control ::= SEQUENCE { controlType LDAPOID, criticality BOOLEAN DEFAULT FALSE,
+ *       controlValue OCTET STRING OPTIONAL }
+ */
+#include "dir_ldap.h"
+#include "dir_entry.h"
+#include "dir_filter.h"
+#include "dir_log.h"
+#include "dir_mem.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <lber.h>
+#include <ldap.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_QUEUED 64
+#define OUT_HIGH (256 * 1024)
+#define MAX_THREADS 64
+
+#define OID_PAGED "1.2.840.113556.1.4.319"
+#define OID_SORT_REQ "1.2.840.113556.1.4.473"
+#define OID_SORT_RESP "1.2.840.113556.1.4.474"
+#define OID_WHOAMI "1.3.6.1.4.1.4203.1.11.3"
+#define OID_STARTTLS "1.3.6.1.4.1.1466.20037"
+#define OID_NOTICE "1.3.6.1.4.1.1466.20036"
+
+struct op {
+    BerElement *ber;
+    ber_int_t msgid;
+    ber_tag_t tag;
+    struct op *next;
+};
+
+/* A search whose answer is being streamed, or a paged answer kept between pages. */
+struct result_set {
+    struct dir_model *m; /* one reference */
+    const struct dir_entry_view *v;
+    int *idx, n, pos;
+    bool see_private;
+};
+
+struct stream {
+    ber_int_t msgid;
+    struct result_set *rs; /* owned unless it is the connection's paged set */
+    int end;               /* stop at this position */
+    bool owned;
+    bool sel_all_user, sel_all_oper, types_only, special;
+    bool *sel;             /* per attribute id */
+    int done_rc;           /* result code after the last entry */
+    const char *done_text;
+    /* response controls */
+    bool paged;
+    uint64_t cookie;       /* 0 = none (the last page) */
+    bool sorted;
+    int sort_rc;
+};
+
+struct loop;
+
+struct conn {
+    int fd;
+    Sockbuf *sb;
+    BerElement *cur; /* message being read */
+    struct loop *loop;
+    char *out;
+    size_t outlen, outoff, outcap;
+    struct op *qhead, *qtail;
+    int nqueued;
+    bool eof, closing;
+    uint32_t events; /* registered with epoll */
+    /* who */
+    bool client;
+    uint8_t hash[DIR_AUTH_HASH_LEN];
+    char *bind_dn;
+    /* work */
+    struct stream *active;
+    struct result_set *paged;
+    uint64_t paged_cookie, next_cookie;
+    struct conn *prev, *next;
+};
+
+struct loop {
+    struct dir_ldap *srv;
+    int ep, stopfd;
+    pthread_t thread;
+    struct conn *conns;
+};
+
+struct dir_ldap {
+    struct dir_ldap_opts o;
+    int lfd, port, nloops;
+    struct loop loops[MAX_THREADS];
+    atomic_int nconns;
+};
+
+/* ---- output ---- */
+
+static void out_add(struct conn *c, const void *p, size_t n)
+{
+    if (c->outoff && c->outoff == c->outlen)
+        c->outoff = c->outlen = 0;
+    if (c->outlen + n > c->outcap) {
+        if (c->outoff) {
+            memmove(c->out, c->out + c->outoff, c->outlen - c->outoff);
+            c->outlen -= c->outoff;
+            c->outoff = 0;
+        }
+        while (c->outlen + n > c->outcap)
+            c->outcap = c->outcap ? c->outcap * 2 : 16384;
+        c->out = dir_xrealloc(c->out, c->outcap);
+    }
+    memcpy(c->out + c->outlen, p, n);
+    c->outlen += n;
+}
+
+static size_t out_pending(const struct conn *c)
+{
+    return c->outlen - c->outoff;
+}
+
+/* Flattens a finished message into the output buffer and frees BER. */
+static void send_ber(struct conn *c, BerElement *ber)
+{
+    struct berval bv;
+    if (ber_flatten2(ber, &bv, 0) == 0)
+        out_add(c, bv.bv_val, bv.bv_len);
+    ber_free(ber, 1);
+}
+
+static BerElement *msg_begin(ber_int_t msgid)
+{
+    BerElement *ber = ber_alloc_t(LBER_USE_DER);
+    if (!ber) {
+        DIR_LOG(DIR_LOG_ERROR, "ldap", "out of memory");
+        abort();
+    }
+    ber_printf(ber, "{i", msgid);
+    return ber;
+}
+
+/* LDAPResult ::= SEQUENCE { resultCode ENUMERATED, matchedDN LDAPDN,
+ *     diagnosticMessage LDAPString, referral [3] Referral OPTIONAL } */
+static void send_result(struct conn *c, ber_int_t msgid, ber_tag_t tag, int rc,
+                        const char *matched, const char *text)
+{
+    BerElement *ber = msg_begin(msgid);
+    ber_printf(ber, "t{ess}}", tag, (ber_int_t)rc, matched ? matched : "", text ? text : "");
+    send_ber(c, ber);
+}
+
+/* ExtendedResponse ::= [APPLICATION 24] SEQUENCE { COMPONENTS OF LDAPResult,
+ *     responseName [10] LDAPOID OPTIONAL, responseValue [11] OCTET STRING OPTIONAL } */
+static void send_extended(struct conn *c, ber_int_t msgid, int rc, const char *text,
+                          const char *oid, const struct berval *value)
+{
+    BerElement *ber = msg_begin(msgid);
+    ber_printf(ber, "t{ess", (ber_tag_t)LDAP_RES_EXTENDED, (ber_int_t)rc, "", text ? text : "");
+    if (oid)
+        ber_printf(ber, "ts", (ber_tag_t)LDAP_TAG_EXOP_RES_OID, oid);
+    if (value)
+        ber_printf(ber, "tO", (ber_tag_t)LDAP_TAG_EXOP_RES_VALUE, value);
+    ber_printf(ber, "}}");
+    send_ber(c, ber);
+}
+
+/* Notice of Disconnection (RFC 4511 section 4.4.1), then close once it is written. */
+static void disconnect(struct conn *c, int rc, const char *why)
+{
+    DIR_LOG(DIR_LOG_INFO, "ldap", "closing connection fd=%d: %s", c->fd, why);
+    send_extended(c, 0, rc, why, OID_NOTICE, NULL);
+    c->closing = true;
+}
+
+/* ---- connections ---- */
+
+static void rs_free(struct result_set *rs)
+{
+    if (!rs)
+        return;
+    free(rs->idx);
+    dir_model_release(rs->m);
+    free(rs);
+}
+
+static void stream_free(struct stream *s)
+{
+    if (!s)
+        return;
+    if (s->owned)
+        rs_free(s->rs);
+    free(s->sel);
+    free(s);
+}
+
+static void op_free(struct op *o)
+{
+    if (o->ber)
+        ber_free(o->ber, 1);
+    free(o);
+}
+
+static void conn_close(struct conn *c)
+{
+    struct loop *l = c->loop;
+    epoll_ctl(l->ep, EPOLL_CTL_DEL, c->fd, NULL);
+    if (c->cur)
+        ber_free(c->cur, 1);
+    while (c->qhead) {
+        struct op *o = c->qhead;
+        c->qhead = o->next;
+        op_free(o);
+    }
+    stream_free(c->active);
+    rs_free(c->paged);
+    ber_sockbuf_free(c->sb); /* closes the socket */
+    free(c->out);
+    free(c->bind_dn);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        l->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    atomic_fetch_sub(&l->srv->nconns, 1);
+    free(c);
+}
+
+/* The caller's role now: a client bind is checked against the current snapshot each time,
+ * so a revoked or expired key stops working on open connections too. */
+static enum dir_role role_of(struct conn *c, const struct dir_model *m)
+{
+    if (!c->client || !m)
+        return DIR_ROLE_ANON;
+    const struct dir_client *cl = dir_model_client(m, c->hash);
+    if (!cl || cl->revoked || (cl->expires && cl->expires <= time(NULL)))
+        return DIR_ROLE_ANON;
+    return cl->role;
+}
+
+/* ---- filters from BER ----
+ *
+ * RFC 4511, section 4.5.1:
+ *   Filter ::= CHOICE { and [0] SET SIZE (1..MAX) OF filter Filter,
+ *        or [1] SET SIZE (1..MAX) OF filter Filter, not [2] Filter,
+ *        equalityMatch [3] AttributeValueAssertion, substrings [4] SubstringFilter,
+ *        greaterOrEqual [5] AttributeValueAssertion, lessOrEqual [6] AttributeValueAssertion,
+ *        present [7] AttributeDescription, approxMatch [8] AttributeValueAssertion,
+ *        extensibleMatch [9] MatchingRuleAssertion, ... }
+ *   SubstringFilter ::= SEQUENCE { type AttributeDescription, substrings SEQUENCE SIZE
+ *        (1..MAX) OF substring CHOICE { initial [0], any [1], final [2] } }
+ *   MatchingRuleAssertion ::= SEQUENCE { matchingRule [1] MatchingRuleId OPTIONAL,
+ *        type [2] AttributeDescription OPTIONAL, matchValue [3] AssertionValue,
+ *        dnAttributes [4] BOOLEAN DEFAULT FALSE }
+ * Returns 0, -1 for malformed BER (the connection is closed) or -2 for a filter over the
+ * depth or size caps (the search fails).
+ */
+static int decode_filter(BerElement *ber, int depth, int *nodes, struct dir_filter **out)
+{
+    ber_len_t len;
+    ber_tag_t tag = ber_peek_tag(ber, &len);
+    struct dir_filter *f = NULL;
+    struct berval a = {0}, v = {0};
+    char *last;
+    int rc = 0;
+    *out = NULL;
+    if (depth > DIR_FILTER_MAX_DEPTH || ++*nodes > DIR_FILTER_MAX_NODES)
+        return -2;
+    switch (tag) {
+    case LDAP_FILTER_AND:
+    case LDAP_FILTER_OR:
+        f = dir_filter_new(tag == LDAP_FILTER_AND ? DIR_FILTER_AND : DIR_FILTER_OR);
+        for (tag = ber_first_element(ber, &len, &last); tag != LBER_DEFAULT;
+             tag = ber_next_element(ber, &len, last)) {
+            struct dir_filter *k;
+            if ((rc = decode_filter(ber, depth + 1, nodes, &k)) != 0)
+                goto fail;
+            dir_filter_add_kid(f, k);
+        }
+        break;
+    case LDAP_FILTER_NOT: {
+        f = dir_filter_new(DIR_FILTER_NOT);
+        struct dir_filter *k;
+        if (ber_skip_tag(ber, &len) == LBER_ERROR) {
+            rc = -1;
+            goto fail;
+        }
+        if ((rc = decode_filter(ber, depth + 1, nodes, &k)) != 0)
+            goto fail;
+        dir_filter_add_kid(f, k);
+        break;
+    }
+    case LDAP_FILTER_EQUALITY:
+    case LDAP_FILTER_GE:
+    case LDAP_FILTER_LE:
+    case LDAP_FILTER_APPROX:
+        if (ber_scanf(ber, "{mm}", &a, &v) == LBER_ERROR)
+            return -1;
+        f = dir_filter_new(tag == LDAP_FILTER_EQUALITY ? DIR_FILTER_EQUALITY
+                           : tag == LDAP_FILTER_GE     ? DIR_FILTER_GE
+                           : tag == LDAP_FILTER_LE     ? DIR_FILTER_LE
+                                                       : DIR_FILTER_APPROX);
+        dir_filter_set_attr(f, a.bv_val, a.bv_len);
+        dir_filter_set_value(f, v.bv_val, v.bv_len);
+        break;
+    case LDAP_FILTER_PRESENT:
+        if (ber_scanf(ber, "m", &a) == LBER_ERROR)
+            return -1;
+        f = dir_filter_new(DIR_FILTER_PRESENT);
+        dir_filter_set_attr(f, a.bv_val, a.bv_len);
+        break;
+    case LDAP_FILTER_SUBSTRINGS: {
+        if (ber_scanf(ber, "{m", &a) == LBER_ERROR)
+            return -1;
+        f = dir_filter_new(DIR_FILTER_SUBSTRINGS);
+        dir_filter_set_attr(f, a.bv_val, a.bv_len);
+        int n = 0;
+        for (tag = ber_first_element(ber, &len, &last); tag != LBER_DEFAULT;
+             tag = ber_next_element(ber, &len, last)) {
+            if (ber_scanf(ber, "m", &v) == LBER_ERROR) {
+                rc = -1;
+                goto fail;
+            }
+            int which = tag == LDAP_SUBSTRING_INITIAL ? 0 : tag == LDAP_SUBSTRING_ANY ? 1
+                        : tag == LDAP_SUBSTRING_FINAL ? 2 : -1;
+            if (which < 0 || dir_filter_add_piece(f, which, v.bv_val, v.bv_len) != DIR_OK) {
+                rc = -1;
+                goto fail;
+            }
+            n++;
+        }
+        if (n == 0) {
+            rc = -1;
+            goto fail;
+        }
+        break;
+    }
+    case LDAP_FILTER_EXT: {
+        f = dir_filter_new(DIR_FILTER_EXTENSIBLE);
+        bool have_value = false;
+        for (tag = ber_first_element(ber, &len, &last); tag != LBER_DEFAULT;
+             tag = ber_next_element(ber, &len, last)) {
+            if (tag == LDAP_FILTER_EXT_DNATTRS) {
+                ber_int_t b;
+                if (ber_scanf(ber, "b", &b) == LBER_ERROR) {
+                    rc = -1;
+                    goto fail;
+                }
+                f->dnattrs = b != 0;
+                continue;
+            }
+            if (ber_scanf(ber, "m", &v) == LBER_ERROR) {
+                rc = -1;
+                goto fail;
+            }
+            if (tag == LDAP_FILTER_EXT_OID)
+                dir_filter_set_rule(f, v.bv_val, v.bv_len);
+            else if (tag == LDAP_FILTER_EXT_TYPE)
+                dir_filter_set_attr(f, v.bv_val, v.bv_len);
+            else if (tag == LDAP_FILTER_EXT_VALUE) {
+                dir_filter_set_value(f, v.bv_val, v.bv_len);
+                have_value = true;
+            } else {
+                rc = -1;
+                goto fail;
+            }
+        }
+        if (!have_value || (!f->attr && !f->rule)) {
+            rc = -1;
+            goto fail;
+        }
+        break;
+    }
+    default:
+        return -1;
+    }
+    *out = f;
+    return 0;
+fail:
+    dir_filter_free(f);
+    return rc;
+}
+
+/* ---- controls ---- */
+
+struct controls {
+    bool paged, paged_critical;
+    ber_int_t page_size;
+    unsigned char cookie[8];
+    size_t cookie_len; /* as sent; only 8-byte cookies can be ours */
+    bool sort, sort_critical, sort_reverse;
+    char sort_attr[128];
+    bool bad_critical; /* an unknown critical control */
+    bool malformed;
+};
+
+static void decode_controls(BerElement *ber, struct controls *ct)
+{
+    ber_len_t len;
+    char *last;
+    memset(ct, 0, sizeof *ct);
+    if (ber_peek_tag(ber, &len) != LDAP_TAG_CONTROLS)
+        return;
+    for (ber_tag_t tag = ber_first_element(ber, &len, &last); tag != LBER_DEFAULT;
+         tag = ber_next_element(ber, &len, last)) {
+        struct berval oid = {0}, value = {0};
+        ber_int_t crit = 0;
+        if (ber_scanf(ber, "{m", &oid) == LBER_ERROR) {
+            ct->malformed = true;
+            return;
+        }
+        tag = ber_peek_tag(ber, &len);
+        if (tag == LBER_BOOLEAN) {
+            if (ber_scanf(ber, "b", &crit) == LBER_ERROR) {
+                ct->malformed = true;
+                return;
+            }
+            tag = ber_peek_tag(ber, &len);
+        }
+        if (tag == LBER_OCTETSTRING && ber_scanf(ber, "m", &value) == LBER_ERROR) {
+            ct->malformed = true;
+            return;
+        }
+        if (ber_scanf(ber, "}") == LBER_ERROR) {
+            ct->malformed = true;
+            return;
+        }
+        if (oid.bv_len == strlen(OID_PAGED) && memcmp(oid.bv_val, OID_PAGED, oid.bv_len) == 0) {
+            /* realSearchControlValue ::= SEQUENCE { size INTEGER, cookie OCTET STRING } */
+            BerElement *vb = ber_init(&value);
+            struct berval ck = {0};
+            if (!vb || ber_scanf(vb, "{im}", &ct->page_size, &ck) == LBER_ERROR) {
+                ct->malformed = true;
+            } else {
+                ct->paged = true;
+                ct->paged_critical = crit;
+                ct->cookie_len = ck.bv_len;
+                memcpy(ct->cookie, ck.bv_val, ck.bv_len < 8 ? ck.bv_len : 8);
+            }
+            if (vb)
+                ber_free(vb, 1);
+        } else if (oid.bv_len == strlen(OID_SORT_REQ) &&
+                   memcmp(oid.bv_val, OID_SORT_REQ, oid.bv_len) == 0) {
+            /* SortKeyList ::= SEQUENCE OF SEQUENCE { attributeType AttributeDescription,
+             *     orderingRule [0] MatchingRuleId OPTIONAL, reverseOrder [1] BOOLEAN
+             *     DEFAULT FALSE }  -- we sort by the first key only */
+            BerElement *vb = ber_init(&value);
+            struct berval at = {0};
+            ber_len_t l2;
+            if (!vb || ber_scanf(vb, "{{m", &at) == LBER_ERROR || at.bv_len == 0) {
+                ct->malformed = true;
+            } else {
+                ct->sort = true;
+                ct->sort_critical = crit;
+                snprintf(ct->sort_attr, sizeof ct->sort_attr, "%.*s", (int)at.bv_len, at.bv_val);
+                ber_tag_t t = ber_peek_tag(vb, &l2);
+                if (t == (ber_tag_t)0x80) {
+                    struct berval mr;
+                    ber_scanf(vb, "m", &mr);
+                    t = ber_peek_tag(vb, &l2);
+                }
+                if (t == (ber_tag_t)0x81) {
+                    ber_int_t rev = 0;
+                    ber_scanf(vb, "b", &rev);
+                    ct->sort_reverse = rev != 0;
+                }
+            }
+            if (vb)
+                ber_free(vb, 1);
+        } else if (crit) {
+            ct->bad_critical = true;
+        }
+    }
+}
+
+/* ---- operations ---- */
+
+static struct dir_model *snapshot(struct conn *c)
+{
+    return dir_refresh_acquire(c->loop->srv->o.refresh);
+}
+
+/* BindRequest ::= [APPLICATION 0] SEQUENCE { version INTEGER (1 .. 127), name LDAPDN,
+ *     authentication AuthenticationChoice }
+ * AuthenticationChoice ::= CHOICE { simple [0] OCTET STRING, sasl [3] SaslCredentials } */
+static void do_bind(struct conn *c, struct op *o)
+{
+    ber_int_t version;
+    struct berval name = {0}, pw = {0};
+    ber_tag_t auth;
+    if (ber_scanf(o->ber, "{imt", &version, &name, &auth) == LBER_ERROR) {
+        disconnect(c, LDAP_PROTOCOL_ERROR, "malformed bind request");
+        return;
+    }
+    /* A bind always resets the connection to anonymous first. */
+    c->client = false;
+    free(c->bind_dn);
+    c->bind_dn = NULL;
+    if (version != LDAP_VERSION3) {
+        send_result(c, o->msgid, LDAP_RES_BIND, LDAP_PROTOCOL_ERROR, NULL,
+                    "only LDAP version 3 is supported");
+        return;
+    }
+    if (auth != LDAP_AUTH_SIMPLE) {
+        send_result(c, o->msgid, LDAP_RES_BIND, LDAP_AUTH_METHOD_NOT_SUPPORTED, NULL,
+                    "only simple binds are supported (anonymous, or an API client DN with its "
+                    "secret)");
+        return;
+    }
+    if (ber_scanf(o->ber, "m}", &pw) == LBER_ERROR) {
+        disconnect(c, LDAP_PROTOCOL_ERROR, "malformed bind request");
+        return;
+    }
+    if (name.bv_len == 0 && pw.bv_len == 0) {
+        send_result(c, o->msgid, LDAP_RES_BIND, LDAP_SUCCESS, NULL, NULL);
+        return;
+    }
+    if (pw.bv_len == 0) {
+        send_result(c, o->msgid, LDAP_RES_BIND, LDAP_UNWILLING_TO_PERFORM, NULL,
+                    "unauthenticated bind (a DN without a password) is not allowed");
+        return;
+    }
+    char dn[1024];
+    snprintf(dn, sizeof dn, "%.*s", (int)(name.bv_len < 1023 ? name.bv_len : 1023), name.bv_val);
+    char *ndn = name.bv_len < 1023 ? dir_entry_dn_normalize(dn) : NULL;
+    char *nsfx = dir_entry_dn_normalize(dir_entry_suffix());
+    char tail[600];
+    snprintf(tail, sizeof tail, ",ou=clients,%s", nsfx ? nsfx : "");
+    free(nsfx);
+    const char *cname = NULL;
+    size_t nlen = ndn ? strlen(ndn) : 0, tlen = strlen(tail);
+    if (ndn && nlen > tlen + 3 && strncmp(ndn, "cn=", 3) == 0 &&
+        strcmp(ndn + nlen - tlen, tail) == 0) {
+        ndn[nlen - tlen] = '\0';
+        cname = ndn + 3;
+    }
+    bool ok = false;
+    struct dir_model *m = cname && pw.bv_len <= 256 ? snapshot(c) : NULL;
+    if (m) {
+        char secret[257];
+        memcpy(secret, pw.bv_val, pw.bv_len);
+        secret[pw.bv_len] = '\0';
+        uint8_t hash[DIR_AUTH_HASH_LEN];
+        dir_auth_hash(secret, hash);
+        const struct dir_client *cl = dir_model_client(m, hash);
+        if (cl && strcasecmp(cl->name, cname) == 0 && !cl->revoked &&
+            (!cl->expires || cl->expires > time(NULL))) {
+            ok = true;
+            c->client = true;
+            memcpy(c->hash, hash, sizeof hash);
+            char bdn[700];
+            snprintf(bdn, sizeof bdn, "cn=%s,ou=clients,%s", cl->name, dir_entry_suffix());
+            c->bind_dn = dir_xstrdup(bdn);
+            DIR_LOG(DIR_LOG_INFO, "ldap", "bind as api client %s (%s)", cl->name,
+                    dir_auth_role_name(cl->role));
+        }
+        dir_model_release(m);
+    }
+    free(ndn);
+    if (ok)
+        send_result(c, o->msgid, LDAP_RES_BIND, LDAP_SUCCESS, NULL, NULL);
+    else
+        /* Staff binds against the city LDAP come with the roles issue; until then every
+         * other DN with a password is refused like a wrong password. */
+        send_result(c, o->msgid, LDAP_RES_BIND, LDAP_INVALID_CREDENTIALS, NULL,
+                    "invalid credentials");
+}
+
+static void emit_entry(struct conn *c, struct stream *s, const struct dir_entry *e)
+{
+    BerElement *ber = msg_begin(s->msgid);
+    bool see_private = s->rs->see_private;
+    ber_printf(ber, "t{s{", (ber_tag_t)LDAP_RES_SEARCH_ENTRY, e->dn);
+    for (int k = 0; k < e->nattrs; k++) {
+        const struct dir_fattr *a = &e->attrs[k];
+        bool oper = dir_entry_attr_operational(a->id);
+        bool want = s->sel[a->id] || (oper ? s->sel_all_oper || (s->special && s->sel_all_user)
+                                           : s->sel_all_user);
+        if (!want)
+            continue;
+        int shown = 0;
+        for (int j = 0; j < a->nvals; j++) {
+            if (a->vals[j].priv && !see_private)
+                continue;
+            if (shown++ == 0)
+                ber_printf(ber, "{s[", dir_entry_attr_name(a->id));
+            if (!s->types_only)
+                ber_printf(ber, "o", a->vals[j].val, (ber_len_t)a->vals[j].len);
+        }
+        if (shown)
+            ber_printf(ber, "]}");
+    }
+    ber_printf(ber, "}}}");
+    send_ber(c, ber);
+}
+
+static void finish_search(struct conn *c, struct stream *s)
+{
+    BerElement *ber = msg_begin(s->msgid);
+    ber_printf(ber, "t{ess}", (ber_tag_t)LDAP_RES_SEARCH_RESULT, (ber_int_t)s->done_rc, "",
+               s->done_text ? s->done_text : "");
+    if (s->paged || s->sorted) {
+        ber_printf(ber, "t{", (ber_tag_t)LDAP_TAG_CONTROLS);
+        if (s->paged) {
+            BerElement *vb = ber_alloc_t(LBER_USE_DER);
+            char ck[8];
+            for (int i = 0; i < 8; i++)
+                ck[i] = (char)(s->cookie >> (8 * i));
+            ber_printf(vb, "{io}", (ber_int_t)0, ck, (ber_len_t)(s->cookie ? 8 : 0));
+            struct berval bv;
+            ber_flatten2(vb, &bv, 0);
+            ber_printf(ber, "{sO}", OID_PAGED, &bv);
+            ber_free(vb, 1);
+        }
+        if (s->sorted) {
+            /* SortResult ::= SEQUENCE { sortResult ENUMERATED, attributeType [0] OPTIONAL } */
+            BerElement *vb = ber_alloc_t(LBER_USE_DER);
+            ber_printf(vb, "{e}", (ber_int_t)s->sort_rc);
+            struct berval bv;
+            ber_flatten2(vb, &bv, 0);
+            ber_printf(ber, "{sO}", OID_SORT_RESP, &bv);
+            ber_free(vb, 1);
+        }
+        ber_printf(ber, "}");
+    }
+    ber_printf(ber, "}");
+    send_ber(c, ber);
+}
+
+/* Streams the active search until the output buffer is full; true when it finished. */
+static bool stream_some(struct conn *c)
+{
+    struct stream *s = c->active;
+    while (s->rs->pos < s->end && out_pending(c) < OUT_HIGH) {
+        const struct dir_entry *e = dir_entry_at(s->rs->v, s->rs->idx[s->rs->pos++]);
+        emit_entry(c, s, e);
+    }
+    if (s->rs->pos < s->end)
+        return false;
+    finish_search(c, s);
+    if (!s->owned && !s->cookie) { /* the last page: drop the kept answer */
+        rs_free(c->paged);
+        c->paged = NULL;
+    }
+    stream_free(s);
+    c->active = NULL;
+    return true;
+}
+
+/* SearchRequest ::= [APPLICATION 3] SEQUENCE { baseObject LDAPDN, scope ENUMERATED {
+ *     baseObject (0), singleLevel (1), wholeSubtree (2), ... }, derefAliases ENUMERATED,
+ *     sizeLimit INTEGER (0 .. maxInt), timeLimit INTEGER (0 .. maxInt), typesOnly BOOLEAN,
+ *     filter Filter, attributes AttributeSelection }
+ * AttributeSelection ::= SEQUENCE OF selector LDAPString -- "*", "+", "1.1" or a name */
+static void do_search(struct conn *c, struct op *o)
+{
+    const struct dir_ldap_opts *opt = &c->loop->srv->o;
+    struct berval base = {0};
+    ber_int_t scope, deref, sizelimit, timelimit, typesonly;
+    struct dir_filter *filter = NULL;
+    int nodes = 0;
+    ber_len_t len;
+    char *last;
+    if (ber_scanf(o->ber, "{meeiib", &base, &scope, &deref, &sizelimit, &timelimit,
+                  &typesonly) == LBER_ERROR) {
+        disconnect(c, LDAP_PROTOCOL_ERROR, "malformed search request");
+        return;
+    }
+    int frc = decode_filter(o->ber, 0, &nodes, &filter);
+    if (frc == -1) {
+        disconnect(c, LDAP_PROTOCOL_ERROR, "malformed search filter");
+        return;
+    }
+    struct stream *s = dir_xcalloc(1, sizeof *s);
+    s->msgid = o->msgid;
+    s->sel = dir_xcalloc((size_t)dir_entry_attr_count(), sizeof *s->sel);
+    s->types_only = typesonly != 0;
+    bool any_sel = false, only_none = true;
+    if (frc == 0) {
+        for (ber_tag_t t = ber_first_element(o->ber, &len, &last); t != LBER_DEFAULT;
+             t = ber_next_element(o->ber, &len, last)) {
+            struct berval a;
+            if (ber_scanf(o->ber, "m", &a) == LBER_ERROR) {
+                frc = -1;
+                break;
+            }
+            char name[128];
+            snprintf(name, sizeof name, "%.*s", (int)(a.bv_len < 127 ? a.bv_len : 127), a.bv_val);
+            any_sel = true;
+            if (strcmp(name, "1.1") == 0)
+                continue;
+            only_none = false;
+            if (strcmp(name, "*") == 0)
+                s->sel_all_user = true;
+            else if (strcmp(name, "+") == 0)
+                s->sel_all_oper = true;
+            else {
+                int id = dir_entry_attr_find(name);
+                if (id >= 0)
+                    s->sel[id] = true;
+            }
+        }
+    }
+    if (frc == -1) {
+        dir_filter_free(filter);
+        stream_free(s);
+        disconnect(c, LDAP_PROTOCOL_ERROR, "malformed search request");
+        return;
+    }
+    if (!any_sel)
+        s->sel_all_user = true; /* an empty list means all user attributes */
+    (void)only_none;
+    ber_scanf(o->ber, "}");
+    struct controls ct;
+    decode_controls(o->ber, &ct);
+    if (ct.malformed) {
+        dir_filter_free(filter);
+        stream_free(s);
+        disconnect(c, LDAP_PROTOCOL_ERROR, "malformed control");
+        return;
+    }
+    int rc = LDAP_SUCCESS;
+    const char *text = NULL, *matched = NULL;
+    if (frc == -2) {
+        rc = LDAP_UNWILLING_TO_PERFORM;
+        text = "filter nested too deeply or too large";
+    } else if (scope < 0 || scope > 2) {
+        rc = LDAP_PROTOCOL_ERROR;
+        text = "unknown search scope";
+    } else if (ct.bad_critical) {
+        rc = LDAP_UNAVAILABLE_CRITICAL_EXTENSION;
+        text = "a critical control is not supported";
+    }
+    if (rc != LDAP_SUCCESS) {
+        dir_filter_free(filter);
+        stream_free(s);
+        send_result(c, o->msgid, LDAP_RES_SEARCH_RESULT, rc, NULL, text);
+        return;
+    }
+
+    /* Continuing a paged search: the kept answer, next page. */
+    if (ct.paged && ct.cookie_len) {
+        uint64_t ck = 0;
+        for (size_t i = 0; i < 8; i++)
+            ck |= (uint64_t)ct.cookie[i] << (8 * i);
+        dir_filter_free(filter);
+        if (!c->paged || ct.cookie_len != 8 || ck != c->paged_cookie) {
+            stream_free(s);
+            send_result(c, o->msgid, LDAP_RES_SEARCH_RESULT, LDAP_UNWILLING_TO_PERFORM, NULL,
+                        "unknown or expired paged results cookie");
+            return;
+        }
+        if (ct.page_size == 0) { /* the client abandons the paged search */
+            rs_free(c->paged);
+            c->paged = NULL;
+            stream_free(s);
+            send_result(c, o->msgid, LDAP_RES_SEARCH_RESULT, LDAP_SUCCESS, NULL, NULL);
+            return;
+        }
+        int page = ct.page_size;
+        if (opt->size_limit > 0 && page > opt->size_limit)
+            page = opt->size_limit;
+        s->rs = c->paged;
+        s->owned = false;
+        s->end = s->rs->pos + page < s->rs->n ? s->rs->pos + page : s->rs->n;
+        s->paged = true;
+        s->cookie = s->end < s->rs->n ? (c->paged_cookie = ++c->next_cookie) : 0;
+        s->done_rc = LDAP_SUCCESS;
+        c->active = s;
+        return;
+    }
+
+    struct dir_model *m = snapshot(c);
+    if (!m) {
+        dir_filter_free(filter);
+        stream_free(s);
+        send_result(c, o->msgid, LDAP_RES_SEARCH_RESULT, LDAP_UNAVAILABLE, NULL,
+                    "the directory is still loading");
+        return;
+    }
+    enum dir_role role = role_of(c, m);
+    const struct dir_entry_view *v = dir_entry_view(m);
+    char *b = dir_xmalloc(base.bv_len + 1);
+    memcpy(b, base.bv_val, base.bv_len);
+    b[base.bv_len] = '\0';
+    int limit = sizelimit > 0 ? sizelimit : 0;
+    if (opt->size_limit > 0 && (limit == 0 || limit > opt->size_limit) && !ct.paged)
+        limit = opt->size_limit;
+    int tl = timelimit > 0 ? timelimit : 0;
+    if (opt->time_limit > 0 && (tl == 0 || tl > opt->time_limit))
+        tl = opt->time_limit;
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += tl;
+    struct dir_entry_search q = {.base = b,
+                                 .scope = (enum dir_scope)scope,
+                                 .filter = filter,
+                                 .role = role,
+                                 .size_limit = limit,
+                                 .deadline = tl ? &deadline : NULL,
+                                 .sort_attr = -1,
+                                 .after = -1};
+    if (ct.sort) {
+        q.sort_attr = dir_entry_attr_find(ct.sort_attr);
+        q.sort_reverse = ct.sort_reverse;
+        s->sorted = true;
+        s->sort_rc = q.sort_attr >= 0 ? LDAP_SUCCESS : LDAP_NO_SUCH_ATTRIBUTE;
+        if (q.sort_attr < 0 && ct.sort_critical) {
+            free(b);
+            dir_filter_free(filter);
+            dir_model_release(m);
+            stream_free(s);
+            send_result(c, o->msgid, LDAP_RES_SEARCH_RESULT,
+                        LDAP_UNAVAILABLE_CRITICAL_EXTENSION, NULL,
+                        "cannot sort by that attribute");
+            return;
+        }
+    }
+    struct dir_entry_result r;
+    enum dir_rc erc = dir_entry_search(v, &q, &r, &matched);
+    free(b);
+    dir_filter_free(filter);
+    if (erc != DIR_OK) {
+        rc = erc == DIR_ERR_INVALID ? LDAP_INVALID_DN_SYNTAX : LDAP_NO_SUCH_OBJECT;
+        text = erc == DIR_ERR_INVALID ? "invalid base DN" : "no such entry";
+        char *md = dir_xstrdup(matched ? matched : "");
+        dir_model_release(m);
+        stream_free(s);
+        send_result(c, o->msgid, LDAP_RES_SEARCH_RESULT, rc, md, text);
+        free(md);
+        return;
+    }
+    const struct dir_entry *be = dir_entry_at(v, r.base);
+    s->special = q.scope == DIR_SCOPE_BASE &&
+                 (be->dn[0] == '\0' || strcasecmp(be->dn, "cn=Subschema") == 0);
+    struct result_set *rs = dir_xcalloc(1, sizeof *rs);
+    rs->m = m;
+    rs->v = v;
+    rs->idx = r.idx;
+    rs->n = r.n;
+    rs->see_private = role >= DIR_ROLE_CASEWORKER;
+    s->done_rc = LDAP_SUCCESS;
+    if (r.time_exceeded) {
+        s->done_rc = LDAP_TIMELIMIT_EXCEEDED;
+        s->done_text = "time limit exceeded";
+    }
+    if (ct.paged) {
+        if (sizelimit > 0 && rs->n > sizelimit) {
+            rs->n = sizelimit; /* the client's own limit applies to the whole answer */
+            s->done_rc = LDAP_SIZELIMIT_EXCEEDED;
+            s->done_text = "size limit exceeded";
+        }
+        int page = ct.page_size > 0 ? ct.page_size : rs->n;
+        if (opt->size_limit > 0 && page > opt->size_limit)
+            page = opt->size_limit;
+        s->paged = true;
+        s->end = page < rs->n ? page : rs->n;
+        if (s->end < rs->n) {
+            rs_free(c->paged); /* one paged search at a time per connection */
+            c->paged = rs;
+            c->paged_cookie = ++c->next_cookie;
+            s->cookie = c->paged_cookie;
+            s->rs = rs;
+            s->owned = false;
+            if (s->done_rc == LDAP_SIZELIMIT_EXCEEDED)
+                s->done_rc = LDAP_SUCCESS; /* reported on the last page */
+        } else {
+            s->rs = rs;
+            s->owned = true;
+        }
+    } else {
+        s->rs = rs;
+        s->owned = true;
+        s->end = rs->n;
+        if (r.size_exceeded) {
+            s->end = limit;
+            s->done_rc = LDAP_SIZELIMIT_EXCEEDED;
+            s->done_text = "size limit exceeded";
+        }
+    }
+    c->active = s;
+}
+
+/* CompareRequest ::= [APPLICATION 14] SEQUENCE { entry LDAPDN, ava AttributeValueAssertion } */
+static void do_compare(struct conn *c, struct op *o)
+{
+    struct berval dn, a, val;
+    if (ber_scanf(o->ber, "{m{mm}}", &dn, &a, &val) == LBER_ERROR) {
+        disconnect(c, LDAP_PROTOCOL_ERROR, "malformed compare request");
+        return;
+    }
+    struct dir_model *m = snapshot(c);
+    if (!m) {
+        send_result(c, o->msgid, LDAP_RES_COMPARE, LDAP_UNAVAILABLE, NULL, "still loading");
+        return;
+    }
+    char *b = dir_xmalloc(dn.bv_len + 1);
+    memcpy(b, dn.bv_val, dn.bv_len);
+    b[dn.bv_len] = '\0';
+    struct dir_filter *f = dir_filter_new(DIR_FILTER_EQUALITY);
+    dir_filter_set_attr(f, a.bv_val, a.bv_len);
+    dir_filter_set_value(f, val.bv_val, val.bv_len);
+    enum dir_role role = role_of(c, m);
+    struct dir_entry_search q = {.base = b, .scope = DIR_SCOPE_BASE, .role = role,
+                                 .sort_attr = -1, .after = -1};
+    struct dir_entry_result r;
+    const char *matched;
+    const struct dir_entry_view *v = dir_entry_view(m);
+    enum dir_rc erc = dir_entry_search(v, &q, &r, &matched);
+    int rc;
+    if (erc == DIR_ERR_INVALID)
+        rc = LDAP_INVALID_DN_SYNTAX;
+    else if (erc)
+        rc = LDAP_NO_SUCH_OBJECT;
+    else {
+        dir_filter_prepare(f, dir_entry_resolve, NULL);
+        const struct dir_entry *e = dir_entry_at(v, r.base);
+        struct dir_fentry fe = {e->attrs, e->nattrs, e->ndn, role >= DIR_ROLE_CASEWORKER};
+        enum dir_tri t = dir_filter_match(f, &fe);
+        rc = f->attr_id < 0 ? LDAP_UNDEFINED_TYPE
+             : t == DIR_TRUE ? LDAP_COMPARE_TRUE
+                             : LDAP_COMPARE_FALSE;
+        free(r.idx);
+    }
+    dir_filter_free(f);
+    free(b);
+    dir_model_release(m);
+    send_result(c, o->msgid, LDAP_RES_COMPARE, rc, NULL, NULL);
+}
+
+/* ExtendedRequest ::= [APPLICATION 23] SEQUENCE { requestName [0] LDAPOID,
+ *     requestValue [1] OCTET STRING OPTIONAL } */
+static void do_extended(struct conn *c, struct op *o)
+{
+    struct berval oid;
+    if (ber_scanf(o->ber, "{m", &oid) == LBER_ERROR) {
+        disconnect(c, LDAP_PROTOCOL_ERROR, "malformed extended request");
+        return;
+    }
+    if (oid.bv_len == strlen(OID_WHOAMI) && memcmp(oid.bv_val, OID_WHOAMI, oid.bv_len) == 0) {
+        /* RFC 4532: the authzId, "dn:<DN>", or empty for anonymous. */
+        struct dir_model *m = snapshot(c);
+        char id[800] = "";
+        if (c->client && role_of(c, m) != DIR_ROLE_ANON && c->bind_dn)
+            snprintf(id, sizeof id, "dn:%s", c->bind_dn);
+        dir_model_release(m);
+        struct berval bv = {strlen(id), id};
+        send_extended(c, o->msgid, LDAP_SUCCESS, NULL, NULL, &bv);
+        return;
+    }
+    if (oid.bv_len == strlen(OID_STARTTLS) && memcmp(oid.bv_val, OID_STARTTLS, oid.bv_len) == 0) {
+        send_extended(c, o->msgid, LDAP_UNAVAILABLE,
+                      "StartTLS is not available: directoryd's LDAP face has no TLS yet; keep "
+                      "it on loopback or put a TLS terminator in front",
+                      OID_STARTTLS, NULL);
+        return;
+    }
+    send_extended(c, o->msgid, LDAP_PROTOCOL_ERROR, "unsupported extended operation", NULL,
+                  NULL);
+}
+
+static void dispatch(struct conn *c, struct op *o)
+{
+    switch (o->tag) {
+    case LDAP_REQ_BIND:
+        do_bind(c, o);
+        break;
+    case LDAP_REQ_SEARCH:
+        do_search(c, o);
+        break;
+    case LDAP_REQ_UNBIND:
+        c->closing = true;
+        break;
+    case LDAP_REQ_COMPARE:
+        do_compare(c, o);
+        break;
+    case LDAP_REQ_EXTENDED:
+        do_extended(c, o);
+        break;
+    case LDAP_REQ_MODIFY:
+    case LDAP_REQ_ADD:
+    case LDAP_REQ_DELETE:
+    case LDAP_REQ_MODDN:
+        send_result(c, o->msgid,
+                    o->tag == LDAP_REQ_MODIFY ? LDAP_RES_MODIFY
+                    : o->tag == LDAP_REQ_ADD  ? LDAP_RES_ADD
+                    : o->tag == LDAP_REQ_DELETE ? LDAP_RES_DELETE
+                                                : LDAP_RES_MODDN,
+                    LDAP_UNWILLING_TO_PERFORM, NULL,
+                    "the LDAP face is read-only: change the directory through the JSON API "
+                    "(/v1) with an API key");
+        break;
+    default:
+        disconnect(c, LDAP_PROTOCOL_ERROR, "unknown operation");
+        break;
+    }
+}
+
+/* AbandonRequest ::= [APPLICATION 16] MessageID -- applied as soon as it is read. */
+static void do_abandon(struct conn *c, BerElement *ber)
+{
+    ber_int_t id;
+    if (ber_scanf(ber, "i", &id) == LBER_ERROR)
+        return;
+    if (c->active && c->active->msgid == id) {
+        if (!c->active->owned) {
+            rs_free(c->paged);
+            c->paged = NULL;
+        }
+        stream_free(c->active);
+        c->active = NULL;
+        return;
+    }
+    for (struct op **p = &c->qhead, *prev = NULL; *p; prev = *p, p = &(*p)->next) {
+        if ((*p)->msgid == id) {
+            struct op *o = *p;
+            *p = o->next;
+            if (c->qtail == o)
+                c->qtail = prev;
+            c->nqueued--;
+            op_free(o);
+            return;
+        }
+    }
+}
+
+/* Reads complete messages into the queue until the socket is drained or the queue full. */
+static void read_messages(struct conn *c)
+{
+    while (!c->eof && !c->closing && c->nqueued < MAX_QUEUED) {
+        if (!c->cur && !(c->cur = ber_alloc_t(0))) {
+            DIR_LOG(DIR_LOG_ERROR, "ldap", "out of memory");
+            abort();
+        }
+        ber_len_t len;
+        errno = 0;
+        ber_tag_t tag = ber_get_next(c->sb, &len, c->cur);
+        if (tag != LDAP_TAG_MESSAGE) {
+            int e = errno;
+            if (tag == LBER_DEFAULT && (e == EAGAIN || e == EWOULDBLOCK))
+                return;
+            ber_free(c->cur, 1);
+            c->cur = NULL;
+            if (tag == LBER_DEFAULT && (e == 0 || e == ECONNRESET || e == EPIPE)) {
+                c->eof = true;
+                return;
+            }
+            disconnect(c, LDAP_PROTOCOL_ERROR,
+                       e == ERANGE ? "message larger than the server accepts (ldap_max_message)"
+                                   : "malformed BER");
+            return;
+        }
+        BerElement *ber = c->cur;
+        c->cur = NULL;
+        ber_int_t msgid;
+        ber_tag_t op = LBER_ERROR;
+        if (ber_get_int(ber, &msgid) == LBER_ERROR || msgid < 0 ||
+            (op = ber_peek_tag(ber, &len)) == LBER_ERROR) {
+            ber_free(ber, 1);
+            disconnect(c, LDAP_PROTOCOL_ERROR, "malformed LDAP message");
+            return;
+        }
+        if (op == LDAP_REQ_ABANDON) {
+            do_abandon(c, ber);
+            ber_free(ber, 1);
+            continue;
+        }
+        struct op *o = dir_xcalloc(1, sizeof *o);
+        o->ber = ber;
+        o->msgid = msgid;
+        o->tag = op;
+        if (c->qtail)
+            c->qtail->next = o;
+        else
+            c->qhead = o;
+        c->qtail = o;
+        c->nqueued++;
+    }
+}
+
+/* Runs queued work until output backs up; true when anything happened. */
+static bool run_work(struct conn *c)
+{
+    bool did = false;
+    while (!c->closing && out_pending(c) < OUT_HIGH) {
+        if (c->active) {
+            stream_some(c);
+            did = true;
+            continue;
+        }
+        struct op *o = c->qhead;
+        if (!o)
+            break;
+        c->qhead = o->next;
+        if (!c->qhead)
+            c->qtail = NULL;
+        c->nqueued--;
+        dispatch(c, o);
+        op_free(o);
+        did = true;
+    }
+    return did;
+}
+
+/* Writes what it can; false on a write error. */
+static bool flush_out(struct conn *c)
+{
+    while (out_pending(c)) {
+        ssize_t n = send(c->fd, c->out + c->outoff, out_pending(c), MSG_NOSIGNAL);
+        if (n > 0) {
+            c->outoff += (size_t)n;
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return true;
+        if (n < 0 && errno == EINTR)
+            continue;
+        return false;
+    }
+    c->outoff = c->outlen = 0;
+    return true;
+}
+
+/* Reading pauses while the queue is full or output backs up; EPOLLOUT also stands for
+ * "work remains", since a writable socket wakes the loop at once. */
+static void set_events(struct conn *c)
+{
+    bool want_in = !c->eof && !c->closing && c->nqueued < MAX_QUEUED && out_pending(c) < OUT_HIGH;
+    bool want_out = out_pending(c) > 0 || c->active || (c->qhead && !c->closing);
+    uint32_t ev_mask = (want_in ? EPOLLIN | EPOLLRDHUP : 0) | (want_out ? EPOLLOUT : 0);
+    if (ev_mask == c->events)
+        return;
+    struct epoll_event ev = {.events = ev_mask, .data.ptr = c};
+    epoll_ctl(c->loop->ep, EPOLL_CTL_MOD, c->fd, &ev);
+    c->events = ev_mask;
+}
+
+/* Does everything the connection can do now; frees it when it is finished. */
+static void service(struct conn *c)
+{
+    for (int round = 0; round < 64; round++) {
+        read_messages(c);
+        bool did = run_work(c);
+        if (!flush_out(c)) {
+            conn_close(c);
+            return;
+        }
+        if (out_pending(c))
+            break; /* wait for EPOLLOUT */
+        if (!did)
+            break;
+    }
+    if (c->closing && !out_pending(c)) {
+        conn_close(c);
+        return;
+    }
+    if (c->eof && !c->active && !c->qhead && !out_pending(c)) {
+        conn_close(c);
+        return;
+    }
+    set_events(c);
+}
+
+static void accept_all(struct loop *l)
+{
+    struct dir_ldap *srv = l->srv;
+    for (;;) {
+        int fd = accept4(srv->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0)
+            return;
+        if (atomic_fetch_add(&srv->nconns, 1) >= srv->o.max_conns) {
+            atomic_fetch_sub(&srv->nconns, 1);
+            DIR_LOG(DIR_LOG_WARN, "ldap", "connection refused: ldap_max_conns (%d) reached",
+                    srv->o.max_conns);
+            close(fd);
+            continue;
+        }
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        struct conn *c = dir_xcalloc(1, sizeof *c);
+        c->fd = fd;
+        c->loop = l;
+        c->sb = ber_sockbuf_alloc();
+        ber_sockbuf_add_io(c->sb, &ber_sockbuf_io_tcp, LBER_SBIOD_LEVEL_PROVIDER, &c->fd);
+        ber_len_t max = (ber_len_t)srv->o.max_message;
+        ber_sockbuf_ctrl(c->sb, LBER_SB_OPT_SET_MAX_INCOMING, &max);
+        c->next = l->conns;
+        if (l->conns)
+            l->conns->prev = c;
+        l->conns = c;
+        struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = c};
+        c->events = ev.events;
+        if (epoll_ctl(l->ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
+            conn_close(c);
+            continue;
+        }
+    }
+}
+
+static void *loop_main(void *arg)
+{
+    struct loop *l = arg;
+    struct epoll_event evs[64];
+    for (;;) {
+        int n = epoll_wait(l->ep, evs, 64, -1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            break;
+        for (int i = 0; i < n; i++) {
+            void *p = evs[i].data.ptr;
+            if (p == &l->stopfd)
+                goto out;
+            if (p == l->srv) {
+                accept_all(l);
+                continue;
+            }
+            struct conn *c = p;
+            if (evs[i].events & EPOLLERR) {
+                conn_close(c);
+                continue;
+            }
+            service(c);
+        }
+    }
+out:
+    while (l->conns)
+        conn_close(l->conns);
+    return NULL;
+}
+
+enum dir_rc dir_ldap_start(const struct dir_ldap_opts *opts, struct dir_ldap **out, char *err,
+                           size_t errlen)
+{
+    struct dir_ldap *s = dir_xcalloc(1, sizeof *s);
+    s->o = *opts;
+    s->nloops = opts->threads < 1 ? 1 : opts->threads > MAX_THREADS ? MAX_THREADS : opts->threads;
+    if (s->o.max_message < 1024)
+        s->o.max_message = 1024;
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)opts->port)};
+    if (inet_pton(AF_INET, opts->addr, &sa.sin_addr) != 1) {
+        snprintf(err, errlen, "ldap_addr '%s' is not an IPv4 address", opts->addr);
+        free(s);
+        return DIR_ERR_INVALID;
+    }
+    s->lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (s->lfd >= 0)
+        setsockopt(s->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (s->lfd < 0 || bind(s->lfd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
+        listen(s->lfd, 1024) < 0) {
+        snprintf(err, errlen, "LDAP: cannot listen on %s:%d: %s", opts->addr, opts->port,
+                 strerror(errno));
+        if (s->lfd >= 0)
+            close(s->lfd);
+        free(s);
+        return DIR_ERR_IO;
+    }
+    socklen_t sl = sizeof sa;
+    getsockname(s->lfd, (struct sockaddr *)&sa, &sl);
+    s->port = ntohs(sa.sin_port);
+    for (int i = 0; i < s->nloops; i++) {
+        struct loop *l = &s->loops[i];
+        l->srv = s;
+        l->ep = epoll_create1(EPOLL_CLOEXEC);
+        l->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE, .data.ptr = s};
+        epoll_ctl(l->ep, EPOLL_CTL_ADD, s->lfd, &ev);
+        struct epoll_event sev = {.events = EPOLLIN, .data.ptr = &l->stopfd};
+        epoll_ctl(l->ep, EPOLL_CTL_ADD, l->stopfd, &sev);
+        if (pthread_create(&l->thread, NULL, loop_main, l) != 0) {
+            snprintf(err, errlen, "LDAP: cannot start a thread");
+            s->nloops = i;
+            close(l->ep);
+            close(l->stopfd);
+            dir_ldap_stop(s);
+            return DIR_ERR_IO;
+        }
+    }
+    *out = s;
+    return DIR_OK;
+}
+
+int dir_ldap_port(const struct dir_ldap *l)
+{
+    return l->port;
+}
+
+void dir_ldap_stop(struct dir_ldap *s)
+{
+    if (!s)
+        return;
+    for (int i = 0; i < s->nloops; i++) {
+        uint64_t one = 1;
+        if (write(s->loops[i].stopfd, &one, sizeof one) < 0)
+            DIR_LOG(DIR_LOG_WARN, "ldap", "cannot wake an event loop");
+    }
+    for (int i = 0; i < s->nloops; i++) {
+        pthread_join(s->loops[i].thread, NULL);
+        close(s->loops[i].ep);
+        close(s->loops[i].stopfd);
+    }
+    close(s->lfd);
+    free(s);
+}

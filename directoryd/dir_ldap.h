@@ -1,0 +1,41 @@
+/* dir_ldap.h - the read-only LDAPv3 face (RFC 4511): bind, search, compare, abandon, unbind,
+ * Who am I? and the root DSE, served from the read-model snapshot.
+ *
+ * A few event-loop threads (epoll) share the listening socket; each connection belongs to
+ * one loop, which reads whole LDAP messages with liblber (ber_get_next, capped at
+ * max_message bytes), answers them in order and streams large searches as the client
+ * reads them, so one slow reader never holds a thread or unbounded memory. A malformed or
+ * oversized message closes only that connection, after a Notice of Disconnection
+ * (1.3.6.1.4.1.1466.20036). Writes answer unwillingToPerform (53) and point at the JSON API.
+ */
+#ifndef DIR_LDAP_H
+#define DIR_LDAP_H
+
+#include "dir_rc.h"
+#include "dir_refresh.h"
+
+#include <stddef.h>
+
+struct dir_ldap_opts {
+    const char *addr;       /* listen address (loopback by default) */
+    int port;               /* 0 picks a free port */
+    int threads;            /* event loops */
+    int max_conns;          /* connections beyond this are closed at once */
+    int max_message;        /* largest request accepted, in bytes */
+    int size_limit;         /* most entries per search (and per page); 0 = none */
+    int time_limit;         /* most seconds per search; 0 = none */
+    struct dir_refresh *refresh; /* borrowed; must outlive the server */
+};
+
+struct dir_ldap;
+
+/* Binds and starts the loops. Caller stops it with dir_ldap_stop. On failure returns
+ * DIR_ERR_IO with a message in ERR and starts nothing. */
+enum dir_rc dir_ldap_start(const struct dir_ldap_opts *opts, struct dir_ldap **out, char *err,
+                           size_t errlen);
+/* The port actually bound. */
+int dir_ldap_port(const struct dir_ldap *l);
+/* Closes every connection, stops the loops and frees L. NULL is a no-op. */
+void dir_ldap_stop(struct dir_ldap *l);
+
+#endif

@@ -1,0 +1,434 @@
+/* dir_session.c - login against the city LDAP or local accounts, signed session tokens. */
+#include "dir_session.h"
+#include "dir_log.h"
+#include "dir_mem.h"
+
+#include <ldap.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define WINDOW_S (15 * 60)
+#define MAX_USER_FAILS 5
+#define MAX_ADDR_FAILS 20
+#define BRAKE_SLOTS 1024
+
+struct brake {
+    char key[96]; /* "u:<username>" or "a:<address>" */
+    int fails;
+    time_t since;
+};
+
+struct dir_sessions {
+    const struct dir_cfg *cfg;
+    struct dir_db *db;
+    uint8_t key[32];
+    pthread_mutex_t lock; /* guards brakes */
+    struct brake brakes[BRAKE_SLOTS];
+};
+
+enum dir_rc dir_session_init(const struct dir_cfg *cfg, struct dir_db *db,
+                             struct dir_sessions **out, char *err, size_t errlen)
+{
+    struct dir_sessions *s = dir_xcalloc(1, sizeof *s);
+    uint8_t candidate[32];
+    s->cfg = cfg;
+    s->db = db;
+    randombytes_buf(candidate, sizeof candidate);
+    enum dir_rc rc = dir_db_server_key(db, candidate, s->key, err, errlen);
+    sodium_memzero(candidate, sizeof candidate);
+    if (rc) {
+        free(s);
+        return rc;
+    }
+    pthread_mutex_init(&s->lock, NULL);
+    *out = s;
+    return DIR_OK;
+}
+
+void dir_session_free(struct dir_sessions *s)
+{
+    if (!s)
+        return;
+    pthread_mutex_destroy(&s->lock);
+    sodium_memzero(s->key, sizeof s->key);
+    free(s);
+}
+
+/* ---- the brake on guessing ---- */
+
+static struct brake *brake_slot(struct dir_sessions *s, const char *key, bool create, time_t now)
+{
+    struct brake *oldest = &s->brakes[0];
+    for (int i = 0; i < BRAKE_SLOTS; i++) {
+        struct brake *b = &s->brakes[i];
+        if (b->key[0] && now - b->since >= WINDOW_S)
+            b->key[0] = '\0'; /* the window passed */
+        if (b->key[0] && strcmp(b->key, key) == 0)
+            return b;
+        if (!b->key[0] || b->since < oldest->since)
+            oldest = b;
+    }
+    if (!create)
+        return NULL;
+    snprintf(oldest->key, sizeof oldest->key, "%s", key);
+    oldest->fails = 0;
+    oldest->since = now;
+    return oldest;
+}
+
+/* Seconds to wait before USERNAME/ADDRESS may try again; 0 if they may now. */
+static int brake_wait(struct dir_sessions *s, const char *ukey, const char *akey, time_t now)
+{
+    int wait = 0;
+    pthread_mutex_lock(&s->lock);
+    struct brake *u = brake_slot(s, ukey, false, now), *a = brake_slot(s, akey, false, now);
+    if (u && u->fails >= MAX_USER_FAILS)
+        wait = (int)(u->since + WINDOW_S - now);
+    if (a && a->fails >= MAX_ADDR_FAILS && (int)(a->since + WINDOW_S - now) > wait)
+        wait = (int)(a->since + WINDOW_S - now);
+    pthread_mutex_unlock(&s->lock);
+    return wait > 0 ? wait : 0;
+}
+
+static void brake_note(struct dir_sessions *s, const char *ukey, const char *akey, bool ok,
+                       time_t now)
+{
+    pthread_mutex_lock(&s->lock);
+    if (ok) {
+        struct brake *u = brake_slot(s, ukey, false, now);
+        if (u)
+            u->key[0] = '\0';
+    } else {
+        brake_slot(s, ukey, true, now)->fails++;
+        brake_slot(s, akey, true, now)->fails++;
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* ---- tokens ---- */
+
+static void mac_hex(const struct dir_sessions *s, const char *msg, size_t len, char out[65])
+{
+    unsigned char mac[crypto_auth_hmacsha256_BYTES];
+    crypto_auth_hmacsha256(mac, (const unsigned char *)msg, len, s->key);
+    sodium_bin2hex(out, 65, mac, sizeof mac);
+}
+
+static void csrf_of(const struct dir_sessions *s, const char *sid, char out[33])
+{
+    char msg[64], mac[65];
+    int n = snprintf(msg, sizeof msg, "csrf.%s", sid);
+    mac_hex(s, msg, (size_t)n, mac);
+    memcpy(out, mac, 32);
+    out[32] = '\0';
+}
+
+static void make_token(struct dir_sessions *s, struct dir_session_info *info, char *token,
+                       size_t tn)
+{
+    unsigned char raw[16];
+    char uhex[sizeof info->username * 2 + 1], mac[65];
+    randombytes_buf(raw, sizeof raw);
+    sodium_bin2hex(info->sid, sizeof info->sid, raw, sizeof raw);
+    sodium_bin2hex(uhex, sizeof uhex, (const unsigned char *)info->username,
+                   strlen(info->username));
+    int n = snprintf(token, tn, "v1.%s.%s.%s.%lld.%s", info->sid, info->kind,
+                     dir_auth_role_name(info->role), info->expires, uhex);
+    mac_hex(s, token, (size_t)n, mac);
+    snprintf(token + n, tn - (size_t)n, ".%s", mac);
+    csrf_of(s, info->sid, info->csrf);
+}
+
+bool dir_session_verify(struct dir_sessions *s, const struct dir_model *m, const char *token,
+                        struct dir_session_info *info)
+{
+    char buf[512], mac[65];
+    size_t len = strlen(token);
+    if (len >= sizeof buf || strncmp(token, "v1.", 3) != 0)
+        return false;
+    const char *dot = strrchr(token, '.');
+    if (!dot || strlen(dot + 1) != 64)
+        return false;
+    mac_hex(s, token, (size_t)(dot - token), mac);
+    if (sodium_memcmp(mac, dot + 1, 64) != 0)
+        return false;
+    memcpy(buf, token, len + 1);
+    char *f[7], *save = NULL;
+    int k = 0;
+    for (char *p = strtok_r(buf, ".", &save); p && k < 7; p = strtok_r(NULL, ".", &save))
+        f[k++] = p;
+    if (k != 7)
+        return false;
+    memset(info, 0, sizeof *info);
+    snprintf(info->sid, sizeof info->sid, "%s", f[1]);
+    snprintf(info->kind, sizeof info->kind, "%s", f[2]);
+    int role = dir_auth_role_parse(f[3]);
+    info->expires = strtoll(f[4], NULL, 10);
+    size_t ulen = 0;
+    if (role < 0 || info->expires <= time(NULL) ||
+        sodium_hex2bin((unsigned char *)info->username, sizeof info->username - 1, f[5],
+                       strlen(f[5]), NULL, &ulen, NULL) != 0)
+        return false;
+    info->username[ulen] = '\0';
+    info->role = (enum dir_role)role;
+    if (m && dir_model_session_revoked(m, info->sid))
+        return false;
+    csrf_of(s, info->sid, info->csrf);
+    return true;
+}
+
+/* ---- the city LDAP ---- */
+
+static LDAP *city_connect(const struct dir_cfg *cfg, char *err, size_t errlen)
+{
+    LDAP *ld = NULL;
+    int v3 = LDAP_VERSION3, rc;
+    struct timeval tv = {5, 0};
+    if ((rc = ldap_initialize(&ld, cfg->sync_uri)) != LDAP_SUCCESS) {
+        snprintf(err, errlen, "city LDAP URI: %s", ldap_err2string(rc));
+        return NULL;
+    }
+    ldap_set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &v3);
+    ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &tv);
+    ldap_set_option(ld, LDAP_OPT_TIMEOUT, &tv);
+    ldap_set_option(ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF);
+    int req = cfg->sync_tls_verify ? LDAP_OPT_X_TLS_DEMAND : LDAP_OPT_X_TLS_NEVER;
+    ldap_set_option(ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &req);
+    if (cfg->sync_ca_file[0])
+        ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTFILE, cfg->sync_ca_file);
+    if (cfg->sync_ca_file[0] || !cfg->sync_tls_verify) {
+        int zero = 0;
+        ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &zero);
+    }
+    if (cfg->sync_starttls && (rc = ldap_start_tls_s(ld, NULL, NULL)) != LDAP_SUCCESS) {
+        snprintf(err, errlen, "city LDAP StartTLS: %s", ldap_err2string(rc));
+        ldap_unbind_ext_s(ld, NULL, NULL);
+        return NULL;
+    }
+    return ld;
+}
+
+static int simple_bind(LDAP *ld, const char *dn, const char *password)
+{
+    struct berval cred = {.bv_val = (char *)password, .bv_len = strlen(password)};
+    return ldap_sasl_bind_s(ld, dn, LDAP_SASL_SIMPLE, &cred, NULL, NULL, NULL);
+}
+
+/* The role the groups of DN give, from cfg->role_groups ("cn=role,cn=role"). */
+static enum dir_role role_from_groups(const struct dir_cfg *cfg, LDAP *ld, const char *dn,
+                                      char **member_of)
+{
+    enum dir_role best = DIR_ROLE_CASEWORKER;
+    char map[sizeof cfg->role_groups], *save = NULL;
+    snprintf(map, sizeof map, "%s", cfg->role_groups);
+    /* Group names: from memberOf if the server keeps it, else a search for groupOfNames. */
+    char **names = NULL;
+    int n = 0;
+    LDAPMessage *res = NULL;
+    if (member_of) {
+        for (char **m = member_of; *m; m++) {
+            LDAPDN parsed = NULL;
+            if (ldap_str2dn(*m, &parsed, LDAP_DN_FORMAT_LDAPV3) == LDAP_SUCCESS && parsed &&
+                parsed[0] && parsed[0][0]) {
+                names = dir_xrealloc(names, sizeof *names * (size_t)(n + 1));
+                names[n++] = dir_xstrdup(parsed[0][0]->la_value.bv_val);
+            }
+            ldap_dnfree(parsed);
+        }
+    } else {
+        struct berval bdn = {.bv_val = (char *)dn, .bv_len = strlen(dn)}, esc = {0};
+        char filter[1024];
+        if (ldap_bv2escaped_filter_value(&bdn, &esc) == 0) {
+            snprintf(filter, sizeof filter, "(&(objectClass=groupOfNames)(member=%s))", esc.bv_val);
+            ber_memfree(esc.bv_val);
+            char *attrs[] = {"cn", NULL};
+            if (ldap_search_ext_s(ld, cfg->sync_base, LDAP_SCOPE_SUBTREE, filter, attrs, 0, NULL,
+                                  NULL, NULL, 500, &res) == LDAP_SUCCESS) {
+                for (LDAPMessage *e = ldap_first_entry(ld, res); e; e = ldap_next_entry(ld, e)) {
+                    struct berval **v = ldap_get_values_len(ld, e, "cn");
+                    if (v && v[0]) {
+                        names = dir_xrealloc(names, sizeof *names * (size_t)(n + 1));
+                        names[n++] = dir_xstrndup(v[0]->bv_val, v[0]->bv_len);
+                    }
+                    ldap_value_free_len(v);
+                }
+            }
+            ldap_msgfree(res);
+        }
+    }
+    for (char *pair = strtok_r(map, ",", &save); pair; pair = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(pair, '=');
+        if (!eq)
+            continue;
+        *eq = '\0';
+        int role = dir_auth_role_parse(eq + 1);
+        for (int i = 0; i < n && role > 0; i++)
+            if (strcasecmp(names[i], pair) == 0 && role > (int)best)
+                best = (enum dir_role)role;
+    }
+    for (int i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    return best;
+}
+
+/* DIR_LOGIN_OK with the role; BAD; or UNAVAILABLE with ERR. */
+static enum dir_login city_login(struct dir_sessions *s, const char *username,
+                                 const char *password, enum dir_role *role, char *err,
+                                 size_t errlen)
+{
+    const struct dir_cfg *cfg = s->cfg;
+    char svc[512], msg[256];
+    enum dir_login out = DIR_LOGIN_UNAVAILABLE;
+    if (!cfg->sync_uri[0]) {
+        snprintf(err, errlen, "no city LDAP is configured");
+        return DIR_LOGIN_BAD;
+    }
+    if (dir_cfg_read_secret(cfg->sync_password_file, svc, sizeof svc, msg, sizeof msg)) {
+        snprintf(err, errlen, "%s", msg);
+        return DIR_LOGIN_UNAVAILABLE;
+    }
+    LDAP *ld = city_connect(cfg, err, errlen);
+    LDAPMessage *res = NULL;
+    char *dn = NULL;
+    if (!ld)
+        goto out;
+    int rc = simple_bind(ld, cfg->sync_binddn, svc);
+    if (rc != LDAP_SUCCESS) {
+        snprintf(err, errlen, "city LDAP service bind: %s", ldap_err2string(rc));
+        goto out;
+    }
+    struct berval bu = {.bv_val = (char *)username, .bv_len = strlen(username)}, esc = {0};
+    if (ldap_bv2escaped_filter_value(&bu, &esc) != 0)
+        goto out;
+    char filter[1024];
+    snprintf(filter, sizeof filter, "(&%s(uid=%s))", cfg->sync_filter, esc.bv_val);
+    ber_memfree(esc.bv_val);
+    char *attrs[] = {"memberOf", NULL};
+    rc = ldap_search_ext_s(ld, cfg->sync_base, LDAP_SCOPE_SUBTREE, filter, attrs, 0, NULL, NULL,
+                           NULL, 2, &res);
+    if (rc != LDAP_SUCCESS && rc != LDAP_SIZELIMIT_EXCEEDED) {
+        snprintf(err, errlen, "city LDAP search: %s", ldap_err2string(rc));
+        goto out;
+    }
+    out = DIR_LOGIN_BAD;
+    if (ldap_count_entries(ld, res) != 1) {
+        snprintf(err, errlen, "no single city LDAP entry for this username");
+        goto out;
+    }
+    LDAPMessage *e = ldap_first_entry(ld, res);
+    dn = ldap_get_dn(ld, e);
+    struct berval **mo = ldap_get_values_len(ld, e, "memberOf");
+    char **member_of = NULL;
+    int nmo = ldap_count_values_len(mo);
+    if (nmo > 0) {
+        member_of = dir_xcalloc((size_t)nmo + 1, sizeof *member_of);
+        for (int i = 0; i < nmo; i++)
+            member_of[i] = dir_xstrndup(mo[i]->bv_val, mo[i]->bv_len);
+    }
+    ldap_value_free_len(mo);
+    /* The user's own bind checks the password (on a fresh connection, so the service
+     * account's rights are not reused). */
+    LDAP *user = city_connect(cfg, err, errlen);
+    if (!user) {
+        out = DIR_LOGIN_UNAVAILABLE;
+    } else {
+        rc = simple_bind(user, dn, password);
+        if (rc == LDAP_SUCCESS) {
+            *role = role_from_groups(cfg, ld, dn, member_of);
+            out = DIR_LOGIN_OK;
+        } else if (rc != LDAP_INVALID_CREDENTIALS) {
+            snprintf(err, errlen, "city LDAP user bind: %s", ldap_err2string(rc));
+            out = rc == LDAP_SERVER_DOWN || rc == LDAP_UNAVAILABLE || rc == LDAP_BUSY
+                      ? DIR_LOGIN_UNAVAILABLE
+                      : DIR_LOGIN_BAD;
+        } else {
+            snprintf(err, errlen, "wrong password");
+        }
+        ldap_unbind_ext_s(user, NULL, NULL);
+    }
+    for (int i = 0; member_of && member_of[i]; i++)
+        free(member_of[i]);
+    free(member_of);
+out:
+    sodium_memzero(svc, sizeof svc);
+    if (dn)
+        ldap_memfree(dn);
+    ldap_msgfree(res);
+    if (ld)
+        ldap_unbind_ext_s(ld, NULL, NULL);
+    return out;
+}
+
+enum dir_login dir_session_login(struct dir_sessions *s, const char *username,
+                                 const char *password, const char *address, char *token,
+                                 size_t tn, struct dir_session_info *info, int *retry_after,
+                                 char *err, size_t errlen)
+{
+    char ukey[96], akey[96], hash[256], role_s[16];
+    time_t now = time(NULL);
+    snprintf(ukey, sizeof ukey, "u:%.64s", username);
+    snprintf(akey, sizeof akey, "a:%.64s", address ? address : "");
+    *err = '\0';
+    if ((*retry_after = brake_wait(s, ukey, akey, now)) > 0) {
+        snprintf(err, errlen, "too many failed logins");
+        return DIR_LOGIN_LIMITED;
+    }
+    /* An empty password would make an LDAP "unauthenticated bind" succeed: never allowed. */
+    if (!*username || !*password || strlen(username) > 64 || strlen(password) > 1024) {
+        brake_note(s, ukey, akey, false, now);
+        snprintf(err, errlen, "empty or oversized username or password");
+        return DIR_LOGIN_BAD;
+    }
+    memset(info, 0, sizeof *info);
+    snprintf(info->username, sizeof info->username, "%s", username);
+    enum dir_login res;
+    enum dir_rc rc = dir_db_local_account(s->db, username, hash, sizeof hash, role_s,
+                                          sizeof role_s, err, errlen);
+    if (rc == DIR_OK) {
+        res = crypto_pwhash_str_verify(hash, password, strlen(password)) == 0 ? DIR_LOGIN_OK
+                                                                              : DIR_LOGIN_BAD;
+        snprintf(info->kind, sizeof info->kind, "local");
+        info->role = (enum dir_role)dir_auth_role_parse(role_s);
+        if (res)
+            snprintf(err, errlen, "wrong password");
+    } else if (rc == DIR_ERR_NOTFOUND) {
+        enum dir_role role = DIR_ROLE_CASEWORKER;
+        res = city_login(s, username, password, &role, err, errlen);
+        snprintf(info->kind, sizeof info->kind, "person");
+        info->role = role;
+        char set[16], e2[128];
+        if (res == DIR_LOGIN_OK &&
+            dir_db_staff_role(s->db, username, set, sizeof set, e2, sizeof e2) == DIR_OK &&
+            dir_auth_role_parse(set) > 0)
+            info->role = (enum dir_role)dir_auth_role_parse(set);
+    } else {
+        res = DIR_LOGIN_UNAVAILABLE;
+    }
+    if (res != DIR_LOGIN_UNAVAILABLE)
+        brake_note(s, ukey, akey, res == DIR_LOGIN_OK, now);
+    if (res == DIR_LOGIN_OK) {
+        info->expires = (long long)now + (long long)s->cfg->session_hours * 3600;
+        make_token(s, info, token, tn);
+    }
+    return res;
+}
+
+enum dir_rc dir_session_logout(struct dir_sessions *s, const struct dir_session_info *info,
+                               long long *seq, char *err, size_t errlen)
+{
+    return dir_db_revoke_session(s->db, info->sid, info->expires, seq, err, errlen);
+}
+
+enum dir_rc dir_session_hash_password(const char *password, char *hash, size_t n)
+{
+    if (n < crypto_pwhash_STRBYTES ||
+        crypto_pwhash_str_alg(hash, password, strlen(password), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                              crypto_pwhash_MEMLIMIT_INTERACTIVE, crypto_pwhash_ALG_ARGON2ID13) != 0)
+        return DIR_ERR_LIMIT;
+    return DIR_OK;
+}

@@ -1,0 +1,66 @@
+/* dir_session.h - staff log in: passwords checked by the city LDAP (or a local account),
+ * sessions as signed cookies, CSRF tokens, and a brake on password guessing.
+ *
+ * Staff passwords are checked by a simple bind against the city LDAP (search the user's DN
+ * with the service account, then bind as the user) and never stored. Partners' coordinators
+ * who are not in the city LDAP have local accounts with argon2id hashes. A session is a
+ * token "v1.<sid>.<kind>.<role>.<expires>.<hex username>.<mac>" signed with HMAC-SHA-256
+ * under the database's server key, so any directoryd on the same database accepts it; a
+ * logout revokes its sid through the change log. Requests that change state with a session
+ * cookie must carry the session's CSRF token in X-CSRF-Token.
+ *
+ * Failed logins are limited per username (5 in 15 minutes) and per address (20 in 15
+ * minutes), in memory per daemon; answers never say whether the name or the password was
+ * wrong.
+ */
+#ifndef DIR_SESSION_H
+#define DIR_SESSION_H
+
+#include "dir_auth.h"
+#include "dir_cfg.h"
+#include "dir_db.h"
+#include "dir_model.h"
+
+struct dir_sessions;
+
+struct dir_session_info {
+    char sid[33];
+    char username[65];
+    char kind[8];   /* person (city LDAP staff) or local */
+    enum dir_role role;
+    long long expires; /* epoch seconds */
+    char csrf[33];
+};
+
+enum dir_login {
+    DIR_LOGIN_OK = 0,
+    DIR_LOGIN_BAD,         /* wrong username or password (which, we never say) */
+    DIR_LOGIN_LIMITED,     /* too many failures: wait *RETRY_AFTER seconds */
+    DIR_LOGIN_UNAVAILABLE  /* the city LDAP or PostgreSQL could not be asked */
+};
+
+/* Loads (or creates) the server key. CFG and DB are borrowed and must outlive the result;
+ * free with dir_session_free. */
+enum dir_rc dir_session_init(const struct dir_cfg *cfg, struct dir_db *db,
+                             struct dir_sessions **out, char *err, size_t errlen);
+void dir_session_free(struct dir_sessions *s);
+
+/* Checks USERNAME/PASSWORD; on DIR_LOGIN_OK writes the cookie value into TOKEN and fills
+ * INFO. ADDRESS is the caller's IP (for the failure brake). ERR says why for the log only. */
+enum dir_login dir_session_login(struct dir_sessions *s, const char *username,
+                                 const char *password, const char *address, char *token,
+                                 size_t tn, struct dir_session_info *info, int *retry_after,
+                                 char *err, size_t errlen);
+
+/* Verifies a cookie value: signature, expiry and (against M) revocation. */
+bool dir_session_verify(struct dir_sessions *s, const struct dir_model *m, const char *token,
+                        struct dir_session_info *info);
+
+/* Revokes the session everywhere; *SEQ is the change that carries it. */
+enum dir_rc dir_session_logout(struct dir_sessions *s, const struct dir_session_info *info,
+                               long long *seq, char *err, size_t errlen);
+
+/* Hashes PASSWORD for a local account (argon2id); HASH needs 128 bytes. */
+enum dir_rc dir_session_hash_password(const char *password, char *hash, size_t n);
+
+#endif

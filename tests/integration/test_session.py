@@ -1,0 +1,148 @@
+"""Staff log in with their city LDAP password (a private slapd here), or a local account;
+sessions are HttpOnly SameSite cookies; writes with a cookie need the CSRF token; failed
+logins are braked; answers never tell which of username or password was wrong."""
+import http.client
+import json
+
+import pytest
+
+from conftest import Daemon, psql, run_cli, wait_for
+from slapd import CityLdap
+
+
+@pytest.fixture(scope="module")
+def city(workdir):
+    c = CityLdap(workdir, "login")
+    c.add_user("somchai.j", "สมชาย ใจดี", "pass-somchai-1", groups=["directory-coordinators"])
+    c.add_user("malee.s", "มาลี สุขใจ", "pass-malee-1")
+    c.add_user("anan.k", "อนันต์ ก้าวหน้า", "pass-anan-1", groups=["directory-admins"])
+    c.add_user("brake.me", "ทดสอบ เบรก", "pass-brake-1")
+    yield c
+    c.stop()
+
+
+@pytest.fixture(scope="module")
+def staffd(demo_db, workdir, city):
+    d = Daemon(demo_db, workdir, extra_env=city.env(workdir))
+    yield d
+    d.stop()
+
+
+def call(d, method, path, body=None, cookie=None, headers=None):
+    conn = http.client.HTTPConnection("127.0.0.1", d.port, timeout=15)
+    h = dict(headers or {})
+    if body is not None:
+        h["Content-Type"] = "application/json"
+    if cookie:
+        h["Cookie"] = cookie
+    conn.request(method, path, body=json.dumps(body) if body is not None else None, headers=h)
+    r = conn.getresponse()
+    raw = r.read()
+    data = json.loads(raw) if raw and "json" in (r.getheader("Content-Type") or "") else raw
+    return r.status, r, data
+
+
+def login(d, user, pw):
+    status, r, data = call(d, "POST", "/v1/session", {"username": user, "password": pw})
+    cookie = r.getheader("Set-Cookie")
+    return status, data, cookie.split(";")[0] if cookie else None, cookie
+
+
+def test_staff_login_role_from_ldap_groups_and_cookie_flags(staffd):
+    status, data, cookie, raw = login(staffd, "somchai.j", "pass-somchai-1")
+    assert status == 200, data
+    assert data["role"] == "coordinator" and data["kind"] == "person" and data["csrf_token"]
+    assert "HttpOnly" in raw and "SameSite=Strict" in raw and "Path=/" in raw
+    assert "pass-somchai-1" not in staffd.read_log()
+    status, _, me = call(staffd, "GET", "/v1/session", cookie=cookie)
+    assert status == 200 and me["username"] == "somchai.j"
+    assert call(staffd, "GET", "/v1/people?limit=1", cookie=cookie)[0] == 200
+    assert login(staffd, "malee.s", "pass-malee-1")[1]["role"] == "caseworker"
+    assert login(staffd, "anan.k", "pass-anan-1")[1]["role"] == "admin"
+
+
+def test_wrong_password_and_unknown_user_look_the_same(staffd):
+    s1, d1, c1, _ = login(staffd, "malee.s", "wrong-password")
+    s2, d2, c2, _ = login(staffd, "nobody.here", "wrong-password")
+    assert s1 == s2 == 401 and c1 is None and c2 is None
+    assert d1["detail"] == d2["detail"] and d1["title"] == d2["title"]
+    s3, _, _, _ = login(staffd, "malee.s", "")  # never an unauthenticated bind
+    assert s3 == 401
+    s4, _, _ = call(staffd, "POST", "/v1/session", {"username": "malee.s"})
+    assert s4 == 400
+
+
+def test_failed_logins_are_braked(staffd):
+    for _ in range(5):
+        assert login(staffd, "brake.me", "guess")[0] == 401
+    status, r, data = call(staffd, "POST", "/v1/session", {"username": "brake.me", "password": "guess"})
+    assert status == 429 and int(r.getheader("Retry-After")) > 0
+    # Even the right password waits now.
+    assert login(staffd, "brake.me", "pass-brake-1")[0] == 429
+    # Others are not affected.
+    assert login(staffd, "malee.s", "pass-malee-1")[0] == 200
+
+
+def test_cookie_writes_need_csrf_and_are_audited_as_the_person(staffd):
+    _, data, cookie, _ = login(staffd, "somchai.j", "pass-somchai-1")
+    oid = psql(staffd.db_url, "SELECT id FROM organization WHERE ref = 'coc-rama8'")
+    _, hdrs, org = staffd.http.get("/v1/organizations/" + oid)
+    body = {"hours_th": "ทุกวัน 9:00-17:00"}
+    status, _, p = call(staffd, "PATCH", "/v1/organizations/" + oid, body, cookie=cookie,
+                        headers={"If-Match": hdrs["ETag"]})
+    assert status == 403 and p["type"].endswith("/csrf")
+    status, _, p = call(staffd, "PATCH", "/v1/organizations/" + oid, body, cookie=cookie,
+                        headers={"If-Match": hdrs["ETag"], "X-CSRF-Token": "0" * 32})
+    assert status == 403
+    status, _, p = call(staffd, "PATCH", "/v1/organizations/" + oid, body, cookie=cookie,
+                        headers={"If-Match": hdrs["ETag"], "X-CSRF-Token": data["csrf_token"]})
+    assert status == 200 and p["hours_th"] == body["hours_th"]
+    row = psql(staffd.db_url, "SELECT actor_kind || ' ' || actor FROM audit WHERE entity_id = '%s' "
+                              "ORDER BY id DESC LIMIT 1" % oid)
+    assert row == "person somchai.j"
+    # A caseworker's session may read people but not write.
+    _, cw, ccookie, _ = login(staffd, "malee.s", "pass-malee-1")
+    _, hdrs, _ = staffd.http.get("/v1/organizations/" + oid)
+    status, _, _ = call(staffd, "PATCH", "/v1/organizations/" + oid, {"hours_en": "x"},
+                        cookie=ccookie, headers={"If-Match": hdrs["ETag"], "X-CSRF-Token": cw["csrf_token"]})
+    assert status == 403
+
+
+def test_logout_revokes_the_session_everywhere(staffd):
+    _, data, cookie, _ = login(staffd, "malee.s", "pass-malee-1")
+    status, r, _ = call(staffd, "DELETE", "/v1/session", cookie=cookie,
+                        headers={"X-CSRF-Token": data["csrf_token"]})
+    assert status == 204 and "Max-Age=0" in r.getheader("Set-Cookie")
+    status, _, _ = call(staffd, "GET", "/v1/people?limit=1", cookie=cookie)
+    assert status == 401
+
+
+def test_tampered_session_is_refused(staffd):
+    _, data, cookie, _ = login(staffd, "malee.s", "pass-malee-1")
+    name, value = cookie.split("=", 1)
+    parts = value.split(".")
+    parts[3] = "admin"  # claim a higher role
+    status, _, _ = call(staffd, "GET", "/v1/people?limit=1", cookie=name + "=" + ".".join(parts))
+    assert status == 401
+
+
+def test_local_account_for_partner_coordinators(staffd):
+    run_cli("local-account", "partner.coord", "coordinator",
+            env={"DIRECTORYD_DB": staffd.db_url, "DIRECTORYD_ACCOUNT_PASSWORD": "partner-pass-123"})
+    h = psql(staffd.db_url, "SELECT password_hash FROM local_account WHERE username = 'partner.coord'")
+    assert h.startswith("$argon2id$") and "partner-pass-123" not in h
+    status, data, cookie, _ = login(staffd, "partner.coord", "partner-pass-123")
+    assert status == 200 and data["kind"] == "local" and data["role"] == "coordinator"
+    assert login(staffd, "partner.coord", "partner-pass-12")[0] == 401
+
+
+def test_city_ldap_down_is_503(demo_db, workdir):
+    down = CityLdap(workdir, "down")
+    env = down.env(workdir)
+    down.stop()
+    d = Daemon(demo_db, workdir, extra_env=env)
+    try:
+        status, _, _, _ = login(d, "somchai.j", "pass-somchai-1")
+        assert status == 503
+    finally:
+        d.stop()

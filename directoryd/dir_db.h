@@ -126,6 +126,11 @@ enum dir_rc dir_db_put_local_account(struct dir_db *db, const char *username, co
 /* The role an admin set for staff member USERNAME; DIR_ERR_NOTFOUND if none. */
 enum dir_rc dir_db_staff_role(struct dir_db *db, const char *username, char *role, size_t rn,
                               char *err, size_t errlen);
+/* Sets (ROLE) or clears (ROLE NULL) the role an admin gives staff member USERNAME, with an
+ * audit row. */
+enum dir_rc dir_db_set_staff_role(struct dir_db *db, const struct dir_db_actor *actor,
+                                  const char *username, const char *role, char *err,
+                                  size_t errlen);
 /* Records session SID as revoked until EXPIRES (epoch seconds); *SEQ is the change that
  * carries it to every daemon. */
 enum dir_rc dir_db_revoke_session(struct dir_db *db, const char *sid, long long expires,
@@ -143,5 +148,78 @@ int dir_db_listener_fd(struct dir_db_listener *l);
 /* Consumes input; returns the number of notifications drained, or -1 if the connection
  * broke (the caller reopens it). */
 int dir_db_listener_drain(struct dir_db_listener *l);
+
+/* ---- staff sync from the city LDAP (dir_db_sync.c) ---- */
+
+/* Where incremental sync resumes. */
+struct dir_db_sync_state {
+    char mode[16];         /* full, syncrepl, persist, poll; "" before the first run */
+    char *cookie;          /* RFC 4533 cookie bytes (NUL-terminated too), or NULL */
+    size_t cookie_len;
+    char watermark[32];    /* poll: newest modifyTimestamp seen, or "" */
+    long long last_full_at; /* epoch seconds of the last committed full sync, 0 = never */
+};
+
+struct dir_db_sync_counts {
+    int created, updated, deactivated, unchanged, skipped;
+};
+
+/* One open sync transaction. */
+struct dir_db_sync;
+
+/* Reads the sync state into ST (zeroed when there is none); free with dir_db_sync_state_free. */
+enum dir_rc dir_db_sync_state_get(struct dir_db *db, struct dir_db_sync_state *st, char *err,
+                                  size_t errlen);
+void dir_db_sync_state_free(struct dir_db_sync_state *st);
+/* Forgets the cookie (the server no longer accepts it); the next run is a full one. */
+enum dir_rc dir_db_sync_forget_cookie(struct dir_db *db, char *err, size_t errlen);
+/* Records a new run (status running) in its own transaction; *RUN_ID is its id. */
+enum dir_rc dir_db_sync_run_new(struct dir_db *db, const char *mode, const char *trigger,
+                                long long *run_id, char *err, size_t errlen);
+/* Adds counts N (may be NULL) and DETAILS (arrays appended, other keys replaced; may be
+ * NULL) to run RUN_ID and, when STATUS is not NULL, sets its status (ending it unless
+ * "running") and ERRORS. In its own transaction. */
+enum dir_rc dir_db_sync_run_add(struct dir_db *db, long long run_id, const char *status,
+                                const struct dir_db_sync_counts *n, const char *errors,
+                                const json_t *details, char *err, size_t errlen);
+/* Marks runs left "running" by a process that stopped as failed (call at start-up). */
+enum dir_rc dir_db_sync_close_stale_runs(struct dir_db *db, char *err, size_t errlen);
+/* The newest LIMIT runs (before id BEFORE_ID, 0 = from the newest) as a JSON array string;
+ * caller frees. */
+enum dir_rc dir_db_sync_runs(struct dir_db *db, int limit, long long before_id, char **json_out,
+                             char *err, size_t errlen);
+
+/* Starts the applying transaction (waiting for any other sync's). Caller ends it with
+ * dir_db_sync_end. Every call below returns DIR_ERR_DB once a statement failed; the
+ * transaction can then only be rolled back (dir_db_sync_error says why). */
+enum dir_rc dir_db_sync_begin(struct dir_db *db, struct dir_db_sync **out, char *err,
+                              size_t errlen);
+/* The first failure in TX ("" if none); borrowed, valid until dir_db_sync_end. */
+const char *dir_db_sync_error(const struct dir_db_sync *tx);
+/* *TOTAL = active synced people; with MISSING, also the active synced people whose uuid is
+ * not in SEEN (a JSON array of strings) as a new JSON array of {id, uuid, username, name_th}
+ * (caller decrefs). */
+enum dir_rc dir_db_sync_census(struct dir_db_sync *tx, const json_t *seen, json_t **missing,
+                               int *total);
+/* Upserts one LDAP entry (see dir_sync_person in 0005_sync.sql); *RESULT is a new JSON
+ * object {op, id, moved, reason} (caller decrefs). A bad entry is reported as op "skipped",
+ * not as an error. */
+enum dir_rc dir_db_sync_put(struct dir_db_sync *tx, const json_t *entry, json_t **result);
+/* The synced person with LDAP uuid UUID as a new JSON object {id, uuid, username, name_th,
+ * active}, or *PERSON = NULL when there is none. */
+enum dir_rc dir_db_sync_find(struct dir_db_sync *tx, const char *uuid, json_t **person);
+/* Deactivates synced person ID (audit row; memberships kept); *DONE false if not active. */
+enum dir_rc dir_db_sync_deactivate(struct dir_db_sync *tx, long long id, bool *done);
+/* Stores where the next run resumes: MODE, and COOKIE / WATERMARK when not NULL (NULL keeps
+ * the stored one); FULL records that this was a full sync. */
+enum dir_rc dir_db_sync_save_state(struct dir_db_sync *tx, const char *mode, const char *cookie,
+                                   size_t cookie_len, const char *watermark, bool full);
+/* dir_db_sync_run_add inside the applying transaction (the counts commit with the changes). */
+enum dir_rc dir_db_sync_tx_run_add(struct dir_db_sync *tx, long long run_id, const char *status,
+                                   const struct dir_db_sync_counts *n, const char *errors,
+                                   const json_t *details);
+/* Commits (COMMIT true and no failure) or rolls back, releases the connection and frees TX.
+ * Returns the first failure (with ERR), or DIR_ERR_DB if the commit failed. */
+enum dir_rc dir_db_sync_end(struct dir_db_sync *tx, bool commit, char *err, size_t errlen);
 
 #endif

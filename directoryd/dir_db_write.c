@@ -567,3 +567,28 @@ enum dir_rc dir_db_revoke_session(struct dir_db *db, const char *sid, long long 
     PQclear(r);
     return t.rc;
 }
+
+enum dir_rc dir_db_set_staff_role(struct dir_db *db, const struct dir_db_actor *actor,
+                                  const char *username, const char *role, char *err,
+                                  size_t errlen)
+{
+    struct tx t = {.err = err, .errlen = errlen};
+    if (!(t.c = dir_dbi_acquire(db, err, errlen)))
+        return DIR_ERR_DB;
+    if (!dir_dbi_exec(t.c->pg, "BEGIN", err, errlen)) {
+        t.rc = DIR_ERR_DB;
+        return finish(&t, db);
+    }
+    const char *p[] = {username, role, actor->name};
+    qexec(&t,
+          role ? "INSERT INTO staff_role (username, role, set_by) VALUES ($1, $2, $3) "
+                 "ON CONFLICT (username) DO UPDATE SET role = EXCLUDED.role, "
+                 "set_by = EXCLUDED.set_by, updated_at = now()"
+               : "DELETE FROM staff_role WHERE username = $1 AND $2::text IS NULL AND $3::text IS NOT NULL",
+          3, p);
+    char after[160];
+    snprintf(after, sizeof after, "{\"role\": %s%s%s}", role ? "\"" : "", role ? role : "null",
+             role ? "\"" : "");
+    audit(&t, actor, "staff_role", username, role ? "set" : "clear", NULL, after);
+    return finish(&t, db);
+}

@@ -837,6 +837,53 @@ static void clients(struct job *j, const char *method, const char *name, const c
     json_decref(body);
 }
 
+/* PUT /v1/admin/staff-roles/{username} {"role": ...} sets the role a staff member gets at
+ * login over the LDAP group mapping (null clears it); it applies from their next login. */
+static void staff_role(struct job *j, const char *method, const char *username)
+{
+    char err[256];
+    if (!need_role(j, DIR_ROLE_ADMIN))
+        return;
+    if (strcmp(method, "PUT") != 0) {
+        j->resp->allow = "PUT";
+        respond_problem(j, 405, "method-not-allowed", "Method not allowed",
+                        "Use PUT /v1/admin/staff-roles/{username} {\"role\": ...}.");
+        return;
+    }
+    json_t *body;
+    if (!read_body(j, &body, false))
+        return;
+    json_t *r = json_object_get(body, "role");
+    const char *role = json_string_value(r);
+    if ((!json_is_null(r) && dir_auth_role_parse(role) < 0) || json_object_size(body) != 1)
+        field_error(j, "role", "ใช้ caseworker, coordinator, admin หรือ null",
+                    "caseworker, coordinator, admin or null");
+    if (strlen(username) > 64)
+        field_error(j, "username", "ยาวเกินไป", "too long");
+    if (j->prob.nerrors) {
+        dir_problem_respond(&j->prob, j->path, j->resp);
+        json_decref(body);
+        return;
+    }
+    struct dir_db_actor actor = {j->who->kind, j->who->name, j->who->address};
+    enum dir_rc rc = dir_db_set_staff_role(j->env->db, &actor, username, role, err, sizeof err);
+    if (rc) {
+        db_failed(j, rc, err, true);
+    } else {
+        j->resp->status = 200;
+        j->resp->content_type = "application/json; charset=utf-8";
+        dir_buf_adds(&j->resp->body, "{\"username\":");
+        dir_buf_add_json_str(&j->resp->body, username);
+        dir_buf_adds(&j->resp->body, ",\"role\":");
+        if (role)
+            dir_buf_add_json_str(&j->resp->body, role);
+        else
+            dir_buf_adds(&j->resp->body, "null");
+        dir_buf_adds(&j->resp->body, "}");
+    }
+    json_decref(body);
+}
+
 bool dir_write_handle(const struct dir_write_env *env, const struct dir_model *m,
                       const struct dir_caller *who, const char *method, char **seg, int nseg,
                       const struct dir_http_req *req, struct dir_http_resp *resp)
@@ -850,6 +897,10 @@ bool dir_write_handle(const struct dir_write_env *env, const struct dir_model *m
     if (nseg >= 2 && strcmp(seg[0], "admin") == 0 && strcmp(seg[1], "api-clients") == 0 &&
         nseg <= 4) {
         clients(&j, method, nseg >= 3 ? seg[2] : NULL, nseg == 4 ? seg[3] : NULL);
+        return true;
+    }
+    if (nseg == 3 && strcmp(seg[0], "admin") == 0 && strcmp(seg[1], "staff-roles") == 0) {
+        staff_role(&j, method, seg[2]);
         return true;
     }
     if (nseg == 1 && strcmp(seg[0], "audit") == 0 && strcmp(method, "GET") == 0) {

@@ -75,3 +75,31 @@ def test_bad_people_filters(api):
         status, _, data = api.get("/v1/people", params, key=ADMIN_KEY)
         assert status == 400
         assert [e["field"] for e in data["errors"]] == [field]
+
+
+def test_anonymous_never_gets_a_non_public_contact_anywhere(api):
+    """Lists, single reads and resolve, for every Bangkok district."""
+    seen = 0
+
+    def check(obj):
+        nonlocal seen
+        if isinstance(obj, dict):
+            if "contacts" in obj:
+                for c in obj["contacts"]:
+                    assert c["public"] is True, obj.get("name_en")
+                    seen += 1
+            for v in obj.values():
+                check(v)
+        elif isinstance(obj, list):
+            for v in obj:
+                check(v)
+
+    _, _, orgs = api.get("/v1/organizations", {"limit": 500})
+    check(orgs)
+    for o in orgs["items"][:40]:
+        check(api.get("/v1/organizations/%d" % o["id"])[2])
+    for d in range(1001, 1051):
+        _, _, r = api.get("/v1/resolve", {"area": str(d)})
+        assert all(i["kind"] == "organization" for i in r["items"])
+        check(r)
+    assert seen > 50

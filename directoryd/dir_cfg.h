@@ -21,7 +21,14 @@ struct dir_cfg {
     int http_port;
     int http_threads;
     int http_max_conns;
-    int ldap_port;          /* the LDAP face (later) */
+    int ldap_port;          /* the LDAP face (dir_ldap.h) */
+    char ldap_addr[64];     /* address the LDAP face listens on */
+    char ldap_suffix[512];  /* DN of the directory's root entry */
+    int ldap_threads;       /* LDAP event loops */
+    int ldap_max_conns;
+    int ldap_max_message;   /* largest LDAP request accepted, bytes */
+    int ldap_size_limit;    /* most entries per LDAP search or page (0 = none) */
+    int ldap_time_limit;    /* most seconds per LDAP search (0 = none) */
     char schema_dir[1024];  /* migrations/ and demo/ below it */
     char log_level[16];
     int refresh_ms;         /* how often the change log is polled */

@@ -8,7 +8,9 @@
 #include "dir_auth.h"
 #include "dir_cfg.h"
 #include "dir_db.h"
+#include "dir_entry.h"
 #include "dir_http.h"
+#include "dir_ldap.h"
 #include "dir_log.h"
 #include "dir_refresh.h"
 #include "dir_session.h"
@@ -26,6 +28,7 @@ struct dir_ctx {
     struct dir_sessions *sessions;
     struct dir_refresh *refresh;
     struct dir_http *http;
+    struct dir_ldap *ldap;
     struct dir_api api;
 };
 
@@ -179,6 +182,10 @@ static int cmd_serve(struct dir_ctx *ctx)
     }
     ctx->api.sessions = ctx->sessions;
     ctx->api.cookie_secure = ctx->cfg.cookie_secure;
+    if (dir_entry_configure(ctx->cfg.ldap_suffix, err, sizeof err)) {
+        DIR_LOG(DIR_LOG_ERROR, "main", "%s", err);
+        goto out;
+    }
     if (dir_http_start(ctx->cfg.http_addr, ctx->cfg.http_port, ctx->cfg.http_threads,
                        ctx->cfg.http_max_conns, dir_api_handle, &ctx->api, &ctx->http, err,
                        sizeof err)) {
@@ -187,6 +194,20 @@ static int cmd_serve(struct dir_ctx *ctx)
     }
     DIR_LOG(DIR_LOG_INFO, "main", "directoryd %s serving http://%s:%d/ (pid %d)", DIR_VERSION,
             ctx->cfg.http_addr, dir_http_port(ctx->http), (int)getpid());
+    struct dir_ldap_opts lo = {.addr = ctx->cfg.ldap_addr,
+                               .port = ctx->cfg.ldap_port,
+                               .threads = ctx->cfg.ldap_threads,
+                               .max_conns = ctx->cfg.ldap_max_conns,
+                               .max_message = ctx->cfg.ldap_max_message,
+                               .size_limit = ctx->cfg.ldap_size_limit,
+                               .time_limit = ctx->cfg.ldap_time_limit,
+                               .refresh = ctx->refresh};
+    if (dir_ldap_start(&lo, &ctx->ldap, err, sizeof err)) {
+        DIR_LOG(DIR_LOG_ERROR, "main", "%s", err);
+        goto out;
+    }
+    DIR_LOG(DIR_LOG_INFO, "main", "serving ldap://%s:%d/ (suffix %s)", ctx->cfg.ldap_addr,
+            dir_ldap_port(ctx->ldap), dir_entry_suffix());
     for (;;) {
         int sig = 0;
         sigwait(&sigs, &sig);
@@ -197,6 +218,7 @@ static int cmd_serve(struct dir_ctx *ctx)
     }
     ret = 0;
 out:
+    dir_ldap_stop(ctx->ldap);
     dir_http_stop(ctx->http);
     dir_refresh_stop(ctx->refresh);
     dir_session_free(ctx->sessions);

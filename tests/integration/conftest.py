@@ -62,10 +62,12 @@ class Daemon:
     def __init__(self, db_url, workdir, extra_env=None):
         self.db_url = db_url
         self.port = free_port()
+        self.ldap_port = free_port()
         self.log_path = os.path.join(workdir, "directoryd-%d.log" % self.port)
         env = dict(os.environ)
         env.update({"DIRECTORYD_DB": db_url, "DIRECTORYD_HTTP_PORT": str(self.port),
-                    "DIRECTORYD_REFRESH_MS": "100"})
+                    "DIRECTORYD_REFRESH_MS": "100",
+                    "DIRECTORYD_LDAP_PORT": str(self.ldap_port)})
         env.update(extra_env or {})
         self.log = open(self.log_path, "wb")
         self.proc = subprocess.Popen([BIN, "serve"], env=env, stdout=self.log,

@@ -359,7 +359,8 @@ enum dir_rc dir_db_migrate(struct dir_db *db, const char *schema_dir, const char
         }
     }
     closedir(d);
-    qsort(names, (size_t)n, sizeof *names, cmp_str);
+    if (n > 1)
+        qsort(names, (size_t)n, sizeof *names, cmp_str);
 
     enum dir_rc rc = DIR_OK;
     *applied = 0;

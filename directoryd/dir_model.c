@@ -452,9 +452,10 @@ static int cmp_client(const void *a, const void *b)
 const struct dir_client *dir_model_client(const struct dir_model *m,
                                           const uint8_t hash[DIR_AUTH_HASH_LEN])
 {
-    struct dir_client key;
+    struct dir_client key = {0};
     memcpy(key.hash, hash, DIR_AUTH_HASH_LEN);
-    return m->nclients == 0 ? NULL : bsearch(&key, m->clients, (size_t)m->nclients, sizeof key, cmp_client);
+    return m->nclients == 0 ? NULL
+                            : bsearch(&key, m->clients, (size_t)m->nclients, sizeof key, cmp_client);
 }
 
 bool dir_model_area_within(const struct dir_model *m, int a, int anc)

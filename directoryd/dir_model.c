@@ -10,6 +10,7 @@
 #include "dir_text.h"
 
 #include <jansson.h>
+#include <stddef.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -353,13 +354,14 @@ bool dir_model_session_revoked(const struct dir_model *m, const char *sid)
 
 /* ---- lookups ---- */
 
-int dir_model_area(const struct dir_model *m, const char *code)
+/* Binary search in an array sorted by a key at offset 0 of each SIZE-byte element: a
+ * string (areas, groups, org refs) or an id (organisations, people). Index or -1. */
+static int find_str(const void *base, int n, size_t size, const char *key)
 {
-    int lo = 0, hi = m->nareas - 1;
-    if (!code)
-        return -1;
-    while (lo <= hi) {
-        int mid = lo + (hi - lo) / 2, c = strcmp(m->areas[mid].code, code);
+    int lo = 0, hi = n - 1;
+    while (key && lo <= hi) {
+        int mid = lo + (hi - lo) / 2;
+        int c = strcmp(*(const char *const *)((const char *)base + (size_t)mid * size), key);
         if (c == 0)
             return mid;
         if (c < 0)
@@ -370,21 +372,37 @@ int dir_model_area(const struct dir_model *m, const char *code)
     return -1;
 }
 
-int dir_model_group(const struct dir_model *m, const char *code)
+static int find_id(const void *base, int n, size_t size, long long id)
 {
-    int lo = 0, hi = m->ngroups - 1;
-    if (!code)
-        return -1;
+    int lo = 0, hi = n - 1;
     while (lo <= hi) {
-        int mid = lo + (hi - lo) / 2, c = strcmp(m->groups[mid].code, code);
-        if (c == 0)
+        int mid = lo + (hi - lo) / 2;
+        long long v = *(const long long *)((const char *)base + (size_t)mid * size);
+        if (v == id)
             return mid;
-        if (c < 0)
+        if (v < id)
             lo = mid + 1;
         else
             hi = mid - 1;
     }
     return -1;
+}
+
+/* The searches below rely on the key being each struct's first member. */
+_Static_assert(offsetof(struct dir_area, code) == 0, "area code first");
+_Static_assert(offsetof(struct dir_group, code) == 0, "group code first");
+_Static_assert(offsetof(struct dir_org_ref, ref) == 0, "org ref first");
+_Static_assert(offsetof(struct dir_org, id) == 0, "org id first");
+_Static_assert(offsetof(struct dir_person, id) == 0, "person id first");
+
+int dir_model_area(const struct dir_model *m, const char *code)
+{
+    return find_str(m->areas, m->nareas, sizeof *m->areas, code);
+}
+
+int dir_model_group(const struct dir_model *m, const char *code)
+{
+    return find_str(m->groups, m->ngroups, sizeof *m->groups, code);
 }
 
 int dir_model_taxon(const struct dir_model *m, enum dir_tax_kind kind, const char *code)
@@ -397,50 +415,18 @@ int dir_model_taxon(const struct dir_model *m, enum dir_tax_kind kind, const cha
 
 int dir_model_org(const struct dir_model *m, long long id)
 {
-    int lo = 0, hi = m->norgs - 1;
-    while (lo <= hi) {
-        int mid = lo + (hi - lo) / 2;
-        if (m->orgs[mid].id == id)
-            return mid;
-        if (m->orgs[mid].id < id)
-            lo = mid + 1;
-        else
-            hi = mid - 1;
-    }
-    return -1;
+    return find_id(m->orgs, m->norgs, sizeof *m->orgs, id);
 }
 
 int dir_model_org_by_ref(const struct dir_model *m, const char *ref)
 {
-    int lo = 0, hi = m->norg_refs - 1;
-    if (!ref)
-        return -1;
-    while (lo <= hi) {
-        int mid = lo + (hi - lo) / 2;
-        int c = strcmp(m->org_refs[mid].ref, ref);
-        if (c == 0)
-            return m->org_refs[mid].org;
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid - 1;
-    }
-    return -1;
+    int i = find_str(m->org_refs, m->norg_refs, sizeof *m->org_refs, ref);
+    return i < 0 ? -1 : m->org_refs[i].org;
 }
 
 int dir_model_person(const struct dir_model *m, long long id)
 {
-    int lo = 0, hi = m->npeople - 1;
-    while (lo <= hi) {
-        int mid = lo + (hi - lo) / 2;
-        if (m->people[mid].id == id)
-            return mid;
-        if (m->people[mid].id < id)
-            lo = mid + 1;
-        else
-            hi = mid - 1;
-    }
-    return -1;
+    return find_id(m->people, m->npeople, sizeof *m->people, id);
 }
 
 static int cmp_client(const void *a, const void *b)

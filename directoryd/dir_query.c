@@ -67,30 +67,18 @@ enum dir_rc dir_query_areas(const struct dir_model *m, const struct dir_area_fil
     struct lister l;
     const char *last = NULL;
     list_begin(&l, out, limit);
-    if (f->parent >= 0) {
-        /* Children are in code order because areas are. */
-        const struct dir_area *p = &m->areas[f->parent];
-        for (int i = 0; i < p->nchildren; i++) {
-            const struct dir_area *a = &m->areas[p->children[i]];
-            if (cursor && strcmp(a->code, cursor) <= 0)
-                continue;
-            if ((f->kind >= 0 && (int)a->kind != f->kind) || !name_matches(f->q, a->fold_th, a->fold_en))
-                continue;
-            if (!list_add(&l, &a->json))
-                break;
-            last = a->code;
-        }
-    } else {
-        for (int i = 0; i < m->nareas; i++) {
-            const struct dir_area *a = &m->areas[i];
-            if (cursor && strcmp(a->code, cursor) <= 0)
-                continue;
-            if ((f->kind >= 0 && (int)a->kind != f->kind) || !name_matches(f->q, a->fold_th, a->fold_en))
-                continue;
-            if (!list_add(&l, &a->json))
-                break;
-            last = a->code;
-        }
+    /* Under a parent, walk its children (in code order, as all areas are); else all. */
+    const struct dir_area *p = f->parent >= 0 ? &m->areas[f->parent] : NULL;
+    int n = p ? p->nchildren : m->nareas;
+    for (int i = 0; i < n; i++) {
+        const struct dir_area *a = &m->areas[p ? p->children[i] : i];
+        if (cursor && strcmp(a->code, cursor) <= 0)
+            continue;
+        if ((f->kind >= 0 && (int)a->kind != f->kind) || !name_matches(f->q, a->fold_th, a->fold_en))
+            continue;
+        if (!list_add(&l, &a->json))
+            break;
+        last = a->code;
     }
     return list_end_str(&l, last);
 }

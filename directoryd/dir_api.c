@@ -216,7 +216,7 @@ static bool get_taxon(struct call *c, const char *name, enum dir_tax_kind kind, 
 
 /* ---- endpoints ---- */
 
-static void healthz(struct call *c)
+static void healthz(struct call *c, struct dir_sync *sync)
 {
     c->resp->status = c->m ? 200 : 503;
     c->resp->content_type = "application/json";
@@ -226,9 +226,11 @@ static void healthz(struct call *c)
     }
     dir_buf_printf(&c->resp->body,
                    "{\"status\":\"ok\",\"seq\":%lld,\"model\":{\"areas\":%d,\"organizations\":%d,"
-                   "\"people\":%d,\"built_at\":%lld}}",
+                   "\"people\":%d,\"built_at\":%lld}",
                    c->m->seq, c->m->nareas, c->m->norgs, c->m->npeople,
                    (long long)c->m->built_at);
+    dir_sync_health(sync, &c->resp->body);
+    dir_buf_adds(&c->resp->body, "}");
 }
 
 static void list_areas(struct call *c)
@@ -471,6 +473,31 @@ static void changes(struct call *c)
     json_ok(c, rc);
 }
 
+static void programmes(struct call *c, const char *key)
+{
+    static const char *const args[] = {NULL};
+    const struct dir_model *m = c->m;
+    if (!only_args(c, args))
+        return;
+    if (*key) {
+        long long id = 0;
+        int i = parse_id(key, &id) ? dir_model_programme(m, id, NULL) : dir_model_programme(m, 0, key);
+        if (i < 0)
+            return not_found(c, "programme", key);
+        snprintf(c->resp->etag, sizeof c->resp->etag, "\"%d\"", m->programmes[i].version);
+        json_ok(c, dir_buf_add(&c->resp->body, m->programmes[i].json.s, m->programmes[i].json.len));
+        return;
+    }
+    enum dir_rc rc = dir_buf_adds(&c->resp->body, "{\"items\":[");
+    for (int i = 0; !rc && i < m->nprogrammes; i++) {
+        if (i)
+            rc = dir_buf_adds(&c->resp->body, ",");
+        if (!rc)
+            rc = dir_buf_add(&c->resp->body, m->programmes[i].json.s, m->programmes[i].json.len);
+    }
+    json_ok(c, rc ? rc : dir_buf_adds(&c->resp->body, "],\"next\":null}"));
+}
+
 /* ---- authentication ---- */
 
 /* The value of cookie NAME in the Cookie header into OUT; false if absent. */
@@ -674,7 +701,7 @@ void dir_api_handle(void *app, const struct dir_http_req *req, struct dir_http_r
 
     c.m = dir_refresh_acquire(api->refresh);
     if (strcmp(c.path, "/healthz") == 0) {
-        healthz(&c);
+        healthz(&c, api->sync);
         goto out;
     }
     if (!c.m) {
@@ -712,6 +739,8 @@ void dir_api_handle(void *app, const struct dir_http_req *req, struct dir_http_r
     struct dir_caller who = {.role = c.role, .kind = c.kind,
                              .name = c.client ? c.client : "anonymous"};
     dir_http_client_addr(req, who.address, sizeof who.address);
+    if (dir_sync_http_handle(api->sync, &who, method, seg, nseg, req, resp))
+        goto out;
     if (dir_write_handle(&api->write, c.m, &who, method, seg, nseg, req, resp))
         goto out;
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
@@ -734,6 +763,8 @@ void dir_api_handle(void *app, const struct dir_http_req *req, struct dir_http_r
         *key ? get_org(&c, key) : list_orgs(&c);
     else if (strcmp(coll, "people") == 0)
         *key ? get_person(&c, key) : list_people(&c);
+    else if (strcmp(coll, "programmes") == 0)
+        programmes(&c, key);
     else if (*key)
         not_found(&c, "resource", c.path);
     else if (strcmp(coll, "changes") == 0)

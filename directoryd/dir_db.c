@@ -38,6 +38,9 @@ enum stmt {
     ST_PUT_CLIENT,
     ST_CHANGES,
     ST_REVOKED,
+    ST_PROGRAMMES,
+    ST_PROGRAMME_AREAS,
+    ST_PROGRAMME_ORGS,
     ST_MIGRATED,
     ST_RECORD_MIGRATION,
     ST_COUNT
@@ -51,7 +54,8 @@ static const char *stmt_sql[ST_COUNT] = {
     [ST_SEQ] = "SELECT coalesce(max(seq), 0) FROM change_log",
     [ST_AREAS] = "SELECT code, kind, parent_code, name_th, name_en, postal_code, lat, lon, "
                  "coord_approx, version FROM area",
-    [ST_GROUPS] = "SELECT code, kind, parent_code, within_area, name_th, name_en FROM area_group",
+    [ST_GROUPS] = "SELECT code, kind, parent_code, within_area, name_th, name_en, version "
+                  "FROM area_group",
     [ST_MEMBERS] = "SELECT group_code, area_code FROM area_group_member ORDER BY group_code, area_code",
     [ST_SERVICES] = "SELECT code, name_th, name_en, description_th, description_en FROM service "
                     "ORDER BY position, code",
@@ -94,6 +98,12 @@ static const char *stmt_sql[ST_COUNT] = {
                       "IS DISTINCT FROM (EXCLUDED.role, EXCLUDED.secret_hash, NULL)",
     [ST_CHANGES] = "SELECT seq, entity, entity_id, op, " ISO("changed_at") " FROM change_log "
                    "WHERE seq > $1 AND entity NOT IN ('api_client', 'session') ORDER BY seq",
+    [ST_PROGRAMMES] = "SELECT id, ref, name_th, name_en, description_th, description_en, source, "
+                      "start_year, end_year, version FROM programme",
+    [ST_PROGRAMME_AREAS] = "SELECT programme_id, area_code FROM programme_area "
+                           "ORDER BY programme_id, area_code",
+    [ST_PROGRAMME_ORGS] = "SELECT programme_id, organization_id, role_th, role_en "
+                          "FROM programme_organization ORDER BY programme_id, organization_id",
     [ST_REVOKED] = "SELECT sid FROM session_revoked WHERE expires_at > now()",
     [ST_MIGRATED] = "SELECT checksum FROM schema_migrations WHERE name = $1",
     [ST_RECORD_MIGRATION] = "INSERT INTO schema_migrations (name, checksum) VALUES ($1, $2)",
@@ -447,7 +457,7 @@ static enum dir_rc load_rows(struct conn *c, struct dir_model_builder *b, int ch
     Q(ST_GROUPS);
     for (int i = 0; i < PQntuples(r); i++)
         dir_model_add_group(b, val(r, i, 0), val(r, i, 1), val(r, i, 2), val(r, i, 3),
-                            val(r, i, 4), val(r, i, 5));
+                            val(r, i, 4), val(r, i, 5), (int)ival(r, i, 6));
     PQclear(r);
     Q(ST_MEMBERS);
     for (int i = 0; i < PQntuples(r); i++)
@@ -563,6 +573,32 @@ static enum dir_rc load_rows(struct conn *c, struct dir_model_builder *b, int ch
     Q(ST_MEMBERSHIP_AREAS);
     for (int i = 0; i < PQntuples(r); i++)
         dir_model_add_membership_area(b, ival(r, i, 0), val(r, i, 1), val(r, i, 2));
+    PQclear(r);
+
+    Q(ST_PROGRAMMES);
+    for (int i = 0; i < PQntuples(r); i++) {
+        struct dir_programme_row pr = {
+            .id = ival(r, i, 0),
+            .ref = val(r, i, 1),
+            .name_th = val(r, i, 2),
+            .name_en = val(r, i, 3),
+            .description_th = val(r, i, 4),
+            .description_en = val(r, i, 5),
+            .source = val(r, i, 6),
+            .start_year = (int)ival(r, i, 7),
+            .end_year = (int)ival(r, i, 8),
+            .version = (int)ival(r, i, 9),
+        };
+        dir_model_add_programme(b, &pr);
+    }
+    PQclear(r);
+    Q(ST_PROGRAMME_AREAS);
+    for (int i = 0; i < PQntuples(r); i++)
+        dir_model_add_programme_area(b, ival(r, i, 0), val(r, i, 1));
+    PQclear(r);
+    Q(ST_PROGRAMME_ORGS);
+    for (int i = 0; i < PQntuples(r); i++)
+        dir_model_add_programme_org(b, ival(r, i, 0), ival(r, i, 1), val(r, i, 2), val(r, i, 3));
     PQclear(r);
 
     Q(ST_REVOKED);

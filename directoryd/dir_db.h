@@ -59,10 +59,12 @@ struct dir_db_set {
 
 #define DIR_DB_MAX_SETS 40
 
-/* One validated write to an organisation or a person, with its audit action. */
+/* One validated write to an organisation, a person, an area (community), an area group
+ * or a programme, with its audit action. */
 struct dir_db_write {
-    const char *entity;   /* "organization" or "person" */
-    long long id;         /* 0 creates */
+    const char *entity;   /* organization, person, area, area_group, programme */
+    long long id;         /* numeric-keyed entities: 0 creates */
+    const char *code;     /* area, area_group: the code updated (NULL creates) */
     int if_version;       /* updates: the version the caller saw */
     const char *action;   /* create, update, close, reopen, verify, deactivate, reactivate */
     struct dir_db_set sets[DIR_DB_MAX_SETS];
@@ -71,12 +73,16 @@ struct dir_db_write {
                              [{kind, value, extension, label_th, label_en, public}] */
     json_t *services;     /* borrowed; organisations: [{code, target_groups, areas}] */
     json_t *memberships;  /* borrowed; people: [{organization, team_role, title_th, title_en, areas}] */
+    json_t *members;      /* borrowed; area groups: [area code] */
+    json_t *prog_areas;   /* borrowed; programmes: [area code] */
+    json_t *prog_orgs;    /* borrowed; programmes: [{organization, role_th, role_en}] */
     const char *idem_key; /* Idempotency-Key of a create, or NULL */
     const char *req_hash; /* hash of the request body, with IDEM_KEY */
 };
 
 struct dir_db_result {
     long long id;
+    char code[80];    /* text-keyed entities: the code written */
     int version;      /* the entity's version now (after the write, or current on 412) */
     long long seq;    /* the change-log sequence that includes the write */
     bool replayed;    /* an Idempotency-Key repeat: nothing was written */

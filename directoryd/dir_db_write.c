@@ -167,14 +167,56 @@ static void replace_memberships(struct tx *t, const char *id, json_t *list)
     }
 }
 
+/* What each editable entity is in SQL. */
+struct etab {
+    const char *entity, *table, *key_col, *json_sql;
+    bool numeric;
+};
+
+static const struct etab etabs[] = {
+    {"organization", "organization", "id", "SELECT dir_org_json($1)::text", true},
+    {"person", "person", "id", "SELECT dir_person_json($1)::text", true},
+    {"area", "area", "code", "SELECT dir_area_json($1)::text", false},
+    {"area_group", "area_group", "code", "SELECT dir_area_group_json($1)::text", false},
+    {"programme", "programme", "id", "SELECT dir_programme_json($1)::text", true},
+};
+
+static const struct etab *etab_of(const char *entity)
+{
+    for (size_t i = 0; i < sizeof etabs / sizeof etabs[0]; i++)
+        if (strcmp(etabs[i].entity, entity) == 0)
+            return &etabs[i];
+    return NULL;
+}
+
+/* Replaces the rows of a link table owned by OWNER: "DELETE ... WHERE owner = $1", then one
+ * INSERT per item of LIST (a string, or an object whose FIELDS are the further columns). */
+static void replace_links(struct tx *t, const char *del_sql, const char *ins_sql,
+                          const char *owner, json_t *list, const char *const *fields, int nf)
+{
+    const char *p1[] = {owner};
+    qexec(t, del_sql, 1, p1);
+    size_t i;
+    json_t *x;
+    json_array_foreach(list, i, x)
+    {
+        const char *p[4] = {owner};
+        char b[3][32];
+        if (json_is_string(x)) {
+            p[1] = json_string_value(x);
+        } else {
+            for (int k = 0; k < nf && k < 3; k++)
+                p[1 + k] = jtext(x, fields[k], b[k], sizeof b[k]);
+        }
+        qexec(t, ins_sql, json_is_string(x) ? 2 : 1 + nf, p);
+    }
+}
+
 /* The entity row as audit JSON (caller frees), or NULL. */
 static char *entity_json(struct tx *t, const char *entity, const char *id)
 {
     const char *p[] = {id};
-    PGresult *r = q(t,
-                    strcmp(entity, "organization") == 0 ? "SELECT dir_org_json($1)::text"
-                                                        : "SELECT dir_person_json($1)::text",
-                    1, p);
+    PGresult *r = q(t, etab_of(entity)->json_sql, 1, p);
     if (!r)
         return NULL;
     char *s = PQgetisnull(r, 0, 0) ? NULL : dir_xstrdup(PQgetvalue(r, 0, 0));
@@ -237,8 +279,9 @@ static enum dir_rc apply_once(struct dir_db *db, const struct dir_db_actor *a,
 {
     struct tx t = {.err = err, .errlen = errlen};
     bool org = strcmp(w->entity, "organization") == 0;
-    const char *table = org ? "organization" : "person";
-    char id[32], sql[4096];
+    const struct etab *et = etab_of(w->entity);
+    const char *table = et->table;
+    char id[80], sql[4096];
     char *before = NULL, *after = NULL;
 
     memset(res, 0, sizeof *res);
@@ -253,10 +296,14 @@ static enum dir_rc apply_once(struct dir_db *db, const struct dir_db_actor *a,
 
     const char *params[DIR_DB_MAX_SETS + 1];
     int np = 0;
-    if (w->id) {
-        snprintf(id, sizeof id, "%lld", w->id);
+    if (w->id || w->code) {
+        if (w->code)
+            snprintf(id, sizeof id, "%s", w->code);
+        else
+            snprintf(id, sizeof id, "%lld", w->id);
         const char *p[] = {id};
-        snprintf(sql, sizeof sql, "SELECT version FROM %s WHERE id = $1 FOR UPDATE", table);
+        snprintf(sql, sizeof sql, "SELECT version FROM %s WHERE %s = $1 FOR UPDATE", table,
+                 et->key_col);
         PGresult *r = q(&t, sql, 1, p);
         if (r && PQntuples(r) == 0) {
             t.rc = DIR_ERR_NOTFOUND;
@@ -285,7 +332,7 @@ static enum dir_rc apply_once(struct dir_db *db, const struct dir_db_actor *a,
             }
         }
         params[np++] = id;
-        snprintf(sql + len, sizeof sql - len, " WHERE id = $%d", np);
+        snprintf(sql + len, sizeof sql - len, " WHERE %s = $%d", et->key_col, np);
         qexec(&t, sql, np, params);
     } else {
         size_t len = (size_t)snprintf(sql, sizeof sql, "INSERT INTO %s (", table);
@@ -301,7 +348,7 @@ static enum dir_rc apply_once(struct dir_db *db, const struct dir_db_actor *a,
                 vl += (size_t)snprintf(vals + vl, sizeof vals - vl, "%s$%d", i ? ", " : "", np);
             }
         }
-        snprintf(sql + len, sizeof sql - len, ") VALUES (%s) RETURNING id", vals);
+        snprintf(sql + len, sizeof sql - len, ") VALUES (%s) RETURNING %s", vals, et->key_col);
         PGresult *r = q(&t, sql, np, params);
         if (r)
             snprintf(id, sizeof id, "%s", PQgetvalue(r, 0, 0));
@@ -313,23 +360,39 @@ static enum dir_rc apply_once(struct dir_db *db, const struct dir_db_actor *a,
         replace_services(&t, id, w->services);
     if (!t.rc && !org && w->memberships)
         replace_memberships(&t, id, w->memberships);
+    if (!t.rc && w->members)
+        replace_links(&t, "DELETE FROM area_group_member WHERE group_code = $1",
+                      "INSERT INTO area_group_member (group_code, area_code) VALUES ($1, $2)", id,
+                      w->members, NULL, 0);
+    if (!t.rc && w->prog_areas)
+        replace_links(&t, "DELETE FROM programme_area WHERE programme_id = $1",
+                      "INSERT INTO programme_area (programme_id, area_code) VALUES ($1, $2)", id,
+                      w->prog_areas, NULL, 0);
+    if (!t.rc && w->prog_orgs) {
+        static const char *const f[] = {"organization", "role_th", "role_en"};
+        replace_links(&t, "DELETE FROM programme_organization WHERE programme_id = $1",
+                      "INSERT INTO programme_organization (programme_id, organization_id, role_th, "
+                      "role_en) VALUES ($1, $2, $3, $4)",
+                      id, w->prog_orgs, f, 3);
+    }
     if (!t.rc) {
         after = entity_json(&t, w->entity, id);
         audit(&t, a, w->entity, id, w->action, before, after);
     }
-    if (!t.rc && w->idem_key) {
+    if (!t.rc && w->idem_key && et->numeric) {
         const char *p[] = {a->name, w->idem_key, w->req_hash, w->entity, id};
         qexec(&t, "INSERT INTO idempotency_key (actor, key, request_hash, entity, entity_id) "
                   "VALUES ($1, $2, $3, $4, $5)", 5, p);
     }
     if (!t.rc) {
         const char *p[] = {id};
-        snprintf(sql, sizeof sql, "SELECT version FROM %s WHERE id = $1", table);
+        snprintf(sql, sizeof sql, "SELECT version FROM %s WHERE %s = $1", table, et->key_col);
         PGresult *r = q(&t, sql, 1, p);
         if (r)
             res->version = atoi(PQgetvalue(r, 0, 0));
         PQclear(r);
-        res->id = strtoll(id, NULL, 10);
+        res->id = et->numeric ? strtoll(id, NULL, 10) : 0;
+        snprintf(res->code, sizeof res->code, "%s", id);
         res->seq = last_seq(&t);
     }
     free(before);

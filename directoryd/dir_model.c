@@ -36,6 +36,7 @@ struct raw_area {
 };
 struct raw_group {
     const char *code, *kind, *parent, *within, *name_th, *name_en;
+    int version;
 };
 struct raw_member {
     const char *group, *area;
@@ -63,6 +64,10 @@ struct raw_membership {
     const char *role, *title_th, *title_en;
     int seq;
 };
+struct raw_prog_org {
+    long long pid, org;
+    const char *role_th, *role_en;
+};
 struct raw_org {
     struct dir_org_row r;
 };
@@ -86,6 +91,9 @@ struct dir_model_builder {
     VEC(struct dir_client) clients;
     VEC(struct dir_change) changes;
     VEC(const char *) revoked;
+    VEC(struct dir_programme_row) programmes;
+    VEC(struct raw_link) prog_areas;
+    VEC(struct raw_prog_org) prog_orgs;
 };
 
 static const char *area_kind_names[DIR_AREA_NKINDS] = {"country", "province", "district",
@@ -129,6 +137,9 @@ static void builder_free_rows(struct dir_model_builder *b)
     free(b->clients.v);
     free(b->changes.v);
     free(b->revoked.v);
+    free(b->programmes.v);
+    free(b->prog_areas.v);
+    free(b->prog_orgs.v);
     free(b);
 }
 
@@ -162,9 +173,10 @@ void dir_model_add_area(struct dir_model_builder *b, const char *code, const cha
 
 void dir_model_add_group(struct dir_model_builder *b, const char *code, const char *kind,
                          const char *parent, const char *within, const char *name_th,
-                         const char *name_en)
+                         const char *name_en, int version)
 {
     struct raw_group *g = VPUSH(b->groups);
+    g->version = version;
     g->code = S(code);
     g->kind = S(kind);
     g->parent = S(parent);
@@ -336,6 +348,34 @@ void dir_model_add_change(struct dir_model_builder *b, long long seq, const char
     c->at = S(at);
 }
 
+void dir_model_add_programme(struct dir_model_builder *b, const struct dir_programme_row *row)
+{
+    struct dir_programme_row *r = VPUSH(b->programmes);
+    *r = *row;
+    r->ref = S(row->ref);
+    r->name_th = S(row->name_th);
+    r->name_en = S(row->name_en);
+    r->description_th = S(row->description_th);
+    r->description_en = S(row->description_en);
+    r->source = S(row->source);
+}
+
+void dir_model_add_programme_area(struct dir_model_builder *b, long long programme_id,
+                                  const char *area)
+{
+    add_link(b, &b->prog_areas, programme_id, area, NULL);
+}
+
+void dir_model_add_programme_org(struct dir_model_builder *b, long long programme_id,
+                                 long long org_id, const char *role_th, const char *role_en)
+{
+    struct raw_prog_org *r = VPUSH(b->prog_orgs);
+    r->pid = programme_id;
+    r->org = org_id;
+    r->role_th = S(role_th);
+    r->role_en = S(role_en);
+}
+
 void dir_model_add_revoked(struct dir_model_builder *b, const char *sid)
 {
     *VPUSH(b->revoked) = S(sid);
@@ -394,6 +434,7 @@ _Static_assert(offsetof(struct dir_group, code) == 0, "group code first");
 _Static_assert(offsetof(struct dir_org_ref, ref) == 0, "org ref first");
 _Static_assert(offsetof(struct dir_org, id) == 0, "org id first");
 _Static_assert(offsetof(struct dir_person, id) == 0, "person id first");
+_Static_assert(offsetof(struct dir_programme, id) == 0, "programme id first");
 
 int dir_model_area(const struct dir_model *m, const char *code)
 {
@@ -882,6 +923,7 @@ static void finish_groups(struct dir_model_builder *b, struct dir_model *m)
         g->kind = r->kind;
         g->name_th = r->name_th;
         g->name_en = r->name_en;
+        g->version = r->version;
         g->parent = i; /* raw row, resolved below */
     }
     sort_n(m->groups, (size_t)m->ngroups, sizeof *m->groups, cmp_group);
@@ -1149,6 +1191,76 @@ static int cmp_org_ref(const void *a, const void *b)
     return strcmp(((const struct dir_org_ref *)a)->ref, ((const struct dir_org_ref *)b)->ref);
 }
 
+static int cmp_prog_row(const void *a, const void *b)
+{
+    return cmp_ll(((const struct dir_programme_row *)a)->id,
+                  ((const struct dir_programme_row *)b)->id);
+}
+
+/* Programmes with their areas and organisations, rendered once. */
+static void finish_programmes(struct dir_model_builder *b, struct dir_model *m)
+{
+    sort_n(b->programmes.v, (size_t)b->programmes.n, sizeof *b->programmes.v, cmp_prog_row);
+    m->nprogrammes = b->programmes.n;
+    m->programmes =
+        dir_arena_alloc(m->arena, sizeof(struct dir_programme) * (size_t)(m->nprogrammes + 1));
+    json_t **objs = dir_xcalloc((size_t)m->nprogrammes + 1, sizeof *objs);
+    for (int i = 0; i < m->nprogrammes; i++) {
+        const struct dir_programme_row *r = &b->programmes.v[i];
+        struct dir_programme *p = &m->programmes[i];
+        p->id = r->id;
+        p->ref = r->ref;
+        p->version = r->version;
+        json_t *j = objs[i] = json_object();
+        json_object_set_new(j, "id", json_integer(r->id));
+        json_object_set_new(j, "ref", jstr(r->ref));
+        json_object_set_new(j, "name_th", jstr(r->name_th));
+        json_object_set_new(j, "name_en", jstr(r->name_en));
+        json_object_set_new(j, "description_th", jstr(r->description_th));
+        json_object_set_new(j, "description_en", jstr(r->description_en));
+        json_object_set_new(j, "start_year", r->start_year ? json_integer(r->start_year) : json_null());
+        json_object_set_new(j, "end_year", r->end_year ? json_integer(r->end_year) : json_null());
+        json_object_set_new(j, "source", jstr(r->source));
+        json_object_set_new(j, "areas", json_array());
+        json_object_set_new(j, "organizations", json_array());
+        json_object_set_new(j, "version", json_integer(r->version));
+    }
+    for (int i = 0; i < b->prog_areas.n; i++) {
+        int p = find_id(m->programmes, m->nprogrammes, sizeof *m->programmes,
+                        b->prog_areas.v[i].owner);
+        int a = dir_model_area(m, b->prog_areas.v[i].a);
+        if (p >= 0 && a >= 0)
+            json_array_append_new(json_object_get(objs[p], "areas"), area_ref_json(m, a));
+    }
+    for (int i = 0; i < b->prog_orgs.n; i++) {
+        const struct raw_prog_org *r = &b->prog_orgs.v[i];
+        int p = find_id(m->programmes, m->nprogrammes, sizeof *m->programmes, r->pid);
+        int o = dir_model_org(m, r->org);
+        if (p < 0 || o < 0)
+            continue;
+        json_t *x = json_object();
+        json_object_set_new(x, "id", json_integer(m->orgs[o].id));
+        json_object_set_new(x, "name_th", jstr(m->orgs[o].name_th));
+        json_object_set_new(x, "name_en", jstr(m->orgs[o].name_en));
+        json_object_set_new(x, "role_th", jstr(r->role_th));
+        json_object_set_new(x, "role_en", jstr(r->role_en));
+        json_array_append_new(json_object_get(objs[p], "organizations"), x);
+    }
+    for (int i = 0; i < m->nprogrammes; i++)
+        render(m->arena, objs[i], &m->programmes[i].json);
+    free(objs);
+}
+
+int dir_model_programme(const struct dir_model *m, long long id, const char *ref)
+{
+    if (id)
+        return find_id(m->programmes, m->nprogrammes, sizeof *m->programmes, id);
+    for (int i = 0; ref && i < m->nprogrammes; i++)
+        if (m->programmes[i].ref && strcmp(m->programmes[i].ref, ref) == 0)
+            return i;
+    return -1;
+}
+
 /* Adds REF to the list of area A (COUNT pass when LISTS is NULL). */
 static void bucket(int *counts, struct dir_ref **lists, int a, struct dir_ref ref)
 {
@@ -1301,12 +1413,14 @@ enum dir_rc dir_model_finish(struct dir_model_builder *b, long long seq, struct 
         for (int k = 0; k < g->nmembers; k++)
             json_array_append_new(mem, area_ref_json(m, g->members[k]));
         json_object_set_new(j, "members", mem);
+        json_object_set_new(j, "version", json_integer(g->version));
         render(m->arena, j, &g->json);
     }
     for (int i = 0; i < m->norgs; i++)
         render_org(m, &m->orgs[i], &b->orgs.v[i].r);
     for (int i = 0; i < m->npeople; i++)
         render_person(m, &m->people[i], b->people.v[i].r.version);
+    finish_programmes(b, m);
     build_indexes(m);
 
     builder_free_rows(b);

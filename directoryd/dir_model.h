@@ -84,6 +84,7 @@ struct dir_area {
 
 struct dir_group {
     const char *code, *kind, *name_th, *name_en;
+    int version;
     int parent;      /* group index or -1 */
     int within;      /* area index or -1 */
     int *members, nmembers; /* area indexes */
@@ -161,6 +162,14 @@ struct dir_person {
     struct dir_json card; /* as an organisation's card, with the person's contacts */
 };
 
+/* A pilot community programme or other programme, with its areas and organisations. */
+struct dir_programme {
+    long long id; /* first member: searched by id */
+    const char *ref;
+    int version;
+    struct dir_json json;
+};
+
 /* One change-log row, as mirrors see it. */
 struct dir_change {
     long long seq;
@@ -197,6 +206,8 @@ struct dir_model {
     int norg_refs;
     struct dir_change *changes; /* the newest change-log rows, oldest first */
     int nchanges;
+    struct dir_programme *programmes; /* sorted by id */
+    int nprogrammes;
     const char **revoked; /* session ids logged out before they expired, sorted */
     int nrevoked;
     /* Views other modules derive from the snapshot on first use (the LDAP entry view of
@@ -253,7 +264,7 @@ void dir_model_add_area(struct dir_model_builder *b, const char *code, const cha
                         int version);
 void dir_model_add_group(struct dir_model_builder *b, const char *code, const char *kind,
                          const char *parent, const char *within, const char *name_th,
-                         const char *name_en);
+                         const char *name_en, int version);
 void dir_model_add_group_member(struct dir_model_builder *b, const char *group,
                                 const char *area);
 void dir_model_add_taxon(struct dir_model_builder *b, enum dir_tax_kind kind, const char *code,
@@ -281,6 +292,20 @@ void dir_model_add_client(struct dir_model_builder *b, const uint8_t hash[DIR_AU
 /* A change-log row; rows must come in ascending SEQ order. */
 void dir_model_add_change(struct dir_model_builder *b, long long seq, const char *entity,
                           const char *id, const char *op, const char *at);
+
+struct dir_programme_row {
+    long long id;
+    const char *ref, *name_th, *name_en, *description_th, *description_en, *source;
+    int start_year, end_year; /* 0 = unknown */
+    int version;
+};
+void dir_model_add_programme(struct dir_model_builder *b, const struct dir_programme_row *row);
+void dir_model_add_programme_area(struct dir_model_builder *b, long long programme_id,
+                                  const char *area);
+void dir_model_add_programme_org(struct dir_model_builder *b, long long programme_id,
+                                 long long org_id, const char *role_th, const char *role_en);
+/* Index of the programme with ID (or, if ID is 0, with REF), or -1. */
+int dir_model_programme(const struct dir_model *m, long long id, const char *ref);
 
 /* A session id that was logged out. */
 void dir_model_add_revoked(struct dir_model_builder *b, const char *sid);

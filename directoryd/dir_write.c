@@ -3,6 +3,7 @@
 #include "dir_log.h"
 #include "dir_mem.h"
 #include "dir_problem.h"
+#include "dir_query.h"
 #include "dir_validate.h"
 
 #include <jansson.h>
@@ -14,7 +15,7 @@
 #define WAIT_MS 3000
 
 enum ftype { F_LINE, F_TEXT, F_ORG_TYPE, F_SECTOR, F_PROFESSION, F_AREA, F_ORG, F_LAT, F_LON,
-             F_YEAR, F_REF };
+             F_YEAR, F_REF, F_CODE, F_GROUP, F_GROUP_KIND, F_LOCAL_PARENT, F_POSTAL };
 
 struct field {
     const char *key, *col;
@@ -53,6 +54,39 @@ static const struct field person_fields[] = {
     {"title_en", "title_en", F_LINE, 200, false, true},
     {"profession", "profession", F_PROFESSION, 0, false, false},
     {"ref", "ref", F_REF, 80, false, false},
+    {NULL, NULL, 0, 0, false, false},
+};
+
+/* Communities: the only areas edited here (the rest are national reference facts). */
+static const struct field area_fields[] = {
+    {"code", "code", F_CODE, 32, false, false},
+    {"parent", "parent_code", F_LOCAL_PARENT, 0, true, false},
+    {"name_th", "name_th", F_LINE, 200, true, false},
+    {"name_en", "name_en", F_LINE, 200, false, false},
+    {"postal_code", "postal_code", F_POSTAL, 0, false, false},
+    {"lat", "lat", F_LAT, 0, false, false},
+    {"lon", "lon", F_LON, 0, false, false},
+    {NULL, NULL, 0, 0, false, false},
+};
+
+static const struct field group_fields[] = {
+    {"code", "code", F_CODE, 32, true, false},
+    {"kind", "kind", F_GROUP_KIND, 0, true, false},
+    {"parent", "parent_code", F_GROUP, 0, false, false},
+    {"within", "within_area", F_AREA, 0, false, false},
+    {"name_th", "name_th", F_LINE, 200, true, false},
+    {"name_en", "name_en", F_LINE, 200, false, false},
+    {NULL, NULL, 0, 0, false, false},
+};
+
+static const struct field programme_fields[] = {
+    {"ref", "ref", F_REF, 80, false, false},
+    {"name_th", "name_th", F_LINE, 300, true, false},
+    {"name_en", "name_en", F_LINE, 300, false, false},
+    {"description_th", "description_th", F_TEXT, 4000, false, false},
+    {"description_en", "description_en", F_TEXT, 4000, false, false},
+    {"start_year", "start_year", F_YEAR, 0, false, false},
+    {"end_year", "end_year", F_YEAR, 0, false, false},
     {NULL, NULL, 0, 0, false, false},
 };
 
@@ -204,6 +238,54 @@ static void check_scalar(struct job *j, const struct field *f, json_t *v, bool l
         else
             add_set_num(j, f->col, false, json_number_value(v));
         return;
+    case F_CODE: {
+        const char *code = json_string_value(v);
+        bool ok = code && *code && strlen(code) <= 32;
+        for (const char *p = code; ok && *p; p++)
+            ok = (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+                 *p == '.' || *p == '-';
+        if (!ok)
+            field_error(j, f->key, "รหัส 1-32 ตัว A-Z a-z 0-9 . -", "1 to 32 of A-Z a-z 0-9 . -");
+        else if (dir_model_area(m, code) >= 0 || dir_model_group(m, code) >= 0)
+            field_error(j, f->key, "มีรหัสนี้แล้ว", "this code is taken");
+        else
+            add_set(j, f->col, code);
+        return;
+    }
+    case F_GROUP:
+        if (!json_is_string(v) || dir_model_group(m, json_string_value(v)) < 0)
+            field_error(j, f->key, "ไม่พบกลุ่มพื้นที่นี้", "no area group has this code");
+        else
+            add_set(j, f->col, json_string_value(v));
+        return;
+    case F_GROUP_KIND:
+        if (!json_is_string(v) || (strcmp(json_string_value(v), "zone") &&
+                                   strcmp(json_string_value(v), "subzone") &&
+                                   strcmp(json_string_value(v), "other")))
+            field_error(j, f->key, "ใช้ zone, subzone หรือ other", "zone, subzone or other");
+        else
+            add_set(j, f->col, json_string_value(v));
+        return;
+    case F_LOCAL_PARENT: {
+        int a = json_is_string(v) ? dir_model_area(m, json_string_value(v)) : -1;
+        if (a < 0 || (m->areas[a].kind != DIR_AREA_DISTRICT && m->areas[a].kind != DIR_AREA_SUBDISTRICT))
+            field_error(j, f->key, "ต้องเป็นรหัสเขต/อำเภอ หรือแขวง/ตำบล",
+                        "the code of a district or sub-district");
+        else
+            add_set(j, f->col, json_string_value(v));
+        return;
+    }
+    case F_POSTAL: {
+        const char *pc = json_string_value(v);
+        bool ok = pc && strlen(pc) == 5;
+        for (int k = 0; ok && k < 5; k++)
+            ok = pc[k] >= '0' && pc[k] <= '9';
+        if (!ok)
+            field_error(j, f->key, "รหัสไปรษณีย์ 5 หลัก", "a 5-digit postal code");
+        else
+            add_set(j, f->col, pc);
+        return;
+    }
     case F_YEAR:
         if (!json_is_integer(v) || json_integer_value(v) < 1800 || json_integer_value(v) > 2200)
             field_error(j, f->key, "ปี ค.ศ. ระหว่าง 1800 ถึง 2200 (พ.ศ. ลบ 543)",
@@ -320,8 +402,9 @@ static void check_codes(struct job *j, json_t *list, const char *field, bool gro
     {
         snprintf(f, sizeof f, "%s[%zu]", field, k);
         const char *code = json_string_value(x);
-        bool ok = code && (groups_ok ? area_or_group(j->m, code)
-                                     : dir_model_taxon(j->m, kind, code) >= 0);
+        bool ok = code && (groups_ok                 ? area_or_group(j->m, code)
+                           : kind == DIR_TAX_NKINDS ? dir_model_area(j->m, code) >= 0
+                                                    : dir_model_taxon(j->m, kind, code) >= 0);
         if (!ok)
             field_error(j, f, "ไม่รู้จักรหัสนี้", "unknown code");
     }
@@ -395,10 +478,39 @@ static void check_memberships(struct job *j, json_t *list)
     }
 }
 
+static void check_programme_orgs(struct job *j, json_t *list)
+{
+    char f[96];
+    const char *th, *en;
+    if (!json_is_array(list) || json_array_size(list) > 200) {
+        field_error(j, "organizations", "ต้องเป็นรายการ", "must be an array of at most 200");
+        return;
+    }
+    size_t i;
+    json_t *x;
+    json_array_foreach(list, i, x)
+    {
+        snprintf(f, sizeof f, "organizations[%zu].organization", i);
+        if (!json_is_object(x) || org_id_of(j->m, json_object_get(x, "organization")) < 0) {
+            field_error(j, f, "ไม่พบหน่วยงานนี้", "no organization has this id");
+            continue;
+        }
+        static const char *roles[] = {"role_th", "role_en"};
+        for (int k = 0; k < 2; k++) {
+            json_t *r = json_object_get(x, roles[k]);
+            snprintf(f, sizeof f, "organizations[%zu].%s", i, roles[k]);
+            if (r && !json_is_null(r) &&
+                (!json_is_string(r) || !dir_validate_text(json_string_value(r), 0, 200, true, &th, &en)))
+                field_error(j, f, "ข้อความไม่เกิน 200 ตัวอักษร", "text of at most 200 characters");
+        }
+    }
+}
+
 /* Validates BODY against FIELDS (and the nested lists); fills j->w. */
 static void check_body(struct job *j, json_t *body, const struct field *fields, bool create,
-                       bool org, bool ldap)
+                       const char *entity, bool ldap)
 {
+    bool org = strcmp(entity, "organization") == 0, person = strcmp(entity, "person") == 0;
     const char *key;
     json_t *v;
     json_object_foreach(body, key, v)
@@ -408,19 +520,32 @@ static void check_body(struct job *j, json_t *body, const struct field *fields, 
             if (strcmp(x->key, key) == 0)
                 f = x;
         if (f) {
-            if (f->type == F_REF && !create)
+            if ((f->type == F_REF || f->type == F_CODE) && !create)
                 field_error(j, key, "กำหนดได้ตอนสร้างเท่านั้น", "can be set on create only");
             else
                 check_scalar(j, f, v, ldap);
-        } else if (strcmp(key, "contacts") == 0) {
+        } else if ((org || person) && strcmp(key, "contacts") == 0) {
             check_contacts(j, v, ldap);
             j->w.contacts = v;
         } else if (org && strcmp(key, "services") == 0) {
             check_services(j, v);
             j->w.services = v;
-        } else if (!org && strcmp(key, "memberships") == 0) {
+        } else if (person && strcmp(key, "memberships") == 0) {
             check_memberships(j, v);
             j->w.memberships = v;
+        } else if (strcmp(entity, "area_group") == 0 && strcmp(key, "members") == 0) {
+            check_codes(j, v, "members", false, DIR_TAX_NKINDS);
+            j->w.members = v;
+        } else if (strcmp(entity, "programme") == 0 && strcmp(key, "areas") == 0) {
+            check_codes(j, v, "areas", false, DIR_TAX_NKINDS);
+            j->w.prog_areas = v;
+        } else if (strcmp(entity, "programme") == 0 && strcmp(key, "organizations") == 0) {
+            check_programme_orgs(j, v);
+            j->w.prog_orgs = v;
+        } else if (strcmp(entity, "area") == 0 && strcmp(key, "kind") == 0) {
+            if (!json_is_string(v) || strcmp(json_string_value(v), "community") != 0)
+                field_error(j, key, "เพิ่ม/แก้ไขได้เฉพาะชุมชน (community)",
+                            "only communities are added or edited here");
         } else {
             const char *hint = read_only_hint(key);
             field_error(j, key, hint ? "แก้ไขช่องนี้โดยตรงไม่ได้" : "ไม่รู้จักช่องนี้",
@@ -432,7 +557,7 @@ static void check_body(struct job *j, json_t *body, const struct field *fields, 
             if (x->required && !json_object_get(body, x->key))
                 field_error(j, x->key, "ต้องระบุ", "required");
     json_t *lat = json_object_get(body, "lat"), *lon = json_object_get(body, "lon");
-    if (org && (lat || lon)) {
+    if ((org || strcmp(entity, "area") == 0) && (lat || lon)) {
         const char *th, *en;
         if (!lat || !lon || json_is_null(lat) != json_is_null(lon))
             field_error(j, lat ? "lon" : "lat", "ระบุ lat และ lon คู่กัน", "give lat and lon together");
@@ -511,26 +636,46 @@ static bool need_if_match(struct job *j)
     return true;
 }
 
-/* The entity's current JSON from the served snapshot, with its ETag. */
-static void answer_entity(struct job *j, int status, bool org, long long id)
+/* The entity's current JSON from the served snapshot, with its ETag: ID for numeric-keyed
+ * entities, CODE for areas and area groups. */
+static void answer(struct job *j, int status, long long id, const char *code)
 {
     const struct dir_model *m = j->m;
     struct dir_http_resp *r = j->resp;
-    int idx = org ? dir_model_org(m, id) : dir_model_person(m, id);
-    if (idx < 0) {
-        r->status = status;
-        r->content_type = "application/json; charset=utf-8";
-        dir_buf_printf(&r->body, "{\"id\":%lld}", id);
-        return;
-    }
-    const struct dir_json *js = org ? &m->orgs[idx].json_full : &m->people[idx].json;
+    const char *e = j->w.entity;
+    const struct dir_json *js = NULL;
+    int version = 0, idx;
     r->status = status;
     r->content_type = "application/json; charset=utf-8";
-    snprintf(r->etag, sizeof r->etag, "\"%d\"", org ? m->orgs[idx].version : m->people[idx].version);
+    if (strcmp(e, "organization") == 0 && (idx = dir_model_org(m, id)) >= 0) {
+        js = &m->orgs[idx].json_full;
+        version = m->orgs[idx].version;
+    } else if (strcmp(e, "person") == 0 && (idx = dir_model_person(m, id)) >= 0) {
+        js = &m->people[idx].json;
+        version = m->people[idx].version;
+    } else if (strcmp(e, "programme") == 0 && (idx = dir_model_programme(m, id, NULL)) >= 0) {
+        js = &m->programmes[idx].json;
+        version = m->programmes[idx].version;
+    } else if (strcmp(e, "area_group") == 0 && (idx = dir_model_group(m, code)) >= 0) {
+        js = &m->groups[idx].json;
+        version = m->groups[idx].version;
+    } else if (strcmp(e, "area") == 0 && (idx = dir_model_area(m, code)) >= 0) {
+        snprintf(r->etag, sizeof r->etag, "\"%d\"", m->areas[idx].version);
+        dir_query_area(m, idx, &r->body);
+        return;
+    }
+    if (!js) { /* not in the snapshot yet: the key at least */
+        if (code)
+            dir_buf_printf(&r->body, "{\"code\":\"%s\"}", code);
+        else
+            dir_buf_printf(&r->body, "{\"id\":%lld}", id);
+        return;
+    }
+    snprintf(r->etag, sizeof r->etag, "\"%d\"", version);
     dir_buf_add(&r->body, js->s, js->len);
 }
 
-static void db_failed(struct job *j, enum dir_rc rc, const char *err, bool org)
+static void db_failed(struct job *j, enum dir_rc rc, const char *err)
 {
     struct dir_problem p;
     switch (rc) {
@@ -544,7 +689,7 @@ static void db_failed(struct job *j, enum dir_rc rc, const char *err, bool org)
         break;
     case DIR_ERR_STATE:
         /* 412 with the current state, so the caller can merge and retry. */
-        answer_entity(j, 412, org, j->w.id);
+        answer(j, 412, j->w.id, j->w.code);
         return;
     default:
         DIR_LOG(DIR_LOG_WARN, "write", "write failed: %s", err);
@@ -557,14 +702,14 @@ static void db_failed(struct job *j, enum dir_rc rc, const char *err, bool org)
 }
 
 /* Runs the write, then answers with the entity as the read model shows it afterwards. */
-static void commit(struct job *j, bool org, int ok_status)
+static void commit(struct job *j, int ok_status)
 {
     struct dir_db_actor actor = {j->who->kind, j->who->name, j->who->address};
     struct dir_db_result res;
     char err[512];
     enum dir_rc rc = dir_db_apply(j->env->db, &actor, &j->w, &res, err, sizeof err);
     if (rc) {
-        db_failed(j, rc, err, org);
+        db_failed(j, rc, err);
         return;
     }
     if (res.key_reused) {
@@ -579,7 +724,7 @@ static void commit(struct job *j, bool org, int ok_status)
     fresh = dir_refresh_acquire(j->env->refresh);
     const struct dir_model *old = j->m;
     j->m = fresh ? fresh : old;
-    answer_entity(j, res.replayed ? 200 : ok_status, org, res.id);
+    answer(j, res.replayed ? 200 : ok_status, res.id, res.id ? NULL : res.code);
     j->m = old;
     dir_model_release(fresh);
 }
@@ -617,7 +762,7 @@ static void entity_write(struct job *j, bool org, const char *id_s,
         return;
     j->w.action = action ? action : create ? "create" : "update";
     if (!action) {
-        check_body(j, body, org ? org_fields : person_fields, create, org, ldap);
+        check_body(j, body, org ? org_fields : person_fields, create, j->w.entity, ldap);
     } else if (json_object_size(body) && strcmp(action, "close") != 0) {
         field_error(j, "body", "คำสั่งนี้ไม่รับข้อมูล", "this action takes no body");
     } else if (strcmp(action, "close") == 0) {
@@ -686,7 +831,76 @@ static void entity_write(struct job *j, bool org, const char *id_s,
     }
     if (create && !org)
         add_set(j, "source", "manual");
-    commit(j, org, create ? 201 : 200);
+    commit(j, create ? 201 : 200);
+    json_decref(body);
+}
+
+/* Communities, area groups and programmes: create (POST) and update (PATCH). */
+static void other_write(struct job *j, const char *entity, const char *key)
+{
+    const struct dir_model *m = j->m;
+    json_t *body = NULL;
+    const struct field *fields = strcmp(entity, "area") == 0         ? area_fields
+                                 : strcmp(entity, "area_group") == 0 ? group_fields
+                                                                     : programme_fields;
+    j->w.entity = entity;
+    if (!need_role(j, DIR_ROLE_COORDINATOR))
+        return;
+    bool create = !key;
+    if (!create) {
+        bool found;
+        if (strcmp(entity, "programme") == 0) {
+            j->w.id = path_id(key);
+            found = j->w.id > 0 && dir_model_programme(m, j->w.id, NULL) >= 0;
+        } else {
+            j->w.code = key;
+            int a = strcmp(entity, "area") == 0 ? dir_model_area(m, key) : dir_model_group(m, key);
+            found = a >= 0;
+            if (found && strcmp(entity, "area") == 0 && m->areas[a].kind != DIR_AREA_COMMUNITY) {
+                respond_problem(j, 403, "reference-data", "Reference data",
+                                "Provinces, districts and sub-districts are national reference "
+                                "facts (TIS 1099); only communities are edited here.");
+                return;
+            }
+        }
+        if (!found) {
+            respond_problem(j, 404, "not-found", "Not found", "Nothing has this key.");
+            return;
+        }
+        if (!need_if_match(j))
+            return;
+    }
+    if (!read_body(j, &body, false))
+        return;
+    j->w.action = create ? "create" : "update";
+    check_body(j, body, fields, create, entity, false);
+    char code[40];
+    if (create && strcmp(entity, "area") == 0) {
+        add_set(j, "kind", "community");
+        add_set(j, "coord_approx", "false");
+        /* A community code: 'C' + its district + '-' + the next free number. */
+        const char *parent = json_string_value(json_object_get(body, "parent"));
+        int a = dir_model_area(m, parent);
+        while (a >= 0 && m->areas[a].kind != DIR_AREA_DISTRICT)
+            a = m->areas[a].parent;
+        if (a >= 0 && !json_object_get(body, "code")) {
+            int next = 1;
+            char prefix[16];
+            snprintf(prefix, sizeof prefix, "C%s-", m->areas[a].code);
+            for (int i = 0; i < m->nareas; i++)
+                if (strncmp(m->areas[i].code, prefix, strlen(prefix)) == 0 &&
+                    atoi(m->areas[i].code + strlen(prefix)) >= next)
+                    next = atoi(m->areas[i].code + strlen(prefix)) + 1;
+            snprintf(code, sizeof code, "%s%04d", prefix, next);
+            add_set(j, "code", code);
+        }
+    }
+    if (j->prob.nerrors) {
+        dir_problem_respond(&j->prob, j->path, j->resp);
+        json_decref(body);
+        return;
+    }
+    commit(j, create ? 201 : 200);
     json_decref(body);
 }
 
@@ -725,7 +939,7 @@ static void audit_read(struct job *j)
         return;
     }
     if (rc) {
-        db_failed(j, rc, err, true);
+        db_failed(j, rc, err);
         return;
     }
     json_t *items = json_loads(rows, 0, NULL);
@@ -757,7 +971,7 @@ static void clients(struct job *j, const char *method, const char *name, const c
         char *rows = NULL;
         enum dir_rc rc = dir_db_list_clients(j->env->db, &rows, err, sizeof err);
         if (rc)
-            return db_failed(j, rc, err, true);
+            return db_failed(j, rc, err);
         j->resp->status = 200;
         j->resp->content_type = "application/json; charset=utf-8";
         dir_buf_printf(&j->resp->body, "{\"items\":%s,\"next\":null}", rows);
@@ -767,7 +981,7 @@ static void clients(struct job *j, const char *method, const char *name, const c
     if (strcmp(method, "POST") == 0 && name && action && strcmp(action, "revoke") == 0) {
         enum dir_rc rc = dir_db_revoke_client(j->env->db, &actor, name, &seq, err, sizeof err);
         if (rc)
-            return db_failed(j, rc, err, true);
+            return db_failed(j, rc, err);
         dir_refresh_kick(j->env->refresh);
         dir_refresh_wait(j->env->refresh, seq, WAIT_MS);
         j->resp->status = 200;
@@ -819,7 +1033,7 @@ static void clients(struct job *j, const char *method, const char *name, const c
     if (rc == DIR_ERR_STATE) {
         respond_problem(j, 409, "conflict", "Name taken", err);
     } else if (rc) {
-        db_failed(j, rc, err, true);
+        db_failed(j, rc, err);
     } else {
         dir_refresh_kick(j->env->refresh);
         dir_refresh_wait(j->env->refresh, seq, WAIT_MS);
@@ -868,7 +1082,7 @@ static void staff_role(struct job *j, const char *method, const char *username)
     struct dir_db_actor actor = {j->who->kind, j->who->name, j->who->address};
     enum dir_rc rc = dir_db_set_staff_role(j->env->db, &actor, username, role, err, sizeof err);
     if (rc) {
-        db_failed(j, rc, err, true);
+        db_failed(j, rc, err);
     } else {
         j->resp->status = 200;
         j->resp->content_type = "application/json; charset=utf-8";
@@ -906,6 +1120,21 @@ bool dir_write_handle(const struct dir_write_env *env, const struct dir_model *m
     if (nseg == 1 && strcmp(seg[0], "audit") == 0 && strcmp(method, "GET") == 0) {
         audit_read(&j);
         return true;
+    }
+    static const struct {
+        const char *coll, *entity;
+    } others[] = {{"areas", "area"}, {"area-groups", "area_group"}, {"programmes", "programme"}};
+    for (size_t k = 0; k < sizeof others / sizeof others[0]; k++) {
+        if (nseg < 1 || strcmp(seg[0], others[k].coll) != 0)
+            continue;
+        if (nseg == 1 && post) {
+            other_write(&j, others[k].entity, NULL);
+            return true;
+        }
+        if (nseg == 2 && patch) {
+            other_write(&j, others[k].entity, seg[1]);
+            return true;
+        }
     }
     if (!org && !person)
         return false;

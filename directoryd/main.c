@@ -14,6 +14,7 @@
 #include "dir_log.h"
 #include "dir_refresh.h"
 #include "dir_session.h"
+#include "dir_sync.h"
 #include "dir_version.h"
 
 #include <signal.h>
@@ -29,6 +30,7 @@ struct dir_ctx {
     struct dir_refresh *refresh;
     struct dir_http *http;
     struct dir_ldap *ldap;
+    struct dir_sync *sync;
     struct dir_api api;
 };
 
@@ -48,6 +50,11 @@ static void usage(FILE *out)
             "  local-account NAME ROLE  create or update a local account (partners not in the\n"
             "                        city LDAP); the password is read from\n"
             "                        DIRECTORYD_ACCOUNT_PASSWORD and stored as argon2id\n"
+            "  sync --once [--dry-run] [--full] [--force]\n"
+            "                        sync staff from the city LDAP once (sync_* options);\n"
+            "                        --dry-run prints what would change and changes nothing,\n"
+            "                        --full reads everything, --force applies a run the\n"
+            "                        safety limits would refuse\n"
             "  version               print the version\n\n",
             DIR_VERSION);
     dir_cfg_print_help(out);
@@ -146,6 +153,73 @@ static int cmd_local_account(struct dir_ctx *ctx, const char *name, const char *
     return 0;
 }
 
+static void print_people(const char *what, json_t *list)
+{
+    size_t i;
+    json_t *p;
+    json_array_foreach(list, i, p)
+    {
+        const char *u = json_string_value(json_object_get(p, "username"));
+        const char *n = json_string_value(json_object_get(p, "name_th"));
+        const char *r = json_string_value(json_object_get(p, "reason"));
+        const char *dn = json_string_value(json_object_get(p, "dn"));
+        printf("%-11s %-20s %s%s%s\n", what, u ? u : (dn ? dn : "-"), n ? n : "",
+               r ? "  -- " : "", r ? r : "");
+    }
+}
+
+/* directoryd sync --once [--dry-run] [--full] [--force]: one run, its summary on stdout.
+ * Exit status: 0 ok or dry run, 1 failed, 3 refused by the safety limits. */
+static int cmd_sync(struct dir_ctx *ctx, int nargs, char **args)
+{
+    struct dir_sync_req req = {.trigger = "cli"};
+    bool once = false;
+    char err[1024];
+    int applied;
+    for (int i = 0; i < nargs; i++) {
+        if (strcmp(args[i], "--once") == 0)
+            once = true;
+        else if (strcmp(args[i], "--dry-run") == 0)
+            req.dry_run = true;
+        else if (strcmp(args[i], "--full") == 0)
+            req.full = true;
+        else if (strcmp(args[i], "--force") == 0)
+            req.force = true;
+        else {
+            fprintf(stderr, "directoryd: sync: unknown argument %s\n", args[i]);
+            return 2;
+        }
+    }
+    if (!once) {
+        fprintf(stderr, "directoryd: sync needs --once (the daemon syncs on its own schedule)\n");
+        return 2;
+    }
+    if (open_db(ctx, 30))
+        return 1;
+    if (dir_db_migrate(ctx->db, ctx->cfg.schema_dir, "migrations", &applied, err, sizeof err)) {
+        DIR_LOG(DIR_LOG_ERROR, "main", "migration failed: %s", err);
+        dir_db_close(ctx->db);
+        return 1;
+    }
+    struct dir_sync *s = dir_sync_new(&ctx->cfg, ctx->db);
+    struct dir_sync_report rep;
+    enum dir_rc rc = dir_sync_run(s, &req, &rep);
+    printf("run %lld %s: %s\n", rep.run_id, rep.status, rep.message);
+    if (req.dry_run) {
+        print_people("create", json_object_get(rep.details, "created"));
+        print_people("update", json_object_get(rep.details, "updated"));
+        print_people("deactivate", json_object_get(rep.details, "deactivated"));
+        print_people("skip", json_object_get(rep.details, "skipped"));
+        const char *w = json_string_value(json_object_get(rep.details, "would_be_refused"));
+        if (w)
+            printf("note: a real run would be refused: %s\n", w);
+    }
+    dir_sync_report_free(&rep);
+    dir_sync_free(s);
+    dir_db_close(ctx->db);
+    return rc == DIR_OK ? 0 : rc == DIR_ERR_STATE ? 3 : rc == DIR_ERR_INVALID ? 2 : 1;
+}
+
 static int cmd_serve(struct dir_ctx *ctx)
 {
     char err[1024];
@@ -181,6 +255,8 @@ static int cmd_serve(struct dir_ctx *ctx)
         goto out;
     }
     ctx->api.sessions = ctx->sessions;
+    ctx->sync = dir_sync_new(&ctx->cfg, ctx->db);
+    ctx->api.sync = ctx->sync;
     ctx->api.cookie_secure = ctx->cfg.cookie_secure;
     if (dir_entry_configure(ctx->cfg.ldap_suffix, err, sizeof err)) {
         DIR_LOG(DIR_LOG_ERROR, "main", "%s", err);
@@ -194,6 +270,10 @@ static int cmd_serve(struct dir_ctx *ctx)
     }
     DIR_LOG(DIR_LOG_INFO, "main", "directoryd %s serving http://%s:%d/ (pid %d)", DIR_VERSION,
             ctx->cfg.http_addr, dir_http_port(ctx->http), (int)getpid());
+    if (dir_sync_start(ctx->sync, err, sizeof err)) {
+        DIR_LOG(DIR_LOG_ERROR, "main", "staff sync: %s", err);
+        goto out;
+    }
     struct dir_ldap_opts lo = {.addr = ctx->cfg.ldap_addr,
                                .port = ctx->cfg.ldap_port,
                                .threads = ctx->cfg.ldap_threads,
@@ -220,6 +300,7 @@ static int cmd_serve(struct dir_ctx *ctx)
 out:
     dir_ldap_stop(ctx->ldap);
     dir_http_stop(ctx->http);
+    dir_sync_free(ctx->sync);
     dir_refresh_stop(ctx->refresh);
     dir_session_free(ctx->sessions);
     dir_db_close(ctx->db);
@@ -269,6 +350,8 @@ int main(int argc, char **argv)
         return cmd_api_client(&ctx, argv[2], argv[3]);
     if (strcmp(cmd, "local-account") == 0 && npos == 3)
         return cmd_local_account(&ctx, argv[2], argv[3]);
+    if (strcmp(cmd, "sync") == 0)
+        return cmd_sync(&ctx, npos - 1, argv + 2);
     if (strcmp(cmd, "version") == 0) {
         printf("directoryd %s\n", DIR_VERSION);
         return 0;

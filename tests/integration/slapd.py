@@ -111,7 +111,7 @@ userPassword: {servicepw}
 
 
 class CityLdap:
-    def __init__(self, workdir, name="city"):
+    def __init__(self, workdir, name="city", syncprov=True):
         self.dir = os.path.join(workdir, "slapd-%s-%d" % (name, os.getpid()))
         shutil.rmtree(self.dir, ignore_errors=True)
         os.makedirs(os.path.join(self.dir, "config"))
@@ -121,6 +121,9 @@ class CityLdap:
         self.base = BASE
         conf = CONFIG.format(dir=self.dir, base=BASE, admin=ADMIN_DN, adminpw=ADMIN_PW,
                              service=SERVICE_DN)
+        if not syncprov:  # a server without RFC 4533 (as Active Directory): the sync polls
+            conf = "\n\n".join(e for e in conf.split("\n\n") if "syncprov,olcDatabase" not in e)
+            conf = conf.replace("olcModuleLoad: syncprov\n", "").replace("{1}memberof", "{0}memberof")
         path = os.path.join(self.dir, "config.ldif")
         with open(path, "w") as f:
             f.write(conf)

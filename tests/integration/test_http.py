@@ -6,7 +6,7 @@ from conftest import Daemon
 
 
 def test_unsupported_methods_are_405_with_allow(api):
-    for method, path in (("POST", "/v1/areas"), ("DELETE", "/v1/organizations/1"),
+    for method, path in (("POST", "/v1/services"), ("DELETE", "/v1/organizations/1"),
                          ("PUT", "/v1/services")):
         status, hdrs, data = api.request(method, path, body=b"{}")
         assert status == 405, (method, path)

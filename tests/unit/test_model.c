@@ -27,7 +27,7 @@ static struct dir_model *build(bool with_orgs)
     dir_model_add_area(b, "1002", "district", "10", "ดุสิต", "Dusit", NULL, 13.76, 100.52, true, 1);
     dir_model_add_area(b, "100701", "subdistrict", "1007", "รองเมือง", "Rong Mueang", "10330", NAN,
                        NAN, true, 1);
-    dir_model_add_group(b, "bkk-z2", "zone", NULL, "10", "กลุ่มเขตกรุงเทพใต้", "South Bangkok");
+    dir_model_add_group(b, "bkk-z2", "zone", NULL, "10", "กลุ่มเขตกรุงเทพใต้", "South Bangkok", 1);
     dir_model_add_group_member(b, "bkk-z2", "1007");
     dir_model_add_group_member(b, "bkk-z2", "1004");
     dir_model_add_taxon(b, DIR_TAX_SERVICE, "counselling", "ให้คำปรึกษา", "Counselling", NULL, NULL);

@@ -1,0 +1,1611 @@
+/* dir_sync.c - the staff sync engine: reads the city LDAP (libldap) and applies it through
+ * the db module (dir_db_sync.c).
+ *
+ * A run is read, then apply: everything LDAP says is collected first (struct intake), then
+ * applied in one PostgreSQL transaction together with the resume point (cookie or
+ * watermark) and the run's counts, so a run that fails half-way changes nothing. Only the
+ * persist mode applies as it goes: one transaction per batch of changes.
+ *
+ * RFC 4533 (Content Synchronization) is spoken directly with liblber, from the RFC's ASN.1
+ * (Debian ships libldap without ldap_sync.h):
+ *
+ *   syncRequestValue ::= SEQUENCE { mode ENUMERATED { refreshOnly (1), refreshAndPersist (3) },
+ *                                   cookie syncCookie OPTIONAL, reloadHint BOOLEAN DEFAULT FALSE }
+ *   syncStateValue ::= SEQUENCE { state ENUMERATED { present (0), add (1), modify (2), delete (3) },
+ *                                 entryUUID syncUUID, cookie syncCookie OPTIONAL }
+ *   syncDoneValue ::= SEQUENCE { cookie syncCookie OPTIONAL, refreshDeletes BOOLEAN DEFAULT FALSE }
+ *   syncInfoValue ::= CHOICE {
+ *       newcookie      [0] syncCookie,
+ *       refreshDelete  [1] SEQUENCE { cookie syncCookie OPTIONAL, refreshDone BOOLEAN DEFAULT TRUE },
+ *       refreshPresent [2] SEQUENCE { cookie syncCookie OPTIONAL, refreshDone BOOLEAN DEFAULT TRUE },
+ *       syncIdSet      [3] SEQUENCE { cookie syncCookie OPTIONAL, refreshDeletes BOOLEAN DEFAULT FALSE,
+ *                                     syncUUIDs SET OF syncUUID } }
+ *
+ * Present messages (entries unchanged since the cookie) are counted, not applied: deletions
+ * that the server reports only by omission are left to the periodic full sync.
+ */
+#include "dir_sync.h"
+#include "dir_log.h"
+#include "dir_mem.h"
+#include "dir_problem.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <lber.h>
+#include <ldap.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_UNITS 256
+#define LIST_CAP 5000        /* most people listed per kind in a run's details */
+#define FULL_EVERY 12        /* a full sync every this many intervals */
+#define IDLE_LIMIT_S 60      /* a search whose server says nothing this long has failed */
+#define PERSIST_BATCH 200    /* persist applies at most this many changes per transaction */
+#define NOTHING_FILTER "(&(objectClass=*)(!(objectClass=*)))"
+
+struct unit {
+    char *name, *ref;
+};
+
+struct dir_sync {
+    const struct dir_cfg *cfg;
+    struct dir_db *db;
+    struct unit units[MAX_UNITS];
+    int nunits;
+    int test_page_delay_ms; /* tests only: a pause between pages, to stop LDAP mid-sync */
+
+    pthread_mutex_t run_lock; /* one run at a time */
+    pthread_mutex_t lock;     /* what follows */
+    pthread_cond_t wake;
+    pthread_t thread;
+    bool started;
+    bool stop;
+    bool requested;
+    struct dir_sync_req req;
+    bool no_syncprov;         /* auto mode found no RFC 4533 on the server */
+    bool running;
+    char last_status[16], last_mode[16], last_message[600];
+    long long last_run_id;
+    time_t last_at, last_ok_at;
+    int failures;
+};
+
+/* What one read of LDAP produced. */
+struct intake {
+    json_t *entries;   /* entry objects for dir_db_sync_put */
+    json_t *uuids;     /* every uuid seen (full) */
+    json_t *deleted;   /* uuids the server says were deleted */
+    json_t *skipped;   /* [{dn, reason}] entries that cannot be people */
+    int presents;      /* RFC 4533 present messages */
+    int received;      /* entries with attributes */
+    char *cookie;
+    size_t cookie_len;
+    bool got_cookie;
+    bool refresh_done;
+    char watermark[32];
+};
+
+static void intake_init(struct intake *in)
+{
+    memset(in, 0, sizeof *in);
+    in->entries = json_array();
+    in->uuids = json_array();
+    in->deleted = json_array();
+    in->skipped = json_array();
+}
+
+static void intake_clear_changes(struct intake *in)
+{
+    json_array_clear(in->entries);
+    json_array_clear(in->deleted);
+    json_array_clear(in->skipped);
+}
+
+static void intake_free(struct intake *in)
+{
+    json_decref(in->entries);
+    json_decref(in->uuids);
+    json_decref(in->deleted);
+    json_decref(in->skipped);
+    free(in->cookie);
+    memset(in, 0, sizeof *in);
+}
+
+static void set_cookie(struct intake *in, const struct berval *c)
+{
+    free(in->cookie);
+    in->cookie = dir_xmalloc(c->bv_len + 1);
+    memcpy(in->cookie, c->bv_val, c->bv_len);
+    in->cookie[c->bv_len] = '\0';
+    in->cookie_len = c->bv_len;
+    in->got_cookie = true;
+}
+
+/* ---- set-up ---- */
+
+static bool parse_units(struct dir_sync *s, char *err, size_t errlen)
+{
+    const char *p = s->cfg->sync_unit_map;
+    while (*p) {
+        const char *end = strchr(p, ';');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        char item[512];
+        if (len >= sizeof item) {
+            snprintf(err, errlen, "sync_unit_map: an item is too long");
+            return false;
+        }
+        memcpy(item, p, len);
+        item[len] = '\0';
+        p += len + (end ? 1 : 0);
+        char *eq = strchr(item, '=');
+        char *name = item, *ref = eq ? eq + 1 : NULL;
+        if (eq)
+            *eq = '\0';
+        while (*name == ' ')
+            name++;
+        for (char *q = name + strlen(name); q > name && q[-1] == ' ';)
+            *--q = '\0';
+        while (ref && *ref == ' ')
+            ref++;
+        for (char *q = ref ? ref + strlen(ref) : NULL; q && q > ref && q[-1] == ' ';)
+            *--q = '\0';
+        if (!*name && !ref)
+            continue;
+        if (!ref || !*name || !*ref) {
+            snprintf(err, errlen, "sync_unit_map: '%.100s' is not 'unit=organisation ref'", item);
+            return false;
+        }
+        if (s->nunits == MAX_UNITS) {
+            snprintf(err, errlen, "sync_unit_map: more than %d units", MAX_UNITS);
+            return false;
+        }
+        s->units[s->nunits].name = dir_xstrdup(name);
+        s->units[s->nunits].ref = dir_xstrdup(ref);
+        s->nunits++;
+    }
+    return true;
+}
+
+struct dir_sync *dir_sync_new(const struct dir_cfg *cfg, struct dir_db *db)
+{
+    struct dir_sync *s = dir_xcalloc(1, sizeof *s);
+    s->cfg = cfg;
+    s->db = db;
+    pthread_mutex_init(&s->run_lock, NULL);
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->wake, NULL);
+    const char *d = getenv("DIRECTORYD_SYNC_TEST_PAGE_DELAY_MS");
+    s->test_page_delay_ms = d ? atoi(d) : 0;
+    snprintf(s->last_status, sizeof s->last_status, "never");
+    return s;
+}
+
+bool dir_sync_configured(const struct dir_sync *s)
+{
+    return s && s->cfg->sync_uri[0] && strcmp(s->cfg->sync_mode, "off") != 0;
+}
+
+static bool mode_valid(const char *m)
+{
+    return strcmp(m, "auto") == 0 || strcmp(m, "syncrepl") == 0 || strcmp(m, "persist") == 0 ||
+           strcmp(m, "poll") == 0 || strcmp(m, "off") == 0;
+}
+
+/* Checks the configuration once (the thread and a CLI run both need it). */
+static bool check_config(struct dir_sync *s, char *err, size_t errlen)
+{
+    if (!mode_valid(s->cfg->sync_mode)) {
+        snprintf(err, errlen, "sync_mode must be auto, syncrepl, persist, poll or off");
+        return false;
+    }
+    if (!s->cfg->sync_uri[0]) {
+        snprintf(err, errlen, "sync_uri is not set: there is no city LDAP to sync from");
+        return false;
+    }
+    if (strcmp(s->cfg->sync_mode, "off") == 0) {
+        snprintf(err, errlen, "sync_mode is off");
+        return false;
+    }
+    if (!s->cfg->sync_base[0]) {
+        snprintf(err, errlen, "sync_base is not set");
+        return false;
+    }
+    if (s->nunits == 0 && s->cfg->sync_unit_map[0] && !parse_units(s, err, errlen))
+        return false;
+    return true;
+}
+
+/* ---- LDAP connection ---- */
+
+static void ldap_diag(LDAP *ld, int rc, char *buf, size_t n)
+{
+    char *diag = NULL;
+    ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag);
+    if (diag && *diag)
+        snprintf(buf, n, "%s (%s)", ldap_err2string(rc), diag);
+    else
+        snprintf(buf, n, "%s", ldap_err2string(rc));
+    ldap_memfree(diag);
+}
+
+/* Connects and binds as sync_binddn. On failure returns DIR_ERR_IO with MSG. */
+static enum dir_rc ldap_open(struct dir_sync *s, LDAP **out, char *msg, size_t n)
+{
+    const struct dir_cfg *cfg = s->cfg;
+    LDAP *ld = NULL;
+    char why[300], pw[512];
+    int rc = ldap_initialize(&ld, cfg->sync_uri);
+    if (rc != LDAP_SUCCESS) {
+        snprintf(msg, n, "sync_uri %.200s is not a usable LDAP URI: %s", cfg->sync_uri,
+                 ldap_err2string(rc));
+        return DIR_ERR_IO;
+    }
+    int v3 = LDAP_VERSION3, off = 0;
+    struct timeval net = {10, 0}, op = {IDLE_LIMIT_S, 0};
+    ldap_set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &v3);
+    ldap_set_option(ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF);
+    ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &net);
+    ldap_set_option(ld, LDAP_OPT_TIMEOUT, &op);
+    int idle = 60, probes = 3, interval = 10;
+    ldap_set_option(ld, LDAP_OPT_X_KEEPALIVE_IDLE, &idle);
+    ldap_set_option(ld, LDAP_OPT_X_KEEPALIVE_PROBES, &probes);
+    ldap_set_option(ld, LDAP_OPT_X_KEEPALIVE_INTERVAL, &interval);
+    if (cfg->sync_ca_file[0])
+        ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTFILE, cfg->sync_ca_file);
+    int req = cfg->sync_tls_verify ? LDAP_OPT_X_TLS_DEMAND : LDAP_OPT_X_TLS_NEVER;
+    ldap_set_option(ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &req);
+    ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &off);
+    if (cfg->sync_starttls && strncasecmp(cfg->sync_uri, "ldaps:", 6) != 0) {
+        rc = ldap_start_tls_s(ld, NULL, NULL);
+        if (rc != LDAP_SUCCESS) {
+            ldap_diag(ld, rc, why, sizeof why);
+            snprintf(msg, n, "StartTLS with the city LDAP at %.200s failed: %s", cfg->sync_uri,
+                     why);
+            ldap_unbind_ext_s(ld, NULL, NULL);
+            return DIR_ERR_IO;
+        }
+    }
+    struct berval cred = {0, NULL};
+    if (cfg->sync_password_file[0]) {
+        if (dir_cfg_read_secret(cfg->sync_password_file, pw, sizeof pw, why, sizeof why)) {
+            snprintf(msg, n, "%s", why);
+            ldap_unbind_ext_s(ld, NULL, NULL);
+            return DIR_ERR_IO;
+        }
+        cred.bv_val = pw;
+        cred.bv_len = strlen(pw);
+    }
+    rc = ldap_sasl_bind_s(ld, cfg->sync_binddn[0] ? cfg->sync_binddn : NULL, LDAP_SASL_SIMPLE,
+                          &cred, NULL, NULL, NULL);
+    explicit_bzero(pw, sizeof pw);
+    if (rc != LDAP_SUCCESS) {
+        ldap_diag(ld, rc, why, sizeof why);
+        if (rc == LDAP_INVALID_CREDENTIALS)
+            snprintf(msg, n,
+                     "the city LDAP at %.200s refused the credentials of %.200s: %s (check "
+                     "sync_binddn and sync_password_file)",
+                     cfg->sync_uri, cfg->sync_binddn, why);
+        else if (rc == LDAP_SERVER_DOWN || rc == LDAP_CONNECT_ERROR || rc == LDAP_TIMEOUT)
+            snprintf(msg, n, "cannot reach the city LDAP at %.200s: %s", cfg->sync_uri, why);
+        else
+            snprintf(msg, n, "binding to the city LDAP at %.200s failed: %s", cfg->sync_uri, why);
+        ldap_unbind_ext_s(ld, NULL, NULL);
+        return DIR_ERR_IO;
+    }
+    *out = ld;
+    return DIR_OK;
+}
+
+/* ---- entries ---- */
+
+static const char *const ATTRS[] = {"entryUUID", "objectGUID", "uid", "sAMAccountName", "cn",
+                                    "displayName", "title", "mail", "telephoneNumber", "mobile",
+                                    "ou", "departmentNumber", "modifyTimestamp", NULL};
+
+/* A 16-byte UUID as 8-4-4-4-12 lowercase hex; MS_GUID: Active Directory's byte order. */
+static void uuid_text(const unsigned char *b, bool ms_guid, char out[37])
+{
+    static const int ms[16] = {3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15};
+    char *o = out;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            *o++ = '-';
+        o += sprintf(o, "%02x", b[ms_guid ? ms[i] : i]);
+    }
+    *o = '\0';
+}
+
+/* An attribute's language: "cn" -> "", "cn;lang-en" -> "en"; other options -> NULL. */
+static const char *attr_lang(const char *desc, char *base, size_t n)
+{
+    const char *semi = strchr(desc, ';');
+    size_t len = semi ? (size_t)(semi - desc) : strlen(desc);
+    snprintf(base, n, "%.*s", (int)len, desc);
+    if (!semi)
+        return "";
+    if (strncasecmp(semi + 1, "lang-", 5) == 0 && !strchr(semi + 1, ';'))
+        return semi + 6;
+    return strncasecmp(semi + 1, "binary", 6) == 0 ? "" : NULL;
+}
+
+struct names {
+    char *v[3][3]; /* [cn, displayName, title][untagged, th, en] */
+};
+
+static void put_str(json_t *o, const char *key, const char *v)
+{
+    json_object_set_new(o, key, v ? json_string(v) : json_null());
+}
+
+static const char *unit_ref(const struct dir_sync *s, const char *unit)
+{
+    for (int i = 0; i < s->nunits; i++)
+        if (strcasecmp(s->units[i].name, unit) == 0)
+            return s->units[i].ref;
+    return NULL;
+}
+
+static bool valid_utf8_len(const struct berval *v, size_t max)
+{
+    if (v->bv_len == 0 || v->bv_len > max || memchr(v->bv_val, '\0', v->bv_len))
+        return false;
+    return true;
+}
+
+/* Builds the entry object for dir_db_sync_put from E, or adds E to IN->skipped. UUID_HINT
+ * (the RFC 4533 syncUUID) is used when the entry lacks entryUUID. Returns the new object
+ * (caller decrefs) or NULL. */
+static json_t *entry_json(struct dir_sync *s, LDAP *ld, LDAPMessage *e, const char *uuid_hint,
+                          struct intake *in)
+{
+    char *dn = ldap_get_dn(ld, e);
+    char uuid[64] = "", base[64];
+    struct names nm = {0};
+    char *username = NULL, *ref = NULL, *unit = NULL;
+    bool unmapped_seen = false;
+    json_t *contacts = json_array();
+    BerElement *ber = NULL;
+    for (char *a = ldap_first_attribute(ld, e, &ber); a; a = ldap_next_attribute(ld, e, ber)) {
+        const char *lang = attr_lang(a, base, sizeof base);
+        struct berval **vals = ldap_get_values_len(ld, e, a);
+        int nv = vals ? ldap_count_values_len(vals) : 0;
+        for (int i = 0; lang && i < nv; i++) {
+            struct berval *v = vals[i];
+            if (strcasecmp(base, "objectGUID") == 0 && v->bv_len == 16 && !uuid[0]) {
+                uuid_text((const unsigned char *)v->bv_val, true, uuid);
+                continue;
+            }
+            if (!valid_utf8_len(v, 300))
+                continue;
+            char *t = dir_xmalloc(v->bv_len + 1);
+            memcpy(t, v->bv_val, v->bv_len);
+            t[v->bv_len] = '\0';
+            int which = strcasecmp(base, "cn") == 0            ? 0
+                        : strcasecmp(base, "displayName") == 0 ? 1
+                        : strcasecmp(base, "title") == 0       ? 2
+                                                               : -1;
+            int li = !*lang ? 0 : strcasecmp(lang, "th") == 0 ? 1 : strcasecmp(lang, "en") == 0 ? 2 : -1;
+            if (which >= 0 && li >= 0 && !nm.v[which][li]) {
+                nm.v[which][li] = t;
+                continue;
+            }
+            if (strcasecmp(base, "entryUUID") == 0 && v->bv_len < sizeof uuid) {
+                snprintf(uuid, sizeof uuid, "%s", t);
+                for (char *p = uuid; *p; p++)
+                    *p = (char)(*p >= 'A' && *p <= 'F' ? *p + 32 : *p);
+            } else if ((strcasecmp(base, "uid") == 0 ||
+                        (strcasecmp(base, "sAMAccountName") == 0)) && !username && !*lang) {
+                username = t;
+                t = NULL;
+            } else if (strcasecmp(base, "mail") == 0 || strcasecmp(base, "telephoneNumber") == 0 ||
+                       strcasecmp(base, "mobile") == 0) {
+                const char *kind = strcasecmp(base, "mail") == 0 ? "email"
+                                   : strcasecmp(base, "mobile") == 0 ? "mobile"
+                                                                     : "phone";
+                json_array_append_new(contacts, json_pack("{s:s,s:s}", "kind", kind, "value", t));
+            } else if ((strcasecmp(base, "ou") == 0 || strcasecmp(base, "departmentNumber") == 0) &&
+                       !*lang) {
+                const char *r = unit_ref(s, t);
+                if (r && !ref) {
+                    ref = dir_xstrdup(r);
+                    free(unit);
+                    unit = t;
+                    t = NULL;
+                } else if (!r) {
+                    unmapped_seen = true;
+                    if (!unit) {
+                        unit = t;
+                        t = NULL;
+                    }
+                }
+            } else if (strcasecmp(base, "modifyTimestamp") == 0 && v->bv_len < sizeof in->watermark &&
+                       strcmp(t, in->watermark) > 0) {
+                snprintf(in->watermark, sizeof in->watermark, "%s", t);
+            }
+            free(t);
+        }
+        ldap_value_free_len(vals);
+        ldap_memfree(a);
+    }
+    ber_free(ber, 0);
+    if (!uuid[0] && uuid_hint)
+        snprintf(uuid, sizeof uuid, "%s", uuid_hint);
+    const char *name_th = nm.v[1][1]   ? nm.v[1][1]
+                          : nm.v[1][0] ? nm.v[1][0]
+                          : nm.v[0][1] ? nm.v[0][1]
+                                       : nm.v[0][0];
+    const char *name_en = nm.v[1][2] ? nm.v[1][2] : nm.v[0][2];
+    const char *title_th = nm.v[2][1] ? nm.v[2][1] : nm.v[2][0];
+    const char *title_en = nm.v[2][2];
+    json_t *o = NULL;
+    const char *reason = !uuid[0] ? "no entryUUID or objectGUID"
+                         : !name_th ? "no cn or displayName"
+                                    : NULL;
+    if (reason) {
+        json_array_append_new(in->skipped, json_pack("{s:s,s:s}", "dn", dn ? dn : "", "reason",
+                                                     reason));
+    } else {
+        o = json_object();
+        put_str(o, "uuid", uuid);
+        put_str(o, "dn", dn);
+        put_str(o, "username", username);
+        put_str(o, "name_th", name_th);
+        put_str(o, "name_en", name_en);
+        put_str(o, "title_th", title_th);
+        put_str(o, "title_en", title_en);
+        json_object_set(o, "contacts", contacts);
+        if (ref)
+            put_str(o, "org_ref", ref);
+        else if (s->nunits > 0 && (unmapped_seen || !unit))
+            json_object_set_new(o, "unmapped", json_true());
+        if (unit)
+            put_str(o, "unit", unit);
+        json_array_append_new(in->uuids, json_string(uuid));
+    }
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 3; j++)
+            free(nm.v[i][j]);
+    free(username);
+    free(ref);
+    free(unit);
+    json_decref(contacts);
+    ldap_memfree(dn);
+    return o;
+}
+
+/* ---- searches ---- */
+
+/* True when the search should end: the daemon stops or, for a standing search (PERSIST),
+ * a run was asked for or UNTIL (0 = never) has come. */
+static bool stopping(struct dir_sync *s, bool persist, time_t until)
+{
+    pthread_mutex_lock(&s->lock);
+    bool st = s->stop || (persist && s->requested);
+    pthread_mutex_unlock(&s->lock);
+    return st || (persist && until && time(NULL) >= until);
+}
+
+/* Waits for the next message of MSGID: 1 with *RES, 0 when the search should end (see
+ * stopping) or, with POLL_ONLY, nothing is ready; -1 on failure with MSG. */
+static int next_msg(struct dir_sync *s, LDAP *ld, int msgid, bool persist, bool poll_only,
+                    time_t until, LDAPMessage **res, char *msg, size_t n)
+{
+    time_t idle_since = time(NULL);
+    for (;;) {
+        if (stopping(s, persist, until))
+            return 0;
+        struct timeval tv = {0, poll_only ? 0 : 500000};
+        int rc = ldap_result(ld, msgid, LDAP_MSG_ONE, &tv, res);
+        if (rc > 0)
+            return 1;
+        if (rc < 0) {
+            int err = 0;
+            char why[300];
+            ldap_get_option(ld, LDAP_OPT_RESULT_CODE, &err);
+            ldap_diag(ld, err, why, sizeof why);
+            snprintf(msg, n, "the connection to the city LDAP at %.200s dropped during the "
+                             "search: %s", s->cfg->sync_uri, why);
+            return -1;
+        }
+        if (poll_only)
+            return 0;
+        if (!persist && time(NULL) - idle_since > IDLE_LIMIT_S) {
+            snprintf(msg, n, "the city LDAP at %.200s stopped answering for %d s",
+                     s->cfg->sync_uri, IDLE_LIMIT_S);
+            return -1;
+        }
+    }
+}
+
+/* Reads the result of a search: its code and, into OUT, its response controls. */
+static int search_result(LDAP *ld, LDAPMessage *res, LDAPControl ***ctrls, char *why, size_t n)
+{
+    int code = LDAP_OTHER;
+    char *text = NULL;
+    int rc = ldap_parse_result(ld, res, &code, NULL, &text, NULL, ctrls, 0);
+    if (rc != LDAP_SUCCESS)
+        code = rc;
+    if (text && *text)
+        snprintf(why, n, "%s (%s)", ldap_err2string(code), text);
+    else
+        snprintf(why, n, "%s", ldap_err2string(code));
+    ldap_memfree(text);
+    return code;
+}
+
+/* A paged search (RFC 2696) of FILTER under sync_base into IN. */
+static enum dir_rc search_paged(struct dir_sync *s, LDAP *ld, const char *filter,
+                                struct intake *in, char *msg, size_t n)
+{
+    struct berval cookie = {0, NULL};
+    enum dir_rc rc = DIR_OK;
+    int pages = 0;
+    for (;;) {
+        LDAPControl *page = NULL, *ctrls[2] = {NULL, NULL};
+        int r = ldap_create_page_control(ld, (ber_int_t)s->cfg->sync_page_size,
+                                         cookie.bv_val ? &cookie : NULL, 1, &page);
+        if (r != LDAP_SUCCESS) {
+            snprintf(msg, n, "cannot build the paged-results control: %s", ldap_err2string(r));
+            rc = DIR_ERR_IO;
+            break;
+        }
+        ctrls[0] = page;
+        int msgid;
+        r = ldap_search_ext(ld, s->cfg->sync_base, LDAP_SCOPE_SUBTREE, filter, (char **)ATTRS, 0,
+                            ctrls, NULL, NULL, LDAP_NO_LIMIT, &msgid);
+        ldap_control_free(page);
+        if (r != LDAP_SUCCESS) {
+            char why[300];
+            ldap_diag(ld, r, why, sizeof why);
+            snprintf(msg, n, "searching the city LDAP at %.200s failed: %s", s->cfg->sync_uri, why);
+            rc = DIR_ERR_IO;
+            break;
+        }
+        bool done = false;
+        while (!done) {
+            LDAPMessage *res = NULL;
+            int got = next_msg(s, ld, msgid, false, false, 0, &res, msg, n);
+            if (got <= 0) {
+                if (got == 0)
+                    snprintf(msg, n, "stopped");
+                rc = DIR_ERR_IO;
+                break;
+            }
+            int type = ldap_msgtype(res);
+            if (type == LDAP_RES_SEARCH_ENTRY) {
+                json_t *o = entry_json(s, ld, res, NULL, in);
+                in->received++;
+                if (o)
+                    json_array_append_new(in->entries, o);
+            } else if (type == LDAP_RES_SEARCH_RESULT) {
+                LDAPControl **rctrls = NULL;
+                char why[300];
+                int code = search_result(ld, res, &rctrls, why, sizeof why);
+                ber_memfree(cookie.bv_val);
+                cookie.bv_val = NULL;
+                cookie.bv_len = 0;
+                if (code != LDAP_SUCCESS) {
+                    snprintf(msg, n, "the city LDAP's search under %.200s failed: %s",
+                             s->cfg->sync_base, why);
+                    rc = DIR_ERR_IO;
+                } else {
+                    LDAPControl *pr = ldap_control_find(LDAP_CONTROL_PAGEDRESULTS, rctrls, NULL);
+                    ber_int_t est = 0;
+                    if (pr)
+                        ldap_parse_pageresponse_control(ld, pr, &est, &cookie);
+                }
+                ldap_controls_free(rctrls);
+                done = true;
+            }
+            ldap_msgfree(res);
+        }
+        if (rc)
+            break;
+        pages++;
+        if (!cookie.bv_val || cookie.bv_len == 0)
+            break;
+        if (s->test_page_delay_ms > 0)
+            usleep((useconds_t)s->test_page_delay_ms * 1000);
+    }
+    ber_memfree(cookie.bv_val);
+    DIR_LOG(DIR_LOG_DEBUG, "sync", "paged search: %d pages, %d entries", pages, in->received);
+    return rc;
+}
+
+/* The syncRequestValue control (critical). Caller frees with ldap_control_free. */
+static LDAPControl *sync_request(int mode, const char *cookie, size_t cookie_len)
+{
+    BerElement *ber = ber_alloc_t(LBER_USE_DER);
+    struct berval bv, c = {cookie_len, (char *)cookie};
+    LDAPControl *ctrl = NULL;
+    int r = cookie ? ber_printf(ber, "{eON}", (ber_int_t)mode, &c)
+                   : ber_printf(ber, "{eN}", (ber_int_t)mode);
+    if (r >= 0 && ber_flatten2(ber, &bv, 0) == 0)
+        ldap_control_create(LDAP_CONTROL_SYNC, 1, &bv, 1, &ctrl);
+    ber_free(ber, 1);
+    return ctrl;
+}
+
+/* Reads an optional syncCookie from BER into IN. */
+static void opt_cookie(BerElement *ber, struct intake *in)
+{
+    ber_len_t len;
+    struct berval c;
+    if (ber_peek_tag(ber, &len) == LDAP_TAG_SYNC_COOKIE && ber_scanf(ber, "m", &c) != LBER_ERROR)
+        set_cookie(in, &c);
+}
+
+static void add_uuid_set(json_t *list, BerVarray uuids)
+{
+    for (int i = 0; uuids && uuids[i].bv_val; i++) {
+        if (uuids[i].bv_len != 16)
+            continue;
+        char u[37];
+        uuid_text((const unsigned char *)uuids[i].bv_val, false, u);
+        json_array_append_new(list, json_string(u));
+    }
+}
+
+/* Handles a Sync Info intermediate message. */
+static void sync_info(LDAP *ld, LDAPMessage *res, struct intake *in)
+{
+    char *oid = NULL;
+    struct berval *data = NULL;
+    if (ldap_parse_intermediate(ld, res, &oid, &data, NULL, 0) != LDAP_SUCCESS || !oid || !data ||
+        strcmp(oid, LDAP_SYNC_INFO) != 0)
+        goto out;
+    BerElement *ber = ber_init(data);
+    if (!ber)
+        goto out;
+    ber_len_t len;
+    ber_tag_t tag = ber_peek_tag(ber, &len);
+    struct berval c;
+    ber_int_t flag;
+    switch (tag) {
+    case LDAP_TAG_SYNC_NEW_COOKIE:
+        if (ber_scanf(ber, "m", &c) != LBER_ERROR)
+            set_cookie(in, &c);
+        break;
+    case LDAP_TAG_SYNC_REFRESH_DELETE:
+    case LDAP_TAG_SYNC_REFRESH_PRESENT:
+        if (ber_scanf(ber, "{") == LBER_ERROR)
+            break;
+        opt_cookie(ber, in);
+        flag = 1;
+        if (ber_peek_tag(ber, &len) == LBER_BOOLEAN)
+            ber_scanf(ber, "b", &flag);
+        if (flag)
+            in->refresh_done = true;
+        break;
+    case LDAP_TAG_SYNC_ID_SET: {
+        if (ber_scanf(ber, "{") == LBER_ERROR)
+            break;
+        opt_cookie(ber, in);
+        flag = 0;
+        if (ber_peek_tag(ber, &len) == LBER_BOOLEAN)
+            ber_scanf(ber, "b", &flag);
+        BerVarray uuids = NULL;
+        if (ber_scanf(ber, "[W]", &uuids) != LBER_ERROR) {
+            if (flag)
+                add_uuid_set(in->deleted, uuids);
+            else
+                for (int i = 0; uuids && uuids[i].bv_val; i++)
+                    in->presents++;
+        }
+        ber_bvarray_free(uuids);
+        break;
+    }
+    default:
+        break;
+    }
+    ber_free(ber, 1);
+out:
+    ldap_memfree(oid);
+    ber_bvfree(data);
+}
+
+/* An entry of a sync search: its syncStateValue decides what it means. */
+static void sync_entry(struct dir_sync *s, LDAP *ld, LDAPMessage *e, struct intake *in)
+{
+    LDAPControl **ctrls = NULL;
+    ldap_get_entry_controls(ld, e, &ctrls);
+    LDAPControl *st = ldap_control_find(LDAP_CONTROL_SYNC_STATE, ctrls, NULL);
+    ber_int_t state = LDAP_SYNC_ADD;
+    char uuid[37] = "";
+    if (st) {
+        BerElement *ber = ber_init(&st->ldctl_value);
+        struct berval u = {0, NULL};
+        if (ber && ber_scanf(ber, "{em", &state, &u) != LBER_ERROR) {
+            if (u.bv_len == 16)
+                uuid_text((const unsigned char *)u.bv_val, false, uuid);
+            opt_cookie(ber, in);
+        }
+        if (ber)
+            ber_free(ber, 1);
+    }
+    if (state == LDAP_SYNC_PRESENT) {
+        in->presents++;
+    } else if (state == LDAP_SYNC_DELETE) {
+        if (uuid[0])
+            json_array_append_new(in->deleted, json_string(uuid));
+    } else {
+        in->received++;
+        json_t *o = entry_json(s, ld, e, uuid[0] ? uuid : NULL, in);
+        if (o)
+            json_array_append_new(in->entries, o);
+    }
+    ldap_controls_free(ctrls);
+}
+
+/* Applies what a persist search has gathered so far; nonzero stops the search. */
+typedef enum dir_rc (*flush_fn)(struct dir_sync *s, struct intake *in, void *arg, char *msg,
+                                size_t n);
+
+/* An RFC 4533 search of FILTER: refreshOnly (MODE 1) returns at the end of the refresh;
+ * refreshAndPersist (3) runs until stopped, a run is requested, FLUSH fails or the
+ * connection drops, calling FLUSH whenever changes are waiting and nothing more is ready.
+ * *UNSUPPORTED is set when the server does not offer the control; *RELOAD when it says the
+ * cookie is too old (e-syncRefreshRequired). */
+static enum dir_rc search_sync(struct dir_sync *s, LDAP *ld, int mode, const char *filter,
+                               const char *cookie, size_t cookie_len, struct intake *in,
+                               flush_fn flush, void *arg, time_t until, bool *unsupported,
+                               bool *reload, char *msg, size_t n)
+{
+    LDAPControl *req = sync_request(mode, cookie, cookie_len);
+    LDAPControl *ctrls[2] = {req, NULL};
+    int msgid;
+    *unsupported = *reload = false;
+    if (!req) {
+        snprintf(msg, n, "cannot build the sync request control");
+        return DIR_ERR_IO;
+    }
+    int r = ldap_search_ext(ld, s->cfg->sync_base, LDAP_SCOPE_SUBTREE, filter, (char **)ATTRS, 0,
+                            ctrls, NULL, NULL, LDAP_NO_LIMIT, &msgid);
+    ldap_control_free(req);
+    if (r != LDAP_SUCCESS) {
+        char why[300];
+        ldap_diag(ld, r, why, sizeof why);
+        snprintf(msg, n, "the sync search of the city LDAP at %.200s failed: %s",
+                 s->cfg->sync_uri, why);
+        return DIR_ERR_IO;
+    }
+    bool persist = mode == LDAP_SYNC_REFRESH_AND_PERSIST;
+    enum dir_rc rc = DIR_OK;
+    for (;;) {
+        bool pending = json_array_size(in->entries) || json_array_size(in->deleted);
+        if (persist && pending && json_array_size(in->entries) >= PERSIST_BATCH) {
+            if ((rc = flush(s, in, arg, msg, n)))
+                break;
+            continue;
+        }
+        LDAPMessage *res = NULL;
+        int got = next_msg(s, ld, msgid, persist, persist && pending, until, &res, msg, n);
+        if (got < 0) {
+            rc = DIR_ERR_IO;
+            break;
+        }
+        if (got == 0) {
+            if (persist && pending) {
+                if ((rc = flush(s, in, arg, msg, n)))
+                    break;
+                continue;
+            }
+            snprintf(msg, n, "stopped");
+            rc = persist ? DIR_OK : DIR_ERR_IO;
+            break;
+        }
+        int type = ldap_msgtype(res);
+        if (type == LDAP_RES_SEARCH_ENTRY) {
+            sync_entry(s, ld, res, in);
+        } else if (type == LDAP_RES_INTERMEDIATE) {
+            sync_info(ld, res, in);
+        } else if (type == LDAP_RES_SEARCH_RESULT) {
+            LDAPControl **rctrls = NULL;
+            char why[300];
+            int code = search_result(ld, res, &rctrls, why, sizeof why);
+            LDAPControl *done = ldap_control_find(LDAP_CONTROL_SYNC_DONE, rctrls, NULL);
+            if (done && code == LDAP_SUCCESS) {
+                BerElement *ber = ber_init(&done->ldctl_value);
+                if (ber && ber_scanf(ber, "{") != LBER_ERROR)
+                    opt_cookie(ber, in);
+                if (ber)
+                    ber_free(ber, 1);
+                in->refresh_done = true;
+            }
+            ldap_controls_free(rctrls);
+            if (code == LDAP_SYNC_REFRESH_REQUIRED) {
+                *reload = true;
+                snprintf(msg, n, "the city LDAP no longer accepts the stored sync cookie");
+                rc = DIR_ERR_STATE;
+            } else if (code == LDAP_UNAVAILABLE_CRITICAL_EXTENSION ||
+                       code == LDAP_UNWILLING_TO_PERFORM || code == LDAP_PROTOCOL_ERROR) {
+                *unsupported = true;
+                snprintf(msg, n, "the city LDAP at %.200s does not offer RFC 4533 sync "
+                                 "(no syncprov): %s", s->cfg->sync_uri, why);
+                rc = DIR_ERR_IO;
+            } else if (code != LDAP_SUCCESS) {
+                snprintf(msg, n, "the sync search of the city LDAP at %.200s failed: %s",
+                         s->cfg->sync_uri, why);
+                rc = DIR_ERR_IO;
+            } else if (persist) {
+                snprintf(msg, n, "the city LDAP ended the persistent search");
+                rc = DIR_ERR_IO;
+            }
+            ldap_msgfree(res);
+            break;
+        }
+        ldap_msgfree(res);
+    }
+    if (rc || persist)
+        ldap_abandon_ext(ld, msgid, NULL, NULL);
+    return rc;
+}
+
+/* ---- applying ---- */
+
+struct tally {
+    struct dir_db_sync_counts n;
+    json_t *created, *updated, *deactivated, *skipped;
+    int truncated;
+};
+
+static void tally_init(struct tally *t)
+{
+    memset(t, 0, sizeof *t);
+    t->created = json_array();
+    t->updated = json_array();
+    t->deactivated = json_array();
+    t->skipped = json_array();
+}
+
+static void tally_free(struct tally *t)
+{
+    json_decref(t->created);
+    json_decref(t->updated);
+    json_decref(t->deactivated);
+    json_decref(t->skipped);
+}
+
+static void list_add(struct tally *t, json_t *list, json_t *item)
+{
+    if (json_array_size(list) < LIST_CAP)
+        json_array_append_new(list, item);
+    else {
+        t->truncated++;
+        json_decref(item);
+    }
+}
+
+/* The details object of a run: the lists plus EXTRA's keys (consumed; may be NULL). */
+static json_t *tally_details(const struct tally *t, json_t *extra)
+{
+    json_t *d = extra ? extra : json_object();
+    json_object_set(d, "created", t->created);
+    json_object_set(d, "updated", t->updated);
+    json_object_set(d, "deactivated", t->deactivated);
+    json_object_set(d, "skipped", t->skipped);
+    if (t->truncated)
+        json_object_set_new(d, "lists_truncated", json_integer(t->truncated));
+    return d;
+}
+
+/* Upserts IN's entries and deactivates the people in MISSING, counting into T. */
+static enum dir_rc apply_changes(struct dir_db_sync *tx, struct intake *in, json_t *missing,
+                                 bool dry_run, struct tally *t)
+{
+    size_t i;
+    json_t *e, *p;
+    json_array_foreach(in->skipped, i, e)
+    {
+        t->n.skipped++;
+        list_add(t, t->skipped, json_incref(e));
+    }
+    json_array_foreach(in->entries, i, e)
+    {
+        json_t *r = NULL;
+        if (dir_db_sync_put(tx, e, &r))
+            return DIR_ERR_DB;
+        const char *op = json_string_value(json_object_get(r, "op"));
+        json_t *who = json_pack("{s:O,s:O,s:O}", "uuid", json_object_get(e, "uuid"), "username",
+                                json_object_get(e, "username"), "name_th",
+                                json_object_get(e, "name_th"));
+        if (!dry_run || !op || strcmp(op, "created") != 0)
+            json_object_set(who, "id", json_object_get(r, "id"));
+        if (op && strcmp(op, "created") == 0) {
+            t->n.created++;
+            list_add(t, t->created, who);
+        } else if (op && strcmp(op, "updated") == 0) {
+            t->n.updated++;
+            if (json_is_true(json_object_get(r, "moved")))
+                json_object_set(who, "unit", json_object_get(e, "unit"));
+            list_add(t, t->updated, who);
+        } else if (op && strcmp(op, "unchanged") == 0) {
+            t->n.unchanged++;
+            json_decref(who);
+        } else {
+            t->n.skipped++;
+            json_object_set(who, "dn", json_object_get(e, "dn"));
+            json_object_set(who, "reason", json_object_get(r, "reason"));
+            list_add(t, t->skipped, who);
+        }
+        json_decref(r);
+    }
+    json_array_foreach(missing, i, p)
+    {
+        bool done = false;
+        if (dir_db_sync_deactivate(tx, json_integer_value(json_object_get(p, "id")), &done))
+            return DIR_ERR_DB;
+        if (done) {
+            t->n.deactivated++;
+            list_add(t, t->deactivated, json_incref(p));
+        }
+    }
+    return DIR_OK;
+}
+
+/* The active synced people the server said were deleted (a new array). */
+static enum dir_rc deleted_people(struct dir_db_sync *tx, json_t *uuids, json_t **out)
+{
+    *out = json_array();
+    size_t i;
+    json_t *u;
+    json_array_foreach(uuids, i, u)
+    {
+        json_t *p = NULL;
+        if (dir_db_sync_find(tx, json_string_value(u), &p))
+            return DIR_ERR_DB;
+        if (p && json_is_true(json_object_get(p, "active"))) {
+            json_object_del(p, "active");
+            json_array_append_new(*out, p);
+        } else {
+            json_decref(p);
+        }
+    }
+    return DIR_OK;
+}
+
+static void report_status(struct dir_sync_report *rep, const char *status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void report_status(struct dir_sync_report *rep, const char *status, const char *fmt, ...)
+{
+    va_list ap;
+    snprintf(rep->status, sizeof rep->status, "%s", status);
+    va_start(ap, fmt);
+    vsnprintf(rep->message, sizeof rep->message, fmt, ap);
+    va_end(ap);
+}
+
+/* Applies a read: the safety checks, the changes, the resume point and the run's counts,
+ * in one transaction (rolled back for a dry or refused run). */
+static enum dir_rc apply_run(struct dir_sync *s, const struct dir_sync_req *req, bool full,
+                             const char *state_mode, struct intake *in,
+                             struct dir_sync_report *rep)
+{
+    struct dir_db_sync *tx = NULL;
+    char err[512];
+    struct tally t;
+    json_t *missing = NULL;
+    int total = 0;
+    enum dir_rc rc;
+    bool refuse = false;
+    char why[600] = "";
+
+    tally_init(&t);
+    json_t *extra = json_pack("{s:i,s:i,s:b,s:i}", "received", in->received, "presents",
+                              in->presents, "full", full, "server_deleted",
+                              (int)json_array_size(in->deleted));
+    if (full && json_array_size(in->entries) == 0 && !req->force) {
+        refuse = true;
+        snprintf(why, sizeof why,
+                 "the city LDAP returned no entries under %.150s with filter %.150s; refusing "
+                 "to deactivate everyone (use --force if that is really meant)",
+                 s->cfg->sync_base, s->cfg->sync_filter);
+    }
+    if ((rc = dir_db_sync_begin(s->db, &tx, err, sizeof err))) {
+        report_status(rep, "failed", "PostgreSQL: %s", err);
+        goto done;
+    }
+    if (full)
+        dir_db_sync_census(tx, in->uuids, &missing, &total);
+    else if (!deleted_people(tx, in->deleted, &missing))
+        dir_db_sync_census(tx, NULL, NULL, &total);
+    int nmiss = missing ? (int)json_array_size(missing) : 0;
+    if (!refuse && nmiss > 0 && !req->force &&
+        (long long)nmiss * 100 > (long long)s->cfg->sync_max_deactivate_pct * total) {
+        refuse = true;
+        snprintf(why, sizeof why,
+                 "would deactivate %d of %d synced people (%lld%%), more than "
+                 "sync_max_deactivate_pct=%d%%; nothing changed (use --force to apply)",
+                 nmiss, total, total ? (long long)nmiss * 100 / total : 100LL,
+                 s->cfg->sync_max_deactivate_pct);
+    }
+    json_object_set_new(extra, "would_deactivate", json_integer(nmiss));
+    json_object_set_new(extra, "synced_before", json_integer(total));
+    if (refuse && !req->dry_run) {
+        dir_db_sync_end(tx, false, err, sizeof err);
+        tx = NULL;
+        json_object_set(extra, "would_deactivate_people", missing ? missing : json_null());
+        report_status(rep, "refused", "%s", why);
+        rc = DIR_ERR_STATE;
+        goto done;
+    }
+    if (refuse)
+        json_object_set_new(extra, "would_be_refused", json_string(why));
+    if (!apply_changes(tx, in, missing, req->dry_run, &t)) {
+        if (!req->dry_run)
+            dir_db_sync_save_state(tx, state_mode, in->got_cookie ? in->cookie : NULL,
+                                   in->cookie_len, in->watermark, full);
+        json_t *d = tally_details(&t, json_deep_copy(extra));
+        if (!req->dry_run)
+            dir_db_sync_tx_run_add(tx, rep->run_id, "ok", &t.n, NULL, d);
+        json_decref(d);
+    }
+    rc = dir_db_sync_end(tx, !req->dry_run, err, sizeof err);
+    tx = NULL;
+    if (rc) {
+        memset(&t.n, 0, sizeof t.n);
+        json_array_clear(t.created);
+        json_array_clear(t.updated);
+        json_array_clear(t.deactivated);
+        json_array_clear(t.skipped);
+        report_status(rep, "failed", "applying the sync to PostgreSQL failed: %s", err);
+        goto done;
+    }
+    rep->n = t.n;
+    report_status(rep, req->dry_run ? "dry-run" : "ok",
+                  "%s%s sync: %d entries read, %d created, %d updated, %d deactivated, "
+                  "%d unchanged, %d skipped",
+                  req->dry_run ? "dry run (nothing changed): " : "", rep->mode, in->received,
+                  t.n.created, t.n.updated, t.n.deactivated, t.n.unchanged, t.n.skipped);
+done:
+    json_decref(missing);
+    rep->details = tally_details(&t, extra);
+    tally_free(&t);
+    return rc;
+}
+
+/* ---- runs ---- */
+
+static void set_last(struct dir_sync *s, const struct dir_sync_report *rep)
+{
+    pthread_mutex_lock(&s->lock);
+    snprintf(s->last_status, sizeof s->last_status, "%s", rep->status);
+    snprintf(s->last_mode, sizeof s->last_mode, "%s", rep->mode);
+    snprintf(s->last_message, sizeof s->last_message, "%s", rep->message);
+    s->last_run_id = rep->run_id;
+    s->last_at = time(NULL);
+    if (strcmp(rep->status, "ok") == 0)
+        s->last_ok_at = s->last_at;
+    pthread_mutex_unlock(&s->lock);
+}
+
+static bool use_syncrepl(const struct dir_sync *s)
+{
+    const char *m = s->cfg->sync_mode;
+    return strcmp(m, "syncrepl") == 0 || strcmp(m, "persist") == 0 ||
+           (strcmp(m, "auto") == 0 && !s->no_syncprov);
+}
+
+static bool full_due(const struct dir_sync *s, const struct dir_db_sync_state *st)
+{
+    return st->last_full_at == 0 ||
+           time(NULL) - st->last_full_at >= (long long)FULL_EVERY * s->cfg->sync_interval_s;
+}
+
+/* Reads LDAP for one run into IN. *FULL may be turned on (the cookie was refused). */
+static enum dir_rc read_ldap(struct dir_sync *s, LDAP *ld, const struct dir_db_sync_state *st,
+                             bool *full, struct intake *in, char *msg, size_t n)
+{
+    bool unsupported = false, reload = false;
+    enum dir_rc rc;
+    const char *filter = s->cfg->sync_filter[0] ? s->cfg->sync_filter : "(objectClass=*)";
+    if (!*full && use_syncrepl(s)) {
+        rc = search_sync(s, ld, LDAP_SYNC_REFRESH_ONLY, filter, st->cookie, st->cookie_len, in,
+                         NULL, NULL, 0, &unsupported, &reload, msg, n);
+        if (rc == DIR_OK)
+            return DIR_OK;
+        if (!reload && !(unsupported && strcmp(s->cfg->sync_mode, "auto") == 0))
+            return rc;
+        if (unsupported)
+            s->no_syncprov = true;
+        intake_free(in);
+        intake_init(in);
+        *full = true;
+        DIR_LOG(DIR_LOG_WARN, "sync", "%s; reading everything", msg);
+    }
+    if (!*full) {
+        /* Poll: what changed since the newest modifyTimestamp seen (>=: that second's
+         * entries are read again, harmlessly). */
+        char f[1200];
+        snprintf(f, sizeof f, "(&%s(modifyTimestamp>=%s))", filter, st->watermark);
+        rc = search_paged(s, ld, f, in, msg, n);
+        if (!in->watermark[0])
+            snprintf(in->watermark, sizeof in->watermark, "%s", st->watermark);
+        return rc;
+    }
+    if (use_syncrepl(s)) {
+        /* The resume point first: a refreshOnly search that matches nothing answers with
+         * the server's current cookie; changes made during the paged read are sent again
+         * by the next incremental run. */
+        struct intake c;
+        intake_init(&c);
+        rc = search_sync(s, ld, LDAP_SYNC_REFRESH_ONLY, NOTHING_FILTER, NULL, 0, &c, NULL, NULL,
+                         0, &unsupported, &reload, msg, n);
+        if (rc == DIR_OK && c.got_cookie) {
+            in->cookie = c.cookie;
+            in->cookie_len = c.cookie_len;
+            in->got_cookie = true;
+            c.cookie = NULL;
+        } else if (unsupported && strcmp(s->cfg->sync_mode, "auto") == 0) {
+            s->no_syncprov = true;
+            DIR_LOG(DIR_LOG_INFO, "sync", "%s; using modifyTimestamp polling", msg);
+        } else if (rc) {
+            intake_free(&c);
+            return rc;
+        }
+        intake_free(&c);
+    }
+    return search_paged(s, ld, filter, in, msg, n);
+}
+
+enum dir_rc dir_sync_run(struct dir_sync *s, const struct dir_sync_req *req,
+                         struct dir_sync_report *rep)
+{
+    char err[512];
+    struct dir_db_sync_state st;
+    struct intake in;
+    LDAP *ld = NULL;
+    enum dir_rc rc;
+
+    memset(rep, 0, sizeof *rep);
+    if (!check_config(s, err, sizeof err)) {
+        report_status(rep, "failed", "%s", err);
+        return DIR_ERR_INVALID;
+    }
+    pthread_mutex_lock(&s->run_lock);
+    pthread_mutex_lock(&s->lock);
+    s->running = true;
+    pthread_mutex_unlock(&s->lock);
+    intake_init(&in);
+    if ((rc = dir_db_sync_state_get(s->db, &st, err, sizeof err))) {
+        report_status(rep, "failed", "PostgreSQL: %s", err);
+        goto out_nostate;
+    }
+    bool automatic = strcmp(s->cfg->sync_mode, "auto") == 0;
+    if (automatic && strcmp(st.mode, "poll") == 0)
+        s->no_syncprov = true; /* found by an earlier run (perhaps another process) */
+    bool full = req->full || full_due(s, &st) ||
+                (use_syncrepl(s) ? !st.cookie : !st.watermark[0]);
+    if (full && automatic)
+        s->no_syncprov = false; /* a full run asks the server again */
+    snprintf(rep->mode, sizeof rep->mode, "%s", full ? "full" : use_syncrepl(s) ? "syncrepl" : "poll");
+    if ((rc = dir_db_sync_run_new(s->db, rep->mode, req->trigger ? req->trigger : "cli",
+                                  &rep->run_id, err, sizeof err))) {
+        report_status(rep, "failed", "PostgreSQL: %s", err);
+        goto out;
+    }
+    if ((rc = ldap_open(s, &ld, err, sizeof err))) {
+        report_status(rep, "failed", "%s", err);
+        goto out;
+    }
+    bool was_full = full;
+    rc = read_ldap(s, ld, &st, &full, &in, err, sizeof err);
+    ldap_unbind_ext_s(ld, NULL, NULL);
+    if (full != was_full)
+        snprintf(rep->mode, sizeof rep->mode, "full");
+    if (rc) {
+        report_status(rep, "failed", "%s; nothing was changed", err);
+        rc = DIR_ERR_IO;
+        goto out;
+    }
+    const char *state_mode = use_syncrepl(s) ? "syncrepl" : "poll";
+    rc = apply_run(s, req, full, state_mode, &in, rep);
+out:
+    if (rep->run_id && strcmp(rep->status, "ok") != 0) {
+        json_t *d = rep->details ? rep->details : json_object();
+        json_object_set_new(d, "mode", json_string(rep->mode));
+        if (dir_db_sync_run_add(s->db, rep->run_id, rep->status,
+                                strcmp(rep->status, "dry-run") == 0 ? &rep->n : NULL,
+                                strcmp(rep->status, "dry-run") == 0 ? NULL : rep->message, d, err,
+                                sizeof err))
+            DIR_LOG(DIR_LOG_ERROR, "sync", "cannot record run %lld: %s", rep->run_id, err);
+        rep->details = d;
+    }
+    dir_db_sync_state_free(&st);
+out_nostate:
+    intake_free(&in);
+    if (!rep->details)
+        rep->details = json_object();
+    DIR_LOG(strcmp(rep->status, "failed") == 0 ? DIR_LOG_ERROR
+            : strcmp(rep->status, "refused") == 0 ? DIR_LOG_WARN
+                                                  : DIR_LOG_INFO,
+            "sync", "run %lld %s: %s", rep->run_id, rep->status, rep->message);
+    set_last(s, rep);
+    pthread_mutex_lock(&s->lock);
+    s->running = false;
+    pthread_mutex_unlock(&s->lock);
+    pthread_mutex_unlock(&s->run_lock);
+    return rc;
+}
+
+void dir_sync_report_free(struct dir_sync_report *rep)
+{
+    json_decref(rep->details);
+    rep->details = NULL;
+}
+
+/* ---- persist ---- */
+
+struct persist {
+    long long run_id;
+    time_t full_at; /* when the next full sync is due */
+};
+
+static bool wanted_elsewhere(struct dir_sync *s, const struct persist *p)
+{
+    pthread_mutex_lock(&s->lock);
+    bool w = s->stop || s->requested;
+    pthread_mutex_unlock(&s->lock);
+    return w || time(NULL) >= p->full_at;
+}
+
+/* Applies the changes a persist search has gathered, with the cookie, in one transaction. */
+static enum dir_rc persist_flush(struct dir_sync *s, struct intake *in, void *arg, char *msg,
+                                 size_t n)
+{
+    struct persist *p = arg;
+    struct dir_db_sync *tx = NULL;
+    struct tally t;
+    json_t *missing = NULL;
+    char err[512];
+    tally_init(&t);
+    enum dir_rc rc = dir_db_sync_begin(s->db, &tx, err, sizeof err);
+    if (!rc) {
+        if (!deleted_people(tx, in->deleted, &missing) &&
+            !apply_changes(tx, in, missing, false, &t)) {
+            dir_db_sync_save_state(tx, "persist", in->got_cookie ? in->cookie : NULL,
+                                   in->cookie_len, NULL, false);
+            json_t *d = tally_details(&t, NULL);
+            dir_db_sync_tx_run_add(tx, p->run_id, NULL, &t.n, NULL, d);
+            json_decref(d);
+        }
+        rc = dir_db_sync_end(tx, true, err, sizeof err);
+    }
+    if (rc)
+        snprintf(msg, n, "applying LDAP changes to PostgreSQL failed: %s", err);
+    else if (t.n.created + t.n.updated + t.n.deactivated)
+        DIR_LOG(DIR_LOG_INFO, "sync", "persist: %d created, %d updated, %d deactivated",
+                t.n.created, t.n.updated, t.n.deactivated);
+    json_decref(missing);
+    tally_free(&t);
+    intake_clear_changes(in);
+    if (!rc && wanted_elsewhere(s, p)) {
+        snprintf(msg, n, "stopped");
+        return DIR_ERR_STATE; /* ends the search cleanly */
+    }
+    return rc;
+}
+
+/* One refreshAndPersist session: returns when stopped, a run is requested, a full sync is
+ * due, or on failure (recorded in its run). */
+static enum dir_rc persist_session(struct dir_sync *s)
+{
+    char err[512];
+    struct dir_db_sync_state st;
+    struct persist p = {0};
+    struct intake in;
+    LDAP *ld = NULL;
+    struct dir_sync_report rep;
+    memset(&rep, 0, sizeof rep);
+    snprintf(rep.mode, sizeof rep.mode, "persist");
+
+    if (dir_db_sync_state_get(s->db, &st, err, sizeof err)) {
+        report_status(&rep, "failed", "PostgreSQL: %s", err);
+        set_last(s, &rep);
+        return DIR_ERR_DB;
+    }
+    if (!st.cookie || full_due(s, &st)) {
+        dir_db_sync_state_free(&st);
+        struct dir_sync_req full = {.full = true, .trigger = "schedule"};
+        enum dir_rc rc = dir_sync_run(s, &full, &rep);
+        dir_sync_report_free(&rep);
+        return rc;
+    }
+    p.full_at = st.last_full_at + (time_t)FULL_EVERY * s->cfg->sync_interval_s;
+    pthread_mutex_lock(&s->run_lock);
+    intake_init(&in);
+    enum dir_rc rc = dir_db_sync_run_new(s->db, "persist", "persist", &p.run_id, err, sizeof err);
+    if (rc) {
+        report_status(&rep, "failed", "PostgreSQL: %s", err);
+        goto out;
+    }
+    rep.run_id = p.run_id;
+    if ((rc = ldap_open(s, &ld, err, sizeof err))) {
+        report_status(&rep, "failed", "%s", err);
+        goto out;
+    }
+    report_status(&rep, "ok", "persistent search of %s", s->cfg->sync_uri);
+    set_last(s, &rep);
+    DIR_LOG(DIR_LOG_INFO, "sync", "persistent search of %s (run %lld)", s->cfg->sync_uri,
+            p.run_id);
+    bool unsupported, reload;
+    const char *filter = s->cfg->sync_filter[0] ? s->cfg->sync_filter : "(objectClass=*)";
+    rc = search_sync(s, ld, LDAP_SYNC_REFRESH_AND_PERSIST, filter, st.cookie, st.cookie_len, &in,
+                     persist_flush, &p, p.full_at, &unsupported, &reload, err, sizeof err);
+    ldap_unbind_ext_s(ld, NULL, NULL);
+    if (rc == DIR_ERR_STATE && strcmp(err, "stopped") == 0)
+        rc = DIR_OK;
+    if (reload)
+        dir_db_sync_forget_cookie(s->db, err + 256, sizeof err - 256);
+    if (rc)
+        report_status(&rep, "failed", "%s", err);
+    else
+        report_status(&rep, "ok", "persistent search ended");
+out:
+    if (p.run_id) {
+        if (dir_db_sync_run_add(s->db, p.run_id, rep.status, NULL, rc ? rep.message : NULL, NULL,
+                                err, sizeof err))
+            DIR_LOG(DIR_LOG_ERROR, "sync", "cannot record run %lld: %s", p.run_id, err);
+    }
+    if (rc)
+        DIR_LOG(DIR_LOG_ERROR, "sync", "persist: %s", rep.message);
+    set_last(s, &rep);
+    intake_free(&in);
+    dir_db_sync_state_free(&st);
+    pthread_mutex_unlock(&s->run_lock);
+    return rc;
+}
+
+/* ---- the background thread ---- */
+
+static void *sync_thread(void *arg)
+{
+    struct dir_sync *s = arg;
+    time_t next = time(NULL);
+    bool persist = strcmp(s->cfg->sync_mode, "persist") == 0;
+    for (;;) {
+        struct dir_sync_req req = {.trigger = "schedule"};
+        pthread_mutex_lock(&s->lock);
+        while (!s->stop && !s->requested && time(NULL) < next) {
+            struct timespec ts = {.tv_sec = next, .tv_nsec = 0};
+            pthread_cond_timedwait(&s->wake, &s->lock, &ts);
+        }
+        bool stop = s->stop, requested = s->requested;
+        if (requested) {
+            req = s->req;
+            s->requested = false;
+        }
+        pthread_mutex_unlock(&s->lock);
+        if (stop)
+            break;
+        enum dir_rc rc;
+        if (persist && !requested) {
+            rc = persist_session(s);
+        } else {
+            struct dir_sync_report rep;
+            rc = dir_sync_run(s, &req, &rep);
+            dir_sync_report_free(&rep);
+        }
+        bool failed = rc == DIR_ERR_IO || rc == DIR_ERR_DB;
+        pthread_mutex_lock(&s->lock);
+        s->failures = failed ? s->failures + 1 : 0;
+        int wait = s->cfg->sync_interval_s;
+        if (failed) {
+            int shift = s->failures > 8 ? 8 : s->failures - 1;
+            int backoff = 2 << shift;
+            wait = backoff < wait ? backoff : wait;
+            DIR_LOG(DIR_LOG_WARN, "sync", "retrying in %d s (failure %d)", wait, s->failures);
+        } else if (persist) {
+            wait = 0;
+        }
+        next = time(NULL) + wait;
+        pthread_mutex_unlock(&s->lock);
+    }
+    return NULL;
+}
+
+enum dir_rc dir_sync_start(struct dir_sync *s, char *err, size_t errlen)
+{
+    if (!mode_valid(s->cfg->sync_mode)) {
+        snprintf(err, errlen, "sync_mode must be auto, syncrepl, persist, poll or off");
+        return DIR_ERR_INVALID;
+    }
+    if (!dir_sync_configured(s))
+        return DIR_OK;
+    if (!check_config(s, err, errlen))
+        return DIR_ERR_INVALID;
+    char e2[256];
+    if (dir_db_sync_close_stale_runs(s->db, e2, sizeof e2))
+        DIR_LOG(DIR_LOG_WARN, "sync", "%s", e2);
+    if (pthread_create(&s->thread, NULL, sync_thread, s) != 0) {
+        snprintf(err, errlen, "cannot start the sync thread: %s", strerror(errno));
+        return DIR_ERR_IO;
+    }
+    s->started = true;
+    DIR_LOG(DIR_LOG_INFO, "sync", "syncing staff from %s (mode %s, every %d s)", s->cfg->sync_uri,
+            s->cfg->sync_mode, s->cfg->sync_interval_s);
+    return DIR_OK;
+}
+
+void dir_sync_free(struct dir_sync *s)
+{
+    if (!s)
+        return;
+    if (s->started) {
+        pthread_mutex_lock(&s->lock);
+        s->stop = true;
+        pthread_cond_broadcast(&s->wake);
+        pthread_mutex_unlock(&s->lock);
+        pthread_join(s->thread, NULL);
+    }
+    for (int i = 0; i < s->nunits; i++) {
+        free(s->units[i].name);
+        free(s->units[i].ref);
+    }
+    pthread_mutex_destroy(&s->run_lock);
+    pthread_mutex_destroy(&s->lock);
+    pthread_cond_destroy(&s->wake);
+    free(s);
+}
+
+/* ---- HTTP ---- */
+
+static void respond(struct dir_http_resp *resp, struct dir_problem *p, const char *path)
+{
+    dir_problem_respond(p, path, resp);
+}
+
+static bool body_flags(const struct dir_http_req *req, struct dir_sync_req *r,
+                       struct dir_problem *p)
+{
+    size_t len;
+    const char *body = dir_http_body(req, &len);
+    if (len == 0)
+        return true;
+    json_error_t je;
+    json_t *o = json_loadb(body, len, 0, &je);
+    if (!json_is_object(o)) {
+        dir_problem_init(p, 400, "invalid-body", "Invalid request body",
+                         "The body must be a JSON object like {\"full\": true}.");
+        json_decref(o);
+        return false;
+    }
+    const char *key;
+    json_t *v;
+    bool ok = true;
+    dir_problem_init(p, 400, "invalid-body", "Invalid request body",
+                     "The body has invalid fields.");
+    json_object_foreach(o, key, v)
+    {
+        bool *dst = strcmp(key, "full") == 0      ? &r->full
+                    : strcmp(key, "dry_run") == 0 ? &r->dry_run
+                    : strcmp(key, "force") == 0   ? &r->force
+                                                  : NULL;
+        if (!dst) {
+            dir_problem_add(p, key, "ไม่รู้จักช่องนี้ (ใช้ full, dry_run, force)",
+                            "unknown field (use full, dry_run, force)");
+            ok = false;
+        } else if (!json_is_boolean(v)) {
+            dir_problem_add(p, key, "ต้องเป็น true หรือ false", "must be true or false");
+            ok = false;
+        } else {
+            *dst = json_is_true(v);
+        }
+    }
+    json_decref(o);
+    return ok;
+}
+
+bool dir_sync_http_handle(struct dir_sync *s, const struct dir_caller *who, const char *method,
+                          char **seg, int nseg, const struct dir_http_req *req,
+                          struct dir_http_resp *resp)
+{
+    if (!s || nseg < 2 || strcmp(seg[0], "admin") != 0 || strcmp(seg[1], "sync") != 0 ||
+        nseg > 3 || (nseg == 3 && strcmp(seg[2], "runs") != 0))
+        return false;
+    const char *path = dir_http_path(req);
+    struct dir_problem p;
+    bool runs = nseg == 3;
+    const char *want = runs ? "GET" : "POST";
+    if (strcmp(method, want) != 0 && !(runs && strcmp(method, "HEAD") == 0)) {
+        resp->allow = runs ? "GET, HEAD" : "POST";
+        dir_problem_init(&p, 405, "method-not-allowed", "Method not allowed",
+                         "%.16s is not allowed on this path.", method);
+        respond(resp, &p, path);
+        return true;
+    }
+    if (who->role < DIR_ROLE_ADMIN) {
+        if (who->role == DIR_ROLE_ANON)
+            dir_problem_init(&p, 401, "unauthorized", "Authentication required",
+                             "Send an admin API key: 'Authorization: Bearer <API key>'.");
+        else
+            dir_problem_init(&p, 403, "forbidden", "Forbidden",
+                             "Only admins may run the staff sync or read its history.");
+        respond(resp, &p, path);
+        return true;
+    }
+    char err[512];
+    if (runs) {
+        const char *lim = dir_http_arg(req, "limit"), *bef = dir_http_arg(req, "before");
+        char *end;
+        long limit = lim ? strtol(lim, &end, 10) : 20;
+        long long before = bef ? strtoll(bef, &end, 10) : 0;
+        if ((lim && (!*lim || limit < 1 || limit > 100)) || (bef && before < 0)) {
+            dir_problem_init(&p, 400, "invalid-parameter", "Invalid query parameter",
+                             "limit must be 1 to 100 and before a run id.");
+            dir_problem_add(&p, lim && (limit < 1 || limit > 100) ? "limit" : "before",
+                            "ค่าไม่ถูกต้อง", "invalid value");
+            respond(resp, &p, path);
+            return true;
+        }
+        char *json = NULL;
+        if (dir_db_sync_runs(s->db, (int)limit, before, &json, err, sizeof err)) {
+            DIR_LOG(DIR_LOG_ERROR, "sync", "run history: %s", err);
+            dir_problem_init(&p, 503, "database-unavailable", "Database unavailable",
+                             "The run history could not be read; try again shortly.");
+            respond(resp, &p, path);
+            return true;
+        }
+        resp->status = 200;
+        resp->content_type = "application/json; charset=utf-8";
+        resp->cache = "no-store";
+        dir_buf_printf(&resp->body, "{\"items\":%s}", json);
+        free(json);
+        return true;
+    }
+    struct dir_sync_req r = {.trigger = "api"};
+    if (!body_flags(req, &r, &p)) {
+        respond(resp, &p, path);
+        return true;
+    }
+    if (!dir_sync_configured(s) || !s->started) {
+        dir_problem_init(&p, 409, "sync-not-configured", "Staff sync not configured",
+                         "Set sync_uri (and sync_mode other than off) to sync staff from the "
+                         "city LDAP.");
+        respond(resp, &p, path);
+        return true;
+    }
+    pthread_mutex_lock(&s->lock);
+    if (s->requested) { /* merge with the request still waiting */
+        r.full = r.full || s->req.full;
+        r.force = r.force || s->req.force;
+        r.dry_run = r.dry_run && s->req.dry_run;
+    }
+    s->req = r;
+    s->requested = true;
+    pthread_cond_broadcast(&s->wake);
+    pthread_mutex_unlock(&s->lock);
+    DIR_LOG(DIR_LOG_INFO, "sync", "%s asked for a sync run (full=%d dry_run=%d force=%d)",
+            who->name, r.full, r.dry_run, r.force);
+    resp->status = 202;
+    resp->content_type = "application/json; charset=utf-8";
+    dir_buf_printf(&resp->body,
+                   "{\"accepted\":true,\"full\":%s,\"dry_run\":%s,\"force\":%s,"
+                   "\"runs\":\"/v1/admin/sync/runs\"}",
+                   r.full ? "true" : "false", r.dry_run ? "true" : "false",
+                   r.force ? "true" : "false");
+    return true;
+}
+
+void dir_sync_health(struct dir_sync *s, struct dir_buf *out)
+{
+    if (!s)
+        return;
+    pthread_mutex_lock(&s->lock);
+    dir_buf_printf(out, ",\"sync\":{\"configured\":%s,\"mode\":",
+                   dir_sync_configured(s) ? "true" : "false");
+    dir_buf_add_json_str(out, s->cfg->sync_mode);
+    dir_buf_printf(out, ",\"running\":%s,\"last_run\":%lld,\"last_status\":",
+                   s->running ? "true" : "false", s->last_run_id);
+    dir_buf_add_json_str(out, s->last_status);
+    dir_buf_adds(out, ",\"last_message\":");
+    dir_buf_add_json_str(out, s->last_message);
+    dir_buf_printf(out, ",\"last_at\":%lld,\"last_ok_at\":%lld,\"failures\":%d}",
+                   (long long)s->last_at, (long long)s->last_ok_at, s->failures);
+    pthread_mutex_unlock(&s->lock);
+}

@@ -1261,6 +1261,33 @@ int dir_model_programme(const struct dir_model *m, long long id, const char *ref
     return -1;
 }
 
+struct vref {
+    time_t verified;
+    struct dir_ref ref;
+};
+static int cmp_vref(const void *a, const void *b)
+{
+    const struct vref *x = a, *y = b;
+    if (x->verified != y->verified)
+        return x->verified > y->verified ? -1 : 1;
+    if (x->ref.owner != y->ref.owner)
+        return x->ref.owner - y->ref.owner;
+    return x->ref.item - y->ref.item;
+}
+
+static void sort_by_verified(const struct dir_model *m, struct dir_ref *refs, int n)
+{
+    if (n < 2)
+        return;
+    struct vref *v = dir_xmalloc(sizeof *v * (size_t)n);
+    for (int i = 0; i < n; i++)
+        v[i] = (struct vref){m->orgs[refs[i].owner].verified, refs[i]};
+    qsort(v, (size_t)n, sizeof *v, cmp_vref);
+    for (int i = 0; i < n; i++)
+        refs[i] = v[i].ref;
+    free(v);
+}
+
 /* Adds REF to the list of area A (COUNT pass when LISTS is NULL). */
 static void bucket(int *counts, struct dir_ref **lists, int a, struct dir_ref ref)
 {
@@ -1343,6 +1370,19 @@ static void build_indexes(struct dir_model *m)
         struct dir_area *a = m->orgs[o].area >= 0 ? &m->areas[m->orgs[o].area] : NULL;
         if (a)
             a->located[a->nlocated++] = o;
+    }
+    /* Each list of offerings in the order the resolver offers them: the most recently
+     * verified organisation first, then by id. */
+    for (int i = 0; i < m->nareas; i++)
+        sort_by_verified(m, m->areas[i].offers, m->areas[i].noffers);
+    for (int i = 0; i < m->ngroups; i++)
+        sort_by_verified(m, m->groups[i].offers, m->groups[i].noffers);
+    /* Child opportunity centres. */
+    m->centres = dir_arena_alloc(m->arena, sizeof(int) * (size_t)(m->norgs + 1));
+    for (int o = 0; o < m->norgs; o++) {
+        m->orgs[o].is_centre = m->orgs[o].type && strcmp(m->orgs[o].type, "child_opportunity_centre") == 0;
+        if (m->orgs[o].is_centre)
+            m->centres[m->ncentres++] = o;
     }
     /* Organisations by ref. */
     m->org_refs = dir_arena_alloc(m->arena, sizeof(struct dir_org_ref) * (size_t)(m->norgs + 1));

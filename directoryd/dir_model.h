@@ -75,7 +75,8 @@ struct dir_area {
     struct dir_json json;
     /* Indexes for the resolver (see dir_resolve.h). */
     struct dir_ref *offers;  /* offerings whose coverage names this area (or, with no
-                                coverage, whose organisation is here) */
+                                coverage, whose organisation is here), the most recently
+                                verified organisation first */
     int noffers;
     struct dir_ref *members; /* memberships whose areas name this area */
     int nmembers;
@@ -89,7 +90,8 @@ struct dir_group {
     int within;      /* area index or -1 */
     int *members, nmembers; /* area indexes */
     struct dir_json json;
-    struct dir_ref *offers; /* offerings whose coverage names this group */
+    struct dir_ref *offers; /* offerings whose coverage names this group, most recently
+                               verified first */
     int noffers;
 };
 
@@ -123,6 +125,7 @@ struct dir_org {
     const char *address_th, *address_en; /* postal address, or NULL */
     int area; /* where it is; -1 if unknown */
     bool has_coord, coord_approx; /* its own point, when known */
+    bool is_centre; /* a child opportunity centre (answered by distance, not coverage) */
     double lat, lon;
     time_t verified;
     bool demo, stale;
@@ -206,6 +209,7 @@ struct dir_model {
     int norg_refs;
     struct dir_change *changes; /* the newest change-log rows, oldest first */
     int nchanges;
+    int *centres, ncentres; /* child opportunity centres (org indexes) */
     struct dir_programme *programmes; /* sorted by id */
     int nprogrammes;
     const char **revoked; /* session ids logged out before they expired, sorted */

@@ -180,15 +180,15 @@ static void tier1(struct run *r)
 
 /* ---- tier 2 ---- */
 
-/* Candidates from one step (the offerings naming area A, or group G). */
+/* Candidates from one step (the offerings naming area A, or group G), which the model keeps
+ * most recently verified first: take them in order until the budget is spent. */
 static void step(struct run *r, const struct dir_ref *offers, int n, int scope, int *budget)
 {
     const struct dir_model *m = r->m;
-    int first = r->nitems;
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < n && *budget > 0; i++) {
         int oi = offers[i].owner;
         const struct dir_org *o = &m->orgs[oi];
-        if (r->seen[oi] || oi == r->central || is_type(o, "child_opportunity_centre"))
+        if (r->seen[oi] || oi == r->central || o->is_centre)
             continue;
         if (!offering_fits(r, &o->offerings[offers[i].item]))
             continue;
@@ -197,14 +197,8 @@ static void step(struct run *r, const struct dir_ref *offers, int n, int scope, 
             continue;
         }
         add(r, (struct item){.tier = 2, .kind = IT_ORG, .idx = oi, .scope = scope});
+        (*budget)--;
     }
-    sort_items(&r->items[first], r->nitems - first, m);
-    if (r->nitems - first > *budget) {
-        for (int i = first + *budget; i < r->nitems; i++)
-            r->seen[r->items[i].idx] = 0;
-        r->nitems = first + *budget;
-    }
-    *budget -= r->nitems - first;
 }
 
 static int cmp_group_size(const struct dir_model *m, int a, int b)
@@ -271,10 +265,10 @@ static void tier3(struct run *r)
     int best = -1;
     double best_km = 0;
     bool best_approx = false;
-    for (int i = 0; i < m->norgs; i++) {
+    for (int c = 0; c < m->ncentres; c++) {
+        int i = m->centres[c];
         const struct dir_org *o = &m->orgs[i];
-        if (!is_type(o, "child_opportunity_centre") || o->area < 0 ||
-            !dir_model_area_within(m, o->area, province))
+        if (o->area < 0 || !dir_model_area_within(m, o->area, province))
             continue;
         bool serves = r->rq->group < 0;
         for (int k = 0; k < o->noffers && !serves; k++)

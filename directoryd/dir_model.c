@@ -792,23 +792,16 @@ static void render_person(struct dir_model *m, struct dir_person *p, int version
         json_array_append_new(mems, x);
     }
     json_object_set_new(j, "memberships", mems);
-    json_t *card = json_object();
-    json_object_set_new(card, "id", json_integer(p->id));
-    json_object_set_new(card, "name_th", jstr(p->name_th));
-    json_object_set_new(card, "name_en", jstr(p->name_en));
-    json_object_set_new(card, "title_th", jstr(p->title_th));
-    json_object_set_new(card, "title_en", jstr(p->title_en));
-    json_object_set_new(card, "profession", jstr(p->profession));
-    json_object_set_new(card, "contacts", contacts_json(p->contacts, p->ncontacts, true));
-    json_object_set_new(card, "verified_at", jstr(p->verified_at));
-    json_object_set_new(card, "stale", json_boolean(p->stale));
-    render_inner(m->arena, card, &p->card);
     json_object_set_new(j, "contacts", contacts_json(p->contacts, p->ncontacts, true));
     json_object_set_new(j, "verified_at", jstr(p->verified_at));
     json_object_set_new(j, "stale", json_boolean(p->stale));
     json_object_set_new(j, "demo", json_boolean(p->demo));
     json_object_set_new(j, "version", json_integer(version));
     render(m->arena, j, &p->json);
+    /* A person's card is the person's own JSON without its braces: no second copy of the
+     * biggest table in memory. */
+    p->card.s = p->json.s + 1;
+    p->card.len = p->json.len - 2;
 }
 
 /* Builds the coverage of one owner from links[from..to): area codes or group codes. */

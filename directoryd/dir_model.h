@@ -162,7 +162,7 @@ struct dir_person {
     const char *fold_th, *fold_en;
     int version;
     struct dir_json json;
-    struct dir_json card; /* as an organisation's card, with the person's contacts */
+    struct dir_json card; /* the members of json without its braces (not NUL-terminated) */
 };
 
 /* A pilot community programme or other programme, with its areas and organisations. */

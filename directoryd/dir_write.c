@@ -146,6 +146,12 @@ static void add_set(struct job *j, const char *col, const char *val)
     j->w.sets[j->w.nsets++] = (struct dir_db_set){col, val, false};
 }
 
+static void add_set_now(struct job *j, const char *col)
+{
+    if (j->w.nsets < DIR_DB_MAX_SETS)
+        j->w.sets[j->w.nsets++] = (struct dir_db_set){col, NULL, true};
+}
+
 /* A number's text form: whole numbers (ids, years) exactly, coordinates to 7 places. */
 static void add_set_num(struct job *j, const char *col, bool whole, double v)
 {
@@ -777,7 +783,7 @@ static void entity_write(struct job *j, bool org, const char *id_s,
         else if (date)
             add_set(j, "status_date", json_string_value(date));
         else
-            j->w.sets[j->w.nsets++] = (struct dir_db_set){"status_date", NULL, true};
+            add_set_now(j, "status_date");
         json_object_foreach(body, key, v)
         {
             if (strcmp(key, "reason_th") == 0 || strcmp(key, "reason_en") == 0) {
@@ -806,7 +812,7 @@ static void entity_write(struct job *j, bool org, const char *id_s,
         add_set(j, "status_reason_en", NULL);
         add_set(j, "successor_id", NULL);
     } else if (strcmp(action, "verify") == 0) {
-        j->w.sets[j->w.nsets++] = (struct dir_db_set){"verified_at", NULL, true};
+        add_set_now(j, "verified_at");
         add_set(j, "verified_by", j->who->name);
     } else if (strcmp(action, "deactivate") == 0 || strcmp(action, "reactivate") == 0) {
         add_set(j, "active", strcmp(action, "reactivate") == 0 ? "true" : "false");

@@ -384,7 +384,7 @@ static void get_person(struct call *c, const char *key)
         return not_found(c, "person", key);
     const struct dir_person *person = &c->m->people[p];
     snprintf(c->resp->etag, sizeof c->resp->etag, "\"%d\"", person->version);
-    json_ok(c, dir_buf_add(&c->resp->body, person->json.s, person->json.len));
+    json_ok(c, dir_model_person_json(c->m, person, true, &c->resp->body));
 }
 
 static void resolve(struct call *c, const char *central_ref)

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Every statement directoryd runs outside migrations, prepared once per connection. */
 enum stmt {
@@ -624,6 +625,8 @@ static enum dir_rc load_rows(struct conn *c, struct dir_model_builder *b, int ch
 enum dir_rc dir_db_load_model(struct dir_db *db, int stale_days, int changes_kept,
                               struct dir_model **out, char *err, size_t errlen)
 {
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     struct conn *c = dir_dbi_acquire(db, err, errlen);
     if (!c)
         return DIR_ERR_DB;
@@ -641,7 +644,14 @@ enum dir_rc dir_db_load_model(struct dir_db *db, int stale_days, int changes_kep
         dir_model_builder_free(b);
         return rc;
     }
-    return dir_model_finish(b, seq, out, err, errlen);
+    struct timespec t1, t2;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    rc = dir_model_finish(b, seq, out, err, errlen);
+    clock_gettime(CLOCK_MONOTONIC, &t2);
+    DIR_LOG(DIR_LOG_DEBUG, "db", "snapshot: reading %ld ms, building %ld ms",
+            (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000,
+            (t2.tv_sec - t1.tv_sec) * 1000 + (t2.tv_nsec - t1.tv_nsec) / 1000000);
+    return rc;
 }
 
 enum dir_rc dir_db_change_seq(struct dir_db *db, long long *seq, char *err, size_t errlen)

@@ -86,7 +86,9 @@ void *dir_arena_alloc(struct dir_arena *a, size_t n)
 {
     const size_t align = sizeof(max_align_t);
     n = (n + align - 1) & ~(align - 1);
-    if (!a->head || a->head->size - a->head->used < n) {
+    if (a->head) /* strings may have left the chunk unaligned */
+        a->head->used = (a->head->used + align - 1) & ~(align - 1);
+    if (!a->head || a->head->used > a->head->size || a->head->size - a->head->used < n) {
         size_t size = n > ARENA_CHUNK ? n : ARENA_CHUNK;
         struct chunk *c = dir_xmalloc(sizeof(struct chunk) + size);
         c->size = size;
@@ -101,11 +103,22 @@ void *dir_arena_alloc(struct dir_arena *a, size_t n)
     return p;
 }
 
+/* Strings need no alignment and no zeroing: they are packed byte by byte. */
 char *dir_arena_strndup(struct dir_arena *a, const char *s, size_t n)
 {
     if (!s)
         return NULL;
-    char *d = dir_arena_alloc(a, n + 1);
+    if (!a->head || a->head->size - a->head->used < n + 1) {
+        size_t size = n + 1 > ARENA_CHUNK ? n + 1 : ARENA_CHUNK;
+        struct chunk *c = dir_xmalloc(sizeof(struct chunk) + size);
+        c->size = size;
+        c->used = 0;
+        c->next = a->head;
+        a->head = c;
+    }
+    char *d = (char *)a->head->data + a->head->used;
+    a->head->used += n + 1;
+    a->total += n + 1;
     memcpy(d, s, n);
     d[n] = '\0';
     return d;

@@ -77,6 +77,8 @@ struct raw_person {
 
 struct dir_model_builder {
     struct dir_arena *arena;
+    const char **interned; /* open-addressing set of short strings in the arena */
+    size_t nintern, intern_cap;
     int stale_days;
     VEC(struct raw_area) areas;
     VEC(struct raw_group) groups;
@@ -135,6 +137,7 @@ static void builder_free_rows(struct dir_model_builder *b)
     free(b->people.v);
     free(b->memberships.v);
     free(b->clients.v);
+    free(b->interned);
     free(b->changes.v);
     free(b->revoked.v);
     free(b->programmes.v);
@@ -151,7 +154,50 @@ void dir_model_builder_free(struct dir_model_builder *b)
     builder_free_rows(b);
 }
 
-#define S(x) dir_arena_strdup(b->arena, (x))
+/* Short strings repeat a lot (codes, kinds, labels, statuses, dates): each is stored once
+ * per snapshot. */
+#define INTERN_MAX 40
+
+static uint64_t hash_str(const char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+    return h;
+}
+
+static const char *intern(struct dir_model_builder *b, const char *s)
+{
+    if (!s)
+        return NULL;
+    size_t n = strlen(s);
+    if (n > INTERN_MAX)
+        return dir_arena_strndup(b->arena, s, n);
+    if (b->nintern * 2 >= b->intern_cap) {
+        size_t cap = b->intern_cap ? b->intern_cap * 2 : 4096;
+        const char **t = dir_xcalloc(cap, sizeof *t);
+        for (size_t i = 0; i < b->intern_cap; i++) {
+            const char *x = b->interned[i];
+            if (!x)
+                continue;
+            size_t k = hash_str(x, strlen(x)) & (cap - 1);
+            while (t[k])
+                k = (k + 1) & (cap - 1);
+            t[k] = x;
+        }
+        free(b->interned);
+        b->interned = t;
+        b->intern_cap = cap;
+    }
+    size_t k = hash_str(s, n) & (b->intern_cap - 1);
+    for (; b->interned[k]; k = (k + 1) & (b->intern_cap - 1))
+        if (strcmp(b->interned[k], s) == 0)
+            return b->interned[k];
+    b->nintern++;
+    return b->interned[k] = dir_arena_strndup(b->arena, s, n);
+}
+
+#define S(x) ((char *)intern(b, (x)))
 
 void dir_model_add_area(struct dir_model_builder *b, const char *code, const char *kind,
                         const char *parent, const char *name_th, const char *name_en,
@@ -763,45 +809,90 @@ static void render_org(struct dir_model *m, struct dir_org *o, const struct dir_
     render(m->arena, full, &o->json_full);
 }
 
-static void render_person(struct dir_model *m, struct dir_person *p, int version)
+/* ,"KEY":"value" or ,"KEY":null (FIRST omits the comma). */
+static enum dir_rc put_str(struct dir_buf *b, bool first, const char *key, const char *v)
 {
-    json_t *j = json_object();
-    json_object_set_new(j, "id", json_integer(p->id));
-    json_object_set_new(j, "ref", jstr(p->ref));
-    json_object_set_new(j, "name_th", jstr(p->name_th));
-    json_object_set_new(j, "name_en", jstr(p->name_en));
-    json_object_set_new(j, "title_th", jstr(p->title_th));
-    json_object_set_new(j, "title_en", jstr(p->title_en));
-    json_object_set_new(j, "profession", jstr(p->profession));
-    json_object_set_new(j, "source", jstr(p->source));
-    json_object_set_new(j, "active", json_boolean(p->active));
-    json_t *mems = json_array();
-    for (int i = 0; i < p->nmembers; i++) {
+    enum dir_rc rc = dir_buf_printf(b, "%s\"%s\":", first ? "" : ",", key);
+    return rc ? rc : v ? dir_buf_add_json_str(b, v) : dir_buf_adds(b, "null");
+}
+
+enum dir_rc dir_model_person_json(const struct dir_model *m, const struct dir_person *p,
+                                  bool braces, struct dir_buf *b)
+{
+    enum dir_rc rc = braces ? dir_buf_adds(b, "{") : DIR_OK;
+    if (!rc)
+        rc = dir_buf_printf(b, "\"id\":%lld", p->id);
+    if (!rc)
+        rc = put_str(b, false, "ref", p->ref);
+    if (!rc)
+        rc = put_str(b, false, "name_th", p->name_th);
+    if (!rc)
+        rc = put_str(b, false, "name_en", p->name_en);
+    if (!rc)
+        rc = put_str(b, false, "title_th", p->title_th);
+    if (!rc)
+        rc = put_str(b, false, "title_en", p->title_en);
+    if (!rc)
+        rc = put_str(b, false, "profession", p->profession);
+    if (!rc)
+        rc = put_str(b, false, "source", p->source);
+    if (!rc)
+        rc = dir_buf_printf(b, ",\"active\":%s,\"memberships\":[", p->active ? "true" : "false");
+    for (int i = 0; !rc && i < p->nmembers; i++) {
         const struct dir_membership *ms = &p->members[i];
         const struct dir_org *o = &m->orgs[ms->org];
-        json_t *x = json_object(), *org = json_object();
-        json_object_set_new(org, "id", json_integer(o->id));
-        json_object_set_new(org, "name_th", jstr(o->name_th));
-        json_object_set_new(org, "name_en", jstr(o->name_en));
-        json_object_set_new(org, "status", jstr(o->status));
-        json_object_set_new(x, "organization", org);
-        json_object_set_new(x, "team_role", jstr(ms->team_role));
-        json_object_set_new(x, "title_th", jstr(ms->title_th));
-        json_object_set_new(x, "title_en", jstr(ms->title_en));
-        json_object_set_new(x, "areas", codes_json(&ms->cov));
-        json_array_append_new(mems, x);
+        rc = dir_buf_printf(b, "%s{\"organization\":{\"id\":%lld", i ? "," : "", o->id);
+        if (!rc)
+            rc = put_str(b, false, "name_th", o->name_th);
+        if (!rc)
+            rc = put_str(b, false, "name_en", o->name_en);
+        if (!rc)
+            rc = put_str(b, false, "status", o->status);
+        if (!rc)
+            rc = dir_buf_adds(b, "}");
+        if (!rc)
+            rc = put_str(b, false, "team_role", ms->team_role);
+        if (!rc)
+            rc = put_str(b, false, "title_th", ms->title_th);
+        if (!rc)
+            rc = put_str(b, false, "title_en", ms->title_en);
+        if (!rc)
+            rc = dir_buf_adds(b, ",\"areas\":[");
+        for (int k = 0; !rc && k < ms->cov.ncodes; k++) {
+            if (k)
+                rc = dir_buf_adds(b, ",");
+            if (!rc)
+                rc = dir_buf_add_json_str(b, ms->cov.codes[k]);
+        }
+        if (!rc)
+            rc = dir_buf_adds(b, "]}");
     }
-    json_object_set_new(j, "memberships", mems);
-    json_object_set_new(j, "contacts", contacts_json(p->contacts, p->ncontacts, true));
-    json_object_set_new(j, "verified_at", jstr(p->verified_at));
-    json_object_set_new(j, "stale", json_boolean(p->stale));
-    json_object_set_new(j, "demo", json_boolean(p->demo));
-    json_object_set_new(j, "version", json_integer(version));
-    render(m->arena, j, &p->json);
-    /* A person's card is the person's own JSON without its braces: no second copy of the
-     * biggest table in memory. */
-    p->card.s = p->json.s + 1;
-    p->card.len = p->json.len - 2;
+    if (!rc)
+        rc = dir_buf_adds(b, "],\"contacts\":[");
+    for (int i = 0; !rc && i < p->ncontacts; i++) {
+        const struct dir_contact *c = &p->contacts[i];
+        rc = dir_buf_adds(b, i ? ",{" : "{");
+        if (!rc)
+            rc = put_str(b, true, "kind", c->kind);
+        if (!rc)
+            rc = put_str(b, false, "value", c->value);
+        if (!rc)
+            rc = put_str(b, false, "extension", c->extension);
+        if (!rc)
+            rc = put_str(b, false, "label_th", c->label_th);
+        if (!rc)
+            rc = put_str(b, false, "label_en", c->label_en);
+        if (!rc)
+            rc = dir_buf_printf(b, ",\"public\":%s}", c->is_public ? "true" : "false");
+    }
+    if (!rc)
+        rc = dir_buf_adds(b, "]");
+    if (!rc)
+        rc = put_str(b, false, "verified_at", p->verified_at);
+    if (!rc)
+        rc = dir_buf_printf(b, ",\"stale\":%s,\"demo\":%s,\"version\":%d", p->stale ? "true" : "false",
+                            p->demo ? "true" : "false", p->version);
+    return rc || !braces ? rc : dir_buf_adds(b, "}");
 }
 
 /* Builds the coverage of one owner from links[from..to): area codes or group codes. */
@@ -1451,8 +1542,6 @@ enum dir_rc dir_model_finish(struct dir_model_builder *b, long long seq, struct 
     }
     for (int i = 0; i < m->norgs; i++)
         render_org(m, &m->orgs[i], &b->orgs.v[i].r);
-    for (int i = 0; i < m->npeople; i++)
-        render_person(m, &m->people[i], b->people.v[i].r.version);
     finish_programmes(b, m);
     build_indexes(m);
 

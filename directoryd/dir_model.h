@@ -18,6 +18,7 @@
 #define DIR_MODEL_H
 
 #include "dir_auth.h"
+#include "dir_buf.h"
 #include "dir_rc.h"
 
 #include <stdatomic.h>
@@ -161,8 +162,6 @@ struct dir_person {
     int ncontacts;
     const char *fold_th, *fold_en;
     int version;
-    struct dir_json json;
-    struct dir_json card; /* the members of json without its braces (not NUL-terminated) */
 };
 
 /* A pilot community programme or other programme, with its areas and organisations. */
@@ -328,6 +327,11 @@ void dir_model_release(struct dir_model *m);
 
 /* ---- lookups (borrowed pointers, valid while the caller holds a reference) ---- */
 
+/* Appends person P's JSON to B: an object, or (BRACES false) its members only, for
+ * embedding. People are many (hundreds of thousands) and read one page at a time, so they
+ * are rendered when asked rather than kept rendered. DIR_ERR_LIMIT past B's cap. */
+enum dir_rc dir_model_person_json(const struct dir_model *m, const struct dir_person *p,
+                                  bool braces, struct dir_buf *b);
 /* Index of the area with CODE, or -1. */
 int dir_model_area(const struct dir_model *m, const char *code);
 /* Index of the area group with CODE, or -1. */

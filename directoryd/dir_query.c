@@ -256,8 +256,15 @@ enum dir_rc dir_query_people(const struct dir_model *m, const struct dir_person_
         const struct dir_person *p = &m->people[i];
         if (p->id <= after || !person_matches(m, p, f))
             continue;
-        if (!list_add(&l, &p->json))
+        if (l.n == l.limit) {
+            l.more = true;
             break;
+        }
+        if (!l.rc && l.n)
+            l.rc = dir_buf_add(l.out, ",", 1);
+        if (!l.rc)
+            l.rc = dir_model_person_json(m, p, true, l.out);
+        l.n++;
         last = p->id;
     }
     return list_end_id(&l, last);

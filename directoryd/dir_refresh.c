@@ -58,8 +58,10 @@ static enum dir_rc reload(struct dir_refresh *r, char *err, size_t errlen)
     clock_gettime(CLOCK_MONOTONIC, &t1);
     long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
     DIR_LOG(DIR_LOG_INFO, "refresh",
-            "snapshot at change %lld: %d areas, %d organizations, %d people, %d clients in %ld ms",
-            m->seq, m->nareas, m->norgs, m->npeople, m->nclients, ms);
+            "snapshot at change %lld: %d areas, %d organizations, %d people, %d clients in %ld ms "
+            "(%zu MB)",
+            m->seq, m->nareas, m->norgs, m->npeople, m->nclients, ms,
+            dir_arena_used(m->arena) >> 20);
     publish(r, m);
     return DIR_OK;
 }

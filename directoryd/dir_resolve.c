@@ -467,17 +467,17 @@ static enum dir_rc render(struct run *r, struct dir_buf *b)
         rc = dir_buf_adds(b, ",\"items\":[");
     for (int i = 0; !rc && i < r->nitems; i++) {
         const struct item *it = &r->items[i];
-        const struct dir_json *card;
-        if (it->kind == IT_ORG)
-            card = r->rq->people ? &m->orgs[it->idx].card_full : &m->orgs[it->idx].card_public;
-        else
-            card = &m->people[it->idx].card;
         char th[600], en[600];
         reason(r, it, th, sizeof th, en, sizeof en);
         rc = dir_buf_printf(b, "%s{\"rank\":%d,\"tier\":%d,\"kind\":\"%s\",", i ? "," : "", i + 1,
                             it->tier, it->kind == IT_ORG ? "organization" : "person");
-        if (!rc)
+        if (!rc && it->kind == IT_ORG) {
+            const struct dir_json *card =
+                r->rq->people ? &m->orgs[it->idx].card_full : &m->orgs[it->idx].card_public;
             rc = dir_buf_add(b, card->s, card->len);
+        } else if (!rc) {
+            rc = dir_model_person_json(m, &m->people[it->idx], false, b);
+        }
         if (!rc)
             rc = dir_buf_adds(b, ",\"reason\":{\"th\":");
         if (!rc)

@@ -657,8 +657,9 @@ static void answer(struct job *j, int status, long long id, const char *code)
         js = &m->orgs[idx].json_full;
         version = m->orgs[idx].version;
     } else if (strcmp(e, "person") == 0 && (idx = dir_model_person(m, id)) >= 0) {
-        js = &m->people[idx].json;
-        version = m->people[idx].version;
+        snprintf(r->etag, sizeof r->etag, "\"%d\"", m->people[idx].version);
+        dir_model_person_json(m, &m->people[idx], true, &r->body);
+        return;
     } else if (strcmp(e, "programme") == 0 && (idx = dir_model_programme(m, id, NULL)) >= 0) {
         js = &m->programmes[idx].json;
         version = m->programmes[idx].version;

@@ -428,12 +428,67 @@ static bool bval(const PGresult *r, int row, int col)
     return !PQgetisnull(r, row, col) && PQgetvalue(r, row, col)[0] == 't';
 }
 
-static enum dir_rc load_rows(struct conn *c, struct dir_model_builder *b, int changes_kept,
-                             long long *seq, char *err, size_t errlen)
+/* The biggest tables are read on a second connection at the same time, inside the same
+ * snapshot (pg_export_snapshot / SET TRANSACTION SNAPSHOT), while the first connection reads
+ * the rest: PostgreSQL's work and the client's overlap on two cores. */
+#define NPREFETCH 4
+static const enum stmt prefetched[NPREFETCH] = {ST_CONTACTS, ST_PEOPLE, ST_MEMBERSHIPS,
+                                                ST_MEMBERSHIP_AREAS};
+
+struct prefetch {
+    struct conn *c;
+    char snapshot[64];
+    PGresult *res[NPREFETCH];
+    enum dir_rc rc;
+    char err[256];
+    pthread_t thread;
+    bool running, joined;
+};
+
+static void *prefetch_run(void *arg)
+{
+    struct prefetch *p = arg;
+    char sql[128];
+    snprintf(sql, sizeof sql, "SET TRANSACTION SNAPSHOT '%s'", p->snapshot);
+    if (!dir_dbi_exec(p->c->pg, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", p->err,
+                      sizeof p->err) ||
+        !dir_dbi_exec(p->c->pg, sql, p->err, sizeof p->err)) {
+        p->rc = DIR_ERR_DB;
+    }
+    for (int i = 0; !p->rc && i < NPREFETCH; i++)
+        if (!(p->res[i] = run(p->c, prefetched[i], 0, NULL, p->err, sizeof p->err)))
+            p->rc = DIR_ERR_DB;
+    char ignore[64];
+    dir_dbi_exec(p->c->pg, "COMMIT", ignore, sizeof ignore);
+    return NULL;
+}
+
+/* The result of ST: from the prefetch when it has it, else read now on C. */
+static PGresult *fetch(struct conn *c, struct prefetch *p, enum stmt st, char *err, size_t errlen)
+{
+    for (int i = 0; p && p->running && i < NPREFETCH; i++) {
+        if (prefetched[i] != st)
+            continue;
+        if (!p->joined) {
+            pthread_join(p->thread, NULL);
+            p->joined = true;
+        }
+        if (p->res[i]) {
+            PGresult *r = p->res[i];
+            p->res[i] = NULL;
+            return r;
+        }
+        break; /* the prefetch failed: read it here */
+    }
+    return run(c, st, 0, NULL, err, errlen);
+}
+
+static enum dir_rc load_rows(struct conn *c, struct prefetch *pf, struct dir_model_builder *b,
+                             int changes_kept, long long *seq, char *err, size_t errlen)
 {
     PGresult *r;
 #define Q(st)                                                                                      \
-    if (!(r = run(c, st, 0, NULL, err, errlen)))                                                   \
+    if (!(r = fetch(c, pf, st, err, errlen)))                                                     \
         return DIR_ERR_DB;
     Q(ST_SEQ);
     *seq = ival(r, 0, 0);
@@ -634,10 +689,35 @@ enum dir_rc dir_db_load_model(struct dir_db *db, int stale_days, int changes_kep
     long long seq = 0;
     enum dir_rc rc = DIR_OK;
     char ignore[128];
+    struct prefetch pf = {0};
     if (!dir_dbi_exec(c->pg, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err, errlen))
         rc = DIR_ERR_DB;
+    if (!rc && db->n > 1) {
+        PGresult *x = PQexec(c->pg, "SELECT pg_export_snapshot()");
+        if (PQresultStatus(x) == PGRES_TUPLES_OK && PQntuples(x) == 1 &&
+            PQgetlength(x, 0, 0) < (int)sizeof pf.snapshot) {
+            snprintf(pf.snapshot, sizeof pf.snapshot, "%s", PQgetvalue(x, 0, 0));
+            char perr[128];
+            if ((pf.c = dir_dbi_acquire(db, perr, sizeof perr)) &&
+                pthread_create(&pf.thread, NULL, prefetch_run, &pf) == 0)
+                pf.running = true;
+        } else {
+            /* Not exportable here: the failed statement aborted the transaction, so start
+             * again and read everything on one connection. */
+            dir_dbi_exec(c->pg, "ROLLBACK", ignore, sizeof ignore);
+            if (!dir_dbi_exec(c->pg, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err, errlen))
+                rc = DIR_ERR_DB;
+        }
+        PQclear(x);
+    }
     if (!rc)
-        rc = load_rows(c, b, changes_kept, &seq, err, errlen);
+        rc = load_rows(c, &pf, b, changes_kept, &seq, err, errlen);
+    if (pf.running && !pf.joined)
+        pthread_join(pf.thread, NULL);
+    for (int i = 0; i < NPREFETCH; i++)
+        PQclear(pf.res[i]);
+    if (pf.c)
+        dir_dbi_release(db, pf.c);
     dir_dbi_exec(c->pg, rc ? "ROLLBACK" : "COMMIT", ignore, sizeof ignore);
     dir_dbi_release(db, c);
     if (rc) {

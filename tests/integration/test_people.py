@@ -1,4 +1,6 @@
 """People over real HTTP: only with an API key, with their contact points; inactive hidden."""
+import json
+
 from conftest import ADMIN_KEY, CASEWORKER_KEY, psql
 
 
@@ -103,3 +105,26 @@ def test_anonymous_never_gets_a_non_public_contact_anywhere(api):
         assert all(i["kind"] == "organization" for i in r["items"])
         check(r)
     assert seen > 50
+
+
+def test_anonymous_search_shows_no_people_and_no_private_contact(api):
+    """The same rule holds for /v1/search (the LDAP tree over HTTP)."""
+    private = set()
+    _, _, orgs = api.get("/v1/organizations", {"limit": 500}, key=ADMIN_KEY)
+    for o in orgs["items"]:
+        private |= {c["value"] for c in o["contacts"] if not c["public"]}
+    _, _, ppl = api.get("/v1/people", {"limit": 500}, key=ADMIN_KEY)
+    for p in ppl["items"]:
+        private |= {c["value"] for c in p["contacts"] if not c["public"]}
+    assert private
+    status, _, anon = api.get("/v1/search", {"filter": "(objectClass=organization)", "limit": 500})
+    assert status == 200 and len(anon["items"]) > 100
+    status, _, nobody = api.get("/v1/search", {"filter": "(objectClass=inetOrgPerson)"})
+    assert status == 200 and nobody["items"] == []
+    dump = json.dumps(anon, ensure_ascii=False)
+    assert "02-" in dump  # public phones are there
+    leaked = [v for v in private if v in dump]
+    assert not leaked, leaked[:5]
+    status, _, authed = api.get("/v1/search", {"filter": "(objectClass=inetOrgPerson)", "limit": 50},
+                                key=CASEWORKER_KEY)
+    assert status == 200 and authed["items"]

@@ -97,6 +97,8 @@ struct conn {
     bool client;
     uint8_t hash[DIR_AUTH_HASH_LEN];
     char *bind_dn;
+    enum dir_role staff_role; /* a staff bind (city LDAP password): its role until... */
+    long long staff_expires;  /* ...this time, as a web session would */
     /* work */
     struct stream *active;
     struct result_set *paged;
@@ -254,6 +256,8 @@ static void conn_close(struct conn *c)
  * so a revoked or expired key stops working on open connections too. */
 static enum dir_role role_of(struct conn *c, const struct dir_model *m)
 {
+    if (c->staff_role && c->staff_expires > (long long)time(NULL))
+        return c->staff_role;
     if (!c->client || !m)
         return DIR_ROLE_ANON;
     const struct dir_client *cl = dir_model_client(m, c->hash);
@@ -504,6 +508,66 @@ static struct dir_model *snapshot(struct conn *c)
     return dir_refresh_acquire(c->loop->srv->o.refresh);
 }
 
+/* A staff member binds with their city LDAP username and password, as
+ * uid=<username>,ou=people,<suffix> or as the bare username: checked like a web login (the
+ * city LDAP, or a local account; the same brake on guessing). The check blocks this event
+ * loop for as long as the city LDAP takes (its timeouts are 5 s); binds are rare. */
+static void staff_bind(struct conn *c, struct op *o, const char *ndn, const struct berval *pw)
+{
+    char user[128] = "", *nsfx = dir_entry_dn_normalize(dir_entry_suffix());
+    char people[640];
+    snprintf(people, sizeof people, ",ou=people,%s", nsfx ? nsfx : "");
+    free(nsfx);
+    size_t n = strlen(ndn), t = strlen(people);
+    if (n > t + 4 && strncmp(ndn, "uid=", 4) == 0 && strcmp(ndn + n - t, people) == 0 &&
+        n - t - 4 < sizeof user)
+        snprintf(user, sizeof user, "%.*s", (int)(n - t - 4), ndn + 4);
+    else if (!strchr(ndn, '=') && n < sizeof user)
+        snprintf(user, sizeof user, "%s", ndn);
+    struct dir_sessions *sessions = c->loop->srv->o.sessions;
+    if (!*user || !sessions || pw->bv_len > 1024) {
+        send_result(c, o->msgid, LDAP_RES_BIND, LDAP_INVALID_CREDENTIALS, NULL,
+                    "invalid credentials");
+        return;
+    }
+    char password[1025], token[512], err[256], addr[64] = "";
+    struct dir_session_info info;
+    int retry = 0;
+    struct sockaddr_storage sa;
+    socklen_t sl = sizeof sa;
+    if (getpeername(c->fd, (struct sockaddr *)&sa, &sl) == 0 && sa.ss_family == AF_INET)
+        inet_ntop(AF_INET, &((struct sockaddr_in *)&sa)->sin_addr, addr, sizeof addr);
+    memcpy(password, pw->bv_val, pw->bv_len);
+    password[pw->bv_len] = '\0';
+    enum dir_login r = dir_session_login(sessions, user, password, addr, token, sizeof token,
+                                         &info, &retry, err, sizeof err);
+    explicit_bzero(password, sizeof password);
+    switch (r) {
+    case DIR_LOGIN_OK: {
+        c->staff_role = info.role;
+        c->staff_expires = info.expires;
+        char bdn[800];
+        snprintf(bdn, sizeof bdn, "uid=%s,ou=people,%s", user, dir_entry_suffix());
+        c->bind_dn = dir_xstrdup(bdn);
+        DIR_LOG(DIR_LOG_INFO, "ldap", "bind as staff %s (%s)", user, dir_auth_role_name(info.role));
+        send_result(c, o->msgid, LDAP_RES_BIND, LDAP_SUCCESS, NULL, NULL);
+        return;
+    }
+    case DIR_LOGIN_LIMITED:
+        send_result(c, o->msgid, LDAP_RES_BIND, LDAP_UNWILLING_TO_PERFORM, NULL,
+                    "too many failed logins; try again later");
+        return;
+    case DIR_LOGIN_UNAVAILABLE:
+        send_result(c, o->msgid, LDAP_RES_BIND, LDAP_UNAVAILABLE, NULL,
+                    "the password cannot be checked right now");
+        return;
+    default:
+        DIR_LOG(DIR_LOG_INFO, "ldap", "staff bind refused for %.64s: %s", user, err);
+        send_result(c, o->msgid, LDAP_RES_BIND, LDAP_INVALID_CREDENTIALS, NULL,
+                    "invalid credentials");
+    }
+}
+
 /* BindRequest ::= [APPLICATION 0] SEQUENCE { version INTEGER (1 .. 127), name LDAPDN,
  *     authentication AuthenticationChoice }
  * AuthenticationChoice ::= CHOICE { simple [0] OCTET STRING, sasl [3] SaslCredentials } */
@@ -518,6 +582,7 @@ static void do_bind(struct conn *c, struct op *o)
     }
     /* A bind always resets the connection to anonymous first. */
     c->client = false;
+    c->staff_role = DIR_ROLE_ANON;
     free(c->bind_dn);
     c->bind_dn = NULL;
     if (version != LDAP_VERSION3) {
@@ -580,12 +645,16 @@ static void do_bind(struct conn *c, struct op *o)
         }
         dir_model_release(m);
     }
+    if (!ok && !cname) {
+        /* Not an API client: a staff DN, or a bare username (not a DN at all). */
+        staff_bind(c, o, ndn ? ndn : dn, &pw);
+        free(ndn);
+        return;
+    }
     free(ndn);
     if (ok)
         send_result(c, o->msgid, LDAP_RES_BIND, LDAP_SUCCESS, NULL, NULL);
     else
-        /* Staff binds against the city LDAP come with the roles issue; until then every
-         * other DN with a password is refused like a wrong password. */
         send_result(c, o->msgid, LDAP_RES_BIND, LDAP_INVALID_CREDENTIALS, NULL,
                     "invalid credentials");
 }
@@ -965,7 +1034,7 @@ static void do_extended(struct conn *c, struct op *o)
         /* RFC 4532: the authzId, "dn:<DN>", or empty for anonymous. */
         struct dir_model *m = snapshot(c);
         char id[800] = "";
-        if (c->client && role_of(c, m) != DIR_ROLE_ANON && c->bind_dn)
+        if ((c->client || c->staff_role) && role_of(c, m) != DIR_ROLE_ANON && c->bind_dn)
             snprintf(id, sizeof id, "dn:%s", c->bind_dn);
         dir_model_release(m);
         struct berval bv = {strlen(id), id};

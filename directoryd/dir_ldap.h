@@ -13,6 +13,7 @@
 
 #include "dir_rc.h"
 #include "dir_refresh.h"
+#include "dir_session.h"
 
 #include <stddef.h>
 
@@ -25,6 +26,7 @@ struct dir_ldap_opts {
     int size_limit;         /* most entries per search (and per page); 0 = none */
     int time_limit;         /* most seconds per search; 0 = none */
     struct dir_refresh *refresh; /* borrowed; must outlive the server */
+    struct dir_sessions *sessions; /* borrowed; staff binds (NULL: API clients only) */
 };
 
 struct dir_ldap;

@@ -281,7 +281,8 @@ static int cmd_serve(struct dir_ctx *ctx)
                                .max_message = ctx->cfg.ldap_max_message,
                                .size_limit = ctx->cfg.ldap_size_limit,
                                .time_limit = ctx->cfg.ldap_time_limit,
-                               .refresh = ctx->refresh};
+                               .refresh = ctx->refresh,
+                               .sessions = ctx->sessions};
     if (dir_ldap_start(&lo, &ctx->ldap, err, sizeof err)) {
         DIR_LOG(DIR_LOG_ERROR, "main", "%s", err);
         goto out;

@@ -181,3 +181,26 @@ def test_expired_session_is_refused(staffd):
     body = "v1.%s.person.caseworker.%d.%s" % ("cd" * 16, int(time.time()) + 600, b"malee.s".hex())
     token = body + "." + hmac.new(key, body.encode(), hashlib.sha256).hexdigest()
     assert call(staffd, "GET", "/v1/people?limit=1", cookie="dird_session=" + token)[0] == 200
+
+
+def test_staff_bind_on_the_ldap_face(staffd):
+    """Address books bind with the staff member's own city LDAP password."""
+    import subprocess
+    suffix = "ou=childnet,dc=bangkok,dc=go,dc=th"
+    uri = "ldap://127.0.0.1:%d" % staffd.ldap_port
+
+    def search(binddn, pw):
+        return subprocess.run(["ldapsearch", "-x", "-LLL", "-H", uri, "-D", binddn, "-w", pw,
+                               "-b", "ou=people," + suffix, "-z", "3", "(objectClass=inetOrgPerson)",
+                               "cn"], capture_output=True, text=True)
+
+    ok = search("uid=somchai.j,ou=people," + suffix, "pass-somchai-1")
+    assert ok.returncode in (0, 4), ok.stderr  # 4: the size limit of 3 was reached
+    assert ok.stdout.count("dn: ") == 3
+    bare = search("somchai.j", "pass-somchai-1")
+    assert bare.returncode in (0, 4) and bare.stdout.count("dn: ") == 3
+    bad = search("uid=somchai.j,ou=people," + suffix, "wrong")
+    assert bad.returncode == 49
+    who = subprocess.run(["ldapwhoami", "-x", "-H", uri, "-D", "uid=somchai.j,ou=people," + suffix,
+                          "-w", "pass-somchai-1"], capture_output=True, text=True)
+    assert who.returncode == 0 and "uid=somchai.j" in who.stdout

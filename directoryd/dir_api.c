@@ -20,6 +20,7 @@
 #define DEFAULT_LIMIT 50
 #define MAX_LIMIT 500
 #define MAX_Q_BYTES 200
+#define RESOLVE_LIMIT 10
 
 struct call {
     const struct dir_http_req *req;
@@ -401,6 +402,8 @@ static void resolve(struct call *c, const char *central_ref)
                   "required: the code of a district, sub-district or community");
         return;
     }
+    if (!dir_http_arg(c->req, "limit"))
+        rq.limit = RESOLVE_LIMIT; /* a handoff needs the best few, not a list */
     const char *ex = dir_http_arg(c->req, "explain");
     if (ex && strcmp(ex, "1") && strcmp(ex, "0") && strcmp(ex, "true") && strcmp(ex, "false")) {
         bad_param(c, "explain", "ใช้ 1 หรือ 0", "'%.40s' is not 1 or 0", ex);

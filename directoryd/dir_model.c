@@ -816,8 +816,8 @@ static enum dir_rc put_str(struct dir_buf *b, bool first, const char *key, const
     return rc ? rc : v ? dir_buf_add_json_str(b, v) : dir_buf_adds(b, "null");
 }
 
-enum dir_rc dir_model_person_json(const struct dir_model *m, const struct dir_person *p,
-                                  bool braces, struct dir_buf *b)
+static enum dir_rc person_json(const struct dir_model *m, const struct dir_person *p,
+                               bool braces, bool card, struct dir_buf *b)
 {
     enum dir_rc rc = braces ? dir_buf_adds(b, "{") : DIR_OK;
     if (!rc)
@@ -834,11 +834,11 @@ enum dir_rc dir_model_person_json(const struct dir_model *m, const struct dir_pe
         rc = put_str(b, false, "title_en", p->title_en);
     if (!rc)
         rc = put_str(b, false, "profession", p->profession);
-    if (!rc)
+    if (!rc && !card)
         rc = put_str(b, false, "source", p->source);
-    if (!rc)
+    if (!rc && !card)
         rc = dir_buf_printf(b, ",\"active\":%s,\"memberships\":[", p->active ? "true" : "false");
-    for (int i = 0; !rc && i < p->nmembers; i++) {
+    for (int i = 0; !rc && !card && i < p->nmembers; i++) {
         const struct dir_membership *ms = &p->members[i];
         const struct dir_org *o = &m->orgs[ms->org];
         rc = dir_buf_printf(b, "%s{\"organization\":{\"id\":%lld", i ? "," : "", o->id);
@@ -868,7 +868,7 @@ enum dir_rc dir_model_person_json(const struct dir_model *m, const struct dir_pe
             rc = dir_buf_adds(b, "]}");
     }
     if (!rc)
-        rc = dir_buf_adds(b, "],\"contacts\":[");
+        rc = dir_buf_adds(b, card ? ",\"contacts\":[" : "],\"contacts\":[");
     for (int i = 0; !rc && i < p->ncontacts; i++) {
         const struct dir_contact *c = &p->contacts[i];
         rc = dir_buf_adds(b, i ? ",{" : "{");
@@ -889,10 +889,24 @@ enum dir_rc dir_model_person_json(const struct dir_model *m, const struct dir_pe
         rc = dir_buf_adds(b, "]");
     if (!rc)
         rc = put_str(b, false, "verified_at", p->verified_at);
-    if (!rc)
-        rc = dir_buf_printf(b, ",\"stale\":%s,\"demo\":%s,\"version\":%d", p->stale ? "true" : "false",
-                            p->demo ? "true" : "false", p->version);
+    if (!rc && card)
+        rc = dir_buf_printf(b, ",\"stale\":%s", p->stale ? "true" : "false");
+    else if (!rc)
+        rc = dir_buf_printf(b, ",\"stale\":%s,\"demo\":%s,\"version\":%d",
+                            p->stale ? "true" : "false", p->demo ? "true" : "false", p->version);
     return rc || !braces ? rc : dir_buf_adds(b, "}");
+}
+
+enum dir_rc dir_model_person_json(const struct dir_model *m, const struct dir_person *p,
+                                  bool braces, struct dir_buf *b)
+{
+    return person_json(m, p, braces, false, b);
+}
+
+enum dir_rc dir_model_person_card(const struct dir_model *m, const struct dir_person *p,
+                                  struct dir_buf *b)
+{
+    return person_json(m, p, false, true, b);
 }
 
 /* Builds the coverage of one owner from links[from..to): area codes or group codes. */
@@ -1442,6 +1456,31 @@ static void build_indexes(struct dir_model *m)
     }
     for (int i = 0; i < m->ngroups; i++)
         m->groups[i].noffers = gc[i];
+    /* District welfare staff per area, the most recently verified first. */
+    for (int i = 0; i < m->nareas; i++) {
+        struct dir_area *a = &m->areas[i];
+        int n = 0;
+        for (int k = 0; k < a->nmembers; k++) {
+            const struct dir_membership *ms = &m->people[a->members[k].owner].members[a->members[k].item];
+            n += ms->team_role && strcmp(ms->team_role, "district_welfare") == 0;
+        }
+        if (!n)
+            continue;
+        struct vref *v = dir_xmalloc(sizeof *v * (size_t)n);
+        n = 0;
+        for (int k = 0; k < a->nmembers; k++) {
+            const struct dir_person *p = &m->people[a->members[k].owner];
+            const struct dir_membership *ms = &p->members[a->members[k].item];
+            if (ms->team_role && strcmp(ms->team_role, "district_welfare") == 0)
+                v[n++] = (struct vref){p->verified, a->members[k]};
+        }
+        qsort(v, (size_t)n, sizeof *v, cmp_vref);
+        a->welfare = dir_arena_alloc(m->arena, sizeof(struct dir_ref) * (size_t)n);
+        for (int k = 0; k < n; k++)
+            a->welfare[k] = v[k].ref;
+        a->nwelfare = n;
+        free(v);
+    }
     /* Organisations by location. */
     memset(ac, 0, sizeof(int) * (size_t)m->nareas);
     for (int o = 0; o < m->norgs; o++)

@@ -81,6 +81,9 @@ struct dir_area {
     int noffers;
     struct dir_ref *members; /* memberships whose areas name this area */
     int nmembers;
+    struct dir_ref *welfare; /* those of them with team role district_welfare, the most
+                                recently verified person first */
+    int nwelfare;
     int *located, nlocated;  /* organisations located here */
 };
 
@@ -332,6 +335,10 @@ void dir_model_release(struct dir_model *m);
  * are rendered when asked rather than kept rendered. DIR_ERR_LIMIT past B's cap. */
 enum dir_rc dir_model_person_json(const struct dir_model *m, const struct dir_person *p,
                                   bool braces, struct dir_buf *b);
+/* Appends person P's contact card (id, names, titles, profession, contacts, verified_at,
+ * stale) to B as object members without braces, for the resolver's items. */
+enum dir_rc dir_model_person_card(const struct dir_model *m, const struct dir_person *p,
+                                  struct dir_buf *b);
 /* Index of the area with CODE, or -1. */
 int dir_model_area(const struct dir_model *m, const char *code);
 /* Index of the area group with CODE, or -1. */

@@ -137,21 +137,20 @@ static void tier1(struct run *r)
         }
         add(r, (struct item){.tier = 1, .kind = IT_ORG, .idx = d->located[i], .scope = r->district});
     }
-    /* Organisations and people with district welfare memberships for the area or district. */
-    int people_from = r->nitems;
+    /* Organisations and people with district welfare memberships for the area or district
+     * (the model keeps them per area, most recently verified first); at most LIMIT people. */
+    int people_from = r->nitems, npeople = 0;
     for (int a = r->rq->area; a >= 0; a = m->areas[a].parent) {
         const struct dir_area *x = &m->areas[a];
-        for (int i = 0; i < x->nmembers; i++) {
-            const struct dir_person *p = &m->people[x->members[i].owner];
-            const struct dir_membership *ms = &p->members[x->members[i].item];
-            if (!ms->team_role || strcmp(ms->team_role, "district_welfare") != 0)
-                continue;
+        for (int i = 0; i < x->nwelfare; i++) {
+            const struct dir_person *p = &m->people[x->welfare[i].owner];
+            const struct dir_membership *ms = &p->members[x->welfare[i].item];
             if (!org_open(&m->orgs[ms->org])) {
                 skip(r, ms->org, -1, "closed");
                 continue;
             }
             if (!p->active) {
-                skip(r, -1, x->members[i].owner, "inactive");
+                skip(r, -1, x->welfare[i].owner, "inactive");
                 continue;
             }
             if (!r->seen[ms->org] && ms->org != r->central) {
@@ -162,14 +161,16 @@ static void tier1(struct run *r)
                         sizeof(struct item) * (size_t)(r->nitems - 1 - people_from));
                 r->items[people_from++] = it;
             }
-            if (!r->rq->people)
+            if (!r->rq->people || npeople >= r->rq->limit)
                 continue;
             bool dup = false;
             for (int k = people_from; k < r->nitems && !dup; k++)
-                dup = r->items[k].kind == IT_PERSON && r->items[k].idx == x->members[i].owner;
-            if (!dup)
-                add(r, (struct item){.tier = 1, .kind = IT_PERSON, .idx = x->members[i].owner,
+                dup = r->items[k].kind == IT_PERSON && r->items[k].idx == x->welfare[i].owner;
+            if (!dup) {
+                add(r, (struct item){.tier = 1, .kind = IT_PERSON, .idx = x->welfare[i].owner,
                                      .scope = a});
+                npeople++;
+            }
         }
         if (a == r->district)
             break;
@@ -476,7 +477,7 @@ static enum dir_rc render(struct run *r, struct dir_buf *b)
                 r->rq->people ? &m->orgs[it->idx].card_full : &m->orgs[it->idx].card_public;
             rc = dir_buf_add(b, card->s, card->len);
         } else if (!rc) {
-            rc = dir_model_person_json(m, &m->people[it->idx], false, b);
+            rc = dir_model_person_card(m, &m->people[it->idx], b);
         }
         if (!rc)
             rc = dir_buf_adds(b, ",\"reason\":{\"th\":");

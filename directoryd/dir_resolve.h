@@ -27,7 +27,7 @@ struct dir_resolve_req {
     int area;       /* area index: a district, sub-district or community */
     int need;       /* service index, or -1 */
     int group;      /* target-group index, or -1 */
-    int limit;      /* most tier-2 items */
+    int limit;      /* most tier-2 items, and most tier-1 people */
     bool people;    /* the caller may see people (tier 1 staff) and non-public contacts */
     bool explain;   /* add the candidates skipped and why */
     const char *central_ref; /* ref of the central coordinating unit */

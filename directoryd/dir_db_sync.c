@@ -102,8 +102,8 @@ enum dir_rc dir_db_sync_run_new(struct dir_db *db, const char *mode, const char 
     if (!c)
         return DIR_ERR_DB;
     const char *p[] = {mode, trigger};
-    PGresult *r = sq(c->pg, "INSERT INTO sync_run (mode, trigger) VALUES ($1, $2) RETURNING id",
-                     2, p, err, errlen);
+    PGresult *r = sq(c->pg, "INSERT INTO sync_run (mode, trigger) VALUES ($1, $2) RETURNING id", 2,
+                     p, err, errlen);
     if (r)
         *run_id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
     PQclear(r);
@@ -124,8 +124,8 @@ static PGresult *run_add(PGconn *pg, long long run_id, const char *status,
     snprintf(v[4], sizeof v[4], "%d", n ? n->skipped : 0);
     char *d = details ? json_dumps(details, JSON_COMPACT) : NULL;
     const char *p[] = {id, status, v[0], v[1], v[2], v[3], v[4], errors, d};
-    PGresult *r = sq(pg, "SELECT dir_sync_run_add($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb)", 9,
-                     p, err, errlen);
+    PGresult *r = sq(pg, "SELECT dir_sync_run_add($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb)", 9, p,
+                     err, errlen);
     free(d);
     return r;
 }
@@ -188,8 +188,7 @@ enum dir_rc dir_db_sync_runs(struct dir_db *db, int limit, long long before_id, 
     return rc;
 }
 
-enum dir_rc dir_db_sync_begin(struct dir_db *db, struct dir_db_sync **out, char *err,
-                              size_t errlen)
+enum dir_rc dir_db_sync_begin(struct dir_db *db, struct dir_db_sync **out, char *err, size_t errlen)
 {
     struct dir_db_sync *tx = dir_xcalloc(1, sizeof *tx);
     tx->db = db;
@@ -316,8 +315,8 @@ enum dir_rc dir_db_sync_forget_cookie(struct dir_db *db, char *err, size_t errle
     struct conn *c = dir_dbi_acquire(db, err, errlen);
     if (!c)
         return DIR_ERR_DB;
-    PGresult *r = sq(c->pg, "UPDATE sync_state SET cookie = NULL, updated_at = now()", 0, NULL,
-                     err, errlen);
+    PGresult *r =
+        sq(c->pg, "UPDATE sync_state SET cookie = NULL, updated_at = now()", 0, NULL, err, errlen);
     enum dir_rc rc = r ? DIR_OK : DIR_ERR_DB;
     PQclear(r);
     dir_dbi_release(db, c);

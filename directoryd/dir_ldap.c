@@ -747,6 +747,8 @@ static bool stream_some(struct conn *c)
  * AttributeSelection ::= SEQUENCE OF selector LDAPString -- "*", "+", "1.1" or a name */
 static void do_search(struct conn *c, struct op *o)
 {
+    if (c->loop->srv->o.used)
+        atomic_store(c->loop->srv->o.used, true);
     const struct dir_ldap_opts *opt = &c->loop->srv->o;
     struct berval base = {0};
     ber_int_t scope, deref, sizelimit, timelimit, typesonly;
@@ -1254,10 +1256,13 @@ static void service(struct conn *c)
     set_events(c);
 }
 
+/* Takes ONE pending connection: with level-triggered EPOLLEXCLUSIVE the next one wakes a
+ * loop again, so connections spread over the loops instead of all landing on whichever
+ * loop happened to wake first. */
 static void accept_all(struct loop *l)
 {
     struct dir_ldap *srv = l->srv;
-    for (;;) {
+    for (int once = 0; once < 1; once++) {
         int fd = accept4(srv->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0)
             return;

@@ -11,6 +11,8 @@
 #ifndef DIR_LDAP_H
 #define DIR_LDAP_H
 
+#include <stdatomic.h>
+
 #include "dir_rc.h"
 #include "dir_refresh.h"
 #include "dir_session.h"
@@ -27,6 +29,8 @@ struct dir_ldap_opts {
     int time_limit;         /* most seconds per search; 0 = none */
     struct dir_refresh *refresh; /* borrowed; must outlive the server */
     struct dir_sessions *sessions; /* borrowed; staff binds (NULL: API clients only) */
+    atomic_bool *used;      /* borrowed, may be NULL: set at the first search answered (so
+                               the owner knows the per-snapshot view is worth building early) */
 };
 
 struct dir_ldap;

@@ -19,6 +19,8 @@ struct dir_refresh {
     struct dir_db *db;
     char *url;
     int refresh_ms, stale_days, changes_kept;
+    void (*after_publish)(void *arg, struct dir_model *m);
+    void *after_arg;
     pthread_mutex_t lock; /* guards cur only; held for a pointer copy and a count */
     pthread_cond_t published;
     struct dir_model *cur;
@@ -63,6 +65,12 @@ static enum dir_rc reload(struct dir_refresh *r, char *err, size_t errlen)
             m->seq, m->nareas, m->norgs, m->npeople, m->nclients, ms,
             dir_arena_used(m->arena) >> 20);
     publish(r, m);
+    if (r->after_publish) {
+        struct dir_model *cur = dir_refresh_acquire(r);
+        if (cur)
+            r->after_publish(r->after_arg, cur);
+        dir_model_release(cur);
+    }
     return DIR_OK;
 }
 
@@ -128,6 +136,8 @@ enum dir_rc dir_refresh_start(struct dir_db *db, const struct dir_refresh_opts *
     r->refresh_ms = opts->refresh_ms;
     r->stale_days = opts->stale_days;
     r->changes_kept = opts->changes_kept;
+    r->after_publish = opts->after_publish;
+    r->after_arg = opts->after_arg;
     pthread_mutex_init(&r->lock, NULL);
     pthread_cond_init(&r->published, NULL);
     if (pipe2(r->wake, O_CLOEXEC | O_NONBLOCK) != 0) {

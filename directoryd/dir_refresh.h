@@ -24,6 +24,10 @@ struct dir_refresh_opts {
     int refresh_ms;   /* poll interval */
     int stale_days;   /* staleness threshold */
     int changes_kept; /* change-log rows kept for GET /v1/changes */
+    /* Called on the refresher thread with each new snapshot just after it is served (e.g.
+     * to build derived views before a request thread needs them); may be NULL. */
+    void (*after_publish)(void *arg, struct dir_model *m);
+    void *after_arg;
 };
 enum dir_rc dir_refresh_start(struct dir_db *db, const struct dir_refresh_opts *opts,
                               struct dir_refresh **out, char *err, size_t errlen);

@@ -11,15 +11,13 @@
  *
  *   syncRequestValue ::= SEQUENCE { mode ENUMERATED { refreshOnly (1), refreshAndPersist (3) },
  *                                   cookie syncCookie OPTIONAL, reloadHint BOOLEAN DEFAULT FALSE }
- *   syncStateValue ::= SEQUENCE { state ENUMERATED { present (0), add (1), modify (2), delete (3) },
- *                                 entryUUID syncUUID, cookie syncCookie OPTIONAL }
- *   syncDoneValue ::= SEQUENCE { cookie syncCookie OPTIONAL, refreshDeletes BOOLEAN DEFAULT FALSE }
- *   syncInfoValue ::= CHOICE {
- *       newcookie      [0] syncCookie,
- *       refreshDelete  [1] SEQUENCE { cookie syncCookie OPTIONAL, refreshDone BOOLEAN DEFAULT TRUE },
- *       refreshPresent [2] SEQUENCE { cookie syncCookie OPTIONAL, refreshDone BOOLEAN DEFAULT TRUE },
- *       syncIdSet      [3] SEQUENCE { cookie syncCookie OPTIONAL, refreshDeletes BOOLEAN DEFAULT FALSE,
- *                                     syncUUIDs SET OF syncUUID } }
+ *   syncStateValue ::= SEQUENCE { state ENUMERATED { present (0), add (1), modify (2), delete (3)
+ * }, entryUUID syncUUID, cookie syncCookie OPTIONAL } syncDoneValue ::= SEQUENCE { cookie
+ * syncCookie OPTIONAL, refreshDeletes BOOLEAN DEFAULT FALSE } syncInfoValue ::= CHOICE { newcookie
+ * [0] syncCookie, refreshDelete  [1] SEQUENCE { cookie syncCookie OPTIONAL, refreshDone BOOLEAN
+ * DEFAULT TRUE }, refreshPresent [2] SEQUENCE { cookie syncCookie OPTIONAL, refreshDone BOOLEAN
+ * DEFAULT TRUE }, syncIdSet      [3] SEQUENCE { cookie syncCookie OPTIONAL, refreshDeletes BOOLEAN
+ * DEFAULT FALSE, syncUUIDs SET OF syncUUID } }
  *
  * Present messages (entries unchanged since the cookie) are counted, not applied: deletions
  * that the server reports only by omission are left to the periodic full sync.
@@ -42,10 +40,11 @@
 #include <unistd.h>
 
 #define MAX_UNITS 256
-#define LIST_CAP 5000        /* most people listed per kind in a run's details */
-#define FULL_EVERY 12        /* a full sync every this many intervals */
-#define IDLE_LIMIT_S 60      /* a search whose server says nothing this long has failed */
-#define PERSIST_BATCH 200    /* persist applies at most this many changes per transaction */
+#define LIST_CAP 5000     /* most people listed per kind in a run's details */
+#define FULL_EVERY 12     /* a full sync every this many intervals */
+#define IDLE_LIMIT_S 60   /* a search whose server says nothing this long has failed */
+#define PERSIST_BATCH 200 /* persist applies at most this many changes per transaction */
+#define HOLD_S 2          /* persist holds deletions this long, to judge a mass deletion whole */
 #define NOTHING_FILTER "(&(objectClass=*)(!(objectClass=*)))"
 
 struct unit {
@@ -67,7 +66,8 @@ struct dir_sync {
     bool stop;
     bool requested;
     struct dir_sync_req req;
-    bool no_syncprov;         /* auto mode found no RFC 4533 on the server */
+    bool no_syncprov;        /* auto mode found no RFC 4533 on the server */
+    int persist_deactivated; /* by persist sessions since the last full or forced run */
     bool running;
     char last_status[16], last_mode[16], last_message[600];
     long long last_run_id;
@@ -77,17 +77,19 @@ struct dir_sync {
 
 /* What one read of LDAP produced. */
 struct intake {
-    json_t *entries;   /* entry objects for dir_db_sync_put */
-    json_t *uuids;     /* every uuid seen (full) */
-    json_t *deleted;   /* uuids the server says were deleted */
-    json_t *skipped;   /* [{dn, reason}] entries that cannot be people */
-    int presents;      /* RFC 4533 present messages */
-    int received;      /* entries with attributes */
+    json_t *entries; /* entry objects for dir_db_sync_put */
+    json_t *uuids;   /* every uuid seen (full) */
+    json_t *deleted; /* uuids the server says were deleted */
+    json_t *skipped; /* [{dn, reason}] entries that cannot be people */
+    int presents;    /* RFC 4533 present messages */
+    int received;    /* entries with attributes */
     char *cookie;
     size_t cookie_len;
     bool got_cookie;
     bool refresh_done;
     char watermark[32];
+    time_t deletes_since; /* persist: when the oldest deletion waiting arrived */
+    bool flush_all;       /* persist: apply held deletions now (the search is ending) */
 };
 
 static void intake_init(struct intake *in)
@@ -99,11 +101,14 @@ static void intake_init(struct intake *in)
     in->skipped = json_array();
 }
 
-static void intake_clear_changes(struct intake *in)
+static void intake_clear_changes(struct intake *in, bool deletes)
 {
     json_array_clear(in->entries);
-    json_array_clear(in->deleted);
     json_array_clear(in->skipped);
+    if (deletes) {
+        json_array_clear(in->deleted);
+        in->deletes_since = 0;
+    }
 }
 
 static void intake_free(struct intake *in)
@@ -215,8 +220,14 @@ static bool check_config(struct dir_sync *s, char *err, size_t errlen)
         snprintf(err, errlen, "sync_base is not set");
         return false;
     }
-    if (s->nunits == 0 && s->cfg->sync_unit_map[0] && !parse_units(s, err, errlen))
+    if (s->nunits == 0 && s->cfg->sync_unit_map[0] && !parse_units(s, err, errlen)) {
+        for (int i = 0; i < s->nunits; i++) {
+            free(s->units[i].name);
+            free(s->units[i].ref);
+        }
+        s->nunits = 0;
         return false;
+    }
     return true;
 }
 
@@ -264,7 +275,7 @@ static enum dir_rc ldap_open(struct dir_sync *s, LDAP **out, char *msg, size_t n
         rc = ldap_start_tls_s(ld, NULL, NULL);
         if (rc != LDAP_SUCCESS) {
             ldap_diag(ld, rc, why, sizeof why);
-            snprintf(msg, n, "StartTLS with the city LDAP at %.200s failed: %s", cfg->sync_uri,
+            snprintf(msg, n, "StartTLS with the city LDAP at %.200s failed: %.200s", cfg->sync_uri,
                      why);
             ldap_unbind_ext_s(ld, NULL, NULL);
             return DIR_ERR_IO;
@@ -287,13 +298,13 @@ static enum dir_rc ldap_open(struct dir_sync *s, LDAP **out, char *msg, size_t n
         ldap_diag(ld, rc, why, sizeof why);
         if (rc == LDAP_INVALID_CREDENTIALS)
             snprintf(msg, n,
-                     "the city LDAP at %.200s refused the credentials of %.200s: %s (check "
+                     "the city LDAP at %.100s refused the credentials of %.150s: %.120s (check "
                      "sync_binddn and sync_password_file)",
                      cfg->sync_uri, cfg->sync_binddn, why);
         else if (rc == LDAP_SERVER_DOWN || rc == LDAP_CONNECT_ERROR || rc == LDAP_TIMEOUT)
-            snprintf(msg, n, "cannot reach the city LDAP at %.200s: %s", cfg->sync_uri, why);
+            snprintf(msg, n, "cannot reach the city LDAP at %.200s: %.200s", cfg->sync_uri, why);
         else
-            snprintf(msg, n, "binding to the city LDAP at %.200s failed: %s", cfg->sync_uri, why);
+            snprintf(msg, n, "binding to the city LDAP at %.200s failed: %.200s", cfg->sync_uri, why);
         ldap_unbind_ext_s(ld, NULL, NULL);
         return DIR_ERR_IO;
     }
@@ -303,9 +314,11 @@ static enum dir_rc ldap_open(struct dir_sync *s, LDAP **out, char *msg, size_t n
 
 /* ---- entries ---- */
 
-static const char *const ATTRS[] = {"entryUUID", "objectGUID", "uid", "sAMAccountName", "cn",
-                                    "displayName", "title", "mail", "telephoneNumber", "mobile",
-                                    "ou", "departmentNumber", "modifyTimestamp", NULL};
+static const char *const ATTRS[] = {"entryUUID",       "objectGUID", "uid",
+                                    "sAMAccountName",  "cn",         "displayName",
+                                    "title",           "mail",       "telephoneNumber",
+                                    "mobile",          "ou",         "departmentNumber",
+                                    "modifyTimestamp", NULL};
 
 /* A 16-byte UUID as 8-4-4-4-12 lowercase hex; MS_GUID: Active Directory's byte order. */
 static void uuid_text(const unsigned char *b, bool ms_guid, char out[37])
@@ -350,11 +363,15 @@ static const char *unit_ref(const struct dir_sync *s, const char *unit)
     return NULL;
 }
 
-static bool valid_utf8_len(const struct berval *v, size_t max)
+/* A value directoryd can store: 1 to MAX bytes of UTF-8 without NUL. */
+static bool usable_value(const struct berval *v, size_t max)
 {
     if (v->bv_len == 0 || v->bv_len > max || memchr(v->bv_val, '\0', v->bv_len))
         return false;
-    return true;
+    json_t *j = json_stringn(v->bv_val, v->bv_len); /* NULL unless valid UTF-8 */
+    bool ok = j != NULL;
+    json_decref(j);
+    return ok;
 }
 
 /* Builds the entry object for dir_db_sync_put from E, or adds E to IN->skipped. UUID_HINT
@@ -380,7 +397,7 @@ static json_t *entry_json(struct dir_sync *s, LDAP *ld, LDAPMessage *e, const ch
                 uuid_text((const unsigned char *)v->bv_val, true, uuid);
                 continue;
             }
-            if (!valid_utf8_len(v, 300))
+            if (!usable_value(v, 300))
                 continue;
             char *t = dir_xmalloc(v->bv_len + 1);
             memcpy(t, v->bv_val, v->bv_len);
@@ -389,7 +406,10 @@ static json_t *entry_json(struct dir_sync *s, LDAP *ld, LDAPMessage *e, const ch
                         : strcasecmp(base, "displayName") == 0 ? 1
                         : strcasecmp(base, "title") == 0       ? 2
                                                                : -1;
-            int li = !*lang ? 0 : strcasecmp(lang, "th") == 0 ? 1 : strcasecmp(lang, "en") == 0 ? 2 : -1;
+            int li = !*lang                        ? 0
+                     : strcasecmp(lang, "th") == 0 ? 1
+                     : strcasecmp(lang, "en") == 0 ? 2
+                                                   : -1;
             if (which >= 0 && li >= 0 && !nm.v[which][li]) {
                 nm.v[which][li] = t;
                 continue;
@@ -399,12 +419,13 @@ static json_t *entry_json(struct dir_sync *s, LDAP *ld, LDAPMessage *e, const ch
                 for (char *p = uuid; *p; p++)
                     *p = (char)(*p >= 'A' && *p <= 'F' ? *p + 32 : *p);
             } else if ((strcasecmp(base, "uid") == 0 ||
-                        (strcasecmp(base, "sAMAccountName") == 0)) && !username && !*lang) {
+                        (strcasecmp(base, "sAMAccountName") == 0)) &&
+                       !username && !*lang) {
                 username = t;
                 t = NULL;
             } else if (strcasecmp(base, "mail") == 0 || strcasecmp(base, "telephoneNumber") == 0 ||
                        strcasecmp(base, "mobile") == 0) {
-                const char *kind = strcasecmp(base, "mail") == 0 ? "email"
+                const char *kind = strcasecmp(base, "mail") == 0     ? "email"
                                    : strcasecmp(base, "mobile") == 0 ? "mobile"
                                                                      : "phone";
                 json_array_append_new(contacts, json_pack("{s:s,s:s}", "kind", kind, "value", t));
@@ -423,8 +444,8 @@ static json_t *entry_json(struct dir_sync *s, LDAP *ld, LDAPMessage *e, const ch
                         t = NULL;
                     }
                 }
-            } else if (strcasecmp(base, "modifyTimestamp") == 0 && v->bv_len < sizeof in->watermark &&
-                       strcmp(t, in->watermark) > 0) {
+            } else if (strcasecmp(base, "modifyTimestamp") == 0 &&
+                       v->bv_len < sizeof in->watermark && strcmp(t, in->watermark) > 0) {
                 snprintf(in->watermark, sizeof in->watermark, "%s", t);
             }
             free(t);
@@ -443,12 +464,12 @@ static json_t *entry_json(struct dir_sync *s, LDAP *ld, LDAPMessage *e, const ch
     const char *title_th = nm.v[2][1] ? nm.v[2][1] : nm.v[2][0];
     const char *title_en = nm.v[2][2];
     json_t *o = NULL;
-    const char *reason = !uuid[0] ? "no entryUUID or objectGUID"
+    const char *reason = !uuid[0]   ? "no entryUUID or objectGUID"
                          : !name_th ? "no cn or displayName"
                                     : NULL;
     if (reason) {
-        json_array_append_new(in->skipped, json_pack("{s:s,s:s}", "dn", dn ? dn : "", "reason",
-                                                     reason));
+        json_array_append_new(in->skipped,
+                              json_pack("{s:s,s:s}", "dn", dn ? dn : "", "reason", reason));
     } else {
         o = json_object();
         put_str(o, "uuid", uuid);
@@ -491,15 +512,16 @@ static bool stopping(struct dir_sync *s, bool persist, time_t until)
 }
 
 /* Waits for the next message of MSGID: 1 with *RES, 0 when the search should end (see
- * stopping) or, with POLL_ONLY, nothing is ready; -1 on failure with MSG. */
-static int next_msg(struct dir_sync *s, LDAP *ld, int msgid, bool persist, bool poll_only,
+ * stopping) or nothing came within ONCE_US microseconds (ONCE_US < 0: wait on); -1 on
+ * failure with MSG. */
+static int next_msg(struct dir_sync *s, LDAP *ld, int msgid, bool persist, long once_us,
                     time_t until, LDAPMessage **res, char *msg, size_t n)
 {
     time_t idle_since = time(NULL);
     for (;;) {
         if (stopping(s, persist, until))
             return 0;
-        struct timeval tv = {0, poll_only ? 0 : 500000};
+        struct timeval tv = {0, once_us >= 0 ? once_us : 500000};
         int rc = ldap_result(ld, msgid, LDAP_MSG_ONE, &tv, res);
         if (rc > 0)
             return 1;
@@ -508,15 +530,17 @@ static int next_msg(struct dir_sync *s, LDAP *ld, int msgid, bool persist, bool 
             char why[300];
             ldap_get_option(ld, LDAP_OPT_RESULT_CODE, &err);
             ldap_diag(ld, err, why, sizeof why);
-            snprintf(msg, n, "the connection to the city LDAP at %.200s dropped during the "
-                             "search: %s", s->cfg->sync_uri, why);
+            snprintf(msg, n,
+                     "the connection to the city LDAP at %.200s dropped during the "
+                     "search: %.200s",
+                     s->cfg->sync_uri, why);
             return -1;
         }
-        if (poll_only)
+        if (once_us >= 0)
             return 0;
         if (!persist && time(NULL) - idle_since > IDLE_LIMIT_S) {
-            snprintf(msg, n, "the city LDAP at %.200s stopped answering for %d s",
-                     s->cfg->sync_uri, IDLE_LIMIT_S);
+            snprintf(msg, n, "the city LDAP at %.200s stopped answering for %d s", s->cfg->sync_uri,
+                     IDLE_LIMIT_S);
             return -1;
         }
     }
@@ -539,8 +563,8 @@ static int search_result(LDAP *ld, LDAPMessage *res, LDAPControl ***ctrls, char 
 }
 
 /* A paged search (RFC 2696) of FILTER under sync_base into IN. */
-static enum dir_rc search_paged(struct dir_sync *s, LDAP *ld, const char *filter,
-                                struct intake *in, char *msg, size_t n)
+static enum dir_rc search_paged(struct dir_sync *s, LDAP *ld, const char *filter, struct intake *in,
+                                char *msg, size_t n)
 {
     struct berval cookie = {0, NULL};
     enum dir_rc rc = DIR_OK;
@@ -548,7 +572,7 @@ static enum dir_rc search_paged(struct dir_sync *s, LDAP *ld, const char *filter
     for (;;) {
         LDAPControl *page = NULL, *ctrls[2] = {NULL, NULL};
         int r = ldap_create_page_control(ld, (ber_int_t)s->cfg->sync_page_size,
-                                         cookie.bv_val ? &cookie : NULL, 1, &page);
+                                         cookie.bv_val ? &cookie : NULL, 0, &page);
         if (r != LDAP_SUCCESS) {
             snprintf(msg, n, "cannot build the paged-results control: %s", ldap_err2string(r));
             rc = DIR_ERR_IO;
@@ -562,14 +586,14 @@ static enum dir_rc search_paged(struct dir_sync *s, LDAP *ld, const char *filter
         if (r != LDAP_SUCCESS) {
             char why[300];
             ldap_diag(ld, r, why, sizeof why);
-            snprintf(msg, n, "searching the city LDAP at %.200s failed: %s", s->cfg->sync_uri, why);
+            snprintf(msg, n, "searching the city LDAP at %.200s failed: %.200s", s->cfg->sync_uri, why);
             rc = DIR_ERR_IO;
             break;
         }
         bool done = false;
         while (!done) {
             LDAPMessage *res = NULL;
-            int got = next_msg(s, ld, msgid, false, false, 0, &res, msg, n);
+            int got = next_msg(s, ld, msgid, false, -1, 0, &res, msg, n);
             if (got <= 0) {
                 if (got == 0)
                     snprintf(msg, n, "stopped");
@@ -590,7 +614,7 @@ static enum dir_rc search_paged(struct dir_sync *s, LDAP *ld, const char *filter
                 cookie.bv_val = NULL;
                 cookie.bv_len = 0;
                 if (code != LDAP_SUCCESS) {
-                    snprintf(msg, n, "the city LDAP's search under %.200s failed: %s",
+                    snprintf(msg, n, "the city LDAP's search under %.200s failed: %.200s",
                              s->cfg->sync_base, why);
                     rc = DIR_ERR_IO;
                 } else {
@@ -770,30 +794,37 @@ static enum dir_rc search_sync(struct dir_sync *s, LDAP *ld, int mode, const cha
     if (r != LDAP_SUCCESS) {
         char why[300];
         ldap_diag(ld, r, why, sizeof why);
-        snprintf(msg, n, "the sync search of the city LDAP at %.200s failed: %s",
-                 s->cfg->sync_uri, why);
+        snprintf(msg, n, "the sync search of the city LDAP at %.200s failed: %.200s", s->cfg->sync_uri,
+                 why);
         return DIR_ERR_IO;
     }
     bool persist = mode == LDAP_SYNC_REFRESH_AND_PERSIST;
     enum dir_rc rc = DIR_OK;
     for (;;) {
-        bool pending = json_array_size(in->entries) || json_array_size(in->deleted);
-        if (persist && pending && json_array_size(in->entries) >= PERSIST_BATCH) {
+        bool entries = json_array_size(in->entries) > 0;
+        bool pending = entries || json_array_size(in->deleted);
+        if (persist && json_array_size(in->entries) >= PERSIST_BATCH) {
             if ((rc = flush(s, in, arg, msg, n)))
                 break;
             continue;
         }
         LDAPMessage *res = NULL;
-        int got = next_msg(s, ld, msgid, persist, persist && pending, until, &res, msg, n);
+        /* Changed entries are applied as soon as nothing more is ready; deletions wait
+         * (HOLD_S), so the 0.5 s wait keeps running while only they are pending. */
+        long once = !persist ? -1 : entries ? 0 : pending ? 500000 : -1;
+        int got = next_msg(s, ld, msgid, persist, once, until, &res, msg, n);
         if (got < 0) {
             rc = DIR_ERR_IO;
             break;
         }
         if (got == 0) {
+            bool ending = stopping(s, persist, until);
             if (persist && pending) {
+                in->flush_all = ending;
                 if ((rc = flush(s, in, arg, msg, n)))
                     break;
-                continue;
+                if (!ending)
+                    continue;
             }
             snprintf(msg, n, "stopped");
             rc = persist ? DIR_OK : DIR_ERR_IO;
@@ -804,7 +835,10 @@ static enum dir_rc search_sync(struct dir_sync *s, LDAP *ld, int mode, const cha
             sync_entry(s, ld, res, in);
         } else if (type == LDAP_RES_INTERMEDIATE) {
             sync_info(ld, res, in);
-        } else if (type == LDAP_RES_SEARCH_RESULT) {
+        }
+        if (json_array_size(in->deleted) && !in->deletes_since)
+            in->deletes_since = time(NULL);
+        if (type == LDAP_RES_SEARCH_RESULT) {
             LDAPControl **rctrls = NULL;
             char why[300];
             int code = search_result(ld, res, &rctrls, why, sizeof why);
@@ -825,11 +859,13 @@ static enum dir_rc search_sync(struct dir_sync *s, LDAP *ld, int mode, const cha
             } else if (code == LDAP_UNAVAILABLE_CRITICAL_EXTENSION ||
                        code == LDAP_UNWILLING_TO_PERFORM || code == LDAP_PROTOCOL_ERROR) {
                 *unsupported = true;
-                snprintf(msg, n, "the city LDAP at %.200s does not offer RFC 4533 sync "
-                                 "(no syncprov): %s", s->cfg->sync_uri, why);
+                snprintf(msg, n,
+                         "the city LDAP at %.200s does not offer RFC 4533 sync "
+                         "(no syncprov): %.200s",
+                         s->cfg->sync_uri, why);
                 rc = DIR_ERR_IO;
             } else if (code != LDAP_SUCCESS) {
-                snprintf(msg, n, "the sync search of the city LDAP at %.200s failed: %s",
+                snprintf(msg, n, "the sync search of the city LDAP at %.200s failed: %.200s",
                          s->cfg->sync_uri, why);
                 rc = DIR_ERR_IO;
             } else if (persist) {
@@ -911,9 +947,9 @@ static enum dir_rc apply_changes(struct dir_db_sync *tx, struct intake *in, json
         if (dir_db_sync_put(tx, e, &r))
             return DIR_ERR_DB;
         const char *op = json_string_value(json_object_get(r, "op"));
-        json_t *who = json_pack("{s:O,s:O,s:O}", "uuid", json_object_get(e, "uuid"), "username",
-                                json_object_get(e, "username"), "name_th",
-                                json_object_get(e, "name_th"));
+        json_t *who =
+            json_pack("{s:O,s:O,s:O}", "uuid", json_object_get(e, "uuid"), "username",
+                      json_object_get(e, "username"), "name_th", json_object_get(e, "name_th"));
         if (!dry_run || !op || strcmp(op, "created") != 0)
             json_object_set(who, "id", json_object_get(r, "id"));
         if (op && strcmp(op, "created") == 0) {
@@ -983,8 +1019,7 @@ static void report_status(struct dir_sync_report *rep, const char *status, const
 /* Applies a read: the safety checks, the changes, the resume point and the run's counts,
  * in one transaction (rolled back for a dry or refused run). */
 static enum dir_rc apply_run(struct dir_sync *s, const struct dir_sync_req *req, bool full,
-                             const char *state_mode, struct intake *in,
-                             struct dir_sync_report *rep)
+                             const char *state_mode, struct intake *in, struct dir_sync_report *rep)
 {
     struct dir_db_sync *tx = NULL;
     char err[512];
@@ -996,9 +1031,9 @@ static enum dir_rc apply_run(struct dir_sync *s, const struct dir_sync_req *req,
     char why[600] = "";
 
     tally_init(&t);
-    json_t *extra = json_pack("{s:i,s:i,s:b,s:i}", "received", in->received, "presents",
-                              in->presents, "full", full, "server_deleted",
-                              (int)json_array_size(in->deleted));
+    json_t *extra =
+        json_pack("{s:i,s:i,s:b,s:i}", "received", in->received, "presents", in->presents, "full",
+                  full, "server_deleted", (int)json_array_size(in->deleted));
     if (full && json_array_size(in->entries) == 0 && !req->force) {
         refuse = true;
         snprintf(why, sizeof why,
@@ -1134,8 +1169,8 @@ static enum dir_rc read_ldap(struct dir_sync *s, LDAP *ld, const struct dir_db_s
          * by the next incremental run. */
         struct intake c;
         intake_init(&c);
-        rc = search_sync(s, ld, LDAP_SYNC_REFRESH_ONLY, NOTHING_FILTER, NULL, 0, &c, NULL, NULL,
-                         0, &unsupported, &reload, msg, n);
+        rc = search_sync(s, ld, LDAP_SYNC_REFRESH_ONLY, NOTHING_FILTER, NULL, 0, &c, NULL, NULL, 0,
+                         &unsupported, &reload, msg, n);
         if (rc == DIR_OK && c.got_cookie) {
             in->cookie = c.cookie;
             in->cookie_len = c.cookie_len;
@@ -1179,11 +1214,13 @@ enum dir_rc dir_sync_run(struct dir_sync *s, const struct dir_sync_req *req,
     bool automatic = strcmp(s->cfg->sync_mode, "auto") == 0;
     if (automatic && strcmp(st.mode, "poll") == 0)
         s->no_syncprov = true; /* found by an earlier run (perhaps another process) */
-    bool full = req->full || full_due(s, &st) ||
-                (use_syncrepl(s) ? !st.cookie : !st.watermark[0]);
+    bool full = req->full || full_due(s, &st) || (use_syncrepl(s) ? !st.cookie : !st.watermark[0]);
     if (full && automatic)
         s->no_syncprov = false; /* a full run asks the server again */
-    snprintf(rep->mode, sizeof rep->mode, "%s", full ? "full" : use_syncrepl(s) ? "syncrepl" : "poll");
+    snprintf(rep->mode, sizeof rep->mode, "%s",
+             full              ? "full"
+             : use_syncrepl(s) ? "syncrepl"
+                               : "poll");
     if ((rc = dir_db_sync_run_new(s->db, rep->mode, req->trigger ? req->trigger : "cli",
                                   &rep->run_id, err, sizeof err))) {
         report_status(rep, "failed", "PostgreSQL: %s", err);
@@ -1205,6 +1242,8 @@ enum dir_rc dir_sync_run(struct dir_sync *s, const struct dir_sync_req *req,
     }
     const char *state_mode = use_syncrepl(s) ? "syncrepl" : "poll";
     rc = apply_run(s, req, full, state_mode, &in, rep);
+    if (rc == DIR_OK && !req->dry_run && (full || req->force))
+        s->persist_deactivated = 0;
 out:
     if (rep->run_id && strcmp(rep->status, "ok") != 0) {
         json_t *d = rep->details ? rep->details : json_object();
@@ -1221,7 +1260,7 @@ out_nostate:
     intake_free(&in);
     if (!rep->details)
         rep->details = json_object();
-    DIR_LOG(strcmp(rep->status, "failed") == 0 ? DIR_LOG_ERROR
+    DIR_LOG(strcmp(rep->status, "failed") == 0    ? DIR_LOG_ERROR
             : strcmp(rep->status, "refused") == 0 ? DIR_LOG_WARN
                                                   : DIR_LOG_INFO,
             "sync", "run %lld %s: %s", rep->run_id, rep->status, rep->message);
@@ -1244,6 +1283,7 @@ void dir_sync_report_free(struct dir_sync_report *rep)
 struct persist {
     long long run_id;
     time_t full_at; /* when the next full sync is due */
+    bool refused;   /* a batch went past the deactivation limit */
 };
 
 static bool wanted_elsewhere(struct dir_sync *s, const struct persist *p)
@@ -1263,11 +1303,35 @@ static enum dir_rc persist_flush(struct dir_sync *s, struct intake *in, void *ar
     struct tally t;
     json_t *missing = NULL;
     char err[512];
+    int total = 0;
+    bool take =
+        json_array_size(in->deleted) && (in->flush_all || time(NULL) - in->deletes_since >= HOLD_S);
+    if (!json_array_size(in->entries) && !take)
+        return DIR_OK; /* only deletions, still held */
     tally_init(&t);
+    json_t *none = json_array();
     enum dir_rc rc = dir_db_sync_begin(s->db, &tx, err, sizeof err);
+    if (!rc && !deleted_people(tx, take ? in->deleted : none, &missing) &&
+        json_array_size(missing) > 0 && !dir_db_sync_census(tx, NULL, NULL, &total)) {
+        /* Deletions arrive one by one: the limit counts all of them since the last full
+         * (or forced) run, so a mass deletion cannot trickle through. */
+        long long would = s->persist_deactivated + (long long)json_array_size(missing);
+        if (would * 100 >
+            (long long)s->cfg->sync_max_deactivate_pct * (total + s->persist_deactivated)) {
+            dir_db_sync_end(tx, false, err, sizeof err);
+            snprintf(msg, n,
+                     "would deactivate %lld of %d synced people, more than "
+                     "sync_max_deactivate_pct=%d%%; nothing changed (run a sync with force)",
+                     would, total + s->persist_deactivated, s->cfg->sync_max_deactivate_pct);
+            p->refused = true;
+            json_decref(missing);
+            json_decref(none);
+            tally_free(&t);
+            return DIR_ERR_STATE;
+        }
+    }
     if (!rc) {
-        if (!deleted_people(tx, in->deleted, &missing) &&
-            !apply_changes(tx, in, missing, false, &t)) {
+        if (!apply_changes(tx, in, missing, false, &t)) {
             dir_db_sync_save_state(tx, "persist", in->got_cookie ? in->cookie : NULL,
                                    in->cookie_len, NULL, false);
             json_t *d = tally_details(&t, NULL);
@@ -1276,14 +1340,18 @@ static enum dir_rc persist_flush(struct dir_sync *s, struct intake *in, void *ar
         }
         rc = dir_db_sync_end(tx, true, err, sizeof err);
     }
-    if (rc)
+    if (rc) {
         snprintf(msg, n, "applying LDAP changes to PostgreSQL failed: %s", err);
-    else if (t.n.created + t.n.updated + t.n.deactivated)
-        DIR_LOG(DIR_LOG_INFO, "sync", "persist: %d created, %d updated, %d deactivated",
-                t.n.created, t.n.updated, t.n.deactivated);
+    } else {
+        s->persist_deactivated += t.n.deactivated;
+        if (t.n.created + t.n.updated + t.n.deactivated)
+            DIR_LOG(DIR_LOG_INFO, "sync", "persist: %d created, %d updated, %d deactivated",
+                    t.n.created, t.n.updated, t.n.deactivated);
+    }
     json_decref(missing);
+    json_decref(none);
     tally_free(&t);
-    intake_clear_changes(in);
+    intake_clear_changes(in, take);
     if (!rc && wanted_elsewhere(s, p)) {
         snprintf(msg, n, "stopped");
         return DIR_ERR_STATE; /* ends the search cleanly */
@@ -1331,8 +1399,7 @@ static enum dir_rc persist_session(struct dir_sync *s)
     }
     report_status(&rep, "ok", "persistent search of %s", s->cfg->sync_uri);
     set_last(s, &rep);
-    DIR_LOG(DIR_LOG_INFO, "sync", "persistent search of %s (run %lld)", s->cfg->sync_uri,
-            p.run_id);
+    DIR_LOG(DIR_LOG_INFO, "sync", "persistent search of %s (run %lld)", s->cfg->sync_uri, p.run_id);
     bool unsupported, reload;
     const char *filter = s->cfg->sync_filter[0] ? s->cfg->sync_filter : "(objectClass=*)";
     rc = search_sync(s, ld, LDAP_SYNC_REFRESH_AND_PERSIST, filter, st.cookie, st.cookie_len, &in,
@@ -1342,7 +1409,9 @@ static enum dir_rc persist_session(struct dir_sync *s)
         rc = DIR_OK;
     if (reload)
         dir_db_sync_forget_cookie(s->db, err + 256, sizeof err - 256);
-    if (rc)
+    if (p.refused)
+        report_status(&rep, "refused", "%s", err);
+    else if (rc)
         report_status(&rep, "failed", "%s", err);
     else
         report_status(&rep, "ok", "persistent search ended");
@@ -1391,7 +1460,8 @@ static void *sync_thread(void *arg)
             rc = dir_sync_run(s, &req, &rep);
             dir_sync_report_free(&rep);
         }
-        bool failed = rc == DIR_ERR_IO || rc == DIR_ERR_DB;
+        /* A refused persist session would be refused again at once: back off too. */
+        bool failed = rc == DIR_ERR_IO || rc == DIR_ERR_DB || (persist && rc == DIR_ERR_STATE);
         pthread_mutex_lock(&s->lock);
         s->failures = failed ? s->failures + 1 : 0;
         int wait = s->cfg->sync_interval_s;
@@ -1505,8 +1575,8 @@ bool dir_sync_http_handle(struct dir_sync *s, const struct dir_caller *who, cons
                           char **seg, int nseg, const struct dir_http_req *req,
                           struct dir_http_resp *resp)
 {
-    if (!s || nseg < 2 || strcmp(seg[0], "admin") != 0 || strcmp(seg[1], "sync") != 0 ||
-        nseg > 3 || (nseg == 3 && strcmp(seg[2], "runs") != 0))
+    if (!s || nseg < 2 || strcmp(seg[0], "admin") != 0 || strcmp(seg[1], "sync") != 0 || nseg > 3 ||
+        (nseg == 3 && strcmp(seg[2], "runs") != 0))
         return false;
     const char *path = dir_http_path(req);
     struct dir_problem p;
@@ -1538,8 +1608,8 @@ bool dir_sync_http_handle(struct dir_sync *s, const struct dir_caller *who, cons
         if ((lim && (!*lim || limit < 1 || limit > 100)) || (bef && before < 0)) {
             dir_problem_init(&p, 400, "invalid-parameter", "Invalid query parameter",
                              "limit must be 1 to 100 and before a run id.");
-            dir_problem_add(&p, lim && (limit < 1 || limit > 100) ? "limit" : "before",
-                            "ค่าไม่ถูกต้อง", "invalid value");
+            dir_problem_add(&p, lim && (limit < 1 || limit > 100) ? "limit" : "before", "ค่าไม่ถูกต้อง",
+                            "invalid value");
             respond(resp, &p, path);
             return true;
         }
@@ -1597,11 +1667,13 @@ void dir_sync_health(struct dir_sync *s, struct dir_buf *out)
     if (!s)
         return;
     pthread_mutex_lock(&s->lock);
-    dir_buf_printf(out, ",\"sync\":{\"configured\":%s,\"mode\":",
-                   dir_sync_configured(s) ? "true" : "false");
+    dir_buf_printf(
+        out, ",\"sync\":{\"configured\":%s,\"mode\":", dir_sync_configured(s) ? "true" : "false");
     dir_buf_add_json_str(out, s->cfg->sync_mode);
-    dir_buf_printf(out, ",\"running\":%s,\"last_run\":%lld,\"last_status\":",
+    dir_buf_printf(out, ",\"running\":%s,\"last_run\":%lld,\"last_mode\":",
                    s->running ? "true" : "false", s->last_run_id);
+    dir_buf_add_json_str(out, s->last_mode);
+    dir_buf_adds(out, ",\"last_status\":");
     dir_buf_add_json_str(out, s->last_status);
     dir_buf_adds(out, ",\"last_message\":");
     dir_buf_add_json_str(out, s->last_message);

@@ -6,7 +6,8 @@
  *            certain, so it also runs every 12 sync intervals and whenever there is no
  *            resume point;
  *   syncrepl RFC 4533 refreshOnly with the cookie stored in PostgreSQL (changes only);
- *   persist  RFC 4533 refreshAndPersist: a standing search, changes applied as they come;
+ *   persist  RFC 4533 refreshAndPersist: a standing search, changes applied as they come
+ *            (deletions held 2 s, and limited cumulatively since the last full run);
  *   poll     servers without RFC 4533 (no syncprov, Active Directory): entries whose
  *            modifyTimestamp is at or after the newest one seen before;
  *   auto     syncrepl when the server offers it, else poll.
@@ -39,12 +40,12 @@ struct dir_sync_req {
 };
 
 struct dir_sync_report {
-    long long run_id;      /* 0 when the run could not even be recorded */
-    char status[16];       /* ok, failed, refused, dry-run */
-    char mode[16];         /* full, syncrepl, poll */
+    long long run_id; /* 0 when the run could not even be recorded */
+    char status[16];  /* ok, failed, refused, dry-run */
+    char mode[16];    /* full, syncrepl, poll */
     struct dir_db_sync_counts n;
-    char message[600];     /* a one-line summary, or why it failed or was refused */
-    json_t *details;       /* {created: [...], updated, deactivated, skipped, ...}; owned */
+    char message[600]; /* a one-line summary, or why it failed or was refused */
+    json_t *details;   /* {created: [...], updated, deactivated, skipped, ...}; owned */
 };
 
 /* Makes the sync engine for CFG and DB (both borrowed; they must outlive it). Never fails;

@@ -18,6 +18,7 @@
 #include "dir_version.h"
 
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@
 
 struct dir_ctx {
     struct dir_cfg cfg;
+    atomic_bool ldap_used; /* set by the LDAP face at its first search */
     struct dir_db *db;
     struct dir_sessions *sessions;
     struct dir_refresh *refresh;
@@ -220,6 +222,15 @@ static int cmd_sync(struct dir_ctx *ctx, int nargs, char **args)
     return rc == DIR_OK ? 0 : rc == DIR_ERR_STATE ? 3 : rc == DIR_ERR_INVALID ? 2 : 1;
 }
 
+/* After each new snapshot: build the LDAP face's view of it on the refresher thread, so an
+ * LDAP event loop does not stall building it on the first search (only once LDAP is used). */
+static void warm_views(void *arg, struct dir_model *m)
+{
+    struct dir_ctx *ctx = arg;
+    if (atomic_load(&ctx->ldap_used))
+        (void)dir_entry_view(m);
+}
+
 static int cmd_serve(struct dir_ctx *ctx)
 {
     char err[1024];
@@ -241,7 +252,9 @@ static int cmd_serve(struct dir_ctx *ctx)
     struct dir_refresh_opts ro = {.url = ctx->cfg.db,
                                   .refresh_ms = ctx->cfg.refresh_ms,
                                   .stale_days = ctx->cfg.stale_days,
-                                  .changes_kept = ctx->cfg.changes_kept};
+                                  .changes_kept = ctx->cfg.changes_kept,
+                                  .after_publish = warm_views,
+                                  .after_arg = ctx};
     if (dir_refresh_start(ctx->db, &ro, &ctx->refresh, err, sizeof err)) {
         DIR_LOG(DIR_LOG_ERROR, "main", "%s", err);
         goto out;
@@ -282,7 +295,8 @@ static int cmd_serve(struct dir_ctx *ctx)
                                .size_limit = ctx->cfg.ldap_size_limit,
                                .time_limit = ctx->cfg.ldap_time_limit,
                                .refresh = ctx->refresh,
-                               .sessions = ctx->sessions};
+                               .sessions = ctx->sessions,
+                               .used = &ctx->ldap_used};
     if (dir_ldap_start(&lo, &ctx->ldap, err, sizeof err)) {
         DIR_LOG(DIR_LOG_ERROR, "main", "%s", err);
         goto out;

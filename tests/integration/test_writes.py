@@ -232,11 +232,21 @@ def test_ldap_owned_fields_are_read_only(api, daemon):
                         key=key, headers={"If-Match": '"1"'})
     assert status == 400
     assert {e["field"] for e in p["errors"]} == {"name_th", "contacts[0].kind"}
-    # Directory-only facts are fine.
+    # Directory-only facts are fine, and the membership the sync manages stays.
+    unit = psql(daemon.db_url, "SELECT id FROM organization WHERE ref = 'district-1001-welfare'")
+    other = int(psql(daemon.db_url, "SELECT id FROM organization WHERE ref = 'coc-lumphini'"))
+    psql(daemon.db_url, "INSERT INTO membership (person_id, organization_id, source) "
+                        "VALUES (%s, %s, 'ldap')" % (pid, unit))
+    ok, _ = wait_for(lambda: api.get("/v1/people/" + pid, key=key)[2]["memberships"])
+    assert ok
+    _, hdrs, _ = api.get("/v1/people/" + pid, key=key)
     status, _, p = send(api, "PATCH", "/v1/people/" + pid,
-                        {"contacts": [{"kind": "line", "value": "somsri.bkk"}], "profession": "social_worker"},
-                        key=key, headers={"If-Match": '"1"'})
+                        {"contacts": [{"kind": "line", "value": "somsri.bkk"}], "profession": "social_worker",
+                         "memberships": [{"organization": other, "team_role": "agency_partner"}]},
+                        key=key, headers={"If-Match": hdrs["ETag"]})
     assert status == 200 and p["profession"] == "social_worker"
+    orgs = sorted(m["organization"]["id"] for m in p["memberships"])
+    assert orgs == sorted([int(unit), other])
 
 
 def test_concurrent_patches_exactly_one_wins(api, daemon):

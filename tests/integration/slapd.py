@@ -111,7 +111,9 @@ userPassword: {servicepw}
 
 
 class CityLdap:
-    def __init__(self, workdir, name="city", syncprov=True):
+    def __init__(self, workdir, name="city", syncprov=True, consumer_of=None):
+        """CONSUMER_OF: another CityLdap this one replicates with syncrepl (refreshOnly,
+        every second): the anchor the staff sync is measured against in bench/sync-scale."""
         self.dir = os.path.join(workdir, "slapd-%s-%d" % (name, os.getpid()))
         shutil.rmtree(self.dir, ignore_errors=True)
         os.makedirs(os.path.join(self.dir, "config"))
@@ -124,13 +126,21 @@ class CityLdap:
         if not syncprov:  # a server without RFC 4533 (as Active Directory): the sync polls
             conf = "\n\n".join(e for e in conf.split("\n\n") if "syncprov,olcDatabase" not in e)
             conf = conf.replace("olcModuleLoad: syncprov\n", "").replace("{1}memberof", "{0}memberof")
+        if consumer_of:
+            conf = conf.replace("olcDbIndex: uid eq\n", (
+                "olcDbIndex: uid eq\n"
+                "olcSyncrepl: rid=001 provider=%s bindmethod=simple binddn=\"%s\" "
+                "credentials=%s searchbase=\"%s\" type=refreshOnly interval=00:00:00:01 "
+                "retry=\"1 +\" scope=sub schemachecking=off\n") % (
+                    consumer_of.uri, ADMIN_DN, ADMIN_PW, BASE))
         path = os.path.join(self.dir, "config.ldif")
         with open(path, "w") as f:
             f.write(conf)
         self._run(["slapadd", "-n0", "-F", os.path.join(self.dir, "config"), "-l", path])
         self.pid = None
         self.start()
-        self.add_ldif(TREE.format(base=BASE, service=SERVICE_DN, servicepw=SERVICE_PW))
+        if not consumer_of:  # a consumer gets its tree from the provider
+            self.add_ldif(TREE.format(base=BASE, service=SERVICE_DN, servicepw=SERVICE_PW))
 
     def _run(self, args, stdin=None):
         p = subprocess.run(args, input=stdin, capture_output=True, text=True)

@@ -141,8 +141,10 @@ static void replace_services(struct tx *t, const char *id, json_t *list)
 static void replace_memberships(struct tx *t, const char *id, json_t *list)
 {
     const char *p1[] = {id};
-    /* The membership the staff sync manages (source 'ldap') is not the coordinators' to drop. */
-    qexec(t, "DELETE FROM membership WHERE person_id = $1 AND source = 'manual'", 1, p1);
+    /* The list replaces every membership, the one the staff sync made too: a coordinator
+     * sends back what they read, with team roles and areas added. The sync only re-adds a
+     * membership of the person's LDAP unit when none to that organisation is left. */
+    qexec(t, "DELETE FROM membership WHERE person_id = $1", 1, p1);
     size_t i, k;
     json_t *m, *x;
     json_array_foreach(list, i, m)

@@ -232,7 +232,7 @@ def test_ldap_owned_fields_are_read_only(api, daemon):
                         key=key, headers={"If-Match": '"1"'})
     assert status == 400
     assert {e["field"] for e in p["errors"]} == {"name_th", "contacts[0].kind"}
-    # Directory-only facts are fine, and the membership the sync manages stays.
+    # Directory-only facts are fine; the membership the sync made comes back with a role.
     unit = psql(daemon.db_url, "SELECT id FROM organization WHERE ref = 'district-1001-welfare'")
     other = int(psql(daemon.db_url, "SELECT id FROM organization WHERE ref = 'coc-lumphini'"))
     psql(daemon.db_url, "INSERT INTO membership (person_id, organization_id, source) "
@@ -242,11 +242,13 @@ def test_ldap_owned_fields_are_read_only(api, daemon):
     _, hdrs, _ = api.get("/v1/people/" + pid, key=key)
     status, _, p = send(api, "PATCH", "/v1/people/" + pid,
                         {"contacts": [{"kind": "line", "value": "somsri.bkk"}], "profession": "social_worker",
-                         "memberships": [{"organization": other, "team_role": "agency_partner"}]},
+                         "memberships": [{"organization": int(unit), "team_role": "district_welfare",
+                                          "areas": ["1001"]},
+                                         {"organization": other, "team_role": "agency_partner"}]},
                         key=key, headers={"If-Match": hdrs["ETag"]})
     assert status == 200 and p["profession"] == "social_worker"
-    orgs = sorted(m["organization"]["id"] for m in p["memberships"])
-    assert orgs == sorted([int(unit), other])
+    got = sorted((m["organization"]["id"], m["team_role"]) for m in p["memberships"])
+    assert got == sorted([(int(unit), "district_welfare"), (other, "agency_partner")])
 
 
 def test_concurrent_patches_exactly_one_wins(api, daemon):

@@ -109,13 +109,14 @@ struct conn {
 struct loop {
     struct dir_ldap *srv;
     int ep, stopfd;
+    int lfd; /* this loop's listening socket (SO_REUSEPORT: the kernel spreads connections) */
     pthread_t thread;
     struct conn *conns;
 };
 
 struct dir_ldap {
     struct dir_ldap_opts o;
-    int lfd, port, nloops;
+    int port, nloops;
     struct loop loops[MAX_THREADS];
     atomic_int nconns;
 };
@@ -1256,14 +1257,12 @@ static void service(struct conn *c)
     set_events(c);
 }
 
-/* Takes ONE pending connection: with level-triggered EPOLLEXCLUSIVE the next one wakes a
- * loop again, so connections spread over the loops instead of all landing on whichever
- * loop happened to wake first. */
+/* Takes every connection waiting on this loop's own listening socket. */
 static void accept_all(struct loop *l)
 {
     struct dir_ldap *srv = l->srv;
-    for (int once = 0; once < 1; once++) {
-        int fd = accept4(srv->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    for (;;) {
+        int fd = accept4(l->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0)
             return;
         if (atomic_fetch_add(&srv->nconns, 1) >= srv->o.max_conns) {
@@ -1341,33 +1340,43 @@ enum dir_rc dir_ldap_start(const struct dir_ldap_opts *opts, struct dir_ldap **o
         free(s);
         return DIR_ERR_INVALID;
     }
-    s->lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    int one = 1;
-    if (s->lfd >= 0)
-        setsockopt(s->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (s->lfd < 0 || bind(s->lfd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
-        listen(s->lfd, 1024) < 0) {
-        snprintf(err, errlen, "LDAP: cannot listen on %s:%d: %s", opts->addr, opts->port,
-                 strerror(errno));
-        if (s->lfd >= 0)
-            close(s->lfd);
-        free(s);
-        return DIR_ERR_IO;
+    /* One listening socket per loop on the same port (SO_REUSEPORT): the kernel spreads new
+     * connections over the loops, so both cores serve LDAP. The first one picks the port. */
+    for (int i = 0; i < s->nloops; i++) {
+        struct loop *l = &s->loops[i];
+        int one = 1;
+        l->srv = s;
+        l->lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (l->lfd >= 0) {
+            setsockopt(l->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+            setsockopt(l->lfd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+        }
+        if (l->lfd < 0 || bind(l->lfd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
+            listen(l->lfd, 1024) < 0) {
+            snprintf(err, errlen, "LDAP: cannot listen on %s:%d: %s", opts->addr,
+                     ntohs(sa.sin_port), strerror(errno));
+            for (int k = 0; k <= i; k++)
+                if (s->loops[k].lfd >= 0)
+                    close(s->loops[k].lfd);
+            free(s);
+            return DIR_ERR_IO;
+        }
+        socklen_t sl = sizeof sa;
+        getsockname(l->lfd, (struct sockaddr *)&sa, &sl);
     }
-    socklen_t sl = sizeof sa;
-    getsockname(s->lfd, (struct sockaddr *)&sa, &sl);
     s->port = ntohs(sa.sin_port);
     for (int i = 0; i < s->nloops; i++) {
         struct loop *l = &s->loops[i];
-        l->srv = s;
         l->ep = epoll_create1(EPOLL_CLOEXEC);
         l->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-        struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE, .data.ptr = s};
-        epoll_ctl(l->ep, EPOLL_CTL_ADD, s->lfd, &ev);
+        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = s};
+        epoll_ctl(l->ep, EPOLL_CTL_ADD, l->lfd, &ev);
         struct epoll_event sev = {.events = EPOLLIN, .data.ptr = &l->stopfd};
         epoll_ctl(l->ep, EPOLL_CTL_ADD, l->stopfd, &sev);
         if (pthread_create(&l->thread, NULL, loop_main, l) != 0) {
             snprintf(err, errlen, "LDAP: cannot start a thread");
+            for (int k = i; k < s->nloops; k++)
+                close(s->loops[k].lfd);
             s->nloops = i;
             close(l->ep);
             close(l->stopfd);
@@ -1397,7 +1406,7 @@ void dir_ldap_stop(struct dir_ldap *s)
         pthread_join(s->loops[i].thread, NULL);
         close(s->loops[i].ep);
         close(s->loops[i].stopfd);
+        close(s->loops[i].lfd);
     }
-    close(s->lfd);
     free(s);
 }

@@ -105,36 +105,69 @@ static void replace_contacts(struct tx *t, const char *owner_col, const char *id
     "(SELECT code FROM area_group WHERE code = $2 AND NOT EXISTS "                                 \
     "(SELECT 1 FROM area WHERE code = $2))"
 
+/* Inserts one row per item of LIST, owned by OWNER ($1): a string item is $2; an object
+ * item gives its FIELDS as $2.. (at most 3). */
+static void insert_links(struct tx *t, const char *ins_sql, const char *owner, json_t *list,
+                         const char *const *fields, int nf)
+{
+    size_t i;
+    json_t *x;
+    json_array_foreach(list, i, x)
+    {
+        const char *p[4] = {owner};
+        char b[3][32];
+        if (json_is_string(x)) {
+            p[1] = json_string_value(x);
+        } else {
+            for (int k = 0; k < nf && k < 3; k++)
+                p[1 + k] = jtext(x, fields[k], b[k], sizeof b[k]);
+        }
+        qexec(t, ins_sql, json_is_string(x) ? 2 : 1 + nf, p);
+    }
+}
+
+/* Replaces the rows of a link table owned by OWNER: DEL_SQL ("DELETE ... WHERE owner = $1"),
+ * then insert_links. */
+static void replace_links(struct tx *t, const char *del_sql, const char *ins_sql,
+                          const char *owner, json_t *list, const char *const *fields, int nf)
+{
+    const char *p1[] = {owner};
+    qexec(t, del_sql, 1, p1);
+    insert_links(t, ins_sql, owner, list, fields, nf);
+}
+
+/* Runs an INSERT ... RETURNING id; the new id as text into ID (32 bytes). False on failure. */
+static bool insert_id(struct tx *t, const char *sql, int n, const char *const *params, char *id)
+{
+    PGresult *r = q(t, sql, n, params);
+    if (!r)
+        return false;
+    snprintf(id, 32, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return true;
+}
+
 static void replace_services(struct tx *t, const char *id, json_t *list)
 {
     const char *p1[] = {id};
     qexec(t, "DELETE FROM offering WHERE organization_id = $1", 1, p1);
-    size_t i, k;
-    json_t *s, *x;
+    size_t i;
+    json_t *s;
     json_array_foreach(list, i, s)
     {
         char b[32];
         const char *p2[] = {id, jtext(s, "code", b, sizeof b)};
-        PGresult *r = q(t,
-                        "INSERT INTO offering (organization_id, service_code) VALUES ($1, $2) "
-                        "RETURNING id",
-                        2, p2);
-        if (!r)
-            return;
         char oid[32];
-        snprintf(oid, sizeof oid, "%s", PQgetvalue(r, 0, 0));
-        PQclear(r);
-        json_array_foreach(json_object_get(s, "target_groups"), k, x)
-        {
-            const char *p3[] = {oid, json_string_value(x)};
-            qexec(t, "INSERT INTO offering_target_group (offering_id, target_group_code) "
-                     "VALUES ($1, $2)", 2, p3);
-        }
-        json_array_foreach(json_object_get(s, "areas"), k, x)
-        {
-            const char *p3[] = {oid, json_string_value(x)};
-            qexec(t, COVER_SQL("offering_area", "offering_id"), 2, p3);
-        }
+        if (!insert_id(t,
+                       "INSERT INTO offering (organization_id, service_code) VALUES ($1, $2) "
+                       "RETURNING id",
+                       2, p2, oid))
+            return;
+        insert_links(t, "INSERT INTO offering_target_group (offering_id, target_group_code) "
+                        "VALUES ($1, $2)",
+                     oid, json_object_get(s, "target_groups"), NULL, 0);
+        insert_links(t, COVER_SQL("offering_area", "offering_id"), oid,
+                     json_object_get(s, "areas"), NULL, 0);
     }
 }
 
@@ -145,28 +178,22 @@ static void replace_memberships(struct tx *t, const char *id, json_t *list)
      * sends back what they read, with team roles and areas added. The sync only re-adds a
      * membership of the person's LDAP unit when none to that organisation is left. */
     qexec(t, "DELETE FROM membership WHERE person_id = $1", 1, p1);
-    size_t i, k;
-    json_t *m, *x;
+    size_t i;
+    json_t *m;
     json_array_foreach(list, i, m)
     {
         char b1[32], b2[32], b3[32], b4[32];
         const char *p[] = {id, jtext(m, "organization", b1, sizeof b1),
                            jtext(m, "team_role", b2, sizeof b2), jtext(m, "title_th", b3, sizeof b3),
                            jtext(m, "title_en", b4, sizeof b4), i == 0 ? "true" : "false"};
-        PGresult *r = q(t,
-                        "INSERT INTO membership (person_id, organization_id, team_role, title_th, "
-                        "title_en, is_primary) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-                        6, p);
-        if (!r)
-            return;
         char mid[32];
-        snprintf(mid, sizeof mid, "%s", PQgetvalue(r, 0, 0));
-        PQclear(r);
-        json_array_foreach(json_object_get(m, "areas"), k, x)
-        {
-            const char *p3[] = {mid, json_string_value(x)};
-            qexec(t, COVER_SQL("membership_area", "membership_id"), 2, p3);
-        }
+        if (!insert_id(t,
+                       "INSERT INTO membership (person_id, organization_id, team_role, title_th, "
+                       "title_en, is_primary) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                       6, p, mid))
+            return;
+        insert_links(t, COVER_SQL("membership_area", "membership_id"), mid,
+                     json_object_get(m, "areas"), NULL, 0);
     }
 }
 
@@ -190,29 +217,6 @@ static const struct etab *etab_of(const char *entity)
         if (strcmp(etabs[i].entity, entity) == 0)
             return &etabs[i];
     return NULL;
-}
-
-/* Replaces the rows of a link table owned by OWNER: "DELETE ... WHERE owner = $1", then one
- * INSERT per item of LIST (a string, or an object whose FIELDS are the further columns). */
-static void replace_links(struct tx *t, const char *del_sql, const char *ins_sql,
-                          const char *owner, json_t *list, const char *const *fields, int nf)
-{
-    const char *p1[] = {owner};
-    qexec(t, del_sql, 1, p1);
-    size_t i;
-    json_t *x;
-    json_array_foreach(list, i, x)
-    {
-        const char *p[4] = {owner};
-        char b[3][32];
-        if (json_is_string(x)) {
-            p[1] = json_string_value(x);
-        } else {
-            for (int k = 0; k < nf && k < 3; k++)
-                p[1 + k] = jtext(x, fields[k], b[k], sizeof b[k]);
-        }
-        qexec(t, ins_sql, json_is_string(x) ? 2 : 1 + nf, p);
-    }
 }
 
 /* The entity row as audit JSON (caller frees), or NULL. */

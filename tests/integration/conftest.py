@@ -156,17 +156,24 @@ def psql(db_url, sql):
     return p.stdout.strip()
 
 
-@pytest.fixture(scope="session")
-def demo_db(pg):
-    """A database with migrations, the demo directory and two API clients."""
+def make_demo_db(pg, **clients):
+    """A new database with migrations, the demo directory, the admin and caseworker API
+    clients, and CLIENTS (name=(role, secret)) too."""
     url = pg()
     env = {"DIRECTORYD_DB": url}
     run_cli("migrate", env=env)
     run_cli("load-demo", env=env)
-    run_cli("api-client", "it-admin", "admin", env=dict(env, DIRECTORYD_CLIENT_SECRET=ADMIN_KEY))
-    run_cli("api-client", "it-caseworker", "caseworker",
-            env=dict(env, DIRECTORYD_CLIENT_SECRET=CASEWORKER_KEY))
+    clients = dict({"it-admin": ("admin", ADMIN_KEY),
+                    "it-caseworker": ("caseworker", CASEWORKER_KEY)}, **clients)
+    for name, (role, secret) in clients.items():
+        run_cli("api-client", name, role, env=dict(env, DIRECTORYD_CLIENT_SECRET=secret))
     return url
+
+
+@pytest.fixture(scope="session")
+def demo_db(pg):
+    """A database with migrations, the demo directory and two API clients."""
+    return make_demo_db(pg)
 
 
 @pytest.fixture(scope="session")

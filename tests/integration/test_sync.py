@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import ADMIN_KEY, CASEWORKER_KEY, Daemon, psql, run_cli, wait_for
+from conftest import ADMIN_KEY, CASEWORKER_KEY, Daemon, make_demo_db, psql, run_cli, wait_for
 from slapd import ADMIN_DN, ADMIN_PW, BASE, CityLdap
 
 N = 2000
@@ -71,16 +71,7 @@ def city(workdir):
 
 @pytest.fixture(scope="module")
 def db(pg):
-    url = pg()
-    env = {"DIRECTORYD_DB": url}
-    run_cli("migrate", env=env)
-    run_cli("load-demo", env=env)
-    run_cli("api-client", "it-admin", "admin", env=dict(env, DIRECTORYD_CLIENT_SECRET=ADMIN_KEY))
-    run_cli("api-client", "it-caseworker", "caseworker",
-            env=dict(env, DIRECTORYD_CLIENT_SECRET=CASEWORKER_KEY))
-    run_cli("api-client", "it-coordinator", "coordinator",
-            env=dict(env, DIRECTORYD_CLIENT_SECRET=COORD_KEY))
-    return url
+    return make_demo_db(pg, **{"it-coordinator": ("coordinator", COORD_KEY)})
 
 
 def sync_env(city, db, workdir, **extra):

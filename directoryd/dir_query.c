@@ -215,6 +215,9 @@ enum dir_rc dir_query_orgs(const struct dir_model *m, const struct dir_org_filte
     return list_end_id(&l, last);
 }
 
+/* A person matches when one membership satisfies the team role (unless the role asked is
+ * the person's profession), the organisation and the area together: a welfare officer of
+ * Phra Nakhon who also volunteers at a Pathum Wan centre is not Pathum Wan's welfare staff. */
 static bool person_matches(const struct dir_model *m, const struct dir_person *p,
                            const struct dir_person_filter *f)
 {
@@ -222,17 +225,14 @@ static bool person_matches(const struct dir_model *m, const struct dir_person *p
         return false;
     if (f->q && !name_matches(f->q, p->fold_th, p->fold_en))
         return false;
-    if (f->role && !(p->profession && strcmp(p->profession, f->role) == 0)) {
-        bool any = false;
-        for (int i = 0; i < p->nmembers && !any; i++)
-            any = p->members[i].team_role && strcmp(p->members[i].team_role, f->role) == 0;
-        if (!any)
-            return false;
-    }
-    if (f->org < 0 && f->area < 0)
+    bool by_profession = f->role && p->profession && strcmp(p->profession, f->role) == 0;
+    const char *role = by_profession ? NULL : f->role;
+    if (!role && f->org < 0 && f->area < 0)
         return true;
     for (int i = 0; i < p->nmembers; i++) {
         const struct dir_membership *ms = &p->members[i];
+        if (role && !(ms->team_role && strcmp(ms->team_role, role) == 0))
+            continue;
         if (f->org >= 0 && ms->org != f->org)
             continue;
         if (f->area < 0)

@@ -67,6 +67,8 @@ static struct dir_model *build(bool with_orgs)
         dir_model_add_person(b, &gone);
         dir_model_add_membership(b, 70, 7, 3, "district_welfare", NULL, NULL);
         dir_model_add_membership_area(b, 70, "1002", NULL);
+        dir_model_add_membership(b, 71, 7, 1, "agency_partner", NULL, NULL); /* also volunteers */
+        dir_model_add_membership_area(b, 71, "1004", NULL);
         dir_model_add_membership(b, 80, 8, 3, "district_welfare", NULL, NULL);
         dir_model_add_membership_area(b, 80, "1002", NULL);
     }
@@ -196,6 +198,29 @@ static void people_inactive_hidden_and_area_matched(void **state)
     dir_model_release(m);
 }
 
+static bool people_query_has(struct dir_model *m, const char *area, const char *role,
+                              const char *name)
+{
+    struct dir_person_filter f = {.area = dir_model_area(m, area), .org = -1, .role = role};
+    struct dir_buf out;
+    dir_buf_init(&out, 1 << 20);
+    assert_int_equal(dir_query_people(m, &f, 0, 50, &out), DIR_OK);
+    bool found = strstr(out.data, name) != NULL;
+    dir_buf_free(&out);
+    return found;
+}
+
+static void role_and_area_come_from_one_membership(void **state)
+{
+    (void)state;
+    struct dir_model *m = build(true);
+    assert_true(people_query_has(m, "1002", "district_welfare", "Somchai"));
+    assert_true(people_query_has(m, "1004", "agency_partner", "Somchai"));
+    /* Welfare staff for Dusit who volunteers in Bang Rak is not Bang Rak's welfare staff. */
+    assert_false(people_query_has(m, "1004", "district_welfare", "Somchai"));
+    dir_model_release(m);
+}
+
 static void empty_directory_builds(void **state)
 {
     (void)state;
@@ -226,6 +251,7 @@ int main(void)
         cmocka_unit_test(lists_page_with_cursor),
         cmocka_unit_test(status_type_and_name_filters),
         cmocka_unit_test(people_inactive_hidden_and_area_matched),
+        cmocka_unit_test(role_and_area_come_from_one_membership),
         cmocka_unit_test(empty_directory_builds),
         cmocka_unit_test(no_country_is_an_error),
     };

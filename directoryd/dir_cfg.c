@@ -51,6 +51,13 @@ static const struct opt opts[] = {
      "most entries one LDAP search (or one page of a paged search) returns; 0 = no cap"},
     {"ldap_time_limit", INT(ldap_time_limit, 0, 3600), "30", "DIRECTORYD_LDAP_TIME_LIMIT",
      "most seconds one LDAP search may take; 0 = no cap"},
+    {"ldap_tls_cert", STR(ldap_tls_cert), "", "DIRECTORYD_LDAP_TLS_CERT",
+     "PEM certificate chain (server certificate first) for LDAP StartTLS and LDAPS; empty = no "
+     "TLS (StartTLS answers unavailable)"},
+    {"ldap_tls_key", STR(ldap_tls_key), "", "DIRECTORYD_LDAP_TLS_KEY",
+     "PEM private key of ldap_tls_cert (keep it readable by directoryd only)"},
+    {"ldaps_port", INT(ldaps_port, 0, 65535), "0", "DIRECTORYD_LDAPS_PORT",
+     "LDAPS port (TLS from the first byte, on ldap_addr); 0 = none; needs ldap_tls_cert"},
     {"schema_dir", STR(schema_dir), DIR_DEFAULT_SCHEMA_DIR, "DIRECTORYD_SCHEMA_DIR",
      "directory holding migrations/ and demo/"},
     {"log_level", STR(log_level), "info", "DIRECTORYD_LOG_LEVEL", "debug, info, warn or error"},

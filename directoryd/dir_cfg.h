@@ -29,6 +29,9 @@ struct dir_cfg {
     int ldap_max_message;   /* largest LDAP request accepted, bytes */
     int ldap_size_limit;    /* most entries per LDAP search or page (0 = none) */
     int ldap_time_limit;    /* most seconds per LDAP search (0 = none) */
+    char ldap_tls_cert[512]; /* PEM chain for StartTLS/LDAPS; empty = no TLS */
+    char ldap_tls_key[512];  /* its private key (PEM) */
+    int ldaps_port;          /* LDAPS port; 0 = none */
     char schema_dir[1024];  /* migrations/ and demo/ below it */
     char log_level[16];
     int refresh_ms;         /* how often the change log is polled */

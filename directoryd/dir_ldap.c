@@ -19,6 +19,7 @@
 #include "dir_filter.h"
 #include "dir_log.h"
 #include "dir_mem.h"
+#include "dir_tls.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -82,9 +83,15 @@ struct stream {
 
 struct loop;
 
+enum tls_state { TLS_NONE, TLS_HANDSHAKE, TLS_ON };
+
 struct conn {
     int fd;
     Sockbuf *sb;
+    struct dir_tls *tls;      /* LDAPS, or after StartTLS */
+    enum tls_state tls_state;
+    enum dir_tls_io tls_want; /* what the handshake or the last write waits for */
+    bool starttls_pending;    /* the StartTLS answer is queued: TLS starts once it is sent */
     BerElement *cur; /* message being read */
     struct loop *loop;
     char *out;
@@ -110,13 +117,15 @@ struct loop {
     struct dir_ldap *srv;
     int ep, stopfd;
     int lfd; /* this loop's listening socket (SO_REUSEPORT: the kernel spreads connections) */
+    int lfd_tls; /* the same for LDAPS, or -1 */
     pthread_t thread;
     struct conn *conns;
 };
 
 struct dir_ldap {
     struct dir_ldap_opts o;
-    int port, nloops;
+    int port, tls_port, nloops;
+    struct dir_tls_ctx *tls; /* NULL: no certificate configured */
     struct loop loops[MAX_THREADS];
     atomic_int nconns;
 };
@@ -240,6 +249,7 @@ static void conn_close(struct conn *c)
     }
     stream_free(c->active);
     rs_free(c->paged);
+    dir_tls_free(c->tls);    /* before the socket closes: close_notify */
     ber_sockbuf_free(c->sb); /* closes the socket */
     free(c->out);
     free(c->bind_dn);
@@ -1045,10 +1055,23 @@ static void do_extended(struct conn *c, struct op *o)
         return;
     }
     if (oid.bv_len == strlen(OID_STARTTLS) && memcmp(oid.bv_val, OID_STARTTLS, oid.bv_len) == 0) {
-        send_extended(c, o->msgid, LDAP_UNAVAILABLE,
-                      "StartTLS is not available: directoryd's LDAP face has no TLS yet; keep "
-                      "it on loopback or put a TLS terminator in front",
-                      OID_STARTTLS, NULL);
+        /* RFC 4511 section 4.14: TLS starts right after this answer; no other request may
+         * be outstanding, and TLS cannot start twice. */
+        if (!c->loop->srv->tls)
+            send_extended(c, o->msgid, LDAP_UNAVAILABLE,
+                          "StartTLS is not available: no certificate is configured "
+                          "(ldap_tls_cert, ldap_tls_key)",
+                          OID_STARTTLS, NULL);
+        else if (c->tls)
+            send_extended(c, o->msgid, LDAP_OPERATIONS_ERROR, "TLS is already in use",
+                          OID_STARTTLS, NULL);
+        else if (c->qhead || c->active)
+            send_extended(c, o->msgid, LDAP_OPERATIONS_ERROR,
+                          "StartTLS while other requests are outstanding", OID_STARTTLS, NULL);
+        else {
+            send_extended(c, o->msgid, LDAP_SUCCESS, NULL, OID_STARTTLS, NULL);
+            c->starttls_pending = true;
+        }
         return;
     }
     send_extended(c, o->msgid, LDAP_PROTOCOL_ERROR, "unsupported extended operation", NULL,
@@ -1123,7 +1146,7 @@ static void do_abandon(struct conn *c, BerElement *ber)
 /* Reads complete messages into the queue until the socket is drained or the queue full. */
 static void read_messages(struct conn *c)
 {
-    while (!c->eof && !c->closing && c->nqueued < MAX_QUEUED) {
+    while (!c->eof && !c->closing && !c->starttls_pending && c->nqueued < MAX_QUEUED) {
         if (!c->cur && !(c->cur = ber_alloc_t(0))) {
             DIR_LOG(DIR_LOG_ERROR, "ldap", "out of memory");
             abort();
@@ -1178,7 +1201,7 @@ static void read_messages(struct conn *c)
 static bool run_work(struct conn *c)
 {
     bool did = false;
-    while (!c->closing && out_pending(c) < OUT_HIGH) {
+    while (!c->closing && !c->starttls_pending && out_pending(c) < OUT_HIGH) {
         if (c->active) {
             stream_some(c);
             did = true;
@@ -1201,6 +1224,18 @@ static bool run_work(struct conn *c)
 /* Writes what it can; false on a write error. */
 static bool flush_out(struct conn *c)
 {
+    c->tls_want = DIR_TLS_DONE;
+    while (out_pending(c) && c->tls) {
+        size_t n = 0;
+        enum dir_tls_io r = dir_tls_write(c->tls, c->out + c->outoff, out_pending(c), &n);
+        if (r == DIR_TLS_FAILED)
+            return false;
+        if (r != DIR_TLS_DONE) {
+            c->tls_want = r;
+            return true;
+        }
+        c->outoff += n;
+    }
     while (out_pending(c)) {
         ssize_t n = send(c->fd, c->out + c->outoff, out_pending(c), MSG_NOSIGNAL);
         if (n > 0) {
@@ -1221,8 +1256,22 @@ static bool flush_out(struct conn *c)
  * "work remains", since a writable socket wakes the loop at once. */
 static void set_events(struct conn *c)
 {
-    bool want_in = !c->eof && !c->closing && c->nqueued < MAX_QUEUED && out_pending(c) < OUT_HIGH;
+    bool want_in = !c->eof && !c->closing && !c->starttls_pending && c->nqueued < MAX_QUEUED &&
+                   out_pending(c) < OUT_HIGH;
     bool want_out = out_pending(c) > 0 || c->active || (c->qhead && !c->closing);
+    if (c->tls_state == TLS_HANDSHAKE) {
+        want_in = c->tls_want == DIR_TLS_WANT_READ;
+        want_out = c->tls_want == DIR_TLS_WANT_WRITE;
+    } else if (c->tls) {
+        /* A write waiting for the peer's bytes; decrypted bytes already inside TLS (the socket
+         * may never become readable for them); a read that must write first. */
+        if (c->tls_want == DIR_TLS_WANT_READ) {
+            want_in = true;
+            want_out = false;
+        }
+        if (want_in && (dir_tls_pending(c->tls) || dir_tls_read_wants_write(c->tls)))
+            want_out = true;
+    }
     uint32_t ev_mask = (want_in ? EPOLLIN | EPOLLRDHUP : 0) | (want_out ? EPOLLOUT : 0);
     if (ev_mask == c->events)
         return;
@@ -1232,8 +1281,47 @@ static void set_events(struct conn *c)
 }
 
 /* Does everything the connection can do now; frees it when it is finished. */
+/* Advances the TLS handshake; false when the connection must wait or was closed (*CLOSED). */
+static bool handshake(struct conn *c, bool *closed)
+{
+    char err[300];
+    enum dir_tls_io r = dir_tls_handshake(c->tls, err, sizeof err);
+    if (r == DIR_TLS_FAILED) {
+        DIR_LOG(DIR_LOG_INFO, "ldap", "closing connection fd=%d: %s", c->fd, err);
+        conn_close(c);
+        *closed = true;
+        return false;
+    }
+    if (r != DIR_TLS_DONE) {
+        c->tls_want = r;
+        return false;
+    }
+    c->tls_state = TLS_ON;
+    c->tls_want = DIR_TLS_DONE;
+    DIR_LOG(DIR_LOG_DEBUG, "ldap", "fd=%d: %s", c->fd, dir_tls_version(c->tls));
+    return true;
+}
+
+/* Starts TLS on C (LDAPS at accept, or once the StartTLS answer has been sent). */
+static bool tls_begin(struct conn *c)
+{
+    c->tls = dir_tls_new(c->loop->srv->tls, c->fd);
+    if (!c->tls)
+        return false;
+    dir_tls_attach(c->tls, c->sb);
+    c->tls_state = TLS_HANDSHAKE;
+    c->tls_want = DIR_TLS_WANT_READ;
+    return true;
+}
+
 static void service(struct conn *c)
 {
+    bool closed = false;
+    if (c->tls_state == TLS_HANDSHAKE && !handshake(c, &closed)) {
+        if (!closed)
+            set_events(c);
+        return;
+    }
     for (int round = 0; round < 64; round++) {
         read_messages(c);
         bool did = run_work(c);
@@ -1243,6 +1331,19 @@ static void service(struct conn *c)
         }
         if (out_pending(c))
             break; /* wait for EPOLLOUT */
+        if (c->starttls_pending && !c->closing) {
+            c->starttls_pending = false;
+            if (!tls_begin(c)) {
+                conn_close(c);
+                return;
+            }
+            if (!handshake(c, &closed)) {
+                if (!closed)
+                    set_events(c);
+                return;
+            }
+            continue;
+        }
         if (!did)
             break;
     }
@@ -1257,12 +1358,13 @@ static void service(struct conn *c)
     set_events(c);
 }
 
-/* Takes every connection waiting on this loop's own listening socket. */
-static void accept_all(struct loop *l)
+/* Takes every connection waiting on LFD, one of this loop's own listening sockets (TLS: the
+ * LDAPS one, where the handshake comes first). */
+static void accept_all(struct loop *l, int lfd, bool tls)
 {
     struct dir_ldap *srv = l->srv;
     for (;;) {
-        int fd = accept4(l->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0)
             return;
         if (atomic_fetch_add(&srv->nconns, 1) >= srv->o.max_conns) {
@@ -1285,6 +1387,11 @@ static void accept_all(struct loop *l)
         if (l->conns)
             l->conns->prev = c;
         l->conns = c;
+        if (tls && !tls_begin(c)) {
+            c->events = 0;
+            conn_close(c);
+            continue;
+        }
         struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = c};
         c->events = ev.events;
         if (epoll_ctl(l->ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
@@ -1309,7 +1416,11 @@ static void *loop_main(void *arg)
             if (p == &l->stopfd)
                 goto out;
             if (p == l->srv) {
-                accept_all(l);
+                accept_all(l, l->lfd, false);
+                continue;
+            }
+            if (p == &l->lfd_tls) {
+                accept_all(l, l->lfd_tls, true);
                 continue;
             }
             struct conn *c = p;
@@ -1326,6 +1437,40 @@ out:
     return NULL;
 }
 
+/* A listening socket on SA (SO_REUSEPORT, so every loop has its own on the same port); a port
+ * of 0 in SA becomes the one the kernel picked. -1 with a message in ERR on failure. */
+static int listen_on(struct sockaddr_in *sa, char *err, size_t errlen)
+{
+    int one = 1;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd >= 0) {
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+    }
+    if (fd < 0 || bind(fd, (struct sockaddr *)sa, sizeof *sa) < 0 || listen(fd, 1024) < 0) {
+        char a[INET_ADDRSTRLEN] = "?";
+        inet_ntop(AF_INET, &sa->sin_addr, a, sizeof a);
+        snprintf(err, errlen, "LDAP: cannot listen on %s:%d: %s", a, ntohs(sa->sin_port),
+                 strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    socklen_t sl = sizeof *sa;
+    getsockname(fd, (struct sockaddr *)sa, &sl);
+    return fd;
+}
+
+static void close_listeners(struct dir_ldap *s)
+{
+    for (int i = 0; i < s->nloops; i++) {
+        if (s->loops[i].lfd >= 0)
+            close(s->loops[i].lfd);
+        if (s->loops[i].lfd_tls >= 0)
+            close(s->loops[i].lfd_tls);
+    }
+}
+
 enum dir_rc dir_ldap_start(const struct dir_ldap_opts *opts, struct dir_ldap **out, char *err,
                            size_t errlen)
 {
@@ -1334,52 +1479,72 @@ enum dir_rc dir_ldap_start(const struct dir_ldap_opts *opts, struct dir_ldap **o
     s->nloops = opts->threads < 1 ? 1 : opts->threads > MAX_THREADS ? MAX_THREADS : opts->threads;
     if (s->o.max_message < 1024)
         s->o.max_message = 1024;
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)opts->port)};
-    if (inet_pton(AF_INET, opts->addr, &sa.sin_addr) != 1) {
-        snprintf(err, errlen, "ldap_addr '%s' is not an IPv4 address", opts->addr);
+    bool want_tls = (opts->tls_cert && *opts->tls_cert) || (opts->tls_key && *opts->tls_key);
+    if (want_tls && (!opts->tls_cert || !*opts->tls_cert || !opts->tls_key || !*opts->tls_key)) {
+        snprintf(err, errlen, "LDAP: TLS needs both ldap_tls_cert and ldap_tls_key");
         free(s);
         return DIR_ERR_INVALID;
     }
+    if (opts->tls_port > 0 && !want_tls) {
+        snprintf(err, errlen, "LDAP: ldaps_port %d needs ldap_tls_cert and ldap_tls_key",
+                 opts->tls_port);
+        free(s);
+        return DIR_ERR_INVALID;
+    }
+    if (want_tls && dir_tls_ctx_new(opts->tls_cert, opts->tls_key, &s->tls, err, errlen)) {
+        free(s);
+        return DIR_ERR_INVALID;
+    }
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)opts->port)};
+    if (inet_pton(AF_INET, opts->addr, &sa.sin_addr) != 1) {
+        snprintf(err, errlen, "ldap_addr '%s' is not an IPv4 address", opts->addr);
+        dir_tls_ctx_free(s->tls);
+        free(s);
+        return DIR_ERR_INVALID;
+    }
+    struct sockaddr_in tsa = sa;
+    tsa.sin_port = htons((uint16_t)(opts->tls_port > 0 ? opts->tls_port : 0));
     /* One listening socket per loop on the same port (SO_REUSEPORT): the kernel spreads new
      * connections over the loops, so both cores serve LDAP. The first one picks the port. */
+    for (int i = 0; i < s->nloops; i++)
+        s->loops[i].lfd = s->loops[i].lfd_tls = -1;
     for (int i = 0; i < s->nloops; i++) {
         struct loop *l = &s->loops[i];
-        int one = 1;
         l->srv = s;
-        l->lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (l->lfd >= 0) {
-            setsockopt(l->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-            setsockopt(l->lfd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-        }
-        if (l->lfd < 0 || bind(l->lfd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
-            listen(l->lfd, 1024) < 0) {
-            snprintf(err, errlen, "LDAP: cannot listen on %s:%d: %s", opts->addr,
-                     ntohs(sa.sin_port), strerror(errno));
-            for (int k = 0; k <= i; k++)
-                if (s->loops[k].lfd >= 0)
-                    close(s->loops[k].lfd);
+        l->lfd = listen_on(&sa, err, errlen);
+        if (l->lfd >= 0 && opts->tls_port > 0)
+            l->lfd_tls = listen_on(&tsa, err, errlen);
+        if (l->lfd < 0 || (opts->tls_port > 0 && l->lfd_tls < 0)) {
+            close_listeners(s);
+            dir_tls_ctx_free(s->tls);
             free(s);
             return DIR_ERR_IO;
         }
-        socklen_t sl = sizeof sa;
-        getsockname(l->lfd, (struct sockaddr *)&sa, &sl);
     }
     s->port = ntohs(sa.sin_port);
+    s->tls_port = opts->tls_port > 0 ? ntohs(tsa.sin_port) : 0;
     for (int i = 0; i < s->nloops; i++) {
         struct loop *l = &s->loops[i];
         l->ep = epoll_create1(EPOLL_CLOEXEC);
         l->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         struct epoll_event ev = {.events = EPOLLIN, .data.ptr = s};
         epoll_ctl(l->ep, EPOLL_CTL_ADD, l->lfd, &ev);
+        if (l->lfd_tls >= 0) {
+            struct epoll_event tev = {.events = EPOLLIN, .data.ptr = &l->lfd_tls};
+            epoll_ctl(l->ep, EPOLL_CTL_ADD, l->lfd_tls, &tev);
+        }
         struct epoll_event sev = {.events = EPOLLIN, .data.ptr = &l->stopfd};
         epoll_ctl(l->ep, EPOLL_CTL_ADD, l->stopfd, &sev);
         if (pthread_create(&l->thread, NULL, loop_main, l) != 0) {
             snprintf(err, errlen, "LDAP: cannot start a thread");
-            for (int k = i; k < s->nloops; k++)
-                close(s->loops[k].lfd);
-            s->nloops = i;
             close(l->ep);
             close(l->stopfd);
+            for (int k = i; k < s->nloops; k++) {
+                close(s->loops[k].lfd);
+                if (s->loops[k].lfd_tls >= 0)
+                    close(s->loops[k].lfd_tls);
+            }
+            s->nloops = i;
             dir_ldap_stop(s);
             return DIR_ERR_IO;
         }
@@ -1391,6 +1556,16 @@ enum dir_rc dir_ldap_start(const struct dir_ldap_opts *opts, struct dir_ldap **o
 int dir_ldap_port(const struct dir_ldap *l)
 {
     return l->port;
+}
+
+int dir_ldap_tls_port(const struct dir_ldap *l)
+{
+    return l->tls_port;
+}
+
+bool dir_ldap_has_tls(const struct dir_ldap *l)
+{
+    return l->tls != NULL;
 }
 
 void dir_ldap_stop(struct dir_ldap *s)
@@ -1407,6 +1582,9 @@ void dir_ldap_stop(struct dir_ldap *s)
         close(s->loops[i].ep);
         close(s->loops[i].stopfd);
         close(s->loops[i].lfd);
+        if (s->loops[i].lfd_tls >= 0)
+            close(s->loops[i].lfd_tls);
     }
+    dir_tls_ctx_free(s->tls);
     free(s);
 }

@@ -7,6 +7,8 @@
  * reads them, so one slow reader never holds a thread or unbounded memory. A malformed or
  * oversized message closes only that connection, after a Notice of Disconnection
  * (1.3.6.1.4.1.1466.20036). Writes answer unwillingToPerform (53) and point at the JSON API.
+ * With a certificate configured, StartTLS (RFC 4511 section 4.14) upgrades a connection and an
+ * optional second port speaks LDAPS (TLS from the first byte); see dir_tls.h.
  */
 #ifndef DIR_LDAP_H
 #define DIR_LDAP_H
@@ -17,6 +19,7 @@
 #include "dir_refresh.h"
 #include "dir_session.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct dir_ldap_opts {
@@ -29,6 +32,9 @@ struct dir_ldap_opts {
     int time_limit;         /* most seconds per search; 0 = none */
     struct dir_refresh *refresh; /* borrowed; must outlive the server */
     struct dir_sessions *sessions; /* borrowed; staff binds (NULL: API clients only) */
+    const char *tls_cert;   /* PEM certificate chain for StartTLS and LDAPS; NULL/"" = none */
+    const char *tls_key;    /* its PEM private key */
+    int tls_port;           /* LDAPS (TLS from the first byte) port; 0 = none */
     atomic_bool *used;      /* borrowed, may be NULL: set at the first search answered (so
                                the owner knows the per-snapshot view is worth building early) */
 };
@@ -41,6 +47,10 @@ enum dir_rc dir_ldap_start(const struct dir_ldap_opts *opts, struct dir_ldap **o
                            size_t errlen);
 /* The port actually bound. */
 int dir_ldap_port(const struct dir_ldap *l);
+/* The LDAPS port bound, or 0. */
+int dir_ldap_tls_port(const struct dir_ldap *l);
+/* True when a certificate is loaded (StartTLS answers). */
+bool dir_ldap_has_tls(const struct dir_ldap *l);
 /* Closes every connection, stops the loops and frees L. NULL is a no-op. */
 void dir_ldap_stop(struct dir_ldap *l);
 

@@ -275,6 +275,30 @@ static int cmd_serve(struct dir_ctx *ctx)
         DIR_LOG(DIR_LOG_ERROR, "main", "%s", err);
         goto out;
     }
+    /* The LDAP face first: a bad TLS setting stops the start before /healthz answers. */
+    struct dir_ldap_opts lo = {.addr = ctx->cfg.ldap_addr,
+                               .port = ctx->cfg.ldap_port,
+                               .threads = ctx->cfg.ldap_threads,
+                               .max_conns = ctx->cfg.ldap_max_conns,
+                               .max_message = ctx->cfg.ldap_max_message,
+                               .size_limit = ctx->cfg.ldap_size_limit,
+                               .time_limit = ctx->cfg.ldap_time_limit,
+                               .refresh = ctx->refresh,
+                               .sessions = ctx->sessions,
+                               .tls_cert = ctx->cfg.ldap_tls_cert,
+                               .tls_key = ctx->cfg.ldap_tls_key,
+                               .tls_port = ctx->cfg.ldaps_port,
+                               .used = &ctx->ldap_used};
+    if (dir_ldap_start(&lo, &ctx->ldap, err, sizeof err)) {
+        DIR_LOG(DIR_LOG_ERROR, "main", "%s", err);
+        goto out;
+    }
+    DIR_LOG(DIR_LOG_INFO, "main", "serving ldap://%s:%d/ (suffix %s, StartTLS %s)",
+            ctx->cfg.ldap_addr, dir_ldap_port(ctx->ldap), dir_entry_suffix(),
+            dir_ldap_has_tls(ctx->ldap) ? "on" : "off: no certificate");
+    if (dir_ldap_tls_port(ctx->ldap))
+        DIR_LOG(DIR_LOG_INFO, "main", "serving ldaps://%s:%d/", ctx->cfg.ldap_addr,
+                dir_ldap_tls_port(ctx->ldap));
     if (dir_http_start(ctx->cfg.http_addr, ctx->cfg.http_port, ctx->cfg.http_threads,
                        ctx->cfg.http_max_conns, dir_api_handle, &ctx->api, &ctx->http, err,
                        sizeof err)) {
@@ -287,22 +311,6 @@ static int cmd_serve(struct dir_ctx *ctx)
         DIR_LOG(DIR_LOG_ERROR, "main", "staff sync: %s", err);
         goto out;
     }
-    struct dir_ldap_opts lo = {.addr = ctx->cfg.ldap_addr,
-                               .port = ctx->cfg.ldap_port,
-                               .threads = ctx->cfg.ldap_threads,
-                               .max_conns = ctx->cfg.ldap_max_conns,
-                               .max_message = ctx->cfg.ldap_max_message,
-                               .size_limit = ctx->cfg.ldap_size_limit,
-                               .time_limit = ctx->cfg.ldap_time_limit,
-                               .refresh = ctx->refresh,
-                               .sessions = ctx->sessions,
-                               .used = &ctx->ldap_used};
-    if (dir_ldap_start(&lo, &ctx->ldap, err, sizeof err)) {
-        DIR_LOG(DIR_LOG_ERROR, "main", "%s", err);
-        goto out;
-    }
-    DIR_LOG(DIR_LOG_INFO, "main", "serving ldap://%s:%d/ (suffix %s)", ctx->cfg.ldap_addr,
-            dir_ldap_port(ctx->ldap), dir_entry_suffix());
     for (;;) {
         int sig = 0;
         sigwait(&sigs, &sig);

@@ -9,7 +9,7 @@ DIR_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # Debian packages the project needs to build, run and test.
 DIR_PACKAGES="build-essential cmake pkg-config git ca-certificates util-linux
   postgresql postgresql-client libpq-dev
-  libmicrohttpd-dev libjansson-dev libldap2-dev libsodium-dev libcmocka-dev
+  libmicrohttpd-dev libjansson-dev libldap2-dev libsodium-dev libcmocka-dev libssl-dev openssl
   ldap-utils slapd python3 python3-pytest python3-ldap curl"
 
 dir_say() { printf '%s\n' "directoryd: $*" >&2; }

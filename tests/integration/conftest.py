@@ -110,6 +110,15 @@ class Daemon:
         return log
 
 
+def make_cert(workdir, name):
+    """A self-signed certificate for 127.0.0.1 and its key (PEM files); returns their paths."""
+    cert, key = os.path.join(workdir, name + ".crt"), os.path.join(workdir, name + ".key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                    "-out", cert, "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+    return cert, key
+
+
 def run_cli(*args, env=None, check=True):
     e = dict(os.environ)
     e.update(env or {})

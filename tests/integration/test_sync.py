@@ -11,7 +11,8 @@ import time
 
 import pytest
 
-from conftest import ADMIN_KEY, CASEWORKER_KEY, Daemon, make_demo_db, psql, run_cli, wait_for
+from conftest import (ADMIN_KEY, CASEWORKER_KEY, Daemon, make_cert, make_demo_db, psql, run_cli,
+                      wait_for)
 from slapd import ADMIN_DN, ADMIN_PW, BASE, CityLdap
 
 N = 2000
@@ -478,14 +479,6 @@ def test_polling_fallback_without_syncprov(pg, workdir):
 
 
 # ---- TLS ----
-
-def make_cert(workdir, name):
-    cert, key = os.path.join(workdir, name + ".crt"), os.path.join(workdir, name + ".key")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
-                    "-out", cert, "-days", "2", "-subj", "/CN=127.0.0.1",
-                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
-    return cert, key
-
 
 def test_starttls_with_the_ca_file(pg, workdir):
     tls = CityLdap(workdir, "tls", syncprov=False)

@@ -82,8 +82,24 @@ struct stream {
 };
 
 struct loop;
+struct conn;
 
 enum tls_state { TLS_NONE, TLS_HANDSHAKE, TLS_ON };
+
+/* A staff bind, checked on a bind worker thread: the city LDAP (or argon2id for a local
+ * account) may take a while, and the event loop must not wait for it. The loop makes the job;
+ * the job queue, then a worker, then the loop's done list own it in turn; the loop frees it.
+ * CONN is touched by the loop thread only (NULL once the connection has closed). */
+struct bind_job {
+    struct loop *loop;
+    struct conn *conn;
+    ber_int_t msgid;
+    char user[128], password[1025], addr[64];
+    enum dir_login r; /* the answer */
+    struct dir_session_info info;
+    char err[256];
+    struct bind_job *next;
+};
 
 struct conn {
     int fd;
@@ -104,6 +120,7 @@ struct conn {
     bool client;
     uint8_t hash[DIR_AUTH_HASH_LEN];
     char *bind_dn;
+    struct bind_job *bind_job; /* a staff bind being checked: later requests wait */
     enum dir_role staff_role; /* a staff bind (city LDAP password): its role until... */
     long long staff_expires;  /* ...this time, as a web session would */
     /* work */
@@ -118,14 +135,25 @@ struct loop {
     int ep, stopfd;
     int lfd; /* this loop's listening socket (SO_REUSEPORT: the kernel spreads connections) */
     int lfd_tls; /* the same for LDAPS, or -1 */
+    int donefd;  /* eventfd: a bind worker finished a job for this loop */
+    pthread_mutex_t done_mu;
+    struct bind_job *done; /* finished jobs (done_mu) */
     pthread_t thread;
     struct conn *conns;
 };
+
+#define BIND_WORKERS 2
 
 struct dir_ldap {
     struct dir_ldap_opts o;
     int port, tls_port, nloops;
     struct dir_tls_ctx *tls; /* NULL: no certificate configured */
+    pthread_t workers[BIND_WORKERS];
+    int nworkers;
+    pthread_mutex_t jobs_mu;
+    pthread_cond_t jobs_cond;
+    struct bind_job *jobs, *jobs_tail; /* waiting for a worker (jobs_mu) */
+    bool jobs_stop;
     struct loop loops[MAX_THREADS];
     atomic_int nconns;
 };
@@ -249,6 +277,8 @@ static void conn_close(struct conn *c)
     }
     stream_free(c->active);
     rs_free(c->paged);
+    if (c->bind_job)
+        c->bind_job->conn = NULL; /* the loop frees it when the worker hands it back */
     dir_tls_free(c->tls);    /* before the socket closes: close_notify */
     ber_sockbuf_free(c->sb); /* closes the socket */
     free(c->out);
@@ -541,40 +571,90 @@ static void staff_bind(struct conn *c, struct op *o, const char *ndn, const stru
                     "invalid credentials");
         return;
     }
-    char password[1025], token[512], err[256], addr[64] = "";
-    struct dir_session_info info;
-    int retry = 0;
+    struct bind_job *j = dir_xcalloc(1, sizeof *j);
+    j->loop = c->loop;
+    j->conn = c;
+    j->msgid = o->msgid;
+    snprintf(j->user, sizeof j->user, "%s", user);
+    memcpy(j->password, pw->bv_val, pw->bv_len);
+    j->password[pw->bv_len] = '\0';
     struct sockaddr_storage sa;
     socklen_t sl = sizeof sa;
     if (getpeername(c->fd, (struct sockaddr *)&sa, &sl) == 0 && sa.ss_family == AF_INET)
-        inet_ntop(AF_INET, &((struct sockaddr_in *)&sa)->sin_addr, addr, sizeof addr);
-    memcpy(password, pw->bv_val, pw->bv_len);
-    password[pw->bv_len] = '\0';
-    enum dir_login r = dir_session_login(sessions, user, password, addr, token, sizeof token,
-                                         &info, &retry, err, sizeof err);
-    explicit_bzero(password, sizeof password);
-    switch (r) {
+        inet_ntop(AF_INET, &((struct sockaddr_in *)&sa)->sin_addr, j->addr, sizeof j->addr);
+    c->bind_job = j;
+    struct dir_ldap *srv = c->loop->srv;
+    pthread_mutex_lock(&srv->jobs_mu);
+    if (srv->jobs_tail)
+        srv->jobs_tail->next = j;
+    else
+        srv->jobs = j;
+    srv->jobs_tail = j;
+    pthread_cond_signal(&srv->jobs_cond);
+    pthread_mutex_unlock(&srv->jobs_mu);
+}
+
+/* A bind worker: checks staff passwords, hands each finished job back to its loop. */
+static void *bind_worker(void *arg)
+{
+    struct dir_ldap *srv = arg;
+    for (;;) {
+        pthread_mutex_lock(&srv->jobs_mu);
+        while (!srv->jobs && !srv->jobs_stop)
+            pthread_cond_wait(&srv->jobs_cond, &srv->jobs_mu);
+        struct bind_job *j = srv->jobs;
+        if (!j || srv->jobs_stop) {
+            pthread_mutex_unlock(&srv->jobs_mu);
+            return NULL;
+        }
+        srv->jobs = j->next;
+        if (!srv->jobs)
+            srv->jobs_tail = NULL;
+        pthread_mutex_unlock(&srv->jobs_mu);
+        char token[512];
+        int retry = 0;
+        j->r = dir_session_login(srv->o.sessions, j->user, j->password, j->addr, token,
+                                 sizeof token, &j->info, &retry, j->err, sizeof j->err);
+        explicit_bzero(j->password, sizeof j->password);
+        explicit_bzero(token, sizeof token);
+        struct loop *l = j->loop;
+        pthread_mutex_lock(&l->done_mu);
+        j->next = l->done;
+        l->done = j;
+        pthread_mutex_unlock(&l->done_mu);
+        uint64_t one = 1;
+        if (write(l->donefd, &one, sizeof one) < 0)
+            DIR_LOG(DIR_LOG_WARN, "ldap", "cannot wake an event loop");
+    }
+}
+
+/* The answer to a staff bind, on the loop thread. */
+static void staff_bind_done(struct conn *c, struct bind_job *j)
+{
+    c->bind_job = NULL;
+    switch (j->r) {
     case DIR_LOGIN_OK: {
-        c->staff_role = info.role;
-        c->staff_expires = info.expires;
+        c->staff_role = j->info.role;
+        c->staff_expires = j->info.expires;
         char bdn[800];
-        snprintf(bdn, sizeof bdn, "uid=%s,ou=people,%s", user, dir_entry_suffix());
+        snprintf(bdn, sizeof bdn, "uid=%s,ou=people,%s", j->user, dir_entry_suffix());
         c->bind_dn = dir_xstrdup(bdn);
-        DIR_LOG(DIR_LOG_INFO, "ldap", "bind as staff %s (%s)", user, dir_auth_role_name(info.role));
-        send_result(c, o->msgid, LDAP_RES_BIND, LDAP_SUCCESS, NULL, NULL);
+        DIR_LOG(DIR_LOG_INFO, "ldap", "bind as staff %s (%s)", j->user,
+                dir_auth_role_name(j->info.role));
+        send_result(c, j->msgid, LDAP_RES_BIND, LDAP_SUCCESS, NULL, NULL);
         return;
     }
     case DIR_LOGIN_LIMITED:
-        send_result(c, o->msgid, LDAP_RES_BIND, LDAP_UNWILLING_TO_PERFORM, NULL,
+        send_result(c, j->msgid, LDAP_RES_BIND, LDAP_UNWILLING_TO_PERFORM, NULL,
                     "too many failed logins; try again later");
         return;
     case DIR_LOGIN_UNAVAILABLE:
-        send_result(c, o->msgid, LDAP_RES_BIND, LDAP_UNAVAILABLE, NULL,
+        send_result(c, j->msgid, LDAP_RES_BIND, LDAP_UNAVAILABLE, NULL,
                     "the password cannot be checked right now");
         return;
     default:
-        DIR_LOG(DIR_LOG_INFO, "ldap", "staff bind refused for %.64s: %s", user, err);
-        send_result(c, o->msgid, LDAP_RES_BIND, LDAP_INVALID_CREDENTIALS, NULL,
+        DIR_LOG(DIR_LOG_INFO, "ldap", "staff bind refused for %.64s: %s", j->user, j->err);
+        send_result(c, j->msgid, LDAP_RES_BIND, LDAP_INVALID_CREDENTIALS, NULL,
                     "invalid credentials");
     }
 }
@@ -1201,7 +1281,7 @@ static void read_messages(struct conn *c)
 static bool run_work(struct conn *c)
 {
     bool did = false;
-    while (!c->closing && !c->starttls_pending && out_pending(c) < OUT_HIGH) {
+    while (!c->closing && !c->starttls_pending && !c->bind_job && out_pending(c) < OUT_HIGH) {
         if (c->active) {
             stream_some(c);
             did = true;
@@ -1258,7 +1338,8 @@ static void set_events(struct conn *c)
 {
     bool want_in = !c->eof && !c->closing && !c->starttls_pending && c->nqueued < MAX_QUEUED &&
                    out_pending(c) < OUT_HIGH;
-    bool want_out = out_pending(c) > 0 || c->active || (c->qhead && !c->closing);
+    bool want_out =
+        out_pending(c) > 0 || c->active || (c->qhead && !c->closing && !c->bind_job);
     if (c->tls_state == TLS_HANDSHAKE) {
         want_in = c->tls_want == DIR_TLS_WANT_READ;
         want_out = c->tls_want == DIR_TLS_WANT_WRITE;
@@ -1351,7 +1432,7 @@ static void service(struct conn *c)
         conn_close(c);
         return;
     }
-    if (c->eof && !c->active && !c->qhead && !out_pending(c)) {
+    if (c->eof && !c->active && !c->qhead && !c->bind_job && !out_pending(c)) {
         conn_close(c);
         return;
     }
@@ -1401,6 +1482,28 @@ static void accept_all(struct loop *l, int lfd, bool tls)
     }
 }
 
+/* Answers the staff binds the workers have checked for this loop. */
+static void finish_binds(struct loop *l)
+{
+    uint64_t n;
+    if (read(l->donefd, &n, sizeof n) < 0 && errno != EAGAIN)
+        DIR_LOG(DIR_LOG_WARN, "ldap", "cannot read the bind eventfd");
+    pthread_mutex_lock(&l->done_mu);
+    struct bind_job *j = l->done;
+    l->done = NULL;
+    pthread_mutex_unlock(&l->done_mu);
+    while (j) {
+        struct bind_job *next = j->next;
+        struct conn *c = j->conn;
+        if (c) {
+            staff_bind_done(c, j);
+            service(c);
+        }
+        free(j);
+        j = next;
+    }
+}
+
 static void *loop_main(void *arg)
 {
     struct loop *l = arg;
@@ -1421,6 +1524,10 @@ static void *loop_main(void *arg)
             }
             if (p == &l->lfd_tls) {
                 accept_all(l, l->lfd_tls, true);
+                continue;
+            }
+            if (p == &l->donefd) {
+                finish_binds(l);
                 continue;
             }
             struct conn *c = p;
@@ -1460,6 +1567,8 @@ static int listen_on(struct sockaddr_in *sa, char *err, size_t errlen)
     getsockname(fd, (struct sockaddr *)sa, &sl);
     return fd;
 }
+
+static void loop_release(struct loop *l);
 
 static void close_listeners(struct dir_ldap *s)
 {
@@ -1523,10 +1632,16 @@ enum dir_rc dir_ldap_start(const struct dir_ldap_opts *opts, struct dir_ldap **o
     }
     s->port = ntohs(sa.sin_port);
     s->tls_port = opts->tls_port > 0 ? ntohs(tsa.sin_port) : 0;
+    pthread_mutex_init(&s->jobs_mu, NULL);
+    pthread_cond_init(&s->jobs_cond, NULL);
     for (int i = 0; i < s->nloops; i++) {
         struct loop *l = &s->loops[i];
         l->ep = epoll_create1(EPOLL_CLOEXEC);
         l->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        l->donefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        pthread_mutex_init(&l->done_mu, NULL);
+        struct epoll_event dev = {.events = EPOLLIN, .data.ptr = &l->donefd};
+        epoll_ctl(l->ep, EPOLL_CTL_ADD, l->donefd, &dev);
         struct epoll_event ev = {.events = EPOLLIN, .data.ptr = s};
         epoll_ctl(l->ep, EPOLL_CTL_ADD, l->lfd, &ev);
         if (l->lfd_tls >= 0) {
@@ -1537,9 +1652,8 @@ enum dir_rc dir_ldap_start(const struct dir_ldap_opts *opts, struct dir_ldap **o
         epoll_ctl(l->ep, EPOLL_CTL_ADD, l->stopfd, &sev);
         if (pthread_create(&l->thread, NULL, loop_main, l) != 0) {
             snprintf(err, errlen, "LDAP: cannot start a thread");
-            close(l->ep);
-            close(l->stopfd);
-            for (int k = i; k < s->nloops; k++) {
+            loop_release(l);
+            for (int k = i + 1; k < s->nloops; k++) {
                 close(s->loops[k].lfd);
                 if (s->loops[k].lfd_tls >= 0)
                     close(s->loops[k].lfd_tls);
@@ -1548,6 +1662,14 @@ enum dir_rc dir_ldap_start(const struct dir_ldap_opts *opts, struct dir_ldap **o
             dir_ldap_stop(s);
             return DIR_ERR_IO;
         }
+    }
+    for (int i = 0; opts->sessions && i < BIND_WORKERS; i++)
+        if (pthread_create(&s->workers[s->nworkers], NULL, bind_worker, s) == 0)
+            s->nworkers++;
+    if (opts->sessions && !s->nworkers) {
+        snprintf(err, errlen, "LDAP: cannot start a bind worker");
+        dir_ldap_stop(s);
+        return DIR_ERR_IO;
     }
     *out = s;
     return DIR_OK;
@@ -1568,6 +1690,29 @@ bool dir_ldap_has_tls(const struct dir_ldap *l)
     return l->tls != NULL;
 }
 
+static void free_jobs(struct bind_job *j)
+{
+    while (j) {
+        struct bind_job *next = j->next;
+        explicit_bzero(j->password, sizeof j->password);
+        free(j);
+        j = next;
+    }
+}
+
+/* Closes what one loop holds (its thread has ended or never started). */
+static void loop_release(struct loop *l)
+{
+    close(l->ep);
+    close(l->stopfd);
+    close(l->donefd);
+    close(l->lfd);
+    if (l->lfd_tls >= 0)
+        close(l->lfd_tls);
+    free_jobs(l->done);
+    pthread_mutex_destroy(&l->done_mu);
+}
+
 void dir_ldap_stop(struct dir_ldap *s)
 {
     if (!s)
@@ -1577,14 +1722,21 @@ void dir_ldap_stop(struct dir_ldap *s)
         if (write(s->loops[i].stopfd, &one, sizeof one) < 0)
             DIR_LOG(DIR_LOG_WARN, "ldap", "cannot wake an event loop");
     }
-    for (int i = 0; i < s->nloops; i++) {
+    for (int i = 0; i < s->nloops; i++)
         pthread_join(s->loops[i].thread, NULL);
-        close(s->loops[i].ep);
-        close(s->loops[i].stopfd);
-        close(s->loops[i].lfd);
-        if (s->loops[i].lfd_tls >= 0)
-            close(s->loops[i].lfd_tls);
-    }
+    /* The loops are gone: jobs not started are dropped; running ones finish (within the city
+     * LDAP's timeout) and land on done lists nobody reads any more. */
+    pthread_mutex_lock(&s->jobs_mu);
+    s->jobs_stop = true;
+    pthread_cond_broadcast(&s->jobs_cond);
+    pthread_mutex_unlock(&s->jobs_mu);
+    for (int i = 0; i < s->nworkers; i++)
+        pthread_join(s->workers[i], NULL);
+    free_jobs(s->jobs);
+    for (int i = 0; i < s->nloops; i++)
+        loop_release(&s->loops[i]);
+    pthread_mutex_destroy(&s->jobs_mu);
+    pthread_cond_destroy(&s->jobs_cond);
     dir_tls_ctx_free(s->tls);
     free(s);
 }

@@ -43,6 +43,7 @@
 #define LIST_CAP 5000     /* most people listed per kind in a run's details */
 #define FULL_EVERY 12     /* a full sync every this many intervals */
 #define IDLE_LIMIT_S 60   /* a search whose server says nothing this long has failed */
+#define OPEN_LIMIT_S 10   /* StartTLS and the bind must answer within this */
 #define PERSIST_BATCH 200 /* persist applies at most this many changes per transaction */
 #define HOLD_S 2          /* persist holds deletions this long, to judge a mass deletion whole */
 #define NOTHING_FILTER "(&(objectClass=*)(!(objectClass=*)))"
@@ -245,6 +246,37 @@ static void ldap_diag(LDAP *ld, int rc, char *buf, size_t n)
 }
 
 /* Connects and binds as sync_binddn. On failure returns DIR_ERR_IO with MSG. */
+static bool stopping(struct dir_sync *s, bool persist, time_t until);
+
+/* A simple bind that gives up when the daemon stops or after OPEN_LIMIT_S (a city LDAP that
+ * accepts connections and never answers must not hold the stop for a minute). */
+static int bind_waiting(struct dir_sync *s, LDAP *ld, const char *dn, struct berval *cred)
+{
+    int msgid, rc = ldap_sasl_bind(ld, dn, LDAP_SASL_SIMPLE, cred, NULL, NULL, &msgid);
+    if (rc != LDAP_SUCCESS)
+        return rc;
+    time_t until = time(NULL) + OPEN_LIMIT_S;
+    for (;;) {
+        struct timeval tv = {0, 200000};
+        LDAPMessage *res = NULL;
+        int r = ldap_result(ld, msgid, LDAP_MSG_ALL, &tv, &res);
+        if (r > 0) {
+            int err = LDAP_OTHER;
+            rc = ldap_parse_result(ld, res, &err, NULL, NULL, NULL, NULL, 1);
+            return rc == LDAP_SUCCESS ? err : rc;
+        }
+        if (r < 0) {
+            ldap_get_option(ld, LDAP_OPT_RESULT_CODE, &rc);
+            return rc ? rc : LDAP_SERVER_DOWN;
+        }
+        if (stopping(s, false, 0) || time(NULL) >= until) {
+            ldap_abandon_ext(ld, msgid, NULL, NULL);
+            ldap_set_option(ld, LDAP_OPT_RESULT_CODE, &(int){LDAP_TIMEOUT});
+            return LDAP_TIMEOUT;
+        }
+    }
+}
+
 static enum dir_rc ldap_open(struct dir_sync *s, LDAP **out, char *msg, size_t n)
 {
     const struct dir_cfg *cfg = s->cfg;
@@ -257,7 +289,7 @@ static enum dir_rc ldap_open(struct dir_sync *s, LDAP **out, char *msg, size_t n
         return DIR_ERR_IO;
     }
     int v3 = LDAP_VERSION3, off = 0;
-    struct timeval net = {10, 0}, op = {IDLE_LIMIT_S, 0};
+    struct timeval net = {10, 0}, op = {OPEN_LIMIT_S, 0};
     ldap_set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &v3);
     ldap_set_option(ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF);
     ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &net);
@@ -291,8 +323,7 @@ static enum dir_rc ldap_open(struct dir_sync *s, LDAP **out, char *msg, size_t n
         cred.bv_val = pw;
         cred.bv_len = strlen(pw);
     }
-    rc = ldap_sasl_bind_s(ld, cfg->sync_binddn[0] ? cfg->sync_binddn : NULL, LDAP_SASL_SIMPLE,
-                          &cred, NULL, NULL, NULL);
+    rc = bind_waiting(s, ld, cfg->sync_binddn[0] ? cfg->sync_binddn : NULL, &cred);
     explicit_bzero(pw, sizeof pw);
     if (rc != LDAP_SUCCESS) {
         ldap_diag(ld, rc, why, sizeof why);
@@ -308,6 +339,8 @@ static enum dir_rc ldap_open(struct dir_sync *s, LDAP **out, char *msg, size_t n
         ldap_unbind_ext_s(ld, NULL, NULL);
         return DIR_ERR_IO;
     }
+    op.tv_sec = IDLE_LIMIT_S; /* searches may be slow to start on a big directory */
+    ldap_set_option(ld, LDAP_OPT_TIMEOUT, &op);
     *out = ld;
     return DIR_OK;
 }

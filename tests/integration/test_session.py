@@ -204,3 +204,54 @@ def test_staff_bind_on_the_ldap_face(staffd):
     who = subprocess.run(["ldapwhoami", "-x", "-H", uri, "-D", "uid=somchai.j,ou=people," + suffix,
                           "-w", "pass-somchai-1"], capture_output=True, text=True)
     assert who.returncode == 0 and "uid=somchai.j" in who.stdout
+
+
+def test_a_slow_city_ldap_does_not_stall_the_ldap_face(demo_db, workdir):
+    """A staff bind waits for the city LDAP on a worker thread: other LDAP connections on the
+    same event loop are answered meanwhile, and the bind answers unavailable after the city
+    LDAP's timeout (5 s)."""
+    import os
+    import socket
+    import time
+
+    import ldap
+    suffix = "ou=childnet,dc=bangkok,dc=go,dc=th"
+    hole = socket.socket()  # accepts connections (backlog) and never answers
+    hole.bind(("127.0.0.1", 0))
+    hole.listen(16)
+    pwfile = os.path.join(workdir, "hole.pw")
+    with open(pwfile, "w") as f:
+        f.write("secret\n")
+    os.chmod(pwfile, 0o600)
+    d = Daemon(demo_db, workdir, extra_env={
+        "DIRECTORYD_SYNC_URI": "ldap://127.0.0.1:%d" % hole.getsockname()[1],
+        "DIRECTORYD_SYNC_BINDDN": "cn=service,dc=example", "DIRECTORYD_SYNC_BASE": "dc=example",
+        "DIRECTORYD_SYNC_PASSWORD_FILE": pwfile, "DIRECTORYD_LDAP_THREADS": "1"})
+    try:
+        uri = "ldap://127.0.0.1:%d" % d.ldap_port
+        staff = ldap.initialize(uri)
+        staff.protocol_version = 3
+        t0 = time.time()
+        bind = staff.simple_bind("uid=somchai.j,ou=people," + suffix, "pass-somchai-1")
+        search = staff.search("", ldap.SCOPE_BASE, "(objectClass=*)", ["namingContexts"])
+        time.sleep(0.3)
+        other = ldap.initialize(uri)
+        other.protocol_version = 3
+        for _ in range(5):
+            t1 = time.time()
+            assert other.search_s(suffix, ldap.SCOPE_BASE, "(objectClass=*)", ["ou"])
+            assert time.time() - t1 < 1.0
+        with pytest.raises(ldap.UNAVAILABLE):
+            staff.result(bind)
+        assert time.time() - t0 >= 4.0
+        # The request sent behind the bind was answered after it, on the same connection.
+        _, entries = staff.result(search)
+        assert entries[0][1]["namingContexts"] == [suffix.encode()]
+        # The staff sync's bind to the silent city LDAP does not hold the stop for long.
+        t2 = time.time()
+        d.stop()
+        assert time.time() - t2 < 15
+    finally:
+        if d.proc.poll() is None:
+            d.stop()
+        hole.close()

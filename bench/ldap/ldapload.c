@@ -1,9 +1,9 @@
-/* ldapload - a closed-loop LDAP search load generator (libldap's asynchronous API).
+/* ldapload - a closed-loop LDAP search load generator (raw non-blocking sockets, liblber).
  *
  *   ldapload -H URI -D BINDDN -w PASSWORD -b BASE -f FILTERS [-c CONNS] [-t THREADS]
  *            [-d SECONDS] [-W WARMUP_SECONDS] [-z SIZELIMIT] [-a attr,attr,...] [-s SEED]
  *
- * Opens CONNS connections (spread over THREADS threads, each with its own poll() loop), binds
+ * Opens CONNS connections (spread over THREADS threads, each with its own epoll loop), binds
  * each once (simple bind), then keeps exactly one search in flight per connection: a filter
  * drawn at random from FILTERS (one RFC 4515 filter per line), subtree under BASE, asking for
  * the given attributes (default: all user attributes) with the given size limit. An answer is
@@ -14,27 +14,51 @@
  *   LDAPLOAD ops=N duration_s=S ops_s=R p50_ms=A p90_ms=B p99_ms=C max_ms=D
  *            entries_per_op=E errors=N cpu_s=U
  *
- * latency = from handing the search to libldap to reading its searchResultDone; cpu_s = the
- * generator's own user + system CPU time during the measured window.
+ * latency = from encoding the search to reading its searchResultDone; cpu_s = the generator's
+ * own user + system CPU time during the measured window.
+ *
+ * The load path is built to cost the generator as little CPU as possible, since it shares the
+ * machine with the server it measures (libldap's asynchronous API decodes every entry into a
+ * message chain: ~180 us of CPU per 20-entry answer). Each filter's SearchRequest is encoded
+ * once at start (liblber's ber_printf, the filter by libldap's own filter encoder, so the bytes
+ * on the wire are what ldap_search_ext sends); per search only the LDAPMessage around it is
+ * encoded again with the next messageID (ber_printf "{itO}"). The connection is a plain
+ * non-blocking TCP socket (ldap:// only) bound with one blocking BindRequest at start.
+ * Answers are read into a per-connection buffer and framed with liblber without decoding the
+ * entries: ber_skip_tag finds each LDAPMessage's length (an incomplete one waits for the next
+ * read; a read may hold many messages), ber_get_int its messageID (checked against the search
+ * in flight), ber_peek_tag its protocolOp; a searchResultEntry is counted, a searchResultDone
+ * has its resultCode read (ber_scanf "{e").
  *
  *   ldapload -H URI -D BINDDN -w PASSWORD -b BASE -f FILTERS -C
  * instead runs every filter once, in order, on one connection with paged results (RFC 2696,
  * pages of 200, so a server's size cap does not cut the answer) and prints, per filter, the
  * number of entries and an order-independent checksum of their DNs: "COUNT n sum filter".
+ * This mode is not timed and uses libldap's synchronous API.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <lber.h>
 #include <ldap.h>
-#include <poll.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+/* libldap's RFC 4515 filter encoder (the one ldap_search_ext uses). It is exported by
+ * libldap 2.4-2.6 but declared only in OpenLDAP's private headers, which Debian does not ship. */
+int ldap_pvt_put_filter(BerElement *ber, const char *str);
 
 struct opts {
     const char *uri, *binddn, *password, *base, *filters_path, *attrs_arg;
@@ -45,17 +69,25 @@ struct opts {
 
 static char **filters;
 static size_t nfilters;
-static char **attrs; /* NULL: all user attributes */
+static struct berval *requests; /* per filter: the contents of its SearchRequest */
+static char **attrs;            /* NULL: all user attributes */
 static struct opts o;
 
 /* Shared phase: 0 warm-up, 1 measuring, 2 stop. */
 static volatile int phase;
 
+#define IN_START (64 * 1024)        /* a connection's first read buffer */
+#define IN_MAX (64 * 1024 * 1024)   /* the largest LDAPMessage accepted */
+
 struct conn {
-    LDAP *ld;
-    Sockbuf *sb;
-    int fd, msgid;
+    int fd;
+    ber_int_t msgid; /* of the search in flight (the bind was 1) */
+    int nentries;    /* searchResultEntry messages of the search in flight so far */
     double sent;
+    char *in;                   /* read buffer: in[inoff, inlen) not yet framed */
+    size_t incap, inoff, inlen;
+    char *out;                  /* the unsent rest of a request (a short send; rare) */
+    size_t outoff, outlen;
 };
 
 struct worker {
@@ -63,6 +95,7 @@ struct worker {
     int id, nconns;
     struct conn *conns;
     uint64_t rng;
+    BerElement *ber; /* reused to frame and read every received message */
     /* measured window */
     uint32_t *lat_us;
     size_t nlat, caplat;
@@ -136,6 +169,435 @@ static void parse_attrs(const char *arg) {
     attrs[i] = NULL;
 }
 
+/* ---- requests ---- */
+
+/* Encodes every filter's SearchRequest once, as ldap_search_ext would (base, subtree, never
+ * dereference aliases, the size limit, no time limit, types and values, the attributes), and
+ * keeps the contents of its [APPLICATION 3] SEQUENCE, to be wrapped in an LDAPMessage with a
+ * fresh messageID per send. */
+static void encode_requests(void) {
+    requests = calloc(nfilters, sizeof *requests);
+    BerElement *rd = ber_alloc_t(0);
+    for (size_t i = 0; i < nfilters; i++) {
+        BerElement *ber = ber_alloc_t(LBER_USE_DER);
+        if (!ber || !rd)
+            die("out of memory", NULL);
+        if (ber_printf(ber, "{seeiib", o.base, (ber_int_t)LDAP_SCOPE_SUBTREE,
+                       (ber_int_t)LDAP_DEREF_NEVER, (ber_int_t)o.sizelimit, (ber_int_t)0,
+                       (ber_int_t)0) == -1)
+            die("cannot encode a search request", filters[i]);
+        if (ldap_pvt_put_filter(ber, filters[i]) == -1)
+            die("bad filter", filters[i]);
+        if (ber_printf(ber, "{v}}", attrs) == -1)
+            die("cannot encode a search request", filters[i]);
+        struct berval whole;
+        if (ber_flatten2(ber, &whole, 0) < 0)
+            die("cannot encode a search request", filters[i]);
+        ber_init2(rd, &whole, 0);
+        ber_len_t len = 0, rest = 0;
+        if (ber_skip_tag(rd, &len) != LBER_SEQUENCE ||
+            ber_get_option(rd, LBER_OPT_REMAINING_BYTES, &rest) != LBER_OPT_SUCCESS ||
+            rest != len)
+            die("cannot encode a search request", filters[i]);
+        requests[i].bv_len = len;
+        requests[i].bv_val = malloc(len ? len : 1);
+        memcpy(requests[i].bv_val, whole.bv_val + (whole.bv_len - rest), len);
+        ber_free(ber, 1);
+    }
+    ber_free(rd, 0);
+}
+
+/* ---- raw connections ---- */
+
+/* Reads what the socket has into c's buffer (after framed messages are dropped and, if need
+ * be, the buffer grown). Returns the bytes read, 0 if none are ready, -1 on a closed or
+ * failed connection or a message larger than IN_MAX. */
+static ssize_t fill(struct conn *c, char *err, size_t errlen) {
+    if (c->inoff == c->inlen) {
+        c->inoff = c->inlen = 0;
+    } else if (c->inlen == c->incap && c->inoff > 0) {
+        memmove(c->in, c->in + c->inoff, c->inlen - c->inoff);
+        c->inlen -= c->inoff;
+        c->inoff = 0;
+    }
+    if (c->inlen == c->incap) { /* one message larger than the buffer */
+        if (c->incap >= IN_MAX) {
+            snprintf(err, errlen, "a message larger than %d bytes (or garbage)", IN_MAX);
+            return -1;
+        }
+        c->incap *= 2;
+        c->in = realloc(c->in, c->incap);
+        if (!c->in) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+    }
+    for (;;) {
+        ssize_t n = recv(c->fd, c->in + c->inlen, c->incap - c->inlen, 0);
+        if (n > 0) {
+            c->inlen += n;
+            return n;
+        }
+        if (n == 0) {
+            snprintf(err, errlen, "the server closed the connection");
+            return -1;
+        }
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return 0;
+        snprintf(err, errlen, "recv: %s", strerror(errno));
+        return -1;
+    }
+}
+
+/* Frames the next complete LDAPMessage in c's buffer. Returns 1 with *msgid, *op (the
+ * protocolOp's tag) and ber set on exactly that message, positioned at the protocolOp; 0 if
+ * the buffer holds no complete message; -1 if the bytes are not an LDAPMessage. */
+static int next_message(struct conn *c, BerElement *ber, ber_int_t *msgid, ber_tag_t *op,
+                        char *err, size_t errlen) {
+    if (c->inoff == c->inlen)
+        return 0;
+    struct berval bv = {c->inlen - c->inoff, c->in + c->inoff};
+    ber_init2(ber, &bv, 0);
+    ber_len_t len = 0, rest = 0;
+    ber_tag_t tag = ber_skip_tag(ber, &len);
+    if (tag == LBER_DEFAULT)
+        return 0; /* the header or the contents are not all here yet */
+    if (tag != LBER_SEQUENCE) {
+        snprintf(err, errlen, "not an LDAPMessage (tag 0x%lx)", (unsigned long)tag);
+        return -1;
+    }
+    ber_get_option(ber, LBER_OPT_REMAINING_BYTES, &rest);
+    /* The message: its header and len bytes of contents; decode within it only. */
+    bv.bv_len = (bv.bv_len - rest) + len;
+    c->inoff += bv.bv_len;
+    ber_init2(ber, &bv, 0);
+    if (ber_skip_tag(ber, &len) != LBER_SEQUENCE || ber_get_int(ber, msgid) == LBER_DEFAULT ||
+        (*op = ber_peek_tag(ber, &len)) == LBER_DEFAULT) {
+        snprintf(err, errlen, "a malformed LDAPMessage");
+        return -1;
+    }
+    return 1;
+}
+
+/* Sends a whole buffer on a blocking socket. */
+static int send_all(int fd, const char *p, size_t n, char *err, size_t errlen) {
+    while (n > 0) {
+        ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0) {
+            snprintf(err, errlen, "send: %s", strerror(errno));
+            return -1;
+        }
+        p += k;
+        n -= k;
+    }
+    return 0;
+}
+
+/* Connects to the URI's host and port (ldap:// only) and binds (simple bind) with a blocking
+ * exchange; leaves the socket non-blocking, messageID 1 used. */
+static int open_raw(struct conn *c, char *err, size_t errlen) {
+    LDAPURLDesc *lud = NULL;
+    if (ldap_url_parse(o.uri, &lud) != LDAP_URL_SUCCESS) {
+        snprintf(err, errlen, "cannot parse the URI %s", o.uri);
+        return -1;
+    }
+    if (strcasecmp(lud->lud_scheme, "ldap") != 0) {
+        snprintf(err, errlen, "the load supports ldap:// URIs only, not %s", o.uri);
+        ldap_free_urldesc(lud);
+        return -1;
+    }
+    char port[16];
+    snprintf(port, sizeof port, "%d", lud->lud_port ? lud->lud_port : LDAP_PORT);
+    const char *host = lud->lud_host && *lud->lud_host ? lud->lud_host : "localhost";
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_family = AF_UNSPEC}, *ai = NULL;
+    int rc = getaddrinfo(host, port, &hints, &ai);
+    if (rc != 0) {
+        snprintf(err, errlen, "%s:%s: %s", host, port, gai_strerror(rc));
+        ldap_free_urldesc(lud);
+        return -1;
+    }
+    c->fd = -1;
+    for (struct addrinfo *a = ai; a && c->fd < 0; a = a->ai_next) {
+        c->fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+        if (c->fd >= 0 && connect(c->fd, a->ai_addr, a->ai_addrlen) != 0) {
+            snprintf(err, errlen, "connect to %s:%s: %s", host, port, strerror(errno));
+            close(c->fd);
+            c->fd = -1;
+        }
+    }
+    freeaddrinfo(ai);
+    ldap_free_urldesc(lud);
+    if (c->fd < 0)
+        return -1;
+    int one = 1; /* as libldap sets them */
+    setsockopt(c->fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+    setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    struct timeval tmo = {30, 0}; /* the bind answer; the load itself is non-blocking */
+    setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tmo, sizeof tmo);
+    c->incap = IN_START;
+    c->in = malloc(c->incap);
+    c->inoff = c->inlen = 0;
+
+    /* BindRequest ::= [APPLICATION 0] SEQUENCE { version, name, simple [0] password } */
+    struct berval cred = {.bv_val = (char *)o.password, .bv_len = strlen(o.password)};
+    BerElement *ber = ber_alloc_t(LBER_USE_DER);
+    struct berval bv;
+    c->msgid = 1;
+    if (!ber ||
+        ber_printf(ber, "{it{istO}}", c->msgid, LDAP_REQ_BIND, (ber_int_t)LDAP_VERSION3,
+                   o.binddn, LDAP_AUTH_SIMPLE, &cred) == -1 ||
+        ber_flatten2(ber, &bv, 0) < 0) {
+        snprintf(err, errlen, "cannot encode the bind request");
+        return -1;
+    }
+    rc = send_all(c->fd, bv.bv_val, bv.bv_len, err, errlen);
+    ber_free(ber, 1);
+    if (rc < 0)
+        return -1;
+    BerElement *rd = ber_alloc_t(0);
+    ber_int_t msgid = 0, code = -1;
+    ber_tag_t op = LBER_DEFAULT;
+    int got;
+    while ((got = next_message(c, rd, &msgid, &op, err, errlen)) == 0) {
+        ssize_t n = fill(c, err, errlen);
+        if (n == 0)
+            snprintf(err, errlen, "no answer to the bind within %ld s", (long)tmo.tv_sec);
+        if (n <= 0) {
+            got = -1;
+            break;
+        }
+    }
+    if (got > 0 && (msgid != c->msgid || op != LDAP_RES_BIND ||
+                    ber_scanf(rd, "{e", &code) == LBER_ERROR)) {
+        snprintf(err, errlen, "an unexpected answer to the bind (message %d, op 0x%lx)",
+                 (int)msgid, (unsigned long)op);
+        got = -1;
+    }
+    ber_free(rd, 0);
+    if (got < 0)
+        return -1;
+    if (code != LDAP_SUCCESS) {
+        snprintf(err, errlen, "bind as %s: %s", o.binddn, ldap_err2string(code));
+        return -1;
+    }
+    if (c->inoff != c->inlen) {
+        snprintf(err, errlen, "unexpected data after the bind answer");
+        return -1;
+    }
+    int fl = fcntl(c->fd, F_GETFL);
+    if (fl < 0 || fcntl(c->fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+        snprintf(err, errlen, "fcntl: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* Sends an encoded request without blocking; keeps what the socket did not take and asks
+ * epoll for writability. */
+static int send_request(struct worker *w, int ep, struct conn *c, const char *p, size_t n) {
+    if (c->outoff < c->outlen) {
+        snprintf(w->err, sizeof w->err, "a request while the previous one is still unsent");
+        return -1;
+    }
+    ssize_t k;
+    do
+        k = send(c->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+    while (k < 0 && errno == EINTR);
+    if (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+        snprintf(w->err, sizeof w->err, "send: %s", strerror(errno));
+        return -1;
+    }
+    if (k < 0)
+        k = 0;
+    if ((size_t)k == n)
+        return 0;
+    c->out = realloc(c->out, n - k);
+    memcpy(c->out, p + k, n - k);
+    c->outoff = 0;
+    c->outlen = n - k;
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT, .data.ptr = c};
+    if (epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev) < 0) {
+        snprintf(w->err, sizeof w->err, "epoll_ctl: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int flush_out(struct worker *w, int ep, struct conn *c) {
+    while (c->outoff < c->outlen) {
+        ssize_t k = send(c->fd, c->out + c->outoff, c->outlen - c->outoff,
+                         MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return 0;
+        if (k < 0) {
+            snprintf(w->err, sizeof w->err, "send: %s", strerror(errno));
+            return -1;
+        }
+        c->outoff += k;
+    }
+    c->outoff = c->outlen = 0;
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
+    if (epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev) < 0) {
+        snprintf(w->err, sizeof w->err, "epoll_ctl: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int send_search(struct worker *w, int ep, struct conn *c) {
+    size_t i = next_rand(&w->rng) % nfilters;
+    c->msgid = c->msgid >= 0x7fffffff ? 1 : c->msgid + 1;
+    c->nentries = 0;
+    c->sent = now();
+    /* LDAPMessage ::= SEQUENCE { messageID, protocolOp [APPLICATION 3] SearchRequest } */
+    BerElement *ber = ber_alloc_t(LBER_USE_DER);
+    struct berval bv;
+    if (!ber || ber_printf(ber, "{itO}", c->msgid, LDAP_REQ_SEARCH, &requests[i]) == -1 ||
+        ber_flatten2(ber, &bv, 0) < 0) {
+        snprintf(w->err, sizeof w->err, "cannot encode the search %s", filters[i]);
+        if (ber)
+            ber_free(ber, 1);
+        return -1;
+    }
+    int rc = send_request(w, ep, c, bv.bv_val, bv.bv_len);
+    ber_free(ber, 1);
+    return rc;
+}
+
+static void record(struct worker *w, double latency, int nentries, int ok) {
+    if (phase != 1)
+        return;
+    if (!ok) {
+        w->errors++;
+        return;
+    }
+    if (w->nlat == w->caplat) {
+        w->caplat = w->caplat ? w->caplat * 2 : 65536;
+        w->lat_us = realloc(w->lat_us, w->caplat * sizeof *w->lat_us);
+    }
+    double us = latency * 1e6;
+    w->lat_us[w->nlat++] = us > 4e9 ? 4000000000u : (uint32_t)us;
+    w->entries += nentries;
+}
+
+/* Reads what arrived on c and handles every complete message in it; the searchResultDone
+ * of the search in flight sends the next one. Returns -1 on a dead or misbehaving
+ * connection. */
+static int on_readable(struct worker *w, int ep, struct conn *c) {
+    ssize_t n = fill(c, w->err, sizeof w->err);
+    if (n <= 0)
+        return (int)n;
+    for (;;) {
+        ber_int_t msgid = 0;
+        ber_tag_t op = LBER_DEFAULT;
+        int got = next_message(c, w->ber, &msgid, &op, w->err, sizeof w->err);
+        if (got <= 0)
+            return got;
+        if (msgid != c->msgid) {
+            if (msgid == 0)
+                snprintf(w->err, sizeof w->err, "the server sent an unsolicited notification"
+                                                " (op 0x%lx; a notice of disconnection?)",
+                         (unsigned long)op);
+            else
+                snprintf(w->err, sizeof w->err, "an answer to message %d, %d in flight",
+                         (int)msgid, (int)c->msgid);
+            return -1;
+        }
+        if (op == LDAP_RES_SEARCH_ENTRY) {
+            c->nentries++;
+        } else if (op == LDAP_RES_SEARCH_RESULT) {
+            double t = now();
+            ber_int_t code = -1;
+            if (ber_scanf(w->ber, "{e", &code) == LBER_ERROR) {
+                snprintf(w->err, sizeof w->err, "a malformed searchResultDone");
+                return -1;
+            }
+            int ok = code == LDAP_SUCCESS || code == LDAP_SIZELIMIT_EXCEEDED;
+            record(w, t - c->sent, c->nentries, ok);
+            if (!ok && w->err[0] == 0)
+                snprintf(w->err, sizeof w->err, "a search answered %d (%s)", (int)code,
+                         ldap_err2string(code));
+            if (phase == 2)
+                return 0;
+            if (send_search(w, ep, c) < 0)
+                return -1;
+        } else if (op != LDAP_RES_SEARCH_REFERENCE && op != LDAP_RES_INTERMEDIATE) {
+            snprintf(w->err, sizeof w->err, "an unexpected answer (op 0x%lx) to a search",
+                     (unsigned long)op);
+            return -1;
+        }
+    }
+}
+
+static void *worker_main(void *arg) {
+    struct worker *w = arg;
+    w->ber = ber_alloc_t(0);
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    if (ep < 0 || !w->ber) {
+        snprintf(w->err, sizeof w->err, "epoll_create1: %s", strerror(errno));
+        w->failed = 1;
+        phase = 2;
+        return NULL;
+    }
+    for (int i = 0; i < w->nconns; i++) {
+        struct conn *c = &w->conns[i];
+        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
+        if (epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev) < 0 || send_search(w, ep, c) < 0) {
+            if (!w->err[0])
+                snprintf(w->err, sizeof w->err, "epoll_ctl: %s", strerror(errno));
+            w->failed = 1;
+            phase = 2;
+            close(ep);
+            return NULL;
+        }
+    }
+    struct epoll_event evs[64];
+    while (phase != 2) {
+        int n = epoll_wait(ep, evs, 64, 100);
+        if (n < 0 && errno != EINTR) {
+            snprintf(w->err, sizeof w->err, "epoll_wait: %s", strerror(errno));
+            w->failed = 1;
+            break;
+        }
+        for (int i = 0; i < n; i++) {
+            struct conn *c = evs[i].data.ptr;
+            int rc = 0;
+            if (evs[i].events & EPOLLOUT)
+                rc = flush_out(w, ep, c);
+            if (rc == 0 && (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
+                rc = on_readable(w, ep, c);
+            if (rc < 0) {
+                w->failed = 1;
+                phase = 2;
+                break;
+            }
+        }
+    }
+    close(ep);
+    return NULL;
+}
+
+static int cmp_u32(const void *a, const void *b) {
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double pct(const uint32_t *v, size_t n, double p) {
+    if (n == 0)
+        return 0;
+    size_t i = (size_t)(p * (n - 1) + 0.5);
+    return v[i] / 1000.0;
+}
+
+/* ---- -C: every filter once, paged, with a count and an order-independent checksum of DNs
+ * (libldap's synchronous API; not timed) ---- */
+
 static LDAP *open_conn(char *err, size_t errlen) {
     LDAP *ld = NULL;
     int rc = ldap_initialize(&ld, o.uri);
@@ -156,124 +618,6 @@ static LDAP *open_conn(char *err, size_t errlen) {
     return ld;
 }
 
-static int send_search(struct worker *w, struct conn *c) {
-    const char *filter = filters[next_rand(&w->rng) % nfilters];
-    c->sent = now();
-    int rc = ldap_search_ext(c->ld, o.base, LDAP_SCOPE_SUBTREE, filter, attrs, 0, NULL, NULL,
-                             NULL, o.sizelimit, &c->msgid);
-    if (rc != LDAP_SUCCESS) {
-        snprintf(w->err, sizeof w->err, "search %s: %s", filter, ldap_err2string(rc));
-        return -1;
-    }
-    return 0;
-}
-
-static void record(struct worker *w, double latency, int nentries, int ok) {
-    if (phase != 1)
-        return;
-    if (!ok) {
-        w->errors++;
-        return;
-    }
-    if (w->nlat == w->caplat) {
-        w->caplat = w->caplat ? w->caplat * 2 : 65536;
-        w->lat_us = realloc(w->lat_us, w->caplat * sizeof *w->lat_us);
-    }
-    double us = latency * 1e6;
-    w->lat_us[w->nlat++] = us > 4e9 ? 4000000000u : (uint32_t)us;
-    w->entries += nentries;
-}
-
-/* Reads whatever is complete on c; returns -1 on a dead connection. */
-static int drain(struct worker *w, struct conn *c) {
-    for (;;) {
-        struct timeval zero = {0, 0};
-        LDAPMessage *res = NULL;
-        int rc = ldap_result(c->ld, c->msgid, LDAP_MSG_ALL, &zero, &res);
-        if (rc < 0) {
-            int e = 0;
-            ldap_get_option(c->ld, LDAP_OPT_RESULT_CODE, &e);
-            snprintf(w->err, sizeof w->err, "ldap_result: %s", ldap_err2string(e));
-            return -1;
-        }
-        if (rc == 0) {
-            /* libldap may hold the rest of the answer in its buffer already. */
-            if (ber_sockbuf_ctrl(c->sb, LBER_SB_OPT_DATA_READY, NULL))
-                continue;
-            return 0;
-        }
-        double t = now();
-        int nentries = ldap_count_entries(c->ld, res);
-        int code = -1;
-        for (LDAPMessage *m = ldap_first_message(c->ld, res); m;
-             m = ldap_next_message(c->ld, m)) {
-            if (ldap_msgtype(m) == LDAP_RES_SEARCH_RESULT) {
-                if (ldap_parse_result(c->ld, m, &code, NULL, NULL, NULL, NULL, 0) !=
-                    LDAP_SUCCESS)
-                    code = -1;
-                break;
-            }
-        }
-        ldap_msgfree(res);
-        record(w, t - c->sent, nentries, code == LDAP_SUCCESS || code == LDAP_SIZELIMIT_EXCEEDED);
-        if (code != LDAP_SUCCESS && code != LDAP_SIZELIMIT_EXCEEDED && w->err[0] == 0)
-            snprintf(w->err, sizeof w->err, "a search answered %d (%s)", code,
-                     ldap_err2string(code));
-        if (phase == 2)
-            return 0;
-        if (send_search(w, c) < 0)
-            return -1;
-    }
-}
-
-static void *worker_main(void *arg) {
-    struct worker *w = arg;
-    struct pollfd *pfd = calloc(w->nconns, sizeof *pfd);
-    for (int i = 0; i < w->nconns; i++) {
-        struct conn *c = &w->conns[i];
-        if (send_search(w, c) < 0) {
-            w->failed = 1;
-            return NULL;
-        }
-        ldap_get_option(c->ld, LDAP_OPT_DESC, &c->fd);
-        ldap_get_option(c->ld, LDAP_OPT_SOCKBUF, &c->sb);
-        pfd[i].fd = c->fd;
-        pfd[i].events = POLLIN;
-    }
-    while (phase != 2) {
-        int n = poll(pfd, w->nconns, 100);
-        if (n < 0 && errno != EINTR) {
-            snprintf(w->err, sizeof w->err, "poll: %s", strerror(errno));
-            w->failed = 1;
-            break;
-        }
-        for (int i = 0; i < w->nconns && n > 0; i++) {
-            if (!pfd[i].revents)
-                continue;
-            if (drain(w, &w->conns[i]) < 0) {
-                w->failed = 1;
-                phase = 2;
-                break;
-            }
-        }
-    }
-    free(pfd);
-    return NULL;
-}
-
-static int cmp_u32(const void *a, const void *b) {
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double pct(const uint32_t *v, size_t n, double p) {
-    if (n == 0)
-        return 0;
-    size_t i = (size_t)(p * (n - 1) + 0.5);
-    return v[i] / 1000.0;
-}
-
-/* -C: every filter once, paged, with a count and an order-independent checksum of DNs. */
 static int check_mode(void) {
     char err[256];
     LDAP *ld = open_conn(err, sizeof err);
@@ -367,7 +711,7 @@ int main(int argc, char **argv) {
     if (!o.uri || !o.binddn || !o.password || !o.base || !o.filters_path)
         usage();
     if (o.conns < 1 || o.threads < 1 || o.duration <= 0 || o.duration > 3600 || o.warmup < 0 ||
-        o.warmup > 600)
+        o.warmup > 600 || o.sizelimit < 0)
         usage();
     if (o.threads > o.conns)
         o.threads = o.conns;
@@ -375,15 +719,14 @@ int main(int argc, char **argv) {
     parse_attrs(o.attrs_arg);
     if (o.check)
         return check_mode();
+    encode_requests();
 
     struct worker *ws = calloc(o.threads, sizeof *ws);
     struct conn *all = calloc(o.conns, sizeof *all);
     char err[256];
-    for (int i = 0; i < o.conns; i++) {
-        all[i].ld = open_conn(err, sizeof err);
-        if (!all[i].ld)
+    for (int i = 0; i < o.conns; i++)
+        if (open_raw(&all[i], err, sizeof err) < 0)
             die(err, NULL);
-    }
     for (int t = 0, at = 0; t < o.threads; t++) {
         ws[t].id = t;
         ws[t].nconns = o.conns / o.threads + (t < o.conns % o.threads);
@@ -441,7 +784,17 @@ int main(int argc, char **argv) {
            n, secs, n / secs, pct(lat, n, 0.50), pct(lat, n, 0.90), pct(lat, n, 0.99),
            n ? lat[n - 1] / 1000.0 : 0.0, n ? (double)entries / n : 0.0,
            (unsigned long long)errors, c1 - c0, stopped_early ? " stopped_early=1" : "");
-    for (int i = 0; i < o.conns; i++)
-        ldap_unbind_ext_s(all[i].ld, NULL, NULL);
+    /* UnbindRequest ::= [APPLICATION 2] NULL; the searches still in flight are abandoned. */
+    for (int i = 0; i < o.conns; i++) {
+        BerElement *ber = ber_alloc_t(LBER_USE_DER);
+        struct berval bv;
+        ber_int_t id = all[i].msgid >= 0x7fffffff ? 1 : all[i].msgid + 1;
+        if (ber && ber_printf(ber, "{itn}", id, LDAP_REQ_UNBIND) != -1 &&
+            ber_flatten2(ber, &bv, 0) == 0 && all[i].outoff == all[i].outlen)
+            (void)send(all[i].fd, bv.bv_val, bv.bv_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (ber)
+            ber_free(ber, 1);
+        close(all[i].fd);
+    }
     return stopped_early ? 1 : 0;
 }

@@ -5,7 +5,13 @@
  * are collected as (attribute, value, private) triples, sorted by attribute, de-duplicated
  * on their normalised form and stored in the view's own arena. Indexes are sorted arrays of
  * (normalised value, entry) per indexed attribute: equality is a binary search, an initial
- * substring a range. A DN hash table finds search bases.
+ * substring a range. Name-like attributes also have a substring index (codepoint trigrams to
+ * compressed lists of entries). A DN hash table finds search bases.
+ *
+ * Searching: the filter gives a cursor over candidate entries in tree order (index ranges,
+ * trigram lists, their intersections and unions), each candidate is checked against the filter
+ * (unless the cursor is exact) and a search with a size limit stops after limit + 1 matches;
+ * a filter the indexes cannot narrow scans the base's subtree.
  *
  * Mapping notes (documented in the README's LDAP section):
  *  - sn/givenName: name_th and name_en split at the first space (given name first); a name
@@ -27,6 +33,8 @@
 
 #include <ldap.h>
 #include <errno.h>
+#include <limits.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +51,8 @@ enum syn { SYN_STR, SYN_IA5, SYN_TEL, SYN_OID, SYN_DN, SYN_BOOL, SYN_INT, SYN_UR
 #define F_INDEX 4u  /* equality and prefix index */
 #define F_OWN 8u    /* directoryd's own (published in schema/ldap/directoryd.ldif) */
 #define F_DSA 16u   /* USAGE dSAOperation (root DSE) */
+#define F_SUBSTR 32u /* codepoint-trigram index for substring filters */
+#define F_SHARED 64u /* values mostly shared by many entries (names of organisations, areas) */
 
 enum attr_id {
     A_OBJECTCLASS,
@@ -115,28 +125,30 @@ struct attr_def {
 #define OWN(n) "1.3.6.1.4.1.99999.727.1." #n
 static const struct attr_def attrs[A_NATTRS] = {
     [A_OBJECTCLASS] = {"objectClass", NULL, "2.5.4.0", SYN_OID, F_INDEX, NULL},
-    [A_CN] = {"cn", "commonName", "2.5.4.3", SYN_STR, F_INDEX, NULL},
-    [A_SN] = {"sn", "surname", "2.5.4.4", SYN_STR, F_INDEX, NULL},
-    [A_GIVENNAME] = {"givenName", "gn", "2.5.4.42", SYN_STR, F_INDEX, NULL},
-    [A_DISPLAYNAME] = {"displayName", NULL, "2.16.840.1.113730.3.1.241", SYN_STR, F_SINGLE, NULL},
+    [A_CN] = {"cn", "commonName", "2.5.4.3", SYN_STR, F_INDEX | F_SUBSTR, NULL},
+    [A_SN] = {"sn", "surname", "2.5.4.4", SYN_STR, F_INDEX | F_SUBSTR, NULL},
+    [A_GIVENNAME] = {"givenName", "gn", "2.5.4.42", SYN_STR, F_INDEX | F_SUBSTR, NULL},
+    [A_DISPLAYNAME] = {"displayName", NULL, "2.16.840.1.113730.3.1.241", SYN_STR,
+                       F_SINGLE | F_SUBSTR, NULL},
     [A_UID] = {"uid", "userid", "0.9.2342.19200300.100.1.1", SYN_STR, F_INDEX, NULL},
     [A_TITLE] = {"title", NULL, "2.5.4.12", SYN_STR, 0, NULL},
-    [A_MAIL] = {"mail", "rfc822Mailbox", "0.9.2342.19200300.100.1.3", SYN_IA5, F_INDEX, NULL},
+    [A_MAIL] = {"mail", "rfc822Mailbox", "0.9.2342.19200300.100.1.3", SYN_IA5, F_INDEX | F_SUBSTR,
+                NULL},
     [A_TELEPHONE] = {"telephoneNumber", NULL, "2.5.4.20", SYN_TEL, F_INDEX, NULL},
-    [A_MOBILE] = {"mobile", "mobileTelephoneNumber", "0.9.2342.19200300.100.1.41", SYN_TEL,
-                  F_INDEX, NULL},
+    [A_MOBILE] = {"mobile", "mobileTelephoneNumber", "0.9.2342.19200300.100.1.41", SYN_TEL, F_INDEX,
+                  NULL},
     [A_FAX] = {"facsimileTelephoneNumber", "fax", "2.5.4.23", SYN_TEL, 0, NULL},
-    [A_O] = {"o", "organizationName", "2.5.4.10", SYN_STR, F_INDEX, NULL},
-    [A_OU] = {"ou", "organizationalUnitName", "2.5.4.11", SYN_STR, F_INDEX, NULL},
-    [A_L] = {"l", "localityName", "2.5.4.7", SYN_STR, F_INDEX, NULL},
+    [A_O] = {"o", "organizationName", "2.5.4.10", SYN_STR, F_INDEX | F_SUBSTR | F_SHARED, NULL},
+    [A_OU] = {"ou", "organizationalUnitName", "2.5.4.11", SYN_STR, F_INDEX | F_SUBSTR | F_SHARED,
+              NULL},
+    [A_L] = {"l", "localityName", "2.5.4.7", SYN_STR, F_INDEX | F_SUBSTR | F_SHARED, NULL},
     [A_ST] = {"st", "stateOrProvinceName", "2.5.4.8", SYN_STR, 0, NULL},
     [A_DC] = {"dc", "domainComponent", "0.9.2342.19200300.100.1.25", SYN_IA5, F_SINGLE, NULL},
     [A_POSTALADDRESS] = {"postalAddress", NULL, "2.5.4.16", SYN_POSTAL, 0, NULL},
     [A_POSTALCODE] = {"postalCode", NULL, "2.5.4.17", SYN_STR, 0, NULL},
     [A_LABELEDURI] = {"labeledURI", NULL, "1.3.6.1.4.1.250.1.57", SYN_URI, 0, NULL},
     [A_DESCRIPTION] = {"description", NULL, "2.5.4.13", SYN_STR, 0, NULL},
-    [A_DEPARTMENT] = {"departmentNumber", NULL, "2.16.840.1.113730.3.1.2", SYN_STR, F_INDEX,
-                      NULL},
+    [A_DEPARTMENT] = {"departmentNumber", NULL, "2.16.840.1.113730.3.1.2", SYN_STR, F_INDEX, NULL},
     [A_EMPLOYEETYPE] = {"employeeType", NULL, "2.16.840.1.113730.3.1.4", SYN_STR, F_INDEX, NULL},
     [A_DIR_ID] = {"dirId", NULL, OWN(1), SYN_INT, F_OWN | F_SINGLE | F_INDEX,
                   "the numeric id of the organisation or person in the JSON API"},
@@ -184,8 +196,7 @@ static const struct attr_def attrs[A_NATTRS] = {
     [A_STRUCTURALOC] = {"structuralObjectClass", NULL, "2.5.21.9", SYN_OID, F_OPER | F_SINGLE,
                         NULL},
     [A_SUBSCHEMA] = {"subschemaSubentry", NULL, "2.5.18.10", SYN_DN, F_OPER | F_SINGLE, NULL},
-    [A_HASSUBORDINATES] = {"hasSubordinates", NULL, "2.5.18.9", SYN_BOOL, F_OPER | F_SINGLE,
-                           NULL},
+    [A_HASSUBORDINATES] = {"hasSubordinates", NULL, "2.5.18.9", SYN_BOOL, F_OPER | F_SINGLE, NULL},
     [A_NAMINGCONTEXTS] = {"namingContexts", NULL, "1.3.6.1.4.1.1466.101.120.5", SYN_DN,
                           F_OPER | F_DSA, NULL},
     [A_SUPPORTEDLDAPVERSION] = {"supportedLDAPVersion", NULL, "1.3.6.1.4.1.1466.101.120.15",
@@ -196,10 +207,9 @@ static const struct attr_def attrs[A_NATTRS] = {
                               F_OPER | F_DSA, NULL},
     [A_SUPPORTEDFEATURES] = {"supportedFeatures", NULL, "1.3.6.1.4.1.4203.1.3.5", SYN_OID,
                              F_OPER | F_DSA, NULL},
-    [A_VENDORNAME] = {"vendorName", NULL, "1.3.6.1.1.4", SYN_STR, F_OPER | F_DSA | F_SINGLE,
-                      NULL},
-    [A_VENDORVERSION] = {"vendorVersion", NULL, "1.3.6.1.1.5", SYN_STR,
-                         F_OPER | F_DSA | F_SINGLE, NULL},
+    [A_VENDORNAME] = {"vendorName", NULL, "1.3.6.1.1.4", SYN_STR, F_OPER | F_DSA | F_SINGLE, NULL},
+    [A_VENDORVERSION] = {"vendorVersion", NULL, "1.3.6.1.1.5", SYN_STR, F_OPER | F_DSA | F_SINGLE,
+                         NULL},
     [A_ATTRIBUTETYPES] = {"attributeTypes", NULL, "2.5.21.5", SYN_STR, F_OPER, NULL},
     [A_OBJECTCLASSES] = {"objectClasses", NULL, "2.5.21.6", SYN_STR, F_OPER, NULL},
 };
@@ -221,14 +231,55 @@ int dir_entry_attr_count(void)
     return A_NATTRS;
 }
 
+static bool attr_is(int i, const char *name)
+{
+    return strcasecmp(name, attrs[i].name) == 0 ||
+           (attrs[i].alias && strcasecmp(name, attrs[i].alias) == 0) ||
+           strcmp(name, attrs[i].oid) == 0;
+}
+
+/* Names, aliases and OIDs hashed (ASCII case folded) to attribute ids: every search looks up
+ * its filter's and its selection's attribute names. */
+#define ATTR_SLOTS 512 /* a power of two, well over 3 * A_NATTRS */
+_Static_assert(A_NATTRS < 127 && 3 * A_NATTRS < ATTR_SLOTS / 2, "attr_slots too small");
+static signed char attr_slots[ATTR_SLOTS]; /* attribute id + 1; 0: empty */
+static pthread_once_t attr_slots_once = PTHREAD_ONCE_INIT;
+
+static unsigned attr_hash(const char *s)
+{
+    unsigned h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)(*s >= 'A' && *s <= 'Z' ? *s + 32 : *s)) * 16777619u;
+    return h & (ATTR_SLOTS - 1);
+}
+
+static int attr_lookup(const char *name)
+{
+    for (unsigned h = attr_hash(name); attr_slots[h]; h = (h + 1) & (ATTR_SLOTS - 1))
+        if (attr_is(attr_slots[h] - 1, name))
+            return attr_slots[h] - 1;
+    return -1;
+}
+
+static void build_attr_slots(void)
+{
+    for (int i = 0; i < A_NATTRS; i++) {
+        const char *keys[3] = {attrs[i].name, attrs[i].alias, attrs[i].oid};
+        for (int k = 0; k < 3; k++) {
+            if (!keys[k] || attr_lookup(keys[k]) >= 0) /* the first attribute keeps a name */
+                continue;
+            unsigned h = attr_hash(keys[k]);
+            while (attr_slots[h])
+                h = (h + 1) & (ATTR_SLOTS - 1);
+            attr_slots[h] = (signed char)(i + 1);
+        }
+    }
+}
+
 int dir_entry_attr_find(const char *name)
 {
-    for (int i = 0; i < A_NATTRS; i++)
-        if (strcasecmp(name, attrs[i].name) == 0 ||
-            (attrs[i].alias && strcasecmp(name, attrs[i].alias) == 0) ||
-            strcmp(name, attrs[i].oid) == 0)
-            return i;
-    return -1;
+    pthread_once(&attr_slots_once, build_attr_slots);
+    return attr_lookup(name);
 }
 
 const char *dir_entry_attr_name(int id)
@@ -357,6 +408,7 @@ const char *const *dir_entry_schema_object_classes(void)
 static char suffix[512] = DIR_ENTRY_DEFAULT_SUFFIX;
 static char suffix_rdn_type[64] = "ou";
 static char suffix_rdn_value[256] = "childnet";
+static bool starttls_offered; /* the root DSE lists StartTLS (set at start-up) */
 
 static void ascii_lower(char *s)
 {
@@ -365,10 +417,43 @@ static void ascii_lower(char *s)
             *s = (char)(*s + 32);
 }
 
+/* True when DN is "type=value(,type=value)*" with descr types (a letter, then letters, digits
+ * or hyphens) and non-empty values of letters, digits, '.', '-' and '_' only: nothing to
+ * unescape, trim or re-encode, so libldap's LDAPv3 form of it is DN itself. Search bases
+ * such as "ou=people,ou=childnet,dc=bangkok,dc=go,dc=th" take this path. */
+static bool dn_simple(const char *dn)
+{
+    const char *p = dn;
+    for (;;) {
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
+            return false;
+        while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+               *p == '-')
+            p++;
+        if (*p++ != '=')
+            return false;
+        const char *v = p;
+        while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+               *p == '.' || *p == '-' || *p == '_')
+            p++;
+        if (p == v)
+            return false;
+        if (!*p)
+            return true;
+        if (*p++ != ',')
+            return false;
+    }
+}
+
 char *dir_entry_dn_normalize(const char *dn)
 {
     if (!*dn)
         return dir_xstrdup("");
+    if (dn_simple(dn)) {
+        char *out = dir_xstrdup(dn);
+        ascii_lower(out);
+        return out;
+    }
     LDAPDN parsed = NULL;
     if (ldap_str2dn(dn, &parsed, LDAP_DN_FORMAT_LDAP) != LDAP_SUCCESS)
         return NULL;
@@ -401,6 +486,11 @@ enum dir_rc dir_entry_configure(const char *sfx, char *err, size_t errlen)
     ldap_dnfree(parsed);
     snprintf(suffix, sizeof suffix, "%s", sfx);
     return DIR_OK;
+}
+
+void dir_entry_offer_starttls(bool on)
+{
+    starttls_offered = on;
 }
 
 const char *dir_entry_suffix(void)
@@ -452,6 +542,40 @@ struct dn_slot {
     int entry;
 };
 
+/* The substring index: for every (attribute, codepoint trigram of a normalised value) of the
+ * F_SUBSTR attributes, the entries holding it, ascending. Keys are 64-bit hashes of the
+ * attribute and the gram's bytes; two grams sharing a hash would share a list, which only
+ * adds candidates (every candidate is checked against the filter). A list is stored in blocks
+ * of GRAM_BLOCK entries: a header (the block's first entry, where its bytes start) and the
+ * gaps to the following entries as LEB128 varints (mostly one byte each). */
+#define GRAM_BLOCK 64
+
+struct gram_blk {
+    int first;    /* the block's first entry */
+    uint32_t off; /* its varints start at this offset from the list's first byte */
+};
+
+#define GRAM_MAX_BYTES 12 /* three units of at most four bytes */
+
+struct gram_slot {
+    uint64_t key; /* 0: empty */
+    uint32_t n;   /* entries in the list */
+    uint32_t blk; /* its first block header in gram_index.blk (while building: its builder) */
+    size_t pay;   /* its first varint byte in gram_index.pay */
+    unsigned char gram[GRAM_MAX_BYTES], glen; /* the gram (the first one seen with this key) */
+    bool mixed;                               /* other grams share the key (and the list) */
+};
+
+struct gram_index {
+    struct gram_slot *slots; /* open addressing, linear probing */
+    size_t mask, nkeys;
+    struct gram_blk *blk;
+    size_t nblk;
+    unsigned char *pay;
+    size_t npay, npost;
+    double build_ms;
+};
+
 struct dir_entry_view {
     struct dir_model_ext ext; /* first: the snapshot frees us through it */
     struct dir_arena *arena;
@@ -459,6 +583,7 @@ struct dir_entry_view {
     int n, cap;
     int root_dse, subschema, suffix_entry, people_ou;
     struct index idx[A_NATTRS];
+    struct gram_index grams;
     struct dn_slot *dns;
     size_t ndns; /* power of two */
 };
@@ -468,6 +593,9 @@ static void view_free(struct dir_model_ext *x)
     struct dir_entry_view *v = (struct dir_entry_view *)x;
     for (int i = 0; i < A_NATTRS; i++)
         free(v->idx[i].v);
+    free(v->grams.slots);
+    free(v->grams.blk);
+    free(v->grams.pay);
     free(v->dns);
     free(v->entries);
     dir_arena_free(v->arena);
@@ -956,6 +1084,8 @@ static void build_special(struct eb *b)
         put(b, A_SUPPORTEDCONTROL, controls[i], false);
     for (int i = 0; exts[i]; i++)
         put(b, A_SUPPORTEDEXTENSION, exts[i], false);
+    if (starttls_offered)
+        put(b, A_SUPPORTEDEXTENSION, "1.3.6.1.4.1.1466.20037", false);
     for (int i = 0; features[i]; i++)
         put(b, A_SUPPORTEDFEATURES, features[i], false);
     put(b, A_VENDORNAME, "directoryd", false);
@@ -996,6 +1126,298 @@ static int cmp_ival(const void *a, const void *b)
     return x->entry - y->entry;
 }
 
+/* ---- the substring (codepoint trigram) index ----
+ *
+ * Values and assertion pieces are cut into units: a UTF-8 sequence (a lead byte and as many
+ * continuation bytes as it announces, when they are all there), else a single byte. A piece
+ * that is well-formed UTF-8 and occurs in a value at byte offset k starts a unit there (its
+ * first byte is no continuation byte, so no earlier unit reaches over it) and is cut into
+ * exactly the value's units from there on, so every trigram of the piece's units is a
+ * trigram of the value's. Pieces and values are compared as dir_filter's substr_match
+ * compares them: the normalised bytes (white space already folded on both sides), so no
+ * gram can miss a true match. Pieces that are not well-formed UTF-8 are not used. */
+
+#define GRAM_UNITS 3
+#define GRAM_MAX_LISTS 6 /* a piece-heavy filter intersects at most this many lists */
+
+static size_t unit_len(const unsigned char *s, size_t n)
+{
+    unsigned c = s[0];
+    size_t k = c >= 0xF0 && c < 0xF8   ? 3
+               : c >= 0xE0 && c < 0xF0 ? 2
+               : c >= 0xC0 && c < 0xE0 ? 1
+                                       : 0;
+    if (k >= n)
+        return 1;
+    for (size_t j = 1; j <= k; j++)
+        if ((s[j] & 0xC0) != 0x80)
+            return 1;
+    return k + 1;
+}
+
+static uint64_t gram_key(int attr, const char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL ^ ((uint64_t)(unsigned)attr * 0x9E3779B97F4A7C15ULL);
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+    return h ? h : 1;
+}
+
+/* A gram: its key and its bytes (in a value or a piece). */
+struct gram_ref {
+    uint64_t key;
+    const char *p;
+    size_t len;
+};
+
+struct keybuf {
+    struct gram_ref *k;
+    size_t n, cap;
+};
+
+static void keybuf_push(struct keybuf *b, struct gram_ref r)
+{
+    if (b->n == b->cap) {
+        b->cap = b->cap ? b->cap * 2 : 64;
+        b->k = dir_xrealloc(b->k, sizeof *b->k * b->cap);
+    }
+    b->k[b->n++] = r;
+}
+
+/* Appends the trigrams of the N normalised bytes at S (attribute ATTR) to B. */
+static void gram_keys(int attr, const char *s, size_t n, struct keybuf *b)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t st[GRAM_UNITS] = {0}, i = 0;
+    int k = 0;
+    while (i < n) {
+        for (int j = 0; j < GRAM_UNITS - 1; j++)
+            st[j] = st[j + 1];
+        st[GRAM_UNITS - 1] = i;
+        i += unit_len(u + i, n - i);
+        if (++k >= GRAM_UNITS)
+            keybuf_push(
+                b, (struct gram_ref){gram_key(attr, s + st[0], i - st[0]), s + st[0], i - st[0]});
+    }
+}
+
+/* True when slot SL holds exactly the gram R (no other gram shares its list). */
+static bool gram_is(const struct gram_slot *sl, const struct gram_ref *r)
+{
+    return !sl->mixed && sl->glen == r->len && memcmp(sl->gram, r->p, r->len) == 0;
+}
+
+static struct gram_slot *gram_slot_of(const struct gram_index *g, uint64_t key)
+{
+    size_t h = (size_t)key & g->mask;
+    while (g->slots[h].key && g->slots[h].key != key)
+        h = (h + 1) & g->mask;
+    return &g->slots[h];
+}
+
+static void gram_grow(struct gram_index *g)
+{
+    struct gram_slot *old = g->slots;
+    size_t n = g->mask + 1;
+    g->mask = n * 2 - 1;
+    g->slots = dir_xcalloc(n * 2, sizeof *g->slots);
+    for (size_t i = 0; i < n; i++)
+        if (old[i].key)
+            *gram_slot_of(g, old[i].key) = old[i];
+    free(old);
+}
+
+/* One list while building. */
+struct gram_builder {
+    int last; /* the last entry added (-1: none) */
+    uint32_t n;
+    struct gram_blk *blk;
+    size_t nblk, capblk;
+    unsigned char *pay;
+    size_t npay, cappay;
+};
+
+static void gram_add(struct gram_builder *gb, int e)
+{
+    if (gb->last == e)
+        return; /* one entry once per list */
+    if (gb->n % GRAM_BLOCK == 0) {
+        if (gb->nblk == gb->capblk) {
+            gb->capblk = gb->capblk ? gb->capblk * 2 : 1;
+            gb->blk = dir_xrealloc(gb->blk, sizeof *gb->blk * gb->capblk);
+        }
+        gb->blk[gb->nblk++] = (struct gram_blk){e, (uint32_t)gb->npay};
+    } else {
+        if (gb->npay + 5 > gb->cappay) {
+            gb->cappay = gb->cappay ? gb->cappay * 2 : 16;
+            gb->pay = dir_xrealloc(gb->pay, gb->cappay);
+        }
+        unsigned gap = (unsigned)(e - gb->last);
+        while (gap >= 0x80) {
+            gb->pay[gb->npay++] = (unsigned char)(gap | 0x80);
+            gap >>= 7;
+        }
+        gb->pay[gb->npay++] = (unsigned char)gap;
+    }
+    gb->last = e;
+    gb->n++;
+}
+
+/* The index being built: the slots, and one builder per key (slot.blk names it). Values
+ * shared by many entries (F_SHARED: an organisation's or an area's name, one string for every
+ * member) are cut into grams once: MEMO maps the value's address to its builders. */
+struct gram_build {
+    struct gram_index *g;
+    struct gram_builder *gb;
+    size_t ngb, capgb;
+    struct keybuf kb;
+    struct gram_memo_slot *memo;
+    size_t memo_mask, memo_used;
+    uint32_t *memo_ids;
+    size_t nmemo_ids, capmemo_ids;
+};
+
+struct gram_memo_slot {
+    const char *val; /* NULL: empty */
+    int attr;
+    uint32_t off, n; /* builder ids in gram_build.memo_ids */
+};
+
+/* The builder of gram R: its slot, made if new. */
+static uint32_t gram_builder_of(struct gram_build *x, const struct gram_ref *r)
+{
+    struct gram_index *g = x->g;
+    struct gram_slot *sl = gram_slot_of(g, r->key);
+    if (!sl->key) {
+        if ((g->nkeys + 1) * 10 > (g->mask + 1) * 7) {
+            gram_grow(g);
+            sl = gram_slot_of(g, r->key);
+        }
+        g->nkeys++;
+        sl->key = r->key;
+        sl->glen = (unsigned char)r->len;
+        memcpy(sl->gram, r->p, r->len);
+        if (x->ngb == x->capgb) {
+            x->capgb = x->capgb ? x->capgb * 2 : 1024;
+            x->gb = dir_xrealloc(x->gb, sizeof *x->gb * x->capgb);
+        }
+        x->gb[x->ngb] = (struct gram_builder){.last = -1};
+        sl->blk = (uint32_t)x->ngb++;
+    } else if (!gram_is(sl, r)) {
+        sl->mixed = true; /* two grams, one 64-bit key: one list, never exact */
+    }
+    return sl->blk;
+}
+
+static struct gram_memo_slot *memo_slot(const struct gram_build *x, const char *val, int attr)
+{
+    size_t h = (size_t)((((uintptr_t)val >> 3) ^ (uintptr_t)attr) * 0x9E3779B97F4A7C15ULL >> 20) &
+               x->memo_mask;
+    while (x->memo[h].val && (x->memo[h].val != val || x->memo[h].attr != attr))
+        h = (h + 1) & x->memo_mask;
+    return &x->memo[h];
+}
+
+/* Adds entry E to the lists of the grams of its value V of attribute ATTR. */
+static void gram_add_value(struct gram_build *x, int attr, const struct dir_fval *v, int e)
+{
+    if (!(attrs[attr].flags & F_SHARED)) {
+        x->kb.n = 0;
+        gram_keys(attr, v->norm, v->nlen, &x->kb);
+        for (size_t i = 0; i < x->kb.n; i++) {
+            uint32_t id = gram_builder_of(x, &x->kb.k[i]); /* may move x->gb */
+            gram_add(&x->gb[id], e);
+        }
+        return;
+    }
+    struct gram_memo_slot *ms = memo_slot(x, v->val, attr);
+    if (!ms->val) { /* the first time */
+        if ((x->memo_used + 1) * 2 > x->memo_mask + 1) {
+            struct gram_memo_slot *old = x->memo;
+            size_t n = x->memo_mask + 1;
+            x->memo_mask = n * 2 - 1;
+            x->memo = dir_xcalloc(n * 2, sizeof *x->memo);
+            for (size_t i = 0; i < n; i++)
+                if (old[i].val)
+                    *memo_slot(x, old[i].val, old[i].attr) = old[i];
+            free(old);
+            ms = memo_slot(x, v->val, attr);
+        }
+        x->memo_used++;
+        x->kb.n = 0;
+        gram_keys(attr, v->norm, v->nlen, &x->kb);
+        if (x->nmemo_ids + x->kb.n > x->capmemo_ids) {
+            x->capmemo_ids = (x->nmemo_ids + x->kb.n) * 2;
+            x->memo_ids = dir_xrealloc(x->memo_ids, sizeof *x->memo_ids * x->capmemo_ids);
+        }
+        *ms = (struct gram_memo_slot){v->val, attr, (uint32_t)x->nmemo_ids, (uint32_t)x->kb.n};
+        for (size_t i = 0; i < x->kb.n; i++)
+            x->memo_ids[x->nmemo_ids++] = gram_builder_of(x, &x->kb.k[i]);
+    }
+    for (uint32_t i = 0; i < ms->n; i++)
+        gram_add(&x->gb[x->memo_ids[ms->off + i]], e);
+}
+
+/* One pass over the entries in tree order appends each entry to the lists of its grams, so
+ * every list comes out ascending; then the lists are packed into two arrays. */
+static void build_grams(struct dir_entry_view *v)
+{
+    struct gram_index *g = &v->grams;
+    struct gram_build x = {.g = g, .memo_mask = 1023};
+    x.memo = dir_xcalloc(x.memo_mask + 1, sizeof *x.memo);
+    g->mask = (1u << 12) - 1;
+    g->slots = dir_xcalloc(g->mask + 1, sizeof *g->slots);
+    for (int i = 0; i < v->n; i++) {
+        const struct dir_entry *e = &v->entries[i];
+        for (int k = 0; k < e->nattrs; k++) {
+            const struct dir_fattr *a = &e->attrs[k];
+            if (!(attrs[a->id].flags & F_SUBSTR) || a->match != syn_match(attrs[a->id].syn))
+                continue;
+            for (int j = 0; j < a->nvals; j++)
+                gram_add_value(&x, a->id, &a->vals[j], i);
+        }
+    }
+    free(x.kb.k);
+    free(x.memo);
+    free(x.memo_ids);
+    for (size_t j = 0; j < x.ngb; j++) {
+        g->nblk += x.gb[j].nblk;
+        g->npay += x.gb[j].npay;
+        g->npost += x.gb[j].n;
+    }
+    g->blk = dir_xmalloc(sizeof *g->blk * (g->nblk + 1));
+    g->pay = dir_xmalloc(g->npay + 1);
+    size_t nblk = 0, npay = 0;
+    for (size_t h = 0; h <= g->mask; h++) {
+        struct gram_slot *sl = &g->slots[h];
+        if (!sl->key)
+            continue;
+        struct gram_builder *b = &x.gb[sl->blk];
+        sl->n = b->n;
+        sl->blk = (uint32_t)nblk;
+        sl->pay = npay;
+        memcpy(g->blk + nblk, b->blk, sizeof *b->blk * b->nblk);
+        if (b->npay)
+            memcpy(g->pay + npay, b->pay, b->npay);
+        nblk += b->nblk;
+        npay += b->npay;
+        free(b->blk);
+        free(b->pay);
+    }
+    free(x.gb);
+}
+
+/* Bytes the substring index takes. */
+static size_t gram_bytes(const struct gram_index *g)
+{
+    return (g->mask + 1) * sizeof *g->slots + g->nblk * sizeof *g->blk + g->npay;
+}
+
 static void build_indexes(struct dir_entry_view *v)
 {
     int counts[A_NATTRS] = {0};
@@ -1020,6 +1442,12 @@ static void build_indexes(struct dir_entry_view *v)
     for (int id = 0; id < A_NATTRS; id++)
         if (v->idx[id].n)
             qsort(v->idx[id].v, (size_t)v->idx[id].n, sizeof(struct ival), cmp_ival);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    build_grams(v);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    v->grams.build_ms =
+        (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
     v->ndns = 1;
     while (v->ndns < (size_t)v->n * 2)
         v->ndns <<= 1;
@@ -1092,9 +1520,16 @@ static struct dir_entry_view *build_view(const struct dir_model *m)
     free(b.t);
     free(org_entry);
     build_indexes(v);
+    /* Sorting the indexes and growing the substring lists left ~100 MB of freed heap behind
+     * (at 100,000 people); give it back rather than keep it for the next view. */
+    malloc_trim(0);
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    DIR_LOG(DIR_LOG_INFO, "entry", "ldap view of snapshot %lld: %d entries in %.1f ms", m->seq,
-            v->n, (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+    DIR_LOG(DIR_LOG_INFO, "entry",
+            "ldap view of snapshot %lld: %d entries in %.1f ms (substring index: %zu grams, %zu "
+            "postings, %.1f MB, %.1f ms)",
+            m->seq, v->n,
+            (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6,
+            v->grams.nkeys, v->grams.npost, (double)gram_bytes(&v->grams) / 1e6, v->grams.build_ms);
     return v;
 }
 
@@ -1116,10 +1551,196 @@ const struct dir_entry_view *dir_entry_view(struct dir_model *m)
 
 /* ---- search ---- */
 
-struct ilist {
-    int *v;
-    int n;
+/* Candidates come from cursors over sorted entry lists: an equality range of a sorted index
+ * (ordered by entry within one value, cmp_ival), a posting list of the substring index, a
+ * materialised list (a prefix range, sorted), and their intersections (AND, leapfrogging with
+ * galloping seeks) and unions (OR). cur_seek(c, t) gives the smallest entry >= t still in C
+ * (INT_MAX when none): the search asks for tree order one candidate at a time, so a search
+ * with a size limit stops after limit + 1 matches without reading the rest of any list. */
+
+enum cur_kind { CUR_EMPTY, CUR_ARRAY, CUR_GRAM, CUR_AND, CUR_OR };
+
+#define OR_MERGE_MAX 8 /* an OR of more indexed branches is materialised as one sorted list */
+
+struct cur {
+    enum cur_kind kind;
+    int est;    /* at most this many entries */
+    bool exact; /* every entry it gives matches the filter it was built for, for a caller who
+                   may see private values (indexes hold private values too) */
+    /* CUR_ARRAY: entry i is *(const int *)(base + i * stride) for pos <= i < n */
+    const char *base;
+    size_t stride;
+    int pos, n;
+    int *owned; /* a materialised list this cursor frees */
+    /* CUR_GRAM: list SL; at entry CUR, the I-th of block B, its gap bytes next at P */
+    const struct gram_index *g;
+    const struct gram_slot *sl;
+    int b, nb, i, cur;
+    const unsigned char *p;
+    /* CUR_AND (kids by ascending est) and CUR_OR */
+    struct cur *kids;
+    int nkids;
+    int at; /* CUR_OR's kids: the last entry this kid gave (-1 before the first) */
 };
+
+static void cur_free(struct cur *c)
+{
+    for (int i = 0; i < c->nkids; i++)
+        cur_free(&c->kids[i]);
+    free(c->kids);
+    free(c->owned);
+    memset(c, 0, sizeof *c);
+}
+
+static int cur_at(const struct cur *c, int i)
+{
+    int e;
+    memcpy(&e, c->base + (size_t)i * c->stride, sizeof e);
+    return e;
+}
+
+static void cur_gram_block(struct cur *c, int b)
+{
+    const struct gram_blk *x = &c->g->blk[c->sl->blk + (uint32_t)b];
+    c->b = b;
+    c->i = 0;
+    c->cur = x->first;
+    c->p = c->g->pay + c->sl->pay + x->off;
+}
+
+static void cur_gram(struct cur *c, const struct gram_index *g, const struct gram_slot *sl)
+{
+    memset(c, 0, sizeof *c);
+    c->kind = CUR_GRAM;
+    c->g = g;
+    c->sl = sl;
+    c->est = (int)sl->n;
+    c->nb = (int)((sl->n + GRAM_BLOCK - 1) / GRAM_BLOCK);
+    cur_gram_block(c, 0);
+}
+
+static int cur_seek_gram(struct cur *c, int t)
+{
+    if (c->cur >= t)
+        return c->cur;
+    const struct gram_blk *blk = c->g->blk + c->sl->blk;
+    int lo = c->b + 1;
+    if (lo < c->nb && blk[lo].first <= t) {
+        /* Gallop over the block headers to the last block starting at or before T. */
+        long step = 1, hi = lo + 1;
+        while (hi < c->nb && blk[hi].first <= t) {
+            lo = (int)hi;
+            step *= 2;
+            hi = lo + step;
+        }
+        if (hi > c->nb)
+            hi = c->nb;
+        while (hi - lo > 1) {
+            int mid = lo + (int)((hi - lo) / 2);
+            if (blk[mid].first <= t)
+                lo = mid;
+            else
+                hi = mid;
+        }
+        cur_gram_block(c, lo);
+    }
+    while (c->cur < t) {
+        int inblk = c->b + 1 < c->nb ? GRAM_BLOCK : (int)(c->sl->n - (uint32_t)c->b * GRAM_BLOCK);
+        if (c->i + 1 < inblk) {
+            unsigned gap = 0;
+            for (int sh = 0;; sh += 7) {
+                unsigned char byte = *c->p++;
+                gap |= (unsigned)(byte & 0x7f) << sh;
+                if (!(byte & 0x80))
+                    break;
+            }
+            c->cur += (int)gap;
+            c->i++;
+        } else if (c->b + 1 < c->nb) {
+            cur_gram_block(c, c->b + 1);
+        } else {
+            c->cur = INT_MAX;
+        }
+    }
+    return c->cur;
+}
+
+static int cur_seek(struct cur *c, int t)
+{
+    switch (c->kind) {
+    case CUR_ARRAY: {
+        int lo = c->pos, n = c->n;
+        if (lo >= n)
+            return INT_MAX;
+        int x = cur_at(c, lo);
+        if (x >= t)
+            return x;
+        /* Gallop: cur_at(lo) < t; find hi with cur_at(hi) >= t (or n), then bisect. */
+        long step = 1, hi = lo + 1;
+        while (hi < n && cur_at(c, (int)hi) < t) {
+            lo = (int)hi;
+            step *= 2;
+            hi = lo + step;
+        }
+        if (hi > n)
+            hi = n;
+        while (hi - lo > 1) {
+            int mid = lo + (int)((hi - lo) / 2);
+            if (cur_at(c, mid) < t)
+                lo = mid;
+            else
+                hi = mid;
+        }
+        c->pos = (int)hi;
+        return hi < n ? cur_at(c, (int)hi) : INT_MAX;
+    }
+    case CUR_GRAM:
+        return cur_seek_gram(c, t);
+    case CUR_AND: {
+        int x = t;
+        for (;;) {
+            x = cur_seek(&c->kids[0], x);
+            if (x == INT_MAX)
+                return INT_MAX;
+            int k = 1;
+            for (; k < c->nkids; k++) {
+                int y = cur_seek(&c->kids[k], x);
+                if (y == INT_MAX)
+                    return INT_MAX;
+                if (y > x) {
+                    x = y;
+                    break;
+                }
+            }
+            if (k == c->nkids)
+                return x;
+        }
+    }
+    case CUR_OR: {
+        int best = INT_MAX;
+        for (int k = 0; k < c->nkids; k++) {
+            struct cur *kid = &c->kids[k];
+            if (kid->at < t && kid->at != INT_MAX)
+                kid->at = cur_seek(kid, t);
+            if (kid->at < best)
+                best = kid->at;
+        }
+        return best;
+    }
+    default:
+        return INT_MAX;
+    }
+}
+
+static void cur_array(struct cur *c, const void *base, size_t stride, int n)
+{
+    memset(c, 0, sizeof *c);
+    c->kind = n > 0 ? CUR_ARRAY : CUR_EMPTY;
+    c->base = base;
+    c->stride = stride;
+    c->n = n;
+    c->est = n;
+}
 
 static int cmp_int(const void *a, const void *b)
 {
@@ -1127,99 +1748,291 @@ static int cmp_int(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static void uniq(struct ilist *l)
+static int cmp_cur_est(const void *a, const void *b)
 {
-    qsort(l->v, (size_t)l->n, sizeof *l->v, cmp_int);
-    int k = 0;
-    for (int i = 0; i < l->n; i++)
-        if (k == 0 || l->v[k - 1] != l->v[i])
-            l->v[k++] = l->v[i];
-    l->n = k;
+    const struct cur *x = a, *y = b;
+    return (x->est > y->est) - (x->est < y->est);
 }
 
-/* First index record >= (KEY, KN) in X. */
-static int lower_bound(const struct index *x, const char *key, size_t kn)
+/* Compares record R with KEY (KN bytes): as a string, or whether R starts with KEY. */
+static int ival_cmp(const struct ival *r, const char *key, size_t kn, bool prefix)
+{
+    size_t n = r->nlen < kn ? r->nlen : kn;
+    int c = memcmp(r->norm, key, n);
+    if (c)
+        return c;
+    if (r->nlen < kn)
+        return -1;
+    return prefix || r->nlen == kn ? 0 : 1;
+}
+
+/* The records of X equal to KEY (or starting with it, PREFIX): [*LO, *HI). */
+static void index_range(const struct index *x, const char *key, size_t kn, bool prefix, int *lo_out,
+                        int *hi_out)
 {
     int lo = 0, hi = x->n;
-    while (lo < hi) {
-        int mid = (lo + hi) / 2;
-        const struct ival *r = &x->v[mid];
-        size_t n = r->nlen < kn ? r->nlen : kn;
-        int c = memcmp(r->norm, key, n);
-        if (c == 0)
-            c = r->nlen < kn ? -1 : 0;
-        if (c < 0)
+    while (lo < hi) { /* first record >= KEY */
+        int mid = lo + (hi - lo) / 2;
+        if (ival_cmp(&x->v[mid], key, kn, prefix) < 0)
             lo = mid + 1;
         else
             hi = mid;
     }
-    return lo;
+    *lo_out = lo;
+    if (lo == x->n || ival_cmp(&x->v[lo], key, kn, prefix) != 0) {
+        *hi_out = lo;
+        return;
+    }
+    /* The first record after the range, galloping from its start: ranges are mostly short
+     * (one record for a uid), and from LO on a record is in the range or after it. Past 64
+     * records, bisect the rest of the index instead. */
+    long in = lo, step = 1;
+    hi = lo + 1;
+    while (hi < x->n && ival_cmp(&x->v[hi], key, kn, prefix) == 0) {
+        in = hi;
+        step *= 2;
+        hi = (int)(step <= 64 && in + step < x->n ? in + step : x->n);
+    }
+    while (hi - in > 1) {
+        int mid = (int)(in + (hi - in) / 2);
+        if (ival_cmp(&x->v[mid], key, kn, prefix) == 0)
+            in = mid;
+        else
+            hi = mid;
+    }
+    *hi_out = hi;
 }
 
-/* Candidate entries for F from the indexes; false when F cannot use them. */
-static bool candidates(const struct dir_entry_view *v, const struct dir_filter *f, struct ilist *out)
+/* Posting lists of the trigrams of PIECE on attribute ATTR, added to LISTS (N so far, room
+ * for CAP); *WHOLE tells whether the piece is one gram, alone in its list. False when some
+ * gram is in no value at all: then no entry can match. */
+static bool piece_lists(const struct dir_entry_view *v, int attr, const struct dir_fpiece *p,
+                        const struct gram_slot **lists, int *n, int cap, struct keybuf *kb,
+                        bool *whole)
 {
-    out->v = NULL;
-    out->n = 0;
+    *whole = false;
+    if (!p || p->nn < GRAM_UNITS || !dir_text_utf8_valid(p->norm, p->nn))
+        return true;
+    kb->n = 0;
+    gram_keys(attr, p->norm, p->nn, kb);
+    for (size_t i = 0; i < kb->n; i++) {
+        const struct gram_slot *sl = gram_slot_of(&v->grams, kb->k[i].key);
+        if (!sl->key || (!sl->mixed && !gram_is(sl, &kb->k[i])))
+            return false;
+        *whole = kb->n == 1 && kb->k[0].len == p->nn && !sl->mixed;
+        bool dup = false;
+        for (int j = 0; j < *n && !dup; j++)
+            dup = lists[j] == sl;
+        if (!dup && *n < cap)
+            lists[(*n)++] = sl;
+    }
+    return true;
+}
+
+static int cmp_slot_n(const void *a, const void *b)
+{
+    const struct gram_slot *x = *(const struct gram_slot *const *)a,
+                           *y = *(const struct gram_slot *const *)b;
+    return (x->n > y->n) - (x->n < y->n);
+}
+
+/* Cursors over the substring index for F (SUBSTRINGS, or EQUALITY on an attribute with no
+ * equality index): an AND of the shortest posting lists into OUT. False when F has no piece
+ * of GRAM_UNITS units or more. */
+static bool gram_cursor(const struct dir_entry_view *v, const struct dir_filter *f, struct cur *out)
+{
+    enum { CAP = 64 };
+    const struct gram_slot *lists[CAP];
+    int n = 0;
+    bool ok = true, whole = false, any_whole = false;
+    struct keybuf kb = {0};
+    if (f->kind == DIR_FILTER_SUBSTRINGS) {
+        ok = piece_lists(v, f->attr_id, f->initial, lists, &n, CAP, &kb, &whole);
+        for (int i = 0; i < f->nany && ok; i++)
+            ok = piece_lists(v, f->attr_id, &f->any[i], lists, &n, CAP, &kb, &any_whole);
+        if (ok)
+            ok = piece_lists(v, f->attr_id, f->final, lists, &n, CAP, &kb, &whole);
+    } else {
+        ok = piece_lists(v, f->attr_id, &f->value, lists, &n, CAP, &kb, &whole);
+    }
+    free(kb.k);
+    /* "*abc*" with ABC one gram: the list is the entries with ABC in some value, exactly. */
+    bool exact =
+        f->kind == DIR_FILTER_SUBSTRINGS && !f->initial && !f->final && f->nany == 1 && any_whole;
+    memset(out, 0, sizeof *out);
+    if (!ok) {
+        out->kind = CUR_EMPTY;
+        return true;
+    }
+    if (n == 0)
+        return false;
+    qsort(lists, (size_t)n, sizeof *lists, cmp_slot_n);
+    if (n > GRAM_MAX_LISTS)
+        n = GRAM_MAX_LISTS;
+    if (n == 1) {
+        cur_gram(out, &v->grams, lists[0]);
+        out->exact = exact;
+        return true;
+    }
+    out->kind = CUR_AND;
+    out->kids = dir_xcalloc((size_t)n, sizeof *out->kids);
+    out->nkids = n;
+    out->est = (int)lists[0]->n;
+    for (int i = 0; i < n; i++)
+        cur_gram(&out->kids[i], &v->grams, lists[i]);
+    return true;
+}
+
+/* A cursor over candidate entries for F from the indexes into OUT (the caller frees it with
+ * cur_free); false when F cannot use them (OUT is then empty and owns nothing). Every entry
+ * F can match is a candidate; candidates have to be checked against F unless OUT->exact. */
+static bool cur_build(const struct dir_entry_view *v, const struct dir_filter *f, struct cur *out)
+{
+    memset(out, 0, sizeof *out);
     switch (f->kind) {
     case DIR_FILTER_EQUALITY:
     case DIR_FILTER_APPROX:
     case DIR_FILTER_SUBSTRINGS: {
-        if (f->attr_id < 0 || !(attrs[f->attr_id].flags & F_INDEX))
+        if (f->attr_id < 0 || syn_match(attrs[f->attr_id].syn) != f->match ||
+            (f->kind != DIR_FILTER_SUBSTRINGS && !f->value.norm))
             return false;
-        if (f->kind == DIR_FILTER_SUBSTRINGS && (!f->initial || f->initial->nn == 0))
-            return false;
-        if (syn_match(attrs[f->attr_id].syn) != f->match)
-            return false;
+        unsigned fl = attrs[f->attr_id].flags;
         const struct index *x = &v->idx[f->attr_id];
-        const struct dir_fpiece *key = f->kind == DIR_FILTER_SUBSTRINGS ? f->initial : &f->value;
-        int lo = lower_bound(x, key->norm, key->nn), hi = lo;
-        bool prefix = f->kind == DIR_FILTER_SUBSTRINGS;
-        while (hi < x->n && x->v[hi].nlen >= key->nn &&
-               memcmp(x->v[hi].norm, key->norm, key->nn) == 0 &&
-               (prefix || x->v[hi].nlen == key->nn))
-            hi++;
-        out->v = dir_xmalloc(sizeof(int) * (size_t)(hi - lo + 1));
-        for (int i = lo; i < hi; i++)
-            out->v[out->n++] = x->v[i].entry;
-        if (prefix)
-            uniq(out);
-        return true;
+        if (f->kind != DIR_FILTER_SUBSTRINGS) {
+            if (!(fl & F_INDEX))
+                return (fl & F_SUBSTR) && gram_cursor(v, f, out);
+            int lo, hi;
+            index_range(x, f->value.norm, f->value.nn, false, &lo, &hi);
+            /* Records of one value are ordered by entry (cmp_ival), one per entry. */
+            if (hi > lo)
+                cur_array(out, &x->v[lo].entry, sizeof *x->v, hi - lo);
+            else
+                out->kind = CUR_EMPTY;
+            out->exact = true; /* a record of the value is the match itself */
+            return true;
+        }
+        struct cur g;
+        bool have_g = (fl & F_SUBSTR) && gram_cursor(v, f, &g);
+        if (have_g && g.kind == CUR_EMPTY) {
+            *out = g;
+            return true;
+        }
+        int lo = 0, hi = 0;
+        bool have_p = (fl & F_INDEX) && f->initial && f->initial->nn > 0;
+        if (have_p)
+            index_range(x, f->initial->norm, f->initial->nn, true, &lo, &hi);
+        if (have_p && (!have_g || hi - lo <= g.est)) {
+            if (have_g)
+                cur_free(&g);
+            /* A prefix range is ordered by value: collect its entries and sort them. */
+            int *l = dir_xmalloc(sizeof(int) * (size_t)(hi - lo + 1)), k = 0;
+            for (int i = lo; i < hi; i++)
+                l[k++] = x->v[i].entry;
+            qsort(l, (size_t)k, sizeof *l, cmp_int);
+            int u = 0;
+            for (int i = 0; i < k; i++)
+                if (u == 0 || l[u - 1] != l[i])
+                    l[u++] = l[i];
+            cur_array(out, l, sizeof *l, u);
+            out->owned = l;
+            out->exact = f->nany == 0 && !f->final; /* nothing but the initial piece */
+            return true;
+        }
+        if (have_g) {
+            *out = g;
+            return true;
+        }
+        return false;
     }
     case DIR_FILTER_AND: {
-        bool any = false;
-        for (int i = 0; i < f->nkids; i++) {
-            struct ilist k;
-            if (!candidates(v, f->kids[i], &k))
+        struct cur *kids = dir_xcalloc((size_t)f->nkids + 1, sizeof *kids);
+        int n = 0;
+        bool empty = false, exact = true;
+        for (int i = 0; i < f->nkids && !empty; i++) {
+            if (!cur_build(v, f->kids[i], &kids[n])) {
+                exact = false; /* that kid is left to the check */
                 continue;
-            if (!any || k.n < out->n) {
-                free(out->v);
-                *out = k;
-                any = true;
-            } else {
-                free(k.v);
             }
+            empty = kids[n].kind == CUR_EMPTY;
+            exact = exact && kids[n].exact;
+            n++;
         }
-        return any;
+        if (n == 0) {
+            free(kids);
+            return false;
+        }
+        if (empty || n == 1) { /* the empty one (last built), or the only one */
+            *out = kids[n - 1];
+            out->exact = empty || exact;
+            for (int i = 0; i < n - 1; i++)
+                cur_free(&kids[i]);
+            free(kids);
+            return true;
+        }
+        qsort(kids, (size_t)n, sizeof *kids, cmp_cur_est);
+        out->kind = CUR_AND;
+        out->kids = kids;
+        out->nkids = n;
+        out->est = kids[0].est;
+        out->exact = exact;
+        return true;
     }
     case DIR_FILTER_OR: {
-        if (f->nkids == 0)
-            return true; /* absolute false: nothing */
+        struct cur *kids = dir_xcalloc((size_t)f->nkids + 1, sizeof *kids);
+        int n = 0;
+        long est = 0;
+        bool exact = true;
         for (int i = 0; i < f->nkids; i++) {
-            struct ilist k;
-            if (!candidates(v, f->kids[i], &k)) {
-                free(out->v);
-                out->v = NULL;
-                out->n = 0;
+            if (!cur_build(v, f->kids[i], &kids[n])) {
+                for (int j = 0; j < n; j++)
+                    cur_free(&kids[j]);
+                free(kids);
                 return false;
             }
-            out->v = dir_xrealloc(out->v, sizeof(int) * (size_t)(out->n + k.n + 1));
-            if (k.n)
-                memcpy(out->v + out->n, k.v, sizeof(int) * (size_t)k.n);
-            out->n += k.n;
-            free(k.v);
+            if (kids[n].kind == CUR_EMPTY) {
+                cur_free(&kids[n]);
+                continue;
+            }
+            exact = exact && kids[n].exact;
+            kids[n].at = -1;
+            est += kids[n].est;
+            n++;
         }
-        uniq(out);
+        if (n <= 1) { /* absolute false, only empty kids, or one kid */
+            if (n == 1) {
+                *out = kids[0];
+            } else {
+                out->kind = CUR_EMPTY;
+                out->exact = true;
+            }
+            free(kids);
+            return true;
+        }
+        if (n > OR_MERGE_MAX) {
+            /* Many branches: one sorted list of all their entries (merging them one step at a
+             * time would cost a seek in every branch per candidate). */
+            int *l = dir_xmalloc(sizeof(int) * (size_t)(est + 1)), k = 0;
+            for (int i = 0; i < n; i++) {
+                for (int e = cur_seek(&kids[i], 0); e != INT_MAX; e = cur_seek(&kids[i], e + 1))
+                    l[k++] = e;
+                cur_free(&kids[i]);
+            }
+            free(kids);
+            qsort(l, (size_t)k, sizeof *l, cmp_int);
+            int u = 0;
+            for (int i = 0; i < k; i++)
+                if (u == 0 || l[u - 1] != l[i])
+                    l[u++] = l[i];
+            cur_array(out, l, sizeof *l, u);
+            out->owned = l;
+            out->exact = exact;
+            return true;
+        }
+        out->kind = CUR_OR;
+        out->kids = kids;
+        out->nkids = n;
+        out->est = est > INT_MAX ? INT_MAX : (int)est;
+        out->exact = exact;
         return true;
     }
     default:
@@ -1320,27 +2133,29 @@ enum dir_rc dir_entry_search(const struct dir_entry_view *v, const struct dir_en
     int lo = base, hi = base + 1;
     if (scope != DIR_SCOPE_BASE)
         hi = v->entries[base].end;
-    struct ilist cand = {0};
-    bool indexed = scope != DIR_SCOPE_BASE && s->filter && candidates(v, s->filter, &cand);
-    int total = indexed ? cand.n : hi - lo;
+    struct cur cand;
+    bool indexed = scope != DIR_SCOPE_BASE && s->filter && cur_build(v, s->filter, &cand);
     bool see_private = s->role >= DIR_ROLE_CASEWORKER;
+    bool check = !indexed || !cand.exact || !see_private;
     bool stop_early = s->sort_attr < 0 && s->size_limit > 0;
     int cap = 64;
     r->idx = dir_xmalloc(sizeof(int) * (size_t)cap);
-    for (int i = 0; i < total; i++) {
-        int e = indexed ? cand.v[i] : lo + i;
-        if ((i & 255) == 255 && past(s->deadline)) {
+    int e = s->after + 1 > lo ? s->after + 1 : lo;
+    for (unsigned steps = 1;; steps++, e++) {
+        if (indexed)
+            e = cur_seek(&cand, e);
+        if (e >= hi)
+            break;
+        if ((steps & 255) == 0 && past(s->deadline)) {
             r->time_exceeded = true;
             break;
         }
-        if (e < lo || e >= hi || e <= s->after)
-            continue;
         const struct dir_entry *en = &v->entries[e];
         if (scope == DIR_SCOPE_ONE && en->parent != base)
             continue;
         if (en->priv && !see_private)
             continue;
-        if (s->filter) {
+        if (s->filter && check) {
             struct dir_fentry fe = {en->attrs, en->nattrs, en->ndn, see_private};
             if (dir_filter_match(s->filter, &fe) != DIR_TRUE)
                 continue;
@@ -1355,7 +2170,8 @@ enum dir_rc dir_entry_search(const struct dir_entry_view *v, const struct dir_en
             break;
         }
     }
-    free(cand.v);
+    if (indexed)
+        cur_free(&cand);
     if (s->sort_attr >= 0 && r->n > 1) {
         struct sort_ctx c = {v, s->sort_attr, s->sort_reverse, see_private};
         qsort_r(r->idx, (size_t)r->n, sizeof(int), cmp_sorted, &c);

@@ -11,9 +11,11 @@
  *                     points at its entry
  *
  * plus the root DSE ("") and the subschema entry (cn=Subschema), reached by base searches.
- * The view of one snapshot (every entry's DN and attribute values, normalised once, and
- * equality/prefix indexes on the common attributes) is built on first use and hangs off the
- * snapshot (struct dir_model_ext), so searches only look things up and compare bytes.
+ * The view of one snapshot (every entry's DN and attribute values, normalised once,
+ * equality/prefix indexes on the common attributes and a trigram substring index on cn, sn,
+ * givenName, displayName, mail, o, ou and l) is built on first use and hangs off the snapshot
+ * (struct dir_model_ext), so searches only look things up and compare bytes. Searches return
+ * exactly what a scan of the entries in tree order would, in that order.
  *
  * Visibility: people entries and non-public contact values need role caseworker or higher.
  */
@@ -46,6 +48,9 @@ struct dir_entry_view;
 /* Sets the suffix every later view uses (call once at start-up, before threads). SUFFIX
  * must be a valid DN; DIR_ERR_INVALID otherwise, with a message in ERR. */
 enum dir_rc dir_entry_configure(const char *suffix, char *err, size_t errlen);
+/* Whether the root DSE lists the StartTLS extension (a certificate is configured); call at
+ * start-up, before threads, like dir_entry_configure. */
+void dir_entry_offer_starttls(bool on);
 /* The configured suffix as shown (static storage). */
 const char *dir_entry_suffix(void);
 

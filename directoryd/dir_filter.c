@@ -616,6 +616,23 @@ static const struct dir_fattr *find_attr(const struct dir_fentry *e, int id)
     return lo < e->nattrs && e->attrs[lo].id == id ? &e->attrs[lo] : NULL;
 }
 
+/* The first occurrence of the NN bytes at NEEDLE (NN >= 1) in the N bytes at HAY, or NULL.
+ * Values are short (names, e-mail addresses): checking the last and first bytes before
+ * comparing the rest beats memmem's set-up; long values go to memmem. */
+static const char *find_piece(const char *hay, size_t n, const char *needle, size_t nn)
+{
+    if (nn > n)
+        return NULL;
+    if (n > 256)
+        return memmem(hay, n, needle, nn);
+    char first = needle[0], last = needle[nn - 1];
+    for (size_t i = 0; i + nn <= n; i++)
+        if (hay[i + nn - 1] == last && hay[i] == first &&
+            (nn <= 2 || memcmp(hay + i + 1, needle + 1, nn - 2) == 0))
+            return hay + i;
+    return NULL;
+}
+
 static bool substr_match(const struct dir_filter *f, const char *v, size_t n)
 {
     size_t pos = 0;
@@ -628,7 +645,7 @@ static bool substr_match(const struct dir_filter *f, const char *v, size_t n)
         const struct dir_fpiece *a = &f->any[i];
         if (a->nn == 0)
             continue;
-        const char *hit = memmem(v + pos, n - pos, a->norm, a->nn);
+        const char *hit = find_piece(v + pos, n - pos, a->norm, a->nn);
         if (!hit)
             return false;
         pos = (size_t)(hit - v) + a->nn;

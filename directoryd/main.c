@@ -289,6 +289,7 @@ static int cmd_serve(struct dir_ctx *ctx)
                                .tls_key = ctx->cfg.ldap_tls_key,
                                .tls_port = ctx->cfg.ldaps_port,
                                .used = &ctx->ldap_used};
+    dir_entry_offer_starttls(ctx->cfg.ldap_tls_cert[0] != '\0');
     if (dir_ldap_start(&lo, &ctx->ldap, err, sizeof err)) {
         DIR_LOG(DIR_LOG_ERROR, "main", "%s", err);
         goto out;

@@ -58,6 +58,7 @@ def test_root_dse_and_schema(daemon):
     assert "supportedControl: 1.2.840.113556.1.4.319" in out
     assert "supportedControl: 1.2.840.113556.1.4.473" in out
     assert "supportedExtension: 1.3.6.1.4.1.4203.1.11.3" in out
+    assert "1.3.6.1.4.1.1466.20037" not in out  # no certificate: StartTLS is not offered
     # The subschema publishes our attributes and classes exactly as the repo's LDIF does.
     rc, out, err = ldapsearch(daemon, "-s", "base", "-b", "cn=Subschema", "(objectClass=*)",
                               "attributeTypes", "objectClasses")

@@ -47,6 +47,9 @@ def test_ldapsearch_starttls_and_ldaps(tls_daemon, certs):
     flt = "(&(departmentNumber=1007)(employeeType=socialWorker))"
     rc, want, err = ldapsearch(plain, d.cert, "-b", PEOPLE, flt, "cn")
     assert rc == 0 and dns(want), err
+    # The root DSE offers StartTLS here, and not on a daemon without a certificate.
+    rc, out, err = ldapsearch(plain, d.cert, "-s", "base", "-b", "", "supportedExtension")
+    assert "supportedExtension: 1.3.6.1.4.1.1466.20037" in out, err
     rc, out, err = ldapsearch(plain, d.cert, "-b", PEOPLE, flt, "cn", starttls=True)
     assert rc == 0, err
     assert out == want

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,6 +72,9 @@ static enum dir_rc reload(struct dir_refresh *r, char *err, size_t errlen)
             r->after_publish(r->after_arg, cur);
         dir_model_release(cur);
     }
+    /* Loading leaves freed heap behind (query results, the builder's scratch, the old
+     * snapshot once its last reader lets go): give it back to the system. */
+    malloc_trim(0);
     return DIR_OK;
 }
 

@@ -17,6 +17,7 @@
 #include "dir_sync.h"
 #include "dir_version.h"
 
+#include <malloc.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -339,6 +340,12 @@ int main(int argc, char **argv)
     int npos;
 
     memset(&ctx, 0, sizeof ctx);
+    /* Snapshots are built from 256 KiB arena chunks and big index arrays and freed whole
+     * when the next snapshot replaces them. A fixed mmap threshold keeps every such block an
+     * mmap of its own, returned to the system when freed; glibc's default threshold rises
+     * after the first free and would put later snapshots on the heap, where reloads leave
+     * it fragmented (RSS 311 MB instead of about 120 MB after three reloads at 100k people). */
+    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout);

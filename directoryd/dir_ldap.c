@@ -1361,7 +1361,6 @@ static void set_events(struct conn *c)
     c->events = ev_mask;
 }
 
-/* Does everything the connection can do now; frees it when it is finished. */
 /* Advances the TLS handshake; false when the connection must wait or was closed (*CLOSED). */
 static bool handshake(struct conn *c, bool *closed)
 {
@@ -1395,6 +1394,7 @@ static bool tls_begin(struct conn *c)
     return true;
 }
 
+/* Does everything the connection can do now; frees it when it is finished. */
 static void service(struct conn *c)
 {
     bool closed = false;

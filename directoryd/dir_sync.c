@@ -158,8 +158,9 @@ static bool parse_units(struct dir_sync *s, char *err, size_t errlen)
             *--q = '\0';
         while (ref && *ref == ' ')
             ref++;
-        for (char *q = ref ? ref + strlen(ref) : NULL; q && q > ref && q[-1] == ' ';)
-            *--q = '\0';
+        if (ref)
+            for (char *q = ref + strlen(ref); q > ref && q[-1] == ' ';)
+                *--q = '\0';
         if (!*name && !ref)
             continue;
         if (!ref || !*name || !*ref) {

@@ -526,20 +526,20 @@ static bool rdn_escape(const char *v, char *out)
 
 /* ---- the view ---- */
 
-struct ival { /* one index record */
+/* An equality index: the distinct normalised values of one attribute in byte order (keys),
+ * and for each the entries holding it, ascending, one after another in ENT: the entries of
+ * key i are ent[k[i].start .. k[i + 1].start) (k[nk] closes the last). */
+struct ikey {
     const char *norm;
     uint32_t nlen;
-    int entry;
+    uint32_t start;
 };
 
 struct index {
-    struct ival *v;
+    struct ikey *k;
+    int nk;
+    int *ent;
     int n;
-};
-
-struct dn_slot {
-    const char *ndn;
-    int entry;
 };
 
 /* The substring index: for every (attribute, codepoint trigram of a normalised value) of the
@@ -584,15 +584,17 @@ struct dir_entry_view {
     int root_dse, subschema, suffix_entry, people_ou;
     struct index idx[A_NATTRS];
     struct gram_index grams;
-    struct dn_slot *dns;
+    int *dns;    /* entries by normalised DN: open addressing, -1 empty */
     size_t ndns; /* power of two */
 };
 
 static void view_free(struct dir_model_ext *x)
 {
     struct dir_entry_view *v = (struct dir_entry_view *)x;
-    for (int i = 0; i < A_NATTRS; i++)
-        free(v->idx[i].v);
+    for (int i = 0; i < A_NATTRS; i++) {
+        free(v->idx[i].k);
+        free(v->idx[i].ent);
+    }
     free(v->grams.slots);
     free(v->grams.blk);
     free(v->grams.pay);
@@ -619,10 +621,51 @@ struct triple {
     bool priv;
 };
 
+/* While the view is built, every distinct (rule, value) is normalised and stored once, and
+ * every distinct value list of an attribute is stored once: thousands of entries share the same
+ * objectClass list, organisation and area names, titles, codes. A value's bytes are borrowed
+ * from where put() found them (the snapshot's arena, static text or the view's arena, all of
+ * which outlive the view); its normalised form points at the value when the two are equal. */
+struct istr {
+    const char *val, *norm;
+    uint32_t len, nlen;
+    uint32_t hash;
+    int match;
+};
+
+struct ilist {
+    const struct dir_fval *vals;
+    uint32_t nvals, hash;
+    int id;
+};
+
+#define INTERN_SEEN 4096 /* a power of two */
+
+struct iseen_at { /* the last string interned from an address (most values come from few) */
+    const char *val;
+    int match;
+    uint32_t s;
+};
+
+struct intern {
+    struct istr *s;      /* distinct strings */
+    uint32_t ns, caps;
+    uint32_t *sslot;     /* 1 + index into s, 0 empty; open addressing */
+    size_t smask;
+    struct ilist *l;     /* distinct value lists */
+    uint32_t nl, capl;
+    uint32_t *lslot;
+    size_t lmask;
+    struct iseen_at *seen; /* INTERN_SEEN slots, allocated on first use */
+};
+
 struct eb {
     struct dir_entry_view *v;
     struct triple *t;
     int n, cap;
+    struct intern in;
+    struct dir_fval *tmp; /* one attribute's values while its list is assembled */
+    int captmp;
 };
 
 static void put(struct eb *b, int id, const char *val, bool priv)
@@ -650,6 +693,127 @@ static int cmp_triple(const void *a, const void *b)
     return x->id != y->id ? x->id - y->id : x->seq - y->seq;
 }
 
+static uint32_t hash_bytes(const char *s, size_t n, uint32_t seed)
+{
+    uint64_t h = 1469598103934665603ULL ^ seed;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+    return (uint32_t)(h ^ (h >> 32));
+}
+
+/* Doubles (or makes) a table of 1-based record numbers; HASH_OF gives a record's hash. */
+static uint32_t *slots_grow(uint32_t *old, size_t *mask,
+                            uint32_t (*hash_of)(const void *, uint32_t), const void *recs)
+{
+    size_t n = old ? *mask + 1 : 0, m = n ? n * 2 : 4096;
+    uint32_t *sl = dir_xcalloc(m, sizeof *sl);
+    for (size_t i = 0; i < n; i++) {
+        if (!old[i])
+            continue;
+        size_t h = hash_of(recs, old[i] - 1) & (m - 1);
+        while (sl[h])
+            h = (h + 1) & (m - 1);
+        sl[h] = old[i];
+    }
+    free(old);
+    *mask = m - 1;
+    return sl;
+}
+
+static uint32_t istr_hash_of(const void *recs, uint32_t i)
+{
+    return ((const struct istr *)recs)[i].hash;
+}
+
+static uint32_t ilist_hash_of(const void *recs, uint32_t i)
+{
+    return ((const struct ilist *)recs)[i].hash;
+}
+
+/* The stored (value, normalised value) for VAL under rule M. */
+static const struct istr *intern_str(struct eb *b, enum dir_match m, const char *val)
+{
+    struct intern *in = &b->in;
+    if (!in->seen)
+        in->seen = dir_xcalloc(INTERN_SEEN, sizeof *in->seen);
+    size_t c = (size_t)((((uintptr_t)val >> 2) ^ (uintptr_t)m) * 0x9E3779B97F4A7C15ULL >> 40) &
+               (INTERN_SEEN - 1);
+    if (in->seen[c].val == val && in->seen[c].match == (int)m)
+        return &in->s[in->seen[c].s];
+    size_t len = strlen(val);
+    uint32_t h = hash_bytes(val, len, (uint32_t)m);
+    if (!in->sslot || (size_t)(in->ns + 1) * 2 > in->smask + 1)
+        in->sslot = slots_grow(in->sslot, &in->smask, istr_hash_of, in->s);
+    size_t k = h & in->smask;
+    for (; in->sslot[k]; k = (k + 1) & in->smask) {
+        const struct istr *x = &in->s[in->sslot[k] - 1];
+        if (x->hash == h && x->match == (int)m && x->len == len && memcmp(x->val, val, len) == 0) {
+            in->seen[c].val = val;
+            in->seen[c].match = (int)m;
+            in->seen[c].s = in->sslot[k] - 1;
+            return x;
+        }
+    }
+    if (in->ns == in->caps) {
+        in->caps = in->caps ? in->caps * 2 : 4096;
+        in->s = dir_xrealloc(in->s, sizeof *in->s * in->caps);
+    }
+    char buf[256];
+    char *norm = len < sizeof buf ? buf : dir_xmalloc(len + 1);
+    size_t nn = dir_filter_normalize(m, val, len, norm);
+    const char *kept =
+        nn == len && memcmp(norm, val, len) == 0 ? val : dir_arena_strndup(b->v->arena, norm, nn);
+    if (norm != buf)
+        free(norm);
+    in->s[in->ns] = (struct istr){val, kept, (uint32_t)len, (uint32_t)nn, h, (int)m};
+    in->sslot[k] = ++in->ns;
+    in->seen[c].val = val;
+    in->seen[c].match = (int)m;
+    in->seen[c].s = in->ns - 1;
+    return &in->s[in->ns - 1];
+}
+
+/* The stored copy of the N values at VALS of attribute ID. */
+static const struct dir_fval *intern_list(struct eb *b, int id, const struct dir_fval *vals, int n)
+{
+    struct intern *in = &b->in;
+    uint64_t h = 1469598103934665603ULL ^ (uint64_t)id;
+    for (int i = 0; i < n; i++)
+        h = (h ^ ((uintptr_t)vals[i].val * 2u + vals[i].priv)) * 0x9E3779B97F4A7C15ULL;
+    uint32_t h32 = (uint32_t)(h ^ (h >> 29));
+    if (!in->lslot || (size_t)(in->nl + 1) * 2 > in->lmask + 1)
+        in->lslot = slots_grow(in->lslot, &in->lmask, ilist_hash_of, in->l);
+    size_t k = h32 & in->lmask;
+    for (; in->lslot[k]; k = (k + 1) & in->lmask) {
+        const struct ilist *x = &in->l[in->lslot[k] - 1];
+        if (x->hash != h32 || x->id != id || x->nvals != (uint32_t)n)
+            continue;
+        int i = 0;
+        while (i < n && x->vals[i].val == vals[i].val && x->vals[i].priv == vals[i].priv)
+            i++;
+        if (i == n)
+            return x->vals;
+    }
+    struct dir_fval *kept = dir_arena_alloc(b->v->arena, sizeof *kept * (size_t)n);
+    memcpy(kept, vals, sizeof *kept * (size_t)n);
+    if (in->nl == in->capl) {
+        in->capl = in->capl ? in->capl * 2 : 4096;
+        in->l = dir_xrealloc(in->l, sizeof *in->l * in->capl);
+    }
+    in->l[in->nl] = (struct ilist){kept, (uint32_t)n, h32, id};
+    in->lslot[k] = ++in->nl;
+    return kept;
+}
+
+static void intern_free(struct intern *in)
+{
+    free(in->s);
+    free(in->sslot);
+    free(in->l);
+    free(in->lslot);
+    free(in->seen);
+}
+
 /* Finishes the entry: DN (already escaped and joined), parent; returns its index. */
 static int emit(struct eb *b, const char *dn, const char *ndn, int parent, bool priv)
 {
@@ -672,34 +836,53 @@ static int emit(struct eb *b, const char *dn, const char *ndn, int parent, bool 
     for (int i = 0; i < b->n; i++)
         if (i == 0 || b->t[i].id != b->t[i - 1].id)
             nattrs++;
-    struct dir_fattr *fa = dir_arena_alloc(a, sizeof *fa * (size_t)(nattrs + 1));
-    struct dir_fval *fv = dir_arena_alloc(a, sizeof *fv * (size_t)(b->n + 1));
-    int k = -1, nv = 0;
-    for (int i = 0; i < b->n; i++) {
-        const struct triple *t = &b->t[i];
-        if (i == 0 || t->id != b->t[i - 1].id) {
-            k++;
-            fa[k].id = t->id;
-            fa[k].match = syn_match(attrs[t->id].syn);
-            fa[k].vals = &fv[nv];
-            fa[k].nvals = 0;
-        }
-        size_t len = strlen(t->val);
-        char *norm = dir_arena_alloc(a, len + 1);
-        size_t nn = dir_filter_normalize(fa[k].match, t->val, len, norm);
-        /* Drop a value equal to one already there (a public copy wins over a private). */
-        bool dup = false;
-        for (int j = 0; j < fa[k].nvals && !dup; j++) {
-            struct dir_fval *o = (struct dir_fval *)&fa[k].vals[j];
-            if (o->nlen == nn && memcmp(o->norm, norm, nn) == 0) {
-                dup = true;
-                o->priv = o->priv && t->priv;
-            }
-        }
-        if (dup || ((attrs[t->id].flags & F_SINGLE) && fa[k].nvals))
+    if (b->captmp < b->n) {
+        b->captmp = b->n * 2;
+        b->tmp = dir_xrealloc(b->tmp, sizeof *b->tmp * (size_t)b->captmp);
+    }
+    struct dir_fattr *fa = dir_arena_alloc(a, sizeof *fa * (size_t)nattrs);
+    int k = 0;
+    for (int i = 0; i < b->n;) {
+        int id = b->t[i].id, nv = 0;
+        enum dir_match m = syn_match(attrs[id].syn);
+        if (id == A_ENTRYDN) { /* one value per entry, not worth interning */
+            struct dir_fval *fv = dir_arena_alloc(a, sizeof *fv);
+            fv->val = dn;
+            fv->len = (uint32_t)strlen(dn);
+            char buf[512];
+            char *norm = fv->len < sizeof buf ? buf : dir_xmalloc(fv->len + 1u);
+            size_t nn = dir_filter_normalize(m, dn, fv->len, norm);
+            if (nn == fv->len && memcmp(norm, dn, nn) == 0)
+                fv->norm = dn;
+            else if (strlen(ndn) == nn && memcmp(norm, ndn, nn) == 0)
+                fv->norm = ndn;
+            else
+                fv->norm = dir_arena_strndup(a, norm, nn);
+            fv->nlen = (uint32_t)nn;
+            if (norm != buf)
+                free(norm);
+            fa[k++] = (struct dir_fattr){id, m, 1, fv};
+            for (; i < b->n && b->t[i].id == id; i++)
+                ;
             continue;
-        fv[nv++] = (struct dir_fval){t->val, norm, (uint32_t)len, (uint32_t)nn, t->priv};
-        fa[k].nvals++;
+        }
+        for (; i < b->n && b->t[i].id == id; i++) {
+            const struct triple *t = &b->t[i];
+            const struct istr *x = intern_str(b, m, t->val);
+            /* Drop a value equal to one already there (a public copy wins over a private). */
+            bool dup = false;
+            for (int j = 0; j < nv && !dup; j++) {
+                struct dir_fval *o = &b->tmp[j];
+                if (o->nlen == x->nlen && memcmp(o->norm, x->norm, x->nlen) == 0) {
+                    dup = true;
+                    o->priv = o->priv && t->priv;
+                }
+            }
+            if (dup || ((attrs[id].flags & F_SINGLE) && nv))
+                continue;
+            b->tmp[nv++] = (struct dir_fval){x->val, x->norm, x->len, x->nlen, t->priv};
+        }
+        fa[k++] = (struct dir_fattr){id, m, nv, intern_list(b, id, b->tmp, nv)};
     }
     e->attrs = fa;
     e->nattrs = nattrs;
@@ -713,15 +896,18 @@ static char *join_dn(struct dir_arena *a, const char *type, const char *value, c
     char *esc = dir_xmalloc(strlen(value) * 3 + 1);
     bool plain = rdn_escape(value, esc);
     size_t n = strlen(type) + strlen(esc) + strlen(parent) + 3;
-    char *dn = dir_arena_alloc(a, n);
-    snprintf(dn, n, "%s=%s%s%s", type, esc, *parent ? "," : "", parent);
+    char *tmp = dir_xmalloc(n);
+    snprintf(tmp, n, "%s=%s%s%s", type, esc, *parent ? "," : "", parent);
+    char *dn = dir_arena_strdup(a, tmp);
+    free(tmp);
     free(esc);
     if (plain) {
         size_t m = strlen(type) + strlen(value) + strlen(parent_ndn) + 3;
-        char *ndn = dir_arena_alloc(a, m);
+        char *ndn = dir_xmalloc(m);
         snprintf(ndn, m, "%s=%s%s%s", type, value, *parent_ndn ? "," : "", parent_ndn);
         ascii_lower(ndn);
-        *ndn_out = ndn;
+        *ndn_out = strcmp(ndn, dn) == 0 ? dn : dir_arena_strdup(a, ndn); /* mostly the same */
+        free(ndn);
     } else {
         char *x = dir_entry_dn_normalize(dn);
         *ndn_out = dir_arena_strdup(a, x ? x : dn);
@@ -1114,16 +1300,64 @@ static uint64_t hash_str(const char *s)
     return h;
 }
 
-static int cmp_ival(const void *a, const void *b)
+static int cmp_int(const void *a, const void *b)
 {
-    const struct ival *x = a, *y = b;
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+/* A value seen while an equality index is built: (attribute, normalised bytes), counted. */
+struct iseen {
+    const char *norm;
+    uint32_t nlen, hash, n, key;
+    int id;
+};
+
+static int cmp_iseen(const void *a, const void *b)
+{
+    const struct iseen *x = *(const struct iseen *const *)a;
+    const struct iseen *y = *(const struct iseen *const *)b;
+    if (x->id != y->id)
+        return x->id - y->id;
     uint32_t n = x->nlen < y->nlen ? x->nlen : y->nlen;
     int c = memcmp(x->norm, y->norm, n);
     if (c)
         return c;
-    if (x->nlen != y->nlen)
-        return x->nlen < y->nlen ? -1 : 1;
-    return x->entry - y->entry;
+    return (x->nlen > y->nlen) - (x->nlen < y->nlen);
+}
+
+static uint32_t iseen_hash_of(const void *recs, uint32_t i)
+{
+    return ((const struct iseen *)recs)[i].hash;
+}
+
+static uint32_t ptr_hash(const char *p, int id)
+{
+    uint64_t h = ((uint64_t)(uintptr_t)p ^ ((uint64_t)id << 56)) * 0x9E3779B97F4A7C15ULL;
+    return (uint32_t)(h >> 32);
+}
+
+/* Where the value at NORM of attribute ID is in SEEN (by address: values are interned, so one
+ * address stands for many entries); added (with n = 0) if new. */
+static uint32_t iseen_of(struct iseen **seen, uint32_t *nseen, uint32_t *cap, uint32_t **slot,
+                         size_t *mask, int id, const char *norm, uint32_t nlen)
+{
+    uint32_t h = ptr_hash(norm, id);
+    if (!*slot || (size_t)(*nseen + 1) * 2 > *mask + 1)
+        *slot = slots_grow(*slot, mask, iseen_hash_of, *seen);
+    size_t k = h & *mask;
+    for (; (*slot)[k]; k = (k + 1) & *mask) {
+        const struct iseen *x = &(*seen)[(*slot)[k] - 1];
+        if (x->norm == norm && x->id == id)
+            return (*slot)[k] - 1;
+    }
+    if (*nseen == *cap) {
+        *cap = *cap ? *cap * 2 : 4096;
+        *seen = dir_xrealloc(*seen, sizeof **seen * *cap);
+    }
+    (*seen)[*nseen] = (struct iseen){norm, nlen, h, 0, 0, id};
+    (*slot)[k] = ++*nseen;
+    return *nseen - 1;
 }
 
 /* ---- the substring (codepoint trigram) index ----
@@ -1420,28 +1654,76 @@ static size_t gram_bytes(const struct gram_index *g)
 
 static void build_indexes(struct dir_entry_view *v)
 {
-    int counts[A_NATTRS] = {0};
-    for (int i = 0; i < v->n; i++)
-        for (int k = 0; k < v->entries[i].nattrs; k++) {
-            int id = v->entries[i].attrs[k].id;
-            if (attrs[id].flags & F_INDEX)
-                counts[id] += v->entries[i].attrs[k].nvals;
-        }
-    for (int id = 0; id < A_NATTRS; id++)
-        if (counts[id])
-            v->idx[id].v = dir_xmalloc(sizeof(struct ival) * (size_t)counts[id]);
+    /* Count the entries of every distinct (attribute, value address), sort the distinct ones
+     * by bytes (values with equal bytes at different addresses become one key), then place
+     * the entries: a second pass in tree order leaves every key's entries ascending. */
+    struct iseen *seen = NULL;
+    uint32_t nseen = 0, capseen = 0, *slot = NULL;
+    size_t mask = 0;
     for (int i = 0; i < v->n; i++)
         for (int k = 0; k < v->entries[i].nattrs; k++) {
             const struct dir_fattr *a = &v->entries[i].attrs[k];
             if (!(attrs[a->id].flags & F_INDEX))
                 continue;
-            struct index *x = &v->idx[a->id];
-            for (int j = 0; j < a->nvals; j++)
-                x->v[x->n++] = (struct ival){a->vals[j].norm, a->vals[j].nlen, i};
+            for (int j = 0; j < a->nvals; j++) {
+                uint32_t z = iseen_of(&seen, &nseen, &capseen, &slot, &mask, a->id,
+                                      a->vals[j].norm, a->vals[j].nlen); /* may move SEEN */
+                seen[z].n++;
+            }
         }
-    for (int id = 0; id < A_NATTRS; id++)
-        if (v->idx[id].n)
-            qsort(v->idx[id].v, (size_t)v->idx[id].n, sizeof(struct ival), cmp_ival);
+    struct iseen **order = dir_xmalloc(sizeof *order * (nseen + 1));
+    for (uint32_t i = 0; i < nseen; i++)
+        order[i] = &seen[i];
+    qsort(order, nseen, sizeof *order, cmp_iseen);
+    for (uint32_t i = 0; i < nseen;) { /* one attribute */
+        int id = order[i]->id;
+        uint32_t j = i, nk = 0, n = 0;
+        for (; j < nseen && order[j]->id == id; j++) {
+            if (j == i || cmp_iseen(&order[j - 1], &order[j]) != 0)
+                nk++;
+            n += order[j]->n;
+        }
+        struct index *x = &v->idx[id];
+        x->k = dir_xmalloc(sizeof *x->k * (nk + 1));
+        x->ent = dir_xmalloc(sizeof *x->ent * (n + 1));
+        x->n = (int)n;
+        uint32_t at = 0;
+        for (uint32_t q = i; q < j; q++) {
+            if (q == i || cmp_iseen(&order[q - 1], &order[q]) != 0)
+                x->k[x->nk++] = (struct ikey){order[q]->norm, order[q]->nlen, at};
+            order[q]->key = at; /* where its next entry goes */
+            at += order[q]->n;
+        }
+        x->k[x->nk] = (struct ikey){NULL, 0, at};
+        i = j;
+    }
+    /* Values sharing a key were given consecutive stretches above; entries of one key must be
+     * ascending across them too, so those keys are sorted after the fill (rare). */
+    for (int i = 0; i < v->n; i++)
+        for (int k = 0; k < v->entries[i].nattrs; k++) {
+            const struct dir_fattr *a = &v->entries[i].attrs[k];
+            if (!(attrs[a->id].flags & F_INDEX))
+                continue;
+            for (int j = 0; j < a->nvals; j++) {
+                uint32_t z = iseen_of(&seen, &nseen, &capseen, &slot, &mask, a->id,
+                                      a->vals[j].norm, a->vals[j].nlen); /* never new here */
+                v->idx[a->id].ent[seen[z].key++] = i;
+            }
+        }
+    for (int id = 0; id < A_NATTRS; id++) {
+        struct index *x = &v->idx[id];
+        for (int q = 0; q < x->nk; q++) {
+            uint32_t lo = x->k[q].start, hi = x->k[q + 1].start;
+            for (uint32_t r = lo + 1; r < hi; r++)
+                if (x->ent[r - 1] >= x->ent[r]) {
+                    qsort(x->ent + lo, hi - lo, sizeof *x->ent, cmp_int);
+                    break;
+                }
+        }
+    }
+    free(order);
+    free(seen);
+    free(slot);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     build_grams(v);
@@ -1451,24 +1733,58 @@ static void build_indexes(struct dir_entry_view *v)
     v->ndns = 1;
     while (v->ndns < (size_t)v->n * 2)
         v->ndns <<= 1;
-    v->dns = dir_xcalloc(v->ndns, sizeof *v->dns);
+    v->dns = dir_xmalloc(v->ndns * sizeof *v->dns);
+    memset(v->dns, 0xff, v->ndns * sizeof *v->dns);
     for (int i = 0; i < v->n; i++) {
         size_t h = (size_t)hash_str(v->entries[i].ndn) & (v->ndns - 1);
-        while (v->dns[h].ndn)
+        while (v->dns[h] >= 0)
             h = (h + 1) & (v->ndns - 1);
-        v->dns[h] = (struct dn_slot){v->entries[i].ndn, i};
+        v->dns[h] = i;
     }
 }
 
 static int find_ndn(const struct dir_entry_view *v, const char *ndn)
 {
     size_t h = (size_t)hash_str(ndn) & (v->ndns - 1);
-    while (v->dns[h].ndn) {
-        if (strcmp(v->dns[h].ndn, ndn) == 0)
-            return v->dns[h].entry;
+    while (v->dns[h] >= 0) {
+        if (strcmp(v->entries[v->dns[h]].ndn, ndn) == 0)
+            return v->dns[h];
         h = (h + 1) & (v->ndns - 1);
     }
     return -1;
+}
+
+/* Logs (at debug level) where the view's bytes are. */
+static void view_account(const struct dir_entry_view *v, const struct intern *in)
+{
+    size_t fa = 0, nvals = 0, idx = 0, keys = 0, dnb = 0;
+    for (int i = 0; i < v->n; i++) {
+        const struct dir_entry *e = &v->entries[i];
+        fa += sizeof *e->attrs * (size_t)e->nattrs;
+        for (int j = 0; j < e->nattrs; j++)
+            nvals += (size_t)e->attrs[j].nvals;
+        dnb += strlen(e->dn) + 1 + (e->ndn != e->dn ? strlen(e->ndn) + 1 : 0);
+    }
+    size_t lv = 0, nb = 0, nnorm = 0;
+    for (uint32_t i = 0; i < in->nl; i++)
+        lv += in->l[i].nvals;
+    for (uint32_t i = 0; i < in->ns; i++)
+        if (in->s[i].norm != in->s[i].val) {
+            nb += in->s[i].nlen + 1u;
+            nnorm++;
+        }
+    for (int i = 0; i < A_NATTRS; i++) {
+        idx += (size_t)v->idx[i].n;
+        keys += (size_t)v->idx[i].nk;
+    }
+    DIR_LOG(DIR_LOG_DEBUG, "entry",
+            "view bytes: entries %zu, fattr %zu, values %zu in %u distinct lists (%zu fvals, "
+            "%zu B), %u distinct strings, %zu norm strings (%zu B), dn+ndn %zu, arena %zu, "
+            "eq index %zu entries %zu keys (%zu B), dn hash %zu, grams %zu",
+            sizeof(struct dir_entry) * (size_t)v->cap, fa, nvals, in->nl, lv,
+            lv * sizeof(struct dir_fval), in->ns, nnorm, nb, dnb, dir_arena_used(v->arena), idx,
+            keys, idx * sizeof(int) + keys * sizeof(struct ikey), v->ndns * sizeof *v->dns,
+            gram_bytes(&v->grams));
 }
 
 static struct dir_entry_view *build_view(const struct dir_model *m)
@@ -1517,10 +1833,16 @@ static struct dir_entry_view *build_view(const struct dir_model *m)
     close_subtree(v, v->people_ou);
     close_subtree(v, v->suffix_entry);
     build_special(&b);
+    v->entries = dir_xrealloc(v->entries, sizeof *v->entries * (size_t)v->n);
+    v->cap = v->n;
     free(b.t);
+    free(b.tmp);
     free(org_entry);
     build_indexes(v);
-    /* Sorting the indexes and growing the substring lists left ~100 MB of freed heap behind
+    if (dir_log_enabled(DIR_LOG_DEBUG))
+        view_account(v, &b.in);
+    intern_free(&b.in);
+    /* Building the indexes and growing the substring lists left ~100 MB of freed heap behind
      * (at 100,000 people); give it back rather than keep it for the next view. */
     malloc_trim(0);
     clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -1552,7 +1874,7 @@ const struct dir_entry_view *dir_entry_view(struct dir_model *m)
 /* ---- search ---- */
 
 /* Candidates come from cursors over sorted entry lists: an equality range of a sorted index
- * (ordered by entry within one value, cmp_ival), a posting list of the substring index, a
+ * (the entries of one value, ascending), a posting list of the substring index, a
  * materialised list (a prefix range, sorted), and their intersections (AND, leapfrogging with
  * galloping seeks) and unions (OR). cur_seek(c, t) gives the smallest entry >= t still in C
  * (INT_MAX when none): the search asks for tree order one candidate at a time, so a search
@@ -1742,20 +2064,14 @@ static void cur_array(struct cur *c, const void *base, size_t stride, int n)
     c->est = n;
 }
 
-static int cmp_int(const void *a, const void *b)
-{
-    int x = *(const int *)a, y = *(const int *)b;
-    return (x > y) - (x < y);
-}
-
 static int cmp_cur_est(const void *a, const void *b)
 {
     const struct cur *x = a, *y = b;
     return (x->est > y->est) - (x->est < y->est);
 }
 
-/* Compares record R with KEY (KN bytes): as a string, or whether R starts with KEY. */
-static int ival_cmp(const struct ival *r, const char *key, size_t kn, bool prefix)
+/* Compares key R with KEY (KN bytes): as a string, or whether R starts with KEY. */
+static int ikey_cmp(const struct ikey *r, const char *key, size_t kn, bool prefix)
 {
     size_t n = r->nlen < kn ? r->nlen : kn;
     int c = memcmp(r->norm, key, n);
@@ -1766,41 +2082,34 @@ static int ival_cmp(const struct ival *r, const char *key, size_t kn, bool prefi
     return prefix || r->nlen == kn ? 0 : 1;
 }
 
-/* The records of X equal to KEY (or starting with it, PREFIX): [*LO, *HI). */
+/* The entries of X (positions in x->ent) whose value equals KEY (or starts with it, PREFIX):
+ * [*LO, *HI). An equality range is one key's entries, ascending. */
 static void index_range(const struct index *x, const char *key, size_t kn, bool prefix, int *lo_out,
                         int *hi_out)
 {
-    int lo = 0, hi = x->n;
-    while (lo < hi) { /* first record >= KEY */
+    int lo = 0, hi = x->nk;
+    while (lo < hi) { /* first key >= KEY */
         int mid = lo + (hi - lo) / 2;
-        if (ival_cmp(&x->v[mid], key, kn, prefix) < 0)
+        if (ikey_cmp(&x->k[mid], key, kn, prefix) < 0)
             lo = mid + 1;
         else
             hi = mid;
     }
-    *lo_out = lo;
-    if (lo == x->n || ival_cmp(&x->v[lo], key, kn, prefix) != 0) {
-        *hi_out = lo;
-        return;
+    int first = lo;
+    if (!prefix) {
+        hi = lo < x->nk && ikey_cmp(&x->k[lo], key, kn, false) == 0 ? lo + 1 : lo;
+    } else { /* the first key after the prefix range */
+        hi = x->nk;
+        while (lo < hi) {
+            int mid = lo + (hi - lo) / 2;
+            if (ikey_cmp(&x->k[mid], key, kn, true) <= 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
     }
-    /* The first record after the range, galloping from its start: ranges are mostly short
-     * (one record for a uid), and from LO on a record is in the range or after it. Past 64
-     * records, bisect the rest of the index instead. */
-    long in = lo, step = 1;
-    hi = lo + 1;
-    while (hi < x->n && ival_cmp(&x->v[hi], key, kn, prefix) == 0) {
-        in = hi;
-        step *= 2;
-        hi = (int)(step <= 64 && in + step < x->n ? in + step : x->n);
-    }
-    while (hi - in > 1) {
-        int mid = (int)(in + (hi - in) / 2);
-        if (ival_cmp(&x->v[mid], key, kn, prefix) == 0)
-            in = mid;
-        else
-            hi = mid;
-    }
-    *hi_out = hi;
+    *lo_out = x->nk ? (int)x->k[first].start : 0;
+    *hi_out = x->nk ? (int)x->k[hi].start : 0;
 }
 
 /* Posting lists of the trigrams of PIECE on attribute ATTR, added to LISTS (N so far, room
@@ -1903,9 +2212,9 @@ static bool cur_build(const struct dir_entry_view *v, const struct dir_filter *f
                 return (fl & F_SUBSTR) && gram_cursor(v, f, out);
             int lo, hi;
             index_range(x, f->value.norm, f->value.nn, false, &lo, &hi);
-            /* Records of one value are ordered by entry (cmp_ival), one per entry. */
+            /* The entries of one key are ascending, one per entry. */
             if (hi > lo)
-                cur_array(out, &x->v[lo].entry, sizeof *x->v, hi - lo);
+                cur_array(out, &x->ent[lo], sizeof *x->ent, hi - lo);
             else
                 out->kind = CUR_EMPTY;
             out->exact = true; /* a record of the value is the match itself */
@@ -1927,7 +2236,7 @@ static bool cur_build(const struct dir_entry_view *v, const struct dir_filter *f
             /* A prefix range is ordered by value: collect its entries and sort them. */
             int *l = dir_xmalloc(sizeof(int) * (size_t)(hi - lo + 1)), k = 0;
             for (int i = lo; i < hi; i++)
-                l[k++] = x->v[i].entry;
+                l[k++] = x->ent[i];
             qsort(l, (size_t)k, sizeof *l, cmp_int);
             int u = 0;
             for (int i = 0; i < k; i++)

@@ -15,7 +15,9 @@
  * equality/prefix indexes on the common attributes and a trigram substring index on cn, sn,
  * givenName, displayName, mail, o, ou and l) is built on first use and hangs off the snapshot
  * (struct dir_model_ext), so searches only look things up and compare bytes. Searches return
- * exactly what a scan of the entries in tree order would, in that order.
+ * exactly what a scan of the entries in tree order would, in that order. Each distinct value
+ * (and its normalised form, when that differs) and each distinct value list of an attribute is
+ * stored once and shared by every entry holding it; value bytes are borrowed from the snapshot.
  *
  * Visibility: people entries and non-public contact values need role caseworker or higher.
  */

@@ -628,6 +628,103 @@ static void attribute_names_resolve(void **state)
     dir_model_release(m);
 }
 
+/* The view stores each distinct value, and each distinct value list, once: entries whose
+ * values differ only in case share a key of the equality index but keep their own forms, the
+ * key's entries stay ascending although they come from different stored values, and a public
+ * copy of a value still wins over a private one. */
+static const struct dir_fattr *attr_of(const struct dir_entry *e, const char *name)
+{
+    int id = dir_entry_attr_find(name);
+    for (int k = 0; k < e->nattrs; k++)
+        if (e->attrs[k].id == id)
+            return &e->attrs[k];
+    return NULL;
+}
+
+static void shared_values_keep_their_forms(void **state)
+{
+    (void)state;
+    static const char *const forms[] = {"Shared@Example.org", "shared@example.org",
+                                        "SHARED@EXAMPLE.ORG"};
+    static const char *const titles[] = {"Social Worker", "social  worker", "Nurse"};
+    struct dir_model_builder *b = dir_model_builder_new(365);
+    dir_model_add_area(b, "TH", "country", NULL, "ประเทศไทย", "Thailand", NULL, NAN, NAN, true, 1);
+    struct dir_org_row o = {.id = 1, .ref = "org-1", .name_th = "ศูนย์", .name_en = "Centre",
+                            .type = "ngo", .sector = "ngo", .area_code = "TH", .version = 1};
+    dir_model_add_org(b, &o);
+    char uids[12][16], copies[12][32];
+    for (int i = 0; i < 12; i++) {
+        snprintf(uids[i], sizeof uids[i], "p%02d", i);
+        snprintf(copies[i], sizeof copies[i], "%s", forms[i % 3]); /* one string per person */
+        struct dir_person_row p = {.id = i + 1, .username = uids[i], .name_th = "สม ใจ",
+                                   .name_en = "Som Jai", .title_en = titles[i % 3],
+                                   .profession = "social_worker", .source = "manual",
+                                   .active = true, .version = 1};
+        dir_model_add_person(b, &p);
+        struct dir_contact_row c = {.person_id = i + 1, .kind = "email", .value = copies[i],
+                                    .is_public = i % 2 == 0};
+        dir_model_add_contact(b, &c);
+        if (i % 4 == 1) { /* the same address again, public: the public copy wins */
+            struct dir_contact_row c2 = {.person_id = i + 1, .kind = "email",
+                                         .value = forms[i % 3], .is_public = true};
+            dir_model_add_contact(b, &c2);
+        }
+        dir_model_add_membership(b, i + 1, i + 1, 1, "case_manager", NULL, NULL);
+    }
+    struct dir_model *m = NULL;
+    char err[128];
+    assert_int_equal(dir_model_finish(b, 1, &m, err, sizeof err), DIR_OK);
+    const struct dir_entry_view *v = dir_entry_view(m);
+    const struct dir_fattr *oc0 = NULL;
+    int seen = 0;
+    for (int e = 0; e < dir_entry_count(v); e++) {
+        const struct dir_entry *en = dir_entry_at(v, e);
+        const struct dir_fattr *uid = attr_of(en, "uid");
+        if (!uid)
+            continue;
+        int i = atoi(uid->vals[0].val + 1);
+        const struct dir_fattr *mail = attr_of(en, "mail"), *oc = attr_of(en, "objectClass");
+        assert_non_null(mail);
+        assert_int_equal(mail->nvals, 1);
+        assert_string_equal(mail->vals[0].val, forms[i % 3]);
+        assert_string_equal(mail->vals[0].norm, "shared@example.org");
+        assert_int_equal(mail->vals[0].len, strlen(forms[i % 3]));
+        assert_int_equal(mail->vals[0].nlen, strlen("shared@example.org"));
+        assert_int_equal(mail->vals[0].priv, i % 2 != 0 && i % 4 != 1);
+        const struct dir_fattr *title = attr_of(en, "title");
+        assert_non_null(title);
+        assert_string_equal(title->vals[0].val, titles[i % 3]);
+        assert_string_equal(title->vals[0].norm, i % 3 == 2 ? "nurse" : "social worker");
+        if (!oc0)
+            oc0 = oc;
+        assert_ptr_equal(oc->vals, oc0->vals); /* one stored list for every person */
+        seen++;
+    }
+    assert_int_equal(seen, 12);
+    static const char *const filters[] = {
+        "(mail=shared@example.org)", "(mail=SHARED@example.ORG)", "(mail=shared*)",
+        "(mail=*EXAMPLE*)",          "(title=social worker)",    "(title=SOCIAL*)",
+        "(title=nurse)",             "(mail=shared@example.or)", "(mail=s*)",
+        "(&(title=nurse)(mail=shared@example.org))",             "(title>=r)",
+    };
+    for (size_t i = 0; i < sizeof filters / sizeof filters[0]; i++)
+        check_all_ways(v, filters[i]);
+    struct dir_filter *f = NULL;
+    struct dir_filter_error ferr;
+    assert_int_equal(dir_filter_parse("(mail=Shared@example.org)", 25, &f, &ferr), DIR_OK);
+    struct dir_entry_search s = {.base = SUFFIX, .scope = DIR_SCOPE_SUB, .filter = f,
+                                 .role = DIR_ROLE_CASEWORKER, .sort_attr = -1, .after = -1};
+    struct dir_entry_result r;
+    const char *matched;
+    assert_int_equal(dir_entry_search(v, &s, &r, &matched), DIR_OK);
+    assert_int_equal(r.n, 12);
+    for (int i = 1; i < r.n; i++)
+        assert_true(r.idx[i - 1] < r.idx[i]);
+    free(r.idx);
+    dir_filter_free(f);
+    dir_model_release(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -635,6 +732,7 @@ int main(void)
         cmocka_unit_test(and_with_size_limit_equals_scan),
         cmocka_unit_test(dn_normalize_agrees_with_libldap),
         cmocka_unit_test(attribute_names_resolve),
+        cmocka_unit_test(shared_values_keep_their_forms),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

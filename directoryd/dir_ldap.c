@@ -148,6 +148,7 @@ struct dir_ldap {
     struct dir_ldap_opts o;
     int port, tls_port, nloops;
     struct dir_tls_ctx *tls; /* NULL: no certificate configured */
+    char *nsuffix;           /* the suffix, normalised once (bind DNs are compared to it) */
     pthread_t workers[BIND_WORKERS];
     int nworkers;
     pthread_mutex_t jobs_mu;
@@ -555,10 +556,8 @@ static struct dir_model *snapshot(struct conn *c)
  * loop for as long as the city LDAP takes (its timeouts are 5 s); binds are rare. */
 static void staff_bind(struct conn *c, struct op *o, const char *ndn, const struct berval *pw)
 {
-    char user[128] = "", *nsfx = dir_entry_dn_normalize(dir_entry_suffix());
-    char people[640];
-    snprintf(people, sizeof people, ",ou=people,%s", nsfx ? nsfx : "");
-    free(nsfx);
+    char user[128] = "", people[640];
+    snprintf(people, sizeof people, ",ou=people,%s", c->loop->srv->nsuffix);
     size_t n = strlen(ndn), t = strlen(people);
     if (n > t + 4 && strncmp(ndn, "uid=", 4) == 0 && strcmp(ndn + n - t, people) == 0 &&
         n - t - 4 < sizeof user)
@@ -703,10 +702,8 @@ static void do_bind(struct conn *c, struct op *o)
     char dn[1024];
     snprintf(dn, sizeof dn, "%.*s", (int)(name.bv_len < 1023 ? name.bv_len : 1023), name.bv_val);
     char *ndn = name.bv_len < 1023 ? dir_entry_dn_normalize(dn) : NULL;
-    char *nsfx = dir_entry_dn_normalize(dir_entry_suffix());
     char tail[600];
-    snprintf(tail, sizeof tail, ",ou=clients,%s", nsfx ? nsfx : "");
-    free(nsfx);
+    snprintf(tail, sizeof tail, ",ou=clients,%s", c->loop->srv->nsuffix);
     const char *cname = NULL;
     size_t nlen = ndn ? strlen(ndn) : 0, tlen = strlen(tail);
     if (ndn && nlen > tlen + 3 && strncmp(ndn, "cn=", 3) == 0 &&
@@ -1413,17 +1410,14 @@ static void service(struct conn *c)
         if (out_pending(c))
             break; /* wait for EPOLLOUT */
         if (c->starttls_pending && !c->closing) {
+            /* The answer is out: the handshake runs when the client's hello makes the
+             * socket readable (level-triggered, so one already there wakes us at once). */
             c->starttls_pending = false;
             if (!tls_begin(c)) {
                 conn_close(c);
                 return;
             }
-            if (!handshake(c, &closed)) {
-                if (!closed)
-                    set_events(c);
-                return;
-            }
-            continue;
+            break;
         }
         if (!did)
             break;
@@ -1570,7 +1564,8 @@ static int listen_on(struct sockaddr_in *sa, char *err, size_t errlen)
 
 static void loop_release(struct loop *l);
 
-static void close_listeners(struct dir_ldap *s)
+/* Undoes a start that failed before any thread ran; returns RC. */
+static enum dir_rc start_failed(struct dir_ldap *s, enum dir_rc rc)
 {
     for (int i = 0; i < s->nloops; i++) {
         if (s->loops[i].lfd >= 0)
@@ -1578,6 +1573,10 @@ static void close_listeners(struct dir_ldap *s)
         if (s->loops[i].lfd_tls >= 0)
             close(s->loops[i].lfd_tls);
     }
+    dir_tls_ctx_free(s->tls);
+    free(s->nsuffix);
+    free(s);
+    return rc;
 }
 
 enum dir_rc dir_ldap_start(const struct dir_ldap_opts *opts, struct dir_ldap **out, char *err,
@@ -1588,47 +1587,40 @@ enum dir_rc dir_ldap_start(const struct dir_ldap_opts *opts, struct dir_ldap **o
     s->nloops = opts->threads < 1 ? 1 : opts->threads > MAX_THREADS ? MAX_THREADS : opts->threads;
     if (s->o.max_message < 1024)
         s->o.max_message = 1024;
+    s->nsuffix = dir_entry_dn_normalize(dir_entry_suffix());
+    if (!s->nsuffix)
+        s->nsuffix = dir_xstrdup("");
+    for (int i = 0; i < s->nloops; i++)
+        s->loops[i].lfd = s->loops[i].lfd_tls = -1;
     bool want_tls = (opts->tls_cert && *opts->tls_cert) || (opts->tls_key && *opts->tls_key);
     if (want_tls && (!opts->tls_cert || !*opts->tls_cert || !opts->tls_key || !*opts->tls_key)) {
         snprintf(err, errlen, "LDAP: TLS needs both ldap_tls_cert and ldap_tls_key");
-        free(s);
-        return DIR_ERR_INVALID;
+        return start_failed(s, DIR_ERR_INVALID);
     }
     if (opts->tls_port > 0 && !want_tls) {
         snprintf(err, errlen, "LDAP: ldaps_port %d needs ldap_tls_cert and ldap_tls_key",
                  opts->tls_port);
-        free(s);
-        return DIR_ERR_INVALID;
+        return start_failed(s, DIR_ERR_INVALID);
     }
-    if (want_tls && dir_tls_ctx_new(opts->tls_cert, opts->tls_key, &s->tls, err, errlen)) {
-        free(s);
-        return DIR_ERR_INVALID;
-    }
+    if (want_tls && dir_tls_ctx_new(opts->tls_cert, opts->tls_key, &s->tls, err, errlen))
+        return start_failed(s, DIR_ERR_INVALID);
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)opts->port)};
     if (inet_pton(AF_INET, opts->addr, &sa.sin_addr) != 1) {
         snprintf(err, errlen, "ldap_addr '%s' is not an IPv4 address", opts->addr);
-        dir_tls_ctx_free(s->tls);
-        free(s);
-        return DIR_ERR_INVALID;
+        return start_failed(s, DIR_ERR_INVALID);
     }
     struct sockaddr_in tsa = sa;
     tsa.sin_port = htons((uint16_t)(opts->tls_port > 0 ? opts->tls_port : 0));
     /* One listening socket per loop on the same port (SO_REUSEPORT): the kernel spreads new
      * connections over the loops, so both cores serve LDAP. The first one picks the port. */
-    for (int i = 0; i < s->nloops; i++)
-        s->loops[i].lfd = s->loops[i].lfd_tls = -1;
     for (int i = 0; i < s->nloops; i++) {
         struct loop *l = &s->loops[i];
         l->srv = s;
         l->lfd = listen_on(&sa, err, errlen);
         if (l->lfd >= 0 && opts->tls_port > 0)
             l->lfd_tls = listen_on(&tsa, err, errlen);
-        if (l->lfd < 0 || (opts->tls_port > 0 && l->lfd_tls < 0)) {
-            close_listeners(s);
-            dir_tls_ctx_free(s->tls);
-            free(s);
-            return DIR_ERR_IO;
-        }
+        if (l->lfd < 0 || (opts->tls_port > 0 && l->lfd_tls < 0))
+            return start_failed(s, DIR_ERR_IO);
     }
     s->port = ntohs(sa.sin_port);
     s->tls_port = opts->tls_port > 0 ? ntohs(tsa.sin_port) : 0;
@@ -1738,5 +1730,6 @@ void dir_ldap_stop(struct dir_ldap *s)
     pthread_mutex_destroy(&s->jobs_mu);
     pthread_cond_destroy(&s->jobs_cond);
     dir_tls_ctx_free(s->tls);
+    free(s->nsuffix);
     free(s);
 }

@@ -21,6 +21,16 @@ ADMIN_PW = "city-admin-secret"
 SERVICE_DN = "cn=directoryd,ou=services," + BASE
 SERVICE_PW = "city-service-secret"
 
+# The cn=schema entry with Debian's standard schemas, for slapadd -n0 configurations.
+SCHEMA = """dn: cn=schema,cn=config
+objectClass: olcSchemaConfig
+cn: schema
+
+include: file:///etc/ldap/schema/core.ldif
+include: file:///etc/ldap/schema/cosine.ldif
+include: file:///etc/ldap/schema/inetorgperson.ldif
+"""
+
 CONFIG = """dn: cn=config
 objectClass: olcGlobal
 cn: config
@@ -36,14 +46,7 @@ olcModuleLoad: back_mdb
 olcModuleLoad: syncprov
 olcModuleLoad: memberof
 
-dn: cn=schema,cn=config
-objectClass: olcSchemaConfig
-cn: schema
-
-include: file:///etc/ldap/schema/core.ldif
-include: file:///etc/ldap/schema/cosine.ldif
-include: file:///etc/ldap/schema/inetorgperson.ldif
-
+{schema}
 dn: olcDatabase={{-1}}frontend,cn=config
 objectClass: olcDatabaseConfig
 objectClass: olcFrontendConfig
@@ -122,7 +125,7 @@ class CityLdap:
         self.uri = "ldap://127.0.0.1:%d" % self.port
         self.base = BASE
         conf = CONFIG.format(dir=self.dir, base=BASE, admin=ADMIN_DN, adminpw=ADMIN_PW,
-                             service=SERVICE_DN)
+                             service=SERVICE_DN, schema=SCHEMA)
         if not syncprov:  # a server without RFC 4533 (as Active Directory): the sync polls
             conf = "\n\n".join(e for e in conf.split("\n\n") if "syncprov,olcDatabase" not in e)
             conf = conf.replace("olcModuleLoad: syncprov\n", "").replace("{1}memberof", "{0}memberof")

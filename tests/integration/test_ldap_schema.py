@@ -5,6 +5,7 @@ import os
 import subprocess
 
 from conftest import CASEWORKER_KEY, ROOT
+from slapd import SCHEMA
 from test_ldap import CW_DN, SUFFIX, uri
 
 CONFIG = """dn: cn=config
@@ -18,14 +19,7 @@ cn: module{{0}}
 olcModulePath: /usr/lib/ldap
 olcModuleLoad: back_mdb
 
-dn: cn=schema,cn=config
-objectClass: olcSchemaConfig
-cn: schema
-
-include: file:///etc/ldap/schema/core.ldif
-include: file:///etc/ldap/schema/cosine.ldif
-include: file:///etc/ldap/schema/inetorgperson.ldif
-include: file://{schema}
+{standard}include: file://{schema}
 
 dn: olcDatabase={{1}}mdb,cn=config
 objectClass: olcDatabaseConfig
@@ -50,7 +44,7 @@ def test_slapd_loads_the_schema_and_the_served_tree(daemon, workdir):
     os.makedirs(os.path.join(d, "data"), exist_ok=True)
     schema = os.path.join(ROOT, "schema", "ldap", "directoryd.ldif")
     with open(os.path.join(d, "config.ldif"), "w") as f:
-        f.write(CONFIG.format(dir=d, schema=schema, suffix=SUFFIX))
+        f.write(CONFIG.format(dir=d, standard=SCHEMA, schema=schema, suffix=SUFFIX))
     run("slapadd", "-n0", "-F", os.path.join(d, "config"), "-l", os.path.join(d, "config.ldif"))
     # Every entry a caseworker sees, with every user attribute, paged past the 500 cap.
     ldif = run("ldapsearch", "-x", "-LLL", "-o", "ldif-wrap=no", "-H", uri(daemon), "-D", CW_DN,

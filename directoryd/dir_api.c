@@ -8,8 +8,8 @@
 #include "dir_resolve.h"
 #include "dir_text.h"
 
-#include <errno.h>
 #include <jansson.h>
+#include <limits.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -30,12 +30,11 @@ struct call {
     const char *client; /* API client name or staff username, or NULL */
     const char *kind;   /* api_client, person or local */
     const char *path;
-    bool via_cookie;    /* authenticated by a session cookie (CSRF applies) */
+    bool via_cookie; /* authenticated by a session cookie (CSRF applies) */
     struct dir_session_info session;
 };
 
 #define COOKIE_NAME "dird_session"
-
 
 #define MAX_SEGS 6
 
@@ -96,8 +95,7 @@ static bool check_arg(void *cls, const char *key, const char *value)
     struct allowed *a = cls;
     (void)value;
     for (const char *const *n = a->names; *n; n++)
-        if (strcmp(*n, key) == 0)
-            return true;
+        if (strcmp(*n, key) == 0) return true;
     a->bad = key;
     return false;
 }
@@ -107,13 +105,11 @@ static bool only_args(struct call *c, const char *const *names)
 {
     struct allowed a = {c, names, NULL};
     dir_http_args_each(c->req, check_arg, &a);
-    if (!a.bad)
-        return true;
+    if (!a.bad) return true;
     char list[256] = "";
     for (const char *const *n = names; *n; n++) {
         strncat(list, *n, sizeof list - strlen(list) - 3);
-        if (n[1])
-            strncat(list, ", ", sizeof list - strlen(list) - 1);
+        if (n[1]) strncat(list, ", ", sizeof list - strlen(list) - 1);
     }
     struct dir_problem p;
     char en[400];
@@ -128,13 +124,10 @@ static bool only_args(struct call *c, const char *const *names)
 static bool get_limit(struct call *c, int *limit)
 {
     const char *v = dir_http_arg(c->req, "limit");
+    long long n;
     *limit = DEFAULT_LIMIT;
-    if (!v)
-        return true;
-    char *end;
-    errno = 0;
-    long n = strtol(v, &end, 10);
-    if (errno || end == v || *end || n < 1 || n > MAX_LIMIT) {
+    if (!v) return true;
+    if (!dir_query_int(v, 1, MAX_LIMIT, &n)) {
         bad_param(c, "limit", "ต้องเป็นจำนวนเต็มตั้งแต่ 1 ถึง 500",
                   "'%.40s' is not a whole number from 1 to 500", v);
         return false;
@@ -143,15 +136,10 @@ static bool get_limit(struct call *c, int *limit)
     return true;
 }
 
+/* A positive id (organisation, person, programme, list cursor). */
 static bool parse_id(const char *s, long long *id)
 {
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || end == s || *end || v < 1 || s[0] == '+' || s[0] == ' ')
-        return false;
-    *id = v;
-    return true;
+    return dir_query_int(s, 1, LLONG_MAX, id);
 }
 
 static bool get_id_cursor(struct call *c, long long *after)
@@ -171,8 +159,7 @@ static bool get_q(struct call *c, char **q)
 {
     const char *v = dir_http_arg(c->req, "q");
     *q = NULL;
-    if (!v)
-        return true;
+    if (!v) return true;
     size_t n = strlen(v);
     if (n > MAX_Q_BYTES || !dir_text_utf8_valid(v, n)) {
         bad_param(c, "q", "ข้อความค้นหาต้องเป็น UTF-8 และยาวไม่เกิน 200 ไบต์",
@@ -191,8 +178,7 @@ static bool get_area(struct call *c, const char *name, int *area)
 {
     const char *v = dir_http_arg(c->req, name);
     *area = -1;
-    if (!v)
-        return true;
+    if (!v) return true;
     *area = dir_model_area(c->m, v);
     if (*area < 0) {
         bad_param(c, name, "ไม่พบรหัสพื้นที่นี้", "no area has code '%.40s'", v);
@@ -205,8 +191,7 @@ static bool get_taxon(struct call *c, const char *name, enum dir_tax_kind kind, 
 {
     const char *v = dir_http_arg(c->req, name);
     *idx = -1;
-    if (!v)
-        return true;
+    if (!v) return true;
     *idx = dir_model_taxon(c->m, kind, v);
     if (*idx < 0) {
         bad_param(c, name, "ไม่รู้จักรหัสนี้", "unknown code '%.40s'", v);
@@ -228,8 +213,7 @@ static void healthz(struct call *c, struct dir_sync *sync)
     dir_buf_printf(&c->resp->body,
                    "{\"status\":\"ok\",\"seq\":%lld,\"model\":{\"areas\":%d,\"organizations\":%d,"
                    "\"people\":%d,\"built_at\":%lld}",
-                   c->m->seq, c->m->nareas, c->m->norgs, c->m->npeople,
-                   (long long)c->m->built_at);
+                   c->m->seq, c->m->nareas, c->m->norgs, c->m->npeople, (long long)c->m->built_at);
     dir_sync_health(sync, &c->resp->body);
     dir_buf_adds(&c->resp->body, "}");
 }
@@ -240,8 +224,7 @@ static void list_areas(struct call *c)
     struct dir_area_filter f = {.kind = -1, .parent = -1};
     int limit;
     char *q = NULL;
-    if (!only_args(c, args) || !get_limit(c, &limit) || !get_area(c, "parent", &f.parent))
-        return;
+    if (!only_args(c, args) || !get_limit(c, &limit) || !get_area(c, "parent", &f.parent)) return;
     const char *kind = dir_http_arg(c->req, "kind");
     if (kind && (f.kind = dir_model_area_kind_parse(kind)) < 0) {
         bad_param(c, "kind", "ใช้ country, province, district, subdistrict หรือ community",
@@ -249,8 +232,7 @@ static void list_areas(struct call *c)
                   kind);
         return;
     }
-    if (!get_q(c, &q))
-        return;
+    if (!get_q(c, &q)) return;
     f.q = q;
     json_ok(c, dir_query_areas(c->m, &f, dir_http_arg(c->req, "cursor"), limit, &c->resp->body));
     free(q);
@@ -259,11 +241,9 @@ static void list_areas(struct call *c)
 static void get_area_detail(struct call *c, const char *code)
 {
     static const char *const args[] = {NULL};
-    if (!only_args(c, args))
-        return;
+    if (!only_args(c, args)) return;
     int a = dir_model_area(c->m, code);
-    if (a < 0)
-        return not_found(c, "area", code);
+    if (a < 0) return not_found(c, "area", code);
     snprintf(c->resp->etag, sizeof c->resp->etag, "\"%d\"", c->m->areas[a].version);
     json_ok(c, dir_query_area(c->m, a, &c->resp->body));
 }
@@ -271,8 +251,7 @@ static void get_area_detail(struct call *c, const char *code)
 static void list_groups(struct call *c)
 {
     static const char *const args[] = {"kind", NULL};
-    if (!only_args(c, args))
-        return;
+    if (!only_args(c, args)) return;
     const char *kind = dir_http_arg(c->req, "kind");
     if (kind && strcmp(kind, "zone") && strcmp(kind, "subzone") && strcmp(kind, "other")) {
         bad_param(c, "kind", "ใช้ zone, subzone หรือ other",
@@ -285,13 +264,12 @@ static void list_groups(struct call *c)
 static void list_taxa(struct call *c, enum dir_tax_kind kind)
 {
     static const char *const args[] = {NULL};
-    if (only_args(c, args))
-        json_ok(c, dir_query_taxa(c->m, kind, &c->resp->body));
+    if (only_args(c, args)) json_ok(c, dir_query_taxa(c->m, kind, &c->resp->body));
 }
 
 static void list_orgs(struct call *c)
 {
-    static const char *const args[] = {"q",    "area",   "service", "group", "type",
+    static const char *const args[] = {"q",      "area",  "service", "group", "type",
                                        "status", "limit", "cursor",  NULL};
     struct dir_org_filter f = {0};
     int limit, type;
@@ -310,11 +288,10 @@ static void list_orgs(struct call *c)
                   "'%.40s' is not one of active, closed, moved", f.status);
         return;
     }
-    if (!get_q(c, &q))
-        return;
+    if (!get_q(c, &q)) return;
     f.q = q;
-    json_ok(c, dir_query_orgs(c->m, &f, after, limit, c->role >= DIR_ROLE_CASEWORKER,
-                              &c->resp->body));
+    json_ok(c,
+            dir_query_orgs(c->m, &f, after, limit, c->role >= DIR_ROLE_CASEWORKER, &c->resp->body));
     free(q);
 }
 
@@ -322,11 +299,9 @@ static void get_org(struct call *c, const char *key)
 {
     static const char *const args[] = {NULL};
     long long id;
-    if (!only_args(c, args))
-        return;
+    if (!only_args(c, args)) return;
     int o = parse_id(key, &id) ? dir_model_org(c->m, id) : dir_model_org_by_ref(c->m, key);
-    if (o < 0)
-        return not_found(c, "organization", key);
+    if (o < 0) return not_found(c, "organization", key);
     const struct dir_org *org = &c->m->orgs[o];
     const struct dir_json *j = c->role >= DIR_ROLE_CASEWORKER ? &org->json_full : &org->json_public;
     snprintf(c->resp->etag, sizeof c->resp->etag, "\"%d\"", org->version);
@@ -335,8 +310,7 @@ static void get_org(struct call *c, const char *key)
 
 static bool need_key(struct call *c)
 {
-    if (c->role >= DIR_ROLE_CASEWORKER)
-        return true;
+    if (c->role >= DIR_ROLE_CASEWORKER) return true;
     struct dir_problem p;
     dir_problem_init(&p, 401, "unauthorized", "Authentication required",
                      "People are shown to authenticated callers only: send "
@@ -352,8 +326,8 @@ static void list_people(struct call *c)
     int limit;
     long long after, org_id;
     char *q = NULL;
-    if (!need_key(c) || !only_args(c, args) || !get_limit(c, &limit) ||
-        !get_id_cursor(c, &after) || !get_area(c, "area", &f.area))
+    if (!need_key(c) || !only_args(c, args) || !get_limit(c, &limit) || !get_id_cursor(c, &after) ||
+        !get_area(c, "area", &f.area))
         return;
     const char *org = dir_http_arg(c->req, "org");
     if (org && (!parse_id(org, &org_id) || (f.org = dir_model_org(c->m, org_id)) < 0)) {
@@ -367,8 +341,7 @@ static void list_people(struct call *c)
                   "'%.40s' is neither a team role nor a profession code", f.role);
         return;
     }
-    if (!get_q(c, &q))
-        return;
+    if (!get_q(c, &q)) return;
     f.q = q;
     json_ok(c, dir_query_people(c->m, &f, after, limit, &c->resp->body));
     free(q);
@@ -378,11 +351,9 @@ static void get_person(struct call *c, const char *key)
 {
     static const char *const args[] = {NULL};
     long long id;
-    if (!need_key(c) || !only_args(c, args))
-        return;
+    if (!need_key(c) || !only_args(c, args)) return;
     int p = parse_id(key, &id) ? dir_model_person(c->m, id) : -1;
-    if (p < 0)
-        return not_found(c, "person", key);
+    if (p < 0) return not_found(c, "person", key);
     const struct dir_person *person = &c->m->people[p];
     snprintf(c->resp->etag, sizeof c->resp->etag, "\"%d\"", person->version);
     json_ok(c, dir_model_person_json(c->m, person, true, &c->resp->body));
@@ -425,22 +396,24 @@ static void changes(struct call *c)
     static const char *const args[] = {"since", "limit", NULL};
     int limit;
     long long since = 0;
-    if (!only_args(c, args) || !get_limit(c, &limit))
-        return;
+    if (!only_args(c, args) || !get_limit(c, &limit)) return;
     const char *v = dir_http_arg(c->req, "since");
-    if (v && strcmp(v, "0") != 0 && !parse_id(v, &since)) {
+    if (v && !dir_query_int(v, 0, LLONG_MAX, &since)) {
         bad_param(c, "since", "ต้องเป็นเลขลำดับการเปลี่ยนแปลง (seq)",
                   "'%.40s' is not a change sequence number", v);
         return;
     }
     const struct dir_model *m = c->m;
+    /* Changes after SINCE are all kept when SINCE >= oldest - 1 (no overflow: SINCE may be
+     * any non-negative number, a seq is far from LLONG_MAX). */
     long long oldest = m->nchanges ? m->changes[0].seq : m->seq + 1;
-    if (since + 1 < oldest && since < m->seq) {
+    if (since < oldest - 1 && since < m->seq) {
         struct dir_problem p;
-        dir_problem_init(&p, 410, "changes-expired", "Changes no longer kept",
-                         "Changes after %lld are no longer kept (the oldest kept is %lld); read the "
-                         "lists again and follow the changes from the 'seq' of /healthz.",
-                         since, oldest);
+        dir_problem_init(
+            &p, 410, "changes-expired", "Changes no longer kept",
+            "Changes after %lld are no longer kept (the oldest kept is %lld); read the "
+            "lists again and follow the changes from the 'seq' of /healthz.",
+            since, oldest);
         dir_problem_add(&p, "since", "เก่าเกินไป ให้อ่านข้อมูลทั้งหมดใหม่", "too old: resynchronise");
         problem(c, &p);
         return;
@@ -460,14 +433,10 @@ static void changes(struct call *c)
     for (int i = lo; !rc && i < m->nchanges && n < limit; i++, n++) {
         const struct dir_change *ch = &m->changes[i];
         rc = dir_buf_printf(b, "%s{\"seq\":%lld,\"entity\":", n ? "," : "", ch->seq);
-        if (!rc)
-            rc = dir_buf_add_json_str(b, ch->entity);
-        if (!rc)
-            rc = dir_buf_adds(b, ",\"id\":");
-        if (!rc)
-            rc = dir_buf_add_json_str(b, ch->id ? ch->id : "");
-        if (!rc)
-            rc = dir_buf_printf(b, ",\"op\":\"%s\",\"at\":\"%s\"}", ch->op, ch->at);
+        if (!rc) rc = dir_buf_add_json_str(b, ch->entity);
+        if (!rc) rc = dir_buf_adds(b, ",\"id\":");
+        if (!rc) rc = dir_buf_add_json_str(b, ch->id ? ch->id : "");
+        if (!rc) rc = dir_buf_printf(b, ",\"op\":\"%s\",\"at\":\"%s\"}", ch->op, ch->at);
     }
     bool more = lo + n < m->nchanges;
     if (!rc)
@@ -480,21 +449,19 @@ static void programmes(struct call *c, const char *key)
 {
     static const char *const args[] = {NULL};
     const struct dir_model *m = c->m;
-    if (!only_args(c, args))
-        return;
+    if (!only_args(c, args)) return;
     if (*key) {
         long long id = 0;
-        int i = parse_id(key, &id) ? dir_model_programme(m, id, NULL) : dir_model_programme(m, 0, key);
-        if (i < 0)
-            return not_found(c, "programme", key);
+        int i =
+            parse_id(key, &id) ? dir_model_programme(m, id, NULL) : dir_model_programme(m, 0, key);
+        if (i < 0) return not_found(c, "programme", key);
         snprintf(c->resp->etag, sizeof c->resp->etag, "\"%d\"", m->programmes[i].version);
         json_ok(c, dir_buf_add(&c->resp->body, m->programmes[i].json.s, m->programmes[i].json.len));
         return;
     }
     enum dir_rc rc = dir_buf_adds(&c->resp->body, "{\"items\":[");
     for (int i = 0; !rc && i < m->nprogrammes; i++) {
-        if (i)
-            rc = dir_buf_adds(&c->resp->body, ",");
+        if (i) rc = dir_buf_adds(&c->resp->body, ",");
         if (!rc)
             rc = dir_buf_add(&c->resp->body, m->programmes[i].json.s, m->programmes[i].json.len);
     }
@@ -513,8 +480,7 @@ static bool cookie_value(const char *header, const char *name, char *out, size_t
         if (strncmp(p, name, nl) == 0 && p[nl] == '=') {
             const char *v = p + nl + 1, *end = strchr(v, ';');
             size_t len = end ? (size_t)(end - v) : strlen(v);
-            if (len >= n)
-                return false;
+            if (len >= n) return false;
             memcpy(out, v, len);
             out[len] = '\0';
             return true;
@@ -551,8 +517,7 @@ static bool authenticate(struct call *c, struct dir_sessions *sessions)
         return false;
     }
     const char *secret = NULL;
-    if (strncasecmp(h, "Bearer ", 7) == 0)
-        secret = h + 7;
+    if (strncasecmp(h, "Bearer ", 7) == 0) secret = h + 7;
     const struct dir_client *cl = NULL;
     if (secret && *secret && strlen(secret) <= 256) {
         uint8_t hash[DIR_AUTH_HASH_LEN];
@@ -678,19 +643,15 @@ static void session_route(struct call *c, struct dir_api *api, const char *metho
  * /v1, has empty segments or is too long. */
 static int split(const char *path, char *buf, size_t n, char **seg)
 {
-    if (strncmp(path, "/v1/", 4) != 0 || strlen(path + 4) >= n)
-        return -1;
+    if (strncmp(path, "/v1/", 4) != 0 || strlen(path + 4) >= n) return -1;
     strcpy(buf, path + 4);
     int k = 0;
     for (char *p = buf;;) {
         char *slash = strchr(p, '/');
-        if (slash)
-            *slash = '\0';
-        if (!*p || k == MAX_SEGS)
-            return -1;
+        if (slash) *slash = '\0';
+        if (!*p || k == MAX_SEGS) return -1;
         seg[k++] = p;
-        if (!slash)
-            return k;
+        if (!slash) return k;
         p = slash + 1;
     }
 }
@@ -713,8 +674,7 @@ void dir_api_handle(void *app, const struct dir_http_req *req, struct dir_http_r
         problem(&c, &p);
         goto out;
     }
-    if (!authenticate(&c, api->sessions))
-        goto out;
+    if (!authenticate(&c, api->sessions)) goto out;
 
     char buf[512], *seg[MAX_SEGS];
     int nseg = split(c.path, buf, sizeof buf, seg);
@@ -739,13 +699,11 @@ void dir_api_handle(void *app, const struct dir_http_req *req, struct dir_http_r
             goto out;
         }
     }
-    struct dir_caller who = {.role = c.role, .kind = c.kind,
-                             .name = c.client ? c.client : "anonymous"};
+    struct dir_caller who = {
+        .role = c.role, .kind = c.kind, .name = c.client ? c.client : "anonymous"};
     dir_http_client_addr(req, who.address, sizeof who.address);
-    if (dir_sync_http_handle(api->sync, &who, method, seg, nseg, req, resp))
-        goto out;
-    if (dir_write_handle(&api->write, c.m, &who, method, seg, nseg, req, resp))
-        goto out;
+    if (dir_sync_http_handle(api->sync, &who, method, seg, nseg, req, resp)) goto out;
+    if (dir_write_handle(&api->write, c.m, &who, method, seg, nseg, req, resp)) goto out;
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
         resp->allow = "GET, HEAD";
         dir_problem_init(&p, 405, "method-not-allowed", "Method not allowed",

@@ -3,8 +3,32 @@
 #include "dir_text.h"
 
 #include <jansson.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+
+bool dir_query_int(const char *s, long long min, long long max, long long *out)
+{
+    if (!s) return false;
+    bool neg = *s == '-';
+    const char *p = s + neg;
+    if (!*p) return false;
+    /* Accumulate as a negative number: its range holds every long long. */
+    long long v = 0;
+    for (; *p; p++) {
+        if (*p < '0' || *p > '9') return false;
+        int d = *p - '0';
+        if (v < (LLONG_MIN + d) / 10) return false;
+        v = v * 10 - d;
+    }
+    if (!neg) {
+        if (v == LLONG_MIN) return false;
+        v = -v;
+    }
+    if (v < min || v > max) return false;
+    *out = v;
+    return true;
+}
 
 /* {"items":[ ... ],"next":...} around pre-rendered items. */
 struct lister {
@@ -30,22 +54,18 @@ static bool list_add(struct lister *l, const struct dir_json *j)
         l->more = true;
         return false;
     }
-    if (!l->rc && l->n)
-        l->rc = dir_buf_add(l->out, ",", 1);
-    if (!l->rc)
-        l->rc = dir_buf_add(l->out, j->s, j->len);
+    if (!l->rc && l->n) l->rc = dir_buf_add(l->out, ",", 1);
+    if (!l->rc) l->rc = dir_buf_add(l->out, j->s, j->len);
     l->n++;
     return true;
 }
 
 static enum dir_rc list_end_str(struct lister *l, const char *last)
 {
-    if (!l->rc)
-        l->rc = dir_buf_adds(l->out, "],\"next\":");
+    if (!l->rc) l->rc = dir_buf_adds(l->out, "],\"next\":");
     if (!l->rc)
         l->rc = l->more && last ? dir_buf_add_json_str(l->out, last) : dir_buf_adds(l->out, "null");
-    if (!l->rc)
-        l->rc = dir_buf_adds(l->out, "}");
+    if (!l->rc) l->rc = dir_buf_adds(l->out, "}");
     return l->rc;
 }
 
@@ -72,12 +92,11 @@ enum dir_rc dir_query_areas(const struct dir_model *m, const struct dir_area_fil
     int n = p ? p->nchildren : m->nareas;
     for (int i = 0; i < n; i++) {
         const struct dir_area *a = &m->areas[p ? p->children[i] : i];
-        if (cursor && strcmp(a->code, cursor) <= 0)
+        if (cursor && strcmp(a->code, cursor) <= 0) continue;
+        if ((f->kind >= 0 && (int)a->kind != f->kind) ||
+            !name_matches(f->q, a->fold_th, a->fold_en))
             continue;
-        if ((f->kind >= 0 && (int)a->kind != f->kind) || !name_matches(f->q, a->fold_th, a->fold_en))
-            continue;
-        if (!list_add(&l, &a->json))
-            break;
+        if (!list_add(&l, &a->json)) break;
         last = a->code;
     }
     return list_end_str(&l, last);
@@ -93,8 +112,7 @@ static enum dir_rc dump(json_t *j, struct dir_buf *out)
 {
     char *s = json_dumps(j, JSON_COMPACT);
     json_decref(j);
-    if (!s)
-        return DIR_ERR_INVALID;
+    if (!s) return DIR_ERR_INVALID;
     enum dir_rc rc = dir_buf_adds(out, s);
     free(s);
     return rc;
@@ -104,8 +122,7 @@ enum dir_rc dir_query_area(const struct dir_model *m, int area, struct dir_buf *
 {
     const struct dir_area *a = &m->areas[area];
     json_t *j = json_loadb(a->json.s, a->json.len, 0, NULL);
-    if (!j)
-        return DIR_ERR_INVALID;
+    if (!j) return DIR_ERR_INVALID;
     json_t *anc = json_array(), *groups = json_array();
     int chain[64], n = 0;
     for (int p = a->parent; p >= 0 && n < 64; p = m->areas[p].parent)
@@ -139,8 +156,7 @@ enum dir_rc dir_query_groups(const struct dir_model *m, const char *kind, struct
     struct lister l;
     list_begin(&l, out, m->ngroups);
     for (int i = 0; i < m->ngroups; i++)
-        if (!kind || strcmp(m->groups[i].kind, kind) == 0)
-            list_add(&l, &m->groups[i].json);
+        if (!kind || strcmp(m->groups[i].kind, kind) == 0) list_add(&l, &m->groups[i].json);
     return list_end_str(&l, NULL);
 }
 
@@ -161,36 +177,29 @@ bool dir_query_areas_related(const struct dir_model *m, int a, int x)
 static bool coverage_related(const struct dir_model *m, const struct dir_coverage *c, int x)
 {
     for (int i = 0; i < c->nareas; i++)
-        if (dir_query_areas_related(m, c->areas[i], x))
-            return true;
+        if (dir_query_areas_related(m, c->areas[i], x)) return true;
     return false;
 }
 
 bool dir_query_org_matches(const struct dir_model *m, const struct dir_org *o,
                            const struct dir_org_filter *f)
 {
-    if (f->type && (!o->type || strcmp(o->type, f->type) != 0))
-        return false;
-    if (f->status && strcmp(o->status, f->status) != 0)
-        return false;
-    if (f->q && !name_matches(f->q, o->fold_th, o->fold_en) && !dir_text_contains(o->fold_ref, f->q))
+    if (f->type && (!o->type || strcmp(o->type, f->type) != 0)) return false;
+    if (f->status && strcmp(o->status, f->status) != 0) return false;
+    if (f->q && !name_matches(f->q, o->fold_th, o->fold_en) &&
+        !dir_text_contains(o->fold_ref, f->q))
         return false;
     if (f->service < 0 && f->group < 0) {
-        if (f->area < 0)
-            return true;
+        if (f->area < 0) return true;
         /* Located in the area (an office in Bangkok is not "in" Pathum Wan). */
-        if (o->area >= 0 && dir_model_area_within(m, o->area, f->area))
-            return true;
+        if (o->area >= 0 && dir_model_area_within(m, o->area, f->area)) return true;
     }
     /* An offering that matches the service and group (if asked) and covers the area. */
     for (int i = 0; i < o->noffers; i++) {
         const struct dir_offering *of = &o->offerings[i];
-        if (f->service >= 0 && of->service != f->service)
-            continue;
-        if (f->group >= 0 && of->groups && !(of->groups & (1ULL << f->group)))
-            continue;
-        if (f->area < 0)
-            return true;
+        if (f->service >= 0 && of->service != f->service) continue;
+        if (f->group >= 0 && of->groups && !(of->groups & (1ULL << f->group))) continue;
+        if (f->area < 0) return true;
         if (of->cov.ncodes ? coverage_related(m, &of->cov, f->area)
                            : (o->area >= 0 && dir_query_areas_related(m, o->area, f->area)))
             return true;
@@ -206,10 +215,8 @@ enum dir_rc dir_query_orgs(const struct dir_model *m, const struct dir_org_filte
     list_begin(&l, out, limit);
     for (int i = 0; i < m->norgs; i++) {
         const struct dir_org *o = &m->orgs[i];
-        if (o->id <= after || !dir_query_org_matches(m, o, f))
-            continue;
-        if (!list_add(&l, full ? &o->json_full : &o->json_public))
-            break;
+        if (o->id <= after || !dir_query_org_matches(m, o, f)) continue;
+        if (!list_add(&l, full ? &o->json_full : &o->json_public)) break;
         last = o->id;
     }
     return list_end_id(&l, last);
@@ -221,27 +228,19 @@ enum dir_rc dir_query_orgs(const struct dir_model *m, const struct dir_org_filte
 static bool person_matches(const struct dir_model *m, const struct dir_person *p,
                            const struct dir_person_filter *f)
 {
-    if (!p->active)
-        return false;
-    if (f->q && !name_matches(f->q, p->fold_th, p->fold_en))
-        return false;
+    if (!p->active) return false;
+    if (f->q && !name_matches(f->q, p->fold_th, p->fold_en)) return false;
     bool by_profession = f->role && p->profession && strcmp(p->profession, f->role) == 0;
     const char *role = by_profession ? NULL : f->role;
-    if (!role && f->org < 0 && f->area < 0)
-        return true;
+    if (!role && f->org < 0 && f->area < 0) return true;
     for (int i = 0; i < p->nmembers; i++) {
         const struct dir_membership *ms = &p->members[i];
-        if (role && !(ms->team_role && strcmp(ms->team_role, role) == 0))
-            continue;
-        if (f->org >= 0 && ms->org != f->org)
-            continue;
-        if (f->area < 0)
-            return true;
-        if (coverage_related(m, &ms->cov, f->area))
-            return true;
+        if (role && !(ms->team_role && strcmp(ms->team_role, role) == 0)) continue;
+        if (f->org >= 0 && ms->org != f->org) continue;
+        if (f->area < 0) return true;
+        if (coverage_related(m, &ms->cov, f->area)) return true;
         int oa = m->orgs[ms->org].area;
-        if (!ms->cov.ncodes && oa >= 0 && dir_query_areas_related(m, oa, f->area))
-            return true;
+        if (!ms->cov.ncodes && oa >= 0 && dir_query_areas_related(m, oa, f->area)) return true;
     }
     return false;
 }
@@ -254,16 +253,13 @@ enum dir_rc dir_query_people(const struct dir_model *m, const struct dir_person_
     list_begin(&l, out, limit);
     for (int i = 0; i < m->npeople; i++) {
         const struct dir_person *p = &m->people[i];
-        if (p->id <= after || !person_matches(m, p, f))
-            continue;
+        if (p->id <= after || !person_matches(m, p, f)) continue;
         if (l.n == l.limit) {
             l.more = true;
             break;
         }
-        if (!l.rc && l.n)
-            l.rc = dir_buf_add(l.out, ",", 1);
-        if (!l.rc)
-            l.rc = dir_model_person_json(m, p, true, l.out);
+        if (!l.rc && l.n) l.rc = dir_buf_add(l.out, ",", 1);
+        if (!l.rc) l.rc = dir_model_person_json(m, p, true, l.out);
         l.n++;
         last = p->id;
     }

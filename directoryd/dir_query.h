@@ -12,9 +12,9 @@
 #include "dir_model.h"
 
 struct dir_area_filter {
-    int kind;           /* enum dir_area_kind, or -1 for any */
-    int parent;         /* area index, or -1 for any */
-    const char *q;      /* folded search text, or NULL */
+    int kind;      /* enum dir_area_kind, or -1 for any */
+    int parent;    /* area index, or -1 for any */
+    const char *q; /* folded search text, or NULL */
 };
 
 struct dir_org_filter {
@@ -27,10 +27,10 @@ struct dir_org_filter {
 };
 
 struct dir_person_filter {
-    const char *q;      /* folded search text, or NULL */
-    int area;           /* area index served, or -1 */
-    int org;            /* organisation index, or -1 */
-    const char *role;   /* team role or profession code, or NULL */
+    const char *q;    /* folded search text, or NULL */
+    int area;         /* area index served, or -1 */
+    int org;          /* organisation index, or -1 */
+    const char *role; /* team role or profession code, or NULL */
 };
 
 /* Areas after CURSOR (a code, or NULL) matching F, at most LIMIT. */
@@ -51,6 +51,11 @@ bool dir_query_org_matches(const struct dir_model *m, const struct dir_org *o,
 /* Active people with id > AFTER matching F. */
 enum dir_rc dir_query_people(const struct dir_model *m, const struct dir_person_filter *f,
                              long long after, int limit, struct dir_buf *out);
+/* Parses S as a whole decimal number in [MIN, MAX]: an optional '-' then ASCII digits and
+ * nothing else (no '+', spaces, exponent, fraction or trailing bytes), without overflow.
+ * The one parser of numeric query parameters (limit, cursor, since, before, ids). Writes
+ * *OUT only on success; false for NULL, "" or anything else. */
+bool dir_query_int(const char *s, long long min, long long max, long long *out);
 /* True when area A and area X are the same or one lies inside the other. */
 bool dir_query_areas_related(const struct dir_model *m, int a, int x);
 

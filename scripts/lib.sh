@@ -12,6 +12,10 @@ DIR_PACKAGES="build-essential cmake pkg-config git ca-certificates util-linux
   libmicrohttpd-dev libjansson-dev libldap2-dev libsodium-dev libcmocka-dev libssl-dev openssl
   ldap-utils slapd python3 python3-pytest python3-ldap curl"
 
+# What the libFuzzer build (scripts/fuzz, the fuzz step of scripts/test) needs besides them:
+# Debian 12's clang 14 and its runtimes (libFuzzer, ASan, UBSan).
+DIR_FUZZ_PACKAGES="clang libclang-rt-14-dev"
+
 dir_say() { printf '%s\n' "directoryd: $*" >&2; }
 
 # Installs the Debian packages that are missing (apt-get; needs root or sudo).
@@ -50,4 +54,14 @@ dir_build() {
 # A free TCP port on 127.0.0.1.
 dir_free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# Builds the libFuzzer targets (tests/fuzz/fuzz_*.c) into "$1" (default build-fuzz/) with
+# clang, dircore instrumented for libFuzzer, ASan and UBSan; the daemon and unit tests are not
+# built there.
+dir_build_fuzz() {
+    local bdir=${1:-$DIR_ROOT/build-fuzz}
+    CC=clang cmake -S "$DIR_ROOT" -B "$bdir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+        -DDIRECTORYD_FUZZ=ON -DDIRECTORYD_TESTS=OFF >/dev/null
+    cmake --build "$bdir" -j "$(nproc)" >/dev/null
 }

@@ -494,11 +494,14 @@ static bool cookie_value(const char *header, const char *name, char *out, size_t
  * after a 401. */
 static bool authenticate(struct call *c, struct dir_sessions *sessions)
 {
-    const char *h = dir_http_header(c->req, "Authorization");
+    size_t hlen = 0, cklen = 0;
+    const char *h = dir_http_header_n(c->req, "Authorization", &hlen);
     c->role = DIR_ROLE_ANON;
     if (!h) {
         char token[512];
-        const char *ck = dir_http_header(c->req, "Cookie");
+        const char *ck = dir_http_header_n(c->req, "Cookie", &cklen);
+        /* A cookie cut short by a NUL byte is no cookie (dir_http refuses those too). */
+        if (ck && strlen(ck) != cklen) ck = "";
         if (!ck || !sessions || !cookie_value(ck, COOKIE_NAME, token, sizeof token) || !*token)
             return true;
         if (dir_session_verify(sessions, c->m, token, &c->session)) {
@@ -519,7 +522,8 @@ static bool authenticate(struct call *c, struct dir_sessions *sessions)
     const char *secret = NULL;
     if (strncasecmp(h, "Bearer ", 7) == 0) secret = h + 7;
     const struct dir_client *cl = NULL;
-    if (secret && *secret && strlen(secret) <= 256) {
+    /* The whole header is the secret: a NUL inside (and whatever follows it) is not ignored. */
+    if (secret && *secret && strlen(h) == hlen && strlen(secret) <= 256) {
         uint8_t hash[DIR_AUTH_HASH_LEN];
         dir_auth_hash(secret, hash);
         cl = dir_model_client(c->m, hash);

@@ -21,6 +21,10 @@ struct dir_cfg {
     int http_port;
     int http_threads;
     int http_max_conns;
+    int http_max_conns_per_addr; /* most HTTP connections from one address */
+    int http_header_timeout; /* seconds a request's headers may take */
+    int http_idle_timeout;  /* seconds an HTTP connection may sit idle mid-request */
+    int http_health_port;   /* a second listener serving /healthz only (0 = none) */
     int ldap_port;          /* the LDAP face (dir_ldap.h) */
     char ldap_addr[64];     /* address the LDAP face listens on */
     char ldap_suffix[512];  /* DN of the directory's root entry */

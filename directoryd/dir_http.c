@@ -6,23 +6,47 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+
+struct conn_state;
 
 struct dir_http {
     struct MHD_Daemon *mhd;
     dir_http_handler handler;
     void *app;
     int port;
+    bool health_only;
+    long long header_timeout_ms;
+    pthread_t sweep_thread;
+    pthread_mutex_t lock; /* guards conns, stopping, swept */
+    pthread_cond_t cond;
+    struct conn_state *conns; /* every open connection */
+    bool stopping;
+    long long swept; /* connections closed for overdue headers */
 };
 
 struct dir_http_req {
-    struct MHD_Connection *conn;
+    struct MHD_Connection *conn; /* NULL for a request built by dir_http_req_new */
     const char *method, *path;
     struct dir_buf body;
     bool too_big;
+    bool bad_header; /* a header value holds NUL or another control byte */
+    bool started;    /* the access handler has seen the headers */
+    bool has_secret; /* Authorization or Cookie present */
+    size_t raw_uri_len, canon_size;
+    /* A request built from arrays (tests and fuzzing): all borrowed. */
+    const struct dir_http_kv *args, *headers;
+    size_t nargs, nheaders;
+    const char *addr;
+    const char *data;
+    size_t data_len;
 };
 
 const char *dir_http_method(const struct dir_http_req *req)
@@ -35,25 +59,95 @@ const char *dir_http_path(const struct dir_http_req *req)
 }
 const char *dir_http_arg(const struct dir_http_req *req, const char *name)
 {
+    if (!req->conn) {
+        for (size_t i = 0; i < req->nargs; i++)
+            if (strcmp(req->args[i].key, name) == 0)
+                return req->args[i].value ? req->args[i].value : "";
+        return NULL;
+    }
     return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+const char *dir_http_header_n(const struct dir_http_req *req, const char *name, size_t *len)
+{
+    if (!req->conn) {
+        for (size_t i = 0; i < req->nheaders; i++)
+            if (strcasecmp(req->headers[i].key, name) == 0) {
+                *len = req->headers[i].value_len;
+                return req->headers[i].value;
+            }
+        *len = 0;
+        return NULL;
+    }
+    const char *v = NULL;
+    *len = 0;
+    if (MHD_lookup_connection_value_n(req->conn, MHD_HEADER_KIND, name, strlen(name), &v, len) !=
+        MHD_YES)
+        return NULL;
+    return v;
 }
 const char *dir_http_header(const struct dir_http_req *req, const char *name)
 {
-    return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+    size_t len;
+    return dir_http_header_n(req, name, &len);
 }
 const char *dir_http_body(const struct dir_http_req *req, size_t *len)
 {
+    if (!req->conn) {
+        *len = req->data_len;
+        return req->data ? req->data : "";
+    }
     *len = req->body.len;
     return req->body.data ? req->body.data : "";
+}
+
+/* True when the N bytes at V hold no control byte (HTAB aside) and no NUL. */
+static bool header_value_ok(const char *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)v[i];
+        if ((ch < 0x20 && ch != '\t') || ch == 0x7f) return false;
+    }
+    return true;
+}
+
+struct dir_http_req *dir_http_req_new(const char *method, const char *path,
+                                      const struct dir_http_kv *args, size_t nargs,
+                                      const struct dir_http_kv *headers, size_t nheaders,
+                                      const char *body, size_t body_len, const char *client_addr)
+{
+    struct dir_http_req *req = dir_xcalloc(1, sizeof *req);
+    req->method = method;
+    req->path = path;
+    req->args = args;
+    req->nargs = nargs;
+    req->headers = headers;
+    req->nheaders = nheaders;
+    req->data = body;
+    req->data_len = body_len;
+    req->addr = client_addr;
+    req->too_big = body_len > DIR_HTTP_MAX_BODY;
+    for (size_t i = 0; i < nheaders; i++)
+        if (!header_value_ok(headers[i].value, headers[i].value_len)) req->bad_header = true;
+    return req;
+}
+
+void dir_http_req_free(struct dir_http_req *req)
+{
+    if (!req) return;
+    dir_buf_free(&req->body);
+    free(req);
 }
 
 void dir_http_client_addr(const struct dir_http_req *req, char *buf, size_t n)
 {
     const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        req->conn ? MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS) : NULL;
     *buf = '\0';
-    if (!ci || !ci->client_addr)
+    if (!req->conn) {
+        snprintf(buf, n, "%s", req->addr ? req->addr : "");
         return;
+    }
+    if (!ci || !ci->client_addr) return;
     if (ci->client_addr->sa_family == AF_INET)
         inet_ntop(AF_INET, &((const struct sockaddr_in *)ci->client_addr)->sin_addr, buf,
                   (socklen_t)n);
@@ -76,6 +170,11 @@ static enum MHD_Result each_arg(void *cls, enum MHD_ValueKind kind, const char *
 void dir_http_args_each(const struct dir_http_req *req,
                         bool (*cb)(void *cls, const char *key, const char *value), void *cls)
 {
+    if (!req->conn) {
+        for (size_t i = 0; i < req->nargs; i++)
+            if (!cb(cls, req->args[i].key, req->args[i].value ? req->args[i].value : "")) return;
+        return;
+    }
     struct each_cls e = {cb, cls};
     MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, each_arg, &e);
 }
@@ -92,10 +191,8 @@ static enum MHD_Result send_resp(struct MHD_Connection *conn, struct dir_http_re
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
                             resp->content_type ? resp->content_type : "application/json");
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-    if (resp->etag[0])
-        MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, resp->etag);
-    if (resp->allow)
-        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, resp->allow);
+    if (resp->etag[0]) MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, resp->etag);
+    if (resp->allow) MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, resp->allow);
     if (resp->set_cookie[0])
         MHD_add_response_header(r, MHD_HTTP_HEADER_SET_COOKIE, resp->set_cookie);
     if (resp->retry_after > 0) {
@@ -103,9 +200,180 @@ static enum MHD_Result send_resp(struct MHD_Connection *conn, struct dir_http_re
         snprintf(ra, sizeof ra, "%d", resp->retry_after);
         MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, ra);
     }
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, resp->cache ? resp->cache : "no-store");
+    if (resp->close) MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL,
+                            resp->cache ? resp->cache : "no-store");
     enum MHD_Result ret = MHD_queue_response(conn, (unsigned)resp->status, r);
     MHD_destroy_response(r);
+    return ret;
+}
+
+void dir_http_resp_init(struct dir_http_resp *resp)
+{
+    memset(resp, 0, sizeof *resp);
+    resp->status = 500;
+    dir_buf_init(&resp->body, DIR_HTTP_MAX_RESPONSE);
+}
+
+static void early_problem(struct dir_http_resp *resp, int status, const char *slug,
+                          const char *title, const char *detail)
+{
+    resp->status = status;
+    resp->content_type = "application/problem+json";
+    resp->body.len = 0;
+    dir_buf_printf(&resp->body,
+                   "{\"type\":\"https://directoryd.example/problems/%s\",\"title\":\"%s\","
+                   "\"status\":%d,\"detail\":\"%s\"}",
+                   slug, title, status, detail);
+}
+
+void dir_http_dispatch(dir_http_handler handler, void *app, const struct dir_http_req *req,
+                       struct dir_http_resp *resp)
+{
+    if (req->too_big) {
+        char detail[64];
+        snprintf(detail, sizeof detail, "The body is larger than %d bytes.", DIR_HTTP_MAX_BODY);
+        early_problem(resp, 413, "body-too-large", "Request body too large", detail);
+    } else if (req->bad_header) {
+        early_problem(resp, 400, "bad-header", "Invalid header",
+                      "A header value holds a NUL or another control character.");
+    } else {
+        handler(app, req, resp);
+    }
+}
+
+static enum MHD_Result check_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    size_t key_size, const char *value, size_t value_size)
+{
+    (void)kind;
+    struct dir_http_req *req = cls;
+    if (value && !header_value_ok(value, value_size)) req->bad_header = true;
+    /* The canonical size of this line: "key: value\r\n". */
+    req->canon_size += key_size + 2 + value_size + 2;
+    if (strcasecmp(key, MHD_HTTP_HEADER_AUTHORIZATION) == 0 ||
+        strcasecmp(key, MHD_HTTP_HEADER_COOKIE) == 0)
+        req->has_secret = true;
+    return MHD_YES;
+}
+
+/* ---- connections: the header deadline ---- */
+
+struct conn_state {
+    struct conn_state *prev, *next;
+    int fd;
+    bool waiting;          /* the headers of a request are due */
+    struct timespec since; /* when they became due */
+};
+
+static void now_mono(struct timespec *t)
+{
+    clock_gettime(CLOCK_MONOTONIC, t);
+}
+
+static void conn_wait_headers(struct dir_http *h, struct conn_state *cs, bool on)
+{
+    if (!cs) return;
+    pthread_mutex_lock(&h->lock);
+    cs->waiting = on;
+    now_mono(&cs->since);
+    pthread_mutex_unlock(&h->lock);
+}
+
+static void notify_conn_cb(void *cls, struct MHD_Connection *conn, void **socket_context,
+                           enum MHD_ConnectionNotificationCode toe)
+{
+    struct dir_http *h = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        struct conn_state *cs = dir_xcalloc(1, sizeof *cs);
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        cs->fd = ci ? ci->connect_fd : -1;
+        cs->waiting = true;
+        now_mono(&cs->since);
+        pthread_mutex_lock(&h->lock);
+        cs->next = h->conns;
+        if (h->conns) h->conns->prev = cs;
+        h->conns = cs;
+        pthread_mutex_unlock(&h->lock);
+        *socket_context = cs;
+    } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+        struct conn_state *cs = *socket_context;
+        if (!cs) return;
+        pthread_mutex_lock(&h->lock);
+        if (cs->prev)
+            cs->prev->next = cs->next;
+        else
+            h->conns = cs->next;
+        if (cs->next) cs->next->prev = cs->prev;
+        pthread_mutex_unlock(&h->lock);
+        free(cs);
+        *socket_context = NULL;
+    }
+}
+
+/* Closes (shuts down; libmicrohttpd then closes) connections whose request headers are
+ * overdue: a client sending one byte every few seconds would otherwise keep its slot. */
+static void *sweeper(void *arg)
+{
+    struct dir_http *h = arg;
+    pthread_mutex_lock(&h->lock);
+    while (!h->stopping) {
+        struct timespec now, wake;
+        now_mono(&now);
+        for (struct conn_state *cs = h->conns; cs; cs = cs->next) {
+            long long ms = (now.tv_sec - cs->since.tv_sec) * 1000LL +
+                           (now.tv_nsec - cs->since.tv_nsec) / 1000000;
+            if (cs->waiting && cs->fd >= 0 && ms >= h->header_timeout_ms) {
+                shutdown(cs->fd, SHUT_RDWR);
+                cs->waiting = false;
+                h->swept++;
+            }
+        }
+        clock_gettime(CLOCK_MONOTONIC, &wake);
+        wake.tv_nsec += 200 * 1000000L;
+        if (wake.tv_nsec >= 1000000000L) {
+            wake.tv_sec++;
+            wake.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&h->cond, &h->lock, &wake);
+    }
+    pthread_mutex_unlock(&h->lock);
+    return NULL;
+}
+
+/* ---- requests ---- */
+
+/* Called once the request line is read: the per-request state starts here, with the size
+ * of the target as sent (before percent-decoding). */
+static void *uri_log_cb(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    (void)cls;
+    struct dir_http_req *req = dir_xcalloc(1, sizeof *req);
+    req->conn = conn;
+    req->raw_uri_len = uri ? strlen(uri) : 0;
+    dir_buf_init(&req->body, DIR_HTTP_MAX_BODY);
+    return req;
+}
+
+/* True for a Transfer-Encoding this server reads (none, or exactly "chunked"). */
+static bool coding_ok(const char *te)
+{
+    if (!te) return true;
+    while (*te == ' ' || *te == '\t')
+        te++;
+    size_t n = strlen(te);
+    while (n && (te[n - 1] == ' ' || te[n - 1] == '\t'))
+        n--;
+    return n == 7 && strncasecmp(te, "chunked", 7) == 0;
+}
+
+/* Queues RESP at once and closes the connection after it (the request's body, if any,
+ * cannot be delimited). */
+static enum MHD_Result send_and_close(struct MHD_Connection *conn, struct dir_http_resp *resp)
+{
+    resp->close = true;
+    enum MHD_Result ret = send_resp(conn, resp);
+    dir_buf_free(&resp->body);
     return ret;
 }
 
@@ -113,17 +381,41 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
                                  const char *method, const char *version, const char *upload_data,
                                  size_t *upload_data_size, void **req_cls)
 {
-    (void)version;
     struct dir_http *h = cls;
     struct dir_http_req *req = *req_cls;
-    if (!req) {
-        /* First call: headers only. Queueing now would break keep-alive. */
-        req = dir_xcalloc(1, sizeof *req);
-        req->conn = conn;
+    if (!req) /* no URI log call (cannot happen with the options set); be safe */
+        *req_cls = req = uri_log_cb(NULL, url, conn);
+    if (!req->started) {
+        /* First call: the headers are in. Queueing now would break keep-alive, except for
+         * requests this server refuses outright. */
+        req->started = true;
         req->method = method;
         req->path = url;
-        dir_buf_init(&req->body, DIR_HTTP_MAX_BODY);
-        *req_cls = req;
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        conn_wait_headers(h, ci ? ci->socket_context : NULL, false);
+        req->canon_size = strlen(method) + 1 + req->raw_uri_len + 1 + strlen(version) + 2 + 2;
+        MHD_get_connection_values_n(conn, MHD_HEADER_KIND, check_header, req);
+        /* libmicrohttpd cuts a header value at a NUL byte before we see it; the header block
+         * is then longer than the lines we were given. With a secret in the request, such a
+         * block is refused: a key followed by NUL and junk is not the key. */
+        const union MHD_ConnectionInfo *hs =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+        if (req->has_secret && hs && hs->header_size > req->canon_size) req->bad_header = true;
+        struct dir_http_resp resp;
+        if (!coding_ok(MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                   MHD_HTTP_HEADER_TRANSFER_ENCODING))) {
+            dir_http_resp_init(&resp);
+            early_problem(&resp, 501, "transfer-coding", "Transfer coding not supported",
+                          "Only the chunked transfer coding is accepted.");
+            return send_and_close(conn, &resp);
+        }
+        if (h->health_only && strcmp(url, "/healthz") != 0) {
+            dir_http_resp_init(&resp);
+            early_problem(&resp, 404, "not-found", "Not found",
+                          "This listener serves /healthz only.");
+            return send_and_close(conn, &resp);
+        }
         return MHD_YES;
     }
     if (*upload_data_size) {
@@ -132,19 +424,9 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
         *upload_data_size = 0;
         return MHD_YES;
     }
-    struct dir_http_resp resp = {.status = 500};
-    dir_buf_init(&resp.body, DIR_HTTP_MAX_RESPONSE);
-    if (req->too_big) {
-        resp.status = 413;
-        resp.content_type = "application/problem+json";
-        dir_buf_printf(&resp.body,
-                       "{\"type\":\"https://directoryd.example/problems/body-too-large\","
-                       "\"title\":\"Request body too large\",\"status\":413,"
-                       "\"detail\":\"The body is larger than %d bytes.\"}",
-                       DIR_HTTP_MAX_BODY);
-    } else {
-        h->handler(h->app, req, &resp);
-    }
+    struct dir_http_resp resp;
+    dir_http_resp_init(&resp);
+    dir_http_dispatch(h->handler, h->app, req, &resp);
     enum MHD_Result ret = send_resp(conn, &resp);
     dir_buf_free(&resp.body);
     return ret;
@@ -153,15 +435,18 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
 static void completed_cb(void *cls, struct MHD_Connection *conn, void **req_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
-    (void)conn;
     (void)toe;
+    struct dir_http *h = cls;
     struct dir_http_req *req = *req_cls;
     if (req) {
-        dir_buf_free(&req->body);
-        free(req);
+        dir_http_req_free(req);
         *req_cls = NULL;
     }
+    /* The next request's headers are due from now (an idle keep-alive connection is closed
+     * after the header timeout too). */
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    conn_wait_headers(h, ci ? ci->socket_context : NULL, true);
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -172,7 +457,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     DIR_LOG(DIR_LOG_WARN, "http", "%s", msg);
 }
 
-enum dir_rc dir_http_start(const char *addr, int port, int threads, int max_conns,
+enum dir_rc dir_http_start(const char *addr, int port, const struct dir_http_limits *lim,
                            dir_http_handler handler, void *app, struct dir_http **out, char *err,
                            size_t errlen)
 {
@@ -184,16 +469,34 @@ enum dir_rc dir_http_start(const char *addr, int port, int threads, int max_conn
     struct dir_http *h = dir_xcalloc(1, sizeof *h);
     h->handler = handler;
     h->app = app;
+    h->health_only = lim->health_only;
+    h->header_timeout_ms = (long long)lim->header_timeout_s * 1000;
+    pthread_mutex_init(&h->lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&h->cond, &ca);
+    pthread_condattr_destroy(&ca);
+    if (pthread_create(&h->sweep_thread, NULL, sweeper, h) != 0) {
+        snprintf(err, errlen, "cannot start the HTTP header sweeper thread");
+        pthread_cond_destroy(&h->cond);
+        pthread_mutex_destroy(&h->lock);
+        free(h);
+        return DIR_ERR_IO;
+    }
     h->mhd = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, (uint16_t)port, NULL,
         NULL, access_cb, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h, MHD_OPTION_SOCK_ADDR,
-        (struct sockaddr *)&sa,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)max_conns, MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_NOTIFY_COMPLETED,
-        completed_cb, h, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
+        (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)lim->threads,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)lim->max_conns, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned)lim->max_conns_per_addr, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)lim->idle_timeout_s, MHD_OPTION_NOTIFY_COMPLETED, completed_cb, h,
+        MHD_OPTION_NOTIFY_CONNECTION, notify_conn_cb, h, MHD_OPTION_URI_LOG_CALLBACK, uri_log_cb, h,
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
     if (!h->mhd) {
         snprintf(err, errlen, "cannot listen on %s:%d (in use, or not allowed)", addr, port);
-        free(h);
+        h->mhd = NULL;
+        dir_http_stop(h);
         return DIR_ERR_IO;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_BIND_PORT);
@@ -207,10 +510,24 @@ int dir_http_port(const struct dir_http *h)
     return h->port;
 }
 
+long long dir_http_swept(struct dir_http *h)
+{
+    pthread_mutex_lock(&h->lock);
+    long long n = h->swept;
+    pthread_mutex_unlock(&h->lock);
+    return n;
+}
+
 void dir_http_stop(struct dir_http *h)
 {
-    if (!h)
-        return;
-    MHD_stop_daemon(h->mhd);
+    if (!h) return;
+    if (h->mhd) MHD_stop_daemon(h->mhd);
+    pthread_mutex_lock(&h->lock);
+    h->stopping = true;
+    pthread_cond_signal(&h->cond);
+    pthread_mutex_unlock(&h->lock);
+    pthread_join(h->sweep_thread, NULL);
+    pthread_cond_destroy(&h->cond);
+    pthread_mutex_destroy(&h->lock);
     free(h);
 }

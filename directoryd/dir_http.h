@@ -3,7 +3,12 @@
  * dir_http knows nothing of the directory: it hands each complete request to one handler
  * and sends what the handler put in the response. Responses are queued on the second call
  * of libmicrohttpd's access handler (the first only sets up per-request state), which keeps
- * HTTP keep-alive working. Request bodies are capped (DIR_HTTP_MAX_BODY).
+ * HTTP keep-alive working. Request bodies are capped (DIR_HTTP_MAX_BODY). Against slow and
+ * greedy clients: a header deadline (a sweeper thread shuts down connections whose request
+ * headers are overdue), a per-address connection cap, a total cap, and an optional second
+ * listener serving only /healthz so probes are answered while the first is crowded. Transfer
+ * codings other than chunked are refused at once (501) and header values holding control
+ * bytes answer 400.
  */
 #ifndef DIR_HTTP_H
 #define DIR_HTTP_H
@@ -24,22 +29,37 @@ struct dir_http_resp {
     int status;
     const char *content_type; /* static string */
     struct dir_buf body;
-    char etag[64];            /* sent when non-empty */
-    const char *allow;        /* Allow header (static), for 405 */
-    const char *cache;        /* Cache-Control (static), or NULL */
-    char set_cookie[600];     /* Set-Cookie, when non-empty */
-    int retry_after;          /* Retry-After seconds, when > 0 */
+    char etag[64];        /* sent when non-empty */
+    const char *allow;    /* Allow header (static), for 405 */
+    const char *cache;    /* Cache-Control (static), or NULL */
+    char set_cookie[600]; /* Set-Cookie, when non-empty */
+    int retry_after;      /* Retry-After seconds, when > 0 */
+    bool close;           /* close the connection after this answer */
 };
 
 /* Called once per complete request, on a server thread; must fill RESP. */
 typedef void (*dir_http_handler)(void *app, const struct dir_http_req *req,
                                  struct dir_http_resp *resp);
 
-/* Starts listening on ADDR:PORT (PORT 0 picks a free one) with THREADS worker threads.
- * Caller stops it with dir_http_stop. */
-enum dir_rc dir_http_start(const char *addr, int port, int threads, int max_conns,
+/* Connection limits of one listener (see README, "The daemon"). */
+struct dir_http_limits {
+    int threads;            /* worker threads */
+    int max_conns;          /* most open connections; more are refused at accept */
+    int max_conns_per_addr; /* most open connections from one client address */
+    int header_timeout_s;   /* a request's headers must be complete this long after the
+                             * connection opened or the previous answer was sent: a slow
+                             * client is closed then, however it trickles bytes */
+    int idle_timeout_s;     /* libmicrohttpd's inactivity timeout (bodies, answers) */
+    bool health_only;       /* serve /healthz only (a reserve listener for probes) */
+};
+
+/* Starts listening on ADDR:PORT (PORT 0 picks a free one) with limits LIM (copied). Caller
+ * stops it with dir_http_stop. */
+enum dir_rc dir_http_start(const char *addr, int port, const struct dir_http_limits *lim,
                            dir_http_handler handler, void *app, struct dir_http **out, char *err,
                            size_t errlen);
+/* Connections closed so far because their headers were overdue. */
+long long dir_http_swept(struct dir_http *h);
 /* The port actually bound. */
 int dir_http_port(const struct dir_http *h);
 /* Stops accepting, finishes the requests in flight, frees H. NULL is a no-op. */
@@ -50,8 +70,11 @@ const char *dir_http_method(const struct dir_http_req *req);
 const char *dir_http_path(const struct dir_http_req *req);
 /* A query-string argument (already percent-decoded), or NULL. */
 const char *dir_http_arg(const struct dir_http_req *req, const char *name);
-/* A request header, or NULL. */
+/* A request header, or NULL. Requests whose header values hold a NUL or another control
+ * byte never reach the handler (400), so the C string is the whole value. */
 const char *dir_http_header(const struct dir_http_req *req, const char *name);
+/* The same with the value's length in *LEN. */
+const char *dir_http_header_n(const struct dir_http_req *req, const char *name, size_t *len);
 /* Calls CB for each query argument until it returns false. */
 void dir_http_args_each(const struct dir_http_req *req,
                         bool (*cb)(void *cls, const char *key, const char *value), void *cls);
@@ -59,5 +82,29 @@ void dir_http_args_each(const struct dir_http_req *req,
 void dir_http_client_addr(const struct dir_http_req *req, char *buf, size_t n);
 /* The request body (NUL-terminated) and its length; "" when there is none. */
 const char *dir_http_body(const struct dir_http_req *req, size_t *len);
+
+/* ---- requests without a connection (unit tests and fuzzing) ---- */
+
+struct dir_http_kv {
+    const char *key;   /* NUL-terminated */
+    const char *value; /* query arguments: NUL-terminated (NULL: "name" without "=") */
+    size_t value_len;  /* headers: the value's length (may hold NUL bytes) */
+};
+
+/* A request made from plain arrays, for tests and fuzzing: the accessors read the arrays
+ * instead of a libmicrohttpd connection. Every pointer is borrowed and must outlive the
+ * request; free it with dir_http_req_free. A body over DIR_HTTP_MAX_BODY and header values
+ * holding control bytes are refused by dir_http_dispatch exactly as on the network. */
+struct dir_http_req *dir_http_req_new(const char *method, const char *path,
+                                      const struct dir_http_kv *args, size_t nargs,
+                                      const struct dir_http_kv *headers, size_t nheaders,
+                                      const char *body, size_t body_len, const char *client_addr);
+void dir_http_req_free(struct dir_http_req *req);
+/* Sets RESP up empty (status 500, capped body); free its body with dir_buf_free. */
+void dir_http_resp_init(struct dir_http_resp *resp);
+/* What the server does with a complete request: 413 for an oversized body, 400 for a
+ * header holding control bytes, else HANDLER fills RESP. */
+void dir_http_dispatch(dir_http_handler handler, void *app, const struct dir_http_req *req,
+                       struct dir_http_resp *resp);
 
 #endif

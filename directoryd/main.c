@@ -32,6 +32,7 @@ struct dir_ctx {
     struct dir_sessions *sessions;
     struct dir_refresh *refresh;
     struct dir_http *http;
+    struct dir_http *health; /* the /healthz-only listener, or NULL */
     struct dir_ldap *ldap;
     struct dir_sync *sync;
     struct dir_api api;
@@ -301,14 +302,32 @@ static int cmd_serve(struct dir_ctx *ctx)
     if (dir_ldap_tls_port(ctx->ldap))
         DIR_LOG(DIR_LOG_INFO, "main", "serving ldaps://%s:%d/", ctx->cfg.ldap_addr,
                 dir_ldap_tls_port(ctx->ldap));
-    if (dir_http_start(ctx->cfg.http_addr, ctx->cfg.http_port, ctx->cfg.http_threads,
-                       ctx->cfg.http_max_conns, dir_api_handle, &ctx->api, &ctx->http, err,
-                       sizeof err)) {
+    struct dir_http_limits lim = {.threads = ctx->cfg.http_threads,
+                                  .max_conns = ctx->cfg.http_max_conns,
+                                  .max_conns_per_addr = ctx->cfg.http_max_conns_per_addr,
+                                  .header_timeout_s = ctx->cfg.http_header_timeout,
+                                  .idle_timeout_s = ctx->cfg.http_idle_timeout};
+    if (dir_http_start(ctx->cfg.http_addr, ctx->cfg.http_port, &lim, dir_api_handle, &ctx->api,
+                       &ctx->http, err, sizeof err)) {
         DIR_LOG(DIR_LOG_ERROR, "main", "%s", err);
         goto out;
     }
     DIR_LOG(DIR_LOG_INFO, "main", "directoryd %s serving http://%s:%d/ (pid %d)", DIR_VERSION,
             ctx->cfg.http_addr, dir_http_port(ctx->http), (int)getpid());
+    if (ctx->cfg.http_health_port) {
+        /* The reserve for probes: its own few connections, /healthz only. */
+        struct dir_http_limits hl = {.threads = 1, .max_conns = 16, .max_conns_per_addr = 16,
+                                     .header_timeout_s = ctx->cfg.http_header_timeout,
+                                     .idle_timeout_s = ctx->cfg.http_idle_timeout,
+                                     .health_only = true};
+        if (dir_http_start(ctx->cfg.http_addr, ctx->cfg.http_health_port, &hl, dir_api_handle,
+                           &ctx->api, &ctx->health, err, sizeof err)) {
+            DIR_LOG(DIR_LOG_ERROR, "main", "health listener: %s", err);
+            goto out;
+        }
+        DIR_LOG(DIR_LOG_INFO, "main", "serving http://%s:%d/healthz (probes)", ctx->cfg.http_addr,
+                dir_http_port(ctx->health));
+    }
     if (dir_sync_start(ctx->sync, err, sizeof err)) {
         DIR_LOG(DIR_LOG_ERROR, "main", "staff sync: %s", err);
         goto out;
@@ -324,6 +343,7 @@ static int cmd_serve(struct dir_ctx *ctx)
     ret = 0;
 out:
     dir_ldap_stop(ctx->ldap);
+    dir_http_stop(ctx->health);
     dir_http_stop(ctx->http);
     dir_sync_free(ctx->sync);
     dir_refresh_stop(ctx->refresh);

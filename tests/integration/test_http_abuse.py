@@ -116,3 +116,23 @@ def test_admin_lists_check_limit(daemon, path, value):
         pytest.skip("no staff sync configured")
     assert status == 400, body
     assert fields(problem(body)) == ["limit"]
+
+
+# ---- finding 7: secrets are compared whole ----
+
+def test_bearer_key_with_nul_and_junk_is_refused(daemon):
+    key = CASEWORKER_KEY.encode()
+    status, _, body = get(daemon, b"/v1/people?limit=1", b"Authorization: Bearer " + key + b"\r\n")
+    assert status == 200, body
+    for tail in (b"\x00junk", b"\x00", b"\x01x", b"\x7f"):
+        status, _, body = get(daemon, b"/v1/people?limit=1",
+                              b"Authorization: Bearer " + key + tail + b"\r\n")
+        assert status in (400, 401), (tail, status, body)
+        p = problem(body)
+        assert "items" not in p
+
+
+def test_cookie_with_nul_is_refused(daemon):
+    status, _, body = get(daemon, b"/v1/areas?limit=1", b"Cookie: dird_session=v1.x\x00junk\r\n")
+    assert status in (400, 401), body
+    problem(body)

@@ -15,7 +15,10 @@
 #include "dir_db.h"
 #include "dir_http.h"
 #include "dir_model.h"
+#include "dir_problem.h"
 #include "dir_refresh.h"
+
+#include <jansson.h>
 
 struct dir_write_env {
     struct dir_db *db;           /* borrowed */
@@ -28,6 +31,36 @@ struct dir_caller {
     const char *name;
     char address[64];
 };
+
+/* The validation half of a write, with no I/O (dir_write_check.c): what dir_write_handle
+ * runs on a body before PostgreSQL, and what tests/fuzz/fuzz_write_json.c runs on any bytes.
+ * The caller zeroes it and sets M (and ACTOR, W.id or W.code as below); dir_write_check
+ * fills W (its strings and lists borrow the body and this struct) and, for every invalid
+ * field, PROB (a 400 naming the fields; PROB.nerrors > 0). */
+struct dir_write_check {
+    const struct dir_model *m;      /* borrowed: codes and ids are checked against it */
+    const char *actor;              /* borrowed: the verify action's verified_by */
+    struct dir_problem prob;        /* field errors, when nerrors > 0 */
+    struct dir_db_write w;          /* the write being built; W.id / W.code: the updated one */
+    char vals[DIR_DB_MAX_SETS][64]; /* text forms of numbers */
+    char code[40];                  /* a new community's code */
+};
+
+/* Parses the N bytes at S as the JSON object body of a write (duplicate keys refused). The
+ * caller owns the result (json_decref). NULL when S is not JSON (E says where) or is JSON but
+ * not an object (E->position is then -1). */
+json_t *dir_write_body_parse(const char *s, size_t n, json_error_t *e);
+
+/* Checks BODY (a JSON object; contact values are replaced by their normal forms) of a write
+ * of ENTITY: organization, person, area (communities), area_group, programme, api_client or
+ * staff_role. ACTION: create, update, or for organisations and people close, reopen, verify,
+ * deactivate, reactivate. LDAP: the person is synced from the city LDAP (the fields it owns
+ * are read-only). */
+void dir_write_check(struct dir_write_check *c, json_t *body, const char *entity,
+                     const char *action, bool ldap);
+/* Adds a field error to C->prob (starting the 400 problem on the first); strings copied. */
+void dir_write_field_error(struct dir_write_check *c, const char *field, const char *th,
+                           const char *en);
 
 /* Handles the write and admin routes: SEG holds the path segments after /v1 (NSEG of them).
  * Returns false, touching nothing, when the route is not one of them. */

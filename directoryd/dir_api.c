@@ -38,6 +38,16 @@ struct call {
 
 #define MAX_SEGS 6
 
+/* What the client sent, as shown in a problem: valid UTF-8 of at most SHOW_MAX bytes, cut on
+ * a character boundary (the buffer lives until the end of the enclosing statement's block). */
+#define SHOW_MAX 60
+#define SHOW(v) show_value((v), (char[SHOW_MAX + 1]){0})
+static const char *show_value(const char *v, char *buf)
+{
+    dir_text_utf8_clean(v, strlen(v), SHOW_MAX, buf);
+    return buf;
+}
+
 static void problem(struct call *c, struct dir_problem *p)
 {
     dir_problem_respond(p, c->path, c->resp);
@@ -115,8 +125,8 @@ static bool only_args(struct call *c, const char *const *names)
     char en[400];
     snprintf(en, sizeof en, "unknown parameter; this endpoint takes: %s", *list ? list : "none");
     dir_problem_init(&p, 400, "invalid-parameter", "Invalid query parameter",
-                     "Query parameter '%.100s' is not known here.", a.bad);
-    dir_problem_add(&p, a.bad, "ไม่รู้จักพารามิเตอร์นี้", en);
+                     "Query parameter '%s' is not known here.", SHOW(a.bad));
+    dir_problem_add(&p, SHOW(a.bad), "ไม่รู้จักพารามิเตอร์นี้", en);
     problem(c, &p);
     return false;
 }
@@ -129,7 +139,7 @@ static bool get_limit(struct call *c, int *limit)
     if (!v) return true;
     if (!dir_query_int(v, 1, MAX_LIMIT, &n)) {
         bad_param(c, "limit", "ต้องเป็นจำนวนเต็มตั้งแต่ 1 ถึง 500",
-                  "'%.40s' is not a whole number from 1 to 500", v);
+                  "'%s' is not a whole number from 1 to 500", SHOW(v));
         return false;
     }
     *limit = (int)n;
@@ -148,7 +158,7 @@ static bool get_id_cursor(struct call *c, long long *after)
     *after = 0;
     if (v && !parse_id(v, after)) {
         bad_param(c, "cursor", "ตัวชี้หน้าไม่ถูกต้อง ใช้ค่า next จากคำตอบก่อนหน้า",
-                  "'%.40s' is not a cursor from a previous answer's 'next'", v);
+                  "'%s' is not a cursor from a previous answer's 'next'", SHOW(v));
         return false;
     }
     return true;
@@ -181,7 +191,7 @@ static bool get_area(struct call *c, const char *name, int *area)
     if (!v) return true;
     *area = dir_model_area(c->m, v);
     if (*area < 0) {
-        bad_param(c, name, "ไม่พบรหัสพื้นที่นี้", "no area has code '%.40s'", v);
+        bad_param(c, name, "ไม่พบรหัสพื้นที่นี้", "no area has code '%s'", SHOW(v));
         return false;
     }
     return true;
@@ -194,7 +204,7 @@ static bool get_taxon(struct call *c, const char *name, enum dir_tax_kind kind, 
     if (!v) return true;
     *idx = dir_model_taxon(c->m, kind, v);
     if (*idx < 0) {
-        bad_param(c, name, "ไม่รู้จักรหัสนี้", "unknown code '%.40s'", v);
+        bad_param(c, name, "ไม่รู้จักรหัสนี้", "unknown code '%s'", SHOW(v));
         return false;
     }
     return true;
@@ -228,8 +238,8 @@ static void list_areas(struct call *c)
     const char *kind = dir_http_arg(c->req, "kind");
     if (kind && (f.kind = dir_model_area_kind_parse(kind)) < 0) {
         bad_param(c, "kind", "ใช้ country, province, district, subdistrict หรือ community",
-                  "'%.40s' is not one of country, province, district, subdistrict, community",
-                  kind);
+                  "'%s' is not one of country, province, district, subdistrict, community",
+                  SHOW(kind));
         return;
     }
     if (!get_q(c, &q)) return;
@@ -255,7 +265,7 @@ static void list_groups(struct call *c)
     const char *kind = dir_http_arg(c->req, "kind");
     if (kind && strcmp(kind, "zone") && strcmp(kind, "subzone") && strcmp(kind, "other")) {
         bad_param(c, "kind", "ใช้ zone, subzone หรือ other",
-                  "'%.40s' is not one of zone, subzone, other", kind);
+                  "'%s' is not one of zone, subzone, other", SHOW(kind));
         return;
     }
     json_ok(c, dir_query_groups(c->m, kind, &c->resp->body));
@@ -285,7 +295,7 @@ static void list_orgs(struct call *c)
     if (f.status && strcmp(f.status, "active") && strcmp(f.status, "closed") &&
         strcmp(f.status, "moved")) {
         bad_param(c, "status", "ใช้ active, closed หรือ moved",
-                  "'%.40s' is not one of active, closed, moved", f.status);
+                  "'%s' is not one of active, closed, moved", SHOW(f.status));
         return;
     }
     if (!get_q(c, &q)) return;
@@ -331,14 +341,14 @@ static void list_people(struct call *c)
         return;
     const char *org = dir_http_arg(c->req, "org");
     if (org && (!parse_id(org, &org_id) || (f.org = dir_model_org(c->m, org_id)) < 0)) {
-        bad_param(c, "org", "ไม่พบหน่วยงานนี้", "no organization has id '%.40s'", org);
+        bad_param(c, "org", "ไม่พบหน่วยงานนี้", "no organization has id '%s'", SHOW(org));
         return;
     }
     f.role = dir_http_arg(c->req, "role");
     if (f.role && dir_model_taxon(c->m, DIR_TAX_TEAM_ROLE, f.role) < 0 &&
         dir_model_taxon(c->m, DIR_TAX_PROFESSION, f.role) < 0) {
         bad_param(c, "role", "ไม่รู้จักบทบาทหรือวิชาชีพนี้",
-                  "'%.40s' is neither a team role nor a profession code", f.role);
+                  "'%s' is neither a team role nor a profession code", SHOW(f.role));
         return;
     }
     if (!get_q(c, &q)) return;
@@ -377,7 +387,7 @@ static void resolve(struct call *c, const char *central_ref)
         rq.limit = RESOLVE_LIMIT; /* a handoff needs the best few, not a list */
     const char *ex = dir_http_arg(c->req, "explain");
     if (ex && strcmp(ex, "1") && strcmp(ex, "0") && strcmp(ex, "true") && strcmp(ex, "false")) {
-        bad_param(c, "explain", "ใช้ 1 หรือ 0", "'%.40s' is not 1 or 0", ex);
+        bad_param(c, "explain", "ใช้ 1 หรือ 0", "'%s' is not 1 or 0", SHOW(ex));
         return;
     }
     rq.explain = ex && (strcmp(ex, "1") == 0 || strcmp(ex, "true") == 0);
@@ -400,7 +410,7 @@ static void changes(struct call *c)
     const char *v = dir_http_arg(c->req, "since");
     if (v && !dir_query_int(v, 0, LLONG_MAX, &since)) {
         bad_param(c, "since", "ต้องเป็นเลขลำดับการเปลี่ยนแปลง (seq)",
-                  "'%.40s' is not a change sequence number", v);
+                  "'%s' is not a change sequence number", SHOW(v));
         return;
     }
     const struct dir_model *m = c->m;
@@ -711,7 +721,7 @@ void dir_api_handle(void *app, const struct dir_http_req *req, struct dir_http_r
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
         resp->allow = "GET, HEAD";
         dir_problem_init(&p, 405, "method-not-allowed", "Method not allowed",
-                         "%.16s is not allowed on this path.", method);
+                         "%s is not allowed on this path.", SHOW(method));
         problem(&c, &p);
         goto out;
     }

@@ -23,8 +23,7 @@ bool dir_text_utf8_valid(const char *str, size_t n)
         unsigned c = *s;
         size_t need;
         unsigned lo = 0x80, hi = 0xBF;
-        if (c == 0)
-            return false;
+        if (c == 0) return false;
         if (c < 0x80) {
             s++;
             continue;
@@ -45,13 +44,10 @@ bool dir_text_utf8_valid(const char *str, size_t n)
         } else {
             return false;
         }
-        if ((size_t)(end - s) < need + 1)
-            return false;
-        if (s[1] < lo || s[1] > hi)
-            return false;
+        if ((size_t)(end - s) < need + 1) return false;
+        if (s[1] < lo || s[1] > hi) return false;
         for (size_t i = 2; i <= need; i++)
-            if (s[i] < 0x80 || s[i] > 0xBF)
-                return false;
+            if (s[i] < 0x80 || s[i] > 0xBF) return false;
         s += need + 1;
     }
     return true;
@@ -61,8 +57,7 @@ size_t dir_text_utf8_len(const char *s)
 {
     size_t n = 0;
     for (; *s; s++)
-        if (((unsigned char)*s & 0xC0) != 0x80)
-            n++;
+        if (((unsigned char)*s & 0xC0) != 0x80) n++;
     return n;
 }
 
@@ -73,24 +68,21 @@ size_t dir_text_fold(const char *s, char *out)
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
         if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
-            if (!space)
-                out[n++] = ' ';
+            if (!space) out[n++] = ' ';
             space = true;
             continue;
         }
         space = false;
         out[n++] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
     }
-    if (n > 0 && out[n - 1] == ' ')
-        n--;
+    if (n > 0 && out[n - 1] == ' ') n--;
     out[n] = '\0';
     return n;
 }
 
 char *dir_text_fold_dup(const char *s)
 {
-    if (!s)
-        return NULL;
+    if (!s) return NULL;
     char *out = dir_xmalloc(strlen(s) + 1);
     dir_text_fold(s, out);
     return out;
@@ -99,4 +91,74 @@ char *dir_text_fold_dup(const char *s)
 bool dir_text_contains(const char *haystack, const char *needle)
 {
     return haystack && strstr(haystack, needle) != NULL;
+}
+
+/* The length of the well-formed UTF-8 character at S (AVAIL bytes there), or 0 when the
+ * bytes there are not one (a stray or truncated sequence, an overlong form, a surrogate, NUL). */
+static size_t utf8_char_len(const unsigned char *s, size_t avail)
+{
+    unsigned c = s[0];
+    size_t need;
+    unsigned lo = 0x80, hi = 0xBF;
+    if (c == 0) return 0;
+    if (c < 0x80) return 1;
+    if (c >= 0xC2 && c <= 0xDF) {
+        need = 1;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        need = 2;
+        if (c == 0xE0)
+            lo = 0xA0;
+        else if (c == 0xED)
+            hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        need = 3;
+        if (c == 0xF0)
+            lo = 0x90;
+        else if (c == 0xF4)
+            hi = 0x8F;
+    } else {
+        return 0;
+    }
+    if (avail < need + 1 || s[1] < lo || s[1] > hi) return 0;
+    for (size_t i = 2; i <= need; i++)
+        if (s[i] < 0x80 || s[i] > 0xBF) return 0;
+    return need + 1;
+}
+
+#define REPLACEMENT "\xEF\xBF\xBD" /* U+FFFD */
+#define ELLIPSIS "\xE2\x80\xA6"    /* U+2026 */
+
+size_t dir_text_utf8_clean(const char *str, size_t n, size_t max, char *out)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    /* The whole cleaned length first: when it fits, nothing is cut. */
+    size_t whole = 0;
+    for (size_t i = 0; i < n;) {
+        size_t len = utf8_char_len(s + i, n - i);
+        whole += len ? len : 3;
+        i += len ? len : 1;
+    }
+    size_t limit = whole <= max ? max : (max >= 3 ? max - 3 : 0), o = 0;
+    for (size_t i = 0; i < n;) {
+        size_t len = utf8_char_len(s + i, n - i);
+        size_t plen = len ? len : 3;
+        if (o + plen > limit) break;
+        memcpy(out + o, len ? str + i : REPLACEMENT, plen);
+        o += plen;
+        i += len ? len : 1;
+    }
+    if (whole > max && max >= 3) {
+        memcpy(out + o, ELLIPSIS, 3);
+        o += 3;
+    }
+    out[o] = '\0';
+    return o;
+}
+
+char *dir_text_utf8_clean_dup(const char *s, size_t max)
+{
+    size_t n = strlen(s), cap = n * 3 < max ? n * 3 : max;
+    char *out = dir_xmalloc(cap + 1);
+    dir_text_utf8_clean(s, n, cap, out);
+    return out;
 }

@@ -12,6 +12,14 @@
 
 /* True when the N bytes at S are well-formed UTF-8 (no overlongs, surrogates or NULs). */
 bool dir_text_utf8_valid(const char *s, size_t n);
+/* Copies the N bytes at S into OUT as valid UTF-8 for showing in an answer: each byte that
+ * does not start a well-formed character (stray, truncated, overlong, surrogate, NUL) becomes
+ * U+FFFD, and the copy stops on a character boundary so that it holds at most MAX bytes, with
+ * "…" (U+2026) at the end when something was left out. OUT needs MAX + 1 bytes; returns the
+ * length written (OUT is NUL-terminated). */
+size_t dir_text_utf8_clean(const char *s, size_t n, size_t max, char *out);
+/* The same into a new string of at most MAX bytes; caller frees. */
+char *dir_text_utf8_clean_dup(const char *s, size_t max);
 /* Number of code points in a valid UTF-8 string. */
 size_t dir_text_utf8_len(const char *s);
 /* Writes the search form of S into OUT (at least strlen(S)+1 bytes); returns its length. */

@@ -136,3 +136,46 @@ def test_cookie_with_nul_is_refused(daemon):
     status, _, body = get(daemon, b"/v1/areas?limit=1", b"Cookie: dird_session=v1.x\x00junk\r\n")
     assert status in (400, 401), body
     problem(body)
+
+
+# ---- finding 8: answers are valid UTF-8 ----
+
+THAI = "กรุงเทพมหานครและปริมณฑล".encode()  # 3 bytes a character
+
+
+@pytest.mark.parametrize("target,field", [
+    (b"/v1/areas?kind=%ff", "kind"),
+    (b"/v1/areas?%ff=1", "\ufffd"),
+    (b"/v1/areas?parent=%ff%fe", "parent"),
+    (b"/v1/organizations?status=%e0%b8", "status"),
+    (b"/v1/organizations?type=" + urllib.parse.quote_from_bytes(THAI).encode(), "type"),
+    (b"/v1/areas?kind=" + urllib.parse.quote_from_bytes(THAI * 3).encode(), "kind"),
+    (b"/v1/areas?kind=a" + urllib.parse.quote_from_bytes(THAI * 3).encode(), "kind"),
+    (b"/v1/search?%ff=1", "\ufffd"),
+    (b"/v1/resolve?area=%ff", "area"),
+])
+def test_problems_are_utf8_and_name_the_field(daemon, target, field):
+    status, hdrs, body = get(daemon, target)
+    assert status == 400, body
+    p = problem(body)
+    assert hdrs["content-type"] == "application/problem+json"
+    assert fields(p) == [field]
+    assert "\ufffd\ufffd\ufffd" not in p["detail"] or b"%ff%fe" in target or b"%e0" in target
+
+
+def test_thai_values_are_cut_on_character_boundaries(daemon):
+    value = THAI * 3
+    status, _, body = get(daemon, b"/v1/areas?kind=" + urllib.parse.quote_from_bytes(value).encode())
+    p = problem(body)
+    shown = p["detail"].split("'")[3]  # "Query parameter 'kind' is invalid: '<value>' is not ..."
+    assert "\ufffd" not in shown
+    assert shown.endswith("\u2026") and value.decode().startswith(shown[:-1])
+
+
+def test_unknown_path_with_invalid_bytes(daemon):
+    for target in (b"/v1/%ff", b"/v1/%ff/x", b"/%ff%c0", b"/v1/organizations/%ff",
+                   b"/v1/areas/" + b"%e0%b8" * 200):
+        status, _, body = get(daemon, target)
+        assert status == 404, (target, body)
+        p = problem(body)
+        assert p["status"] == 404

@@ -2,6 +2,7 @@
 #include "dir_api.h"
 #include "dir_auth.h"
 #include "dir_entry.h"
+#include "dir_filter.h"
 #include "dir_log.h"
 #include "dir_problem.h"
 #include "dir_query.h"
@@ -478,6 +479,37 @@ static void programmes(struct call *c, const char *key)
     json_ok(c, rc ? rc : dir_buf_adds(&c->resp->body, "],\"next\":null}"));
 }
 
+/* GET /v1/search over the LDAP view. A cursor is the DN of the last entry of the previous
+ * page; it is accepted only when the caller may see that entry, and refused with the same
+ * answer as an unknown one, so that cursors cannot tell whether a hidden entry exists. */
+static void search(struct call *c)
+{
+    const char *cursor = dir_http_arg(c->req, "cursor");
+    if (cursor) {
+        struct dir_filter *f = NULL;
+        struct dir_filter_error ferr;
+        static const char all[] = "(objectClass=*)";
+        enum dir_rc rc = dir_filter_parse(all, sizeof all - 1, &f, &ferr);
+        struct dir_entry_search s = {.base = cursor,
+                                     .scope = DIR_SCOPE_BASE,
+                                     .filter = f,
+                                     .role = c->role,
+                                     .sort_attr = -1,
+                                     .after = -1};
+        struct dir_entry_result r = {0};
+        if (!rc) rc = dir_entry_search(dir_entry_view(c->m), &s, &r, NULL);
+        bool seen = !rc && r.n == 1;
+        free(r.idx);
+        dir_filter_free(f);
+        if (!seen) {
+            bad_param(c, "cursor", "ตัวชี้หน้าไม่ถูกต้อง ใช้ค่า next จากคำตอบก่อนหน้า",
+                      "not a cursor from a previous answer's 'next'");
+            return;
+        }
+    }
+    dir_entry_http_search(c->m, c->role, c->req, c->resp);
+}
+
 /* ---- authentication ---- */
 
 /* The value of cookie NAME in the Cookie header into OUT; false if absent. */
@@ -747,7 +779,7 @@ void dir_api_handle(void *app, const struct dir_http_req *req, struct dir_http_r
     else if (strcmp(coll, "resolve") == 0)
         resolve(&c, api->central_ref);
     else if (strcmp(coll, "search") == 0)
-        dir_entry_http_search(c.m, c.role, req, resp);
+        search(&c);
     else if (strcmp(coll, "area-groups") == 0)
         list_groups(&c);
     else if (strcmp(coll, "services") == 0)

@@ -179,3 +179,34 @@ def test_unknown_path_with_invalid_bytes(daemon):
         assert status == 404, (target, body)
         p = problem(body)
         assert p["status"] == 404
+
+
+# ---- finding 9: cursors are no existence oracle ----
+
+SUFFIX = "ou=childnet,dc=bangkok,dc=go,dc=th"
+
+
+def search(daemon, params, key=None):
+    h = b"Authorization: Bearer " + key.encode() + b"\r\n" if key else b""
+    return get(daemon, b"/v1/search?" + urllib.parse.urlencode(params).encode(), h)
+
+
+def test_search_cursor_does_not_tell_whether_a_hidden_person_exists(daemon):
+    status, _, body = search(daemon, {"base": "ou=people," + SUFFIX, "scope": "one", "limit": 1},
+                             CASEWORKER_KEY)
+    assert status == 200, body
+    real = json.loads(body)["items"][0]["dn"]
+    assert real.startswith("uid=")
+    unknown = "uid=no-such-person-here,ou=people," + SUFFIX
+    # The caseworker may page on from the real person.
+    assert search(daemon, {"limit": 1, "cursor": real}, CASEWORKER_KEY)[0] == 200
+    # Anonymous: the real person and an unknown uid get the very same answer.
+    s1, _, b1 = search(daemon, {"limit": 1, "cursor": real})
+    s2, _, b2 = search(daemon, {"limit": 1, "cursor": unknown})
+    assert s1 == s2 == 400
+    assert b1 == b2
+    assert fields(problem(b1)) == ["cursor"]
+    # A cursor the anonymous caller was given still works.
+    status, _, body = search(daemon, {"limit": 1})
+    nxt = json.loads(body)["next"]
+    assert nxt and search(daemon, {"limit": 1, "cursor": nxt})[0] == 200

@@ -17,6 +17,7 @@
 #include "dir_ldap.h"
 #include "dir_entry.h"
 #include "dir_filter.h"
+#include "dir_ldap_req.h"
 #include "dir_log.h"
 #include "dir_mem.h"
 #include "dir_tls.h"
@@ -43,17 +44,10 @@
 #define OUT_HIGH (256 * 1024)
 #define MAX_THREADS 64
 
-#define OID_PAGED "1.2.840.113556.1.4.319"
-#define OID_SORT_REQ "1.2.840.113556.1.4.473"
-#define OID_SORT_RESP "1.2.840.113556.1.4.474"
-#define OID_WHOAMI "1.3.6.1.4.1.4203.1.11.3"
-#define OID_STARTTLS "1.3.6.1.4.1.1466.20037"
-#define OID_NOTICE "1.3.6.1.4.1.1466.20036"
-
 struct op {
-    BerElement *ber;
-    ber_int_t msgid;
-    ber_tag_t tag;
+    struct dir_ldap_req req;
+    enum dir_ldap_req_status st;
+    size_t bytes; /* the message's size as received */
     struct op *next;
 };
 
@@ -71,12 +65,12 @@ struct stream {
     int end;               /* stop at this position */
     bool owned;
     bool sel_all_user, sel_all_oper, types_only, special;
-    bool *sel;             /* per attribute id */
-    int done_rc;           /* result code after the last entry */
+    bool *sel;   /* per attribute id */
+    int done_rc; /* result code after the last entry */
     const char *done_text;
     /* response controls */
     bool paged;
-    uint64_t cookie;       /* 0 = none (the last page) */
+    uint64_t cookie; /* 0 = none (the last page) */
     bool sorted;
     int sort_rc;
 };
@@ -104,11 +98,11 @@ struct bind_job {
 struct conn {
     int fd;
     Sockbuf *sb;
-    struct dir_tls *tls;      /* LDAPS, or after StartTLS */
+    struct dir_tls *tls; /* LDAPS, or after StartTLS */
     enum tls_state tls_state;
     enum dir_tls_io tls_want; /* what the handshake or the last write waits for */
     bool starttls_pending;    /* the StartTLS answer is queued: TLS starts once it is sent */
-    BerElement *cur; /* message being read */
+    BerElement *cur;          /* message being read */
     struct loop *loop;
     char *out;
     size_t outlen, outoff, outcap;
@@ -121,19 +115,23 @@ struct conn {
     uint8_t hash[DIR_AUTH_HASH_LEN];
     char *bind_dn;
     struct bind_job *bind_job; /* a staff bind being checked: later requests wait */
-    enum dir_role staff_role; /* a staff bind (city LDAP password): its role until... */
-    long long staff_expires;  /* ...this time, as a web session would */
+    enum dir_role staff_role;  /* a staff bind (city LDAP password): its role until... */
+    long long staff_expires;   /* ...this time, as a web session would */
     /* work */
     struct stream *active;
-    struct result_set *paged;
+    bool read_stop;           /* a malformed message is queued: read no further */
+    struct result_set *paged; /* a paged answer kept between pages (see paged_keep) */
     uint64_t paged_cookie, next_cookie;
+    enum dir_role paged_role;   /* the caller's rights when it was computed */
+    long long paged_since;      /* when (now_s()) */
+    unsigned char paged_fp[16]; /* the request it answers (dir_ldap_req fingerprint) */
     struct conn *prev, *next;
 };
 
 struct loop {
     struct dir_ldap *srv;
     int ep, stopfd;
-    int lfd; /* this loop's listening socket (SO_REUSEPORT: the kernel spreads connections) */
+    int lfd;     /* this loop's listening socket (SO_REUSEPORT: the kernel spreads connections) */
     int lfd_tls; /* the same for LDAPS, or -1 */
     int donefd;  /* eventfd: a bind worker finished a job for this loop */
     pthread_mutex_t done_mu;
@@ -157,14 +155,25 @@ struct dir_ldap {
     bool jobs_stop;
     struct loop loops[MAX_THREADS];
     atomic_int nconns;
+    atomic_int npaged; /* paged answers kept on connections */
 };
+
+static void paged_drop(struct conn *c);
+static struct dir_model *snapshot(struct conn *c);
+
+/* Seconds on the monotonic clock. */
+static long long now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec;
+}
 
 /* ---- output ---- */
 
 static void out_add(struct conn *c, const void *p, size_t n)
 {
-    if (c->outoff && c->outoff == c->outlen)
-        c->outoff = c->outlen = 0;
+    if (c->outoff && c->outoff == c->outlen) c->outoff = c->outlen = 0;
     if (c->outlen + n > c->outcap) {
         if (c->outoff) {
             memmove(c->out, c->out + c->outoff, c->outlen - c->outoff);
@@ -188,8 +197,7 @@ static size_t out_pending(const struct conn *c)
 static void send_ber(struct conn *c, BerElement *ber)
 {
     struct berval bv;
-    if (ber_flatten2(ber, &bv, 0) == 0)
-        out_add(c, bv.bv_val, bv.bv_len);
+    if (ber_flatten2(ber, &bv, 0) == 0) out_add(c, bv.bv_val, bv.bv_len);
     ber_free(ber, 1);
 }
 
@@ -206,8 +214,8 @@ static BerElement *msg_begin(ber_int_t msgid)
 
 /* LDAPResult ::= SEQUENCE { resultCode ENUMERATED, matchedDN LDAPDN,
  *     diagnosticMessage LDAPString, referral [3] Referral OPTIONAL } */
-static void send_result(struct conn *c, ber_int_t msgid, ber_tag_t tag, int rc,
-                        const char *matched, const char *text)
+static void send_result(struct conn *c, ber_int_t msgid, ber_tag_t tag, int rc, const char *matched,
+                        const char *text)
 {
     BerElement *ber = msg_begin(msgid);
     ber_printf(ber, "t{ess}}", tag, (ber_int_t)rc, matched ? matched : "", text ? text : "");
@@ -221,10 +229,8 @@ static void send_extended(struct conn *c, ber_int_t msgid, int rc, const char *t
 {
     BerElement *ber = msg_begin(msgid);
     ber_printf(ber, "t{ess", (ber_tag_t)LDAP_RES_EXTENDED, (ber_int_t)rc, "", text ? text : "");
-    if (oid)
-        ber_printf(ber, "ts", (ber_tag_t)LDAP_TAG_EXOP_RES_OID, oid);
-    if (value)
-        ber_printf(ber, "tO", (ber_tag_t)LDAP_TAG_EXOP_RES_VALUE, value);
+    if (oid) ber_printf(ber, "ts", (ber_tag_t)LDAP_TAG_EXOP_RES_OID, oid);
+    if (value) ber_printf(ber, "tO", (ber_tag_t)LDAP_TAG_EXOP_RES_VALUE, value);
     ber_printf(ber, "}}");
     send_ber(c, ber);
 }
@@ -233,7 +239,7 @@ static void send_extended(struct conn *c, ber_int_t msgid, int rc, const char *t
 static void disconnect(struct conn *c, int rc, const char *why)
 {
     DIR_LOG(DIR_LOG_INFO, "ldap", "closing connection fd=%d: %s", c->fd, why);
-    send_extended(c, 0, rc, why, OID_NOTICE, NULL);
+    send_extended(c, 0, rc, why, DIR_LDAP_OID_NOTICE, NULL);
     c->closing = true;
 }
 
@@ -241,8 +247,7 @@ static void disconnect(struct conn *c, int rc, const char *why)
 
 static void rs_free(struct result_set *rs)
 {
-    if (!rs)
-        return;
+    if (!rs) return;
     free(rs->idx);
     dir_model_release(rs->m);
     free(rs);
@@ -250,18 +255,15 @@ static void rs_free(struct result_set *rs)
 
 static void stream_free(struct stream *s)
 {
-    if (!s)
-        return;
-    if (s->owned)
-        rs_free(s->rs);
+    if (!s) return;
+    if (s->owned) rs_free(s->rs);
     free(s->sel);
     free(s);
 }
 
 static void op_free(struct op *o)
 {
-    if (o->ber)
-        ber_free(o->ber, 1);
+    dir_ldap_req_free(&o->req);
     free(o);
 }
 
@@ -269,27 +271,24 @@ static void conn_close(struct conn *c)
 {
     struct loop *l = c->loop;
     epoll_ctl(l->ep, EPOLL_CTL_DEL, c->fd, NULL);
-    if (c->cur)
-        ber_free(c->cur, 1);
+    if (c->cur) ber_free(c->cur, 1);
     while (c->qhead) {
         struct op *o = c->qhead;
         c->qhead = o->next;
         op_free(o);
     }
     stream_free(c->active);
-    rs_free(c->paged);
-    if (c->bind_job)
-        c->bind_job->conn = NULL; /* the loop frees it when the worker hands it back */
-    dir_tls_free(c->tls);    /* before the socket closes: close_notify */
-    ber_sockbuf_free(c->sb); /* closes the socket */
+    paged_drop(c);
+    if (c->bind_job) c->bind_job->conn = NULL; /* the loop frees it when the worker hands it back */
+    dir_tls_free(c->tls);                      /* before the socket closes: close_notify */
+    ber_sockbuf_free(c->sb);                   /* closes the socket */
     free(c->out);
     free(c->bind_dn);
     if (c->prev)
         c->prev->next = c->next;
     else
         l->conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
+    if (c->next) c->next->prev = c->prev;
     atomic_fetch_sub(&l->srv->nconns, 1);
     free(c);
 }
@@ -298,249 +297,95 @@ static void conn_close(struct conn *c)
  * so a revoked or expired key stops working on open connections too. */
 static enum dir_role role_of(struct conn *c, const struct dir_model *m)
 {
-    if (c->staff_role && c->staff_expires > (long long)time(NULL))
-        return c->staff_role;
-    if (!c->client || !m)
-        return DIR_ROLE_ANON;
+    if (c->staff_role && c->staff_expires > (long long)time(NULL)) return c->staff_role;
+    if (!c->client || !m) return DIR_ROLE_ANON;
     const struct dir_client *cl = dir_model_client(m, c->hash);
-    if (!cl || cl->revoked || (cl->expires && cl->expires <= time(NULL)))
-        return DIR_ROLE_ANON;
+    if (!cl || cl->revoked || (cl->expires && cl->expires <= time(NULL))) return DIR_ROLE_ANON;
     return cl->role;
 }
 
-/* ---- filters from BER ----
+/* ---- paged results kept between pages ----
  *
- * RFC 4511, section 4.5.1:
- *   Filter ::= CHOICE { and [0] SET SIZE (1..MAX) OF filter Filter,
- *        or [1] SET SIZE (1..MAX) OF filter Filter, not [2] Filter,
- *        equalityMatch [3] AttributeValueAssertion, substrings [4] SubstringFilter,
- *        greaterOrEqual [5] AttributeValueAssertion, lessOrEqual [6] AttributeValueAssertion,
- *        present [7] AttributeDescription, approxMatch [8] AttributeValueAssertion,
- *        extensibleMatch [9] MatchingRuleAssertion, ... }
- *   SubstringFilter ::= SEQUENCE { type AttributeDescription, substrings SEQUENCE SIZE
- *        (1..MAX) OF substring CHOICE { initial [0], any [1], final [2] } }
- *   MatchingRuleAssertion ::= SEQUENCE { matchingRule [1] MatchingRuleId OPTIONAL,
- *        type [2] AttributeDescription OPTIONAL, matchValue [3] AssertionValue,
- *        dnAttributes [4] BOOLEAN DEFAULT FALSE }
- * Returns 0, -1 for malformed BER (the connection is closed) or -2 for a filter over the
- * depth or size caps (the search fails).
- */
-static int decode_filter(BerElement *ber, int depth, int *nodes, struct dir_filter **out)
+ * A paged search's answer is kept on its connection with what it was computed for: the
+ * request (its fingerprint: RFC 2696 has the client send the same request with each cookie)
+ * and the rights of whoever asked. A bind drops it; each page checks that the caller's rights
+ * are still the same in the current snapshot (a revoked or expired key, or a changed role,
+ * drops it); it expires after ldap_paged_ttl seconds, and early when too many kept answers
+ * pin old snapshots (see sweep()). */
+
+static void paged_drop(struct conn *c)
 {
-    ber_len_t len;
-    ber_tag_t tag = ber_peek_tag(ber, &len);
-    struct dir_filter *f = NULL;
-    struct berval a = {0}, v = {0};
-    char *last;
-    int rc = 0;
-    *out = NULL;
-    if (depth > DIR_FILTER_MAX_DEPTH || ++*nodes > DIR_FILTER_MAX_NODES)
-        return -2;
-    switch (tag) {
-    case LDAP_FILTER_AND:
-    case LDAP_FILTER_OR:
-        f = dir_filter_new(tag == LDAP_FILTER_AND ? DIR_FILTER_AND : DIR_FILTER_OR);
-        for (tag = ber_first_element(ber, &len, &last); tag != LBER_DEFAULT;
-             tag = ber_next_element(ber, &len, last)) {
-            struct dir_filter *k;
-            if ((rc = decode_filter(ber, depth + 1, nodes, &k)) != 0)
-                goto fail;
-            dir_filter_add_kid(f, k);
-        }
-        break;
-    case LDAP_FILTER_NOT: {
-        f = dir_filter_new(DIR_FILTER_NOT);
-        struct dir_filter *k;
-        if (ber_skip_tag(ber, &len) == LBER_ERROR) {
-            rc = -1;
-            goto fail;
-        }
-        if ((rc = decode_filter(ber, depth + 1, nodes, &k)) != 0)
-            goto fail;
-        dir_filter_add_kid(f, k);
-        break;
-    }
-    case LDAP_FILTER_EQUALITY:
-    case LDAP_FILTER_GE:
-    case LDAP_FILTER_LE:
-    case LDAP_FILTER_APPROX:
-        if (ber_scanf(ber, "{mm}", &a, &v) == LBER_ERROR)
-            return -1;
-        f = dir_filter_new(tag == LDAP_FILTER_EQUALITY ? DIR_FILTER_EQUALITY
-                           : tag == LDAP_FILTER_GE     ? DIR_FILTER_GE
-                           : tag == LDAP_FILTER_LE     ? DIR_FILTER_LE
-                                                       : DIR_FILTER_APPROX);
-        dir_filter_set_attr(f, a.bv_val, a.bv_len);
-        dir_filter_set_value(f, v.bv_val, v.bv_len);
-        break;
-    case LDAP_FILTER_PRESENT:
-        if (ber_scanf(ber, "m", &a) == LBER_ERROR)
-            return -1;
-        f = dir_filter_new(DIR_FILTER_PRESENT);
-        dir_filter_set_attr(f, a.bv_val, a.bv_len);
-        break;
-    case LDAP_FILTER_SUBSTRINGS: {
-        if (ber_scanf(ber, "{m", &a) == LBER_ERROR)
-            return -1;
-        f = dir_filter_new(DIR_FILTER_SUBSTRINGS);
-        dir_filter_set_attr(f, a.bv_val, a.bv_len);
-        int n = 0;
-        for (tag = ber_first_element(ber, &len, &last); tag != LBER_DEFAULT;
-             tag = ber_next_element(ber, &len, last)) {
-            if (ber_scanf(ber, "m", &v) == LBER_ERROR) {
-                rc = -1;
-                goto fail;
-            }
-            int which = tag == LDAP_SUBSTRING_INITIAL ? 0 : tag == LDAP_SUBSTRING_ANY ? 1
-                        : tag == LDAP_SUBSTRING_FINAL ? 2 : -1;
-            if (which < 0 || dir_filter_add_piece(f, which, v.bv_val, v.bv_len) != DIR_OK) {
-                rc = -1;
-                goto fail;
-            }
-            n++;
-        }
-        if (n == 0) {
-            rc = -1;
-            goto fail;
-        }
-        break;
-    }
-    case LDAP_FILTER_EXT: {
-        f = dir_filter_new(DIR_FILTER_EXTENSIBLE);
-        bool have_value = false;
-        for (tag = ber_first_element(ber, &len, &last); tag != LBER_DEFAULT;
-             tag = ber_next_element(ber, &len, last)) {
-            if (tag == LDAP_FILTER_EXT_DNATTRS) {
-                ber_int_t b;
-                if (ber_scanf(ber, "b", &b) == LBER_ERROR) {
-                    rc = -1;
-                    goto fail;
-                }
-                f->dnattrs = b != 0;
-                continue;
-            }
-            if (ber_scanf(ber, "m", &v) == LBER_ERROR) {
-                rc = -1;
-                goto fail;
-            }
-            if (tag == LDAP_FILTER_EXT_OID)
-                dir_filter_set_rule(f, v.bv_val, v.bv_len);
-            else if (tag == LDAP_FILTER_EXT_TYPE)
-                dir_filter_set_attr(f, v.bv_val, v.bv_len);
-            else if (tag == LDAP_FILTER_EXT_VALUE) {
-                dir_filter_set_value(f, v.bv_val, v.bv_len);
-                have_value = true;
-            } else {
-                rc = -1;
-                goto fail;
-            }
-        }
-        if (!have_value || (!f->attr && !f->rule)) {
-            rc = -1;
-            goto fail;
-        }
-        break;
-    }
-    default:
-        return -1;
-    }
-    *out = f;
-    return 0;
-fail:
-    dir_filter_free(f);
-    return rc;
+    if (!c->paged) return;
+    rs_free(c->paged);
+    c->paged = NULL;
+    atomic_fetch_sub(&c->loop->srv->npaged, 1);
 }
 
-/* ---- controls ---- */
-
-struct controls {
-    bool paged, paged_critical;
-    ber_int_t page_size;
-    unsigned char cookie[8];
-    size_t cookie_len; /* as sent; only 8-byte cookies can be ours */
-    bool sort, sort_critical, sort_reverse;
-    char sort_attr[128];
-    bool bad_critical; /* an unknown critical control */
-    bool malformed;
-};
-
-static void decode_controls(BerElement *ber, struct controls *ct)
+static void paged_keep(struct conn *c, const struct dir_ldap_req *q, struct result_set *rs,
+                       enum dir_role role)
 {
-    ber_len_t len;
-    char *last;
-    memset(ct, 0, sizeof *ct);
-    if (ber_peek_tag(ber, &len) != LDAP_TAG_CONTROLS)
-        return;
-    for (ber_tag_t tag = ber_first_element(ber, &len, &last); tag != LBER_DEFAULT;
-         tag = ber_next_element(ber, &len, last)) {
-        struct berval oid = {0}, value = {0};
-        ber_int_t crit = 0;
-        if (ber_scanf(ber, "{m", &oid) == LBER_ERROR) {
-            ct->malformed = true;
-            return;
-        }
-        tag = ber_peek_tag(ber, &len);
-        if (tag == LBER_BOOLEAN) {
-            if (ber_scanf(ber, "b", &crit) == LBER_ERROR) {
-                ct->malformed = true;
-                return;
-            }
-            tag = ber_peek_tag(ber, &len);
-        }
-        if (tag == LBER_OCTETSTRING && ber_scanf(ber, "m", &value) == LBER_ERROR) {
-            ct->malformed = true;
-            return;
-        }
-        if (ber_scanf(ber, "}") == LBER_ERROR) {
-            ct->malformed = true;
-            return;
-        }
-        if (oid.bv_len == strlen(OID_PAGED) && memcmp(oid.bv_val, OID_PAGED, oid.bv_len) == 0) {
-            /* realSearchControlValue ::= SEQUENCE { size INTEGER, cookie OCTET STRING } */
-            BerElement *vb = ber_init(&value);
-            struct berval ck = {0};
-            if (!vb || ber_scanf(vb, "{im}", &ct->page_size, &ck) == LBER_ERROR) {
-                ct->malformed = true;
-            } else {
-                ct->paged = true;
-                ct->paged_critical = crit;
-                ct->cookie_len = ck.bv_len;
-                memcpy(ct->cookie, ck.bv_val, ck.bv_len < 8 ? ck.bv_len : 8);
-            }
-            if (vb)
-                ber_free(vb, 1);
-        } else if (oid.bv_len == strlen(OID_SORT_REQ) &&
-                   memcmp(oid.bv_val, OID_SORT_REQ, oid.bv_len) == 0) {
-            /* SortKeyList ::= SEQUENCE OF SEQUENCE { attributeType AttributeDescription,
-             *     orderingRule [0] MatchingRuleId OPTIONAL, reverseOrder [1] BOOLEAN
-             *     DEFAULT FALSE }  -- we sort by the first key only */
-            BerElement *vb = ber_init(&value);
-            struct berval at = {0};
-            ber_len_t l2;
-            if (!vb || ber_scanf(vb, "{{m", &at) == LBER_ERROR || at.bv_len == 0) {
-                ct->malformed = true;
-            } else {
-                ct->sort = true;
-                ct->sort_critical = crit;
-                snprintf(ct->sort_attr, sizeof ct->sort_attr, "%.*s", (int)at.bv_len, at.bv_val);
-                ber_tag_t t = ber_peek_tag(vb, &l2);
-                if (t == (ber_tag_t)0x80) {
-                    struct berval mr;
-                    ber_scanf(vb, "m", &mr);
-                    t = ber_peek_tag(vb, &l2);
-                }
-                if (t == (ber_tag_t)0x81) {
-                    ber_int_t rev = 0;
-                    ber_scanf(vb, "b", &rev);
-                    ct->sort_reverse = rev != 0;
-                }
-            }
-            if (vb)
-                ber_free(vb, 1);
-        } else if (crit) {
-            ct->bad_critical = true;
-        }
+    paged_drop(c); /* one paged search at a time per connection */
+    c->paged = rs;
+    c->paged_cookie = ++c->next_cookie;
+    c->paged_role = role;
+    c->paged_since = now_s();
+    memcpy(c->paged_fp, q->fingerprint, sizeof c->paged_fp);
+    atomic_fetch_add(&c->loop->srv->npaged, 1);
+}
+
+/* The next page of the kept answer for Q's cookie, into stream S (which it takes over when
+ * it returns true). */
+static bool paged_continue(struct conn *c, const struct dir_ldap_req *q, struct stream *s)
+{
+    const struct dir_ldap_opts *opt = &c->loop->srv->o;
+    uint64_t ck = 0;
+    for (size_t i = 0; i < 8 && i < q->paged.cookie_len; i++)
+        ck |= (uint64_t)q->paged.cookie[i] << (8 * i);
+    if (!c->paged || q->paged.cookie_len != 8 || ck != c->paged_cookie) {
+        send_result(c, q->msgid, LDAP_RES_SEARCH_RESULT, LDAP_UNWILLING_TO_PERFORM, NULL,
+                    "paged results cookie expired; start the search again");
+        return false;
     }
+    if (memcmp(q->fingerprint, c->paged_fp, sizeof c->paged_fp) != 0) {
+        send_result(c, q->msgid, LDAP_RES_SEARCH_RESULT, LDAP_UNWILLING_TO_PERFORM, NULL,
+                    "the paged results cookie belongs to another search: send the same "
+                    "request (base, scope, filter, attributes, controls) with it");
+        return false;
+    }
+    struct dir_model *m = snapshot(c);
+    enum dir_role role = role_of(c, m);
+    dir_model_release(m);
+    if (role != c->paged_role) {
+        paged_drop(c);
+        send_result(c, q->msgid, LDAP_RES_SEARCH_RESULT, LDAP_INSUFFICIENT_ACCESS, NULL,
+                    "the rights this paged search was started with have changed (revoked or "
+                    "expired); bind again and start the search again");
+        return false;
+    }
+    if (opt->paged_ttl > 0 && now_s() - c->paged_since > opt->paged_ttl) {
+        paged_drop(c);
+        send_result(c, q->msgid, LDAP_RES_SEARCH_RESULT, LDAP_UNWILLING_TO_PERFORM, NULL,
+                    "paged results cookie expired; start the search again");
+        return false;
+    }
+    if (q->paged.size == 0) { /* the client abandons the paged search */
+        paged_drop(c);
+        send_result(c, q->msgid, LDAP_RES_SEARCH_RESULT, LDAP_SUCCESS, NULL, NULL);
+        return false;
+    }
+    int page = q->paged.size;
+    if (opt->size_limit > 0 && page > opt->size_limit) page = opt->size_limit;
+    s->rs = c->paged;
+    s->owned = false;
+    s->end = s->rs->n - s->rs->pos > page ? s->rs->pos + page : s->rs->n;
+    s->paged = true;
+    s->sorted = q->sort.present;
+    s->sort_rc = q->sort.present && dir_entry_attr_find(q->sort.attr) < 0 ? LDAP_NO_SUCH_ATTRIBUTE
+                                                                          : LDAP_SUCCESS;
+    s->cookie = s->end < s->rs->n ? (c->paged_cookie = ++c->next_cookie) : 0;
+    s->done_rc = LDAP_SUCCESS;
+    c->active = s;
+    return true;
 }
 
 /* ---- operations ---- */
@@ -554,7 +399,8 @@ static struct dir_model *snapshot(struct conn *c)
  * uid=<username>,ou=people,<suffix> or as the bare username: checked like a web login (the
  * city LDAP, or a local account; the same brake on guessing). The check blocks this event
  * loop for as long as the city LDAP takes (its timeouts are 5 s); binds are rare. */
-static void staff_bind(struct conn *c, struct op *o, const char *ndn, const struct berval *pw)
+static void staff_bind(struct conn *c, ber_int_t msgid, const char *ndn,
+                       const struct dir_ldap_str *pw)
 {
     char user[128] = "", people[640];
     snprintf(people, sizeof people, ",ou=people,%s", c->loop->srv->nsuffix);
@@ -565,18 +411,17 @@ static void staff_bind(struct conn *c, struct op *o, const char *ndn, const stru
     else if (!strchr(ndn, '=') && n < sizeof user)
         snprintf(user, sizeof user, "%s", ndn);
     struct dir_sessions *sessions = c->loop->srv->o.sessions;
-    if (!*user || !sessions || pw->bv_len > 1024) {
-        send_result(c, o->msgid, LDAP_RES_BIND, LDAP_INVALID_CREDENTIALS, NULL,
-                    "invalid credentials");
+    if (!*user || !sessions || pw->n > 1024) {
+        send_result(c, msgid, LDAP_RES_BIND, LDAP_INVALID_CREDENTIALS, NULL, "invalid credentials");
         return;
     }
     struct bind_job *j = dir_xcalloc(1, sizeof *j);
     j->loop = c->loop;
     j->conn = c;
-    j->msgid = o->msgid;
+    j->msgid = msgid;
     snprintf(j->user, sizeof j->user, "%s", user);
-    memcpy(j->password, pw->bv_val, pw->bv_len);
-    j->password[pw->bv_len] = '\0';
+    memcpy(j->password, pw->p, pw->n);
+    j->password[pw->n] = '\0';
     struct sockaddr_storage sa;
     socklen_t sl = sizeof sa;
     if (getpeername(c->fd, (struct sockaddr *)&sa, &sl) == 0 && sa.ss_family == AF_INET)
@@ -607,8 +452,7 @@ static void *bind_worker(void *arg)
             return NULL;
         }
         srv->jobs = j->next;
-        if (!srv->jobs)
-            srv->jobs_tail = NULL;
+        if (!srv->jobs) srv->jobs_tail = NULL;
         pthread_mutex_unlock(&srv->jobs_mu);
         char token[512];
         int retry = 0;
@@ -658,50 +502,41 @@ static void staff_bind_done(struct conn *c, struct bind_job *j)
     }
 }
 
-/* BindRequest ::= [APPLICATION 0] SEQUENCE { version INTEGER (1 .. 127), name LDAPDN,
- *     authentication AuthenticationChoice }
- * AuthenticationChoice ::= CHOICE { simple [0] OCTET STRING, sasl [3] SaslCredentials } */
+/* BindRequest (decoded by dir_ldap_req.c): anonymous, an API client DN with its secret, or a
+ * staff member's DN or username with their password. The whole secret counts: a password
+ * holding a NUL byte is refused (it would otherwise be compared only up to the NUL). */
 static void do_bind(struct conn *c, struct op *o)
 {
-    ber_int_t version;
-    struct berval name = {0}, pw = {0};
-    ber_tag_t auth;
-    if (ber_scanf(o->ber, "{imt", &version, &name, &auth) == LBER_ERROR) {
-        disconnect(c, LDAP_PROTOCOL_ERROR, "malformed bind request");
-        return;
-    }
-    /* A bind always resets the connection to anonymous first. */
-    c->client = false;
-    c->staff_role = DIR_ROLE_ANON;
-    free(c->bind_dn);
-    c->bind_dn = NULL;
-    if (version != LDAP_VERSION3) {
-        send_result(c, o->msgid, LDAP_RES_BIND, LDAP_PROTOCOL_ERROR, NULL,
+    const struct dir_ldap_req *q = &o->req;
+    const struct dir_ldap_str *name = &q->bind.name, *pw = &q->bind.password;
+    if (q->bind.version != LDAP_VERSION3) {
+        send_result(c, q->msgid, LDAP_RES_BIND, LDAP_PROTOCOL_ERROR, NULL,
                     "only LDAP version 3 is supported");
         return;
     }
-    if (auth != LDAP_AUTH_SIMPLE) {
-        send_result(c, o->msgid, LDAP_RES_BIND, LDAP_AUTH_METHOD_NOT_SUPPORTED, NULL,
+    if (q->bind.auth != DIR_LDAP_AUTH_SIMPLE) {
+        send_result(c, q->msgid, LDAP_RES_BIND, LDAP_AUTH_METHOD_NOT_SUPPORTED, NULL,
                     "only simple binds are supported (anonymous, or an API client DN with its "
                     "secret)");
         return;
     }
-    if (ber_scanf(o->ber, "m}", &pw) == LBER_ERROR) {
-        disconnect(c, LDAP_PROTOCOL_ERROR, "malformed bind request");
+    if (name->n == 0 && pw->n == 0) {
+        send_result(c, q->msgid, LDAP_RES_BIND, LDAP_SUCCESS, NULL, NULL);
         return;
     }
-    if (name.bv_len == 0 && pw.bv_len == 0) {
-        send_result(c, o->msgid, LDAP_RES_BIND, LDAP_SUCCESS, NULL, NULL);
-        return;
-    }
-    if (pw.bv_len == 0) {
-        send_result(c, o->msgid, LDAP_RES_BIND, LDAP_UNWILLING_TO_PERFORM, NULL,
+    if (pw->n == 0) {
+        send_result(c, q->msgid, LDAP_RES_BIND, LDAP_UNWILLING_TO_PERFORM, NULL,
                     "unauthenticated bind (a DN without a password) is not allowed");
         return;
     }
-    char dn[1024];
-    snprintf(dn, sizeof dn, "%.*s", (int)(name.bv_len < 1023 ? name.bv_len : 1023), name.bv_val);
-    char *ndn = name.bv_len < 1023 ? dir_entry_dn_normalize(dn) : NULL;
+    if (memchr(pw->p, 0, pw->n) || memchr(name->p, 0, name->n)) {
+        DIR_LOG(DIR_LOG_INFO, "ldap", "bind refused: a NUL byte in the name or password");
+        send_result(c, q->msgid, LDAP_RES_BIND, LDAP_INVALID_CREDENTIALS, NULL,
+                    "invalid credentials");
+        return;
+    }
+    const char *dn = name->p;
+    char *ndn = name->n < 1023 ? dir_entry_dn_normalize(dn) : NULL;
     char tail[600];
     snprintf(tail, sizeof tail, ",ou=clients,%s", c->loop->srv->nsuffix);
     const char *cname = NULL;
@@ -712,13 +547,10 @@ static void do_bind(struct conn *c, struct op *o)
         cname = ndn + 3;
     }
     bool ok = false;
-    struct dir_model *m = cname && pw.bv_len <= 256 ? snapshot(c) : NULL;
+    struct dir_model *m = cname && pw->n <= 256 ? snapshot(c) : NULL;
     if (m) {
-        char secret[257];
-        memcpy(secret, pw.bv_val, pw.bv_len);
-        secret[pw.bv_len] = '\0';
         uint8_t hash[DIR_AUTH_HASH_LEN];
-        dir_auth_hash(secret, hash);
+        dir_auth_hash(pw->p, hash);
         const struct dir_client *cl = dir_model_client(m, hash);
         if (cl && strcasecmp(cl->name, cname) == 0 && !cl->revoked &&
             (!cl->expires || cl->expires > time(NULL))) {
@@ -731,19 +563,20 @@ static void do_bind(struct conn *c, struct op *o)
             DIR_LOG(DIR_LOG_INFO, "ldap", "bind as api client %s (%s)", cl->name,
                     dir_auth_role_name(cl->role));
         }
+        explicit_bzero(hash, sizeof hash);
         dir_model_release(m);
     }
     if (!ok && !cname) {
         /* Not an API client: a staff DN, or a bare username (not a DN at all). */
-        staff_bind(c, o, ndn ? ndn : dn, &pw);
+        staff_bind(c, q->msgid, ndn ? ndn : dn, pw);
         free(ndn);
         return;
     }
     free(ndn);
     if (ok)
-        send_result(c, o->msgid, LDAP_RES_BIND, LDAP_SUCCESS, NULL, NULL);
+        send_result(c, q->msgid, LDAP_RES_BIND, LDAP_SUCCESS, NULL, NULL);
     else
-        send_result(c, o->msgid, LDAP_RES_BIND, LDAP_INVALID_CREDENTIALS, NULL,
+        send_result(c, q->msgid, LDAP_RES_BIND, LDAP_INVALID_CREDENTIALS, NULL,
                     "invalid credentials");
 }
 
@@ -755,21 +588,16 @@ static void emit_entry(struct conn *c, struct stream *s, const struct dir_entry 
     for (int k = 0; k < e->nattrs; k++) {
         const struct dir_fattr *a = &e->attrs[k];
         bool oper = dir_entry_attr_operational(a->id);
-        bool want = s->sel[a->id] || (oper ? s->sel_all_oper || (s->special && s->sel_all_user)
-                                           : s->sel_all_user);
-        if (!want)
-            continue;
+        bool want = s->sel[a->id] ||
+                    (oper ? s->sel_all_oper || (s->special && s->sel_all_user) : s->sel_all_user);
+        if (!want) continue;
         int shown = 0;
         for (int j = 0; j < a->nvals; j++) {
-            if (a->vals[j].priv && !see_private)
-                continue;
-            if (shown++ == 0)
-                ber_printf(ber, "{s[", dir_entry_attr_name(a->id));
-            if (!s->types_only)
-                ber_printf(ber, "o", a->vals[j].val, (ber_len_t)a->vals[j].len);
+            if (a->vals[j].priv && !see_private) continue;
+            if (shown++ == 0) ber_printf(ber, "{s[", dir_entry_attr_name(a->id));
+            if (!s->types_only) ber_printf(ber, "o", a->vals[j].val, (ber_len_t)a->vals[j].len);
         }
-        if (shown)
-            ber_printf(ber, "]}");
+        if (shown) ber_printf(ber, "]}");
     }
     ber_printf(ber, "}}}");
     send_ber(c, ber);
@@ -790,7 +618,7 @@ static void finish_search(struct conn *c, struct stream *s)
             ber_printf(vb, "{io}", (ber_int_t)0, ck, (ber_len_t)(s->cookie ? 8 : 0));
             struct berval bv;
             ber_flatten2(vb, &bv, 0);
-            ber_printf(ber, "{sO}", OID_PAGED, &bv);
+            ber_printf(ber, "{sO}", DIR_LDAP_OID_PAGED, &bv);
             ber_free(vb, 1);
         }
         if (s->sorted) {
@@ -799,7 +627,7 @@ static void finish_search(struct conn *c, struct stream *s)
             ber_printf(vb, "{e}", (ber_int_t)s->sort_rc);
             struct berval bv;
             ber_flatten2(vb, &bv, 0);
-            ber_printf(ber, "{sO}", OID_SORT_RESP, &bv);
+            ber_printf(ber, "{sO}", DIR_LDAP_OID_SORT_RESP, &bv);
             ber_free(vb, 1);
         }
         ber_printf(ber, "}");
@@ -816,205 +644,113 @@ static bool stream_some(struct conn *c)
         const struct dir_entry *e = dir_entry_at(s->rs->v, s->rs->idx[s->rs->pos++]);
         emit_entry(c, s, e);
     }
-    if (s->rs->pos < s->end)
-        return false;
+    if (s->rs->pos < s->end) return false;
     finish_search(c, s);
-    if (!s->owned && !s->cookie) { /* the last page: drop the kept answer */
-        rs_free(c->paged);
-        c->paged = NULL;
-    }
+    if (!s->owned && !s->cookie) /* the last page: drop the kept answer */
+        paged_drop(c);
     stream_free(s);
     c->active = NULL;
     return true;
 }
 
-/* SearchRequest ::= [APPLICATION 3] SEQUENCE { baseObject LDAPDN, scope ENUMERATED {
- *     baseObject (0), singleLevel (1), wholeSubtree (2), ... }, derefAliases ENUMERATED,
- *     sizeLimit INTEGER (0 .. maxInt), timeLimit INTEGER (0 .. maxInt), typesOnly BOOLEAN,
- *     filter Filter, attributes AttributeSelection }
- * AttributeSelection ::= SEQUENCE OF selector LDAPString -- "*", "+", "1.1" or a name */
+/* Attribute selection: "*", "+", "1.1" or names; an empty list means all user attributes. */
+static void select_attrs(struct stream *s, const struct dir_ldap_req *q)
+{
+    s->sel = dir_xcalloc((size_t)dir_entry_attr_count(), sizeof *s->sel);
+    s->types_only = q->search.types_only;
+    for (int i = 0; i < q->search.nattrs; i++) {
+        const char *name = q->search.attrs[i];
+        if (strcmp(name, "1.1") == 0) continue;
+        if (strcmp(name, "*") == 0)
+            s->sel_all_user = true;
+        else if (strcmp(name, "+") == 0)
+            s->sel_all_oper = true;
+        else {
+            int id = dir_entry_attr_find(name);
+            if (id >= 0) s->sel[id] = true;
+        }
+    }
+    if (q->search.nattrs == 0) s->sel_all_user = true;
+}
+
+/* SearchRequest (decoded by dir_ldap_req.c): a new search, or the next page of the paged
+ * search kept on this connection. */
 static void do_search(struct conn *c, struct op *o)
 {
-    if (c->loop->srv->o.used)
-        atomic_store(c->loop->srv->o.used, true);
+    if (c->loop->srv->o.used) atomic_store(c->loop->srv->o.used, true);
     const struct dir_ldap_opts *opt = &c->loop->srv->o;
-    struct berval base = {0};
-    ber_int_t scope, deref, sizelimit, timelimit, typesonly;
-    struct dir_filter *filter = NULL;
-    int nodes = 0;
-    ber_len_t len;
-    char *last;
-    if (ber_scanf(o->ber, "{meeiib", &base, &scope, &deref, &sizelimit, &timelimit,
-                  &typesonly) == LBER_ERROR) {
-        disconnect(c, LDAP_PROTOCOL_ERROR, "malformed search request");
-        return;
-    }
-    int frc = decode_filter(o->ber, 0, &nodes, &filter);
-    if (frc == -1) {
-        disconnect(c, LDAP_PROTOCOL_ERROR, "malformed search filter");
-        return;
-    }
+    struct dir_ldap_req *q = &o->req;
+    const char *matched = NULL;
     struct stream *s = dir_xcalloc(1, sizeof *s);
-    s->msgid = o->msgid;
-    s->sel = dir_xcalloc((size_t)dir_entry_attr_count(), sizeof *s->sel);
-    s->types_only = typesonly != 0;
-    bool any_sel = false, only_none = true;
-    if (frc == 0) {
-        for (ber_tag_t t = ber_first_element(o->ber, &len, &last); t != LBER_DEFAULT;
-             t = ber_next_element(o->ber, &len, last)) {
-            struct berval a;
-            if (ber_scanf(o->ber, "m", &a) == LBER_ERROR) {
-                frc = -1;
-                break;
-            }
-            char name[128];
-            snprintf(name, sizeof name, "%.*s", (int)(a.bv_len < 127 ? a.bv_len : 127), a.bv_val);
-            any_sel = true;
-            if (strcmp(name, "1.1") == 0)
-                continue;
-            only_none = false;
-            if (strcmp(name, "*") == 0)
-                s->sel_all_user = true;
-            else if (strcmp(name, "+") == 0)
-                s->sel_all_oper = true;
-            else {
-                int id = dir_entry_attr_find(name);
-                if (id >= 0)
-                    s->sel[id] = true;
-            }
-        }
-    }
-    if (frc == -1) {
-        dir_filter_free(filter);
-        stream_free(s);
-        disconnect(c, LDAP_PROTOCOL_ERROR, "malformed search request");
-        return;
-    }
-    if (!any_sel)
-        s->sel_all_user = true; /* an empty list means all user attributes */
-    (void)only_none;
-    ber_scanf(o->ber, "}");
-    struct controls ct;
-    decode_controls(o->ber, &ct);
-    if (ct.malformed) {
-        dir_filter_free(filter);
-        stream_free(s);
-        disconnect(c, LDAP_PROTOCOL_ERROR, "malformed control");
-        return;
-    }
-    int rc = LDAP_SUCCESS;
-    const char *text = NULL, *matched = NULL;
-    if (frc == -2) {
-        rc = LDAP_UNWILLING_TO_PERFORM;
-        text = "filter nested too deeply or too large";
-    } else if (scope < 0 || scope > 2) {
-        rc = LDAP_PROTOCOL_ERROR;
-        text = "unknown search scope";
-    } else if (ct.bad_critical) {
-        rc = LDAP_UNAVAILABLE_CRITICAL_EXTENSION;
-        text = "a critical control is not supported";
-    }
-    if (rc != LDAP_SUCCESS) {
-        dir_filter_free(filter);
-        stream_free(s);
-        send_result(c, o->msgid, LDAP_RES_SEARCH_RESULT, rc, NULL, text);
-        return;
-    }
+    s->msgid = q->msgid;
+    select_attrs(s, q);
 
     /* Continuing a paged search: the kept answer, next page. */
-    if (ct.paged && ct.cookie_len) {
-        uint64_t ck = 0;
-        for (size_t i = 0; i < 8; i++)
-            ck |= (uint64_t)ct.cookie[i] << (8 * i);
-        dir_filter_free(filter);
-        if (!c->paged || ct.cookie_len != 8 || ck != c->paged_cookie) {
-            stream_free(s);
-            send_result(c, o->msgid, LDAP_RES_SEARCH_RESULT, LDAP_UNWILLING_TO_PERFORM, NULL,
-                        "unknown or expired paged results cookie");
-            return;
-        }
-        if (ct.page_size == 0) { /* the client abandons the paged search */
-            rs_free(c->paged);
-            c->paged = NULL;
-            stream_free(s);
-            send_result(c, o->msgid, LDAP_RES_SEARCH_RESULT, LDAP_SUCCESS, NULL, NULL);
-            return;
-        }
-        int page = ct.page_size;
-        if (opt->size_limit > 0 && page > opt->size_limit)
-            page = opt->size_limit;
-        s->rs = c->paged;
-        s->owned = false;
-        s->end = s->rs->pos + page < s->rs->n ? s->rs->pos + page : s->rs->n;
-        s->paged = true;
-        s->cookie = s->end < s->rs->n ? (c->paged_cookie = ++c->next_cookie) : 0;
-        s->done_rc = LDAP_SUCCESS;
-        c->active = s;
+    if (q->paged.present && q->paged.cookie_len) {
+        if (!paged_continue(c, q, s)) stream_free(s);
         return;
     }
 
     struct dir_model *m = snapshot(c);
     if (!m) {
-        dir_filter_free(filter);
         stream_free(s);
-        send_result(c, o->msgid, LDAP_RES_SEARCH_RESULT, LDAP_UNAVAILABLE, NULL,
+        send_result(c, q->msgid, LDAP_RES_SEARCH_RESULT, LDAP_UNAVAILABLE, NULL,
                     "the directory is still loading");
+        return;
+    }
+    if (strlen(q->search.base.p) != q->search.base.n) {
+        dir_model_release(m);
+        stream_free(s);
+        send_result(c, q->msgid, LDAP_RES_SEARCH_RESULT, LDAP_INVALID_DN_SYNTAX, NULL,
+                    "invalid base DN");
         return;
     }
     enum dir_role role = role_of(c, m);
     const struct dir_entry_view *v = dir_entry_view(m);
-    char *b = dir_xmalloc(base.bv_len + 1);
-    memcpy(b, base.bv_val, base.bv_len);
-    b[base.bv_len] = '\0';
+    int sizelimit = q->search.size_limit;
     int limit = sizelimit > 0 ? sizelimit : 0;
-    if (opt->size_limit > 0 && (limit == 0 || limit > opt->size_limit) && !ct.paged)
+    if (opt->size_limit > 0 && (limit == 0 || limit > opt->size_limit) && !q->paged.present)
         limit = opt->size_limit;
-    int tl = timelimit > 0 ? timelimit : 0;
-    if (opt->time_limit > 0 && (tl == 0 || tl > opt->time_limit))
-        tl = opt->time_limit;
+    int tl = q->search.time_limit > 0 ? q->search.time_limit : 0;
+    if (opt->time_limit > 0 && (tl == 0 || tl > opt->time_limit)) tl = opt->time_limit;
     struct timespec deadline;
     clock_gettime(CLOCK_MONOTONIC, &deadline);
     deadline.tv_sec += tl;
-    struct dir_entry_search q = {.base = b,
-                                 .scope = (enum dir_scope)scope,
-                                 .filter = filter,
-                                 .role = role,
-                                 .size_limit = limit,
-                                 .deadline = tl ? &deadline : NULL,
-                                 .sort_attr = -1,
-                                 .after = -1};
-    if (ct.sort) {
-        q.sort_attr = dir_entry_attr_find(ct.sort_attr);
-        q.sort_reverse = ct.sort_reverse;
+    struct dir_entry_search es = {.base = q->search.base.p,
+                                  .scope = (enum dir_scope)q->search.scope,
+                                  .filter = q->search.filter,
+                                  .role = role,
+                                  .size_limit = limit,
+                                  .deadline = tl ? &deadline : NULL,
+                                  .sort_attr = -1,
+                                  .after = -1};
+    if (q->sort.present) {
+        es.sort_attr = dir_entry_attr_find(q->sort.attr);
+        es.sort_reverse = q->sort.reverse;
         s->sorted = true;
-        s->sort_rc = q.sort_attr >= 0 ? LDAP_SUCCESS : LDAP_NO_SUCH_ATTRIBUTE;
-        if (q.sort_attr < 0 && ct.sort_critical) {
-            free(b);
-            dir_filter_free(filter);
+        s->sort_rc = es.sort_attr >= 0 ? LDAP_SUCCESS : LDAP_NO_SUCH_ATTRIBUTE;
+        if (es.sort_attr < 0 && q->sort.critical) {
             dir_model_release(m);
             stream_free(s);
-            send_result(c, o->msgid, LDAP_RES_SEARCH_RESULT,
-                        LDAP_UNAVAILABLE_CRITICAL_EXTENSION, NULL,
-                        "cannot sort by that attribute");
+            send_result(c, q->msgid, LDAP_RES_SEARCH_RESULT, LDAP_UNAVAILABLE_CRITICAL_EXTENSION,
+                        NULL, "cannot sort by that attribute");
             return;
         }
     }
     struct dir_entry_result r;
-    enum dir_rc erc = dir_entry_search(v, &q, &r, &matched);
-    free(b);
-    dir_filter_free(filter);
+    enum dir_rc erc = dir_entry_search(v, &es, &r, &matched);
     if (erc != DIR_OK) {
-        rc = erc == DIR_ERR_INVALID ? LDAP_INVALID_DN_SYNTAX : LDAP_NO_SUCH_OBJECT;
-        text = erc == DIR_ERR_INVALID ? "invalid base DN" : "no such entry";
+        int rc = erc == DIR_ERR_INVALID ? LDAP_INVALID_DN_SYNTAX : LDAP_NO_SUCH_OBJECT;
+        const char *text = erc == DIR_ERR_INVALID ? "invalid base DN" : "no such entry";
         char *md = dir_xstrdup(matched ? matched : "");
         dir_model_release(m);
         stream_free(s);
-        send_result(c, o->msgid, LDAP_RES_SEARCH_RESULT, rc, md, text);
+        send_result(c, q->msgid, LDAP_RES_SEARCH_RESULT, rc, md, text);
         free(md);
         return;
     }
     const struct dir_entry *be = dir_entry_at(v, r.base);
-    s->special = q.scope == DIR_SCOPE_BASE &&
+    s->special = es.scope == DIR_SCOPE_BASE &&
                  (be->dn[0] == '\0' || strcasecmp(be->dn, "cn=Subschema") == 0);
     struct result_set *rs = dir_xcalloc(1, sizeof *rs);
     rs->m = m;
@@ -1027,28 +763,24 @@ static void do_search(struct conn *c, struct op *o)
         s->done_rc = LDAP_TIMELIMIT_EXCEEDED;
         s->done_text = "time limit exceeded";
     }
-    if (ct.paged) {
+    if (q->paged.present) {
         if (sizelimit > 0 && rs->n > sizelimit) {
             rs->n = sizelimit; /* the client's own limit applies to the whole answer */
             s->done_rc = LDAP_SIZELIMIT_EXCEEDED;
             s->done_text = "size limit exceeded";
         }
-        int page = ct.page_size > 0 ? ct.page_size : rs->n;
-        if (opt->size_limit > 0 && page > opt->size_limit)
-            page = opt->size_limit;
+        int page = q->paged.size > 0 ? q->paged.size : rs->n;
+        if (opt->size_limit > 0 && page > opt->size_limit) page = opt->size_limit;
         s->paged = true;
         s->end = page < rs->n ? page : rs->n;
+        s->rs = rs;
         if (s->end < rs->n) {
-            rs_free(c->paged); /* one paged search at a time per connection */
-            c->paged = rs;
-            c->paged_cookie = ++c->next_cookie;
+            paged_keep(c, q, rs, role);
             s->cookie = c->paged_cookie;
-            s->rs = rs;
             s->owned = false;
             if (s->done_rc == LDAP_SIZELIMIT_EXCEEDED)
                 s->done_rc = LDAP_SUCCESS; /* reported on the last page */
         } else {
-            s->rs = rs;
             s->owned = true;
         }
     } else {
@@ -1064,32 +796,33 @@ static void do_search(struct conn *c, struct op *o)
     c->active = s;
 }
 
-/* CompareRequest ::= [APPLICATION 14] SEQUENCE { entry LDAPDN, ava AttributeValueAssertion } */
+/* CompareRequest (decoded by dir_ldap_req.c). */
 static void do_compare(struct conn *c, struct op *o)
 {
-    struct berval dn, a, val;
-    if (ber_scanf(o->ber, "{m{mm}}", &dn, &a, &val) == LBER_ERROR) {
-        disconnect(c, LDAP_PROTOCOL_ERROR, "malformed compare request");
-        return;
-    }
+    const struct dir_ldap_req *q = &o->req;
     struct dir_model *m = snapshot(c);
     if (!m) {
-        send_result(c, o->msgid, LDAP_RES_COMPARE, LDAP_UNAVAILABLE, NULL, "still loading");
+        send_result(c, q->msgid, LDAP_RES_COMPARE, LDAP_UNAVAILABLE, NULL, "still loading");
         return;
     }
-    char *b = dir_xmalloc(dn.bv_len + 1);
-    memcpy(b, dn.bv_val, dn.bv_len);
-    b[dn.bv_len] = '\0';
+    if (strlen(q->compare.dn.p) != q->compare.dn.n) {
+        dir_model_release(m);
+        send_result(c, q->msgid, LDAP_RES_COMPARE, LDAP_INVALID_DN_SYNTAX, NULL, "invalid DN");
+        return;
+    }
     struct dir_filter *f = dir_filter_new(DIR_FILTER_EQUALITY);
-    dir_filter_set_attr(f, a.bv_val, a.bv_len);
-    dir_filter_set_value(f, val.bv_val, val.bv_len);
+    dir_filter_set_attr(f, q->compare.attr.p, q->compare.attr.n);
+    dir_filter_set_value(f, q->compare.value.p, q->compare.value.n);
     enum dir_role role = role_of(c, m);
-    struct dir_entry_search q = {.base = b, .scope = DIR_SCOPE_BASE, .role = role,
-                                 .sort_attr = -1, .after = -1};
+    struct dir_entry_search es = {.base = q->compare.dn.p,
+                                  .scope = DIR_SCOPE_BASE,
+                                  .role = role,
+                                  .sort_attr = -1,
+                                  .after = -1};
     struct dir_entry_result r;
     const char *matched;
     const struct dir_entry_view *v = dir_entry_view(m);
-    enum dir_rc erc = dir_entry_search(v, &q, &r, &matched);
+    enum dir_rc erc = dir_entry_search(v, &es, &r, &matched);
     int rc;
     if (erc == DIR_ERR_INVALID)
         rc = LDAP_INVALID_DN_SYNTAX;
@@ -1100,27 +833,21 @@ static void do_compare(struct conn *c, struct op *o)
         const struct dir_entry *e = dir_entry_at(v, r.base);
         struct dir_fentry fe = {e->attrs, e->nattrs, e->ndn, role >= DIR_ROLE_CASEWORKER};
         enum dir_tri t = dir_filter_match(f, &fe);
-        rc = f->attr_id < 0 ? LDAP_UNDEFINED_TYPE
+        rc = f->attr_id < 0  ? LDAP_UNDEFINED_TYPE
              : t == DIR_TRUE ? LDAP_COMPARE_TRUE
                              : LDAP_COMPARE_FALSE;
         free(r.idx);
     }
     dir_filter_free(f);
-    free(b);
     dir_model_release(m);
-    send_result(c, o->msgid, LDAP_RES_COMPARE, rc, NULL, NULL);
+    send_result(c, q->msgid, LDAP_RES_COMPARE, rc, NULL, NULL);
 }
 
-/* ExtendedRequest ::= [APPLICATION 23] SEQUENCE { requestName [0] LDAPOID,
- *     requestValue [1] OCTET STRING OPTIONAL } */
+/* ExtendedRequest (decoded by dir_ldap_req.c, which answers every other OID). */
 static void do_extended(struct conn *c, struct op *o)
 {
-    struct berval oid;
-    if (ber_scanf(o->ber, "{m", &oid) == LBER_ERROR) {
-        disconnect(c, LDAP_PROTOCOL_ERROR, "malformed extended request");
-        return;
-    }
-    if (oid.bv_len == strlen(OID_WHOAMI) && memcmp(oid.bv_val, OID_WHOAMI, oid.bv_len) == 0) {
+    const struct dir_ldap_req *q = &o->req;
+    if (strcmp(q->extended.oid.p, DIR_LDAP_OID_WHOAMI) == 0) {
         /* RFC 4532: the authzId, "dn:<DN>", or empty for anonymous. */
         struct dir_model *m = snapshot(c);
         char id[800] = "";
@@ -1128,91 +855,89 @@ static void do_extended(struct conn *c, struct op *o)
             snprintf(id, sizeof id, "dn:%s", c->bind_dn);
         dir_model_release(m);
         struct berval bv = {strlen(id), id};
-        send_extended(c, o->msgid, LDAP_SUCCESS, NULL, NULL, &bv);
+        send_extended(c, q->msgid, LDAP_SUCCESS, NULL, NULL, &bv);
         return;
     }
-    if (oid.bv_len == strlen(OID_STARTTLS) && memcmp(oid.bv_val, OID_STARTTLS, oid.bv_len) == 0) {
-        /* RFC 4511 section 4.14: TLS starts right after this answer; no other request may
-         * be outstanding, and TLS cannot start twice. */
-        if (!c->loop->srv->tls)
-            send_extended(c, o->msgid, LDAP_UNAVAILABLE,
-                          "StartTLS is not available: no certificate is configured "
-                          "(ldap_tls_cert, ldap_tls_key)",
-                          OID_STARTTLS, NULL);
-        else if (c->tls)
-            send_extended(c, o->msgid, LDAP_OPERATIONS_ERROR, "TLS is already in use",
-                          OID_STARTTLS, NULL);
-        else if (c->qhead || c->active)
-            send_extended(c, o->msgid, LDAP_OPERATIONS_ERROR,
-                          "StartTLS while other requests are outstanding", OID_STARTTLS, NULL);
-        else {
-            send_extended(c, o->msgid, LDAP_SUCCESS, NULL, OID_STARTTLS, NULL);
-            c->starttls_pending = true;
-        }
-        return;
+    /* StartTLS, RFC 4511 section 4.14: TLS starts right after this answer; no other request
+     * may be outstanding, and TLS cannot start twice. */
+    if (!c->loop->srv->tls)
+        send_extended(c, q->msgid, LDAP_UNAVAILABLE,
+                      "StartTLS is not available: no certificate is configured "
+                      "(ldap_tls_cert, ldap_tls_key)",
+                      DIR_LDAP_OID_STARTTLS, NULL);
+    else if (c->tls)
+        send_extended(c, q->msgid, LDAP_OPERATIONS_ERROR, "TLS is already in use",
+                      DIR_LDAP_OID_STARTTLS, NULL);
+    else if (c->qhead || c->active)
+        send_extended(c, q->msgid, LDAP_OPERATIONS_ERROR,
+                      "StartTLS while other requests are outstanding", DIR_LDAP_OID_STARTTLS, NULL);
+    else {
+        send_extended(c, q->msgid, LDAP_SUCCESS, NULL, DIR_LDAP_OID_STARTTLS, NULL);
+        c->starttls_pending = true;
     }
-    send_extended(c, o->msgid, LDAP_PROTOCOL_ERROR, "unsupported extended operation", NULL,
-                  NULL);
+}
+
+/* A bind always resets the connection to anonymous first (RFC 4513 section 4), and drops a
+ * kept paged answer: it was computed for the old identity. */
+static void reset_identity(struct conn *c)
+{
+    c->client = false;
+    c->staff_role = DIR_ROLE_ANON;
+    explicit_bzero(c->hash, sizeof c->hash);
+    free(c->bind_dn);
+    c->bind_dn = NULL;
+    paged_drop(c);
 }
 
 static void dispatch(struct conn *c, struct op *o)
 {
-    switch (o->tag) {
-    case LDAP_REQ_BIND:
+    const struct dir_ldap_req *q = &o->req;
+    if (o->st == DIR_LDAP_REQ_MALFORMED) {
+        disconnect(c, LDAP_PROTOCOL_ERROR, q->text);
+        return;
+    }
+    if (q->op == DIR_LDAP_OP_BIND) reset_identity(c);
+    if (q->op == DIR_LDAP_OP_UNBIND) {
+        c->closing = true;
+        return;
+    }
+    if (o->st == DIR_LDAP_REQ_ANSWER) {
+        if (q->res_tag) send_result(c, q->msgid, q->res_tag, q->rc, NULL, q->text);
+        return;
+    }
+    switch (q->op) {
+    case DIR_LDAP_OP_BIND:
         do_bind(c, o);
         break;
-    case LDAP_REQ_SEARCH:
+    case DIR_LDAP_OP_SEARCH:
         do_search(c, o);
         break;
-    case LDAP_REQ_UNBIND:
-        c->closing = true;
-        break;
-    case LDAP_REQ_COMPARE:
+    case DIR_LDAP_OP_COMPARE:
         do_compare(c, o);
         break;
-    case LDAP_REQ_EXTENDED:
+    case DIR_LDAP_OP_EXTENDED:
         do_extended(c, o);
         break;
-    case LDAP_REQ_MODIFY:
-    case LDAP_REQ_ADD:
-    case LDAP_REQ_DELETE:
-    case LDAP_REQ_MODDN:
-        send_result(c, o->msgid,
-                    o->tag == LDAP_REQ_MODIFY ? LDAP_RES_MODIFY
-                    : o->tag == LDAP_REQ_ADD  ? LDAP_RES_ADD
-                    : o->tag == LDAP_REQ_DELETE ? LDAP_RES_DELETE
-                                                : LDAP_RES_MODDN,
-                    LDAP_UNWILLING_TO_PERFORM, NULL,
-                    "the LDAP face is read-only: change the directory through the JSON API "
-                    "(/v1) with an API key");
-        break;
-    default:
+    default: /* the decoder answers writes and refuses unknown operations */
         disconnect(c, LDAP_PROTOCOL_ERROR, "unknown operation");
         break;
     }
 }
 
-/* AbandonRequest ::= [APPLICATION 16] MessageID -- applied as soon as it is read. */
-static void do_abandon(struct conn *c, BerElement *ber)
+/* AbandonRequest: applied as soon as it is read. */
+static void do_abandon(struct conn *c, int id)
 {
-    ber_int_t id;
-    if (ber_scanf(ber, "i", &id) == LBER_ERROR)
-        return;
     if (c->active && c->active->msgid == id) {
-        if (!c->active->owned) {
-            rs_free(c->paged);
-            c->paged = NULL;
-        }
+        if (!c->active->owned) paged_drop(c);
         stream_free(c->active);
         c->active = NULL;
         return;
     }
     for (struct op **p = &c->qhead, *prev = NULL; *p; prev = *p, p = &(*p)->next) {
-        if ((*p)->msgid == id) {
+        if ((*p)->req.msgid == id) {
             struct op *o = *p;
             *p = o->next;
-            if (c->qtail == o)
-                c->qtail = prev;
+            if (c->qtail == o) c->qtail = prev;
             c->nqueued--;
             op_free(o);
             return;
@@ -1220,10 +945,13 @@ static void do_abandon(struct conn *c, BerElement *ber)
     }
 }
 
-/* Reads complete messages into the queue until the socket is drained or the queue full. */
+/* Reads complete messages, decodes them and queues them, until the socket is drained or the
+ * queue full. A malformed message is queued too (its turn closes the connection) and
+ * reading stops there. */
 static void read_messages(struct conn *c)
 {
-    while (!c->eof && !c->closing && !c->starttls_pending && c->nqueued < MAX_QUEUED) {
+    while (!c->eof && !c->closing && !c->read_stop && !c->starttls_pending &&
+           c->nqueued < MAX_QUEUED) {
         if (!c->cur && !(c->cur = ber_alloc_t(0))) {
             DIR_LOG(DIR_LOG_ERROR, "ldap", "out of memory");
             abort();
@@ -1233,8 +961,7 @@ static void read_messages(struct conn *c)
         ber_tag_t tag = ber_get_next(c->sb, &len, c->cur);
         if (tag != LDAP_TAG_MESSAGE) {
             int e = errno;
-            if (tag == LBER_DEFAULT && (e == EAGAIN || e == EWOULDBLOCK))
-                return;
+            if (tag == LBER_DEFAULT && (e == EAGAIN || e == EWOULDBLOCK)) return;
             ber_free(c->cur, 1);
             c->cur = NULL;
             if (tag == LBER_DEFAULT && (e == 0 || e == ECONNRESET || e == EPIPE)) {
@@ -1248,23 +975,17 @@ static void read_messages(struct conn *c)
         }
         BerElement *ber = c->cur;
         c->cur = NULL;
-        ber_int_t msgid;
-        ber_tag_t op = LBER_ERROR;
-        if (ber_get_int(ber, &msgid) == LBER_ERROR || msgid < 0 ||
-            (op = ber_peek_tag(ber, &len)) == LBER_ERROR) {
-            ber_free(ber, 1);
-            disconnect(c, LDAP_PROTOCOL_ERROR, "malformed LDAP message");
-            return;
-        }
-        if (op == LDAP_REQ_ABANDON) {
-            do_abandon(c, ber);
-            ber_free(ber, 1);
+        struct op *o = dir_xcalloc(1, sizeof *o);
+        o->st = dir_ldap_req_decode_ber(ber, &o->req);
+        o->bytes = len;
+        ber_free(ber, 1);
+        if (o->req.op == DIR_LDAP_OP_ABANDON && o->st != DIR_LDAP_REQ_MALFORMED) {
+            if (o->st == DIR_LDAP_REQ_OK) /* not with an unsupported critical control */
+                do_abandon(c, o->req.abandon_id);
+            op_free(o);
             continue;
         }
-        struct op *o = dir_xcalloc(1, sizeof *o);
-        o->ber = ber;
-        o->msgid = msgid;
-        o->tag = op;
+        if (o->st == DIR_LDAP_REQ_MALFORMED) c->read_stop = true;
         if (c->qtail)
             c->qtail->next = o;
         else
@@ -1285,11 +1006,9 @@ static bool run_work(struct conn *c)
             continue;
         }
         struct op *o = c->qhead;
-        if (!o)
-            break;
+        if (!o) break;
         c->qhead = o->next;
-        if (!c->qhead)
-            c->qtail = NULL;
+        if (!c->qhead) c->qtail = NULL;
         c->nqueued--;
         dispatch(c, o);
         op_free(o);
@@ -1305,8 +1024,7 @@ static bool flush_out(struct conn *c)
     while (out_pending(c) && c->tls) {
         size_t n = 0;
         enum dir_tls_io r = dir_tls_write(c->tls, c->out + c->outoff, out_pending(c), &n);
-        if (r == DIR_TLS_FAILED)
-            return false;
+        if (r == DIR_TLS_FAILED) return false;
         if (r != DIR_TLS_DONE) {
             c->tls_want = r;
             return true;
@@ -1319,10 +1037,8 @@ static bool flush_out(struct conn *c)
             c->outoff += (size_t)n;
             continue;
         }
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            return true;
-        if (n < 0 && errno == EINTR)
-            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
+        if (n < 0 && errno == EINTR) continue;
         return false;
     }
     c->outoff = c->outlen = 0;
@@ -1333,10 +1049,9 @@ static bool flush_out(struct conn *c)
  * "work remains", since a writable socket wakes the loop at once. */
 static void set_events(struct conn *c)
 {
-    bool want_in = !c->eof && !c->closing && !c->starttls_pending && c->nqueued < MAX_QUEUED &&
-                   out_pending(c) < OUT_HIGH;
-    bool want_out =
-        out_pending(c) > 0 || c->active || (c->qhead && !c->closing && !c->bind_job);
+    bool want_in = !c->eof && !c->closing && !c->read_stop && !c->starttls_pending &&
+                   c->nqueued < MAX_QUEUED && out_pending(c) < OUT_HIGH;
+    bool want_out = out_pending(c) > 0 || c->active || (c->qhead && !c->closing && !c->bind_job);
     if (c->tls_state == TLS_HANDSHAKE) {
         want_in = c->tls_want == DIR_TLS_WANT_READ;
         want_out = c->tls_want == DIR_TLS_WANT_WRITE;
@@ -1351,8 +1066,7 @@ static void set_events(struct conn *c)
             want_out = true;
     }
     uint32_t ev_mask = (want_in ? EPOLLIN | EPOLLRDHUP : 0) | (want_out ? EPOLLOUT : 0);
-    if (ev_mask == c->events)
-        return;
+    if (ev_mask == c->events) return;
     struct epoll_event ev = {.events = ev_mask, .data.ptr = c};
     epoll_ctl(c->loop->ep, EPOLL_CTL_MOD, c->fd, &ev);
     c->events = ev_mask;
@@ -1383,8 +1097,7 @@ static bool handshake(struct conn *c, bool *closed)
 static bool tls_begin(struct conn *c)
 {
     c->tls = dir_tls_new(c->loop->srv->tls, c->fd);
-    if (!c->tls)
-        return false;
+    if (!c->tls) return false;
     dir_tls_attach(c->tls, c->sb);
     c->tls_state = TLS_HANDSHAKE;
     c->tls_want = DIR_TLS_WANT_READ;
@@ -1396,8 +1109,7 @@ static void service(struct conn *c)
 {
     bool closed = false;
     if (c->tls_state == TLS_HANDSHAKE && !handshake(c, &closed)) {
-        if (!closed)
-            set_events(c);
+        if (!closed) set_events(c);
         return;
     }
     for (int round = 0; round < 64; round++) {
@@ -1407,8 +1119,7 @@ static void service(struct conn *c)
             conn_close(c);
             return;
         }
-        if (out_pending(c))
-            break; /* wait for EPOLLOUT */
+        if (out_pending(c)) break; /* wait for EPOLLOUT */
         if (c->starttls_pending && !c->closing) {
             /* The answer is out: the handshake runs when the client's hello makes the
              * socket readable (level-triggered, so one already there wakes us at once). */
@@ -1419,8 +1130,7 @@ static void service(struct conn *c)
             }
             break;
         }
-        if (!did)
-            break;
+        if (!did) break;
     }
     if (c->closing && !out_pending(c)) {
         conn_close(c);
@@ -1440,8 +1150,7 @@ static void accept_all(struct loop *l, int lfd, bool tls)
     struct dir_ldap *srv = l->srv;
     for (;;) {
         int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0)
-            return;
+        if (fd < 0) return;
         if (atomic_fetch_add(&srv->nconns, 1) >= srv->o.max_conns) {
             atomic_fetch_sub(&srv->nconns, 1);
             DIR_LOG(DIR_LOG_WARN, "ldap", "connection refused: ldap_max_conns (%d) reached",
@@ -1459,8 +1168,7 @@ static void accept_all(struct loop *l, int lfd, bool tls)
         ber_len_t max = (ber_len_t)srv->o.max_message;
         ber_sockbuf_ctrl(c->sb, LBER_SB_OPT_SET_MAX_INCOMING, &max);
         c->next = l->conns;
-        if (l->conns)
-            l->conns->prev = c;
+        if (l->conns) l->conns->prev = c;
         l->conns = c;
         if (tls && !tls_begin(c)) {
             c->events = 0;
@@ -1504,14 +1212,11 @@ static void *loop_main(void *arg)
     struct epoll_event evs[64];
     for (;;) {
         int n = epoll_wait(l->ep, evs, 64, -1);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            break;
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) break;
         for (int i = 0; i < n; i++) {
             void *p = evs[i].data.ptr;
-            if (p == &l->stopfd)
-                goto out;
+            if (p == &l->stopfd) goto out;
             if (p == l->srv) {
                 accept_all(l, l->lfd, false);
                 continue;
@@ -1553,8 +1258,7 @@ static int listen_on(struct sockaddr_in *sa, char *err, size_t errlen)
         inet_ntop(AF_INET, &sa->sin_addr, a, sizeof a);
         snprintf(err, errlen, "LDAP: cannot listen on %s:%d: %s", a, ntohs(sa->sin_port),
                  strerror(errno));
-        if (fd >= 0)
-            close(fd);
+        if (fd >= 0) close(fd);
         return -1;
     }
     socklen_t sl = sizeof *sa;
@@ -1568,10 +1272,8 @@ static void loop_release(struct loop *l);
 static enum dir_rc start_failed(struct dir_ldap *s, enum dir_rc rc)
 {
     for (int i = 0; i < s->nloops; i++) {
-        if (s->loops[i].lfd >= 0)
-            close(s->loops[i].lfd);
-        if (s->loops[i].lfd_tls >= 0)
-            close(s->loops[i].lfd_tls);
+        if (s->loops[i].lfd >= 0) close(s->loops[i].lfd);
+        if (s->loops[i].lfd_tls >= 0) close(s->loops[i].lfd_tls);
     }
     dir_tls_ctx_free(s->tls);
     free(s->nsuffix);
@@ -1585,11 +1287,9 @@ enum dir_rc dir_ldap_start(const struct dir_ldap_opts *opts, struct dir_ldap **o
     struct dir_ldap *s = dir_xcalloc(1, sizeof *s);
     s->o = *opts;
     s->nloops = opts->threads < 1 ? 1 : opts->threads > MAX_THREADS ? MAX_THREADS : opts->threads;
-    if (s->o.max_message < 1024)
-        s->o.max_message = 1024;
+    if (s->o.max_message < 1024) s->o.max_message = 1024;
     s->nsuffix = dir_entry_dn_normalize(dir_entry_suffix());
-    if (!s->nsuffix)
-        s->nsuffix = dir_xstrdup("");
+    if (!s->nsuffix) s->nsuffix = dir_xstrdup("");
     for (int i = 0; i < s->nloops; i++)
         s->loops[i].lfd = s->loops[i].lfd_tls = -1;
     bool want_tls = (opts->tls_cert && *opts->tls_cert) || (opts->tls_key && *opts->tls_key);
@@ -1617,8 +1317,7 @@ enum dir_rc dir_ldap_start(const struct dir_ldap_opts *opts, struct dir_ldap **o
         struct loop *l = &s->loops[i];
         l->srv = s;
         l->lfd = listen_on(&sa, err, errlen);
-        if (l->lfd >= 0 && opts->tls_port > 0)
-            l->lfd_tls = listen_on(&tsa, err, errlen);
+        if (l->lfd >= 0 && opts->tls_port > 0) l->lfd_tls = listen_on(&tsa, err, errlen);
         if (l->lfd < 0 || (opts->tls_port > 0 && l->lfd_tls < 0))
             return start_failed(s, DIR_ERR_IO);
     }
@@ -1647,8 +1346,7 @@ enum dir_rc dir_ldap_start(const struct dir_ldap_opts *opts, struct dir_ldap **o
             loop_release(l);
             for (int k = i + 1; k < s->nloops; k++) {
                 close(s->loops[k].lfd);
-                if (s->loops[k].lfd_tls >= 0)
-                    close(s->loops[k].lfd_tls);
+                if (s->loops[k].lfd_tls >= 0) close(s->loops[k].lfd_tls);
             }
             s->nloops = i;
             dir_ldap_stop(s);
@@ -1656,8 +1354,7 @@ enum dir_rc dir_ldap_start(const struct dir_ldap_opts *opts, struct dir_ldap **o
         }
     }
     for (int i = 0; opts->sessions && i < BIND_WORKERS; i++)
-        if (pthread_create(&s->workers[s->nworkers], NULL, bind_worker, s) == 0)
-            s->nworkers++;
+        if (pthread_create(&s->workers[s->nworkers], NULL, bind_worker, s) == 0) s->nworkers++;
     if (opts->sessions && !s->nworkers) {
         snprintf(err, errlen, "LDAP: cannot start a bind worker");
         dir_ldap_stop(s);
@@ -1699,16 +1396,14 @@ static void loop_release(struct loop *l)
     close(l->stopfd);
     close(l->donefd);
     close(l->lfd);
-    if (l->lfd_tls >= 0)
-        close(l->lfd_tls);
+    if (l->lfd_tls >= 0) close(l->lfd_tls);
     free_jobs(l->done);
     pthread_mutex_destroy(&l->done_mu);
 }
 
 void dir_ldap_stop(struct dir_ldap *s)
 {
-    if (!s)
-        return;
+    if (!s) return;
     for (int i = 0; i < s->nloops; i++) {
         uint64_t one = 1;
         if (write(s->loops[i].stopfd, &one, sizeof one) < 0)

@@ -30,6 +30,7 @@ struct dir_ldap_opts {
     int max_message;        /* largest request accepted, in bytes */
     int size_limit;         /* most entries per search (and per page); 0 = none */
     int time_limit;         /* most seconds per search; 0 = none */
+    int paged_ttl;          /* seconds a paged-results cookie stays valid; 0 = no limit */
     struct dir_refresh *refresh; /* borrowed; must outlive the server */
     struct dir_sessions *sessions; /* borrowed; staff binds (NULL: API clients only) */
     const char *tls_cert;   /* PEM certificate chain for StartTLS and LDAPS; NULL/"" = none */

@@ -720,10 +720,25 @@ void dir_api_handle(void *app, const struct dir_http_req *req, struct dir_http_r
         problem(&c, &p);
         goto out;
     }
-    if (!authenticate(&c, api->sessions)) goto out;
-
     char buf[512], *seg[MAX_SEGS];
     int nseg = split(c.path, buf, sizeof buf, seg);
+    bool login = nseg == 1 && strcmp(seg[0], "session") == 0 && strcmp(method, "POST") == 0;
+    /* A login is not authenticated by what came before it (an old cookie does not matter). */
+    if (!login && !authenticate(&c, api->sessions)) goto out;
+    /* A cookie rides along with any request the browser makes: every state change made with
+     * one (logout too) needs the session's CSRF token as well; Bearer keys are not sent by
+     * browsers on their own. */
+    bool safe = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+    if (c.via_cookie && !safe) {
+        size_t tlen = 0;
+        const char *t = dir_http_header_n(req, "X-CSRF-Token", &tlen);
+        if (!t || tlen != 32 || strlen(t) != 32 || sodium_memcmp(t, c.session.csrf, 32) != 0) {
+            dir_problem_init(&p, 403, "csrf", "CSRF token missing or wrong",
+                             "Send the session's csrf_token in the X-CSRF-Token header.");
+            problem(&c, &p);
+            goto out;
+        }
+    }
     if (nseg < 0) {
         dir_problem_init(&p, 404, "not-found", "Not found", "There is nothing at this path.");
         problem(&c, &p);
@@ -732,18 +747,6 @@ void dir_api_handle(void *app, const struct dir_http_req *req, struct dir_http_r
     if (nseg == 1 && strcmp(seg[0], "session") == 0) {
         session_route(&c, api, method);
         goto out;
-    }
-    /* A cookie rides along with any request the browser makes: state changes need the
-     * session's CSRF token too (Bearer keys are not sent by browsers on their own). */
-    bool safe = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
-    if (c.via_cookie && !safe) {
-        const char *t = dir_http_header(req, "X-CSRF-Token");
-        if (!t || strlen(t) != 32 || sodium_memcmp(t, c.session.csrf, 32) != 0) {
-            dir_problem_init(&p, 403, "csrf", "CSRF token missing or wrong",
-                             "Send the session's csrf_token in the X-CSRF-Token header.");
-            problem(&c, &p);
-            goto out;
-        }
     }
     struct dir_caller who = {
         .role = c.role, .kind = c.kind, .name = c.client ? c.client : "anonymous"};

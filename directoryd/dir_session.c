@@ -2,8 +2,11 @@
 #include "dir_session.h"
 #include "dir_log.h"
 #include "dir_mem.h"
+#include "dir_query.h"
+#include "dir_text.h"
 
 #include <ldap.h>
+#include <limits.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -17,7 +20,7 @@
 #define BRAKE_SLOTS 1024
 
 struct brake {
-    char key[96]; /* "u:<username>" or "a:<address>" */
+    char key[160]; /* "u:<folded username>" or "a:<address>" */
     int fails;
     time_t since;
 };
@@ -49,35 +52,66 @@ enum dir_rc dir_session_init(const struct dir_cfg *cfg, struct dir_db *db,
     return DIR_OK;
 }
 
+struct dir_sessions *dir_session_new_for_tests(const struct dir_cfg *cfg, const uint8_t key[32])
+{
+    struct dir_sessions *s = dir_xcalloc(1, sizeof *s);
+    s->cfg = cfg;
+    memcpy(s->key, key, sizeof s->key);
+    pthread_mutex_init(&s->lock, NULL);
+    return s;
+}
+
 void dir_session_free(struct dir_sessions *s)
 {
-    if (!s)
-        return;
+    if (!s) return;
     pthread_mutex_destroy(&s->lock);
     sodium_memzero(s->key, sizeof s->key);
     free(s);
 }
 
-/* ---- the brake on guessing ---- */
+/* ---- the brake on guessing ----
+ *
+ * A braked entry (at its limit of failures) is never evicted before its window ends: an
+ * attacker who floods the table with new usernames cannot push it out. Only entries below
+ * their limit make room; when every slot holds a braked entry, names not in the table are
+ * refused (429) until the oldest window ends. */
 
-static struct brake *brake_slot(struct dir_sessions *s, const char *key, bool create, time_t now)
+static bool braked(const struct brake *b)
 {
-    struct brake *oldest = &s->brakes[0];
+    return b->fails >= (b->key[0] == 'u' ? MAX_USER_FAILS : MAX_ADDR_FAILS);
+}
+
+static struct brake *brake_find(struct dir_sessions *s, const char *key, time_t now)
+{
     for (int i = 0; i < BRAKE_SLOTS; i++) {
         struct brake *b = &s->brakes[i];
-        if (b->key[0] && now - b->since >= WINDOW_S)
-            b->key[0] = '\0'; /* the window passed */
-        if (b->key[0] && strcmp(b->key, key) == 0)
-            return b;
-        if (!b->key[0] || b->since < oldest->since)
-            oldest = b;
+        if (b->key[0] && now - b->since >= WINDOW_S) b->key[0] = '\0'; /* the window passed */
+        if (b->key[0] && strcmp(b->key, key) == 0) return b;
     }
-    if (!create)
-        return NULL;
-    snprintf(oldest->key, sizeof oldest->key, "%s", key);
-    oldest->fails = 0;
-    oldest->since = now;
-    return oldest;
+    return NULL;
+}
+
+/* A slot for a new key: a free one, else the oldest entry below its limit; NULL when every
+ * slot is braked. */
+static struct brake *brake_room(struct dir_sessions *s, time_t now)
+{
+    struct brake *victim = NULL;
+    for (int i = 0; i < BRAKE_SLOTS; i++) {
+        struct brake *b = &s->brakes[i];
+        if (!b->key[0] || now - b->since >= WINDOW_S) return b;
+        if (!braked(b) && (!victim || b->since < victim->since)) victim = b;
+    }
+    return victim;
+}
+
+/* Seconds until the oldest braked window ends (the table is full of them). */
+static int brake_full_wait(struct dir_sessions *s, time_t now)
+{
+    time_t oldest = now;
+    for (int i = 0; i < BRAKE_SLOTS; i++)
+        if (s->brakes[i].key[0] && s->brakes[i].since < oldest) oldest = s->brakes[i].since;
+    int w = (int)(oldest + WINDOW_S - now);
+    return w > 0 ? w : 1;
 }
 
 /* Seconds to wait before USERNAME/ADDRESS may try again; 0 if they may now. */
@@ -85,13 +119,25 @@ static int brake_wait(struct dir_sessions *s, const char *ukey, const char *akey
 {
     int wait = 0;
     pthread_mutex_lock(&s->lock);
-    struct brake *u = brake_slot(s, ukey, false, now), *a = brake_slot(s, akey, false, now);
-    if (u && u->fails >= MAX_USER_FAILS)
-        wait = (int)(u->since + WINDOW_S - now);
-    if (a && a->fails >= MAX_ADDR_FAILS && (int)(a->since + WINDOW_S - now) > wait)
+    struct brake *u = brake_find(s, ukey, now), *a = brake_find(s, akey, now);
+    if (u && braked(u)) wait = (int)(u->since + WINDOW_S - now);
+    if (a && braked(a) && (int)(a->since + WINDOW_S - now) > wait)
         wait = (int)(a->since + WINDOW_S - now);
+    /* A failure could not be counted: refuse rather than guess unbraked. */
+    if (!wait && ((!u || !a) && !brake_room(s, now))) wait = brake_full_wait(s, now);
     pthread_mutex_unlock(&s->lock);
     return wait > 0 ? wait : 0;
+}
+
+static void brake_fail(struct dir_sessions *s, const char *key, time_t now)
+{
+    struct brake *b = brake_find(s, key, now);
+    if (!b && (b = brake_room(s, now)) != NULL) {
+        snprintf(b->key, sizeof b->key, "%s", key);
+        b->fails = 0;
+        b->since = now;
+    }
+    if (b) b->fails++;
 }
 
 static void brake_note(struct dir_sessions *s, const char *ukey, const char *akey, bool ok,
@@ -99,12 +145,11 @@ static void brake_note(struct dir_sessions *s, const char *ukey, const char *ake
 {
     pthread_mutex_lock(&s->lock);
     if (ok) {
-        struct brake *u = brake_slot(s, ukey, false, now);
-        if (u)
-            u->key[0] = '\0';
+        struct brake *u = brake_find(s, ukey, now);
+        if (u) u->key[0] = '\0';
     } else {
-        brake_slot(s, ukey, true, now)->fails++;
-        brake_slot(s, akey, true, now)->fails++;
+        brake_fail(s, ukey, now);
+        brake_fail(s, akey, now);
     }
     pthread_mutex_unlock(&s->lock);
 }
@@ -127,20 +172,80 @@ static void csrf_of(const struct dir_sessions *s, const char *sid, char out[33])
     out[32] = '\0';
 }
 
-static void make_token(struct dir_sessions *s, struct dir_session_info *info, char *token,
-                       size_t tn)
+static long long now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* The hex form of a username for tokens and logout marks. */
+static void user_hex(const char *username, char out[2 * 64 + 1])
+{
+    size_t n = strlen(username);
+    sodium_bin2hex(out, 2 * 64 + 1, (const unsigned char *)username, n > 64 ? 64 : n);
+}
+
+static void make_token(struct dir_sessions *s, struct dir_session_info *info, enum dir_role base,
+                       char *token, size_t tn)
 {
     unsigned char raw[16];
-    char uhex[sizeof info->username * 2 + 1], mac[65];
+    char uhex[2 * 64 + 1], mac[65];
     randombytes_buf(raw, sizeof raw);
     sodium_bin2hex(info->sid, sizeof info->sid, raw, sizeof raw);
-    sodium_bin2hex(uhex, sizeof uhex, (const unsigned char *)info->username,
-                   strlen(info->username));
-    int n = snprintf(token, tn, "v1.%s.%s.%s.%lld.%s", info->sid, info->kind,
-                     dir_auth_role_name(info->role), info->expires, uhex);
+    user_hex(info->username, uhex);
+    info->issued_ms = now_ms();
+    int n = snprintf(token, tn, "v2.%s.%s.%s.%lld.%lld.%s", info->sid, info->kind,
+                     dir_auth_role_name(base), info->issued_ms, info->expires, uhex);
     mac_hex(s, token, (size_t)n, mac);
     snprintf(token + n, tn - (size_t)n, ".%s", mac);
     csrf_of(s, info->sid, info->csrf);
+}
+
+/* True when USERNAME logged out everywhere after a session issued at ISSUED_MS began: M holds
+ * marks "u.<hex username>.<ms>" among the revoked session ids (sorted). */
+static bool logged_out_since(const struct dir_model *m, const char *username, long long issued_ms)
+{
+    char prefix[2 + 2 * 64 + 2], uhex[2 * 64 + 1];
+    user_hex(username, uhex);
+    int plen = snprintf(prefix, sizeof prefix, "u.%s.", uhex);
+    int lo = 0, hi = m->nrevoked;
+    while (lo < hi) { /* the first id >= PREFIX */
+        int mid = lo + (hi - lo) / 2;
+        if (strcmp(m->revoked[mid], prefix) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (int i = lo; i < m->nrevoked && strncmp(m->revoked[i], prefix, (size_t)plen) == 0; i++) {
+        long long at;
+        if (dir_query_int(m->revoked[i] + plen, 0, LLONG_MAX, &at) && at >= issued_ms) return true;
+    }
+    return false;
+}
+
+/* The role the database gives USERNAME now (KIND local: its account; person: an admin's
+ * setting over BASE, the role of the city LDAP groups at login). False when the account is
+ * gone or disabled. Without a database answer, BASE stands. */
+static bool current_role(struct dir_sessions *s, const char *kind, const char *username,
+                         enum dir_role base, enum dir_role *role)
+{
+    char hash[256], role_s[16], err[256];
+    *role = base;
+    if (!s->db) return true;
+    if (strcmp(kind, "local") == 0) {
+        enum dir_rc rc = dir_db_local_account(s->db, username, hash, sizeof hash, role_s,
+                                              sizeof role_s, err, sizeof err);
+        sodium_memzero(hash, sizeof hash);
+        if (rc == DIR_ERR_NOTFOUND) return false;
+        if (rc == DIR_OK && dir_auth_role_parse(role_s) > 0)
+            *role = (enum dir_role)dir_auth_role_parse(role_s);
+        return true;
+    }
+    if (dir_db_staff_role(s->db, username, role_s, sizeof role_s, err, sizeof err) == DIR_OK &&
+        dir_auth_role_parse(role_s) > 0)
+        *role = (enum dir_role)dir_auth_role_parse(role_s);
+    return true;
 }
 
 bool dir_session_verify(struct dir_sessions *s, const struct dir_model *m, const char *token,
@@ -148,34 +253,33 @@ bool dir_session_verify(struct dir_sessions *s, const struct dir_model *m, const
 {
     char buf[512], mac[65];
     size_t len = strlen(token);
-    if (len >= sizeof buf || strncmp(token, "v1.", 3) != 0)
-        return false;
+    if (len >= sizeof buf || strncmp(token, "v2.", 3) != 0) return false;
     const char *dot = strrchr(token, '.');
-    if (!dot || strlen(dot + 1) != 64)
-        return false;
+    if (!dot || strlen(dot + 1) != 64) return false;
     mac_hex(s, token, (size_t)(dot - token), mac);
-    if (sodium_memcmp(mac, dot + 1, 64) != 0)
-        return false;
+    if (sodium_memcmp(mac, dot + 1, 64) != 0) return false;
     memcpy(buf, token, len + 1);
-    char *f[7], *save = NULL;
+    char *f[8], *save = NULL;
     int k = 0;
-    for (char *p = strtok_r(buf, ".", &save); p && k < 7; p = strtok_r(NULL, ".", &save))
+    for (char *p = strtok_r(buf, ".", &save); p && k < 8; p = strtok_r(NULL, ".", &save))
         f[k++] = p;
-    if (k != 7)
-        return false;
+    if (k != 8) return false;
     memset(info, 0, sizeof *info);
     snprintf(info->sid, sizeof info->sid, "%s", f[1]);
     snprintf(info->kind, sizeof info->kind, "%s", f[2]);
-    int role = dir_auth_role_parse(f[3]);
-    info->expires = strtoll(f[4], NULL, 10);
+    int base = dir_auth_role_parse(f[3]);
     size_t ulen = 0;
-    if (role < 0 || info->expires <= time(NULL) ||
-        sodium_hex2bin((unsigned char *)info->username, sizeof info->username - 1, f[5],
-                       strlen(f[5]), NULL, &ulen, NULL) != 0)
+    if (base < 0 || !dir_query_int(f[4], 0, LLONG_MAX, &info->issued_ms) ||
+        !dir_query_int(f[5], 0, LLONG_MAX, &info->expires) || info->expires <= time(NULL) ||
+        sodium_hex2bin((unsigned char *)info->username, sizeof info->username - 1, f[6],
+                       strlen(f[6]), NULL, &ulen, NULL) != 0)
         return false;
     info->username[ulen] = '\0';
-    info->role = (enum dir_role)role;
-    if (m && dir_model_session_revoked(m, info->sid))
+    if (m && (dir_model_session_revoked(m, info->sid) ||
+              logged_out_since(m, info->username, info->issued_ms)))
+        return false;
+    /* The role is the database's now, not the one at login: a lowered role applies at once. */
+    if (!current_role(s, info->kind, info->username, (enum dir_role)base, &info->role))
         return false;
     csrf_of(s, info->sid, info->csrf);
     return true;
@@ -198,8 +302,7 @@ static LDAP *city_connect(const struct dir_cfg *cfg, char *err, size_t errlen)
     ldap_set_option(ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF);
     int req = cfg->sync_tls_verify ? LDAP_OPT_X_TLS_DEMAND : LDAP_OPT_X_TLS_NEVER;
     ldap_set_option(ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &req);
-    if (cfg->sync_ca_file[0])
-        ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTFILE, cfg->sync_ca_file);
+    if (cfg->sync_ca_file[0]) ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTFILE, cfg->sync_ca_file);
     if (cfg->sync_ca_file[0] || !cfg->sync_tls_verify) {
         int zero = 0;
         ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &zero);
@@ -262,13 +365,11 @@ static enum dir_role role_from_groups(const struct dir_cfg *cfg, LDAP *ld, const
     }
     for (char *pair = strtok_r(map, ",", &save); pair; pair = strtok_r(NULL, ",", &save)) {
         char *eq = strchr(pair, '=');
-        if (!eq)
-            continue;
+        if (!eq) continue;
         *eq = '\0';
         int role = dir_auth_role_parse(eq + 1);
         for (int i = 0; i < n && role > 0; i++)
-            if (strcasecmp(names[i], pair) == 0 && role > (int)best)
-                best = (enum dir_role)role;
+            if (strcasecmp(names[i], pair) == 0 && role > (int)best) best = (enum dir_role)role;
     }
     for (int i = 0; i < n; i++)
         free(names[i]);
@@ -277,9 +378,8 @@ static enum dir_role role_from_groups(const struct dir_cfg *cfg, LDAP *ld, const
 }
 
 /* DIR_LOGIN_OK with the role; BAD; or UNAVAILABLE with ERR. */
-static enum dir_login city_login(struct dir_sessions *s, const char *username,
-                                 const char *password, enum dir_role *role, char *err,
-                                 size_t errlen)
+static enum dir_login city_login(struct dir_sessions *s, const char *username, const char *password,
+                                 enum dir_role *role, char *err, size_t errlen)
 {
     const struct dir_cfg *cfg = s->cfg;
     char svc[512], msg[256];
@@ -295,16 +395,14 @@ static enum dir_login city_login(struct dir_sessions *s, const char *username,
     LDAP *ld = city_connect(cfg, err, errlen);
     LDAPMessage *res = NULL;
     char *dn = NULL;
-    if (!ld)
-        goto out;
+    if (!ld) goto out;
     int rc = simple_bind(ld, cfg->sync_binddn, svc);
     if (rc != LDAP_SUCCESS) {
         snprintf(err, errlen, "city LDAP service bind: %s", ldap_err2string(rc));
         goto out;
     }
     struct berval bu = {.bv_val = (char *)username, .bv_len = strlen(username)}, esc = {0};
-    if (ldap_bv2escaped_filter_value(&bu, &esc) != 0)
-        goto out;
+    if (ldap_bv2escaped_filter_value(&bu, &esc) != 0) goto out;
     char filter[1024];
     snprintf(filter, sizeof filter, "(&%s(uid=%s))", cfg->sync_filter, esc.bv_val);
     ber_memfree(esc.bv_val);
@@ -356,79 +454,95 @@ static enum dir_login city_login(struct dir_sessions *s, const char *username,
     free(member_of);
 out:
     sodium_memzero(svc, sizeof svc);
-    if (dn)
-        ldap_memfree(dn);
+    if (dn) ldap_memfree(dn);
     ldap_msgfree(res);
-    if (ld)
-        ldap_unbind_ext_s(ld, NULL, NULL);
+    if (ld) ldap_unbind_ext_s(ld, NULL, NULL);
     return out;
 }
 
-enum dir_login dir_session_login(struct dir_sessions *s, const char *username,
-                                 const char *password, const char *address, char *token,
-                                 size_t tn, struct dir_session_info *info, int *retry_after,
-                                 char *err, size_t errlen)
+enum dir_login dir_session_login(struct dir_sessions *s, const char *username, const char *password,
+                                 const char *address, char *token, size_t tn,
+                                 struct dir_session_info *info, int *retry_after, char *err,
+                                 size_t errlen)
 {
-    char ukey[96], akey[96], hash[256], role_s[16];
+    char ukey[160], akey[96], hash[256], role_s[16];
     time_t now = time(NULL);
-    snprintf(ukey, sizeof ukey, "u:%.64s", username);
+    /* The city LDAP matches uid without regard to case: so do the brake and the session. */
+    char *folded = dir_text_casefold_dup(username);
+    snprintf(ukey, sizeof ukey, "u:%.150s", folded);
     snprintf(akey, sizeof akey, "a:%.64s", address ? address : "");
     *err = '\0';
+    enum dir_login res;
     if ((*retry_after = brake_wait(s, ukey, akey, now)) > 0) {
         snprintf(err, errlen, "too many failed logins");
-        return DIR_LOGIN_LIMITED;
+        res = DIR_LOGIN_LIMITED;
+        goto out;
     }
     /* An empty password would make an LDAP "unauthenticated bind" succeed: never allowed. */
-    if (!*username || !*password || strlen(username) > 64 || strlen(password) > 1024) {
+    if (!*folded || !*password || strlen(folded) > 64 || strlen(password) > 1024) {
         brake_note(s, ukey, akey, false, now);
         snprintf(err, errlen, "empty or oversized username or password");
-        return DIR_LOGIN_BAD;
+        res = DIR_LOGIN_BAD;
+        goto out;
     }
     memset(info, 0, sizeof *info);
-    snprintf(info->username, sizeof info->username, "%s", username);
-    enum dir_login res;
-    enum dir_rc rc = dir_db_local_account(s->db, username, hash, sizeof hash, role_s,
-                                          sizeof role_s, err, errlen);
+    snprintf(info->username, sizeof info->username, "%s", folded);
+    enum dir_role base = DIR_ROLE_CASEWORKER;
+    enum dir_rc rc = s->db ? dir_db_local_account(s->db, folded, hash, sizeof hash, role_s,
+                                                  sizeof role_s, err, errlen)
+                           : DIR_ERR_DB;
     if (rc == DIR_OK) {
         res = crypto_pwhash_str_verify(hash, password, strlen(password)) == 0 ? DIR_LOGIN_OK
                                                                               : DIR_LOGIN_BAD;
         snprintf(info->kind, sizeof info->kind, "local");
-        info->role = (enum dir_role)dir_auth_role_parse(role_s);
-        if (res)
-            snprintf(err, errlen, "wrong password");
+        info->role = base = (enum dir_role)dir_auth_role_parse(role_s);
+        if (res) snprintf(err, errlen, "wrong password");
     } else if (rc == DIR_ERR_NOTFOUND) {
-        enum dir_role role = DIR_ROLE_CASEWORKER;
-        res = city_login(s, username, password, &role, err, errlen);
+        res = city_login(s, folded, password, &base, err, errlen);
         snprintf(info->kind, sizeof info->kind, "person");
-        info->role = role;
+        info->role = base;
         char set[16], e2[128];
         if (res == DIR_LOGIN_OK &&
-            dir_db_staff_role(s->db, username, set, sizeof set, e2, sizeof e2) == DIR_OK &&
+            dir_db_staff_role(s->db, folded, set, sizeof set, e2, sizeof e2) == DIR_OK &&
             dir_auth_role_parse(set) > 0)
             info->role = (enum dir_role)dir_auth_role_parse(set);
     } else {
         res = DIR_LOGIN_UNAVAILABLE;
     }
-    if (res != DIR_LOGIN_UNAVAILABLE)
-        brake_note(s, ukey, akey, res == DIR_LOGIN_OK, now);
+    sodium_memzero(hash, sizeof hash);
+    if (res != DIR_LOGIN_UNAVAILABLE) brake_note(s, ukey, akey, res == DIR_LOGIN_OK, now);
     if (res == DIR_LOGIN_OK) {
         info->expires = (long long)now + (long long)s->cfg->session_hours * 3600;
-        make_token(s, info, token, tn);
+        make_token(s, info, base, token, tn);
     }
+out:
+    free(folded);
     return res;
 }
 
 enum dir_rc dir_session_logout(struct dir_sessions *s, const struct dir_session_info *info,
                                long long *seq, char *err, size_t errlen)
 {
-    return dir_db_revoke_session(s->db, info->sid, info->expires, seq, err, errlen);
+    if (!s->db) {
+        snprintf(err, errlen, "no database");
+        return DIR_ERR_DB;
+    }
+    /* One mark ends every session of the user issued until now, on every daemon: it lives
+     * as long as the longest of them could. */
+    char mark[2 + 2 * 64 + 24], uhex[2 * 64 + 1];
+    user_hex(info->username, uhex);
+    snprintf(mark, sizeof mark, "u.%s.%lld", uhex, now_ms());
+    long long until = (long long)time(NULL) + (long long)s->cfg->session_hours * 3600;
+    if (info->expires > until) until = info->expires;
+    return dir_db_revoke_session(s->db, mark, until, seq, err, errlen);
 }
 
 enum dir_rc dir_session_hash_password(const char *password, char *hash, size_t n)
 {
     if (n < crypto_pwhash_STRBYTES ||
         crypto_pwhash_str_alg(hash, password, strlen(password), crypto_pwhash_OPSLIMIT_INTERACTIVE,
-                              crypto_pwhash_MEMLIMIT_INTERACTIVE, crypto_pwhash_ALG_ARGON2ID13) != 0)
+                              crypto_pwhash_MEMLIMIT_INTERACTIVE,
+                              crypto_pwhash_ALG_ARGON2ID13) != 0)
         return DIR_ERR_LIMIT;
     return DIR_OK;
 }

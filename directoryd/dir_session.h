@@ -4,14 +4,24 @@
  * Staff passwords are checked by a simple bind against the city LDAP (search the user's DN
  * with the service account, then bind as the user) and never stored. Partners' coordinators
  * who are not in the city LDAP have local accounts with argon2id hashes. A session is a
- * token "v1.<sid>.<kind>.<role>.<expires>.<hex username>.<mac>" signed with HMAC-SHA-256
- * under the database's server key, so any directoryd on the same database accepts it; a
- * logout revokes its sid through the change log. Requests that change state with a session
- * cookie must carry the session's CSRF token in X-CSRF-Token.
+ * token "v2.<sid>.<kind>.<role>.<issued ms>.<expires>.<hex username>.<mac>" signed with
+ * HMAC-SHA-256 under the database's server key, so any directoryd on the same database
+ * accepts it. The role in the token is only where the role starts from (for city staff, their
+ * LDAP groups at login): each request takes the role the database gives now (the local
+ * account's role, or an admin's staff-role setting), so a lowered role applies at once, and a
+ * removed or disabled local account ends its sessions. A logout ends every session of the
+ * user (on every daemon): it records the mark "u.<hex username>.<ms>" among the revoked
+ * session ids, which reach all daemons through the change log, and sessions issued before
+ * it are refused. Requests that change state with a session cookie (every method but GET and
+ * HEAD, logout included, login excepted) must carry the session's CSRF token in
+ * X-CSRF-Token.
  *
- * Failed logins are limited per username (5 in 15 minutes) and per address (20 in 15
- * minutes), in memory per daemon; answers never say whether the name or the password was
- * wrong.
+ * Usernames are matched without regard to case (ASCII and the cased scripts of
+ * dir_text_casefold), as the city LDAP matches uid. Failed logins are limited per username
+ * (5 in 15 minutes) and per address (20 in 15 minutes), in memory per daemon (1,024 slots);
+ * a braked entry is kept until its window ends, so a flood of new names cannot evict it, and
+ * when every slot is braked, new names wait too (429). Answers never say whether the name or
+ * the password was wrong.
  */
 #ifndef DIR_SESSION_H
 #define DIR_SESSION_H
@@ -26,17 +36,18 @@ struct dir_sessions;
 struct dir_session_info {
     char sid[33];
     char username[65];
-    char kind[8];   /* person (city LDAP staff) or local */
+    char kind[8]; /* person (city LDAP staff) or local */
     enum dir_role role;
-    long long expires; /* epoch seconds */
+    long long expires;   /* epoch seconds */
+    long long issued_ms; /* epoch milliseconds */
     char csrf[33];
 };
 
 enum dir_login {
     DIR_LOGIN_OK = 0,
-    DIR_LOGIN_BAD,         /* wrong username or password (which, we never say) */
-    DIR_LOGIN_LIMITED,     /* too many failures: wait *RETRY_AFTER seconds */
-    DIR_LOGIN_UNAVAILABLE  /* the city LDAP or PostgreSQL could not be asked */
+    DIR_LOGIN_BAD,        /* wrong username or password (which, we never say) */
+    DIR_LOGIN_LIMITED,    /* too many failures: wait *RETRY_AFTER seconds */
+    DIR_LOGIN_UNAVAILABLE /* the city LDAP or PostgreSQL could not be asked */
 };
 
 /* Loads (or creates) the server key. CFG and DB are borrowed and must outlive the result;
@@ -44,19 +55,24 @@ enum dir_login {
 enum dir_rc dir_session_init(const struct dir_cfg *cfg, struct dir_db *db,
                              struct dir_sessions **out, char *err, size_t errlen);
 void dir_session_free(struct dir_sessions *s);
+/* Sessions signed with KEY and no database, for unit tests and fuzzing: tokens verify
+ * against the model only (roles as in the token), logins and logouts answer unavailable.
+ * CFG is borrowed; free with dir_session_free. */
+struct dir_sessions *dir_session_new_for_tests(const struct dir_cfg *cfg, const uint8_t key[32]);
 
 /* Checks USERNAME/PASSWORD; on DIR_LOGIN_OK writes the cookie value into TOKEN and fills
  * INFO. ADDRESS is the caller's IP (for the failure brake). ERR says why for the log only. */
-enum dir_login dir_session_login(struct dir_sessions *s, const char *username,
-                                 const char *password, const char *address, char *token,
-                                 size_t tn, struct dir_session_info *info, int *retry_after,
-                                 char *err, size_t errlen);
+enum dir_login dir_session_login(struct dir_sessions *s, const char *username, const char *password,
+                                 const char *address, char *token, size_t tn,
+                                 struct dir_session_info *info, int *retry_after, char *err,
+                                 size_t errlen);
 
-/* Verifies a cookie value: signature, expiry and (against M) revocation. */
+/* Verifies a cookie value: signature, expiry, (against M) revocation and logout, and sets
+ * INFO->role from the database now (see above); false when the session no longer holds. */
 bool dir_session_verify(struct dir_sessions *s, const struct dir_model *m, const char *token,
                         struct dir_session_info *info);
 
-/* Revokes the session everywhere; *SEQ is the change that carries it. */
+/* Ends every session of INFO's user on every daemon; *SEQ is the change that carries it. */
 enum dir_rc dir_session_logout(struct dir_sessions *s, const struct dir_session_info *info,
                                long long *seq, char *err, size_t errlen);
 

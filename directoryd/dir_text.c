@@ -162,3 +162,64 @@ char *dir_text_utf8_clean_dup(const char *s, size_t max)
     dir_text_utf8_clean(s, n, cap, out);
     return out;
 }
+
+/* The lower-case form of code point C for the cased scripts usernames use: ASCII, Latin-1,
+ * Latin Extended-A, Greek, Cyrillic and the full-width Latin letters (Thai has no case). */
+static unsigned lower_cp(unsigned c)
+{
+    if (c >= 'A' && c <= 'Z') return c + 32;
+    if (c < 0xC0) return c;
+    if ((c >= 0xC0 && c <= 0xDE && c != 0xD7) || (c >= 0x391 && c <= 0x3AB && c != 0x3A2) ||
+        (c >= 0x410 && c <= 0x42F) || (c >= 0xFF21 && c <= 0xFF3A))
+        return c + 32;
+    if (c >= 0x400 && c <= 0x40F) return c + 80;
+    if (c == 0x130) return 'i';
+    if (c == 0x178) return 0xFF;
+    if ((c >= 0x100 && c <= 0x137) || (c >= 0x14A && c <= 0x177) || (c >= 0x460 && c <= 0x481) ||
+        (c >= 0x48A && c <= 0x4BF) || (c >= 0x4D0 && c <= 0x52F))
+        return c | 1; /* pairs: upper even, lower odd */
+    if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17E) || (c >= 0x4C1 && c <= 0x4CE))
+        return (c & 1) ? c + 1 : c; /* pairs: upper odd, lower even */
+    return c;
+}
+
+char *dir_text_casefold_dup(const char *str)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t n = strlen(str);
+    char *out = dir_xmalloc(n + 1), *o = out;
+    for (size_t i = 0; i < n;) {
+        size_t len = utf8_char_len(s + i, n - i);
+        if (len == 0) { /* not UTF-8: the byte as it is */
+            *o++ = (char)s[i++];
+            continue;
+        }
+        unsigned c = len == 1   ? s[i]
+                     : len == 2 ? (s[i] & 0x1Fu) << 6 | (s[i + 1] & 0x3Fu)
+                     : len == 3
+                         ? (s[i] & 0x0Fu) << 12 | (s[i + 1] & 0x3Fu) << 6 | (s[i + 2] & 0x3Fu)
+                         : (s[i] & 0x07u) << 18 | (s[i + 1] & 0x3Fu) << 12 |
+                               (s[i + 2] & 0x3Fu) << 6 | (s[i + 3] & 0x3Fu);
+        unsigned l = lower_cp(c);
+        /* Every mapping keeps the encoded length except U+0130 -> 'i' and U+0178 -> U+00FF,
+         * which only shorten it: OUT never outgrows S. */
+        if (l < 0x80) {
+            *o++ = (char)l;
+        } else if (l < 0x800) {
+            *o++ = (char)(0xC0 | l >> 6);
+            *o++ = (char)(0x80 | (l & 0x3F));
+        } else if (l < 0x10000) {
+            *o++ = (char)(0xE0 | l >> 12);
+            *o++ = (char)(0x80 | ((l >> 6) & 0x3F));
+            *o++ = (char)(0x80 | (l & 0x3F));
+        } else {
+            *o++ = (char)(0xF0 | l >> 18);
+            *o++ = (char)(0x80 | ((l >> 12) & 0x3F));
+            *o++ = (char)(0x80 | ((l >> 6) & 0x3F));
+            *o++ = (char)(0x80 | (l & 0x3F));
+        }
+        i += len;
+    }
+    *o = '\0';
+    return out;
+}

@@ -20,6 +20,10 @@ bool dir_text_utf8_valid(const char *s, size_t n);
 size_t dir_text_utf8_clean(const char *s, size_t n, size_t max, char *out);
 /* The same into a new string of at most MAX bytes; caller frees. */
 char *dir_text_utf8_clean_dup(const char *s, size_t max);
+/* S in lower case, as LDAP's caseIgnoreMatch compares names: ASCII, Latin-1, Latin
+ * Extended-A, Greek, Cyrillic and full-width Latin letters are lowered, other characters
+ * (Thai has no case) and bytes that are not UTF-8 stay as they are. Caller frees. */
+char *dir_text_casefold_dup(const char *s);
 /* Number of code points in a valid UTF-8 string. */
 size_t dir_text_utf8_len(const char *s);
 /* Writes the search form of S into OUT (at least strlen(S)+1 bytes); returns its length. */

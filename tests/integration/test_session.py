@@ -173,12 +173,15 @@ def test_expired_session_is_refused(staffd):
     import hmac
     import time
     key = bytes.fromhex(psql(staffd.db_url, "SELECT encode(key, 'hex') FROM server_key"))
-    body = "v1.%s.person.admin.%d.%s" % ("ab" * 16, int(time.time()) - 60, b"malee.s".hex())
+    now_ms = int(time.time() * 1000)
+    body = "v2.%s.person.admin.%d.%d.%s" % ("ab" * 16, now_ms - 120000, int(time.time()) - 60,
+                                            b"malee.s".hex())
     token = body + "." + hmac.new(key, body.encode(), hashlib.sha256).hexdigest()
     status, _, _ = call(staffd, "GET", "/v1/people?limit=1", cookie="dird_session=" + token)
     assert status == 401
     # The same, not expired, is accepted: the test above is about expiry, not the format.
-    body = "v1.%s.person.caseworker.%d.%s" % ("cd" * 16, int(time.time()) + 600, b"malee.s".hex())
+    body = "v2.%s.person.caseworker.%d.%d.%s" % ("cd" * 16, now_ms, int(time.time()) + 600,
+                                                 b"malee.s".hex())
     token = body + "." + hmac.new(key, body.encode(), hashlib.sha256).hexdigest()
     assert call(staffd, "GET", "/v1/people?limit=1", cookie="dird_session=" + token)[0] == 200
 
@@ -255,3 +258,111 @@ def test_a_slow_city_ldap_does_not_stall_the_ldap_face(demo_db, workdir):
         if d.proc.poll() is None:
             d.stop()
         hole.close()
+
+
+# ---- issue 11, finding 6: logout and role changes reach open sessions at once ----
+
+def test_logout_ends_every_session_of_the_user_and_needs_csrf(staffd):
+    _, d1, c1, _ = login(staffd, "somchai.j", "pass-somchai-1")
+    _, d2, c2, _ = login(staffd, "somchai.j", "pass-somchai-1")
+    # Without the CSRF token a logout is refused and the session holds.
+    status, _, p = call(staffd, "DELETE", "/v1/session", cookie=c1)
+    assert status == 403 and p["type"].endswith("/csrf")
+    status, _, p = call(staffd, "DELETE", "/v1/session", cookie=c1,
+                        headers={"X-CSRF-Token": d2["csrf_token"]})  # another session's token
+    assert status == 403
+    assert call(staffd, "GET", "/v1/people?limit=1", cookie=c1)[0] == 200
+    status, _, _ = call(staffd, "DELETE", "/v1/session", cookie=c1,
+                        headers={"X-CSRF-Token": d1["csrf_token"]})
+    assert status == 204
+    # The other session of the same user (another browser) is over too, at once.
+    assert call(staffd, "GET", "/v1/people?limit=1", cookie=c2)[0] == 401
+    assert call(staffd, "GET", "/v1/session", cookie=c1)[0] == 401
+    # Logging in again works, and other users were not logged out.
+    status, _, c3, _ = login(staffd, "somchai.j", "pass-somchai-1")
+    assert status == 200 and call(staffd, "GET", "/v1/people?limit=1", cookie=c3)[0] == 200
+
+
+def test_lowered_role_applies_to_the_open_session(staffd):
+    env = {"DIRECTORYD_DB": staffd.db_url, "DIRECTORYD_ACCOUNT_PASSWORD": "demo-coord-pass-1"}
+    run_cli("local-account", "demo.coordinator", "coordinator", env=env)
+    status, data, cookie, _ = login(staffd, "demo.coordinator", "demo-coord-pass-1")
+    assert status == 200 and data["role"] == "coordinator"
+    oid = psql(staffd.db_url, "SELECT id FROM organization WHERE ref = 'coc-rama8'")
+
+    def patch(text):
+        _, hdrs, _ = staffd.http.get("/v1/organizations/" + oid)
+        return call(staffd, "PATCH", "/v1/organizations/" + oid, {"hours_en": text},
+                    cookie=cookie, headers={"If-Match": hdrs["ETag"],
+                                            "X-CSRF-Token": data["csrf_token"]})[0]
+
+    assert patch("Mon-Fri 8:30-16:30") == 200
+    run_cli("local-account", "demo.coordinator", "caseworker", env=env)
+    # No new login: the open session is a caseworker's now.
+    assert patch("Mon-Fri 9:00-16:00") == 403
+    assert call(staffd, "GET", "/v1/session", cookie=cookie)[2]["role"] == "caseworker"
+    psql(staffd.db_url, "UPDATE local_account SET disabled = true WHERE username = 'demo.coordinator'")
+    assert call(staffd, "GET", "/v1/people?limit=1", cookie=cookie)[0] == 401
+
+
+def test_admin_staff_role_applies_to_the_open_session(staffd):
+    from conftest import ADMIN_KEY
+    _, data, cookie, _ = login(staffd, "malee.s", "pass-malee-1")
+    assert data["role"] == "caseworker"
+
+    def put(body):
+        return staffd.http.request("PUT", "/v1/admin/staff-roles/malee.s", key=ADMIN_KEY,
+                                   headers={"Content-Type": "application/json"}, body=body)[0]
+
+    assert put(b'{"role": "coordinator"}') == 200
+    assert call(staffd, "GET", "/v1/session", cookie=cookie)[2]["role"] == "coordinator"
+    assert put(b'{"role": null}') == 200
+    assert call(staffd, "GET", "/v1/session", cookie=cookie)[2]["role"] == "caseworker"
+
+
+def test_login_with_a_stale_cookie_still_logs_in(staffd):
+    status, r, data = call(staffd, "POST", "/v1/session",
+                           {"username": "malee.s", "password": "pass-malee-1"},
+                           cookie="dird_session=v2.stale")
+    assert status == 200 and data["username"] == "malee.s"
+
+
+# ---- issue 11, finding 5: the brake cannot be evicted ----
+
+@pytest.fixture(scope="module")
+def braked(demo_db, workdir):
+    d = Daemon(demo_db, workdir)
+    yield d
+    d.stop()
+
+
+def login_from(d, addr, user, pw):
+    conn = http.client.HTTPConnection("127.0.0.1", d.port, timeout=15, source_address=(addr, 0))
+    conn.request("POST", "/v1/session", body=json.dumps({"username": user, "password": pw}),
+                 headers={"Content-Type": "application/json"})
+    r = conn.getresponse()
+    r.read()
+    conn.close()
+    return r.status
+
+
+def test_brake_survives_a_flood_of_new_usernames(braked):
+    run_cli("local-account", "brake.evict", "caseworker",
+            env={"DIRECTORYD_DB": braked.db_url, "DIRECTORYD_ACCOUNT_PASSWORD": "right-pass-1"})
+    for _ in range(5):
+        assert login_from(braked, "127.0.0.1", "brake.evict", "guess") == 401
+    assert login_from(braked, "127.0.0.1", "brake.evict", "guess") == 429
+    # 1,170 failed logins with new usernames from many loopback addresses (each under its
+    # address limit of 20) used to push the braked entry out of the 1,024-slot table.
+    n = 0
+    for a in range(2, 2 + 65):
+        for i in range(18):
+            if n == 1170:
+                break
+            assert login_from(braked, "127.0.0.%d" % a, "flood-%d" % n, "x") in (401, 429)
+            n += 1
+    assert n == 1170
+    # Still braked, whatever the case of the name: even the right password waits.
+    for name in ("brake.evict", "BRAKE.EVICT", "Brake.Evict"):
+        assert login_from(braked, "127.0.0.200", name, "right-pass-1") == 429, name
+    assert login_from(braked, "127.0.0.201", "someone.else", "x") == 401

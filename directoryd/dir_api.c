@@ -4,6 +4,7 @@
 #include "dir_entry.h"
 #include "dir_filter.h"
 #include "dir_log.h"
+#include "dir_mem.h"
 #include "dir_problem.h"
 #include "dir_query.h"
 #include "dir_resolve.h"
@@ -11,6 +12,7 @@
 
 #include <jansson.h>
 #include <limits.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -213,20 +215,129 @@ static bool get_taxon(struct call *c, const char *name, enum dir_tax_kind kind, 
 
 /* ---- endpoints ---- */
 
-static void healthz(struct call *c, struct dir_sync *sync)
+/* ---- the database probe ---- */
+
+struct dir_api_probe {
+    struct dir_db *db;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool stopping;
+    int state;       /* 0 unknown, 1 up, -1 down */
+    long long since; /* epoch seconds of the last change of state */
+    char error[200]; /* why it is down */
+};
+
+static void *probe_run(void *arg)
 {
+    struct dir_api_probe *pr = arg;
+    pthread_mutex_lock(&pr->lock);
+    while (!pr->stopping) {
+        pthread_mutex_unlock(&pr->lock);
+        long long seq = 0;
+        char err[256] = "";
+        int state = dir_db_change_seq(pr->db, &seq, err, sizeof err) == DIR_OK ? 1 : -1;
+        pthread_mutex_lock(&pr->lock);
+        if (state != pr->state) {
+            pr->state = state;
+            pr->since = (long long)time(NULL);
+            DIR_LOG(state > 0 ? DIR_LOG_INFO : DIR_LOG_WARN, "api", "database %s%s%s",
+                    state > 0 ? "up" : "down", state > 0 ? "" : ": ", state > 0 ? "" : err);
+        }
+        if (state < 0) /* libpq messages end in a new line */
+            snprintf(pr->error, sizeof pr->error, "%.*s", (int)strcspn(err, "\n"), err);
+        struct timespec wake;
+        clock_gettime(CLOCK_MONOTONIC, &wake);
+        wake.tv_sec += 1;
+        if (!pr->stopping) pthread_cond_timedwait(&pr->cond, &pr->lock, &wake);
+    }
+    pthread_mutex_unlock(&pr->lock);
+    return NULL;
+}
+
+enum dir_rc dir_api_start(struct dir_api *api, char *err, size_t errlen)
+{
+    struct dir_api_probe *pr = dir_xcalloc(1, sizeof *pr);
+    pr->db = api->write.db;
+    pthread_mutex_init(&pr->lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&pr->cond, &ca);
+    pthread_condattr_destroy(&ca);
+    if (pthread_create(&pr->thread, NULL, probe_run, pr) != 0) {
+        snprintf(err, errlen, "cannot start the database probe thread");
+        pthread_cond_destroy(&pr->cond);
+        pthread_mutex_destroy(&pr->lock);
+        free(pr);
+        return DIR_ERR_IO;
+    }
+    api->probe = pr;
+    return DIR_OK;
+}
+
+void dir_api_stop(struct dir_api *api)
+{
+    struct dir_api_probe *pr = api->probe;
+    if (!pr) return;
+    pthread_mutex_lock(&pr->lock);
+    pr->stopping = true;
+    pthread_cond_signal(&pr->cond);
+    pthread_mutex_unlock(&pr->lock);
+    pthread_join(pr->thread, NULL);
+    pthread_cond_destroy(&pr->cond);
+    pthread_mutex_destroy(&pr->lock);
+    free(pr);
+    api->probe = NULL;
+}
+
+static void healthz(struct call *c, struct dir_api *api, const char *method)
+{
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+        struct dir_problem p;
+        c->resp->allow = "GET, HEAD";
+        dir_problem_init(&p, 405, "method-not-allowed", "Method not allowed",
+                         "%s is not allowed on /healthz.", SHOW(method));
+        problem(c, &p);
+        return;
+    }
     c->resp->status = c->m ? 200 : 503;
     c->resp->content_type = "application/json";
     if (!c->m) {
         dir_buf_adds(&c->resp->body, "{\"status\":\"starting\"}");
         return;
     }
-    dir_buf_printf(&c->resp->body,
-                   "{\"status\":\"ok\",\"seq\":%lld,\"model\":{\"areas\":%d,\"organizations\":%d,"
+    int state = 0;
+    long long since = 0;
+    char error[200] = "";
+    struct dir_api_probe *pr = api->probe;
+    if (pr) {
+        pthread_mutex_lock(&pr->lock);
+        state = pr->state;
+        since = pr->since;
+        dir_text_utf8_clean(pr->error, strlen(pr->error), sizeof error - 1, error);
+        pthread_mutex_unlock(&pr->lock);
+    }
+    struct dir_buf *b = &c->resp->body;
+    dir_buf_printf(b,
+                   "{\"status\":\"%s\",\"seq\":%lld,\"model\":{\"areas\":%d,\"organizations\":%d,"
                    "\"people\":%d,\"built_at\":%lld}",
-                   c->m->seq, c->m->nareas, c->m->norgs, c->m->npeople, (long long)c->m->built_at);
-    dir_sync_health(sync, &c->resp->body);
-    dir_buf_adds(&c->resp->body, "}");
+                   state < 0 ? "degraded" : "ok", c->m->seq, c->m->nareas, c->m->norgs,
+                   c->m->npeople, (long long)c->m->built_at);
+    if (pr) {
+        dir_buf_printf(b, ",\"database\":{\"state\":\"%s\",\"since\":%lld",
+                       state > 0   ? "up"
+                       : state < 0 ? "down"
+                                   : "unknown",
+                       since);
+        if (state < 0) {
+            dir_buf_adds(b, ",\"error\":");
+            dir_buf_add_json_str(b, error);
+        }
+        dir_buf_adds(b, "}");
+    }
+    dir_sync_health(api->sync, b);
+    dir_buf_adds(b, "}");
 }
 
 static void list_areas(struct call *c)
@@ -711,7 +822,7 @@ void dir_api_handle(void *app, const struct dir_http_req *req, struct dir_http_r
 
     c.m = dir_refresh_acquire(api->refresh);
     if (strcmp(c.path, "/healthz") == 0) {
-        healthz(&c, api->sync);
+        healthz(&c, api, method);
         goto out;
     }
     if (!c.m) {

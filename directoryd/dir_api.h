@@ -3,6 +3,10 @@
  * Every answer comes from the current read-model snapshot. Errors are RFC 9457 problem
  * details naming the parameter at fault. Anonymous callers see public organisation data
  * only; people and non-public contact points need an API key (Authorization: Bearer).
+ *
+ * /healthz answers GET and HEAD only: 200 with "status":"ok" while serving, "degraded"
+ * (still 200: the process is alive and reads are answered) when the database probe fails,
+ * with "database":{"state","since","error"}; 503 "starting" before the first snapshot.
  */
 #ifndef DIR_API_H
 #define DIR_API_H
@@ -13,14 +17,25 @@
 #include "dir_session.h"
 #include "dir_write.h"
 
+struct dir_api_probe;
+
 struct dir_api {
-    struct dir_refresh *refresh; /* borrowed */
-    const char *central_ref;     /* borrowed: the resolver's last resort */
-    struct dir_write_env write;  /* the database side of writes */
-    struct dir_sync *sync;       /* borrowed: staff sync from the city LDAP, or NULL */
+    struct dir_refresh *refresh;   /* borrowed */
+    const char *central_ref;       /* borrowed: the resolver's last resort */
+    struct dir_write_env write;    /* the database side of writes */
+    struct dir_sync *sync;         /* borrowed: staff sync from the city LDAP, or NULL */
     struct dir_sessions *sessions; /* borrowed: staff login */
-    int cookie_secure;           /* 1: Set-Cookie gets Secure */
+    int cookie_secure;             /* 1: Set-Cookie gets Secure */
+    struct dir_api_probe *probe;   /* owned: the database probe behind /healthz, or NULL */
 };
+
+/* Starts the database probe /healthz reports (a thread asking PostgreSQL for the change-log
+ * sequence once a second, so /healthz itself never waits for the database). Without it
+ * /healthz says nothing about the database. Stop it with dir_api_stop before the database
+ * is closed. */
+enum dir_rc dir_api_start(struct dir_api *api, char *err, size_t errlen);
+/* Stops the probe; a no-op when it is not running. */
+void dir_api_stop(struct dir_api *api);
 
 /* The dir_http_handler for the API; APP is a struct dir_api. */
 void dir_api_handle(void *app, const struct dir_http_req *req, struct dir_http_resp *resp);

@@ -273,6 +273,10 @@ static int cmd_serve(struct dir_ctx *ctx)
     ctx->sync = dir_sync_new(&ctx->cfg, ctx->db);
     ctx->api.sync = ctx->sync;
     ctx->api.cookie_secure = ctx->cfg.cookie_secure;
+    if (dir_api_start(&ctx->api, err, sizeof err)) {
+        DIR_LOG(DIR_LOG_ERROR, "main", "%s", err);
+        goto out;
+    }
     if (dir_entry_configure(ctx->cfg.ldap_suffix, err, sizeof err)) {
         DIR_LOG(DIR_LOG_ERROR, "main", "%s", err);
         goto out;
@@ -345,6 +349,7 @@ out:
     dir_ldap_stop(ctx->ldap);
     dir_http_stop(ctx->health);
     dir_http_stop(ctx->http);
+    dir_api_stop(&ctx->api);
     dir_sync_free(ctx->sync);
     dir_refresh_stop(ctx->refresh);
     dir_session_free(ctx->sessions);

@@ -210,3 +210,65 @@ def test_search_cursor_does_not_tell_whether_a_hidden_person_exists(daemon):
     status, _, body = search(daemon, {"limit": 1})
     nxt = json.loads(body)["next"]
     assert nxt and search(daemon, {"limit": 1, "cursor": nxt})[0] == 200
+
+
+# ---- finding 10: /healthz and transfer codings ----
+
+def test_healthz_answers_get_and_head_only(daemon):
+    assert get(daemon, b"/healthz")[0] == 200
+    assert get(daemon, b"/healthz", method=b"HEAD")[0] == 200
+    for method in (b"DELETE", b"POST", b"PUT", b"PATCH", b"OPTIONS", b"X" * 10240):
+        status, hdrs, body = get(daemon, b"/healthz", method=method)
+        assert status in (405, 400, 413, 414, 431), (method[:20], status)
+        if status == 405:
+            assert hdrs["allow"] == "GET, HEAD"
+            assert problem(body)["status"] == 405
+
+
+def test_unsupported_transfer_coding_is_answered_at_once(daemon):
+    for coding in (b"gzip", b"gzip, chunked", b"deflate", b"identity", b"chunked, gzip"):
+        t0 = time.time()
+        status, hdrs, body = raw(daemon, b"POST /v1/organizations HTTP/1.1\r\nHost: x\r\n"
+                                 b"Transfer-Encoding: " + coding + b"\r\n"
+                                 b"Content-Type: application/json\r\n\r\n", timeout=5)
+        took = time.time() - t0
+        assert status in (400, 501), (coding, status)
+        assert took < 1.0, (coding, took)
+        if body:
+            problem(body)
+
+
+def test_healthz_says_degraded_while_postgresql_is_down(workdir):
+    """Liveness stays 200 (reads are served from memory), but the answer says the database is
+    down, and says so no more once it is back."""
+    import os
+    import subprocess
+
+    from conftest import PGCTL, free_port, run_cli, wait_for
+
+    data = os.path.join(workdir, "pg-health")
+    port = free_port()
+    subprocess.run([PGCTL, "start", data, str(port)], check=True)
+    url = subprocess.run([PGCTL, "url", data, str(port)], check=True, capture_output=True,
+                         text=True).stdout.strip()
+    try:
+        run_cli("migrate", env={"DIRECTORYD_DB": url})
+        d = Daemon(url, workdir)
+        try:
+            h, _ = wait_for(lambda: (lambda s, _h, b: b if b["database"]["state"] == "up" else None)(
+                *d.http.get("/healthz")), timeout=5)
+            assert h and h["status"] == "ok"
+            subprocess.run([PGCTL, "stop", data], check=True)
+            h, _ = wait_for(lambda: (lambda s, _h, b: b if s == 200 and b["status"] == "degraded"
+                                     else None)(*d.http.get("/healthz")), timeout=10)
+            assert h, "still ok with the database down"
+            assert h["database"]["state"] == "down" and h["database"]["error"]
+            assert d.http.get("/v1/areas", {"limit": 1})[0] == 200  # reads go on
+            subprocess.run([PGCTL, "start", data, str(port)], check=True)
+            h, _ = wait_for(lambda: (lambda s, _h, b: b if b["status"] == "ok" else None)(
+                *d.http.get("/healthz")), timeout=15)
+            assert h and h["database"]["state"] == "up"
+        finally:
+            d.stop()
+    finally:
+        subprocess.run([PGCTL, "stop", data], check=True)

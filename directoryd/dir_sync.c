@@ -1,13 +1,14 @@
 /* dir_sync.c - the staff sync engine: reads the city LDAP (libldap) and applies it through
  * the db module (dir_db_sync.c).
  *
- * A run is read, then apply: everything LDAP says is collected first (struct intake), then
+ * A run is read, then apply: everything LDAP says is collected first (struct dir_sync_intake), then
  * applied in one PostgreSQL transaction together with the resume point (cookie or
  * watermark) and the run's counts, so a run that fails half-way changes nothing. Only the
  * persist mode applies as it goes: one transaction per batch of changes.
  *
- * RFC 4533 (Content Synchronization) is spoken directly with liblber, from the RFC's ASN.1
- * (Debian ships libldap without ldap_sync.h):
+ * What the server sends is decoded in dir_sync_msg.c (entries, sync controls and messages,
+ * paged-results cookies). RFC 4533 (Content Synchronization) is spoken directly with liblber, from
+ * the RFC's ASN.1 (Debian ships libldap without ldap_sync.h):
  *
  *   syncRequestValue ::= SEQUENCE { mode ENUMERATED { refreshOnly (1), refreshAndPersist (3) },
  *                                   cookie syncCookie OPTIONAL, reloadHint BOOLEAN DEFAULT FALSE }
@@ -23,6 +24,7 @@
  * that the server reports only by omission are left to the periodic full sync.
  */
 #include "dir_sync.h"
+#include "dir_sync_msg.h"
 #include "dir_log.h"
 #include "dir_mem.h"
 #include "dir_problem.h"
@@ -48,14 +50,10 @@
 #define HOLD_S 2          /* persist holds deletions this long, to judge a mass deletion whole */
 #define NOTHING_FILTER "(&(objectClass=*)(!(objectClass=*)))"
 
-struct unit {
-    char *name, *ref;
-};
-
 struct dir_sync {
     const struct dir_cfg *cfg;
     struct dir_db *db;
-    struct unit units[MAX_UNITS];
+    struct dir_sync_unit units[MAX_UNITS];
     int nunits;
     int test_page_delay_ms; /* tests only: a pause between pages, to stop LDAP mid-sync */
 
@@ -76,62 +74,6 @@ struct dir_sync {
     int failures;
 };
 
-/* What one read of LDAP produced. */
-struct intake {
-    json_t *entries; /* entry objects for dir_db_sync_put */
-    json_t *uuids;   /* every uuid seen (full) */
-    json_t *deleted; /* uuids the server says were deleted */
-    json_t *skipped; /* [{dn, reason}] entries that cannot be people */
-    int presents;    /* RFC 4533 present messages */
-    int received;    /* entries with attributes */
-    char *cookie;
-    size_t cookie_len;
-    bool got_cookie;
-    bool refresh_done;
-    char watermark[32];
-    time_t deletes_since; /* persist: when the oldest deletion waiting arrived */
-    bool flush_all;       /* persist: apply held deletions now (the search is ending) */
-};
-
-static void intake_init(struct intake *in)
-{
-    memset(in, 0, sizeof *in);
-    in->entries = json_array();
-    in->uuids = json_array();
-    in->deleted = json_array();
-    in->skipped = json_array();
-}
-
-static void intake_clear_changes(struct intake *in, bool deletes)
-{
-    json_array_clear(in->entries);
-    json_array_clear(in->skipped);
-    if (deletes) {
-        json_array_clear(in->deleted);
-        in->deletes_since = 0;
-    }
-}
-
-static void intake_free(struct intake *in)
-{
-    json_decref(in->entries);
-    json_decref(in->uuids);
-    json_decref(in->deleted);
-    json_decref(in->skipped);
-    free(in->cookie);
-    memset(in, 0, sizeof *in);
-}
-
-static void set_cookie(struct intake *in, const struct berval *c)
-{
-    free(in->cookie);
-    in->cookie = dir_xmalloc(c->bv_len + 1);
-    memcpy(in->cookie, c->bv_val, c->bv_len);
-    in->cookie[c->bv_len] = '\0';
-    in->cookie_len = c->bv_len;
-    in->got_cookie = true;
-}
-
 /* ---- set-up ---- */
 
 static bool parse_units(struct dir_sync *s, char *err, size_t errlen)
@@ -150,8 +92,7 @@ static bool parse_units(struct dir_sync *s, char *err, size_t errlen)
         p += len + (end ? 1 : 0);
         char *eq = strchr(item, '=');
         char *name = item, *ref = eq ? eq + 1 : NULL;
-        if (eq)
-            *eq = '\0';
+        if (eq) *eq = '\0';
         while (*name == ' ')
             name++;
         for (char *q = name + strlen(name); q > name && q[-1] == ' ';)
@@ -161,8 +102,7 @@ static bool parse_units(struct dir_sync *s, char *err, size_t errlen)
         if (ref)
             for (char *q = ref + strlen(ref); q > ref && q[-1] == ' ';)
                 *--q = '\0';
-        if (!*name && !ref)
-            continue;
+        if (!*name && !ref) continue;
         if (!ref || !*name || !*ref) {
             snprintf(err, errlen, "sync_unit_map: '%.100s' is not 'unit=organisation ref'", item);
             return false;
@@ -254,8 +194,7 @@ static bool stopping(struct dir_sync *s, bool persist, time_t until);
 static int bind_waiting(struct dir_sync *s, LDAP *ld, const char *dn, struct berval *cred)
 {
     int msgid, rc = ldap_sasl_bind(ld, dn, LDAP_SASL_SIMPLE, cred, NULL, NULL, &msgid);
-    if (rc != LDAP_SUCCESS)
-        return rc;
+    if (rc != LDAP_SUCCESS) return rc;
     time_t until = time(NULL) + OPEN_LIMIT_S;
     for (;;) {
         struct timeval tv = {0, 200000};
@@ -299,8 +238,7 @@ static enum dir_rc ldap_open(struct dir_sync *s, LDAP **out, char *msg, size_t n
     ldap_set_option(ld, LDAP_OPT_X_KEEPALIVE_IDLE, &idle);
     ldap_set_option(ld, LDAP_OPT_X_KEEPALIVE_PROBES, &probes);
     ldap_set_option(ld, LDAP_OPT_X_KEEPALIVE_INTERVAL, &interval);
-    if (cfg->sync_ca_file[0])
-        ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTFILE, cfg->sync_ca_file);
+    if (cfg->sync_ca_file[0]) ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTFILE, cfg->sync_ca_file);
     int req = cfg->sync_tls_verify ? LDAP_OPT_X_TLS_DEMAND : LDAP_OPT_X_TLS_NEVER;
     ldap_set_option(ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &req);
     ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &off);
@@ -336,7 +274,8 @@ static enum dir_rc ldap_open(struct dir_sync *s, LDAP **out, char *msg, size_t n
         else if (rc == LDAP_SERVER_DOWN || rc == LDAP_CONNECT_ERROR || rc == LDAP_TIMEOUT)
             snprintf(msg, n, "cannot reach the city LDAP at %.200s: %.200s", cfg->sync_uri, why);
         else
-            snprintf(msg, n, "binding to the city LDAP at %.200s failed: %.200s", cfg->sync_uri, why);
+            snprintf(msg, n, "binding to the city LDAP at %.200s failed: %.200s", cfg->sync_uri,
+                     why);
         ldap_unbind_ext_s(ld, NULL, NULL);
         return DIR_ERR_IO;
     }
@@ -353,187 +292,6 @@ static const char *const ATTRS[] = {"entryUUID",       "objectGUID", "uid",
                                     "title",           "mail",       "telephoneNumber",
                                     "mobile",          "ou",         "departmentNumber",
                                     "modifyTimestamp", NULL};
-
-/* A 16-byte UUID as 8-4-4-4-12 lowercase hex; MS_GUID: Active Directory's byte order. */
-static void uuid_text(const unsigned char *b, bool ms_guid, char out[37])
-{
-    static const int ms[16] = {3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15};
-    char *o = out;
-    for (int i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10)
-            *o++ = '-';
-        o += sprintf(o, "%02x", b[ms_guid ? ms[i] : i]);
-    }
-    *o = '\0';
-}
-
-/* An attribute's language: "cn" -> "", "cn;lang-en" -> "en"; other options -> NULL. */
-static const char *attr_lang(const char *desc, char *base, size_t n)
-{
-    const char *semi = strchr(desc, ';');
-    size_t len = semi ? (size_t)(semi - desc) : strlen(desc);
-    snprintf(base, n, "%.*s", (int)len, desc);
-    if (!semi)
-        return "";
-    if (strncasecmp(semi + 1, "lang-", 5) == 0 && !strchr(semi + 1, ';'))
-        return semi + 6;
-    return strncasecmp(semi + 1, "binary", 6) == 0 ? "" : NULL;
-}
-
-struct names {
-    char *v[3][3]; /* [cn, displayName, title][untagged, th, en] */
-};
-
-static void put_str(json_t *o, const char *key, const char *v)
-{
-    json_object_set_new(o, key, v ? json_string(v) : json_null());
-}
-
-static const char *unit_ref(const struct dir_sync *s, const char *unit)
-{
-    for (int i = 0; i < s->nunits; i++)
-        if (strcasecmp(s->units[i].name, unit) == 0)
-            return s->units[i].ref;
-    return NULL;
-}
-
-/* A value directoryd can store: 1 to MAX bytes of UTF-8 without NUL. */
-static bool usable_value(const struct berval *v, size_t max)
-{
-    if (v->bv_len == 0 || v->bv_len > max || memchr(v->bv_val, '\0', v->bv_len))
-        return false;
-    json_t *j = json_stringn(v->bv_val, v->bv_len); /* NULL unless valid UTF-8 */
-    bool ok = j != NULL;
-    json_decref(j);
-    return ok;
-}
-
-/* Builds the entry object for dir_db_sync_put from E, or adds E to IN->skipped. UUID_HINT
- * (the RFC 4533 syncUUID) is used when the entry lacks entryUUID. Returns the new object
- * (caller decrefs) or NULL. */
-static json_t *entry_json(struct dir_sync *s, LDAP *ld, LDAPMessage *e, const char *uuid_hint,
-                          struct intake *in)
-{
-    char *dn = ldap_get_dn(ld, e);
-    char uuid[64] = "", base[64];
-    struct names nm = {0};
-    char *username = NULL, *ref = NULL, *unit = NULL;
-    bool unmapped_seen = false;
-    json_t *contacts = json_array();
-    BerElement *ber = NULL;
-    for (char *a = ldap_first_attribute(ld, e, &ber); a; a = ldap_next_attribute(ld, e, ber)) {
-        const char *lang = attr_lang(a, base, sizeof base);
-        struct berval **vals = ldap_get_values_len(ld, e, a);
-        int nv = vals ? ldap_count_values_len(vals) : 0;
-        for (int i = 0; lang && i < nv; i++) {
-            struct berval *v = vals[i];
-            if (strcasecmp(base, "objectGUID") == 0 && v->bv_len == 16 && !uuid[0]) {
-                uuid_text((const unsigned char *)v->bv_val, true, uuid);
-                continue;
-            }
-            if (!usable_value(v, 300))
-                continue;
-            char *t = dir_xmalloc(v->bv_len + 1);
-            memcpy(t, v->bv_val, v->bv_len);
-            t[v->bv_len] = '\0';
-            int which = strcasecmp(base, "cn") == 0            ? 0
-                        : strcasecmp(base, "displayName") == 0 ? 1
-                        : strcasecmp(base, "title") == 0       ? 2
-                                                               : -1;
-            int li = !*lang                        ? 0
-                     : strcasecmp(lang, "th") == 0 ? 1
-                     : strcasecmp(lang, "en") == 0 ? 2
-                                                   : -1;
-            if (which >= 0 && li >= 0 && !nm.v[which][li]) {
-                nm.v[which][li] = t;
-                continue;
-            }
-            if (strcasecmp(base, "entryUUID") == 0 && v->bv_len < sizeof uuid) {
-                snprintf(uuid, sizeof uuid, "%s", t);
-                for (char *p = uuid; *p; p++)
-                    *p = (char)(*p >= 'A' && *p <= 'F' ? *p + 32 : *p);
-            } else if ((strcasecmp(base, "uid") == 0 ||
-                        (strcasecmp(base, "sAMAccountName") == 0)) &&
-                       !username && !*lang) {
-                username = t;
-                t = NULL;
-            } else if (strcasecmp(base, "mail") == 0 || strcasecmp(base, "telephoneNumber") == 0 ||
-                       strcasecmp(base, "mobile") == 0) {
-                const char *kind = strcasecmp(base, "mail") == 0     ? "email"
-                                   : strcasecmp(base, "mobile") == 0 ? "mobile"
-                                                                     : "phone";
-                json_array_append_new(contacts, json_pack("{s:s,s:s}", "kind", kind, "value", t));
-            } else if ((strcasecmp(base, "ou") == 0 || strcasecmp(base, "departmentNumber") == 0) &&
-                       !*lang) {
-                const char *r = unit_ref(s, t);
-                if (r && !ref) {
-                    ref = dir_xstrdup(r);
-                    free(unit);
-                    unit = t;
-                    t = NULL;
-                } else if (!r) {
-                    unmapped_seen = true;
-                    if (!unit) {
-                        unit = t;
-                        t = NULL;
-                    }
-                }
-            } else if (strcasecmp(base, "modifyTimestamp") == 0 &&
-                       v->bv_len < sizeof in->watermark && strcmp(t, in->watermark) > 0) {
-                snprintf(in->watermark, sizeof in->watermark, "%s", t);
-            }
-            free(t);
-        }
-        ldap_value_free_len(vals);
-        ldap_memfree(a);
-    }
-    ber_free(ber, 0);
-    if (!uuid[0] && uuid_hint)
-        snprintf(uuid, sizeof uuid, "%s", uuid_hint);
-    const char *name_th = nm.v[1][1]   ? nm.v[1][1]
-                          : nm.v[1][0] ? nm.v[1][0]
-                          : nm.v[0][1] ? nm.v[0][1]
-                                       : nm.v[0][0];
-    const char *name_en = nm.v[1][2] ? nm.v[1][2] : nm.v[0][2];
-    const char *title_th = nm.v[2][1] ? nm.v[2][1] : nm.v[2][0];
-    const char *title_en = nm.v[2][2];
-    json_t *o = NULL;
-    const char *reason = !uuid[0]   ? "no entryUUID or objectGUID"
-                         : !name_th ? "no cn or displayName"
-                                    : NULL;
-    if (reason) {
-        json_array_append_new(in->skipped,
-                              json_pack("{s:s,s:s}", "dn", dn ? dn : "", "reason", reason));
-    } else {
-        o = json_object();
-        put_str(o, "uuid", uuid);
-        put_str(o, "dn", dn);
-        put_str(o, "username", username);
-        put_str(o, "name_th", name_th);
-        put_str(o, "name_en", name_en);
-        put_str(o, "title_th", title_th);
-        put_str(o, "title_en", title_en);
-        json_object_set(o, "contacts", contacts);
-        if (ref)
-            put_str(o, "org_ref", ref);
-        else if (s->nunits > 0 && (unmapped_seen || !unit))
-            json_object_set_new(o, "unmapped", json_true());
-        if (unit)
-            put_str(o, "unit", unit);
-        json_array_append_new(in->uuids, json_string(uuid));
-    }
-    for (int i = 0; i < 3; i++)
-        for (int j = 0; j < 3; j++)
-            free(nm.v[i][j]);
-    free(username);
-    free(ref);
-    free(unit);
-    json_decref(contacts);
-    ldap_memfree(dn);
-    return o;
-}
-
-/* ---- searches ---- */
 
 /* True when the search should end: the daemon stops or, for a standing search (PERSIST),
  * a run was asked for or UNTIL (0 = never) has come. */
@@ -553,12 +311,10 @@ static int next_msg(struct dir_sync *s, LDAP *ld, int msgid, bool persist, long 
 {
     time_t idle_since = time(NULL);
     for (;;) {
-        if (stopping(s, persist, until))
-            return 0;
+        if (stopping(s, persist, until)) return 0;
         struct timeval tv = {0, once_us >= 0 ? once_us : 500000};
         int rc = ldap_result(ld, msgid, LDAP_MSG_ONE, &tv, res);
-        if (rc > 0)
-            return 1;
+        if (rc > 0) return 1;
         if (rc < 0) {
             int err = 0;
             char why[300];
@@ -570,8 +326,7 @@ static int next_msg(struct dir_sync *s, LDAP *ld, int msgid, bool persist, long 
                      s->cfg->sync_uri, why);
             return -1;
         }
-        if (once_us >= 0)
-            return 0;
+        if (once_us >= 0) return 0;
         if (!persist && time(NULL) - idle_since > IDLE_LIMIT_S) {
             snprintf(msg, n, "the city LDAP at %.200s stopped answering for %d s", s->cfg->sync_uri,
                      IDLE_LIMIT_S);
@@ -580,25 +335,9 @@ static int next_msg(struct dir_sync *s, LDAP *ld, int msgid, bool persist, long 
     }
 }
 
-/* Reads the result of a search: its code and, into OUT, its response controls. */
-static int search_result(LDAP *ld, LDAPMessage *res, LDAPControl ***ctrls, char *why, size_t n)
-{
-    int code = LDAP_OTHER;
-    char *text = NULL;
-    int rc = ldap_parse_result(ld, res, &code, NULL, &text, NULL, ctrls, 0);
-    if (rc != LDAP_SUCCESS)
-        code = rc;
-    if (text && *text)
-        snprintf(why, n, "%s (%s)", ldap_err2string(code), text);
-    else
-        snprintf(why, n, "%s", ldap_err2string(code));
-    ldap_memfree(text);
-    return code;
-}
-
 /* A paged search (RFC 2696) of FILTER under sync_base into IN. */
-static enum dir_rc search_paged(struct dir_sync *s, LDAP *ld, const char *filter, struct intake *in,
-                                char *msg, size_t n)
+static enum dir_rc search_paged(struct dir_sync *s, LDAP *ld, const char *filter,
+                                struct dir_sync_intake *in, char *msg, size_t n)
 {
     struct berval cookie = {0, NULL};
     enum dir_rc rc = DIR_OK;
@@ -620,7 +359,8 @@ static enum dir_rc search_paged(struct dir_sync *s, LDAP *ld, const char *filter
         if (r != LDAP_SUCCESS) {
             char why[300];
             ldap_diag(ld, r, why, sizeof why);
-            snprintf(msg, n, "searching the city LDAP at %.200s failed: %.200s", s->cfg->sync_uri, why);
+            snprintf(msg, n, "searching the city LDAP at %.200s failed: %.200s", s->cfg->sync_uri,
+                     why);
             rc = DIR_ERR_IO;
             break;
         }
@@ -629,46 +369,32 @@ static enum dir_rc search_paged(struct dir_sync *s, LDAP *ld, const char *filter
             LDAPMessage *res = NULL;
             int got = next_msg(s, ld, msgid, false, -1, 0, &res, msg, n);
             if (got <= 0) {
-                if (got == 0)
-                    snprintf(msg, n, "stopped");
+                if (got == 0) snprintf(msg, n, "stopped");
                 rc = DIR_ERR_IO;
                 break;
             }
             int type = ldap_msgtype(res);
             if (type == LDAP_RES_SEARCH_ENTRY) {
-                json_t *o = entry_json(s, ld, res, NULL, in);
-                in->received++;
-                if (o)
-                    json_array_append_new(in->entries, o);
+                dir_sync_msg_entry(ld, res, s->units, s->nunits, false, in);
             } else if (type == LDAP_RES_SEARCH_RESULT) {
-                LDAPControl **rctrls = NULL;
                 char why[300];
-                int code = search_result(ld, res, &rctrls, why, sizeof why);
                 ber_memfree(cookie.bv_val);
                 cookie.bv_val = NULL;
                 cookie.bv_len = 0;
+                int code = dir_sync_msg_result(ld, res, false, in, &cookie, why, sizeof why);
                 if (code != LDAP_SUCCESS) {
                     snprintf(msg, n, "the city LDAP's search under %.200s failed: %.200s",
                              s->cfg->sync_base, why);
                     rc = DIR_ERR_IO;
-                } else {
-                    LDAPControl *pr = ldap_control_find(LDAP_CONTROL_PAGEDRESULTS, rctrls, NULL);
-                    ber_int_t est = 0;
-                    if (pr)
-                        ldap_parse_pageresponse_control(ld, pr, &est, &cookie);
                 }
-                ldap_controls_free(rctrls);
                 done = true;
             }
             ldap_msgfree(res);
         }
-        if (rc)
-            break;
+        if (rc) break;
         pages++;
-        if (!cookie.bv_val || cookie.bv_len == 0)
-            break;
-        if (s->test_page_delay_ms > 0)
-            usleep((useconds_t)s->test_page_delay_ms * 1000);
+        if (!cookie.bv_val || cookie.bv_len == 0) break;
+        if (s->test_page_delay_ms > 0) usleep((useconds_t)s->test_page_delay_ms * 1000);
     }
     ber_memfree(cookie.bv_val);
     DIR_LOG(DIR_LOG_DEBUG, "sync", "paged search: %d pages, %d entries", pages, in->received);
@@ -689,120 +415,9 @@ static LDAPControl *sync_request(int mode, const char *cookie, size_t cookie_len
     return ctrl;
 }
 
-/* Reads an optional syncCookie from BER into IN. */
-static void opt_cookie(BerElement *ber, struct intake *in)
-{
-    ber_len_t len;
-    struct berval c;
-    if (ber_peek_tag(ber, &len) == LDAP_TAG_SYNC_COOKIE && ber_scanf(ber, "m", &c) != LBER_ERROR)
-        set_cookie(in, &c);
-}
-
-static void add_uuid_set(json_t *list, BerVarray uuids)
-{
-    for (int i = 0; uuids && uuids[i].bv_val; i++) {
-        if (uuids[i].bv_len != 16)
-            continue;
-        char u[37];
-        uuid_text((const unsigned char *)uuids[i].bv_val, false, u);
-        json_array_append_new(list, json_string(u));
-    }
-}
-
-/* Handles a Sync Info intermediate message. */
-static void sync_info(LDAP *ld, LDAPMessage *res, struct intake *in)
-{
-    char *oid = NULL;
-    struct berval *data = NULL;
-    if (ldap_parse_intermediate(ld, res, &oid, &data, NULL, 0) != LDAP_SUCCESS || !oid || !data ||
-        strcmp(oid, LDAP_SYNC_INFO) != 0)
-        goto out;
-    BerElement *ber = ber_init(data);
-    if (!ber)
-        goto out;
-    ber_len_t len;
-    ber_tag_t tag = ber_peek_tag(ber, &len);
-    struct berval c;
-    ber_int_t flag;
-    switch (tag) {
-    case LDAP_TAG_SYNC_NEW_COOKIE:
-        if (ber_scanf(ber, "m", &c) != LBER_ERROR)
-            set_cookie(in, &c);
-        break;
-    case LDAP_TAG_SYNC_REFRESH_DELETE:
-    case LDAP_TAG_SYNC_REFRESH_PRESENT:
-        if (ber_scanf(ber, "{") == LBER_ERROR)
-            break;
-        opt_cookie(ber, in);
-        flag = 1;
-        if (ber_peek_tag(ber, &len) == LBER_BOOLEAN)
-            ber_scanf(ber, "b", &flag);
-        if (flag)
-            in->refresh_done = true;
-        break;
-    case LDAP_TAG_SYNC_ID_SET: {
-        if (ber_scanf(ber, "{") == LBER_ERROR)
-            break;
-        opt_cookie(ber, in);
-        flag = 0;
-        if (ber_peek_tag(ber, &len) == LBER_BOOLEAN)
-            ber_scanf(ber, "b", &flag);
-        BerVarray uuids = NULL;
-        if (ber_scanf(ber, "[W]", &uuids) != LBER_ERROR) {
-            if (flag)
-                add_uuid_set(in->deleted, uuids);
-            else
-                for (int i = 0; uuids && uuids[i].bv_val; i++)
-                    in->presents++;
-        }
-        ber_bvarray_free(uuids);
-        break;
-    }
-    default:
-        break;
-    }
-    ber_free(ber, 1);
-out:
-    ldap_memfree(oid);
-    ber_bvfree(data);
-}
-
-/* An entry of a sync search: its syncStateValue decides what it means. */
-static void sync_entry(struct dir_sync *s, LDAP *ld, LDAPMessage *e, struct intake *in)
-{
-    LDAPControl **ctrls = NULL;
-    ldap_get_entry_controls(ld, e, &ctrls);
-    LDAPControl *st = ldap_control_find(LDAP_CONTROL_SYNC_STATE, ctrls, NULL);
-    ber_int_t state = LDAP_SYNC_ADD;
-    char uuid[37] = "";
-    if (st) {
-        BerElement *ber = ber_init(&st->ldctl_value);
-        struct berval u = {0, NULL};
-        if (ber && ber_scanf(ber, "{em", &state, &u) != LBER_ERROR) {
-            if (u.bv_len == 16)
-                uuid_text((const unsigned char *)u.bv_val, false, uuid);
-            opt_cookie(ber, in);
-        }
-        if (ber)
-            ber_free(ber, 1);
-    }
-    if (state == LDAP_SYNC_PRESENT) {
-        in->presents++;
-    } else if (state == LDAP_SYNC_DELETE) {
-        if (uuid[0])
-            json_array_append_new(in->deleted, json_string(uuid));
-    } else {
-        in->received++;
-        json_t *o = entry_json(s, ld, e, uuid[0] ? uuid : NULL, in);
-        if (o)
-            json_array_append_new(in->entries, o);
-    }
-    ldap_controls_free(ctrls);
-}
-
 /* Applies what a persist search has gathered so far; nonzero stops the search. */
-typedef enum dir_rc (*flush_fn)(struct dir_sync *s, struct intake *in, void *arg, char *msg,
-                                size_t n);
+typedef enum dir_rc (*flush_fn)(struct dir_sync *s, struct dir_sync_intake *in, void *arg,
+                                char *msg, size_t n);
 
 /* An RFC 4533 search of FILTER: refreshOnly (MODE 1) returns at the end of the refresh;
  * refreshAndPersist (3) runs until stopped, a run is requested, FLUSH fails or the
@@ -810,7 +425,7 @@ typedef enum dir_rc (*flush_fn)(struct dir_sync *s, struct intake *in, void *arg
  * *UNSUPPORTED is set when the server does not offer the control; *RELOAD when it says the
  * cookie is too old (e-syncRefreshRequired). */
 static enum dir_rc search_sync(struct dir_sync *s, LDAP *ld, int mode, const char *filter,
-                               const char *cookie, size_t cookie_len, struct intake *in,
+                               const char *cookie, size_t cookie_len, struct dir_sync_intake *in,
                                flush_fn flush, void *arg, time_t until, bool *unsupported,
                                bool *reload, char *msg, size_t n)
 {
@@ -828,8 +443,8 @@ static enum dir_rc search_sync(struct dir_sync *s, LDAP *ld, int mode, const cha
     if (r != LDAP_SUCCESS) {
         char why[300];
         ldap_diag(ld, r, why, sizeof why);
-        snprintf(msg, n, "the sync search of the city LDAP at %.200s failed: %.200s", s->cfg->sync_uri,
-                 why);
+        snprintf(msg, n, "the sync search of the city LDAP at %.200s failed: %.200s",
+                 s->cfg->sync_uri, why);
         return DIR_ERR_IO;
     }
     bool persist = mode == LDAP_SYNC_REFRESH_AND_PERSIST;
@@ -838,8 +453,7 @@ static enum dir_rc search_sync(struct dir_sync *s, LDAP *ld, int mode, const cha
         bool entries = json_array_size(in->entries) > 0;
         bool pending = entries || json_array_size(in->deleted);
         if (persist && json_array_size(in->entries) >= PERSIST_BATCH) {
-            if ((rc = flush(s, in, arg, msg, n)))
-                break;
+            if ((rc = flush(s, in, arg, msg, n))) break;
             continue;
         }
         LDAPMessage *res = NULL;
@@ -855,10 +469,8 @@ static enum dir_rc search_sync(struct dir_sync *s, LDAP *ld, int mode, const cha
             bool ending = stopping(s, persist, until);
             if (persist && pending) {
                 in->flush_all = ending;
-                if ((rc = flush(s, in, arg, msg, n)))
-                    break;
-                if (!ending)
-                    continue;
+                if ((rc = flush(s, in, arg, msg, n))) break;
+                if (!ending) continue;
             }
             snprintf(msg, n, "stopped");
             rc = persist ? DIR_OK : DIR_ERR_IO;
@@ -866,26 +478,14 @@ static enum dir_rc search_sync(struct dir_sync *s, LDAP *ld, int mode, const cha
         }
         int type = ldap_msgtype(res);
         if (type == LDAP_RES_SEARCH_ENTRY) {
-            sync_entry(s, ld, res, in);
+            dir_sync_msg_entry(ld, res, s->units, s->nunits, true, in);
         } else if (type == LDAP_RES_INTERMEDIATE) {
-            sync_info(ld, res, in);
+            dir_sync_msg_info(ld, res, in);
         }
-        if (json_array_size(in->deleted) && !in->deletes_since)
-            in->deletes_since = time(NULL);
+        if (json_array_size(in->deleted) && !in->deletes_since) in->deletes_since = time(NULL);
         if (type == LDAP_RES_SEARCH_RESULT) {
-            LDAPControl **rctrls = NULL;
             char why[300];
-            int code = search_result(ld, res, &rctrls, why, sizeof why);
-            LDAPControl *done = ldap_control_find(LDAP_CONTROL_SYNC_DONE, rctrls, NULL);
-            if (done && code == LDAP_SUCCESS) {
-                BerElement *ber = ber_init(&done->ldctl_value);
-                if (ber && ber_scanf(ber, "{") != LBER_ERROR)
-                    opt_cookie(ber, in);
-                if (ber)
-                    ber_free(ber, 1);
-                in->refresh_done = true;
-            }
-            ldap_controls_free(rctrls);
+            int code = dir_sync_msg_result(ld, res, true, in, NULL, why, sizeof why);
             if (code == LDAP_SYNC_REFRESH_REQUIRED) {
                 *reload = true;
                 snprintf(msg, n, "the city LDAP no longer accepts the stored sync cookie");
@@ -911,8 +511,7 @@ static enum dir_rc search_sync(struct dir_sync *s, LDAP *ld, int mode, const cha
         }
         ldap_msgfree(res);
     }
-    if (rc || persist)
-        ldap_abandon_ext(ld, msgid, NULL, NULL);
+    if (rc || persist) ldap_abandon_ext(ld, msgid, NULL, NULL);
     return rc;
 }
 
@@ -959,14 +558,13 @@ static json_t *tally_details(const struct tally *t, json_t *extra)
     json_object_set(d, "updated", t->updated);
     json_object_set(d, "deactivated", t->deactivated);
     json_object_set(d, "skipped", t->skipped);
-    if (t->truncated)
-        json_object_set_new(d, "lists_truncated", json_integer(t->truncated));
+    if (t->truncated) json_object_set_new(d, "lists_truncated", json_integer(t->truncated));
     return d;
 }
 
 /* Upserts IN's entries and deactivates the people in MISSING, counting into T. */
-static enum dir_rc apply_changes(struct dir_db_sync *tx, struct intake *in, json_t *missing,
-                                 bool dry_run, struct tally *t)
+static enum dir_rc apply_changes(struct dir_db_sync *tx, struct dir_sync_intake *in,
+                                 json_t *missing, bool dry_run, struct tally *t)
 {
     size_t i;
     json_t *e, *p;
@@ -978,8 +576,7 @@ static enum dir_rc apply_changes(struct dir_db_sync *tx, struct intake *in, json
     json_array_foreach(in->entries, i, e)
     {
         json_t *r = NULL;
-        if (dir_db_sync_put(tx, e, &r))
-            return DIR_ERR_DB;
+        if (dir_db_sync_put(tx, e, &r)) return DIR_ERR_DB;
         const char *op = json_string_value(json_object_get(r, "op"));
         json_t *who =
             json_pack("{s:O,s:O,s:O}", "uuid", json_object_get(e, "uuid"), "username",
@@ -1027,8 +624,7 @@ static enum dir_rc deleted_people(struct dir_db_sync *tx, json_t *uuids, json_t 
     json_array_foreach(uuids, i, u)
     {
         json_t *p = NULL;
-        if (dir_db_sync_find(tx, json_string_value(u), &p))
-            return DIR_ERR_DB;
+        if (dir_db_sync_find(tx, json_string_value(u), &p)) return DIR_ERR_DB;
         if (p && json_is_true(json_object_get(p, "active"))) {
             json_object_del(p, "active");
             json_array_append_new(*out, p);
@@ -1053,7 +649,8 @@ static void report_status(struct dir_sync_report *rep, const char *status, const
 /* Applies a read: the safety checks, the changes, the resume point and the run's counts,
  * in one transaction (rolled back for a dry or refused run). */
 static enum dir_rc apply_run(struct dir_sync *s, const struct dir_sync_req *req, bool full,
-                             const char *state_mode, struct intake *in, struct dir_sync_report *rep)
+                             const char *state_mode, struct dir_sync_intake *in,
+                             struct dir_sync_report *rep)
 {
     struct dir_db_sync *tx = NULL;
     char err[512];
@@ -1103,15 +700,13 @@ static enum dir_rc apply_run(struct dir_sync *s, const struct dir_sync_req *req,
         rc = DIR_ERR_STATE;
         goto done;
     }
-    if (refuse)
-        json_object_set_new(extra, "would_be_refused", json_string(why));
+    if (refuse) json_object_set_new(extra, "would_be_refused", json_string(why));
     if (!apply_changes(tx, in, missing, req->dry_run, &t)) {
         if (!req->dry_run)
             dir_db_sync_save_state(tx, state_mode, in->got_cookie ? in->cookie : NULL,
                                    in->cookie_len, in->watermark, full);
         json_t *d = tally_details(&t, json_deep_copy(extra));
-        if (!req->dry_run)
-            dir_db_sync_tx_run_add(tx, rep->run_id, "ok", &t.n, NULL, d);
+        if (!req->dry_run) dir_db_sync_tx_run_add(tx, rep->run_id, "ok", &t.n, NULL, d);
         json_decref(d);
     }
     rc = dir_db_sync_end(tx, !req->dry_run, err, sizeof err);
@@ -1148,8 +743,7 @@ static void set_last(struct dir_sync *s, const struct dir_sync_report *rep)
     snprintf(s->last_message, sizeof s->last_message, "%s", rep->message);
     s->last_run_id = rep->run_id;
     s->last_at = time(NULL);
-    if (strcmp(rep->status, "ok") == 0)
-        s->last_ok_at = s->last_at;
+    if (strcmp(rep->status, "ok") == 0) s->last_ok_at = s->last_at;
     pthread_mutex_unlock(&s->lock);
 }
 
@@ -1168,7 +762,7 @@ static bool full_due(const struct dir_sync *s, const struct dir_db_sync_state *s
 
 /* Reads LDAP for one run into IN. *FULL may be turned on (the cookie was refused). */
 static enum dir_rc read_ldap(struct dir_sync *s, LDAP *ld, const struct dir_db_sync_state *st,
-                             bool *full, struct intake *in, char *msg, size_t n)
+                             bool *full, struct dir_sync_intake *in, char *msg, size_t n)
 {
     bool unsupported = false, reload = false;
     enum dir_rc rc;
@@ -1176,14 +770,11 @@ static enum dir_rc read_ldap(struct dir_sync *s, LDAP *ld, const struct dir_db_s
     if (!*full && use_syncrepl(s)) {
         rc = search_sync(s, ld, LDAP_SYNC_REFRESH_ONLY, filter, st->cookie, st->cookie_len, in,
                          NULL, NULL, 0, &unsupported, &reload, msg, n);
-        if (rc == DIR_OK)
-            return DIR_OK;
-        if (!reload && !(unsupported && strcmp(s->cfg->sync_mode, "auto") == 0))
-            return rc;
-        if (unsupported)
-            s->no_syncprov = true;
-        intake_free(in);
-        intake_init(in);
+        if (rc == DIR_OK) return DIR_OK;
+        if (!reload && !(unsupported && strcmp(s->cfg->sync_mode, "auto") == 0)) return rc;
+        if (unsupported) s->no_syncprov = true;
+        dir_sync_intake_free(in);
+        dir_sync_intake_init(in);
         *full = true;
         DIR_LOG(DIR_LOG_WARN, "sync", "%s; reading everything", msg);
     }
@@ -1193,16 +784,15 @@ static enum dir_rc read_ldap(struct dir_sync *s, LDAP *ld, const struct dir_db_s
         char f[1200];
         snprintf(f, sizeof f, "(&%s(modifyTimestamp>=%s))", filter, st->watermark);
         rc = search_paged(s, ld, f, in, msg, n);
-        if (!in->watermark[0])
-            snprintf(in->watermark, sizeof in->watermark, "%s", st->watermark);
+        if (!in->watermark[0]) snprintf(in->watermark, sizeof in->watermark, "%s", st->watermark);
         return rc;
     }
     if (use_syncrepl(s)) {
         /* The resume point first: a refreshOnly search that matches nothing answers with
          * the server's current cookie; changes made during the paged read are sent again
          * by the next incremental run. */
-        struct intake c;
-        intake_init(&c);
+        struct dir_sync_intake c;
+        dir_sync_intake_init(&c);
         rc = search_sync(s, ld, LDAP_SYNC_REFRESH_ONLY, NOTHING_FILTER, NULL, 0, &c, NULL, NULL, 0,
                          &unsupported, &reload, msg, n);
         if (rc == DIR_OK && c.got_cookie) {
@@ -1214,10 +804,10 @@ static enum dir_rc read_ldap(struct dir_sync *s, LDAP *ld, const struct dir_db_s
             s->no_syncprov = true;
             DIR_LOG(DIR_LOG_INFO, "sync", "%s; using modifyTimestamp polling", msg);
         } else if (rc) {
-            intake_free(&c);
+            dir_sync_intake_free(&c);
             return rc;
         }
-        intake_free(&c);
+        dir_sync_intake_free(&c);
     }
     return search_paged(s, ld, filter, in, msg, n);
 }
@@ -1227,7 +817,7 @@ enum dir_rc dir_sync_run(struct dir_sync *s, const struct dir_sync_req *req,
 {
     char err[512];
     struct dir_db_sync_state st;
-    struct intake in;
+    struct dir_sync_intake in;
     LDAP *ld = NULL;
     enum dir_rc rc;
 
@@ -1240,7 +830,7 @@ enum dir_rc dir_sync_run(struct dir_sync *s, const struct dir_sync_req *req,
     pthread_mutex_lock(&s->lock);
     s->running = true;
     pthread_mutex_unlock(&s->lock);
-    intake_init(&in);
+    dir_sync_intake_init(&in);
     if ((rc = dir_db_sync_state_get(s->db, &st, err, sizeof err))) {
         report_status(rep, "failed", "PostgreSQL: %s", err);
         goto out_nostate;
@@ -1249,8 +839,7 @@ enum dir_rc dir_sync_run(struct dir_sync *s, const struct dir_sync_req *req,
     if (automatic && strcmp(st.mode, "poll") == 0)
         s->no_syncprov = true; /* found by an earlier run (perhaps another process) */
     bool full = req->full || full_due(s, &st) || (use_syncrepl(s) ? !st.cookie : !st.watermark[0]);
-    if (full && automatic)
-        s->no_syncprov = false; /* a full run asks the server again */
+    if (full && automatic) s->no_syncprov = false; /* a full run asks the server again */
     snprintf(rep->mode, sizeof rep->mode, "%s",
              full              ? "full"
              : use_syncrepl(s) ? "syncrepl"
@@ -1267,8 +856,7 @@ enum dir_rc dir_sync_run(struct dir_sync *s, const struct dir_sync_req *req,
     bool was_full = full;
     rc = read_ldap(s, ld, &st, &full, &in, err, sizeof err);
     ldap_unbind_ext_s(ld, NULL, NULL);
-    if (full != was_full)
-        snprintf(rep->mode, sizeof rep->mode, "full");
+    if (full != was_full) snprintf(rep->mode, sizeof rep->mode, "full");
     if (rc) {
         report_status(rep, "failed", "%s; nothing was changed", err);
         rc = DIR_ERR_IO;
@@ -1276,8 +864,7 @@ enum dir_rc dir_sync_run(struct dir_sync *s, const struct dir_sync_req *req,
     }
     const char *state_mode = use_syncrepl(s) ? "syncrepl" : "poll";
     rc = apply_run(s, req, full, state_mode, &in, rep);
-    if (rc == DIR_OK && !req->dry_run && (full || req->force))
-        s->persist_deactivated = 0;
+    if (rc == DIR_OK && !req->dry_run && (full || req->force)) s->persist_deactivated = 0;
 out:
     if (rep->run_id && strcmp(rep->status, "ok") != 0) {
         json_t *d = rep->details ? rep->details : json_object();
@@ -1291,9 +878,8 @@ out:
     }
     dir_db_sync_state_free(&st);
 out_nostate:
-    intake_free(&in);
-    if (!rep->details)
-        rep->details = json_object();
+    dir_sync_intake_free(&in);
+    if (!rep->details) rep->details = json_object();
     DIR_LOG(strcmp(rep->status, "failed") == 0    ? DIR_LOG_ERROR
             : strcmp(rep->status, "refused") == 0 ? DIR_LOG_WARN
                                                   : DIR_LOG_INFO,
@@ -1329,8 +915,8 @@ static bool wanted_elsewhere(struct dir_sync *s, const struct persist *p)
 }
 
 /* Applies the changes a persist search has gathered, with the cookie, in one transaction. */
-static enum dir_rc persist_flush(struct dir_sync *s, struct intake *in, void *arg, char *msg,
-                                 size_t n)
+static enum dir_rc persist_flush(struct dir_sync *s, struct dir_sync_intake *in, void *arg,
+                                 char *msg, size_t n)
 {
     struct persist *p = arg;
     struct dir_db_sync *tx = NULL;
@@ -1340,8 +926,7 @@ static enum dir_rc persist_flush(struct dir_sync *s, struct intake *in, void *ar
     int total = 0;
     bool take =
         json_array_size(in->deleted) && (in->flush_all || time(NULL) - in->deletes_since >= HOLD_S);
-    if (!json_array_size(in->entries) && !take)
-        return DIR_OK; /* only deletions, still held */
+    if (!json_array_size(in->entries) && !take) return DIR_OK; /* only deletions, still held */
     tally_init(&t);
     json_t *none = json_array();
     enum dir_rc rc = dir_db_sync_begin(s->db, &tx, err, sizeof err);
@@ -1385,7 +970,7 @@ static enum dir_rc persist_flush(struct dir_sync *s, struct intake *in, void *ar
     json_decref(missing);
     json_decref(none);
     tally_free(&t);
-    intake_clear_changes(in, take);
+    dir_sync_intake_clear_changes(in, take);
     if (!rc && wanted_elsewhere(s, p)) {
         snprintf(msg, n, "stopped");
         return DIR_ERR_STATE; /* ends the search cleanly */
@@ -1400,7 +985,7 @@ static enum dir_rc persist_session(struct dir_sync *s)
     char err[512];
     struct dir_db_sync_state st;
     struct persist p = {0};
-    struct intake in;
+    struct dir_sync_intake in;
     LDAP *ld = NULL;
     struct dir_sync_report rep;
     memset(&rep, 0, sizeof rep);
@@ -1420,7 +1005,7 @@ static enum dir_rc persist_session(struct dir_sync *s)
     }
     p.full_at = st.last_full_at + (time_t)FULL_EVERY * s->cfg->sync_interval_s;
     pthread_mutex_lock(&s->run_lock);
-    intake_init(&in);
+    dir_sync_intake_init(&in);
     enum dir_rc rc = dir_db_sync_run_new(s->db, "persist", "persist", &p.run_id, err, sizeof err);
     if (rc) {
         report_status(&rep, "failed", "PostgreSQL: %s", err);
@@ -1439,10 +1024,8 @@ static enum dir_rc persist_session(struct dir_sync *s)
     rc = search_sync(s, ld, LDAP_SYNC_REFRESH_AND_PERSIST, filter, st.cookie, st.cookie_len, &in,
                      persist_flush, &p, p.full_at, &unsupported, &reload, err, sizeof err);
     ldap_unbind_ext_s(ld, NULL, NULL);
-    if (rc == DIR_ERR_STATE && strcmp(err, "stopped") == 0)
-        rc = DIR_OK;
-    if (reload)
-        dir_db_sync_forget_cookie(s->db, err + 256, sizeof err - 256);
+    if (rc == DIR_ERR_STATE && strcmp(err, "stopped") == 0) rc = DIR_OK;
+    if (reload) dir_db_sync_forget_cookie(s->db, err + 256, sizeof err - 256);
     if (p.refused)
         report_status(&rep, "refused", "%s", err);
     else if (rc)
@@ -1455,10 +1038,9 @@ out:
                                 err, sizeof err))
             DIR_LOG(DIR_LOG_ERROR, "sync", "cannot record run %lld: %s", p.run_id, err);
     }
-    if (rc)
-        DIR_LOG(DIR_LOG_ERROR, "sync", "persist: %s", rep.message);
+    if (rc) DIR_LOG(DIR_LOG_ERROR, "sync", "persist: %s", rep.message);
     set_last(s, &rep);
-    intake_free(&in);
+    dir_sync_intake_free(&in);
     dir_db_sync_state_free(&st);
     pthread_mutex_unlock(&s->run_lock);
     return rc;
@@ -1484,8 +1066,7 @@ static void *sync_thread(void *arg)
             s->requested = false;
         }
         pthread_mutex_unlock(&s->lock);
-        if (stop)
-            break;
+        if (stop) break;
         enum dir_rc rc;
         if (persist && !requested) {
             rc = persist_session(s);
@@ -1519,13 +1100,10 @@ enum dir_rc dir_sync_start(struct dir_sync *s, char *err, size_t errlen)
         snprintf(err, errlen, "sync_mode must be auto, syncrepl, persist, poll or off");
         return DIR_ERR_INVALID;
     }
-    if (!dir_sync_configured(s))
-        return DIR_OK;
-    if (!check_config(s, err, errlen))
-        return DIR_ERR_INVALID;
+    if (!dir_sync_configured(s)) return DIR_OK;
+    if (!check_config(s, err, errlen)) return DIR_ERR_INVALID;
     char e2[256];
-    if (dir_db_sync_close_stale_runs(s->db, e2, sizeof e2))
-        DIR_LOG(DIR_LOG_WARN, "sync", "%s", e2);
+    if (dir_db_sync_close_stale_runs(s->db, e2, sizeof e2)) DIR_LOG(DIR_LOG_WARN, "sync", "%s", e2);
     if (pthread_create(&s->thread, NULL, sync_thread, s) != 0) {
         snprintf(err, errlen, "cannot start the sync thread: %s", strerror(errno));
         return DIR_ERR_IO;
@@ -1538,8 +1116,7 @@ enum dir_rc dir_sync_start(struct dir_sync *s, char *err, size_t errlen)
 
 void dir_sync_free(struct dir_sync *s)
 {
-    if (!s)
-        return;
+    if (!s) return;
     if (s->started) {
         pthread_mutex_lock(&s->lock);
         s->stop = true;
@@ -1569,8 +1146,7 @@ static bool body_flags(const struct dir_http_req *req, struct dir_sync_req *r,
 {
     size_t len;
     const char *body = dir_http_body(req, &len);
-    if (len == 0)
-        return true;
+    if (len == 0) return true;
     json_error_t je;
     json_t *o = json_loadb(body, len, 0, &je);
     if (!json_is_object(o)) {
@@ -1698,8 +1274,7 @@ bool dir_sync_http_handle(struct dir_sync *s, const struct dir_caller *who, cons
 
 void dir_sync_health(struct dir_sync *s, struct dir_buf *out)
 {
-    if (!s)
-        return;
+    if (!s) return;
     pthread_mutex_lock(&s->lock);
     dir_buf_printf(
         out, ",\"sync\":{\"configured\":%s,\"mode\":", dir_sync_configured(s) ? "true" : "false");

@@ -33,8 +33,7 @@ static struct dir_model *fz_build(void)
 {
     static const char *const districts[][3] = {
         {"1001", "พระนคร", "Phra Nakhon"}, {"1002", "ดุสิต", "Dusit"}, {"1004", "บางรัก", "Bang Rak"}};
-    static const char *const th[] = {"สมชาย ใจดี", "สมหญิง รักเรียน", "กขค ขคง กกก", "นภา  ศรีสุข",
-                                     "ก"};
+    static const char *const th[] = {"สมชาย ใจดี", "สมหญิง รักเรียน", "กขค ขคง กกก", "นภา  ศรีสุข", "ก"};
     static const char *const en[] = {"Somchai Jaidee", "Somying Rakrian", "Abc Bcd Aaa", NULL,
                                      "A*B(C)"};
     static const char *const mails[] = {"Somchai@Example.org", "somying@example.ORG", "x@y",
@@ -43,8 +42,8 @@ static struct dir_model *fz_build(void)
     static const char *const roles[] = {"case_manager", "district_welfare", "volunteer"};
     struct dir_model_builder *b = dir_model_builder_new(365);
     dir_model_add_area(b, "TH", "country", NULL, "ประเทศไทย", "Thailand", NULL, NAN, NAN, true, 1);
-    dir_model_add_area(b, "10", "province", "TH", "กรุงเทพมหานคร", "Bangkok", "10200", 13.75,
-                       100.5, false, 1);
+    dir_model_add_area(b, "10", "province", "TH", "กรุงเทพมหานคร", "Bangkok", "10200", 13.75, 100.5,
+                       false, 1);
     for (size_t i = 0; i < sizeof districts / sizeof districts[0]; i++)
         dir_model_add_area(b, districts[i][0], "district", "10", districts[i][1], districts[i][2],
                            NULL, NAN, NAN, true, 1);
@@ -82,22 +81,17 @@ static struct dir_model *fz_build(void)
                                    .active = i != 7,
                                    .version = 1};
         dir_model_add_person(b, &p);
-        struct dir_contact_row c = {.person_id = i + 1,
-                                    .kind = "email",
-                                    .value = mails[i % 5],
-                                    .is_public = i % 2 == 0};
-        if (*c.value)
-            dir_model_add_contact(b, &c);
+        struct dir_contact_row c = {
+            .person_id = i + 1, .kind = "email", .value = mails[i % 5], .is_public = i % 2 == 0};
+        if (*c.value) dir_model_add_contact(b, &c);
         struct dir_contact_row ph = {.person_id = i + 1,
                                      .kind = i % 2 ? "mobile" : "phone",
                                      .value = phones[i % 5],
                                      .is_public = i % 3 == 0};
-        if (*ph.value)
-            dir_model_add_contact(b, &ph);
+        if (*ph.value) dir_model_add_contact(b, &ph);
         const char *role = roles[i % 3];
         dir_model_add_membership(b, i + 1, i + 1, 1 + i % 4, role, NULL, NULL);
-        if (i % 3 == 1)
-            dir_model_add_membership_area(b, i + 1, districts[i % 3][0], NULL);
+        if (i % 3 == 1) dir_model_add_membership_area(b, i + 1, districts[i % 3][0], NULL);
     }
     struct dir_model *m = NULL;
     char err[128];
@@ -131,8 +125,7 @@ static void fz_scan(const struct dir_entry_search *s, int base, struct dir_entry
             (en->priv && !see_private))
             continue;
         struct dir_fentry fe = {en->attrs, en->nattrs, en->ndn, see_private};
-        if (dir_filter_match(s->filter, &fe) != DIR_TRUE)
-            continue;
+        if (dir_filter_match(s->filter, &fe) != DIR_TRUE) continue;
         want->idx[want->n++] = e;
         if (s->size_limit > 0 && want->n > s->size_limit) {
             want->size_exceeded = true;
@@ -181,8 +174,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct dir_filter *f = NULL;
     struct dir_filter_error err;
     if (dir_filter_parse((const char *)data, size, &f, &err) != DIR_OK) {
-        if (f || !err.reason || err.pos > size)
-            abort();
+        if (f || !err.reason || err.pos > size) abort();
         return 0;
     }
     /* The printed form parses again and prints the same. */
@@ -192,8 +184,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (dir_filter_to_string(f, &b1) == DIR_OK) {
         struct dir_filter *g = NULL;
         if (dir_filter_parse(b1.data, b1.len, &g, &err) != DIR_OK) {
-            fprintf(stderr, "fuzz_filter_string: printed form does not parse at %zu: %s\n",
-                    err.pos, err.reason);
+            fprintf(stderr, "fuzz_filter_string: printed form does not parse at %zu: %s\n", err.pos,
+                    err.reason);
             abort();
         }
         if (dir_filter_to_string(g, &b2) != DIR_OK || b1.len != b2.len ||

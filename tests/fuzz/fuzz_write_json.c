@@ -53,38 +53,56 @@ static struct dir_model *fz_build(void)
     dir_model_add_area(b, "1001", "district", "10", "พระนคร", "Phra Nakhon", NULL, 13.75, 100.49,
                        false, 1);
     dir_model_add_area(b, "1002", "district", "10", "ดุสิต", "Dusit", NULL, NAN, NAN, true, 1);
-    dir_model_add_area(b, "100101", "subdistrict", "1001", "พระบรมมหาราชวัง", "Phra Borom Maha "
-                       "Ratchawang", "10200", NAN, NAN, true, 1);
+    dir_model_add_area(b, "100101", "subdistrict", "1001", "พระบรมมหาราชวัง",
+                       "Phra Borom Maha "
+                       "Ratchawang",
+                       "10200", NAN, NAN, true, 1);
     dir_model_add_area(b, "C1001-0001", "community", "100101", "ชุมชนหนึ่ง", "Community One", NULL,
                        NAN, NAN, true, 3);
     dir_model_add_group(b, "BKK-N", "zone", NULL, "10", "กลุ่มเขตเหนือ", "North zone", 1);
     dir_model_add_group_member(b, "BKK-N", "1002");
     static const char *const tax[][2] = {
-        {"counselling", "0"}, {"shelter", "0"},    {"children", "1"}, {"youth", "1"},
-        {"ngo", "2"},         {"hospital", "2"},   {"government", "3"}, {"ngo", "3"},
-        {"social_worker", "4"}, {"psychologist", "4"}, {"case_manager", "5"},
-        {"district_welfare", "5"}};
+        {"counselling", "0"},  {"shelter", "0"},      {"children", "1"},
+        {"youth", "1"},        {"ngo", "2"},          {"hospital", "2"},
+        {"government", "3"},   {"ngo", "3"},          {"social_worker", "4"},
+        {"psychologist", "4"}, {"case_manager", "5"}, {"district_welfare", "5"}};
     for (size_t i = 0; i < sizeof tax / sizeof tax[0]; i++)
-        dir_model_add_taxon(b, (enum dir_tax_kind)(tax[i][1][0] - '0'), tax[i][0], "ไทย",
-                            tax[i][0], NULL, NULL);
+        dir_model_add_taxon(b, (enum dir_tax_kind)(tax[i][1][0] - '0'), tax[i][0], "ไทย", tax[i][0],
+                            NULL, NULL);
     for (int i = 1; i <= 3; i++) {
         char ref[16];
         snprintf(ref, sizeof ref, "org-%d", i);
-        struct dir_org_row o = {.id = i, .ref = ref, .name_th = "ศูนย์", .name_en = "Centre",
-                                .type = "ngo", .sector = "ngo", .area_code = "1001",
-                                .parent_id = i > 1 ? 1 : 0, .version = 1};
+        struct dir_org_row o = {.id = i,
+                                .ref = ref,
+                                .name_th = "ศูนย์",
+                                .name_en = "Centre",
+                                .type = "ngo",
+                                .sector = "ngo",
+                                .area_code = "1001",
+                                .parent_id = i > 1 ? 1 : 0,
+                                .version = 1};
         dir_model_add_org(b, &o);
     }
-    struct dir_person_row p1 = {.id = fz_person, .username = "somchai", .name_th = "สมชาย ใจดี",
-                                .source = "manual", .active = true, .version = 2};
-    struct dir_person_row p2 = {.id = fz_ldap_person, .username = "ldap.user",
-                                .name_th = "สมหญิง", .source = "ldap", .active = true,
+    struct dir_person_row p1 = {.id = fz_person,
+                                .username = "somchai",
+                                .name_th = "สมชาย ใจดี",
+                                .source = "manual",
+                                .active = true,
+                                .version = 2};
+    struct dir_person_row p2 = {.id = fz_ldap_person,
+                                .username = "ldap.user",
+                                .name_th = "สมหญิง",
+                                .source = "ldap",
+                                .active = true,
                                 .version = 1};
     dir_model_add_person(b, &p1);
     dir_model_add_person(b, &p2);
     dir_model_add_membership(b, 1, 1, 1, "case_manager", NULL, NULL);
-    struct dir_programme_row pr = {.id = fz_programme, .ref = "prog-1", .name_th = "โครงการ",
-                                   .source = "manual", .version = 1};
+    struct dir_programme_row pr = {.id = fz_programme,
+                                   .ref = "prog-1",
+                                   .name_th = "โครงการ",
+                                   .source = "manual",
+                                   .version = 1};
     dir_model_add_programme(b, &pr);
     struct dir_model *m = NULL;
     char err[128];
@@ -127,8 +145,7 @@ static int fz_utf8(const unsigned char *s, size_t n)
             return 0;
         }
         for (size_t t = 1; t <= k; t++) {
-            if (i + t >= n || (s[i + t] & 0xc0) != 0x80)
-                return 0;
+            if (i + t >= n || (s[i + t] & 0xc0) != 0x80) return 0;
             cp = (cp << 6) | (s[i + t] & 0x3f);
         }
         if ((k == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
@@ -141,16 +158,13 @@ static int fz_utf8(const unsigned char *s, size_t n)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size < 1)
-        return 0;
+    if (size < 1) return 0;
     unsigned r = (unsigned)(data[0] >= '0' ? data[0] - '0' : data[0]) % FZ_NROUTES;
     json_error_t e;
     json_t *body = dir_write_body_parse((const char *)data + 1, size - 1, &e);
-    if (!body)
-        return 0;
+    if (!body) return 0;
     struct dir_write_check *c = calloc(1, sizeof *c);
-    if (!c)
-        abort();
+    if (!c) abort();
     c->m = fz_model;
     c->actor = "fuzz.coordinator";
     switch (fz_routes[r].target) {
@@ -185,8 +199,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         json_decref(ans);
         dir_buf_free(&resp.body);
     } else {
-        if (c->w.nsets < 0 || c->w.nsets > DIR_DB_MAX_SETS)
-            abort();
+        if (c->w.nsets < 0 || c->w.nsets > DIR_DB_MAX_SETS) abort();
         for (int i = 0; i < c->w.nsets; i++) {
             const char *v = c->w.sets[i].val;
             if (!c->w.sets[i].col || (v && !fz_utf8((const unsigned char *)v, strlen(v)))) {

@@ -34,8 +34,7 @@ static void replay_run(const uint8_t *data, size_t n)
         fprintf(stderr, "replay: out of memory\n");
         exit(2);
     }
-    if (n)
-        memcpy(copy, data, n);
+    if (n) memcpy(copy, data, n);
     LLVMFuzzerTestOneInput(copy, n);
     free(copy);
 }
@@ -65,8 +64,7 @@ static int replay_file(const char *path)
         }
         size_t got = fread(buf + len, 1, cap - len, f);
         len += got;
-        if (got == 0)
-            break;
+        if (got == 0) break;
     }
     int bad = ferror(f);
     fclose(f);
@@ -117,8 +115,7 @@ static int replay_dir(const char *path, long *count)
 
 int main(int argc, char **argv)
 {
-    if (LLVMFuzzerInitialize)
-        LLVMFuzzerInitialize(&argc, &argv);
+    if (LLVMFuzzerInitialize) LLVMFuzzerInitialize(&argc, &argv);
     replay_run(NULL, 0);
     long count = 1;
     int errors = 0;

@@ -454,7 +454,10 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     (void)cls;
     char msg[512];
     vsnprintf(msg, sizeof msg, fmt, ap);
-    DIR_LOG(DIR_LOG_WARN, "http", "%s", msg);
+    /* Per-connection news (a client closed, a limit refused one): debug, or an attack
+     * would flood the log. Start-up failures are reported by dir_http_start's caller. */
+    msg[strcspn(msg, "\n")] = '\0';
+    DIR_LOG(DIR_LOG_DEBUG, "http", "%s", msg);
 }
 
 enum dir_rc dir_http_start(const char *addr, int port, const struct dir_http_limits *lim,

@@ -272,3 +272,141 @@ def test_healthz_says_degraded_while_postgresql_is_down(workdir):
             d.stop()
     finally:
         subprocess.run([PGCTL, "stop", data], check=True)
+
+
+# ---- finding 4 (HTTP): slow clients cannot crowd out the others ----
+
+class Slowloris:
+    """Connections that send a request's headers one byte at a time, from several loopback
+    addresses, refilling as the server closes them."""
+
+    def __init__(self, port, addrs, per_addr):
+        self.port, self.addrs, self.per_addr = port, addrs, per_addr
+        self.socks = {}  # socket -> (address, opened at)
+        self.closed_after = []  # seconds each connection lived once the server closed it
+        self.refused = 0
+
+    def fill(self):
+        have = {}
+        for s, (a, _) in self.socks.items():
+            have[a] = have.get(a, 0) + 1
+        for a in self.addrs:
+            for _ in range(self.per_addr - have.get(a, 0)):
+                s = socket.socket()
+                s.setblocking(True)
+                s.settimeout(1)
+                try:
+                    s.bind((a, 0))
+                    s.connect(("127.0.0.1", self.port))
+                    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+                except OSError:
+                    self.refused += 1
+                    s.close()
+                    continue
+                s.setblocking(False)
+                self.socks[s] = (a, time.time())
+
+    def drip(self):
+        for s in list(self.socks):
+            gone = False
+            try:
+                if s.recv(4096) == b"":
+                    gone = True
+            except BlockingIOError:
+                pass
+            except OSError:
+                gone = True
+            if not gone:
+                try:
+                    s.send(b"a")
+                except OSError:
+                    gone = True
+            if gone:
+                a, t0 = self.socks.pop(s)
+                self.closed_after.append(time.time() - t0)
+                s.close()
+
+    def close(self):
+        for s in self.socks:
+            s.close()
+        self.socks.clear()
+
+
+def probe(port, path=b"/healthz"):
+    t0 = time.time()
+    with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
+        s.sendall(b"GET " + path + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    took = time.time() - t0
+    return int(data.split(b" ")[1]) if data else None, took
+
+
+def test_slow_clients_do_not_starve_healthz(demo_db, workdir):
+    from conftest import free_port
+    health_port = free_port()
+    d = Daemon(demo_db, workdir, extra_env={
+        "DIRECTORYD_HTTP_MAX_CONNS": "48", "DIRECTORYD_HTTP_MAX_CONNS_PER_ADDR": "6",
+        "DIRECTORYD_HTTP_HEADER_TIMEOUT": "2", "DIRECTORYD_HTTP_HEALTH_PORT": str(health_port)})
+    few = Slowloris(d.port, ["127.0.0.%d" % i for i in range(2, 7)], 10)  # 5 addresses
+    many = Slowloris(d.port, ["127.0.0.%d" % i for i in range(10, 30)], 6)  # 20 addresses
+    try:
+        # Phase 1: five addresses each try 10 slow connections; 6 each are let in (30 < 48),
+        # so the main port still answers /healthz at once.
+        times = []
+        t_end = time.time() + 6
+        while time.time() < t_end:
+            few.fill()
+            few.drip()
+            status, took = probe(d.port)
+            assert status == 200
+            times.append(took)
+            time.sleep(0.1)
+        assert few.refused > 0 or len(few.socks) <= 30
+        # Connections trickling one byte at a time are closed after the header timeout.
+        assert few.closed_after and max(few.closed_after) < 4.5, few.closed_after
+        # Phase 2: twenty addresses fill the main port (120 > 48); the /healthz listener
+        # answers throughout.
+        t_end = time.time() + 5
+        health, peak = [], 0
+        while time.time() < t_end:
+            many.fill()
+            many.drip()
+            status, took = probe(health_port)
+            assert status == 200
+            health.append(took)
+            peak = max(peak, len(many.socks) + len(few.socks))
+            time.sleep(0.1)
+        assert peak >= 40, peak  # the main port was (about) full
+        assert probe(health_port, b"/v1/areas")[0] == 404  # probes only there
+        many.close()
+        few.close()
+        times.sort()
+        health.sort()
+        print("healthz main port: median %.1f ms, p95 %.1f ms, max %.1f ms (%d probes)" % (
+            1000 * times[len(times) // 2], 1000 * times[int(len(times) * 0.95)],
+            1000 * times[-1], len(times)))
+        print("healthz health port under a full main port: median %.1f ms, p95 %.1f ms, "
+              "max %.1f ms (%d probes)" % (1000 * health[len(health) // 2],
+                                           1000 * health[int(len(health) * 0.95)],
+                                           1000 * health[-1], len(health)))
+        assert times[int(len(times) * 0.95)] < 0.1 and times[-1] < 1.0
+        assert health[int(len(health) * 0.95)] < 0.1 and health[-1] < 1.0
+        # Once the slow clients are gone, the main port serves again.
+        from conftest import wait_for
+        def main_ok():
+            try:
+                return probe(d.port)[0] == 200
+            except OSError:
+                return False
+        ok, took = wait_for(main_ok, timeout=20)
+        assert ok
+        print("main port answers again %.1f s after the slow clients left" % took)
+    finally:
+        many.close()
+        few.close()
+        d.stop()

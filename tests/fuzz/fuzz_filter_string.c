@@ -102,11 +102,17 @@ static struct dir_model *fz_build(void)
     return m;
 }
 
+static void fz_release(void)
+{
+    dir_model_release(fz_model);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
     fz_model = fz_build();
+    atexit(fz_release);
     fz_view = dir_entry_view(fz_model);
     return 0;
 }

@@ -62,6 +62,31 @@ static const struct opt opts[] = {
      "most entries one LDAP search (or one page of a paged search) returns; 0 = no cap"},
     {"ldap_time_limit", INT(ldap_time_limit, 0, 3600), "30", "DIRECTORYD_LDAP_TIME_LIMIT",
      "most seconds one LDAP search may take; 0 = no cap"},
+    {"ldap_idle_timeout", INT(ldap_idle_timeout, 0, 86400), "300", "DIRECTORYD_LDAP_IDLE_TIMEOUT",
+     "seconds an LDAP connection may send and read nothing before it is closed (also a client "
+     "that stopped reading its answers); 0 = never"},
+    {"ldap_message_timeout", INT(ldap_message_timeout, 0, 3600), "30",
+     "DIRECTORYD_LDAP_MESSAGE_TIMEOUT",
+     "seconds one LDAP request may take to arrive once its first bytes came, however slowly "
+     "the rest trickles in; a slower connection is closed; 0 = no deadline"},
+    {"ldap_max_conns_per_addr", INT(ldap_max_conns_per_addr, 0, 100000), "256",
+     "DIRECTORYD_LDAP_MAX_CONNS_PER_ADDR",
+     "most concurrent LDAP connections from one IP address (more are closed at once); 0 = no cap"},
+    {"ldap_paged_ttl", INT(ldap_paged_ttl, 0, 86400), "300", "DIRECTORYD_LDAP_PAGED_TTL",
+     "seconds a paged-results cookie stays valid; the next page after that answers "
+     "unwillingToPerform (start the search again); 0 = no limit"},
+    {"ldap_paged_max_stale", INT(ldap_paged_max_stale, -1, 100000), "4",
+     "DIRECTORYD_LDAP_PAGED_MAX_STALE",
+     "open paged searches allowed to keep an older directory snapshot alive, server-wide; "
+     "beyond that, those on an old snapshot expire within a second; -1 = no cap"},
+    {"ldap_max_queued_conn", INT(ldap_max_queued_conn, 0, 1073741824), "1048576",
+     "DIRECTORYD_LDAP_MAX_QUEUED_CONN",
+     "bytes of pipelined LDAP requests queued on one connection before it is read no further "
+     "(one request is always read); 0 = no cap"},
+    {"ldap_max_queued_bytes", INT(ldap_max_queued_bytes, 0, 2147483647), "67108864",
+     "DIRECTORYD_LDAP_MAX_QUEUED_BYTES",
+     "bytes of queued LDAP requests over all connections before connections with a request "
+     "already queued are read no further; 0 = no cap"},
     {"ldap_tls_cert", STR(ldap_tls_cert), "", "DIRECTORYD_LDAP_TLS_CERT",
      "PEM certificate chain (server certificate first) for LDAP StartTLS and LDAPS; empty = no "
      "TLS (StartTLS answers unavailable)"},

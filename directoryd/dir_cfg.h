@@ -33,6 +33,13 @@ struct dir_cfg {
     int ldap_max_message;   /* largest LDAP request accepted, bytes */
     int ldap_size_limit;    /* most entries per LDAP search or page (0 = none) */
     int ldap_time_limit;    /* most seconds per LDAP search (0 = none) */
+    int ldap_idle_timeout;  /* seconds an LDAP connection may be silent (0 = never closed) */
+    int ldap_message_timeout; /* seconds one LDAP request may take to arrive (0 = none) */
+    int ldap_max_conns_per_addr; /* LDAP connections from one address (0 = no cap) */
+    int ldap_paged_ttl;     /* seconds a paged-results cookie lives (0 = no limit) */
+    int ldap_paged_max_stale; /* paged searches that may pin an old snapshot (-1 = no cap) */
+    int ldap_max_queued_conn; /* bytes of requests queued per LDAP connection (0 = no cap) */
+    int ldap_max_queued_bytes; /* the same over all LDAP connections (0 = no cap) */
     char ldap_tls_cert[512]; /* PEM chain for StartTLS/LDAPS; empty = no TLS */
     char ldap_tls_key[512];  /* its private key (PEM) */
     int ldaps_port;          /* LDAPS port; 0 = none */

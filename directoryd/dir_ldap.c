@@ -125,6 +125,12 @@ struct conn {
     enum dir_role paged_role;   /* the caller's rights when it was computed */
     long long paged_since;      /* when (now_s()) */
     unsigned char paged_fp[16]; /* the request it answers (dir_ldap_req fingerprint) */
+    /* limits (see sweep) */
+    uint32_t addr;           /* the peer's IPv4 address (network order), counted per address */
+    long long last_active;   /* last bytes read or written (now_s()) */
+    long long partial_since; /* bytes of an unfinished message arrived since; 0 = none */
+    bool readable;           /* service() runs for an EPOLLIN event */
+    size_t queued_bytes;     /* bytes of the requests in the queue */
     struct conn *prev, *next;
 };
 
@@ -138,9 +144,18 @@ struct loop {
     struct bind_job *done; /* finished jobs (done_mu) */
     pthread_t thread;
     struct conn *conns;
+    long long last_sweep, last_refusal_log;
+    atomic_int nstale; /* kept paged answers on an old snapshot, at the last sweep */
 };
 
 #define BIND_WORKERS 2
+#define ADDR_BUCKETS 1024
+
+struct addr_count {
+    uint32_t addr;
+    int n;
+    struct addr_count *next;
+};
 
 struct dir_ldap {
     struct dir_ldap_opts o;
@@ -155,7 +170,10 @@ struct dir_ldap {
     bool jobs_stop;
     struct loop loops[MAX_THREADS];
     atomic_int nconns;
-    atomic_int npaged; /* paged answers kept on connections */
+    atomic_int npaged;         /* paged answers kept on connections */
+    atomic_llong queued_total; /* bytes of queued requests, all connections */
+    pthread_mutex_t addr_mu;
+    struct addr_count *addrs[ADDR_BUCKETS]; /* connections per peer address (addr_mu) */
 };
 
 static void paged_drop(struct conn *c);
@@ -167,6 +185,72 @@ static long long now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long long)ts.tv_sec;
+}
+
+/* ---- connections per address ---- */
+
+/* Counts one more connection from A; false when A already has max_conns_per_addr. */
+static bool addr_take(struct dir_ldap *s, uint32_t a)
+{
+    bool ok = true;
+    pthread_mutex_lock(&s->addr_mu);
+    struct addr_count **p = &s->addrs[a % ADDR_BUCKETS];
+    while (*p && (*p)->addr != a)
+        p = &(*p)->next;
+    if (!*p) {
+        *p = dir_xcalloc(1, sizeof **p);
+        (*p)->addr = a;
+    }
+    if (s->o.max_conns_per_addr > 0 && (*p)->n >= s->o.max_conns_per_addr)
+        ok = false;
+    else
+        (*p)->n++;
+    if ((*p)->n == 0) {
+        struct addr_count *dead = *p;
+        *p = dead->next;
+        free(dead);
+    }
+    pthread_mutex_unlock(&s->addr_mu);
+    return ok;
+}
+
+static void addr_release(struct dir_ldap *s, uint32_t a)
+{
+    pthread_mutex_lock(&s->addr_mu);
+    struct addr_count **p = &s->addrs[a % ADDR_BUCKETS];
+    while (*p && (*p)->addr != a)
+        p = &(*p)->next;
+    if (*p && --(*p)->n <= 0) {
+        struct addr_count *dead = *p;
+        *p = dead->next;
+        free(dead);
+    }
+    pthread_mutex_unlock(&s->addr_mu);
+}
+
+/* ---- queued requests ---- */
+
+static void queue_account(struct conn *c, const struct op *o, bool add)
+{
+    if (add) {
+        c->queued_bytes += o->bytes;
+        atomic_fetch_add(&c->loop->srv->queued_total, (long long)o->bytes);
+    } else {
+        c->queued_bytes -= o->bytes;
+        atomic_fetch_sub(&c->loop->srv->queued_total, (long long)o->bytes);
+    }
+}
+
+/* May C read another request? Always when its queue is empty (so every connection makes
+ * progress); otherwise only under its own cap and the server-wide one. */
+static bool may_queue(const struct conn *c)
+{
+    const struct dir_ldap *s = c->loop->srv;
+    if (c->nqueued >= MAX_QUEUED) return false;
+    if (c->nqueued == 0) return true;
+    return (s->o.max_queued_conn <= 0 || c->queued_bytes < (size_t)s->o.max_queued_conn) &&
+           (s->o.max_queued_total <= 0 ||
+            atomic_load(&s->queued_total) < (long long)s->o.max_queued_total);
 }
 
 /* ---- output ---- */
@@ -275,10 +359,12 @@ static void conn_close(struct conn *c)
     while (c->qhead) {
         struct op *o = c->qhead;
         c->qhead = o->next;
+        queue_account(c, o, false);
         op_free(o);
     }
     stream_free(c->active);
     paged_drop(c);
+    addr_release(l->srv, c->addr);
     if (c->bind_job) c->bind_job->conn = NULL; /* the loop frees it when the worker hands it back */
     dir_tls_free(c->tls);                      /* before the socket closes: close_notify */
     ber_sockbuf_free(c->sb);                   /* closes the socket */
@@ -939,6 +1025,7 @@ static void do_abandon(struct conn *c, int id)
             *p = o->next;
             if (c->qtail == o) c->qtail = prev;
             c->nqueued--;
+            queue_account(c, o, false);
             op_free(o);
             return;
         }
@@ -946,12 +1033,13 @@ static void do_abandon(struct conn *c, int id)
 }
 
 /* Reads complete messages, decodes them and queues them, until the socket is drained or the
- * queue full. A malformed message is queued too (its turn closes the connection) and
- * reading stops there. */
-static void read_messages(struct conn *c)
+ * queue full (see may_queue). A malformed message is queued too (its turn closes the
+ * connection) and reading stops there. Bytes that arrive without completing a message start
+ * the message deadline (partial_since; see sweep). */
+static void read_messages(struct conn *c, bool readable)
 {
-    while (!c->eof && !c->closing && !c->read_stop && !c->starttls_pending &&
-           c->nqueued < MAX_QUEUED) {
+    int completed = 0;
+    while (!c->eof && !c->closing && !c->read_stop && !c->starttls_pending && may_queue(c)) {
         if (!c->cur && !(c->cur = ber_alloc_t(0))) {
             DIR_LOG(DIR_LOG_ERROR, "ldap", "out of memory");
             abort();
@@ -961,7 +1049,10 @@ static void read_messages(struct conn *c)
         ber_tag_t tag = ber_get_next(c->sb, &len, c->cur);
         if (tag != LDAP_TAG_MESSAGE) {
             int e = errno;
-            if (tag == LBER_DEFAULT && (e == EAGAIN || e == EWOULDBLOCK)) return;
+            if (tag == LBER_DEFAULT && (e == EAGAIN || e == EWOULDBLOCK)) {
+                if (readable && completed == 0 && !c->partial_since) c->partial_since = now_s();
+                return;
+            }
             ber_free(c->cur, 1);
             c->cur = NULL;
             if (tag == LBER_DEFAULT && (e == 0 || e == ECONNRESET || e == EPIPE)) {
@@ -975,6 +1066,9 @@ static void read_messages(struct conn *c)
         }
         BerElement *ber = c->cur;
         c->cur = NULL;
+        completed++;
+        c->partial_since = 0;
+        c->last_active = now_s();
         struct op *o = dir_xcalloc(1, sizeof *o);
         o->st = dir_ldap_req_decode_ber(ber, &o->req);
         o->bytes = len;
@@ -992,6 +1086,7 @@ static void read_messages(struct conn *c)
             c->qhead = o;
         c->qtail = o;
         c->nqueued++;
+        queue_account(c, o, true);
     }
 }
 
@@ -1010,6 +1105,7 @@ static bool run_work(struct conn *c)
         c->qhead = o->next;
         if (!c->qhead) c->qtail = NULL;
         c->nqueued--;
+        queue_account(c, o, false);
         dispatch(c, o);
         op_free(o);
         did = true;
@@ -1030,11 +1126,13 @@ static bool flush_out(struct conn *c)
             return true;
         }
         c->outoff += n;
+        c->last_active = now_s();
     }
     while (out_pending(c)) {
         ssize_t n = send(c->fd, c->out + c->outoff, out_pending(c), MSG_NOSIGNAL);
         if (n > 0) {
             c->outoff += (size_t)n;
+            c->last_active = now_s();
             continue;
         }
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
@@ -1050,7 +1148,7 @@ static bool flush_out(struct conn *c)
 static void set_events(struct conn *c)
 {
     bool want_in = !c->eof && !c->closing && !c->read_stop && !c->starttls_pending &&
-                   c->nqueued < MAX_QUEUED && out_pending(c) < OUT_HIGH;
+                   may_queue(c) && out_pending(c) < OUT_HIGH;
     bool want_out = out_pending(c) > 0 || c->active || (c->qhead && !c->closing && !c->bind_job);
     if (c->tls_state == TLS_HANDSHAKE) {
         want_in = c->tls_want == DIR_TLS_WANT_READ;
@@ -1112,8 +1210,10 @@ static void service(struct conn *c)
         if (!closed) set_events(c);
         return;
     }
+    bool readable = c->readable;
+    c->readable = false;
     for (int round = 0; round < 64; round++) {
-        read_messages(c);
+        read_messages(c, readable && round == 0);
         bool did = run_work(c);
         if (!flush_out(c)) {
             conn_close(c);
@@ -1149,12 +1249,31 @@ static void accept_all(struct loop *l, int lfd, bool tls)
 {
     struct dir_ldap *srv = l->srv;
     for (;;) {
-        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        struct sockaddr_in sa = {0};
+        socklen_t sl = sizeof sa;
+        int fd = accept4(lfd, (struct sockaddr *)&sa, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) return;
         if (atomic_fetch_add(&srv->nconns, 1) >= srv->o.max_conns) {
             atomic_fetch_sub(&srv->nconns, 1);
-            DIR_LOG(DIR_LOG_WARN, "ldap", "connection refused: ldap_max_conns (%d) reached",
-                    srv->o.max_conns);
+            if (now_s() != l->last_refusal_log) {
+                l->last_refusal_log = now_s();
+                DIR_LOG(DIR_LOG_WARN, "ldap", "connection refused: ldap_max_conns (%d) reached",
+                        srv->o.max_conns);
+            }
+            close(fd);
+            continue;
+        }
+        uint32_t addr = sa.sin_family == AF_INET ? sa.sin_addr.s_addr : 0;
+        if (!addr_take(srv, addr)) {
+            atomic_fetch_sub(&srv->nconns, 1);
+            if (now_s() != l->last_refusal_log) {
+                char a[INET_ADDRSTRLEN] = "?";
+                inet_ntop(AF_INET, &sa.sin_addr, a, sizeof a);
+                l->last_refusal_log = now_s();
+                DIR_LOG(DIR_LOG_WARN, "ldap",
+                        "connection from %s refused: ldap_max_conns_per_addr (%d) reached", a,
+                        srv->o.max_conns_per_addr);
+            }
             close(fd);
             continue;
         }
@@ -1163,6 +1282,8 @@ static void accept_all(struct loop *l, int lfd, bool tls)
         struct conn *c = dir_xcalloc(1, sizeof *c);
         c->fd = fd;
         c->loop = l;
+        c->addr = addr;
+        c->last_active = now_s();
         c->sb = ber_sockbuf_alloc();
         ber_sockbuf_add_io(c->sb, &ber_sockbuf_io_tcp, LBER_SBIOD_LEVEL_PROVIDER, &c->fd);
         ber_len_t max = (ber_len_t)srv->o.max_message;
@@ -1206,12 +1327,60 @@ static void finish_binds(struct loop *l)
     }
 }
 
+/* Once a second: closes connections idle for ldap_idle_timeout (nothing read or written;
+ * also a client that stopped reading its answers, or one held over its queue cap) and those
+ * whose unfinished message is older than ldap_message_timeout; expires kept paged answers
+ * after ldap_paged_ttl, and drops those on an old snapshot when more than
+ * ldap_paged_max_stale are held server-wide; lets connections paused by the server-wide queue
+ * cap read again. */
+static void sweep(struct loop *l)
+{
+    struct dir_ldap *srv = l->srv;
+    const struct dir_ldap_opts *o = &srv->o;
+    long long now = now_s();
+    l->last_sweep = now;
+    struct dir_model *cur = dir_refresh_acquire(o->refresh);
+    int nstale = 0;
+    for (struct conn *c = l->conns, *next; c; c = next) {
+        next = c->next;
+        const char *why = NULL;
+        if (o->idle_timeout > 0 && now - c->last_active > o->idle_timeout && !c->bind_job)
+            why = "idle for longer than ldap_idle_timeout";
+        else if (o->message_timeout > 0 && c->partial_since &&
+                 now - c->partial_since > o->message_timeout)
+            why = "a request took longer than ldap_message_timeout to arrive";
+        if (why) {
+            DIR_LOG(DIR_LOG_INFO, "ldap", "closing connection fd=%d: %s", c->fd, why);
+            conn_close(c);
+            continue;
+        }
+        bool streaming_kept = c->active && !c->active->owned;
+        if (c->paged && !streaming_kept) {
+            if (o->paged_ttl > 0 && now - c->paged_since > o->paged_ttl)
+                paged_drop(c);
+            else if (c->paged->m != cur)
+                nstale++;
+        }
+        set_events(c);
+    }
+    atomic_store(&l->nstale, nstale);
+    int total = 0;
+    for (int i = 0; i < srv->nloops; i++)
+        total += atomic_load(&srv->loops[i].nstale);
+    if (o->paged_max_stale >= 0 && total > o->paged_max_stale && nstale > 0) {
+        for (struct conn *c = l->conns; c; c = c->next)
+            if (c->paged && !(c->active && !c->active->owned) && c->paged->m != cur) paged_drop(c);
+        atomic_store(&l->nstale, 0);
+    }
+    dir_model_release(cur);
+}
+
 static void *loop_main(void *arg)
 {
     struct loop *l = arg;
     struct epoll_event evs[64];
     for (;;) {
-        int n = epoll_wait(l->ep, evs, 64, -1);
+        int n = epoll_wait(l->ep, evs, 64, 1000);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) break;
         for (int i = 0; i < n; i++) {
@@ -1234,8 +1403,11 @@ static void *loop_main(void *arg)
                 conn_close(c);
                 continue;
             }
+            c->readable = (evs[i].events & (EPOLLIN | EPOLLRDHUP)) != 0;
+            if (c->readable) c->last_active = now_s();
             service(c);
         }
+        if (now_s() != l->last_sweep) sweep(l); /* after the events: it may close connections */
     }
 out:
     while (l->conns)
@@ -1325,6 +1497,7 @@ enum dir_rc dir_ldap_start(const struct dir_ldap_opts *opts, struct dir_ldap **o
     s->tls_port = opts->tls_port > 0 ? ntohs(tsa.sin_port) : 0;
     pthread_mutex_init(&s->jobs_mu, NULL);
     pthread_cond_init(&s->jobs_cond, NULL);
+    pthread_mutex_init(&s->addr_mu, NULL);
     for (int i = 0; i < s->nloops; i++) {
         struct loop *l = &s->loops[i];
         l->ep = epoll_create1(EPOLL_CLOEXEC);
@@ -1424,6 +1597,13 @@ void dir_ldap_stop(struct dir_ldap *s)
         loop_release(&s->loops[i]);
     pthread_mutex_destroy(&s->jobs_mu);
     pthread_cond_destroy(&s->jobs_cond);
+    for (int i = 0; i < ADDR_BUCKETS; i++) /* empty once every connection closed */
+        while (s->addrs[i]) {
+            struct addr_count *a = s->addrs[i];
+            s->addrs[i] = a->next;
+            free(a);
+        }
+    pthread_mutex_destroy(&s->addr_mu);
     dir_tls_ctx_free(s->tls);
     free(s->nsuffix);
     free(s);

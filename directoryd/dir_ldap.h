@@ -23,21 +23,29 @@
 #include <stddef.h>
 
 struct dir_ldap_opts {
-    const char *addr;       /* listen address (loopback by default) */
-    int port;               /* 0 picks a free port */
-    int threads;            /* event loops */
-    int max_conns;          /* connections beyond this are closed at once */
-    int max_message;        /* largest request accepted, in bytes */
-    int size_limit;         /* most entries per search (and per page); 0 = none */
-    int time_limit;         /* most seconds per search; 0 = none */
-    int paged_ttl;          /* seconds a paged-results cookie stays valid; 0 = no limit */
-    struct dir_refresh *refresh; /* borrowed; must outlive the server */
+    const char *addr;              /* listen address (loopback by default) */
+    int port;                      /* 0 picks a free port */
+    int threads;                   /* event loops */
+    int max_conns;                 /* connections beyond this are closed at once */
+    int max_message;               /* largest request accepted, in bytes */
+    int size_limit;                /* most entries per search (and per page); 0 = none */
+    int time_limit;                /* most seconds per search; 0 = none */
+    int paged_ttl;                 /* seconds a paged-results cookie stays valid; 0 = no limit */
+    int paged_max_stale;           /* kept paged answers allowed on an old snapshot, server-wide;
+                                      beyond, they are dropped (their cookies expire); -1 = no cap */
+    int idle_timeout;              /* seconds a connection may read and write nothing; 0 = none */
+    int message_timeout;           /* seconds an unfinished request may take to arrive; 0 = none */
+    int max_conns_per_addr;        /* connections from one IPv4 address; 0 = no cap */
+    long long max_queued_conn;     /* bytes of requests queued on one connection before it is
+                                      read no further (one request is always read); 0 = no cap */
+    long long max_queued_total;    /* the same over all connections; 0 = no cap */
+    struct dir_refresh *refresh;   /* borrowed; must outlive the server */
     struct dir_sessions *sessions; /* borrowed; staff binds (NULL: API clients only) */
-    const char *tls_cert;   /* PEM certificate chain for StartTLS and LDAPS; NULL/"" = none */
-    const char *tls_key;    /* its PEM private key */
-    int tls_port;           /* LDAPS (TLS from the first byte) port; 0 = none */
-    atomic_bool *used;      /* borrowed, may be NULL: set at the first search answered (so
-                               the owner knows the per-snapshot view is worth building early) */
+    const char *tls_cert; /* PEM certificate chain for StartTLS and LDAPS; NULL/"" = none */
+    const char *tls_key;  /* its PEM private key */
+    int tls_port;         /* LDAPS (TLS from the first byte) port; 0 = none */
+    atomic_bool *used;    /* borrowed, may be NULL: set at the first search answered (so
+                             the owner knows the per-snapshot view is worth building early) */
 };
 
 struct dir_ldap;

@@ -11,7 +11,7 @@ import ldap
 import ldap.controls
 import pytest
 
-from conftest import ADMIN_KEY, Daemon, make_demo_db, wait_for
+from conftest import ADMIN_KEY, Daemon, make_demo_db, psql, wait_for
 from test_ldap import PEOPLE, SUFFIX, ORGS, ber_int, conn, raw_exchange, tlv
 from test_writes import send
 
@@ -217,3 +217,223 @@ def test_paged_cookie_only_for_the_same_request(d):
     # The same request with the cookie still gets the next page.
     more = next_page(c, page)
     assert len(more) == 2 and not set(dn for dn, _ in more) & set(dn for dn, _ in data)
+
+
+# ---- finding 4: idle and slow connections, connections per address, queues, kept answers ----
+
+LIMITS = {"DIRECTORYD_LDAP_IDLE_TIMEOUT": "3", "DIRECTORYD_LDAP_MESSAGE_TIMEOUT": "2",
+          "DIRECTORYD_LDAP_MAX_CONNS_PER_ADDR": "4", "DIRECTORYD_LDAP_MAX_QUEUED_CONN": "65536",
+          "DIRECTORYD_LDAP_MAX_QUEUED_BYTES": "262144"}
+
+
+@pytest.fixture(scope="module")
+def limited(pg, workdir):
+    daemon = Daemon(make_demo_db(pg), workdir, extra_env=LIMITS)
+    yield daemon
+    daemon.stop()
+
+
+def rss_kb(daemon):
+    with open("/proc/%d/status" % daemon.proc.pid) as f:
+        return int([l for l in f if l.startswith("VmRSS:")][0].split()[1])
+
+
+def timed_search(daemon, c=None):
+    t0 = time.time()
+    c = c or conn(daemon)
+    assert c.search_s("ou=areas," + SUFFIX, ldap.SCOPE_BASE, "(objectClass=*)", ["ou"])
+    return time.time() - t0
+
+
+def closed_within(s, seconds):
+    """True when the server closes S (recv returns b"" or a reset) within SECONDS."""
+    s.settimeout(0.2)
+    end = time.time() + seconds
+    while time.time() < end:
+        try:
+            data = s.recv(65536)
+            if not data:
+                return True
+        except socket.timeout:
+            pass
+        except ConnectionResetError:
+            return True
+    return False
+
+
+def test_idle_connection_closed_normal_client_answered(limited):
+    c = conn(limited)
+    timed_search(limited, c)  # the first search builds the LDAP view
+    idle = socket.create_connection(("127.0.0.1", limited.ldap_port))
+    t0 = time.time()
+    times = []
+    while time.time() - t0 < 2.0:  # the normal client keeps being answered meanwhile
+        times.append(timed_search(limited, c))
+        time.sleep(0.2)
+    assert sorted(times)[len(times) // 2] < 0.1 and max(times) < 0.5, times
+    assert closed_within(idle, 4.0)  # ldap_idle_timeout 3 s (swept once a second)
+    assert time.time() - t0 >= 2.5
+    idle.close()
+    c.unbind_s()
+
+
+def test_trickled_request_closed_at_the_message_deadline(limited):
+    s = socket.create_connection(("127.0.0.1", limited.ldap_port))
+    pdu = tlv(0x30, ber_int(1) + tlv(0x63, tlv(0x04, SUFFIX.encode()) + tlv(0x0a, b"\x00") +
+                                     tlv(0x0a, b"\x00") + ber_int(0) + ber_int(0) +
+                                     tlv(0x01, b"\x00") + tlv(0x87, b"objectClass") +
+                                     tlv(0x30, b"")))
+    t0 = time.time()
+    closed = False
+    for b in pdu[:-1]:  # one byte every 0.3 s: never idle, never complete
+        try:
+            s.sendall(bytes([b]))
+        except (BrokenPipeError, ConnectionResetError):
+            closed = True
+            break
+        if closed_within(s, 0.3):
+            closed = True
+            break
+    took = time.time() - t0
+    s.close()
+    assert closed and 1.5 < took < 5.0, took  # ldap_message_timeout 2 s
+    assert timed_search(limited) < 0.5
+
+
+def whoami_from(daemon, source):
+    s = socket.socket()
+    s.bind((source, 0))
+    s.settimeout(5)
+    s.connect(("127.0.0.1", daemon.ldap_port))
+    s.sendall(tlv(0x30, ber_int(1) + tlv(0x77, tlv(0x80, b"1.3.6.1.4.1.4203.1.11.3"))))
+    try:
+        got = s.recv(65536)
+    except ConnectionResetError:
+        got = b""
+    return s, got
+
+
+def test_connections_per_address_capped(limited):
+    held = [socket.create_connection(("127.0.0.1", limited.ldap_port)) for _ in range(4)]
+    extra = socket.create_connection(("127.0.0.1", limited.ldap_port))
+    assert closed_within(extra, 1.0)  # the fifth from 127.0.0.1 is closed at once
+    s, got = whoami_from(limited, "127.0.0.2")  # another address is still served
+    assert b"\x02\x01\x01\x78" in got
+    s.close()
+    extra.close()
+    for h in held:
+        h.close()
+    time.sleep(0.2)
+    s, got = whoami_from(limited, "127.0.0.1")  # and 127.0.0.1 again once they are gone
+    assert b"\x02\x01\x01\x78" in got
+    s.close()
+    assert "ldap_max_conns_per_addr (4) reached" in limited.read_log()
+
+
+def big_search(msgid, pad):
+    """Matches every entry, all attributes, but carries PAD bytes in its filter."""
+    flt = tlv(0xa1, tlv(0xa3, tlv(0x04, b"cn") + tlv(0x04, b"x" * pad)) +
+              tlv(0x87, b"objectClass"))
+    return tlv(0x30, ber_int(msgid) + tlv(0x63, tlv(0x04, SUFFIX.encode()) + tlv(0x0a, b"\x02") +
+                                          tlv(0x0a, b"\x00") + ber_int(0) + ber_int(0) +
+                                          tlv(0x01, b"\x00") + flt + tlv(0x30, b"")))
+
+
+def send_without_reading(daemon, nconns, nreqs, seconds, source="127.0.1.%d"):
+    """NCONNS clients (one per source address) each pipeline NREQS searches of 250 KB whose
+    answers are large, and never read: returns (sockets, bytes sent)."""
+    socks = []
+    for i in range(nconns):
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.bind((source % (i + 1), 0))
+        s.connect(("127.0.0.1", daemon.ldap_port))
+        s.setblocking(False)
+        socks.append(s)
+    pdus = [big_search(i + 1, 250000) for i in range(nreqs)]
+    at = [[0, 0] for _ in socks]  # request index, offset
+    sent = 0
+    t0 = time.time()
+    while time.time() - t0 < seconds:
+        progress = False
+        for s, pos in zip(socks, at):
+            if pos[0] >= nreqs:
+                continue
+            try:
+                n = s.send(pdus[pos[0]][pos[1]:])
+            except BlockingIOError:
+                continue
+            except OSError:
+                pos[0] = nreqs
+                continue
+            sent += n
+            progress = progress or n > 0
+            pos[1] += n
+            if pos[1] == len(pdus[pos[0]]):
+                pos[0], pos[1] = pos[0] + 1, 0
+        if not progress:
+            time.sleep(0.1)
+    return socks, sent
+
+
+def test_client_that_never_reads_is_capped(limited):
+    """Issue 11: 40 connections that never read queued 64 requests of 256 KiB each (514 MB).
+    Here 20 connections send 64 requests of 250 KB each for 6 s; what the daemon holds stays
+    within its caps (ldap_max_queued_conn 64 KiB, ldap_max_queued_bytes 256 KiB here, plus one
+    request being read and 256 KiB of answers per connection)."""
+    before = rss_kb(limited)
+    socks, sent = send_without_reading(limited, 20, 64, 6.0)
+    grown = rss_kb(limited) - before
+    assert grown < 60000, "RSS grew by %d KiB after %d bytes sent" % (grown, sent)
+    # Other clients are answered meanwhile, and the stuck ones are closed after the idle
+    # timeout (they read nothing and the server can write nothing).
+    assert timed_search(limited) < 0.5
+    assert all(closed_within(s, 8.0) for s in socks)
+    for s in socks:
+        s.close()
+
+
+PAGED_LIMITS = {"DIRECTORYD_LDAP_PAGED_TTL": "3", "DIRECTORYD_LDAP_PAGED_MAX_STALE": "1"}
+
+
+@pytest.fixture(scope="module")
+def paged(pg, workdir):
+    daemon = Daemon(make_demo_db(pg), workdir, extra_env=PAGED_LIMITS)
+    yield daemon
+    daemon.stop()
+
+
+def test_paged_cookie_expires_after_its_ttl(paged):
+    c = conn(paged, ORG_DN, "integration-caseworker-key-0123456789")
+    _, page = first_page(c)
+    time.sleep(4.5)  # ldap_paged_ttl 3 s
+    with pytest.raises(ldap.UNWILLING_TO_PERFORM) as e:
+        next_page(c, page)
+    assert "paged results cookie expired; start the search again" in str(e.value)
+    # A fresh search works at once.
+    data, _ = first_page(c)
+    assert len(data) == 2
+
+
+def test_paged_answers_on_old_snapshots_are_dropped(paged):
+    conns = [conn(paged, ORG_DN, "integration-caseworker-key-0123456789") for _ in range(3)]
+    pages = [first_page(c)[1] for c in conns]
+    # A write publishes a new snapshot: three kept answers now pin the old one (cap 1).
+    seq = paged.http.get("/healthz")[2]["seq"]
+    psql(paged.db_url, "UPDATE organization SET name_en = name_en || ' (renamed)' "
+                       "WHERE ref = 'coc-chatuchak'")
+    ok, _ = wait_for(lambda: paged.http.get("/healthz")[2]["seq"] > seq)
+    assert ok
+    time.sleep(1.5)
+    expired = 0
+    for c, page in zip(conns, pages):
+        try:
+            next_page(c, page)
+        except ldap.UNWILLING_TO_PERFORM as e:
+            assert "cookie expired" in str(e)
+            expired += 1
+    assert expired >= 2  # at most ldap_paged_max_stale (1) may go on holding the old one
+    # One paged search on the current snapshot keeps working across pages.
+    data, page = first_page(conns[0])
+    time.sleep(1.5)
+    assert len(next_page(conns[0], page)) == 2

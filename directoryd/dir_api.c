@@ -13,6 +13,7 @@
 #include <jansson.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -820,7 +821,12 @@ void dir_api_handle(void *app, const struct dir_http_req *req, struct dir_http_r
     const char *method = dir_http_method(req);
     struct dir_problem p;
 
-    c.m = dir_refresh_acquire(api->refresh);
+    if (api->refresh) {
+        c.m = dir_refresh_acquire(api->refresh);
+    } else if (api->model) {
+        c.m = api->model;
+        atomic_fetch_add(&c.m->refs, 1);
+    }
     if (strcmp(c.path, "/healthz") == 0) {
         healthz(&c, api, method);
         goto out;
@@ -862,8 +868,19 @@ void dir_api_handle(void *app, const struct dir_http_req *req, struct dir_http_r
     struct dir_caller who = {
         .role = c.role, .kind = c.kind, .name = c.client ? c.client : "anonymous"};
     dir_http_client_addr(req, who.address, sizeof who.address);
-    if (dir_sync_http_handle(api->sync, &who, method, seg, nseg, req, resp)) goto out;
-    if (dir_write_handle(&api->write, c.m, &who, method, seg, nseg, req, resp)) goto out;
+    if (!api->write.db) {
+        /* No database (tests, fuzzing): what would need one answers as if it were down. */
+        if (!safe ||
+            (nseg >= 1 && (strcmp(seg[0], "admin") == 0 || strcmp(seg[0], "audit") == 0))) {
+            dir_problem_init(&p, 503, "database-unavailable", "Database unavailable",
+                             "The database cannot be reached; try again shortly.");
+            problem(&c, &p);
+            goto out;
+        }
+    } else {
+        if (dir_sync_http_handle(api->sync, &who, method, seg, nseg, req, resp)) goto out;
+        if (dir_write_handle(&api->write, c.m, &who, method, seg, nseg, req, resp)) goto out;
+    }
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
         resp->allow = "GET, HEAD";
         dir_problem_init(&p, 405, "method-not-allowed", "Method not allowed",

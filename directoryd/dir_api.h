@@ -27,6 +27,9 @@ struct dir_api {
     struct dir_sessions *sessions; /* borrowed: staff login */
     int cookie_secure;             /* 1: Set-Cookie gets Secure */
     struct dir_api_probe *probe;   /* owned: the database probe behind /healthz, or NULL */
+    /* For tests and fuzzing: with REFRESH NULL, this snapshot (borrowed) is served; with
+     * write.db NULL, writes and the database-backed admin routes answer 503. */
+    struct dir_model *model;
 };
 
 /* Starts the database probe /healthz reports (a thread asking PostgreSQL for the change-log

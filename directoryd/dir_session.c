@@ -275,6 +275,12 @@ bool dir_session_verify(struct dir_sessions *s, const struct dir_model *m, const
                        strlen(f[6]), NULL, &ulen, NULL) != 0)
         return false;
     info->username[ulen] = '\0';
+    /* Only this server signs tokens, but what it reads back is still checked: a known kind,
+     * a session id of 32 hex digits and a username of UTF-8 text. */
+    if ((strcmp(info->kind, "person") != 0 && strcmp(info->kind, "local") != 0) ||
+        strlen(f[1]) != 32 || strspn(f[1], "0123456789abcdef") != 32 || ulen == 0 ||
+        !dir_text_utf8_valid(info->username, ulen))
+        return false;
     if (m && (dir_model_session_revoked(m, info->sid) ||
               logged_out_since(m, info->username, info->issued_ms)))
         return false;

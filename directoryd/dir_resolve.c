@@ -175,8 +175,11 @@ static void tier1(struct run *r)
         if (a == r->district)
             break;
     }
-    sort_items(&r->items[first], people_from - first, m);
-    sort_items(&r->items[people_from], r->nitems - people_from, m);
+    /* (ITEMS is NULL while nothing was added: no pointer arithmetic on it then.) */
+    if (people_from > first)
+        sort_items(&r->items[first], people_from - first, m);
+    if (r->nitems > people_from)
+        sort_items(&r->items[people_from], r->nitems - people_from, m);
 }
 
 /* ---- tier 2 ---- */

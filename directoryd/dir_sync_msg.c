@@ -273,6 +273,8 @@ static void add_uuid_set(json_t *list, BerVarray uuids)
 
 void dir_sync_msg_info_value(const struct berval *data, struct dir_sync_intake *in)
 {
+    if (!data->bv_val || !data->bv_len) /* liblber asserts or reads NULL on these */
+        return;
     BerElement *ber = ber_init((struct berval *)data);
     if (!ber) return;
     ber_len_t len;
@@ -313,21 +315,40 @@ void dir_sync_msg_info_value(const struct berval *data, struct dir_sync_intake *
     ber_free(ber, 1);
 }
 
+/* libldap 2.5 exports this (result.c) without declaring it in ldap.h: the message's BER,
+ * positioned at its protocolOp. */
+BerElement *ldap_get_message_ber(LDAPMessage *msg);
+
+/* IntermediateResponse ::= [APPLICATION 25] SEQUENCE { responseName [0] LDAPOID OPTIONAL,
+ * responseValue [1] OCTET STRING OPTIONAL } is read here rather than with
+ * ldap_parse_intermediate, which asserts (aborting the daemon) on an empty or NUL-led name. */
 void dir_sync_msg_info(LDAP *ld, LDAPMessage *res, struct dir_sync_intake *in)
 {
-    char *oid = NULL;
-    struct berval *data = NULL;
-    if (ldap_parse_intermediate(ld, res, &oid, &data, NULL, 0) == LDAP_SUCCESS && oid && data &&
-        strcmp(oid, LDAP_SYNC_INFO) == 0)
-        dir_sync_msg_info_value(data, in);
-    ldap_memfree(oid);
-    ber_bvfree(data);
+    (void)ld;
+    BerElement *src = ldap_get_message_ber(res);
+    BerElement *ber = src ? ber_dup(src) : NULL;
+    if (!ber) return;
+    ber_len_t len;
+    struct berval oid = {0, NULL}, value = {0, NULL};
+    bool has_value = false;
+    if (ber_scanf(ber, "{") != LBER_ERROR) {
+        if (ber_peek_tag(ber, &len) == LDAP_TAG_IM_RES_OID &&
+            ber_scanf(ber, "m", &oid) == LBER_ERROR)
+            oid.bv_len = 0;
+        if (ber_peek_tag(ber, &len) == LDAP_TAG_IM_RES_VALUE &&
+            ber_scanf(ber, "m", &value) != LBER_ERROR)
+            has_value = value.bv_val != NULL;
+    }
+    if (has_value && oid.bv_len == strlen(LDAP_SYNC_INFO) &&
+        memcmp(oid.bv_val, LDAP_SYNC_INFO, oid.bv_len) == 0)
+        dir_sync_msg_info_value(&value, in);
+    ber_free(ber, 0);
 }
 
 void dir_sync_msg_state_value(const struct berval *v, int *state, char uuid[37],
                               struct dir_sync_intake *in)
 {
-    BerElement *ber = ber_init((struct berval *)v);
+    BerElement *ber = v->bv_val && v->bv_len ? ber_init((struct berval *)v) : NULL;
     struct berval u = {0, NULL};
     ber_int_t st = LDAP_SYNC_ADD;
     *state = LDAP_SYNC_ADD;
@@ -365,7 +386,7 @@ void dir_sync_msg_entry(LDAP *ld, LDAPMessage *e, const struct dir_sync_unit *un
 
 void dir_sync_msg_done_value(const struct berval *v, struct dir_sync_intake *in)
 {
-    BerElement *ber = ber_init((struct berval *)v);
+    BerElement *ber = v->bv_val && v->bv_len ? ber_init((struct berval *)v) : NULL;
     if (ber && ber_scanf(ber, "{") != LBER_ERROR) opt_cookie(ber, in);
     if (ber) ber_free(ber, 1);
     in->refresh_done = true;
@@ -382,7 +403,10 @@ int dir_sync_msg_result(LDAP *ld, LDAPMessage *res, bool sync, struct dir_sync_i
         LDAPControl *pr =
             page_cookie ? ldap_control_find(LDAP_CONTROL_PAGEDRESULTS, rctrls, NULL) : NULL;
         ber_int_t est = 0;
-        if (pr) ldap_parse_pageresponse_control(ld, pr, &est, page_cookie);
+        /* libldap asserts on a control without a value and liblber reads NULL on an empty one:
+         * a hostile server's would abort the daemon. */
+        if (pr && pr->ldctl_value.bv_val && pr->ldctl_value.bv_len)
+            ldap_parse_pageresponse_control(ld, pr, &est, page_cookie);
     }
     ldap_controls_free(rctrls);
     return code;

@@ -28,10 +28,12 @@
 #include "dir_log.h"
 #include "dir_mem.h"
 #include "dir_problem.h"
+#include "dir_query.h"
 
 #include <errno.h>
 #include <stdarg.h>
 #include <lber.h>
+#include <limits.h>
 #include <ldap.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -1212,14 +1214,12 @@ bool dir_sync_http_handle(struct dir_sync *s, const struct dir_caller *who, cons
     char err[512];
     if (runs) {
         const char *lim = dir_http_arg(req, "limit"), *bef = dir_http_arg(req, "before");
-        char *end;
-        long limit = lim ? strtol(lim, &end, 10) : 20;
-        long long before = bef ? strtoll(bef, &end, 10) : 0;
-        if ((lim && (!*lim || limit < 1 || limit > 100)) || (bef && before < 0)) {
+        long long limit = 20, before = 0;
+        bool limit_ok = !lim || dir_query_int(lim, 1, 100, &limit);
+        if (!limit_ok || (bef && !dir_query_int(bef, 0, LLONG_MAX, &before))) {
             dir_problem_init(&p, 400, "invalid-parameter", "Invalid query parameter",
                              "limit must be 1 to 100 and before a run id.");
-            dir_problem_add(&p, lim && (limit < 1 || limit > 100) ? "limit" : "before", "ค่าไม่ถูกต้อง",
-                            "invalid value");
+            dir_problem_add(&p, !limit_ok ? "limit" : "before", "ค่าไม่ถูกต้อง", "invalid value");
             respond(resp, &p, path);
             return true;
         }

@@ -8,6 +8,7 @@
 #include "dir_validate.h"
 
 #include <jansson.h>
+#include <limits.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -301,13 +302,13 @@ static void audit_read(struct job *j)
     const char *entity = dir_http_arg(j->req, "entity"), *id = dir_http_arg(j->req, "id");
     const char *actor = dir_http_arg(j->req, "actor"), *since = dir_http_arg(j->req, "since");
     const char *lim = dir_http_arg(j->req, "limit"), *cur = dir_http_arg(j->req, "cursor");
-    int limit = lim ? atoi(lim) : 50;
-    long long before = cur ? path_id(cur) : 0;
-    if (limit < 1 || limit > 500 || before < 0) {
+    long long limit = 50, before = 0;
+    bool limit_ok = !lim || dir_query_int(lim, 1, 500, &limit);
+    if (!limit_ok || (cur && !dir_query_int(cur, 1, LLONG_MAX, &before))) {
         struct dir_problem p;
         dir_problem_init(&p, 400, "invalid-parameter", "Invalid query parameter",
                          "limit must be 1..500 and cursor a previous 'next'.");
-        dir_problem_add(&p, limit < 1 || limit > 500 ? "limit" : "cursor", "ค่าไม่ถูกต้อง", "invalid");
+        dir_problem_add(&p, !limit_ok ? "limit" : "cursor", "ค่าไม่ถูกต้อง", "invalid");
         dir_problem_respond(&p, j->path, j->resp);
         return;
     }
@@ -320,8 +321,8 @@ static void audit_read(struct job *j)
         return;
     }
     char *rows = NULL, err[512];
-    enum dir_rc rc =
-        dir_db_audit(j->env->db, entity, id, actor, since, before, limit, &rows, err, sizeof err);
+    enum dir_rc rc = dir_db_audit(j->env->db, entity, id, actor, since, before, (int)limit, &rows,
+                                  err, sizeof err);
     if (rc == DIR_ERR_INVALID) {
         respond_problem(j, 400, "invalid-parameter", "Invalid query parameter", err);
         return;

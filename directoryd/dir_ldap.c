@@ -1,4 +1,5 @@
-/* dir_ldap.c - the LDAPv3 server: event loops, connections, operations, BER via liblber.
+/* dir_ldap.c - the LDAPv3 server: event loops, connections, limits, BER via liblber (the
+ * operations are in dir_ldap_ops.c, request decoding in dir_ldap_req.c).
  *
  * Per connection: liblber reads whole messages (ber_get_next on a non-blocking Sockbuf);
  * complete requests queue up (at most MAX_QUEUED, then reading pauses) and run in order. An
@@ -14,10 +15,9 @@
  *   Control ::= SEQUENCE { controlType LDAPOID, criticality BOOLEAN DEFAULT FALSE,
  *       controlValue OCTET STRING OPTIONAL }
  */
-#include "dir_ldap.h"
+#include "dir_ldap_int.h"
 #include "dir_entry.h"
 #include "dir_filter.h"
-#include "dir_ldap_req.h"
 #include "dir_log.h"
 #include "dir_mem.h"
 #include "dir_tls.h"
@@ -39,153 +39,6 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
-
-#define MAX_QUEUED 64
-#define OUT_HIGH (256 * 1024)
-#define MAX_THREADS 64
-
-struct op {
-    struct dir_ldap_req req;
-    enum dir_ldap_req_status st;
-    size_t bytes; /* the message's size as received */
-    struct op *next;
-};
-
-/* A search whose answer is being streamed, or a paged answer kept between pages. */
-struct result_set {
-    struct dir_model *m; /* one reference */
-    const struct dir_entry_view *v;
-    int *idx, n, pos;
-    bool see_private;
-};
-
-struct stream {
-    ber_int_t msgid;
-    struct result_set *rs; /* owned unless it is the connection's paged set */
-    int end;               /* stop at this position */
-    bool owned;
-    bool sel_all_user, sel_all_oper, types_only, special;
-    bool *sel;   /* per attribute id */
-    int done_rc; /* result code after the last entry */
-    const char *done_text;
-    /* response controls */
-    bool paged;
-    uint64_t cookie; /* 0 = none (the last page) */
-    bool sorted;
-    int sort_rc;
-};
-
-struct loop;
-struct conn;
-
-enum tls_state { TLS_NONE, TLS_HANDSHAKE, TLS_ON };
-
-/* A staff bind, checked on a bind worker thread: the city LDAP (or argon2id for a local
- * account) may take a while, and the event loop must not wait for it. The loop makes the job;
- * the job queue, then a worker, then the loop's done list own it in turn; the loop frees it.
- * CONN is touched by the loop thread only (NULL once the connection has closed). */
-struct bind_job {
-    struct loop *loop;
-    struct conn *conn;
-    ber_int_t msgid;
-    char user[128], password[1025], addr[64];
-    enum dir_login r; /* the answer */
-    struct dir_session_info info;
-    char err[256];
-    struct bind_job *next;
-};
-
-struct conn {
-    int fd;
-    Sockbuf *sb;
-    struct dir_tls *tls; /* LDAPS, or after StartTLS */
-    enum tls_state tls_state;
-    enum dir_tls_io tls_want; /* what the handshake or the last write waits for */
-    bool starttls_pending;    /* the StartTLS answer is queued: TLS starts once it is sent */
-    BerElement *cur;          /* message being read */
-    struct loop *loop;
-    char *out;
-    size_t outlen, outoff, outcap;
-    struct op *qhead, *qtail;
-    int nqueued;
-    bool eof, closing;
-    uint32_t events; /* registered with epoll */
-    /* who */
-    bool client;
-    uint8_t hash[DIR_AUTH_HASH_LEN];
-    char *bind_dn;
-    struct bind_job *bind_job; /* a staff bind being checked: later requests wait */
-    enum dir_role staff_role;  /* a staff bind (city LDAP password): its role until... */
-    long long staff_expires;   /* ...this time, as a web session would */
-    /* work */
-    struct stream *active;
-    bool read_stop;           /* a malformed message is queued: read no further */
-    struct result_set *paged; /* a paged answer kept between pages (see paged_keep) */
-    uint64_t paged_cookie, next_cookie;
-    enum dir_role paged_role;   /* the caller's rights when it was computed */
-    long long paged_since;      /* when (now_s()) */
-    unsigned char paged_fp[16]; /* the request it answers (dir_ldap_req fingerprint) */
-    /* limits (see sweep) */
-    uint32_t addr;           /* the peer's IPv4 address (network order), counted per address */
-    long long last_active;   /* last bytes read or written (now_s()) */
-    long long partial_since; /* bytes of an unfinished message arrived since; 0 = none */
-    bool readable;           /* service() runs for an EPOLLIN event */
-    size_t queued_bytes;     /* bytes of the requests in the queue */
-    struct conn *prev, *next;
-};
-
-struct loop {
-    struct dir_ldap *srv;
-    int ep, stopfd;
-    int lfd;     /* this loop's listening socket (SO_REUSEPORT: the kernel spreads connections) */
-    int lfd_tls; /* the same for LDAPS, or -1 */
-    int donefd;  /* eventfd: a bind worker finished a job for this loop */
-    pthread_mutex_t done_mu;
-    struct bind_job *done; /* finished jobs (done_mu) */
-    pthread_t thread;
-    struct conn *conns;
-    long long last_sweep, last_refusal_log;
-    atomic_int nstale; /* kept paged answers on an old snapshot, at the last sweep */
-};
-
-#define BIND_WORKERS 2
-#define ADDR_BUCKETS 1024
-
-struct addr_count {
-    uint32_t addr;
-    int n;
-    struct addr_count *next;
-};
-
-struct dir_ldap {
-    struct dir_ldap_opts o;
-    int port, tls_port, nloops;
-    struct dir_tls_ctx *tls; /* NULL: no certificate configured */
-    char *nsuffix;           /* the suffix, normalised once (bind DNs are compared to it) */
-    pthread_t workers[BIND_WORKERS];
-    int nworkers;
-    pthread_mutex_t jobs_mu;
-    pthread_cond_t jobs_cond;
-    struct bind_job *jobs, *jobs_tail; /* waiting for a worker (jobs_mu) */
-    bool jobs_stop;
-    struct loop loops[MAX_THREADS];
-    atomic_int nconns;
-    atomic_int npaged;         /* paged answers kept on connections */
-    atomic_llong queued_total; /* bytes of queued requests, all connections */
-    pthread_mutex_t addr_mu;
-    struct addr_count *addrs[ADDR_BUCKETS]; /* connections per peer address (addr_mu) */
-};
-
-static void paged_drop(struct conn *c);
-static struct dir_model *snapshot(struct conn *c);
-
-/* Seconds on the monotonic clock. */
-static long long now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec;
-}
 
 /* ---- connections per address ---- */
 
@@ -230,7 +83,7 @@ static void addr_release(struct dir_ldap *s, uint32_t a)
 
 /* ---- queued requests ---- */
 
-static void queue_account(struct conn *c, const struct op *o, bool add)
+void dir_ldap_queue_account(struct conn *c, const struct op *o, bool add)
 {
     if (add) {
         c->queued_bytes += o->bytes;
@@ -272,20 +125,15 @@ static void out_add(struct conn *c, const void *p, size_t n)
     c->outlen += n;
 }
 
-static size_t out_pending(const struct conn *c)
-{
-    return c->outlen - c->outoff;
-}
-
 /* Flattens a finished message into the output buffer and frees BER. */
-static void send_ber(struct conn *c, BerElement *ber)
+void dir_ldap_send_ber(struct conn *c, BerElement *ber)
 {
     struct berval bv;
     if (ber_flatten2(ber, &bv, 0) == 0) out_add(c, bv.bv_val, bv.bv_len);
     ber_free(ber, 1);
 }
 
-static BerElement *msg_begin(ber_int_t msgid)
+BerElement *dir_ldap_msg_begin(ber_int_t msgid)
 {
     BerElement *ber = ber_alloc_t(LBER_USE_DER);
     if (!ber) {
@@ -298,38 +146,38 @@ static BerElement *msg_begin(ber_int_t msgid)
 
 /* LDAPResult ::= SEQUENCE { resultCode ENUMERATED, matchedDN LDAPDN,
  *     diagnosticMessage LDAPString, referral [3] Referral OPTIONAL } */
-static void send_result(struct conn *c, ber_int_t msgid, ber_tag_t tag, int rc, const char *matched,
-                        const char *text)
+void dir_ldap_send_result(struct conn *c, ber_int_t msgid, ber_tag_t tag, int rc,
+                          const char *matched, const char *text)
 {
-    BerElement *ber = msg_begin(msgid);
+    BerElement *ber = dir_ldap_msg_begin(msgid);
     ber_printf(ber, "t{ess}}", tag, (ber_int_t)rc, matched ? matched : "", text ? text : "");
-    send_ber(c, ber);
+    dir_ldap_send_ber(c, ber);
 }
 
 /* ExtendedResponse ::= [APPLICATION 24] SEQUENCE { COMPONENTS OF LDAPResult,
  *     responseName [10] LDAPOID OPTIONAL, responseValue [11] OCTET STRING OPTIONAL } */
-static void send_extended(struct conn *c, ber_int_t msgid, int rc, const char *text,
-                          const char *oid, const struct berval *value)
+void dir_ldap_send_extended(struct conn *c, ber_int_t msgid, int rc, const char *text,
+                            const char *oid, const struct berval *value)
 {
-    BerElement *ber = msg_begin(msgid);
+    BerElement *ber = dir_ldap_msg_begin(msgid);
     ber_printf(ber, "t{ess", (ber_tag_t)LDAP_RES_EXTENDED, (ber_int_t)rc, "", text ? text : "");
     if (oid) ber_printf(ber, "ts", (ber_tag_t)LDAP_TAG_EXOP_RES_OID, oid);
     if (value) ber_printf(ber, "tO", (ber_tag_t)LDAP_TAG_EXOP_RES_VALUE, value);
     ber_printf(ber, "}}");
-    send_ber(c, ber);
+    dir_ldap_send_ber(c, ber);
 }
 
 /* Notice of Disconnection (RFC 4511 section 4.4.1), then close once it is written. */
-static void disconnect(struct conn *c, int rc, const char *why)
+void dir_ldap_disconnect(struct conn *c, int rc, const char *why)
 {
     DIR_LOG(DIR_LOG_INFO, "ldap", "closing connection fd=%d: %s", c->fd, why);
-    send_extended(c, 0, rc, why, DIR_LDAP_OID_NOTICE, NULL);
+    dir_ldap_send_extended(c, 0, rc, why, DIR_LDAP_OID_NOTICE, NULL);
     c->closing = true;
 }
 
 /* ---- connections ---- */
 
-static void rs_free(struct result_set *rs)
+void dir_ldap_rs_free(struct result_set *rs)
 {
     if (!rs) return;
     free(rs->idx);
@@ -337,15 +185,15 @@ static void rs_free(struct result_set *rs)
     free(rs);
 }
 
-static void stream_free(struct stream *s)
+void dir_ldap_stream_free(struct stream *s)
 {
     if (!s) return;
-    if (s->owned) rs_free(s->rs);
+    if (s->owned) dir_ldap_rs_free(s->rs);
     free(s->sel);
     free(s);
 }
 
-static void op_free(struct op *o)
+void dir_ldap_op_free(struct op *o)
 {
     dir_ldap_req_free(&o->req);
     free(o);
@@ -359,11 +207,11 @@ static void conn_close(struct conn *c)
     while (c->qhead) {
         struct op *o = c->qhead;
         c->qhead = o->next;
-        queue_account(c, o, false);
-        op_free(o);
+        dir_ldap_queue_account(c, o, false);
+        dir_ldap_op_free(o);
     }
-    stream_free(c->active);
-    paged_drop(c);
+    dir_ldap_stream_free(c->active);
+    dir_ldap_paged_drop(c);
     addr_release(l->srv, c->addr);
     if (c->bind_job) c->bind_job->conn = NULL; /* the loop frees it when the worker hands it back */
     dir_tls_free(c->tls);                      /* before the socket closes: close_notify */
@@ -377,659 +225,6 @@ static void conn_close(struct conn *c)
     if (c->next) c->next->prev = c->prev;
     atomic_fetch_sub(&l->srv->nconns, 1);
     free(c);
-}
-
-/* The caller's role now: a client bind is checked against the current snapshot each time,
- * so a revoked or expired key stops working on open connections too. */
-static enum dir_role role_of(struct conn *c, const struct dir_model *m)
-{
-    if (c->staff_role && c->staff_expires > (long long)time(NULL)) return c->staff_role;
-    if (!c->client || !m) return DIR_ROLE_ANON;
-    const struct dir_client *cl = dir_model_client(m, c->hash);
-    if (!cl || cl->revoked || (cl->expires && cl->expires <= time(NULL))) return DIR_ROLE_ANON;
-    return cl->role;
-}
-
-/* ---- paged results kept between pages ----
- *
- * A paged search's answer is kept on its connection with what it was computed for: the
- * request (its fingerprint: RFC 2696 has the client send the same request with each cookie)
- * and the rights of whoever asked. A bind drops it; each page checks that the caller's rights
- * are still the same in the current snapshot (a revoked or expired key, or a changed role,
- * drops it); it expires after ldap_paged_ttl seconds, and early when too many kept answers
- * pin old snapshots (see sweep()). */
-
-static void paged_drop(struct conn *c)
-{
-    if (!c->paged) return;
-    rs_free(c->paged);
-    c->paged = NULL;
-    atomic_fetch_sub(&c->loop->srv->npaged, 1);
-}
-
-static void paged_keep(struct conn *c, const struct dir_ldap_req *q, struct result_set *rs,
-                       enum dir_role role)
-{
-    paged_drop(c); /* one paged search at a time per connection */
-    c->paged = rs;
-    c->paged_cookie = ++c->next_cookie;
-    c->paged_role = role;
-    c->paged_since = now_s();
-    memcpy(c->paged_fp, q->fingerprint, sizeof c->paged_fp);
-    atomic_fetch_add(&c->loop->srv->npaged, 1);
-}
-
-/* The next page of the kept answer for Q's cookie, into stream S (which it takes over when
- * it returns true). */
-static bool paged_continue(struct conn *c, const struct dir_ldap_req *q, struct stream *s)
-{
-    const struct dir_ldap_opts *opt = &c->loop->srv->o;
-    uint64_t ck = 0;
-    for (size_t i = 0; i < 8 && i < q->paged.cookie_len; i++)
-        ck |= (uint64_t)q->paged.cookie[i] << (8 * i);
-    if (!c->paged || q->paged.cookie_len != 8 || ck != c->paged_cookie) {
-        send_result(c, q->msgid, LDAP_RES_SEARCH_RESULT, LDAP_UNWILLING_TO_PERFORM, NULL,
-                    "paged results cookie expired; start the search again");
-        return false;
-    }
-    if (memcmp(q->fingerprint, c->paged_fp, sizeof c->paged_fp) != 0) {
-        send_result(c, q->msgid, LDAP_RES_SEARCH_RESULT, LDAP_UNWILLING_TO_PERFORM, NULL,
-                    "the paged results cookie belongs to another search: send the same "
-                    "request (base, scope, filter, attributes, controls) with it");
-        return false;
-    }
-    struct dir_model *m = snapshot(c);
-    enum dir_role role = role_of(c, m);
-    dir_model_release(m);
-    if (role != c->paged_role) {
-        paged_drop(c);
-        send_result(c, q->msgid, LDAP_RES_SEARCH_RESULT, LDAP_INSUFFICIENT_ACCESS, NULL,
-                    "the rights this paged search was started with have changed (revoked or "
-                    "expired); bind again and start the search again");
-        return false;
-    }
-    if (opt->paged_ttl > 0 && now_s() - c->paged_since > opt->paged_ttl) {
-        paged_drop(c);
-        send_result(c, q->msgid, LDAP_RES_SEARCH_RESULT, LDAP_UNWILLING_TO_PERFORM, NULL,
-                    "paged results cookie expired; start the search again");
-        return false;
-    }
-    if (q->paged.size == 0) { /* the client abandons the paged search */
-        paged_drop(c);
-        send_result(c, q->msgid, LDAP_RES_SEARCH_RESULT, LDAP_SUCCESS, NULL, NULL);
-        return false;
-    }
-    int page = q->paged.size;
-    if (opt->size_limit > 0 && page > opt->size_limit) page = opt->size_limit;
-    s->rs = c->paged;
-    s->owned = false;
-    s->end = s->rs->n - s->rs->pos > page ? s->rs->pos + page : s->rs->n;
-    s->paged = true;
-    s->sorted = q->sort.present;
-    s->sort_rc = q->sort.present && dir_entry_attr_find(q->sort.attr) < 0 ? LDAP_NO_SUCH_ATTRIBUTE
-                                                                          : LDAP_SUCCESS;
-    s->cookie = s->end < s->rs->n ? (c->paged_cookie = ++c->next_cookie) : 0;
-    s->done_rc = LDAP_SUCCESS;
-    c->active = s;
-    return true;
-}
-
-/* ---- operations ---- */
-
-static struct dir_model *snapshot(struct conn *c)
-{
-    return dir_refresh_acquire(c->loop->srv->o.refresh);
-}
-
-/* A staff member binds with their city LDAP username and password, as
- * uid=<username>,ou=people,<suffix> or as the bare username: checked like a web login (the
- * city LDAP, or a local account; the same brake on guessing). The check blocks this event
- * loop for as long as the city LDAP takes (its timeouts are 5 s); binds are rare. */
-static void staff_bind(struct conn *c, ber_int_t msgid, const char *ndn,
-                       const struct dir_ldap_str *pw)
-{
-    char user[128] = "", people[640];
-    snprintf(people, sizeof people, ",ou=people,%s", c->loop->srv->nsuffix);
-    size_t n = strlen(ndn), t = strlen(people);
-    if (n > t + 4 && strncmp(ndn, "uid=", 4) == 0 && strcmp(ndn + n - t, people) == 0 &&
-        n - t - 4 < sizeof user)
-        snprintf(user, sizeof user, "%.*s", (int)(n - t - 4), ndn + 4);
-    else if (!strchr(ndn, '=') && n < sizeof user)
-        snprintf(user, sizeof user, "%s", ndn);
-    struct dir_sessions *sessions = c->loop->srv->o.sessions;
-    if (!*user || !sessions || pw->n > 1024) {
-        send_result(c, msgid, LDAP_RES_BIND, LDAP_INVALID_CREDENTIALS, NULL, "invalid credentials");
-        return;
-    }
-    struct bind_job *j = dir_xcalloc(1, sizeof *j);
-    j->loop = c->loop;
-    j->conn = c;
-    j->msgid = msgid;
-    snprintf(j->user, sizeof j->user, "%s", user);
-    memcpy(j->password, pw->p, pw->n);
-    j->password[pw->n] = '\0';
-    struct sockaddr_storage sa;
-    socklen_t sl = sizeof sa;
-    if (getpeername(c->fd, (struct sockaddr *)&sa, &sl) == 0 && sa.ss_family == AF_INET)
-        inet_ntop(AF_INET, &((struct sockaddr_in *)&sa)->sin_addr, j->addr, sizeof j->addr);
-    c->bind_job = j;
-    struct dir_ldap *srv = c->loop->srv;
-    pthread_mutex_lock(&srv->jobs_mu);
-    if (srv->jobs_tail)
-        srv->jobs_tail->next = j;
-    else
-        srv->jobs = j;
-    srv->jobs_tail = j;
-    pthread_cond_signal(&srv->jobs_cond);
-    pthread_mutex_unlock(&srv->jobs_mu);
-}
-
-/* A bind worker: checks staff passwords, hands each finished job back to its loop. */
-static void *bind_worker(void *arg)
-{
-    struct dir_ldap *srv = arg;
-    for (;;) {
-        pthread_mutex_lock(&srv->jobs_mu);
-        while (!srv->jobs && !srv->jobs_stop)
-            pthread_cond_wait(&srv->jobs_cond, &srv->jobs_mu);
-        struct bind_job *j = srv->jobs;
-        if (!j || srv->jobs_stop) {
-            pthread_mutex_unlock(&srv->jobs_mu);
-            return NULL;
-        }
-        srv->jobs = j->next;
-        if (!srv->jobs) srv->jobs_tail = NULL;
-        pthread_mutex_unlock(&srv->jobs_mu);
-        char token[512];
-        int retry = 0;
-        j->r = dir_session_login(srv->o.sessions, j->user, j->password, j->addr, token,
-                                 sizeof token, &j->info, &retry, j->err, sizeof j->err);
-        explicit_bzero(j->password, sizeof j->password);
-        explicit_bzero(token, sizeof token);
-        struct loop *l = j->loop;
-        pthread_mutex_lock(&l->done_mu);
-        j->next = l->done;
-        l->done = j;
-        pthread_mutex_unlock(&l->done_mu);
-        uint64_t one = 1;
-        if (write(l->donefd, &one, sizeof one) < 0)
-            DIR_LOG(DIR_LOG_WARN, "ldap", "cannot wake an event loop");
-    }
-}
-
-/* The answer to a staff bind, on the loop thread. */
-static void staff_bind_done(struct conn *c, struct bind_job *j)
-{
-    c->bind_job = NULL;
-    switch (j->r) {
-    case DIR_LOGIN_OK: {
-        c->staff_role = j->info.role;
-        c->staff_expires = j->info.expires;
-        char bdn[800];
-        snprintf(bdn, sizeof bdn, "uid=%s,ou=people,%s", j->user, dir_entry_suffix());
-        c->bind_dn = dir_xstrdup(bdn);
-        DIR_LOG(DIR_LOG_INFO, "ldap", "bind as staff %s (%s)", j->user,
-                dir_auth_role_name(j->info.role));
-        send_result(c, j->msgid, LDAP_RES_BIND, LDAP_SUCCESS, NULL, NULL);
-        return;
-    }
-    case DIR_LOGIN_LIMITED:
-        send_result(c, j->msgid, LDAP_RES_BIND, LDAP_UNWILLING_TO_PERFORM, NULL,
-                    "too many failed logins; try again later");
-        return;
-    case DIR_LOGIN_UNAVAILABLE:
-        send_result(c, j->msgid, LDAP_RES_BIND, LDAP_UNAVAILABLE, NULL,
-                    "the password cannot be checked right now");
-        return;
-    default:
-        DIR_LOG(DIR_LOG_INFO, "ldap", "staff bind refused for %.64s: %s", j->user, j->err);
-        send_result(c, j->msgid, LDAP_RES_BIND, LDAP_INVALID_CREDENTIALS, NULL,
-                    "invalid credentials");
-    }
-}
-
-/* BindRequest (decoded by dir_ldap_req.c): anonymous, an API client DN with its secret, or a
- * staff member's DN or username with their password. The whole secret counts: a password
- * holding a NUL byte is refused (it would otherwise be compared only up to the NUL). */
-static void do_bind(struct conn *c, struct op *o)
-{
-    const struct dir_ldap_req *q = &o->req;
-    const struct dir_ldap_str *name = &q->bind.name, *pw = &q->bind.password;
-    if (q->bind.version != LDAP_VERSION3) {
-        send_result(c, q->msgid, LDAP_RES_BIND, LDAP_PROTOCOL_ERROR, NULL,
-                    "only LDAP version 3 is supported");
-        return;
-    }
-    if (q->bind.auth != DIR_LDAP_AUTH_SIMPLE) {
-        send_result(c, q->msgid, LDAP_RES_BIND, LDAP_AUTH_METHOD_NOT_SUPPORTED, NULL,
-                    "only simple binds are supported (anonymous, or an API client DN with its "
-                    "secret)");
-        return;
-    }
-    if (name->n == 0 && pw->n == 0) {
-        send_result(c, q->msgid, LDAP_RES_BIND, LDAP_SUCCESS, NULL, NULL);
-        return;
-    }
-    if (pw->n == 0) {
-        send_result(c, q->msgid, LDAP_RES_BIND, LDAP_UNWILLING_TO_PERFORM, NULL,
-                    "unauthenticated bind (a DN without a password) is not allowed");
-        return;
-    }
-    if (memchr(pw->p, 0, pw->n) || memchr(name->p, 0, name->n)) {
-        DIR_LOG(DIR_LOG_INFO, "ldap", "bind refused: a NUL byte in the name or password");
-        send_result(c, q->msgid, LDAP_RES_BIND, LDAP_INVALID_CREDENTIALS, NULL,
-                    "invalid credentials");
-        return;
-    }
-    const char *dn = name->p;
-    char *ndn = name->n < 1023 ? dir_entry_dn_normalize(dn) : NULL;
-    char tail[600];
-    snprintf(tail, sizeof tail, ",ou=clients,%s", c->loop->srv->nsuffix);
-    const char *cname = NULL;
-    size_t nlen = ndn ? strlen(ndn) : 0, tlen = strlen(tail);
-    if (ndn && nlen > tlen + 3 && strncmp(ndn, "cn=", 3) == 0 &&
-        strcmp(ndn + nlen - tlen, tail) == 0) {
-        ndn[nlen - tlen] = '\0';
-        cname = ndn + 3;
-    }
-    bool ok = false;
-    struct dir_model *m = cname && pw->n <= 256 ? snapshot(c) : NULL;
-    if (m) {
-        uint8_t hash[DIR_AUTH_HASH_LEN];
-        dir_auth_hash(pw->p, hash);
-        const struct dir_client *cl = dir_model_client(m, hash);
-        if (cl && strcasecmp(cl->name, cname) == 0 && !cl->revoked &&
-            (!cl->expires || cl->expires > time(NULL))) {
-            ok = true;
-            c->client = true;
-            memcpy(c->hash, hash, sizeof hash);
-            char bdn[700];
-            snprintf(bdn, sizeof bdn, "cn=%s,ou=clients,%s", cl->name, dir_entry_suffix());
-            c->bind_dn = dir_xstrdup(bdn);
-            DIR_LOG(DIR_LOG_INFO, "ldap", "bind as api client %s (%s)", cl->name,
-                    dir_auth_role_name(cl->role));
-        }
-        explicit_bzero(hash, sizeof hash);
-        dir_model_release(m);
-    }
-    if (!ok && !cname) {
-        /* Not an API client: a staff DN, or a bare username (not a DN at all). */
-        staff_bind(c, q->msgid, ndn ? ndn : dn, pw);
-        free(ndn);
-        return;
-    }
-    free(ndn);
-    if (ok)
-        send_result(c, q->msgid, LDAP_RES_BIND, LDAP_SUCCESS, NULL, NULL);
-    else
-        send_result(c, q->msgid, LDAP_RES_BIND, LDAP_INVALID_CREDENTIALS, NULL,
-                    "invalid credentials");
-}
-
-static void emit_entry(struct conn *c, struct stream *s, const struct dir_entry *e)
-{
-    BerElement *ber = msg_begin(s->msgid);
-    bool see_private = s->rs->see_private;
-    ber_printf(ber, "t{s{", (ber_tag_t)LDAP_RES_SEARCH_ENTRY, e->dn);
-    for (int k = 0; k < e->nattrs; k++) {
-        const struct dir_fattr *a = &e->attrs[k];
-        bool oper = dir_entry_attr_operational(a->id);
-        bool want = s->sel[a->id] ||
-                    (oper ? s->sel_all_oper || (s->special && s->sel_all_user) : s->sel_all_user);
-        if (!want) continue;
-        int shown = 0;
-        for (int j = 0; j < a->nvals; j++) {
-            if (a->vals[j].priv && !see_private) continue;
-            if (shown++ == 0) ber_printf(ber, "{s[", dir_entry_attr_name(a->id));
-            if (!s->types_only) ber_printf(ber, "o", a->vals[j].val, (ber_len_t)a->vals[j].len);
-        }
-        if (shown) ber_printf(ber, "]}");
-    }
-    ber_printf(ber, "}}}");
-    send_ber(c, ber);
-}
-
-static void finish_search(struct conn *c, struct stream *s)
-{
-    BerElement *ber = msg_begin(s->msgid);
-    ber_printf(ber, "t{ess}", (ber_tag_t)LDAP_RES_SEARCH_RESULT, (ber_int_t)s->done_rc, "",
-               s->done_text ? s->done_text : "");
-    if (s->paged || s->sorted) {
-        ber_printf(ber, "t{", (ber_tag_t)LDAP_TAG_CONTROLS);
-        if (s->paged) {
-            BerElement *vb = ber_alloc_t(LBER_USE_DER);
-            char ck[8];
-            for (int i = 0; i < 8; i++)
-                ck[i] = (char)(s->cookie >> (8 * i));
-            ber_printf(vb, "{io}", (ber_int_t)0, ck, (ber_len_t)(s->cookie ? 8 : 0));
-            struct berval bv;
-            ber_flatten2(vb, &bv, 0);
-            ber_printf(ber, "{sO}", DIR_LDAP_OID_PAGED, &bv);
-            ber_free(vb, 1);
-        }
-        if (s->sorted) {
-            /* SortResult ::= SEQUENCE { sortResult ENUMERATED, attributeType [0] OPTIONAL } */
-            BerElement *vb = ber_alloc_t(LBER_USE_DER);
-            ber_printf(vb, "{e}", (ber_int_t)s->sort_rc);
-            struct berval bv;
-            ber_flatten2(vb, &bv, 0);
-            ber_printf(ber, "{sO}", DIR_LDAP_OID_SORT_RESP, &bv);
-            ber_free(vb, 1);
-        }
-        ber_printf(ber, "}");
-    }
-    ber_printf(ber, "}");
-    send_ber(c, ber);
-}
-
-/* Streams the active search until the output buffer is full; true when it finished. */
-static bool stream_some(struct conn *c)
-{
-    struct stream *s = c->active;
-    while (s->rs->pos < s->end && out_pending(c) < OUT_HIGH) {
-        const struct dir_entry *e = dir_entry_at(s->rs->v, s->rs->idx[s->rs->pos++]);
-        emit_entry(c, s, e);
-    }
-    if (s->rs->pos < s->end) return false;
-    finish_search(c, s);
-    if (!s->owned && !s->cookie) /* the last page: drop the kept answer */
-        paged_drop(c);
-    stream_free(s);
-    c->active = NULL;
-    return true;
-}
-
-/* Attribute selection: "*", "+", "1.1" or names; an empty list means all user attributes. */
-static void select_attrs(struct stream *s, const struct dir_ldap_req *q)
-{
-    s->sel = dir_xcalloc((size_t)dir_entry_attr_count(), sizeof *s->sel);
-    s->types_only = q->search.types_only;
-    for (int i = 0; i < q->search.nattrs; i++) {
-        const char *name = q->search.attrs[i];
-        if (strcmp(name, "1.1") == 0) continue;
-        if (strcmp(name, "*") == 0)
-            s->sel_all_user = true;
-        else if (strcmp(name, "+") == 0)
-            s->sel_all_oper = true;
-        else {
-            int id = dir_entry_attr_find(name);
-            if (id >= 0) s->sel[id] = true;
-        }
-    }
-    if (q->search.nattrs == 0) s->sel_all_user = true;
-}
-
-/* SearchRequest (decoded by dir_ldap_req.c): a new search, or the next page of the paged
- * search kept on this connection. */
-static void do_search(struct conn *c, struct op *o)
-{
-    if (c->loop->srv->o.used) atomic_store(c->loop->srv->o.used, true);
-    const struct dir_ldap_opts *opt = &c->loop->srv->o;
-    struct dir_ldap_req *q = &o->req;
-    const char *matched = NULL;
-    struct stream *s = dir_xcalloc(1, sizeof *s);
-    s->msgid = q->msgid;
-    select_attrs(s, q);
-
-    /* Continuing a paged search: the kept answer, next page. */
-    if (q->paged.present && q->paged.cookie_len) {
-        if (!paged_continue(c, q, s)) stream_free(s);
-        return;
-    }
-
-    struct dir_model *m = snapshot(c);
-    if (!m) {
-        stream_free(s);
-        send_result(c, q->msgid, LDAP_RES_SEARCH_RESULT, LDAP_UNAVAILABLE, NULL,
-                    "the directory is still loading");
-        return;
-    }
-    if (strlen(q->search.base.p) != q->search.base.n) {
-        dir_model_release(m);
-        stream_free(s);
-        send_result(c, q->msgid, LDAP_RES_SEARCH_RESULT, LDAP_INVALID_DN_SYNTAX, NULL,
-                    "invalid base DN");
-        return;
-    }
-    enum dir_role role = role_of(c, m);
-    const struct dir_entry_view *v = dir_entry_view(m);
-    int sizelimit = q->search.size_limit;
-    int limit = sizelimit > 0 ? sizelimit : 0;
-    if (opt->size_limit > 0 && (limit == 0 || limit > opt->size_limit) && !q->paged.present)
-        limit = opt->size_limit;
-    int tl = q->search.time_limit > 0 ? q->search.time_limit : 0;
-    if (opt->time_limit > 0 && (tl == 0 || tl > opt->time_limit)) tl = opt->time_limit;
-    struct timespec deadline;
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
-    deadline.tv_sec += tl;
-    struct dir_entry_search es = {.base = q->search.base.p,
-                                  .scope = (enum dir_scope)q->search.scope,
-                                  .filter = q->search.filter,
-                                  .role = role,
-                                  .size_limit = limit,
-                                  .deadline = tl ? &deadline : NULL,
-                                  .sort_attr = -1,
-                                  .after = -1};
-    if (q->sort.present) {
-        es.sort_attr = dir_entry_attr_find(q->sort.attr);
-        es.sort_reverse = q->sort.reverse;
-        s->sorted = true;
-        s->sort_rc = es.sort_attr >= 0 ? LDAP_SUCCESS : LDAP_NO_SUCH_ATTRIBUTE;
-        if (es.sort_attr < 0 && q->sort.critical) {
-            dir_model_release(m);
-            stream_free(s);
-            send_result(c, q->msgid, LDAP_RES_SEARCH_RESULT, LDAP_UNAVAILABLE_CRITICAL_EXTENSION,
-                        NULL, "cannot sort by that attribute");
-            return;
-        }
-    }
-    struct dir_entry_result r;
-    enum dir_rc erc = dir_entry_search(v, &es, &r, &matched);
-    if (erc != DIR_OK) {
-        int rc = erc == DIR_ERR_INVALID ? LDAP_INVALID_DN_SYNTAX : LDAP_NO_SUCH_OBJECT;
-        const char *text = erc == DIR_ERR_INVALID ? "invalid base DN" : "no such entry";
-        char *md = dir_xstrdup(matched ? matched : "");
-        dir_model_release(m);
-        stream_free(s);
-        send_result(c, q->msgid, LDAP_RES_SEARCH_RESULT, rc, md, text);
-        free(md);
-        return;
-    }
-    const struct dir_entry *be = dir_entry_at(v, r.base);
-    s->special = es.scope == DIR_SCOPE_BASE &&
-                 (be->dn[0] == '\0' || strcasecmp(be->dn, "cn=Subschema") == 0);
-    struct result_set *rs = dir_xcalloc(1, sizeof *rs);
-    rs->m = m;
-    rs->v = v;
-    rs->idx = r.idx;
-    rs->n = r.n;
-    rs->see_private = role >= DIR_ROLE_CASEWORKER;
-    s->done_rc = LDAP_SUCCESS;
-    if (r.time_exceeded) {
-        s->done_rc = LDAP_TIMELIMIT_EXCEEDED;
-        s->done_text = "time limit exceeded";
-    }
-    if (q->paged.present) {
-        if (sizelimit > 0 && rs->n > sizelimit) {
-            rs->n = sizelimit; /* the client's own limit applies to the whole answer */
-            s->done_rc = LDAP_SIZELIMIT_EXCEEDED;
-            s->done_text = "size limit exceeded";
-        }
-        int page = q->paged.size > 0 ? q->paged.size : rs->n;
-        if (opt->size_limit > 0 && page > opt->size_limit) page = opt->size_limit;
-        s->paged = true;
-        s->end = page < rs->n ? page : rs->n;
-        s->rs = rs;
-        if (s->end < rs->n) {
-            paged_keep(c, q, rs, role);
-            s->cookie = c->paged_cookie;
-            s->owned = false;
-            if (s->done_rc == LDAP_SIZELIMIT_EXCEEDED)
-                s->done_rc = LDAP_SUCCESS; /* reported on the last page */
-        } else {
-            s->owned = true;
-        }
-    } else {
-        s->rs = rs;
-        s->owned = true;
-        s->end = rs->n;
-        if (r.size_exceeded) {
-            s->end = limit;
-            s->done_rc = LDAP_SIZELIMIT_EXCEEDED;
-            s->done_text = "size limit exceeded";
-        }
-    }
-    c->active = s;
-}
-
-/* CompareRequest (decoded by dir_ldap_req.c). */
-static void do_compare(struct conn *c, struct op *o)
-{
-    const struct dir_ldap_req *q = &o->req;
-    struct dir_model *m = snapshot(c);
-    if (!m) {
-        send_result(c, q->msgid, LDAP_RES_COMPARE, LDAP_UNAVAILABLE, NULL, "still loading");
-        return;
-    }
-    if (strlen(q->compare.dn.p) != q->compare.dn.n) {
-        dir_model_release(m);
-        send_result(c, q->msgid, LDAP_RES_COMPARE, LDAP_INVALID_DN_SYNTAX, NULL, "invalid DN");
-        return;
-    }
-    struct dir_filter *f = dir_filter_new(DIR_FILTER_EQUALITY);
-    dir_filter_set_attr(f, q->compare.attr.p, q->compare.attr.n);
-    dir_filter_set_value(f, q->compare.value.p, q->compare.value.n);
-    enum dir_role role = role_of(c, m);
-    struct dir_entry_search es = {.base = q->compare.dn.p,
-                                  .scope = DIR_SCOPE_BASE,
-                                  .role = role,
-                                  .sort_attr = -1,
-                                  .after = -1};
-    struct dir_entry_result r;
-    const char *matched;
-    const struct dir_entry_view *v = dir_entry_view(m);
-    enum dir_rc erc = dir_entry_search(v, &es, &r, &matched);
-    int rc;
-    if (erc == DIR_ERR_INVALID)
-        rc = LDAP_INVALID_DN_SYNTAX;
-    else if (erc)
-        rc = LDAP_NO_SUCH_OBJECT;
-    else {
-        dir_filter_prepare(f, dir_entry_resolve, NULL);
-        const struct dir_entry *e = dir_entry_at(v, r.base);
-        struct dir_fentry fe = {e->attrs, e->nattrs, e->ndn, role >= DIR_ROLE_CASEWORKER};
-        enum dir_tri t = dir_filter_match(f, &fe);
-        rc = f->attr_id < 0  ? LDAP_UNDEFINED_TYPE
-             : t == DIR_TRUE ? LDAP_COMPARE_TRUE
-                             : LDAP_COMPARE_FALSE;
-        free(r.idx);
-    }
-    dir_filter_free(f);
-    dir_model_release(m);
-    send_result(c, q->msgid, LDAP_RES_COMPARE, rc, NULL, NULL);
-}
-
-/* ExtendedRequest (decoded by dir_ldap_req.c, which answers every other OID). */
-static void do_extended(struct conn *c, struct op *o)
-{
-    const struct dir_ldap_req *q = &o->req;
-    if (strcmp(q->extended.oid.p, DIR_LDAP_OID_WHOAMI) == 0) {
-        /* RFC 4532: the authzId, "dn:<DN>", or empty for anonymous. */
-        struct dir_model *m = snapshot(c);
-        char id[800] = "";
-        if ((c->client || c->staff_role) && role_of(c, m) != DIR_ROLE_ANON && c->bind_dn)
-            snprintf(id, sizeof id, "dn:%s", c->bind_dn);
-        dir_model_release(m);
-        struct berval bv = {strlen(id), id};
-        send_extended(c, q->msgid, LDAP_SUCCESS, NULL, NULL, &bv);
-        return;
-    }
-    /* StartTLS, RFC 4511 section 4.14: TLS starts right after this answer; no other request
-     * may be outstanding, and TLS cannot start twice. */
-    if (!c->loop->srv->tls)
-        send_extended(c, q->msgid, LDAP_UNAVAILABLE,
-                      "StartTLS is not available: no certificate is configured "
-                      "(ldap_tls_cert, ldap_tls_key)",
-                      DIR_LDAP_OID_STARTTLS, NULL);
-    else if (c->tls)
-        send_extended(c, q->msgid, LDAP_OPERATIONS_ERROR, "TLS is already in use",
-                      DIR_LDAP_OID_STARTTLS, NULL);
-    else if (c->qhead || c->active)
-        send_extended(c, q->msgid, LDAP_OPERATIONS_ERROR,
-                      "StartTLS while other requests are outstanding", DIR_LDAP_OID_STARTTLS, NULL);
-    else {
-        send_extended(c, q->msgid, LDAP_SUCCESS, NULL, DIR_LDAP_OID_STARTTLS, NULL);
-        c->starttls_pending = true;
-    }
-}
-
-/* A bind always resets the connection to anonymous first (RFC 4513 section 4), and drops a
- * kept paged answer: it was computed for the old identity. */
-static void reset_identity(struct conn *c)
-{
-    c->client = false;
-    c->staff_role = DIR_ROLE_ANON;
-    explicit_bzero(c->hash, sizeof c->hash);
-    free(c->bind_dn);
-    c->bind_dn = NULL;
-    paged_drop(c);
-}
-
-static void dispatch(struct conn *c, struct op *o)
-{
-    const struct dir_ldap_req *q = &o->req;
-    if (o->st == DIR_LDAP_REQ_MALFORMED) {
-        disconnect(c, LDAP_PROTOCOL_ERROR, q->text);
-        return;
-    }
-    if (q->op == DIR_LDAP_OP_BIND) reset_identity(c);
-    if (q->op == DIR_LDAP_OP_UNBIND) {
-        c->closing = true;
-        return;
-    }
-    if (o->st == DIR_LDAP_REQ_ANSWER) {
-        if (q->res_tag) send_result(c, q->msgid, q->res_tag, q->rc, NULL, q->text);
-        return;
-    }
-    switch (q->op) {
-    case DIR_LDAP_OP_BIND:
-        do_bind(c, o);
-        break;
-    case DIR_LDAP_OP_SEARCH:
-        do_search(c, o);
-        break;
-    case DIR_LDAP_OP_COMPARE:
-        do_compare(c, o);
-        break;
-    case DIR_LDAP_OP_EXTENDED:
-        do_extended(c, o);
-        break;
-    default: /* the decoder answers writes and refuses unknown operations */
-        disconnect(c, LDAP_PROTOCOL_ERROR, "unknown operation");
-        break;
-    }
-}
-
-/* AbandonRequest: applied as soon as it is read. */
-static void do_abandon(struct conn *c, int id)
-{
-    if (c->active && c->active->msgid == id) {
-        if (!c->active->owned) paged_drop(c);
-        stream_free(c->active);
-        c->active = NULL;
-        return;
-    }
-    for (struct op **p = &c->qhead, *prev = NULL; *p; prev = *p, p = &(*p)->next) {
-        if ((*p)->req.msgid == id) {
-            struct op *o = *p;
-            *p = o->next;
-            if (c->qtail == o) c->qtail = prev;
-            c->nqueued--;
-            queue_account(c, o, false);
-            op_free(o);
-            return;
-        }
-    }
 }
 
 /* Reads complete messages, decodes them and queues them, until the socket is drained or the
@@ -1050,7 +245,8 @@ static void read_messages(struct conn *c, bool readable)
         if (tag != LDAP_TAG_MESSAGE) {
             int e = errno;
             if (tag == LBER_DEFAULT && (e == EAGAIN || e == EWOULDBLOCK)) {
-                if (readable && completed == 0 && !c->partial_since) c->partial_since = now_s();
+                if (readable && completed == 0 && !c->partial_since)
+                    c->partial_since = dir_ldap_now();
                 return;
             }
             ber_free(c->cur, 1);
@@ -1059,24 +255,25 @@ static void read_messages(struct conn *c, bool readable)
                 c->eof = true;
                 return;
             }
-            disconnect(c, LDAP_PROTOCOL_ERROR,
-                       e == ERANGE ? "message larger than the server accepts (ldap_max_message)"
-                                   : "malformed BER");
+            dir_ldap_disconnect(c, LDAP_PROTOCOL_ERROR,
+                                e == ERANGE
+                                    ? "message larger than the server accepts (ldap_max_message)"
+                                    : "malformed BER");
             return;
         }
         BerElement *ber = c->cur;
         c->cur = NULL;
         completed++;
         c->partial_since = 0;
-        c->last_active = now_s();
+        c->last_active = dir_ldap_now();
         struct op *o = dir_xcalloc(1, sizeof *o);
         o->st = dir_ldap_req_decode_ber(ber, &o->req);
         o->bytes = len;
         ber_free(ber, 1);
         if (o->req.op == DIR_LDAP_OP_ABANDON && o->st != DIR_LDAP_REQ_MALFORMED) {
             if (o->st == DIR_LDAP_REQ_OK) /* not with an unsupported critical control */
-                do_abandon(c, o->req.abandon_id);
-            op_free(o);
+                dir_ldap_abandon(c, o->req.abandon_id);
+            dir_ldap_op_free(o);
             continue;
         }
         if (o->st == DIR_LDAP_REQ_MALFORMED) c->read_stop = true;
@@ -1086,7 +283,7 @@ static void read_messages(struct conn *c, bool readable)
             c->qhead = o;
         c->qtail = o;
         c->nqueued++;
-        queue_account(c, o, true);
+        dir_ldap_queue_account(c, o, true);
     }
 }
 
@@ -1094,9 +291,10 @@ static void read_messages(struct conn *c, bool readable)
 static bool run_work(struct conn *c)
 {
     bool did = false;
-    while (!c->closing && !c->starttls_pending && !c->bind_job && out_pending(c) < OUT_HIGH) {
+    while (!c->closing && !c->starttls_pending && !c->bind_job &&
+           dir_ldap_out_pending(c) < OUT_HIGH) {
         if (c->active) {
-            stream_some(c);
+            dir_ldap_stream_some(c);
             did = true;
             continue;
         }
@@ -1105,9 +303,9 @@ static bool run_work(struct conn *c)
         c->qhead = o->next;
         if (!c->qhead) c->qtail = NULL;
         c->nqueued--;
-        queue_account(c, o, false);
-        dispatch(c, o);
-        op_free(o);
+        dir_ldap_queue_account(c, o, false);
+        dir_ldap_dispatch(c, o);
+        dir_ldap_op_free(o);
         did = true;
     }
     return did;
@@ -1117,22 +315,22 @@ static bool run_work(struct conn *c)
 static bool flush_out(struct conn *c)
 {
     c->tls_want = DIR_TLS_DONE;
-    while (out_pending(c) && c->tls) {
+    while (dir_ldap_out_pending(c) && c->tls) {
         size_t n = 0;
-        enum dir_tls_io r = dir_tls_write(c->tls, c->out + c->outoff, out_pending(c), &n);
+        enum dir_tls_io r = dir_tls_write(c->tls, c->out + c->outoff, dir_ldap_out_pending(c), &n);
         if (r == DIR_TLS_FAILED) return false;
         if (r != DIR_TLS_DONE) {
             c->tls_want = r;
             return true;
         }
         c->outoff += n;
-        c->last_active = now_s();
+        c->last_active = dir_ldap_now();
     }
-    while (out_pending(c)) {
-        ssize_t n = send(c->fd, c->out + c->outoff, out_pending(c), MSG_NOSIGNAL);
+    while (dir_ldap_out_pending(c)) {
+        ssize_t n = send(c->fd, c->out + c->outoff, dir_ldap_out_pending(c), MSG_NOSIGNAL);
         if (n > 0) {
             c->outoff += (size_t)n;
-            c->last_active = now_s();
+            c->last_active = dir_ldap_now();
             continue;
         }
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
@@ -1148,8 +346,9 @@ static bool flush_out(struct conn *c)
 static void set_events(struct conn *c)
 {
     bool want_in = !c->eof && !c->closing && !c->read_stop && !c->starttls_pending &&
-                   may_queue(c) && out_pending(c) < OUT_HIGH;
-    bool want_out = out_pending(c) > 0 || c->active || (c->qhead && !c->closing && !c->bind_job);
+                   may_queue(c) && dir_ldap_out_pending(c) < OUT_HIGH;
+    bool want_out =
+        dir_ldap_out_pending(c) > 0 || c->active || (c->qhead && !c->closing && !c->bind_job);
     if (c->tls_state == TLS_HANDSHAKE) {
         want_in = c->tls_want == DIR_TLS_WANT_READ;
         want_out = c->tls_want == DIR_TLS_WANT_WRITE;
@@ -1219,7 +418,7 @@ static void service(struct conn *c)
             conn_close(c);
             return;
         }
-        if (out_pending(c)) break; /* wait for EPOLLOUT */
+        if (dir_ldap_out_pending(c)) break; /* wait for EPOLLOUT */
         if (c->starttls_pending && !c->closing) {
             /* The answer is out: the handshake runs when the client's hello makes the
              * socket readable (level-triggered, so one already there wakes us at once). */
@@ -1232,11 +431,11 @@ static void service(struct conn *c)
         }
         if (!did) break;
     }
-    if (c->closing && !out_pending(c)) {
+    if (c->closing && !dir_ldap_out_pending(c)) {
         conn_close(c);
         return;
     }
-    if (c->eof && !c->active && !c->qhead && !c->bind_job && !out_pending(c)) {
+    if (c->eof && !c->active && !c->qhead && !c->bind_job && !dir_ldap_out_pending(c)) {
         conn_close(c);
         return;
     }
@@ -1255,8 +454,8 @@ static void accept_all(struct loop *l, int lfd, bool tls)
         if (fd < 0) return;
         if (atomic_fetch_add(&srv->nconns, 1) >= srv->o.max_conns) {
             atomic_fetch_sub(&srv->nconns, 1);
-            if (now_s() != l->last_refusal_log) {
-                l->last_refusal_log = now_s();
+            if (dir_ldap_now() != l->last_refusal_log) {
+                l->last_refusal_log = dir_ldap_now();
                 DIR_LOG(DIR_LOG_WARN, "ldap", "connection refused: ldap_max_conns (%d) reached",
                         srv->o.max_conns);
             }
@@ -1266,10 +465,10 @@ static void accept_all(struct loop *l, int lfd, bool tls)
         uint32_t addr = sa.sin_family == AF_INET ? sa.sin_addr.s_addr : 0;
         if (!addr_take(srv, addr)) {
             atomic_fetch_sub(&srv->nconns, 1);
-            if (now_s() != l->last_refusal_log) {
+            if (dir_ldap_now() != l->last_refusal_log) {
                 char a[INET_ADDRSTRLEN] = "?";
                 inet_ntop(AF_INET, &sa.sin_addr, a, sizeof a);
-                l->last_refusal_log = now_s();
+                l->last_refusal_log = dir_ldap_now();
                 DIR_LOG(DIR_LOG_WARN, "ldap",
                         "connection from %s refused: ldap_max_conns_per_addr (%d) reached", a,
                         srv->o.max_conns_per_addr);
@@ -1283,7 +482,7 @@ static void accept_all(struct loop *l, int lfd, bool tls)
         c->fd = fd;
         c->loop = l;
         c->addr = addr;
-        c->last_active = now_s();
+        c->last_active = dir_ldap_now();
         c->sb = ber_sockbuf_alloc();
         ber_sockbuf_add_io(c->sb, &ber_sockbuf_io_tcp, LBER_SBIOD_LEVEL_PROVIDER, &c->fd);
         ber_len_t max = (ber_len_t)srv->o.max_message;
@@ -1319,7 +518,7 @@ static void finish_binds(struct loop *l)
         struct bind_job *next = j->next;
         struct conn *c = j->conn;
         if (c) {
-            staff_bind_done(c, j);
+            dir_ldap_staff_bind_done(c, j);
             service(c);
         }
         free(j);
@@ -1337,7 +536,7 @@ static void sweep(struct loop *l)
 {
     struct dir_ldap *srv = l->srv;
     const struct dir_ldap_opts *o = &srv->o;
-    long long now = now_s();
+    long long now = dir_ldap_now();
     l->last_sweep = now;
     struct dir_model *cur = dir_refresh_acquire(o->refresh);
     int nstale = 0;
@@ -1357,7 +556,7 @@ static void sweep(struct loop *l)
         bool streaming_kept = c->active && !c->active->owned;
         if (c->paged && !streaming_kept) {
             if (o->paged_ttl > 0 && now - c->paged_since > o->paged_ttl)
-                paged_drop(c);
+                dir_ldap_paged_drop(c);
             else if (c->paged->m != cur)
                 nstale++;
         }
@@ -1369,7 +568,8 @@ static void sweep(struct loop *l)
         total += atomic_load(&srv->loops[i].nstale);
     if (o->paged_max_stale >= 0 && total > o->paged_max_stale && nstale > 0) {
         for (struct conn *c = l->conns; c; c = c->next)
-            if (c->paged && !(c->active && !c->active->owned) && c->paged->m != cur) paged_drop(c);
+            if (c->paged && !(c->active && !c->active->owned) && c->paged->m != cur)
+                dir_ldap_paged_drop(c);
         atomic_store(&l->nstale, 0);
     }
     dir_model_release(cur);
@@ -1404,10 +604,11 @@ static void *loop_main(void *arg)
                 continue;
             }
             c->readable = (evs[i].events & (EPOLLIN | EPOLLRDHUP)) != 0;
-            if (c->readable) c->last_active = now_s();
+            if (c->readable) c->last_active = dir_ldap_now();
             service(c);
         }
-        if (now_s() != l->last_sweep) sweep(l); /* after the events: it may close connections */
+        if (dir_ldap_now() != l->last_sweep)
+            sweep(l); /* after the events: it may close connections */
     }
 out:
     while (l->conns)
@@ -1527,7 +728,8 @@ enum dir_rc dir_ldap_start(const struct dir_ldap_opts *opts, struct dir_ldap **o
         }
     }
     for (int i = 0; opts->sessions && i < BIND_WORKERS; i++)
-        if (pthread_create(&s->workers[s->nworkers], NULL, bind_worker, s) == 0) s->nworkers++;
+        if (pthread_create(&s->workers[s->nworkers], NULL, dir_ldap_bind_worker, s) == 0)
+            s->nworkers++;
     if (opts->sessions && !s->nworkers) {
         snprintf(err, errlen, "LDAP: cannot start a bind worker");
         dir_ldap_stop(s);

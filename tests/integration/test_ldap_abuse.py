@@ -319,15 +319,16 @@ def whoami_from(daemon, source):
 
 
 def test_connections_per_address_capped(limited):
-    held = [socket.create_connection(("127.0.0.1", limited.ldap_port)) for _ in range(4)]
-    extra = socket.create_connection(("127.0.0.1", limited.ldap_port))
-    assert closed_within(extra, 1.0)  # the fifth from 127.0.0.1 is closed at once
+    # Five from 127.0.0.1 (two event loops accept them, in either order): one is closed at once.
+    socks = [socket.create_connection(("127.0.0.1", limited.ldap_port)) for _ in range(5)]
+    time.sleep(0.5)
+    closed = [closed_within(x, 0.1) for x in socks]
+    assert closed.count(True) == 1, closed
     s, got = whoami_from(limited, "127.0.0.2")  # another address is still served
     assert b"\x02\x01\x01\x78" in got
     s.close()
-    extra.close()
-    for h in held:
-        h.close()
+    for x in socks:
+        x.close()
     time.sleep(0.2)
     s, got = whoami_from(limited, "127.0.0.1")  # and 127.0.0.1 again once they are gone
     assert b"\x02\x01\x01\x78" in got

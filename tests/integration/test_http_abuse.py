@@ -105,8 +105,6 @@ def test_big_ids_in_paths_are_404(daemon):
         problem(body)
 
 
-@pytest.mark.xfail(reason="dir_write.c (audit) and dir_sync.c (sync runs) parse limit with "
-                          "atoi/strtol; they are to switch to dir_query_int", strict=False)
 @pytest.mark.parametrize("path", [b"/v1/audit", b"/v1/admin/sync/runs"])
 @pytest.mark.parametrize("value", [b"5abc", b"1e3", b"99999999999999999999"])
 def test_admin_lists_check_limit(daemon, path, value):

@@ -85,8 +85,9 @@ static const struct opt opts[] = {
      "(one request is always read); 0 = no cap"},
     {"ldap_max_queued_bytes", INT(ldap_max_queued_bytes, 0, 2147483647), "67108864",
      "DIRECTORYD_LDAP_MAX_QUEUED_BYTES",
-     "bytes of queued LDAP requests over all connections before connections with a request "
-     "already queued are read no further; 0 = no cap"},
+     "bytes of queued LDAP requests (and of requests still arriving) over all connections "
+     "before connections with a request already queued are read no further, and those with a "
+     "request incomplete for 2 s are closed; 0 = no cap"},
     {"ldap_tls_cert", STR(ldap_tls_cert), "", "DIRECTORYD_LDAP_TLS_CERT",
      "PEM certificate chain (server certificate first) for LDAP StartTLS and LDAPS; empty = no "
      "TLS (StartTLS answers unavailable)"},

@@ -94,6 +94,15 @@ void dir_ldap_queue_account(struct conn *c, const struct op *o, bool add)
     }
 }
 
+/* The buffer of the message being read: liblber allocates the length its header announces
+ * (up to ldap_max_message) before the bytes come, so it counts with the queued requests. */
+static void partial_account(struct conn *c, size_t bytes)
+{
+    if (bytes && !c->partial_bytes) c->partial_at = dir_ldap_now();
+    atomic_fetch_add(&c->loop->srv->queued_total, (long long)bytes - (long long)c->partial_bytes);
+    c->partial_bytes = bytes;
+}
+
 /* May C read another request? Always when its queue is empty (so every connection makes
  * progress); otherwise only under its own cap and the server-wide one. */
 static bool may_queue(const struct conn *c)
@@ -204,6 +213,7 @@ static void conn_close(struct conn *c)
     struct loop *l = c->loop;
     epoll_ctl(l->ep, EPOLL_CTL_DEL, c->fd, NULL);
     if (c->cur) ber_free(c->cur, 1);
+    partial_account(c, 0);
     while (c->qhead) {
         struct op *o = c->qhead;
         c->qhead = o->next;
@@ -247,10 +257,14 @@ static void read_messages(struct conn *c, bool readable)
             if (tag == LBER_DEFAULT && (e == EAGAIN || e == EWOULDBLOCK)) {
                 if (readable && completed == 0 && !c->partial_since)
                     c->partial_since = dir_ldap_now();
+                ber_len_t total = 0;
+                ber_get_option(c->cur, LBER_OPT_BER_TOTAL_BYTES, &total);
+                partial_account(c, total);
                 return;
             }
             ber_free(c->cur, 1);
             c->cur = NULL;
+            partial_account(c, 0);
             if (tag == LBER_DEFAULT && (e == 0 || e == ECONNRESET || e == EPIPE)) {
                 c->eof = true;
                 return;
@@ -263,6 +277,7 @@ static void read_messages(struct conn *c, bool readable)
         }
         BerElement *ber = c->cur;
         c->cur = NULL;
+        partial_account(c, 0);
         completed++;
         c->partial_since = 0;
         c->last_active = dir_ldap_now();
@@ -548,6 +563,10 @@ static void sweep(struct loop *l)
         else if (o->message_timeout > 0 && c->partial_since &&
                  now - c->partial_since > o->message_timeout)
             why = "a request took longer than ldap_message_timeout to arrive";
+        else if (o->max_queued_total > 0 && c->partial_bytes && now - c->partial_at >= 2 &&
+                 atomic_load(&srv->queued_total) > o->max_queued_total)
+            why = "ldap_max_queued_bytes reached and this connection's request has been "
+                  "incomplete for 2 s";
         if (why) {
             DIR_LOG(DIR_LOG_INFO, "ldap", "closing connection fd=%d: %s", c->fd, why);
             conn_close(c);

@@ -109,6 +109,8 @@ struct conn {
     long long partial_since; /* bytes of an unfinished message arrived since; 0 = none */
     bool readable;           /* service() runs for an EPOLLIN event */
     size_t queued_bytes;     /* bytes of the requests in the queue */
+    size_t partial_bytes;    /* bytes allocated for the message being read */
+    long long partial_at;    /* since when (dir_ldap_now()) */
     struct conn *prev, *next;
 };
 
@@ -149,7 +151,7 @@ struct dir_ldap {
     struct loop loops[MAX_THREADS];
     atomic_int nconns;
     atomic_int npaged;         /* paged answers kept on connections */
-    atomic_llong queued_total; /* bytes of queued requests, all connections */
+    atomic_llong queued_total; /* bytes of queued requests and of messages being read */
     pthread_mutex_t addr_mu;
     struct addr_count *addrs[ADDR_BUCKETS]; /* connections per peer address (addr_mu) */
 };

@@ -252,7 +252,7 @@ def timed_search(daemon, c=None):
 
 def closed_within(s, seconds):
     """True when the server closes S (recv returns b"" or a reset) within SECONDS."""
-    s.settimeout(0.2)
+    s.settimeout(min(0.2, seconds))
     end = time.time() + seconds
     while time.time() < end:
         try:
@@ -444,3 +444,26 @@ def test_paged_answers_on_old_snapshots_are_dropped(paged):
     data, page = first_page(conns[0])
     time.sleep(1.5)
     assert len(next_page(conns[0], page)) == 2
+
+
+def test_announced_but_unsent_requests_are_closed_under_pressure(paged):
+    """liblber allocates the length a message's header announces before its bytes come: 300
+    connections announcing 255 KB each (76 MB, over ldap_max_queued_bytes' default 64 MiB)
+    and sending nothing more: after 2 s enough of them are closed to get back under the cap,
+    long before ldap_message_timeout (30 s)."""
+    header = b"\x30\x83" + (255000).to_bytes(3, "big") + b"\x02\x01\x01"
+    socks = []
+    for i in range(300):
+        s = socket.socket()
+        s.bind(("127.0.3.%d" % (i % 250 + 1), 0))
+        s.connect(("127.0.0.1", paged.ldap_port))
+        s.sendall(header)
+        socks.append(s)
+    time.sleep(0.5)
+    assert timed_search(paged) < 0.5
+    time.sleep(4.0)
+    closed = sum(closed_within(s, 0.01) for s in socks)
+    assert closed >= 300 - (64 << 20) // 255000, closed
+    for s in socks:
+        s.close()
+    assert "ldap_max_queued_bytes reached" in paged.read_log()

@@ -255,11 +255,13 @@ static void read_messages(struct conn *c, bool readable)
         if (tag != LDAP_TAG_MESSAGE) {
             int e = errno;
             if (tag == LBER_DEFAULT && (e == EAGAIN || e == EWOULDBLOCK)) {
-                if (readable && completed == 0 && !c->partial_since)
-                    c->partial_since = dir_ldap_now();
+                /* Started: its buffer exists (the header is in), or bytes came and completed
+                 * nothing (over TLS a wake-up may carry no application data). */
                 ber_len_t total = 0;
                 ber_get_option(c->cur, LBER_OPT_BER_TOTAL_BYTES, &total);
                 partial_account(c, total);
+                if (!c->partial_since && (total || (readable && completed == 0 && !c->tls)))
+                    c->partial_since = dir_ldap_now();
                 return;
             }
             ber_free(c->cur, 1);

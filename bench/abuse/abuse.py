@@ -32,7 +32,6 @@ import json
 import os
 import socket
 import statistics
-import struct
 import sys
 import threading
 import time
@@ -463,7 +462,7 @@ async def open_many(n, make, batch=200):
     return tasks
 
 
-def run_case(s, args, kinds, attack, title_fn, phase_names=("before", "attack", "after")):
+def run_case(s, args, kinds, attack, phase_names=("before", "attack", "after")):
     threads = [threading.Thread(target=rss_thread, args=(s, args.pid), daemon=True),
                threading.Thread(target=probe_thread, args=(s, kinds, args), daemon=True)]
     s.phase("before")
@@ -499,7 +498,7 @@ def case_idle(args, s):
         tasks = await open_many(args.conns, make)
         await asyncio.gather(sampler, *tasks, return_exceptions=True)
 
-    summary, _ = run_case(s, args, ["ldap"], attack, None)
+    summary, _ = run_case(s, args, ["ldap"], attack)
     extra = ["attacker: %d connections from %d addresses (127.0.0.2-), half sending 1 byte every %g s"
              " (a message that never ends), the others nothing; held %g s"
              % (args.conns, args.addrs, args.interval, args.hold)] + describe(cnt, args)
@@ -523,7 +522,7 @@ def case_slowloris(args, s):
         await asyncio.gather(sampler, *tasks, return_exceptions=True)
 
     kinds = ["healthz", "api"] + (["healthz-port"] if args.health_port else [])
-    summary, _ = run_case(s, args, kinds, attack, None)
+    summary, _ = run_case(s, args, kinds, attack)
     extra = ["attacker: %d connections from %d addresses (127.0.0.2-), a partial header then 1 byte"
              " every %g s, held %g s" % (args.conns, args.addrs, args.interval, args.hold)]
     extra += describe(cnt, args)
@@ -593,7 +592,7 @@ def case_queue(args, s):
         tasks = [asyncio.ensure_future(one(i, stop_at)) for i in range(args.conns)]
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    summary, _ = run_case(s, args, ["ldap"], attack, None)
+    summary, _ = run_case(s, args, ["ldap"], attack)
     extra = ["attacker: %d connections from %d addresses, receive buffer 4 KiB, never reading: %s,"
              " then up to %d whole-tree searches of %d bytes each; held %g s"
              % (args.conns, args.addrs, "%d staff binds (unknown users)" % args.binds if args.binds

@@ -75,7 +75,7 @@ static const struct opt opts[] = {
     {"ldap_paged_ttl", INT(ldap_paged_ttl, 0, 86400), "300", "DIRECTORYD_LDAP_PAGED_TTL",
      "seconds a paged-results cookie stays valid; the next page after that answers "
      "unwillingToPerform (start the search again); 0 = no limit"},
-    {"ldap_paged_max_stale", INT(ldap_paged_max_stale, -1, 100000), "4",
+    {"ldap_paged_max_stale", INT(ldap_paged_max_stale, -1, 100000), "2",
      "DIRECTORYD_LDAP_PAGED_MAX_STALE",
      "open paged searches allowed to keep an older directory snapshot alive, server-wide; "
      "beyond that, those on an old snapshot expire within a second; -1 = no cap"},

@@ -4,17 +4,22 @@ malformed HTTP requests, from a fixed seed, against whatever build DIRECTORYD_BI
 a normal LDAP search and GET /healthz; at the end it must stop cleanly with no sanitizer
 report in its log (Daemon.stop checks the exit status and the log).
 
-The daemon here has its own database (writes with an admin key really run), so nothing leaks
+A hostile city LDAP gets the same treatment: the staff sync reads broken controls and
+messages from a scripted server, and the daemon must record a run and keep serving.
+
+The daemons here have their own database (writes with an admin key really run), so nothing leaks
 into the other tests. Bounded: a fixed seed and count; well under a minute per build."""
 import concurrent.futures
 import json
+import os
 import random
 import socket
+import threading
 import time
 
 import pytest
 
-from conftest import ADMIN_KEY, Daemon, make_demo_db
+from conftest import ADMIN_KEY, Daemon, make_demo_db, psql, wait_for
 
 SUFFIX = b"ou=childnet,dc=bangkok,dc=go,dc=th"
 SEED = 11
@@ -369,3 +374,140 @@ def test_malformed_http_requests(fuzzd):
                                                results.count(None)))
     assert 500 not in results, [c[:80] for c, r in zip(cases, results) if r == 500][:5]
     assert time.time() - t0 < 120
+
+
+# ---- a hostile city LDAP: the staff sync must survive what it sends ----
+
+PAGED = "1.2.840.113556.1.4.319"
+SYNC_STATE = "1.3.6.1.4.1.4203.1.9.1.2"
+SYNC_DONE = "1.3.6.1.4.1.4203.1.9.1.3"
+
+
+def ctl(oid, value=None):
+    return tlv(0x30, octets(oid) + (octets(value) if value is not None else b""))
+
+
+def search_entry(msgid, dn, attrs, controls=None):
+    body = octets(dn) + tlv(0x30, b"".join(
+        tlv(0x30, octets(a) + tlv(0x31, b"".join(octets(v) for v in vals))) for a, vals in attrs))
+    return message(msgid, tlv(0x64, body), controls)
+
+
+def search_done(msgid, controls=None):
+    return message(msgid, tlv(0x65, ber_int(0, 0x0a) + octets("") + octets("")), controls)
+
+
+def read_messages(conn):
+    """Yields (msgid, operation tag) of each request the client sends until it closes."""
+    buf = b""
+    while True:
+        try:
+            chunk = conn.recv(65536)
+        except OSError:
+            return
+        if not chunk:
+            return
+        buf += chunk
+        while len(buf) >= 2:
+            n, hdr = buf[1], 2
+            if n & 0x80:
+                k = n & 0x7f
+                if len(buf) < 2 + k:
+                    break
+                n, hdr = int.from_bytes(buf[2:2 + k], "big"), 2 + k
+            if len(buf) < hdr + n:
+                break
+            msg, buf = buf[hdr:hdr + n], buf[hdr + n:]
+            idlen = msg[1]
+            yield int.from_bytes(msg[2:2 + idlen], "big"), msg[2 + idlen]
+
+
+class HostileLdap:
+    """Answers binds with success and every search with SCRIPT(msgid) (bytes)."""
+
+    def __init__(self, script):
+        self.script = script
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.searches = 0
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.session, args=(conn,), daemon=True).start()
+
+    def session(self, conn):
+        with conn:
+            for msgid, op in read_messages(conn):
+                try:
+                    if op == 0x60:
+                        conn.sendall(message(msgid, tlv(0x61, ber_int(0, 0x0a) + octets("") +
+                                                         octets(""))))
+                    elif op == 0x63:
+                        self.searches += 1
+                        conn.sendall(self.script(msgid))
+                    elif op == 0x42:
+                        return
+                except OSError:
+                    return
+
+    def close(self):
+        self.sock.close()
+
+
+def full_paged_without_value(msgid):
+    """Finding: a paged-results control without a value (libldap asserted: the daemon died)."""
+    return (search_entry(msgid, "uid=a,dc=city", [("entryUUID", ["0d6a1c2e-0000-4000-8000-000000000001"]),
+                                                  ("cn", ["A"]), ("uid", ["a"])]) +
+            search_done(msgid, [ctl(PAGED)]))
+
+
+def full_paged_empty_value(msgid):
+    return search_done(msgid, [ctl(PAGED, b"")])
+
+
+def syncrepl_broken(msgid):
+    """Empty Sync State value, an intermediate response named NUL (ldap_parse_intermediate
+    asserted), a Sync Info value that is empty, a Sync Done control without a value."""
+    return (search_entry(msgid, "uid=b,dc=city", [("cn", ["B"])], [ctl(SYNC_STATE, b"")]) +
+            message(msgid, tlv(0x79, octets(b"\x00", 0x80) + octets(b"x", 0x81))) +
+            message(msgid, tlv(0x79, octets("1.3.6.1.4.1.4203.1.9.1.4", 0x80) + octets(b"", 0x81))) +
+            search_done(msgid, [ctl(SYNC_DONE)]))
+
+
+@pytest.mark.parametrize("mode,script", [("poll", full_paged_without_value),
+                                         ("poll", full_paged_empty_value),
+                                         ("syncrepl", syncrepl_broken)])
+def test_hostile_city_ldap_does_not_stop_the_daemon(pg, workdir, mode, script):
+    city = HostileLdap(script)
+    db = make_demo_db(pg)
+    pwfile = os.path.join(workdir, "hostile.pw")
+    with open(pwfile, "w") as f:
+        f.write("secret\n")
+    d = Daemon(db, workdir, {"DIRECTORYD_SYNC_URI": "ldap://127.0.0.1:%d" % city.port,
+                             "DIRECTORYD_SYNC_BINDDN": "cn=directoryd,dc=city",
+                             "DIRECTORYD_SYNC_PASSWORD_FILE": pwfile,
+                             "DIRECTORYD_SYNC_BASE": "dc=city", "DIRECTORYD_SYNC_MODE": mode,
+                             "DIRECTORYD_SYNC_INTERVAL_S": "3600"})
+    try:
+        # The run at start reads the hostile answer; it ends (ok or failed) and is recorded.
+        run, _ = wait_for(lambda: psql(db, "SELECT status FROM sync_run WHERE status <> 'running' "
+                                           "ORDER BY id DESC LIMIT 1"), timeout=30, step=0.2)
+        assert run in ("ok", "failed", "refused"), (run, d.read_log()[-3000:])
+        assert city.searches >= 1
+        assert d.proc.poll() is None, d.read_log()[-5000:]
+        alive(d)
+        # And again on demand.
+        assert d.http.request("POST", "/v1/admin/sync", key=ADMIN_KEY)[0] == 202
+        time.sleep(1.0)
+        assert d.proc.poll() is None, d.read_log()[-5000:]
+        alive(d)
+    finally:
+        d.stop()  # exit 0, no sanitizer report
+        city.close()

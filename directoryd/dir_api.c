@@ -99,7 +99,6 @@ static void json_ok(struct call *c, enum dir_rc rc)
 /* ---- parameters ---- */
 
 struct allowed {
-    struct call *c;
     const char *const *names;
     const char *bad;
 };
@@ -117,7 +116,7 @@ static bool check_arg(void *cls, const char *key, const char *value)
 /* Refuses unknown parameters (a typo like "aera=" would otherwise silently match all). */
 static bool only_args(struct call *c, const char *const *names)
 {
-    struct allowed a = {c, names, NULL};
+    struct allowed a = {names, NULL};
     dir_http_args_each(c->req, check_arg, &a);
     if (!a.bad) return true;
     char list[256] = "";

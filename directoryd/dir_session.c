@@ -230,10 +230,11 @@ static bool logged_out_since(const struct dir_model *m, const char *username, lo
 static bool current_role(struct dir_sessions *s, const char *kind, const char *username,
                          enum dir_role base, enum dir_role *role)
 {
-    char hash[256], role_s[16], err[256];
+    char role_s[16], err[256];
     *role = base;
     if (!s->db) return true;
     if (strcmp(kind, "local") == 0) {
+        char hash[256];
         enum dir_rc rc = dir_db_local_account(s->db, username, hash, sizeof hash, role_s,
                                               sizeof role_s, err, sizeof err);
         sodium_memzero(hash, sizeof hash);
@@ -350,8 +351,8 @@ static enum dir_role role_from_groups(const struct dir_cfg *cfg, LDAP *ld, const
         }
     } else {
         struct berval bdn = {.bv_val = (char *)dn, .bv_len = strlen(dn)}, esc = {0};
-        char filter[1024];
         if (ldap_bv2escaped_filter_value(&bdn, &esc) == 0) {
+            char filter[1024];
             snprintf(filter, sizeof filter, "(&(objectClass=groupOfNames)(member=%s))", esc.bv_val);
             ber_memfree(esc.bv_val);
             char *attrs[] = {"cn", NULL};

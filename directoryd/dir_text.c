@@ -169,7 +169,7 @@ static unsigned lower_cp(unsigned c)
 {
     if (c >= 'A' && c <= 'Z') return c + 32;
     if (c < 0xC0) return c;
-    if ((c >= 0xC0 && c <= 0xDE && c != 0xD7) || (c >= 0x391 && c <= 0x3AB && c != 0x3A2) ||
+    if ((c <= 0xDE && c != 0xD7) || (c >= 0x391 && c <= 0x3AB && c != 0x3A2) ||
         (c >= 0x410 && c <= 0x42F) || (c >= 0xFF21 && c <= 0xFF3A))
         return c + 32;
     if (c >= 0x400 && c <= 0x40F) return c + 80;

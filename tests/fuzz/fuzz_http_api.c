@@ -225,8 +225,9 @@ static void fz_check(const struct dir_http_resp *resp)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *buf = malloc(size + 1), *p = buf, *end = buf + size;
+    char *buf = malloc(size + 1);
     if (!buf) abort();
+    char *p = buf, *end = buf + size;
     memcpy(buf, data, size);
     buf[size] = '\0';
     struct dir_http_kv args[FZ_MAX_ARGS], headers[FZ_MAX_HEADERS];

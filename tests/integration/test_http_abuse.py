@@ -204,6 +204,11 @@ def test_search_cursor_does_not_tell_whether_a_hidden_person_exists(daemon):
     assert s1 == s2 == 400
     assert b1 == b2
     assert fields(problem(b1)) == ["cursor"]
+    # The same for a search based at the person: no such entry, either way.
+    s1, _, b1 = search(daemon, {"base": real, "scope": "base"})
+    s2, _, b2 = search(daemon, {"base": unknown, "scope": "base"})
+    assert s1 == s2 == 404
+    assert problem(b1)["title"] == problem(b2)["title"]
     # A cursor the anonymous caller was given still works.
     status, _, body = search(daemon, {"limit": 1})
     nxt = json.loads(body)["next"]

@@ -1,4 +1,5 @@
-/* dir_http.c - libmicrohttpd glue: per-request state, body collection, response sending. */
+/* dir_http.c - libmicrohttpd glue: per-request state, body collection, response sending, the
+ * header deadline (a sweeper thread), header checks, and requests built from arrays. */
 #include "dir_http.h"
 #include "dir_log.h"
 #include "dir_mem.h"

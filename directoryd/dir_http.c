@@ -450,7 +450,7 @@ static void completed_cb(void *cls, struct MHD_Connection *conn, void **req_cls,
     conn_wait_headers(h, ci ? ci->socket_context : NULL, true);
 }
 
-static void mhd_log(void *cls, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
     char msg[512];

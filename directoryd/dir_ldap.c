@@ -40,6 +40,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#define EVICT_IDLE_S 5 /* idle seconds before a connection may make room at ldap_max_conns */
+
 /* ---- connections per address ---- */
 
 /* Counts one more connection from A; false when A already has max_conns_per_addr. */
@@ -459,6 +461,29 @@ static void service(struct conn *c)
     set_events(c);
 }
 
+/* At ldap_max_conns: the connection of this loop idle the longest (nothing read or written for
+ * EVICT_IDLE_S at least, nothing under way) makes room for a new one, so idle sockets cannot
+ * shut newcomers out for a whole ldap_idle_timeout. It is shut down here and freed when the
+ * loop sees it hang up (not freed now: this loop's current batch of events may name it).
+ * False when no connection qualifies. */
+static bool evict_idle(struct loop *l)
+{
+    long long now = dir_ldap_now();
+    struct conn *victim = NULL;
+    for (struct conn *c = l->conns; c; c = c->next)
+        if (!c->closing && !c->active && !c->qhead && !c->bind_job && !dir_ldap_out_pending(c) &&
+            now - c->last_active >= EVICT_IDLE_S &&
+            (!victim || c->last_active < victim->last_active))
+            victim = c;
+    if (!victim) return false;
+    DIR_LOG(DIR_LOG_INFO, "ldap",
+            "closing connection fd=%d, idle for %lld s, to make room (ldap_max_conns)", victim->fd,
+            now - victim->last_active);
+    victim->closing = true;
+    shutdown(victim->fd, SHUT_RDWR);
+    return true;
+}
+
 /* Takes every connection waiting on LFD, one of this loop's own listening sockets (TLS: the
  * LDAPS one, where the handshake comes first). */
 static void accept_all(struct loop *l, int lfd, bool tls)
@@ -469,19 +494,8 @@ static void accept_all(struct loop *l, int lfd, bool tls)
         socklen_t sl = sizeof sa;
         int fd = accept4(lfd, (struct sockaddr *)&sa, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) return;
-        if (atomic_fetch_add(&srv->nconns, 1) >= srv->o.max_conns) {
-            atomic_fetch_sub(&srv->nconns, 1);
-            if (dir_ldap_now() != l->last_refusal_log) {
-                l->last_refusal_log = dir_ldap_now();
-                DIR_LOG(DIR_LOG_WARN, "ldap", "connection refused: ldap_max_conns (%d) reached",
-                        srv->o.max_conns);
-            }
-            close(fd);
-            continue;
-        }
         uint32_t addr = sa.sin_family == AF_INET ? sa.sin_addr.s_addr : 0;
         if (!addr_take(srv, addr)) {
-            atomic_fetch_sub(&srv->nconns, 1);
             if (dir_ldap_now() != l->last_refusal_log) {
                 char a[INET_ADDRSTRLEN] = "?";
                 inet_ntop(AF_INET, &sa.sin_addr, a, sizeof a);
@@ -489,6 +503,19 @@ static void accept_all(struct loop *l, int lfd, bool tls)
                 DIR_LOG(DIR_LOG_WARN, "ldap",
                         "connection from %s refused: ldap_max_conns_per_addr (%d) reached", a,
                         srv->o.max_conns_per_addr);
+            }
+            close(fd);
+            continue;
+        }
+        if (atomic_fetch_add(&srv->nconns, 1) >= srv->o.max_conns && !evict_idle(l)) {
+            atomic_fetch_sub(&srv->nconns, 1);
+            addr_release(srv, addr);
+            if (dir_ldap_now() != l->last_refusal_log) {
+                l->last_refusal_log = dir_ldap_now();
+                DIR_LOG(DIR_LOG_WARN, "ldap",
+                        "connection refused: ldap_max_conns (%d) reached and no connection has "
+                        "been idle for %d s",
+                        srv->o.max_conns, EVICT_IDLE_S);
             }
             close(fd);
             continue;

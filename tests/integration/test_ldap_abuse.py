@@ -467,3 +467,32 @@ def test_announced_but_unsent_requests_are_closed_under_pressure(paged):
     for s in socks:
         s.close()
     assert "ldap_max_queued_bytes reached" in paged.read_log()
+
+
+def test_idle_connections_make_room_at_max_conns(pg, workdir):
+    """With ldap_max_conns taken by idle sockets (from two addresses, under the per-address
+    cap), a new client is let in: the connection idle the longest (5 s at least) makes room."""
+    daemon = Daemon(make_demo_db(pg), workdir,
+                    extra_env={"DIRECTORYD_LDAP_MAX_CONNS": "20",
+                               "DIRECTORYD_LDAP_MAX_CONNS_PER_ADDR": "10"})
+    try:
+        idle = []
+        for i in range(20):
+            s = socket.socket()
+            s.bind(("127.0.5.%d" % (i % 2 + 1), 0))
+            s.connect(("127.0.0.1", daemon.ldap_port))
+            idle.append(s)
+        time.sleep(0.5)
+        s, got = whoami_from(daemon, "127.0.0.1")  # full, and nobody idle for 5 s yet
+        assert got == b""
+        s.close()
+        time.sleep(6.5)  # idle seconds are counted whole
+        s, got = whoami_from(daemon, "127.0.0.1")
+        assert b"\x02\x01\x01\x78" in got
+        s.close()
+        assert sum(closed_within(x, 0.05) for x in idle) >= 1
+        assert timed_search(daemon) < 0.5
+        for x in idle:
+            x.close()
+    finally:
+        daemon.stop()

@@ -296,10 +296,15 @@ def summarise(s, kinds, phase_names):
             why = {}
             for p in fails:
                 why[p[4]] = why.get(p[4], 0) + 1
+            start = next((t for t, n in s.phases if n == ph), 0.0)
+            bins = {}  # failures per 10 s of the phase
+            for p in fails:
+                b = int((p[0] - start) // 10) * 10
+                bins[b] = bins.get(b, 0) + 1
             row[k] = {"sent": len(pr), "answered": len(ok),
                       "within_100ms": sum(1 for m in ok if m <= 100),
                       "p50": pct(ok, 50), "p99": pct(ok, 99), "max": max(ok) if ok else float("nan"),
-                      "failures": why}
+                      "failures": why, "failures_per_10s": bins}
         out[ph] = row
     return out
 
@@ -323,8 +328,11 @@ def print_table(title, summary, kinds, phase_names, extra):
                                                summary[p][k]["max"])) for p in phase_names))
         fl = [(p, summary[p][k]["failures"]) for p in phase_names if summary[p][k]["failures"]]
         for p, why in fl:
-            print("  %-34s %s" % ("%s failures (%s)" % (k, p),
-                                  ", ".join("%s x%d" % (w_, n) for w_, n in sorted(why.items()))))
+            bins = summary[p][k]["failures_per_10s"]
+            print("  %-34s %s; by time into the phase: %s" % (
+                "%s failures (%s)" % (k, p),
+                ", ".join("%s x%d" % (w_, n) for w_, n in sorted(why.items())),
+                ", ".join("%d-%d s: %d" % (b, b + 10, n) for b, n in sorted(bins.items()))))
     for line in extra:
         print("  " + line)
     print()

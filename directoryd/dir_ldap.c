@@ -178,10 +178,36 @@ void dir_ldap_send_extended(struct conn *c, ber_int_t msgid, int rc, const char 
     dir_ldap_send_ber(c, ber);
 }
 
+/* Logs that connection FD closes and why, at most CLOSE_LOG_PER_S lines a second per loop:
+ * an attack that opens and breaks thousands of connections must not flood the log. The lines
+ * left out are counted in one line in a later second (at the latest the loop's sweep). */
+#define CLOSE_LOG_PER_S 10
+static void log_close_flush(struct loop *l, long long now)
+{
+    if (now != l->close_log_sec) {
+        if (l->close_unlogged)
+            DIR_LOG(DIR_LOG_INFO, "ldap",
+                    "%d more connections closed in the last %lld s "
+                    "(not logged one by one)",
+                    l->close_unlogged, now - l->close_log_sec);
+        l->close_log_sec = now;
+        l->close_logged = l->close_unlogged = 0;
+    }
+}
+
+static void log_close(struct loop *l, int fd, const char *why)
+{
+    log_close_flush(l, dir_ldap_now());
+    if (l->close_logged++ < CLOSE_LOG_PER_S)
+        DIR_LOG(DIR_LOG_INFO, "ldap", "closing connection fd=%d: %s", fd, why);
+    else
+        l->close_unlogged++;
+}
+
 /* Notice of Disconnection (RFC 4511 section 4.4.1), then close once it is written. */
 void dir_ldap_disconnect(struct conn *c, int rc, const char *why)
 {
-    DIR_LOG(DIR_LOG_INFO, "ldap", "closing connection fd=%d: %s", c->fd, why);
+    log_close(c->loop, c->fd, why);
     dir_ldap_send_extended(c, 0, rc, why, DIR_LDAP_OID_NOTICE, NULL);
     c->closing = true;
 }
@@ -394,7 +420,7 @@ static bool handshake(struct conn *c, bool *closed)
     char err[300];
     enum dir_tls_io r = dir_tls_handshake(c->tls, err, sizeof err);
     if (r == DIR_TLS_FAILED) {
-        DIR_LOG(DIR_LOG_INFO, "ldap", "closing connection fd=%d: %s", c->fd, err);
+        log_close(c->loop, c->fd, err);
         conn_close(c);
         *closed = true;
         return false;
@@ -476,9 +502,10 @@ static bool evict_idle(struct loop *l)
             (!victim || c->last_active < victim->last_active))
             victim = c;
     if (!victim) return false;
-    DIR_LOG(DIR_LOG_INFO, "ldap",
-            "closing connection fd=%d, idle for %lld s, to make room (ldap_max_conns)", victim->fd,
-            now - victim->last_active);
+    char why[96];
+    snprintf(why, sizeof why, "idle for %lld s, to make room (ldap_max_conns)",
+             now - victim->last_active);
+    log_close(l, victim->fd, why);
     victim->closing = true;
     shutdown(victim->fd, SHUT_RDWR);
     return true;
@@ -582,6 +609,7 @@ static void sweep(struct loop *l)
     const struct dir_ldap_opts *o = &srv->o;
     long long now = dir_ldap_now();
     l->last_sweep = now;
+    log_close_flush(l, now);
     struct dir_model *cur = dir_refresh_acquire(o->refresh);
     int nstale = 0;
     for (struct conn *c = l->conns, *next; c; c = next) {
@@ -597,7 +625,7 @@ static void sweep(struct loop *l)
             why = "ldap_max_queued_bytes reached and this connection's request has been "
                   "incomplete for 2 s";
         if (why) {
-            DIR_LOG(DIR_LOG_INFO, "ldap", "closing connection fd=%d: %s", c->fd, why);
+            log_close(l, c->fd, why);
             conn_close(c);
             continue;
         }

@@ -125,6 +125,8 @@ struct loop {
     pthread_t thread;
     struct conn *conns;
     long long last_sweep, last_refusal_log;
+    long long close_log_sec; /* the second CLOSE_LOGGED counts lines in */
+    int close_logged, close_unlogged; /* connection-closing lines this second, and left out */
     atomic_int nstale; /* kept paged answers on an old snapshot, at the last sweep */
 };
 

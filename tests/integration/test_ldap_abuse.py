@@ -496,3 +496,28 @@ def test_idle_connections_make_room_at_max_conns(pg, workdir):
             x.close()
     finally:
         daemon.stop()
+
+
+def test_closing_many_connections_does_not_flood_the_log(d):
+    """300 connections broken by garbage within a few seconds: each loop logs at most 10
+    'closing connection' lines a second and then how many it left out, so an attack cannot
+    fill the disk with the log while the daemon keeps answering."""
+    before = d.read_log().count("closing connection fd=")
+    start = time.time()
+    for _ in range(300):
+        s = socket.create_connection(("127.0.0.1", d.ldap_port), timeout=5)
+        s.sendall(b"\x30\x03\x02\x01")  # a message cut short, then a bad tag
+        s.sendall(b"\x01\xff\xff")
+        try:
+            s.recv(4096)
+        except OSError:
+            pass
+        s.close()
+    seconds = time.time() - start
+    still_answers(d)
+    time.sleep(1.2)  # the next second's first line reports what was left out
+    still_answers(d)
+    log = d.read_log()
+    lines = log.count("closing connection fd=") - before
+    assert lines <= 2 * 10 * (int(seconds) + 2), (lines, seconds)
+    assert "more connections closed in the last" in log

@@ -18,6 +18,7 @@
 #include "dir_http.h"
 #include "dir_model.h"
 #include "dir_problem.h"
+#include "dir_text.h"
 #include "dir_write.h"
 
 #include <jansson.h>
@@ -127,41 +128,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
-/* Whether the N bytes at S are well-formed UTF-8 (no overlongs, surrogates or > U+10FFFF). */
-static int fz_utf8(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned c = s[i];
-        size_t k;
-        unsigned cp;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if (c >= 0xc2 && c <= 0xdf) {
-            k = 1;
-            cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            k = 2;
-            cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            k = 3;
-            cp = c & 0x07;
-        } else {
-            return 0;
-        }
-        for (size_t t = 1; t <= k; t++) {
-            if (i + t >= n || (s[i + t] & 0xc0) != 0x80) return 0;
-            cp = (cp << 6) | (s[i + t] & 0x3f);
-        }
-        if ((k == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-            (k == 3 && (cp < 0x10000 || cp > 0x10ffff)))
-            return 0;
-        i += k + 1;
-    }
-    return 1;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1) return 0;
@@ -208,7 +174,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (c->w.nsets < 0 || c->w.nsets > DIR_DB_MAX_SETS) abort();
         for (int i = 0; i < c->w.nsets; i++) {
             const char *v = c->w.sets[i].val;
-            if (!c->w.sets[i].col || (v && !fz_utf8((const unsigned char *)v, strlen(v)))) {
+            if (!c->w.sets[i].col || (v && !dir_text_utf8_valid(v, strlen(v)))) {
                 fprintf(stderr, "fuzz_write_json: column %s gets invalid UTF-8\n",
                         c->w.sets[i].col ? c->w.sets[i].col : "(null)");
                 abort();

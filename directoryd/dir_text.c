@@ -16,39 +16,46 @@
  * UTF8-tail   = %x80-BF
  * We also refuse NUL, which no text field may hold.
  */
+
+/* The length of the well-formed UTF-8 character at S (AVAIL bytes there), or 0 when the
+ * bytes there are not one (a stray or truncated sequence, an overlong form, a surrogate, NUL). */
+static size_t utf8_char_len(const unsigned char *s, size_t avail)
+{
+    unsigned c = s[0];
+    size_t need;
+    unsigned lo = 0x80, hi = 0xBF;
+    if (c == 0) return 0;
+    if (c < 0x80) return 1;
+    if (c >= 0xC2 && c <= 0xDF) {
+        need = 1;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        need = 2;
+        if (c == 0xE0)
+            lo = 0xA0;
+        else if (c == 0xED)
+            hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        need = 3;
+        if (c == 0xF0)
+            lo = 0x90;
+        else if (c == 0xF4)
+            hi = 0x8F;
+    } else {
+        return 0;
+    }
+    if (avail < need + 1 || s[1] < lo || s[1] > hi) return 0;
+    for (size_t i = 2; i <= need; i++)
+        if (s[i] < 0x80 || s[i] > 0xBF) return 0;
+    return need + 1;
+}
+
 bool dir_text_utf8_valid(const char *str, size_t n)
 {
     const unsigned char *s = (const unsigned char *)str, *end = s + n;
     while (s < end) {
-        unsigned c = *s;
-        size_t need;
-        unsigned lo = 0x80, hi = 0xBF;
-        if (c == 0) return false;
-        if (c < 0x80) {
-            s++;
-            continue;
-        } else if (c >= 0xC2 && c <= 0xDF) {
-            need = 1;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            need = 2;
-            if (c == 0xE0)
-                lo = 0xA0;
-            else if (c == 0xED)
-                hi = 0x9F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            need = 3;
-            if (c == 0xF0)
-                lo = 0x90;
-            else if (c == 0xF4)
-                hi = 0x8F;
-        } else {
-            return false;
-        }
-        if ((size_t)(end - s) < need + 1) return false;
-        if (s[1] < lo || s[1] > hi) return false;
-        for (size_t i = 2; i <= need; i++)
-            if (s[i] < 0x80 || s[i] > 0xBF) return false;
-        s += need + 1;
+        size_t k = utf8_char_len(s, (size_t)(end - s));
+        if (!k) return false;
+        s += k;
     }
     return true;
 }
@@ -91,38 +98,6 @@ char *dir_text_fold_dup(const char *s)
 bool dir_text_contains(const char *haystack, const char *needle)
 {
     return haystack && strstr(haystack, needle) != NULL;
-}
-
-/* The length of the well-formed UTF-8 character at S (AVAIL bytes there), or 0 when the
- * bytes there are not one (a stray or truncated sequence, an overlong form, a surrogate, NUL). */
-static size_t utf8_char_len(const unsigned char *s, size_t avail)
-{
-    unsigned c = s[0];
-    size_t need;
-    unsigned lo = 0x80, hi = 0xBF;
-    if (c == 0) return 0;
-    if (c < 0x80) return 1;
-    if (c >= 0xC2 && c <= 0xDF) {
-        need = 1;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        need = 2;
-        if (c == 0xE0)
-            lo = 0xA0;
-        else if (c == 0xED)
-            hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        need = 3;
-        if (c == 0xF0)
-            lo = 0x90;
-        else if (c == 0xF4)
-            hi = 0x8F;
-    } else {
-        return 0;
-    }
-    if (avail < need + 1 || s[1] < lo || s[1] > hi) return 0;
-    for (size_t i = 2; i <= need; i++)
-        if (s[i] < 0x80 || s[i] > 0xBF) return 0;
-    return need + 1;
 }
 
 #define REPLACEMENT "\xEF\xBF\xBD" /* U+FFFD */

@@ -65,6 +65,7 @@ struct dir_cfg {
     char sync_unit_map[2048]; /* "LDAP unit=organisation ref;..." */
     char role_groups[512];  /* "group cn=role,...": LDAP groups to directory roles */
     int session_hours;
+    int login_brake_slots;  /* entries of the failed-login brake */
     int cookie_secure;      /* 1: cookies get Secure (behind TLS) */
     char central_ref[80];   /* ref of the central coordinating unit (resolver tier 4) */
     char config[1024];      /* the config file read, if any */

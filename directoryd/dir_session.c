@@ -17,21 +17,29 @@
 #define WINDOW_S (15 * 60)
 #define MAX_USER_FAILS 5
 #define MAX_ADDR_FAILS 20
-#define BRAKE_SLOTS 1024
 
 struct brake {
     char key[160]; /* "u:<folded username>" or "a:<address>" */
     int fails;
     time_t since;
+    unsigned long long seq; /* insertion order: older entries make room first */
 };
 
 struct dir_sessions {
     const struct dir_cfg *cfg;
     struct dir_db *db;
     uint8_t key[32];
-    pthread_mutex_t lock; /* guards brakes */
-    struct brake brakes[BRAKE_SLOTS];
+    pthread_mutex_t lock; /* guards the brake */
+    struct brake *brakes; /* cfg->login_brake_slots of them */
+    int nbrakes;
+    unsigned long long brake_seq;
 };
+
+static void brake_alloc(struct dir_sessions *s)
+{
+    s->nbrakes = s->cfg->login_brake_slots >= 16 ? s->cfg->login_brake_slots : 16;
+    s->brakes = dir_xcalloc((size_t)s->nbrakes, sizeof *s->brakes);
+}
 
 enum dir_rc dir_session_init(const struct dir_cfg *cfg, struct dir_db *db,
                              struct dir_sessions **out, char *err, size_t errlen)
@@ -48,6 +56,7 @@ enum dir_rc dir_session_init(const struct dir_cfg *cfg, struct dir_db *db,
         return rc;
     }
     pthread_mutex_init(&s->lock, NULL);
+    brake_alloc(s);
     *out = s;
     return DIR_OK;
 }
@@ -58,6 +67,7 @@ struct dir_sessions *dir_session_new_for_tests(const struct dir_cfg *cfg, const 
     s->cfg = cfg;
     memcpy(s->key, key, sizeof s->key);
     pthread_mutex_init(&s->lock, NULL);
+    brake_alloc(s);
     return s;
 }
 
@@ -66,15 +76,23 @@ void dir_session_free(struct dir_sessions *s)
     if (!s) return;
     pthread_mutex_destroy(&s->lock);
     sodium_memzero(s->key, sizeof s->key);
+    free(s->brakes);
     free(s);
 }
 
 /* ---- the brake on guessing ----
  *
- * A braked entry (at its limit of failures) is never evicted before its window ends: an
- * attacker who floods the table with new usernames cannot push it out. Only entries below
- * their limit make room; when every slot holds a braked entry, names not in the table are
- * refused (429) until the oldest window ends. */
+ * One entry per username and per client address, each counting failures over a window of
+ * WINDOW_S from its first failure; the table holds login_brake_slots entries (default 16,384,
+ * about 3 MB). A braked entry (at its limit of failures) is never evicted before its window
+ * ends: an attacker who floods the table with new usernames cannot push it out. When the
+ * table is full, the entry below its limit tracked the longest makes room (by insertion
+ * order, not by the second it began), so a count is forgotten only after every unbraked entry
+ * tracked before it has gone: at the default size, wiping one name's count costs thousands
+ * of failed logins, and saturating the table with braked entries about 80,000 within the
+ * window from 4,000 addresses or more (each address is braked at MAX_ADDR_FAILS). When every
+ * slot holds a braked entry, names not in the table are refused (429) until the oldest
+ * window ends. */
 
 static bool braked(const struct brake *b)
 {
@@ -83,7 +101,7 @@ static bool braked(const struct brake *b)
 
 static struct brake *brake_find(struct dir_sessions *s, const char *key, time_t now)
 {
-    for (int i = 0; i < BRAKE_SLOTS; i++) {
+    for (int i = 0; i < s->nbrakes; i++) {
         struct brake *b = &s->brakes[i];
         if (b->key[0] && now - b->since >= WINDOW_S) b->key[0] = '\0'; /* the window passed */
         if (b->key[0] && strcmp(b->key, key) == 0) return b;
@@ -91,24 +109,38 @@ static struct brake *brake_find(struct dir_sessions *s, const char *key, time_t 
     return NULL;
 }
 
-/* A slot for a new key: a free one, else the oldest entry below its limit; NULL when every
- * slot is braked. */
-static struct brake *brake_room(struct dir_sessions *s, time_t now)
+/* A slot for a new key: a free one, else the entry below its limit tracked the longest; never
+ * KEEP (the other key of the same failed attempt); NULL when every other slot is braked. */
+static struct brake *brake_room(struct dir_sessions *s, time_t now, const struct brake *keep)
 {
     struct brake *victim = NULL;
-    for (int i = 0; i < BRAKE_SLOTS; i++) {
+    for (int i = 0; i < s->nbrakes; i++) {
         struct brake *b = &s->brakes[i];
+        if (b == keep) continue;
         if (!b->key[0] || now - b->since >= WINDOW_S) return b;
-        if (!braked(b) && (!victim || b->since < victim->since)) victim = b;
+        if (!braked(b) && (!victim || b->seq < victim->seq)) victim = b;
     }
     return victim;
+}
+
+/* How many slots other than U and A could take a new key (free, expired or unbraked), up to
+ * 2: a failed attempt needs one for each of its username and address not yet tracked. */
+static int brake_spare(struct dir_sessions *s, time_t now, const struct brake *u,
+                       const struct brake *a)
+{
+    int n = 0;
+    for (int i = 0; i < s->nbrakes && n < 2; i++) {
+        const struct brake *b = &s->brakes[i];
+        if (b != u && b != a && (!b->key[0] || now - b->since >= WINDOW_S || !braked(b))) n++;
+    }
+    return n;
 }
 
 /* Seconds until the oldest braked window ends (the table is full of them). */
 static int brake_full_wait(struct dir_sessions *s, time_t now)
 {
     time_t oldest = now;
-    for (int i = 0; i < BRAKE_SLOTS; i++)
+    for (int i = 0; i < s->nbrakes; i++)
         if (s->brakes[i].key[0] && s->brakes[i].since < oldest) oldest = s->brakes[i].since;
     int w = (int)(oldest + WINDOW_S - now);
     return w > 0 ? w : 1;
@@ -123,21 +155,26 @@ static int brake_wait(struct dir_sessions *s, const char *ukey, const char *akey
     if (u && braked(u)) wait = (int)(u->since + WINDOW_S - now);
     if (a && braked(a) && (int)(a->since + WINDOW_S - now) > wait)
         wait = (int)(a->since + WINDOW_S - now);
-    /* A failure could not be counted: refuse rather than guess unbraked. */
-    if (!wait && ((!u || !a) && !brake_room(s, now))) wait = brake_full_wait(s, now);
+    /* A failure could not be counted in full: refuse rather than guess unbraked. */
+    int need = !u + !a;
+    if (!wait && need && brake_spare(s, now, u, a) < need) wait = brake_full_wait(s, now);
     pthread_mutex_unlock(&s->lock);
     return wait > 0 ? wait : 0;
 }
 
-static void brake_fail(struct dir_sessions *s, const char *key, time_t now)
+/* Counts a failure for KEY, never making room with KEEP; returns its entry (NULL: no room). */
+static struct brake *brake_fail(struct dir_sessions *s, const char *key, time_t now,
+                                const struct brake *keep)
 {
     struct brake *b = brake_find(s, key, now);
-    if (!b && (b = brake_room(s, now)) != NULL) {
+    if (!b && (b = brake_room(s, now, keep)) != NULL) {
         snprintf(b->key, sizeof b->key, "%s", key);
         b->fails = 0;
         b->since = now;
+        b->seq = ++s->brake_seq;
     }
     if (b) b->fails++;
+    return b;
 }
 
 static void brake_note(struct dir_sessions *s, const char *ukey, const char *akey, bool ok,
@@ -148,8 +185,9 @@ static void brake_note(struct dir_sessions *s, const char *ukey, const char *ake
         struct brake *u = brake_find(s, ukey, now);
         if (u) u->key[0] = '\0';
     } else {
-        brake_fail(s, ukey, now);
-        brake_fail(s, akey, now);
+        /* Neither key of this attempt may make room by evicting the other. */
+        struct brake *a = brake_find(s, akey, now);
+        brake_fail(s, akey, now, brake_fail(s, ukey, now, a));
     }
     pthread_mutex_unlock(&s->lock);
 }

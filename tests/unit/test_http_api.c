@@ -196,6 +196,59 @@ static void usernames_fold_like_ldap(void **state)
     }
 }
 
+/* Issue 11, finding 5: the failed-login brake cannot be reset by an attacker who floods it.
+ * Failures here are empty passwords: counted like wrong ones, with no database or LDAP. A
+ * table of 32 entries stands for the default 16,384. */
+static enum dir_login try_login(struct dir_sessions *s, const char *user, const char *addr)
+{
+    char token[512], err[256];
+    struct dir_session_info info;
+    int retry = 0;
+    enum dir_login r =
+        dir_session_login(s, user, "", addr, token, sizeof token, &info, &retry, err, sizeof err);
+    if (r == DIR_LOGIN_LIMITED) assert_true(retry > 0);
+    return r;
+}
+
+/* N new usernames fail COUNT times each, each from an address of its own (no address brake).
+ * Returns how many of them were refused at once (429). */
+static int flood(struct dir_sessions *s, const char *prefix, int n, int count)
+{
+    char user[32], addr[32];
+    int refused = 0;
+    for (int i = 0; i < n; i++) {
+        snprintf(user, sizeof user, "%s%04d", prefix, i);
+        snprintf(addr, sizeof addr, "198.51.%d.%d", i / 250, i % 250);
+        for (int k = 0; k < count; k++)
+            if (try_login(s, user, addr) == DIR_LOGIN_LIMITED) {
+                refused++;
+                break;
+            }
+    }
+    return refused;
+}
+
+static void brake_cannot_be_evicted(void **state)
+{
+    (void)state;
+    assert_true(sodium_init() >= 0);
+    struct dir_cfg cfg;
+    dir_cfg_defaults(&cfg);
+    cfg.login_brake_slots = 32;
+    struct dir_sessions *s = dir_session_new_for_tests(&cfg, key);
+    /* A braked name stays braked, in any letter case, however many names fail after it. */
+    for (int k = 0; k < 5; k++)
+        assert_int_equal(try_login(s, "Brake.Target", "192.0.2.1"), DIR_LOGIN_BAD);
+    assert_int_equal(try_login(s, "brake.target", "192.0.2.1"), DIR_LOGIN_LIMITED);
+    flood(s, "one", 200, 1);
+    assert_int_equal(try_login(s, "BRAKE.TARGET", "203.0.113.9"), DIR_LOGIN_LIMITED);
+    /* A table full of braked names refuses new names rather than evicting one of them. */
+    assert_true(flood(s, "full", 100, 5) > 0);
+    assert_int_equal(try_login(s, "Brake.Target", "203.0.113.12"), DIR_LOGIN_LIMITED);
+    assert_int_equal(try_login(s, "newcomer", "203.0.113.13"), DIR_LOGIN_LIMITED);
+    dir_session_free(s);
+}
+
 int main(void)
 {
     dir_log_set_level((enum dir_log_level)(DIR_LOG_ERROR + 1));
@@ -203,6 +256,7 @@ int main(void)
         cmocka_unit_test(requests_from_arrays),
         cmocka_unit_test(logout_marks_end_older_sessions),
         cmocka_unit_test(usernames_fold_like_ldap),
+        cmocka_unit_test(brake_cannot_be_evicted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -320,14 +320,19 @@ bool dir_session_verify(struct dir_sessions *s, const struct dir_model *m, const
         strlen(f[1]) != 32 || strspn(f[1], "0123456789abcdef") != 32 || ulen == 0 ||
         !dir_text_utf8_valid(info->username, ulen))
         return false;
-    if (m && (dir_model_session_revoked(m, info->sid) ||
-              logged_out_since(m, info->username, info->issued_ms)))
-        return false;
-    /* The role is the database's now, not the one at login: a lowered role applies at once. */
-    if (!current_role(s, info->kind, info->username, (enum dir_role)base, &info->role))
-        return false;
+    if (m && dir_model_session_revoked(m, info->sid)) return false;
+    info->base_role = (enum dir_role)base;
+    if (!dir_session_recheck(s, m, info)) return false;
     csrf_of(s, info->sid, info->csrf);
     return true;
+}
+
+bool dir_session_recheck(struct dir_sessions *s, const struct dir_model *m,
+                         struct dir_session_info *info)
+{
+    if (m && logged_out_since(m, info->username, info->issued_ms)) return false;
+    /* The role is the database's now, not the one at login: a lowered role applies at once. */
+    return current_role(s, info->kind, info->username, info->base_role, &info->role);
 }
 
 /* ---- the city LDAP ---- */
@@ -557,6 +562,7 @@ enum dir_login dir_session_login(struct dir_sessions *s, const char *username, c
     sodium_memzero(hash, sizeof hash);
     if (res != DIR_LOGIN_UNAVAILABLE) brake_note(s, ukey, akey, res == DIR_LOGIN_OK, now);
     if (res == DIR_LOGIN_OK) {
+        info->base_role = base;
         info->expires = (long long)now + (long long)s->cfg->session_hours * 3600;
         make_token(s, info, base, token, tn);
     }

@@ -38,8 +38,9 @@ struct dir_session_info {
     char username[65];
     char kind[8]; /* person (city LDAP staff) or local */
     enum dir_role role;
-    long long expires;   /* epoch seconds */
-    long long issued_ms; /* epoch milliseconds */
+    enum dir_role base_role; /* at login: the city LDAP groups' role, or the local account's */
+    long long expires;       /* epoch seconds */
+    long long issued_ms;     /* epoch milliseconds */
     char csrf[33];
 };
 
@@ -71,6 +72,14 @@ enum dir_login dir_session_login(struct dir_sessions *s, const char *username, c
  * INFO->role from the database now (see above); false when the session no longer holds. */
 bool dir_session_verify(struct dir_sessions *s, const struct dir_model *m, const char *token,
                         struct dir_session_info *info);
+
+/* Checks a login made earlier (INFO as dir_session_login or dir_session_verify filled it)
+ * against now: false when its user logged out everywhere since (logout marks in M), or the
+ * account is gone or disabled; else sets INFO->role to the role the database gives now (the
+ * role at login when the database cannot answer). Asks PostgreSQL: call it from a thread
+ * that may wait a little, and not on every request of a busy connection. */
+bool dir_session_recheck(struct dir_sessions *s, const struct dir_model *m,
+                         struct dir_session_info *info);
 
 /* Ends every session of INFO's user on every daemon; *SEQ is the change that carries it. */
 enum dir_rc dir_session_logout(struct dir_sessions *s, const struct dir_session_info *info,

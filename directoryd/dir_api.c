@@ -751,9 +751,11 @@ static void session_route(struct call *c, struct dir_api *api, const char *metho
         dir_http_client_addr(c->req, addr, sizeof addr);
         enum dir_login r = dir_session_login(api->sessions, user, pass, addr, token, sizeof token,
                                              &c->session, &retry, err, sizeof err);
-        if (r != DIR_LOGIN_OK)
-            DIR_LOG(DIR_LOG_INFO, "session", "login refused for %.64s from %s: %s", user, addr,
-                    err);
+        if (r != DIR_LOGIN_OK) {
+            char shown[80]; /* escaped: a username may not forge log lines */
+            dir_session_log_name(user, shown, sizeof shown);
+            DIR_LOG(DIR_LOG_INFO, "session", "login refused for %s from %s: %s", shown, addr, err);
+        }
         json_decref(j);
         if (r == DIR_LOGIN_LIMITED) {
             c->resp->retry_after = retry;

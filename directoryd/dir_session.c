@@ -146,17 +146,18 @@ static int brake_full_wait(struct dir_sessions *s, time_t now)
     return w > 0 ? w : 1;
 }
 
-/* Seconds to wait before USERNAME/ADDRESS may try again; 0 if they may now. */
+/* Seconds to wait before UKEY (NULL: no username counted) and AKEY may try again; 0 if they
+ * may now. */
 static int brake_wait(struct dir_sessions *s, const char *ukey, const char *akey, time_t now)
 {
     int wait = 0;
     pthread_mutex_lock(&s->lock);
-    struct brake *u = brake_find(s, ukey, now), *a = brake_find(s, akey, now);
+    struct brake *u = ukey ? brake_find(s, ukey, now) : NULL, *a = brake_find(s, akey, now);
     if (u && braked(u)) wait = (int)(u->since + WINDOW_S - now);
     if (a && braked(a) && (int)(a->since + WINDOW_S - now) > wait)
         wait = (int)(a->since + WINDOW_S - now);
     /* A failure could not be counted in full: refuse rather than guess unbraked. */
-    int need = !u + !a;
+    int need = (ukey && !u) + !a;
     if (!wait && need && brake_spare(s, now, u, a) < need) wait = brake_full_wait(s, now);
     pthread_mutex_unlock(&s->lock);
     return wait > 0 ? wait : 0;
@@ -177,17 +178,18 @@ static struct brake *brake_fail(struct dir_sessions *s, const char *key, time_t 
     return b;
 }
 
+/* Counts a failure (or clears the username after a success); UKEY NULL counts AKEY only. */
 static void brake_note(struct dir_sessions *s, const char *ukey, const char *akey, bool ok,
                        time_t now)
 {
     pthread_mutex_lock(&s->lock);
-    if (ok) {
+    if (ok && ukey) {
         struct brake *u = brake_find(s, ukey, now);
         if (u) u->key[0] = '\0';
-    } else {
+    } else if (!ok) {
         /* Neither key of this attempt may make room by evicting the other. */
         struct brake *a = brake_find(s, akey, now);
-        brake_fail(s, akey, now, brake_fail(s, ukey, now, a));
+        brake_fail(s, akey, now, ukey ? brake_fail(s, ukey, now, a) : NULL);
     }
     pthread_mutex_unlock(&s->lock);
 }
@@ -510,35 +512,81 @@ out:
     return out;
 }
 
+static bool name_char(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '@' ||
+           c == '-';
+}
+
+bool dir_session_username(const char *in, char out[65])
+{
+    size_t n = 0;
+    out[0] = '\0';
+    for (const unsigned char *p = (const unsigned char *)in; *p; p++, n++) {
+        unsigned char c = *p >= 'A' && *p <= 'Z' ? (unsigned char)(*p - 'A' + 'a') : *p;
+        if (n >= 64 || !name_char(c)) {
+            out[0] = '\0';
+            return false;
+        }
+        out[n] = (char)c;
+    }
+    out[n] = '\0';
+    return n > 0;
+}
+
+void dir_session_log_name(const char *in, char *out, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
+    if (!n) return;
+    for (const unsigned char *p = (const unsigned char *)in; *p && o + 5 < n; p++) {
+        if (name_char(*p) || (*p >= 'A' && *p <= 'Z')) {
+            out[o++] = (char)*p;
+        } else {
+            out[o++] = '\\';
+            out[o++] = 'x';
+            out[o++] = hex[*p >> 4];
+            out[o++] = hex[*p & 15];
+        }
+    }
+    out[o] = '\0';
+}
+
 enum dir_login dir_session_login(struct dir_sessions *s, const char *username, const char *password,
                                  const char *address, char *token, size_t tn,
                                  struct dir_session_info *info, int *retry_after, char *err,
                                  size_t errlen)
 {
-    char ukey[160], akey[96], hash[256], role_s[16];
+    char ukey[160], akey[96], hash[256], role_s[16], name[65];
     time_t now = time(NULL);
-    /* The city LDAP matches uid without regard to case: so do the brake and the session. */
-    char *folded = dir_text_casefold_dup(username);
-    snprintf(ukey, sizeof ukey, "u:%.150s", folded);
     snprintf(akey, sizeof akey, "a:%.64s", address ? address : "");
     *err = '\0';
     enum dir_login res;
-    if ((*retry_after = brake_wait(s, ukey, akey, now)) > 0) {
+    /* Only [a-z0-9._@-]{1,64} after ASCII lower-casing: the city LDAP matches uid loosely
+     * (case, spaces, compatibility forms), so any other spelling could reach the same account
+     * under a name of its own, with a brake entry, logout mark and staff role of its own.
+     * Such a name is refused like a wrong password, counted against the address only. */
+    bool name_ok = dir_session_username(username, name);
+    snprintf(ukey, sizeof ukey, "u:%s", name);
+    if ((*retry_after = brake_wait(s, name_ok ? ukey : NULL, akey, now)) > 0) {
         snprintf(err, errlen, "too many failed logins");
-        res = DIR_LOGIN_LIMITED;
-        goto out;
+        return DIR_LOGIN_LIMITED;
+    }
+    if (!name_ok) {
+        brake_note(s, NULL, akey, false, now);
+        snprintf(err, errlen, "not a valid username");
+        return DIR_LOGIN_BAD;
     }
     /* An empty password would make an LDAP "unauthenticated bind" succeed: never allowed. */
-    if (!*folded || !*password || strlen(folded) > 64 || strlen(password) > 1024) {
+    if (!*password || strlen(password) > 1024) {
         brake_note(s, ukey, akey, false, now);
-        snprintf(err, errlen, "empty or oversized username or password");
-        res = DIR_LOGIN_BAD;
-        goto out;
+        snprintf(err, errlen, "empty or oversized password");
+        return DIR_LOGIN_BAD;
     }
     memset(info, 0, sizeof *info);
-    snprintf(info->username, sizeof info->username, "%s", folded);
+    snprintf(info->username, sizeof info->username, "%s", name);
     enum dir_role base = DIR_ROLE_CASEWORKER;
-    enum dir_rc rc = s->db ? dir_db_local_account(s->db, folded, hash, sizeof hash, role_s,
+    enum dir_rc rc = s->db ? dir_db_local_account(s->db, name, hash, sizeof hash, role_s,
                                                   sizeof role_s, err, errlen)
                            : DIR_ERR_DB;
     if (rc == DIR_OK) {
@@ -548,12 +596,12 @@ enum dir_login dir_session_login(struct dir_sessions *s, const char *username, c
         info->role = base = (enum dir_role)dir_auth_role_parse(role_s);
         if (res) snprintf(err, errlen, "wrong password");
     } else if (rc == DIR_ERR_NOTFOUND) {
-        res = city_login(s, folded, password, &base, err, errlen);
+        res = city_login(s, name, password, &base, err, errlen);
         snprintf(info->kind, sizeof info->kind, "person");
         info->role = base;
         char set[16], e2[128];
         if (res == DIR_LOGIN_OK &&
-            dir_db_staff_role(s->db, folded, set, sizeof set, e2, sizeof e2) == DIR_OK &&
+            dir_db_staff_role(s->db, name, set, sizeof set, e2, sizeof e2) == DIR_OK &&
             dir_auth_role_parse(set) > 0)
             info->role = (enum dir_role)dir_auth_role_parse(set);
     } else {
@@ -566,8 +614,6 @@ enum dir_login dir_session_login(struct dir_sessions *s, const char *username, c
         info->expires = (long long)now + (long long)s->cfg->session_hours * 3600;
         make_token(s, info, base, token, tn);
     }
-out:
-    free(folded);
     return res;
 }
 

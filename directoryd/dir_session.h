@@ -16,9 +16,12 @@
  * HEAD, logout included, login excepted) must carry the session's CSRF token in
  * X-CSRF-Token.
  *
- * Usernames are matched without regard to case (ASCII and the cased scripts of
- * dir_text_casefold), as the city LDAP matches uid. Failed logins are limited per username
- * (5 in 15 minutes) and per address (20 in 15 minutes), in memory per daemon (1,024 slots);
+ * Usernames are [a-z0-9._@-]{1,64} after ASCII lower-casing (the city LDAP matches uid
+ * without regard to case, spaces or compatibility forms, so any looser spelling would be a
+ * second name for the same account, with a brake entry, logout mark and staff role of its
+ * own); any other name is refused like a wrong password and counted against the address
+ * only. Failed logins are limited per username
+ * (5 in 15 minutes) and per address (20 in 15 minutes), in memory per daemon (login_brake_slots);
  * a braked entry is kept until its window ends, so a flood of new names cannot evict it, and
  * when every slot is braked, new names wait too (429). Answers never say whether the name or
  * the password was wrong.
@@ -60,6 +63,13 @@ void dir_session_free(struct dir_sessions *s);
  * against the model only (roles as in the token), logins and logouts answer unavailable.
  * CFG is borrowed; free with dir_session_free. */
 struct dir_sessions *dir_session_new_for_tests(const struct dir_cfg *cfg, const uint8_t key[32]);
+
+/* The session username for IN (ASCII lower-cased into OUT) when IN is [A-Za-z0-9._@-]{1,64};
+ * false (OUT empty) for any other name, which can never log in. */
+bool dir_session_username(const char *in, char out[65]);
+/* IN as it may be written to a log: bytes outside [A-Za-z0-9._@-] as \xNN, cut to fit N
+ * (N > 0) bytes with its NUL. */
+void dir_session_log_name(const char *in, char *out, size_t n);
 
 /* Checks USERNAME/PASSWORD; on DIR_LOGIN_OK writes the cookie value into TOKEN and fills
  * INFO. ADDRESS is the caller's IP (for the failure brake). ERR says why for the log only. */

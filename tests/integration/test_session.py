@@ -17,6 +17,7 @@ def city(workdir):
     c.add_user("malee.s", "มาลี สุขใจ", "pass-malee-1")
     c.add_user("anan.k", "อนันต์ ก้าวหน้า", "pass-anan-1", groups=["directory-admins"])
     c.add_user("brake.me", "ทดสอบ เบรก", "pass-brake-1")
+    c.add_user("spell.me", "ทดสอบ สะกด", "pass-spell-1")
     yield c
     c.stop()
 
@@ -366,3 +367,37 @@ def test_brake_survives_a_flood_of_new_usernames(braked):
     for name in ("brake.evict", "BRAKE.EVICT", "Brake.Evict"):
         assert login_from(braked, "127.0.0.200", name, "right-pass-1") == 429, name
     assert login_from(braked, "127.0.0.201", "someone.else", "x") == 401
+
+
+# ---- issue 11 review, item 1: other spellings of a username are not other users ----
+
+def test_username_spellings_do_not_escape_the_brake(staffd):
+    for _ in range(5):
+        assert login_from(staffd, "127.0.0.41", "spell.me", "guess") == 401
+    assert login_from(staffd, "127.0.0.41", "spell.me", "pass-spell-1") == 429
+    # slapd matches uid ignoring surrounding and repeated spaces and compatibility forms:
+    # these reached the same account with a brake entry (and session username) of their own.
+    for name in (" spell.me", "spell.me ", "spell.me  ", "spell. me",
+                 "\uff53\uff50\uff45\uff4c\uff4c.\uff4d\uff45"):
+        assert login_from(staffd, "127.0.0.42", name, "pass-spell-1") == 401, repr(name)
+    # Answered like a wrong password.
+    s1, d1, _, _ = login(staffd, " malee.s", "pass-malee-1")
+    s2, d2, _, _ = login(staffd, "malee.s", "wrong-password")
+    assert s1 == s2 == 401 and d1["detail"] == d2["detail"]
+    # ASCII case still does not matter, and the session name is the lower-cased one.
+    status, data, cookie, _ = login(staffd, "Malee.S", "pass-malee-1")
+    assert status == 200 and data["username"] == "malee.s"
+
+
+def test_refused_names_count_against_the_address(staffd):
+    for i in range(20):
+        assert login_from(staffd, "127.0.0.43", " odd name %d" % i, "x") == 401
+    assert login_from(staffd, "127.0.0.43", "malee.s", "pass-malee-1") == 429
+    assert login_from(staffd, "127.0.0.44", "malee.s", "pass-malee-1") == 200
+
+
+def test_refused_username_cannot_forge_log_lines(staffd):
+    assert login_from(staffd, "127.0.0.45", "x\nFORGED admin logged in", "x") == 401
+    log = staffd.read_log()
+    assert "x\\x0aFORGED" in log
+    assert not any(line.startswith("FORGED") for line in log.splitlines())

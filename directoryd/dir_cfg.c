@@ -40,6 +40,8 @@ static const struct opt opts[] = {
      "DIRECTORYD_HTTP_HEADER_TIMEOUT",
      "seconds a request's headers may take from connect (or from the previous answer on a "
      "kept-alive connection); a slower client is disconnected"},
+    {"http_body_timeout", INT(http_body_timeout, 1, 3600), "30", "DIRECTORYD_HTTP_BODY_TIMEOUT",
+     "seconds a request's body may take after its headers; a slower client is disconnected"},
     {"http_idle_timeout", INT(http_idle_timeout, 1, 3600), "30", "DIRECTORYD_HTTP_IDLE_TIMEOUT",
      "seconds an HTTP connection may send nothing while its body or answer is under way"},
     {"http_health_port", INT(http_health_port, 0, 65535), "0", "DIRECTORYD_HTTP_HEALTH_PORT",

@@ -23,6 +23,7 @@ struct dir_cfg {
     int http_max_conns;
     int http_max_conns_per_addr; /* most HTTP connections from one address */
     int http_header_timeout; /* seconds a request's headers may take */
+    int http_body_timeout;   /* seconds a request's body may take after its headers */
     int http_idle_timeout;  /* seconds an HTTP connection may sit idle mid-request */
     int http_health_port;   /* a second listener serving /healthz only (0 = none) */
     int ldap_port;          /* the LDAP face (dir_ldap.h) */

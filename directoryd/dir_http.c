@@ -24,13 +24,13 @@ struct dir_http {
     void *app;
     int port;
     bool health_only;
-    long long header_timeout_ms;
+    long long header_timeout_ms, body_timeout_ms;
     pthread_t sweep_thread;
     pthread_mutex_t lock; /* guards conns, stopping, swept */
     pthread_cond_t cond;
     struct conn_state *conns; /* every open connection */
     bool stopping;
-    long long swept; /* connections closed for overdue headers */
+    long long swept; /* connections closed for overdue headers or bodies */
 };
 
 struct dir_http_req {
@@ -257,13 +257,20 @@ static enum MHD_Result check_header(void *cls, enum MHD_ValueKind kind, const ch
     return MHD_YES;
 }
 
-/* ---- connections: the header deadline ---- */
+/* ---- connections: the header and body deadlines ---- */
+
+enum conn_wait {
+    WAIT_NONE,    /* the request is being answered */
+    WAIT_HEADERS, /* a request's headers are due (header_timeout) */
+    WAIT_BODY     /* its body is due (body_timeout): libmicrohttpd's idle timeout restarts
+                   * with each byte, so a trickled body would hold the slot for ever */
+};
 
 struct conn_state {
     struct conn_state *prev, *next;
     int fd;
-    bool waiting;          /* the headers of a request are due */
-    struct timespec since; /* when they became due */
+    enum conn_wait waiting; /* what is due */
+    struct timespec since;  /* when it became due */
 };
 
 static void now_mono(struct timespec *t)
@@ -271,13 +278,20 @@ static void now_mono(struct timespec *t)
     clock_gettime(CLOCK_MONOTONIC, t);
 }
 
-static void conn_wait_headers(struct dir_http *h, struct conn_state *cs, bool on)
+static void conn_wait(struct dir_http *h, struct conn_state *cs, enum conn_wait what)
 {
     if (!cs) return;
     pthread_mutex_lock(&h->lock);
-    cs->waiting = on;
+    cs->waiting = what;
     now_mono(&cs->since);
     pthread_mutex_unlock(&h->lock);
+}
+
+static struct conn_state *conn_state_of(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
 }
 
 static void notify_conn_cb(void *cls, struct MHD_Connection *conn, void **socket_context,
@@ -289,7 +303,7 @@ static void notify_conn_cb(void *cls, struct MHD_Connection *conn, void **socket
         const union MHD_ConnectionInfo *ci =
             MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
         cs->fd = ci ? ci->connect_fd : -1;
-        cs->waiting = true;
+        cs->waiting = WAIT_HEADERS;
         now_mono(&cs->since);
         pthread_mutex_lock(&h->lock);
         cs->next = h->conns;
@@ -312,8 +326,8 @@ static void notify_conn_cb(void *cls, struct MHD_Connection *conn, void **socket
     }
 }
 
-/* Closes (shuts down; libmicrohttpd then closes) connections whose request headers are
- * overdue: a client sending one byte every few seconds would otherwise keep its slot. */
+/* Closes (shuts down; libmicrohttpd then closes) connections whose request headers or body
+ * are overdue: a client sending one byte every few seconds would otherwise keep its slot. */
 static void *sweeper(void *arg)
 {
     struct dir_http *h = arg;
@@ -324,9 +338,11 @@ static void *sweeper(void *arg)
         for (struct conn_state *cs = h->conns; cs; cs = cs->next) {
             long long ms = (now.tv_sec - cs->since.tv_sec) * 1000LL +
                            (now.tv_nsec - cs->since.tv_nsec) / 1000000;
-            if (cs->waiting && cs->fd >= 0 && ms >= h->header_timeout_ms) {
+            long long limit =
+                cs->waiting == WAIT_HEADERS ? h->header_timeout_ms : h->body_timeout_ms;
+            if (cs->waiting != WAIT_NONE && cs->fd >= 0 && ms >= limit) {
                 shutdown(cs->fd, SHUT_RDWR);
-                cs->waiting = false;
+                cs->waiting = WAIT_NONE;
                 h->swept++;
             }
         }
@@ -387,14 +403,12 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
     if (!req) /* no URI log call (cannot happen with the options set); be safe */
         *req_cls = req = uri_log_cb(NULL, url, conn);
     if (!req->started) {
-        /* First call: the headers are in. Queueing now would break keep-alive, except for
-         * requests this server refuses outright. */
+        /* First call: the headers are in; the body (if any) is due from now. Queueing now
+         * would break keep-alive, except for requests this server refuses outright. */
         req->started = true;
         req->method = method;
         req->path = url;
-        const union MHD_ConnectionInfo *ci =
-            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-        conn_wait_headers(h, ci ? ci->socket_context : NULL, false);
+        conn_wait(h, conn_state_of(conn), WAIT_BODY);
         req->canon_size = strlen(method) + 1 + req->raw_uri_len + 1 + strlen(version) + 2 + 2;
         MHD_get_connection_values_n(conn, MHD_HEADER_KIND, check_header, req);
         /* libmicrohttpd cuts a header value at a NUL byte before we see it; the header block
@@ -425,6 +439,8 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
         *upload_data_size = 0;
         return MHD_YES;
     }
+    /* The last call: the whole body is in. */
+    conn_wait(h, conn_state_of(conn), WAIT_NONE);
     struct dir_http_resp resp;
     dir_http_resp_init(&resp);
     dir_http_dispatch(h->handler, h->app, req, &resp);
@@ -445,9 +461,7 @@ static void completed_cb(void *cls, struct MHD_Connection *conn, void **req_cls,
     }
     /* The next request's headers are due from now (an idle keep-alive connection is closed
      * after the header timeout too). */
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-    conn_wait_headers(h, ci ? ci->socket_context : NULL, true);
+    conn_wait(h, conn_state_of(conn), WAIT_HEADERS);
 }
 
 __attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -475,6 +489,7 @@ enum dir_rc dir_http_start(const char *addr, int port, const struct dir_http_lim
     h->app = app;
     h->health_only = lim->health_only;
     h->header_timeout_ms = (long long)lim->header_timeout_s * 1000;
+    h->body_timeout_ms = (long long)(lim->body_timeout_s > 0 ? lim->body_timeout_s : 30) * 1000;
     pthread_mutex_init(&h->lock, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);

@@ -4,11 +4,11 @@
  * and sends what the handler put in the response. Responses are queued on the second call
  * of libmicrohttpd's access handler (the first only sets up per-request state), which keeps
  * HTTP keep-alive working. Request bodies are capped (DIR_HTTP_MAX_BODY). Against slow and
- * greedy clients: a header deadline (a sweeper thread shuts down connections whose request
- * headers are overdue), a per-address connection cap, a total cap, and an optional second
- * listener serving only /healthz so probes are answered while the first is crowded. Transfer
- * codings other than chunked are refused at once (501) and header values holding control
- * bytes answer 400.
+ * greedy clients: a header deadline and a body deadline (a sweeper thread shuts down
+ * connections whose request headers or body are overdue), a per-address connection cap, a total
+ * cap, and an optional second listener serving only /healthz so probes are answered while the first
+ * is crowded. Transfer codings other than chunked are refused at once (501) and header values
+ * holding control bytes answer 400.
  */
 #ifndef DIR_HTTP_H
 #define DIR_HTTP_H
@@ -49,6 +49,8 @@ struct dir_http_limits {
     int header_timeout_s;   /* a request's headers must be complete this long after the
                              * connection opened or the previous answer was sent: a slow
                              * client is closed then, however it trickles bytes */
+    int body_timeout_s;     /* a request's body must be complete this long after its headers
+                             * (0: 30 s), however it trickles bytes */
     int idle_timeout_s;     /* libmicrohttpd's inactivity timeout (bodies, answers) */
     bool health_only;       /* serve /healthz only (a reserve listener for probes) */
 };

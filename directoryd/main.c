@@ -317,6 +317,7 @@ static int cmd_serve(struct dir_ctx *ctx)
                                   .max_conns = ctx->cfg.http_max_conns,
                                   .max_conns_per_addr = ctx->cfg.http_max_conns_per_addr,
                                   .header_timeout_s = ctx->cfg.http_header_timeout,
+                                  .body_timeout_s = ctx->cfg.http_body_timeout,
                                   .idle_timeout_s = ctx->cfg.http_idle_timeout};
     if (dir_http_start(ctx->cfg.http_addr, ctx->cfg.http_port, &lim, dir_api_handle, &ctx->api,
                        &ctx->http, err, sizeof err)) {
@@ -329,6 +330,7 @@ static int cmd_serve(struct dir_ctx *ctx)
         /* The reserve for probes: its own few connections, /healthz only. */
         struct dir_http_limits hl = {.threads = 1, .max_conns = 16, .max_conns_per_addr = 16,
                                      .header_timeout_s = ctx->cfg.http_header_timeout,
+                                     .body_timeout_s = ctx->cfg.http_body_timeout,
                                      .idle_timeout_s = ctx->cfg.http_idle_timeout,
                                      .health_only = true};
         if (dir_http_start(ctx->cfg.http_addr, ctx->cfg.http_health_port, &hl, dir_api_handle,

@@ -431,3 +431,49 @@ def test_slow_clients_do_not_starve_healthz(demo_db, workdir):
         many.close()
         few.close()
         d.stop()
+
+
+# ---- issue 11 review, item 3: a trickled body is held to its own deadline ----
+
+def test_a_trickled_body_is_closed_at_the_body_timeout(demo_db, workdir):
+    d = Daemon(demo_db, workdir, extra_env={"DIRECTORYD_HTTP_HEADER_TIMEOUT": "2",
+                                            "DIRECTORYD_HTTP_BODY_TIMEOUT": "3"})
+    head = (b"POST /v1/session HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 60000\r\n\r\n")
+    try:
+        # Complete headers, then one body byte a second (each byte restarts libmicrohttpd's
+        # idle timeout of 30 s): the connection used to stay open for as long as it dripped.
+        s = socket.create_connection(("127.0.0.1", d.port), timeout=5)
+        s.sendall(head)
+        t0, closed = time.time(), None
+        s.setblocking(False)
+        while time.time() - t0 < 10:
+            try:
+                if s.recv(4096) == b"":
+                    closed = time.time() - t0
+                    break
+            except BlockingIOError:
+                pass
+            except OSError:
+                closed = time.time() - t0
+                break
+            try:
+                s.send(b" ")
+            except OSError:
+                closed = time.time() - t0
+                break
+            time.sleep(1)
+        s.close()
+        assert closed is not None and 2.5 <= closed < 5, closed
+        # A body that arrives within the deadline, in pieces, is answered as usual.
+        body = json.dumps({"username": "nobody.here", "password": "x"}).encode()
+        s = socket.create_connection(("127.0.0.1", d.port), timeout=5)
+        s.sendall(head.replace(b"60000", str(len(body)).encode()))
+        for i in range(0, len(body), 8):
+            time.sleep(0.15)
+            s.sendall(body[i:i + 8])
+        data = s.recv(65536)
+        s.close()
+        assert data.startswith(b"HTTP/1.1 401"), data[:80]
+    finally:
+        d.stop()

@@ -41,7 +41,11 @@ struct dir_http_req {
     bool bad_header; /* a header value holds NUL or another control byte */
     bool started;    /* the access handler has seen the headers */
     bool has_secret; /* Authorization or Cookie present */
-    size_t raw_uri_len, canon_size;
+    /* The raw header block as libmicrohttpd keeps it (parsed in place: ':' and each CR and
+     * LF overwritten with NUL), for the check of values cut at a NUL (check_header). */
+    const char *block, *block_end;
+    const char *prev_end; /* just past the previous header's value */
+    bool layout_bad;      /* junk after a value, or a header outside the block */
     /* A request built from arrays (tests and fuzzing): all borrowed. */
     const struct dir_http_kv *args, *headers;
     size_t nargs, nheaders;
@@ -243,14 +247,29 @@ void dir_http_dispatch(dir_http_handler handler, void *app, const struct dir_htt
     }
 }
 
+/* libmicrohttpd cuts a header value at a NUL byte, so "Bearer K\0junk" reads as "Bearer K".
+ * Between the end of one value and the next key there is only the line end, which it has
+ * overwritten with NUL (at most 2 bytes: CR LF): anything else is what followed a NUL. */
+static bool gap_ok(const char *from, const char *to, size_t most)
+{
+    if (!from) return true; /* the first header */
+    if (to < from || (size_t)(to - from) > most) return false;
+    for (const char *p = from; p < to; p++)
+        if (*p) return false;
+    return true;
+}
+
 static enum MHD_Result check_header(void *cls, enum MHD_ValueKind kind, const char *key,
                                     size_t key_size, const char *value, size_t value_size)
 {
     (void)kind;
     struct dir_http_req *req = cls;
     if (value && !header_value_ok(value, value_size)) req->bad_header = true;
-    /* The canonical size of this line: "key: value\r\n". */
-    req->canon_size += key_size + 2 + value_size + 2;
+    if (!value || key < req->block || value + value_size > req->block_end || value < key + key_size)
+        req->layout_bad = true; /* not the layout this check knows (e.g. a folded header) */
+    else if (!gap_ok(req->prev_end, key, 2))
+        req->layout_bad = true;
+    if (!req->layout_bad) req->prev_end = value + value_size;
     if (strcasecmp(key, MHD_HTTP_HEADER_AUTHORIZATION) == 0 ||
         strcasecmp(key, MHD_HTTP_HEADER_COOKIE) == 0)
         req->has_secret = true;
@@ -360,14 +379,13 @@ static void *sweeper(void *arg)
 
 /* ---- requests ---- */
 
-/* Called once the request line is read: the per-request state starts here, with the size
- * of the target as sent (before percent-decoding). */
+/* Called once the request line is read: the per-request state starts here. */
 static void *uri_log_cb(void *cls, const char *uri, struct MHD_Connection *conn)
 {
     (void)cls;
+    (void)uri;
     struct dir_http_req *req = dir_xcalloc(1, sizeof *req);
     req->conn = conn;
-    req->raw_uri_len = uri ? strlen(uri) : 0;
     dir_buf_init(&req->body, DIR_HTTP_MAX_BODY);
     return req;
 }
@@ -409,14 +427,21 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
         req->method = method;
         req->path = url;
         conn_wait(h, conn_state_of(conn), WAIT_BODY);
-        req->canon_size = strlen(method) + 1 + req->raw_uri_len + 1 + strlen(version) + 2 + 2;
-        MHD_get_connection_values_n(conn, MHD_HEADER_KIND, check_header, req);
-        /* libmicrohttpd cuts a header value at a NUL byte before we see it; the header block
-         * is then longer than the lines we were given. With a secret in the request, such a
-         * block is refused: a key followed by NUL and junk is not the key. */
+        /* libmicrohttpd parses the header block in place, from the method on: each value is
+         * checked against the raw bytes after it (gap_ok). With a secret in the request, a
+         * value followed by junk, or a block laid out otherwise, is refused: a key followed
+         * by NUL and junk is not the key. Whitespace is never counted against a request. */
         const union MHD_ConnectionInfo *hs =
             MHD_get_connection_info(conn, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
-        if (req->has_secret && hs && hs->header_size > req->canon_size) req->bad_header = true;
+        req->block = method;
+        req->block_end = hs ? method + hs->header_size : method;
+        if (!hs || url < method || url + strlen(url) > req->block_end || version < url ||
+            version + strlen(version) > req->block_end)
+            req->layout_bad = true;
+        MHD_get_connection_values_n(conn, MHD_HEADER_KIND, check_header, req);
+        /* After the last value: its line end and the empty line (CR LF CR LF). */
+        if (!req->layout_bad && !gap_ok(req->prev_end, req->block_end, 4)) req->layout_bad = true;
+        if (req->has_secret && req->layout_bad) req->bad_header = true;
         struct dir_http_resp resp;
         if (!coding_ok(MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                    MHD_HTTP_HEADER_TRANSFER_ENCODING))) {

@@ -477,3 +477,35 @@ def test_a_trickled_body_is_closed_at_the_body_timeout(demo_db, workdir):
         assert data.startswith(b"HTTP/1.1 401"), data[:80]
     finally:
         d.stop()
+
+
+# ---- issue 11 review, item 6: a value cut at NUL is found line by line ----
+
+def test_nul_junk_is_refused_even_with_spaces_saved_elsewhere(daemon):
+    key = CASEWORKER_KEY.encode()
+    # Four "A:b" lines without the space made up for "\0xyz" when only sizes were compared.
+    status, _, body = get(daemon, b"/v1/people?limit=1",
+                          b"Authorization: Bearer " + key +
+                          b"\x00xyz\r\nA:b\r\nB:c\r\nD:e\r\nF:g\r\n")
+    assert status in (400, 401), (status, body)
+    assert "items" not in problem(body)
+    # Junk after a NUL in the last header, and in the cookie, too.
+    req = (b"GET /v1/people?limit=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\nA:b\r\nB:c\r\nD:e\r\n"
+           b"Authorization: Bearer " + key + b"\x00xy\r\n\r\n")
+    status, _, body = raw(daemon, req)
+    assert status in (400, 401), (status, body)
+
+
+def test_optional_whitespace_is_not_taken_for_junk(daemon):
+    key = CASEWORKER_KEY.encode()
+    # Extra spaces around values used to make the block longer than "key: value" lines and
+    # the request was refused.
+    status, _, body = get(daemon, b"/v1/people?limit=1",
+                          b"Authorization:    Bearer " + key + b"\r\nX-Pad:   a  b   \r\n"
+                          b"Accept:\t*/*\t\r\n")
+    assert status == 200, body
+    # Bare LF line ends are read as before.
+    req = (b"GET /v1/people?limit=1 HTTP/1.1\nHost: x\nAuthorization: Bearer " + key +
+           b"\nConnection: close\n\n")
+    status, _, body = raw(daemon, req)
+    assert status == 200, body

@@ -345,6 +345,7 @@ static bool run_work(struct conn *c)
         }
         struct op *o = c->qhead;
         if (!o) break;
+        if (dir_ldap_staff_recheck_due(c, o)) break; /* O waits for the answer */
         c->qhead = o->next;
         if (!c->qhead) c->qtail = NULL;
         c->nqueued--;

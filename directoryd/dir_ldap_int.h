@@ -59,13 +59,17 @@ struct conn;
 enum tls_state { TLS_NONE, TLS_HANDSHAKE, TLS_ON };
 
 /* A staff bind, checked on a bind worker thread: the city LDAP (or argon2id for a local
- * account) may take a while, and the event loop must not wait for it. The loop makes the job;
- * the job queue, then a worker, then the loop's done list own it in turn; the loop frees it.
- * CONN is touched by the loop thread only (NULL once the connection has closed). */
+ * account) may take a while, and the event loop must not wait for it. The same workers
+ * re-check an earlier staff bind (RECHECK: logout everywhere, the account, its role now, from
+ * PostgreSQL). The loop makes the job; the job queue, then a worker, then the loop's done
+ * list own it in turn; the loop frees it. CONN is touched by the loop thread only (NULL once
+ * the connection has closed). */
 struct bind_job {
     struct loop *loop;
     struct conn *conn;
     ber_int_t msgid;
+    bool recheck; /* re-check INFO (dir_session_recheck) instead of a password */
+    bool still;   /* RECHECK's answer: the login still holds (INFO's role is now's) */
     char user[128], password[1025], addr[64];
     enum dir_login r; /* the answer */
     struct dir_session_info info;
@@ -95,6 +99,9 @@ struct conn {
     struct bind_job *bind_job; /* a staff bind being checked: later requests wait */
     enum dir_role staff_role;  /* a staff bind (city LDAP password): its role until... */
     long long staff_expires;   /* ...this time, as a web session would */
+    bool staff;                /* a staff bind holds: STAFF_INFO is its login */
+    struct dir_session_info staff_info;
+    long long staff_checked; /* when it was last checked (dir_ldap_now()); see STAFF_RECHECK_S */
     /* work */
     struct stream *active;
     bool read_stop;           /* a malformed message is queued: read no further */
@@ -125,12 +132,15 @@ struct loop {
     pthread_t thread;
     struct conn *conns;
     long long last_sweep, last_refusal_log;
-    long long close_log_sec; /* the second CLOSE_LOGGED counts lines in */
+    long long close_log_sec;          /* the second CLOSE_LOGGED counts lines in */
     int close_logged, close_unlogged; /* connection-closing lines this second, and left out */
-    atomic_int nstale; /* kept paged answers on an old snapshot, at the last sweep */
+    atomic_int nstale;                /* kept paged answers on an old snapshot, at the last sweep */
 };
 
 #define BIND_WORKERS 2
+/* A staff bind is checked again (logout everywhere, the account, its role now) before a
+ * request once this many seconds have passed since its last check. */
+#define STAFF_RECHECK_S 2
 #define ADDR_BUCKETS 1024
 
 struct addr_count {
@@ -211,5 +221,8 @@ bool dir_ldap_stream_some(struct conn *c);
 void *dir_ldap_bind_worker(void *arg);
 /* The answer to a staff bind, on the loop thread. */
 void dir_ldap_staff_bind_done(struct conn *c, struct bind_job *j);
+/* Before running O on C: true when C's staff bind is due for a re-check, which it then hands
+ * to the bind workers (O and later requests wait for the answer, as after a bind). */
+bool dir_ldap_staff_recheck_due(struct conn *c, const struct op *o);
 
 #endif

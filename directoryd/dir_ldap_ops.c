@@ -126,10 +126,26 @@ static struct dir_model *snapshot(struct conn *c)
     return dir_refresh_acquire(c->loop->srv->o.refresh);
 }
 
+/* Hands J to the bind workers and makes C's later requests wait for its answer. */
+static void queue_job(struct conn *c, struct bind_job *j)
+{
+    c->bind_job = j;
+    struct dir_ldap *srv = c->loop->srv;
+    pthread_mutex_lock(&srv->jobs_mu);
+    if (srv->jobs_tail)
+        srv->jobs_tail->next = j;
+    else
+        srv->jobs = j;
+    srv->jobs_tail = j;
+    pthread_cond_signal(&srv->jobs_cond);
+    pthread_mutex_unlock(&srv->jobs_mu);
+}
+
 /* A staff member binds with their city LDAP username and password, as
  * uid=<username>,ou=people,<suffix> or as the bare username: checked like a web login (the
- * city LDAP, or a local account; the same brake on guessing). The check blocks this event
- * loop for as long as the city LDAP takes (its timeouts are 5 s); binds are rare. */
+ * city LDAP, or a local account; the same brake on guessing), on a bind worker thread (the
+ * city LDAP may take up to its 5 s timeouts): this connection's later requests wait for the
+ * answer, other connections do not. */
 static void staff_bind(struct conn *c, ber_int_t msgid, const char *ndn,
                        const struct dir_ldap_str *pw)
 {
@@ -158,16 +174,26 @@ static void staff_bind(struct conn *c, ber_int_t msgid, const char *ndn,
     socklen_t sl = sizeof sa;
     if (getpeername(c->fd, (struct sockaddr *)&sa, &sl) == 0 && sa.ss_family == AF_INET)
         inet_ntop(AF_INET, &((struct sockaddr_in *)&sa)->sin_addr, j->addr, sizeof j->addr);
-    c->bind_job = j;
-    struct dir_ldap *srv = c->loop->srv;
-    pthread_mutex_lock(&srv->jobs_mu);
-    if (srv->jobs_tail)
-        srv->jobs_tail->next = j;
-    else
-        srv->jobs = j;
-    srv->jobs_tail = j;
-    pthread_cond_signal(&srv->jobs_cond);
-    pthread_mutex_unlock(&srv->jobs_mu);
+    queue_job(c, j);
+}
+
+/* A staff bind's rights are those of a web session: logout everywhere, a removed or disabled
+ * local account and a changed role (the local account's, or an admin's staff-role setting)
+ * reach an open connection too. Checking asks PostgreSQL, so it runs on the bind workers, at
+ * most once every STAFF_RECHECK_S seconds per connection, before the next request that uses
+ * the rights (a bind or unbind replaces them anyway). */
+bool dir_ldap_staff_recheck_due(struct conn *c, const struct op *o)
+{
+    if (!c->staff || o->req.op == DIR_LDAP_OP_BIND || o->req.op == DIR_LDAP_OP_UNBIND ||
+        o->req.op == DIR_LDAP_OP_ABANDON || dir_ldap_now() - c->staff_checked < STAFF_RECHECK_S)
+        return false;
+    struct bind_job *j = dir_xcalloc(1, sizeof *j);
+    j->loop = c->loop;
+    j->conn = c;
+    j->recheck = true;
+    j->info = c->staff_info;
+    queue_job(c, j);
+    return true;
 }
 
 /* A bind worker: checks staff passwords, hands each finished job back to its loop. */
@@ -186,12 +212,18 @@ void *dir_ldap_bind_worker(void *arg)
         srv->jobs = j->next;
         if (!srv->jobs) srv->jobs_tail = NULL;
         pthread_mutex_unlock(&srv->jobs_mu);
-        char token[512];
-        int retry = 0;
-        j->r = dir_session_login(srv->o.sessions, j->user, j->password, j->addr, token,
-                                 sizeof token, &j->info, &retry, j->err, sizeof j->err);
-        explicit_bzero(j->password, sizeof j->password);
-        explicit_bzero(token, sizeof token);
+        if (j->recheck) {
+            struct dir_model *m = dir_refresh_acquire(srv->o.refresh);
+            j->still = dir_session_recheck(srv->o.sessions, m, &j->info);
+            dir_model_release(m);
+        } else {
+            char token[512];
+            int retry = 0;
+            j->r = dir_session_login(srv->o.sessions, j->user, j->password, j->addr, token,
+                                     sizeof token, &j->info, &retry, j->err, sizeof j->err);
+            explicit_bzero(j->password, sizeof j->password);
+            explicit_bzero(token, sizeof token);
+        }
         struct loop *l = j->loop;
         pthread_mutex_lock(&l->done_mu);
         j->next = l->done;
@@ -207,8 +239,31 @@ void *dir_ldap_bind_worker(void *arg)
 void dir_ldap_staff_bind_done(struct conn *c, struct bind_job *j)
 {
     c->bind_job = NULL;
+    if (j->recheck) {
+        c->staff_checked = dir_ldap_now();
+        if (!c->staff) return; /* a bind replaced it meanwhile */
+        if (!j->still) {
+            DIR_LOG(DIR_LOG_INFO, "ldap",
+                    "staff bind %s ended: logged out everywhere, or the account is gone or "
+                    "disabled; the connection is anonymous now",
+                    c->bind_dn ? c->bind_dn : "?");
+            c->staff = false;
+            c->staff_role = DIR_ROLE_ANON;
+            c->staff_expires = 0;
+            return;
+        }
+        if (j->info.role != c->staff_role)
+            DIR_LOG(DIR_LOG_INFO, "ldap", "staff bind %s: role %s now",
+                    c->bind_dn ? c->bind_dn : "?", dir_auth_role_name(j->info.role));
+        c->staff_info.role = j->info.role;
+        c->staff_role = j->info.role;
+        return;
+    }
     switch (j->r) {
     case DIR_LOGIN_OK: {
+        c->staff = true;
+        c->staff_info = j->info;
+        c->staff_checked = dir_ldap_now();
         c->staff_role = j->info.role;
         c->staff_expires = j->info.expires;
         char bdn[800];
@@ -619,7 +674,9 @@ static void do_extended(struct conn *c, struct op *o)
 static void reset_identity(struct conn *c)
 {
     c->client = false;
+    c->staff = false;
     c->staff_role = DIR_ROLE_ANON;
+    explicit_bzero(&c->staff_info, sizeof c->staff_info);
     explicit_bzero(c->hash, sizeof c->hash);
     free(c->bind_dn);
     c->bind_dn = NULL;

@@ -11,8 +11,9 @@ import ldap
 import ldap.controls
 import pytest
 
-from conftest import ADMIN_KEY, Daemon, make_demo_db, psql, wait_for
+from conftest import ADMIN_KEY, Daemon, make_demo_db, psql, run_cli, wait_for
 from test_ldap import PEOPLE, SUFFIX, ORGS, ber_int, conn, raw_exchange, tlv
+from test_session import call, login
 from test_writes import send
 
 ORG_DN = "cn=it-caseworker,ou=clients," + SUFFIX
@@ -217,6 +218,72 @@ def test_paged_cookie_only_for_the_same_request(d):
     # The same request with the cookie still gets the next page.
     more = next_page(c, page)
     assert len(more) == 2 and not set(dn for dn, _ in more) & set(dn for dn, _ in data)
+
+
+# ---- review of issue 11, item 2: a staff bind loses the rights taken away ----
+
+RECHECK_WAIT = 3.1  # a staff bind is checked again at most every 2 s (whole seconds)
+
+
+def local_account(daemon, name, role, pw):
+    run_cli("local-account", name, role, env={"DIRECTORYD_DB": daemon.db_url,
+                                              "DIRECTORYD_ACCOUNT_PASSWORD": pw})
+
+
+def sees_mobile(c):
+    """True when C is shown staff's private attributes (anonymous is not shown people)."""
+    res = c.search_s(PEOPLE, ldap.SCOPE_ONELEVEL, "(objectClass=*)", ["uid", "mobile"])
+    return any("mobile" in e for _, e in res)
+
+
+def test_staff_bind_lowered_role_reaches_the_paged_cookie(d):
+    local_account(d, "ab.staff1", "coordinator", "ab-staff-pass-1")
+    dn = "uid=ab.staff1," + PEOPLE
+    c = conn(d, dn, "ab-staff-pass-1")
+    assert c.whoami_s() == "dn:" + dn and sees_mobile(c)
+    data, page = first_page(c)
+    local_account(d, "ab.staff1", "caseworker", "ab-staff-pass-1")  # no new bind
+    time.sleep(RECHECK_WAIT)
+    with pytest.raises(ldap.INSUFFICIENT_ACCESS):
+        next_page(c, page)
+    # Still a caseworker: private attributes, and a new paged search works across pages.
+    assert c.whoami_s() == "dn:" + dn and sees_mobile(c)
+    data, page = first_page(c)
+    assert len(next_page(c, page)) == 2
+    assert "staff bind %s: role caseworker now" % dn in d.read_log()
+
+
+def test_staff_bind_of_a_disabled_account_becomes_anonymous(d):
+    local_account(d, "ab.staff2", "caseworker", "ab-staff-pass-2")
+    c = conn(d, "uid=ab.staff2," + PEOPLE, "ab-staff-pass-2")
+    assert sees_mobile(c)
+    assert not sees_mobile(conn(d))  # what anonymous sees
+    psql(d.db_url, "UPDATE local_account SET disabled = true WHERE username = 'ab.staff2'")
+    time.sleep(RECHECK_WAIT)
+    assert not sees_mobile(c)
+    assert c.whoami_s() == ""
+    with pytest.raises(ldap.INVALID_CREDENTIALS):  # and it cannot bind again
+        conn(d, "uid=ab.staff2," + PEOPLE, "ab-staff-pass-2")
+
+
+def test_logout_everywhere_ends_the_staff_bind(d):
+    local_account(d, "ab.staff3", "caseworker", "ab-staff-pass-3")
+    c = conn(d, "ab.staff3", "ab-staff-pass-3")  # the bare username binds too
+    assert sees_mobile(c)
+    status, data, cookie, _ = login(d, "ab.staff3", "ab-staff-pass-3")
+    assert status == 200
+    seq = d.http.get("/healthz")[2]["seq"]
+    status, _, _ = call(d, "DELETE", "/v1/session", cookie=cookie,
+                        headers={"X-CSRF-Token": data["csrf_token"]})
+    assert status == 204
+    ok, _ = wait_for(lambda: d.http.get("/healthz")[2]["seq"] > seq)
+    assert ok
+    time.sleep(RECHECK_WAIT)
+    assert not sees_mobile(c)
+    assert c.whoami_s() == ""
+    # A new bind is a new login: it holds again.
+    c2 = conn(d, "ab.staff3", "ab-staff-pass-3")
+    assert sees_mobile(c2)
 
 
 # ---- finding 4: idle and slow connections, connections per address, queues, kept answers ----

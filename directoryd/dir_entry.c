@@ -28,11 +28,11 @@
 #include "dir_log.h"
 #include "dir_mem.h"
 #include "dir_problem.h"
+#include "dir_query.h"
 #include "dir_text.h"
 #include "dir_version.h"
 
 #include <ldap.h>
-#include <errno.h>
 #include <limits.h>
 #include <malloc.h>
 #include <pthread.h>
@@ -2601,10 +2601,8 @@ void dir_entry_http_search(struct dir_model *m, enum dir_role role,
                             "scope must be base, one or sub");
     }
     if (limit_s) {
-        char *end;
-        errno = 0;
-        long n = strtol(limit_s, &end, 10);
-        if (errno || end == limit_s || *end || n < 1 || n > HTTP_MAX_LIMIT)
+        long long n; /* whole decimal digits only: no sign, no spaces (dir_query_int) */
+        if (!dir_query_int(limit_s, 1, HTTP_MAX_LIMIT, &n))
             return http_bad(resp, path, "limit", "ต้องเป็นจำนวนเต็มตั้งแต่ 1 ถึง 500",
                             "not a whole number from 1 to 500");
         limit = (int)n;

@@ -76,7 +76,7 @@ def test_changes_since_at_the_top_of_the_range(daemon):
 
 
 @pytest.mark.parametrize("path", [b"/v1/areas", b"/v1/organizations", b"/v1/changes",
-                                  b"/v1/resolve?area=10&"])
+                                  b"/v1/resolve?area=10&", b"/v1/search"])
 @pytest.mark.parametrize("value", [b"5abc", b"1e3", b"+5", b"%205", b"0", b"501",
                                    b"99999999999999999999", b"-1", b""])
 def test_limit_is_a_whole_number_in_range(daemon, path, value):

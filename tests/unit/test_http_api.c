@@ -111,6 +111,20 @@ static void requests_from_arrays(void **state)
     assert_int_equal(a.status, 400);
     json_decref(a.json);
 
+    /* /v1/search reads limit like the other lists: "+5" and " 5" are not numbers. */
+    static const char *const bad_limits[] = {"+5", " 5", "5 ", "0", "501", "1e3"};
+    for (size_t i = 0; i < sizeof bad_limits / sizeof bad_limits[0]; i++) {
+        struct dir_http_kv lim[] = {{"limit", bad_limits[i], strlen(bad_limits[i])}};
+        a = run(&api, "GET", "/v1/search", lim, 1, NULL, 0);
+        assert_int_equal(a.status, 400);
+        assert_string_equal(field0(&a), "limit");
+        json_decref(a.json);
+    }
+    struct dir_http_kv lim5[] = {{"limit", "5", 1}};
+    a = run(&api, "GET", "/v1/search", lim5, 1, NULL, 0);
+    assert_int_equal(a.status, 200);
+    json_decref(a.json);
+
     a = run(&api, "DELETE", "/healthz", NULL, 0, NULL, 0);
     assert_int_equal(a.status, 405);
     assert_string_equal(a.allow, "GET, HEAD");
@@ -249,6 +263,57 @@ static void brake_cannot_be_evicted(void **state)
     dir_session_free(s);
 }
 
+/* Review of issue 11, item 1: a username is [a-z0-9._@-]{1,64} after ASCII lower-casing;
+ * other spellings the city LDAP would match to the same uid never get a brake entry of their
+ * own, and count against their address. */
+static void usernames_are_strict(void **state)
+{
+    (void)state;
+    char out[65];
+    assert_true(dir_session_username("Spell.Me", out));
+    assert_string_equal(out, "spell.me");
+    assert_true(dir_session_username("a-b_c@city.example", out));
+    static const char *const refused[] = {
+        "",
+        " spell.me",
+        "spell.me ",
+        "spell.me  ",
+        "spell. me",
+        "spell.me\t",
+        "\xef\xbd\x93\xef\xbd\x90\xef\xbd\x85\xef\xbd\x8c\xef\xbd\x8c.me", /* full-width */
+        "\xc3\x80"
+        "b",
+        "สมชาย",
+        "a\nb",
+        "x0123456789012345678901234567890123456789012345678901234567890123"}; /* 65 */
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        assert_false(dir_session_username(refused[i], out));
+        assert_string_equal(out, "");
+    }
+    char shown[32];
+    dir_session_log_name("x\nFORGED", shown, sizeof shown);
+    assert_string_equal(shown, "x\\x0aFORGED");
+    dir_session_log_name("abcdefghijklmnopqrstuvwxyz0123456789", shown, 8);
+    assert_true(strlen(shown) < 8);
+
+    assert_true(sodium_init() >= 0);
+    struct dir_cfg cfg;
+    dir_cfg_defaults(&cfg);
+    struct dir_sessions *s = dir_session_new_for_tests(&cfg, key);
+    for (int k = 0; k < 5; k++)
+        assert_int_equal(try_login(s, "spell.me", "192.0.2.1"), DIR_LOGIN_BAD);
+    assert_int_equal(try_login(s, "Spell.Me", "192.0.2.2"), DIR_LOGIN_LIMITED);
+    /* Refused outright, never a fresh try under another name. */
+    for (size_t i = 1; i < 7; i++)
+        assert_int_equal(try_login(s, refused[i], "192.0.2.3"), DIR_LOGIN_BAD);
+    /* ... and counted against the address: 20 of them brake it. */
+    for (int k = 0; k < 14; k++)
+        assert_int_equal(try_login(s, " odd", "192.0.2.3"), DIR_LOGIN_BAD);
+    assert_int_equal(try_login(s, "other.name", "192.0.2.3"), DIR_LOGIN_LIMITED);
+    assert_int_equal(try_login(s, "other.name", "192.0.2.4"), DIR_LOGIN_BAD);
+    dir_session_free(s);
+}
+
 int main(void)
 {
     dir_log_set_level((enum dir_log_level)(DIR_LOG_ERROR + 1));
@@ -257,6 +322,7 @@ int main(void)
         cmocka_unit_test(logout_marks_end_older_sessions),
         cmocka_unit_test(usernames_fold_like_ldap),
         cmocka_unit_test(brake_cannot_be_evicted),
+        cmocka_unit_test(usernames_are_strict),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

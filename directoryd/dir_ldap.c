@@ -41,6 +41,9 @@
 #include <unistd.h>
 
 #define EVICT_IDLE_S 5 /* idle seconds before a connection may make room at ldap_max_conns */
+/* Seconds a search on an old snapshot may go unread before it is closed, when more than
+ * ldap_paged_max_stale old snapshots are held (see sweep). */
+#define STALE_STUCK_S 3
 
 /* ---- connections per address ---- */
 
@@ -370,13 +373,13 @@ static bool flush_out(struct conn *c)
             return true;
         }
         c->outoff += n;
-        c->last_active = dir_ldap_now();
+        c->last_active = c->last_written = dir_ldap_now();
     }
     while (dir_ldap_out_pending(c)) {
         ssize_t n = send(c->fd, c->out + c->outoff, dir_ldap_out_pending(c), MSG_NOSIGNAL);
         if (n > 0) {
             c->outoff += (size_t)n;
-            c->last_active = dir_ldap_now();
+            c->last_active = c->last_written = dir_ldap_now();
             continue;
         }
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
@@ -554,7 +557,7 @@ static void accept_all(struct loop *l, int lfd, bool tls)
         c->fd = fd;
         c->loop = l;
         c->addr = addr;
-        c->last_active = dir_ldap_now();
+        c->last_active = c->last_written = dir_ldap_now();
         c->sb = ber_sockbuf_alloc();
         ber_sockbuf_add_io(c->sb, &ber_sockbuf_io_tcp, LBER_SBIOD_LEVEL_PROVIDER, &c->fd);
         ber_len_t max = (ber_len_t)srv->o.max_message;
@@ -598,12 +601,21 @@ static void finish_binds(struct loop *l)
     }
 }
 
+/* Does C hold a snapshot older than CUR: a kept paged answer, or a search being streamed? */
+static bool holds_stale(const struct conn *c, const struct dir_model *cur)
+{
+    return (c->paged && c->paged->m != cur) || (c->active && c->active->rs->m != cur);
+}
+
 /* Once a second: closes connections idle for ldap_idle_timeout (nothing read or written;
  * also a client that stopped reading its answers, or one held over its queue cap) and those
  * whose unfinished message is older than ldap_message_timeout; expires kept paged answers
- * after ldap_paged_ttl, and drops those on an old snapshot when more than
- * ldap_paged_max_stale are held server-wide; lets connections paused by the server-wide queue
- * cap read again. */
+ * after ldap_paged_ttl. Old snapshots (kept paged answers, and searches still streaming, each
+ * a whole copy of the directory) are capped by ldap_paged_max_stale server-wide: beyond it,
+ * kept answers on an old snapshot are dropped, and connections whose search on an old
+ * snapshot has not been read for STALE_STUCK_S are closed (a client that starts a search and
+ * stops reading would otherwise pin it until ldap_idle_timeout). Lets connections paused by
+ * the server-wide queue cap read again. */
 static void sweep(struct loop *l)
 {
     struct dir_ldap *srv = l->srv;
@@ -631,12 +643,9 @@ static void sweep(struct loop *l)
             continue;
         }
         bool streaming_kept = c->active && !c->active->owned;
-        if (c->paged && !streaming_kept) {
-            if (o->paged_ttl > 0 && now - c->paged_since > o->paged_ttl)
-                dir_ldap_paged_drop(c);
-            else if (c->paged->m != cur)
-                nstale++;
-        }
+        if (c->paged && !streaming_kept && o->paged_ttl > 0 && now - c->paged_since > o->paged_ttl)
+            dir_ldap_paged_drop(c);
+        if (holds_stale(c, cur)) nstale++;
         set_events(c);
     }
     atomic_store(&l->nstale, nstale);
@@ -644,10 +653,24 @@ static void sweep(struct loop *l)
     for (int i = 0; i < srv->nloops; i++)
         total += atomic_load(&srv->loops[i].nstale);
     if (o->paged_max_stale >= 0 && total > o->paged_max_stale && nstale > 0) {
-        for (struct conn *c = l->conns; c; c = c->next)
+        nstale = 0;
+        for (struct conn *c = l->conns, *next; c; c = next) {
+            next = c->next;
             if (c->paged && !(c->active && !c->active->owned) && c->paged->m != cur)
                 dir_ldap_paged_drop(c);
-        atomic_store(&l->nstale, 0);
+            if (c->active && c->active->rs->m != cur && now - c->last_written >= STALE_STUCK_S) {
+                char why[160];
+                snprintf(why, sizeof why,
+                         "its search on an old snapshot has not been read for %lld s and "
+                         "ldap_paged_max_stale (%d) is exceeded",
+                         now - c->last_written, o->paged_max_stale);
+                log_close(l, c->fd, why);
+                conn_close(c);
+                continue;
+            }
+            if (holds_stale(c, cur)) nstale++;
+        }
+        atomic_store(&l->nstale, nstale);
     }
     dir_model_release(cur);
 }

@@ -113,6 +113,7 @@ struct conn {
     /* limits (see sweep) */
     uint32_t addr;           /* the peer's IPv4 address (network order), counted per address */
     long long last_active;   /* last bytes read or written (dir_ldap_now()) */
+    long long last_written;  /* last bytes written (dir_ldap_now()) */
     long long partial_since; /* bytes of an unfinished message arrived since; 0 = none */
     bool readable;           /* service() runs for an EPOLLIN event */
     size_t queued_bytes;     /* bytes of the requests in the queue */

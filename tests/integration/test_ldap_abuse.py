@@ -513,6 +513,73 @@ def test_paged_answers_on_old_snapshots_are_dropped(paged):
     assert len(next_page(conns[0], page)) == 2
 
 
+UNREAD_SEARCHES = 20
+
+
+def unread_search(daemon, source):
+    """A connection from SOURCE that binds as the admin client, asks UNREAD_SEARCHES times
+    for the whole tree with every attribute (160 KB at demo size) and reads nothing of the
+    answers."""
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.bind((source, 0))
+    s.settimeout(5)
+    s.connect(("127.0.0.1", daemon.ldap_port))
+    s.sendall(bind_pdu(1, client_dn("it-admin"), ADMIN_KEY.encode()))
+    got = b""
+    while b"\x02\x01\x01\x61" not in got:
+        chunk = s.recv(4096)
+        assert chunk, got
+        got += chunk
+    s.sendall(b"".join(big_search(i + 2, 10) for i in range(UNREAD_SEARCHES)))
+    return s
+
+
+def read_to_end(s, seconds):
+    """Everything S brings until the last search's SearchResultDone or the server closes S:
+    (bytes, done)."""
+    s.settimeout(0.5)
+    got = b""
+    end = time.time() + seconds
+    while time.time() < end:
+        try:
+            chunk = s.recv(262144)
+        except socket.timeout:
+            continue
+        except ConnectionResetError:
+            break
+        if not chunk:
+            break
+        got += chunk
+        if bytes([2, 1, UNREAD_SEARCHES + 1, 0x65]) in got[-4096:]:
+            return got, True
+    return got, False
+
+
+def test_unread_searches_on_old_snapshots_are_closed(paged):
+    """Review of issue 11, item 4: a client that starts a whole-tree search and stops reading
+    pinned that snapshot until ldap_idle_timeout (300 s), whatever ldap_paged_max_stale said.
+    Three such clients, then a write: all three hold the old snapshot (cap 1), and within a
+    few seconds at least two are closed; one that reads is answered meanwhile."""
+    socks = [unread_search(paged, "127.0.6.%d" % (i + 1)) for i in range(3)]
+    time.sleep(0.5)
+    seq = paged.http.get("/healthz")[2]["seq"]
+    psql(paged.db_url, "UPDATE organization SET name_en = name_en || ' (stale)' "
+                       "WHERE ref = 'coc-chatuchak'")
+    ok, _ = wait_for(lambda: paged.http.get("/healthz")[2]["seq"] > seq)
+    assert ok
+    assert timed_search(paged) < 2.0  # the first search on a snapshot builds its LDAP view
+    time.sleep(6.0)  # STALE_STUCK_S 3 s without a byte read, swept once a second
+    results = [read_to_end(s, 20.0) for s in socks]
+    for s in socks:
+        s.close()
+    done = [d for _, d in results]
+    assert done.count(False) >= 2, [(len(g), d) for g, d in results]
+    assert all(len(g) > 300000 for g, _ in results), [len(g) for g, _ in results]
+    assert "its search on an old snapshot has not been read" in paged.read_log()
+    assert timed_search(paged) < 0.5
+
+
 def test_announced_but_unsent_requests_are_closed_under_pressure(paged):
     """liblber allocates the length a message's header announces before its bytes come: 300
     connections announcing 255 KB each (76 MB, over ldap_max_queued_bytes' default 64 MiB)

@@ -35,6 +35,8 @@ struct result_set {
     const struct dir_entry_view *v;
     int *idx, n, pos;
     bool see_private;
+    int final_rc; /* a kept paged answer's result code for its last page (size or time... */
+    const char *final_text; /* ...limit exceeded), and its text (static) or NULL */
 };
 
 struct stream {

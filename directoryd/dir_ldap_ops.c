@@ -114,7 +114,8 @@ static bool paged_continue(struct conn *c, const struct dir_ldap_req *q, struct 
     s->sort_rc = q->sort.present && dir_entry_attr_find(q->sort.attr) < 0 ? LDAP_NO_SUCH_ATTRIBUTE
                                                                           : LDAP_SUCCESS;
     s->cookie = s->end < s->rs->n ? (c->paged_cookie = ++c->next_cookie) : 0;
-    s->done_rc = LDAP_SUCCESS;
+    s->done_rc = s->cookie ? LDAP_SUCCESS : s->rs->final_rc; /* limits: on the last page */
+    s->done_text = s->cookie ? NULL : s->rs->final_text;
     c->active = s;
     return true;
 }
@@ -567,8 +568,10 @@ static void do_search(struct conn *c, struct op *o)
             paged_keep(c, q, rs, role);
             s->cookie = c->paged_cookie;
             s->owned = false;
-            if (s->done_rc == LDAP_SIZELIMIT_EXCEEDED)
-                s->done_rc = LDAP_SUCCESS; /* reported on the last page */
+            rs->final_rc = s->done_rc; /* size or time limit: reported on the last page */
+            rs->final_text = s->done_text;
+            s->done_rc = LDAP_SUCCESS;
+            s->done_text = NULL;
         } else {
             s->owned = true;
         }

@@ -220,6 +220,41 @@ def test_paged_cookie_only_for_the_same_request(d):
     assert len(more) == 2 and not set(dn for dn, _ in more) & set(dn for dn, _ in data)
 
 
+def test_paged_search_reports_its_size_limit_on_the_last_page(d):
+    """Review of issue 11, item 5: sizeLimit 5 with pages of 2: the third page (one entry)
+    ends with sizeLimitExceeded (4), the first two with success and a cookie."""
+    c = conn(d, ORG_DN, "integration-caseworker-key-0123456789")
+    page = ldap.controls.SimplePagedResultsControl(True, size=2, cookie="")
+    seen = []
+    for _ in range(2):
+        msgid = c.search_ext(PEOPLE, ldap.SCOPE_ONELEVEL, "(objectClass=*)", ["uid"],
+                             serverctrls=[page], sizelimit=5)
+        _, data, _, ctrls = c.result3(msgid)
+        assert len(data) == 2
+        seen += [dn for dn, _ in data]
+        page.cookie = [x for x in ctrls if x.controlType == PAGED][0].cookie
+        assert page.cookie
+    msgid = c.search_ext(PEOPLE, ldap.SCOPE_ONELEVEL, "(objectClass=*)", ["uid"],
+                         serverctrls=[page], sizelimit=5)
+    with pytest.raises(ldap.SIZELIMIT_EXCEEDED):
+        c.result3(msgid)
+    assert len(set(seen)) == 4
+    # Without a size limit, a paged search over them all ends with success.
+    page = ldap.controls.SimplePagedResultsControl(True, size=2, cookie="")
+    msgid = c.search_ext(PEOPLE, ldap.SCOPE_ONELEVEL, "(objectClass=*)", ["uid"],
+                         serverctrls=[page])
+    pages = 0
+    while True:
+        _, data, _, ctrls = c.result3(msgid)
+        pages += 1
+        page.cookie = [x for x in ctrls if x.controlType == PAGED][0].cookie
+        if not page.cookie:
+            break
+        msgid = c.search_ext(PEOPLE, ldap.SCOPE_ONELEVEL, "(objectClass=*)", ["uid"],
+                             serverctrls=[page])
+    assert pages >= 3
+
+
 # ---- review of issue 11, item 2: a staff bind loses the rights taken away ----
 
 RECHECK_WAIT = 3.1  # a staff bind is checked again at most every 2 s (whole seconds)

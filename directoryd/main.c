@@ -129,10 +129,15 @@ static int cmd_api_client(struct dir_ctx *ctx, const char *name, const char *rol
 
 /* A local account for a partner's coordinator who is not in the city LDAP; the password
  * comes from DIRECTORYD_ACCOUNT_PASSWORD (never from argv) and is stored as argon2id. */
-static int cmd_local_account(struct dir_ctx *ctx, const char *name, const char *role)
+static int cmd_local_account(struct dir_ctx *ctx, const char *given, const char *role)
 {
-    char err[512], hash[256];
+    char err[512], hash[256], name[65];
     const char *pw = getenv("DIRECTORYD_ACCOUNT_PASSWORD");
+    /* Stored as logins look it up: lower case, and only names that can log in at all. */
+    if (!dir_session_username(given, name)) {
+        fprintf(stderr, "directoryd: an account name is 1 to 64 of a-z 0-9 . _ @ -\n");
+        return 2;
+    }
     if (dir_auth_role_parse(role) < 0) {
         fprintf(stderr, "directoryd: role must be caseworker, coordinator or admin\n");
         return 2;

@@ -84,3 +84,17 @@ def test_api_client_secret_is_printed_once_and_stored_hashed(pg):
     assert len(stored) == 64 and secret[3:] not in stored
     p = run_cli("api-client", "x", "superuser", env=env, check=False)
     assert p.returncode == 2
+
+
+def test_local_account_names_are_ones_that_can_log_in(pg):
+    """An account name is stored as logins look it up (lower case); a name no login could
+    ever match (a space, a full-width letter) is refused instead of stored."""
+    url = pg()
+    env = {"DIRECTORYD_DB": url, "DIRECTORYD_ACCOUNT_PASSWORD": "a-long-enough-password"}
+    run_cli("migrate", env={"DIRECTORYD_DB": url})
+    run_cli("local-account", "Partner.Coord", "coordinator", env=env)
+    rows = psql(url, "SELECT username FROM local_account ORDER BY 1")
+    assert "partner.coord" in rows and "Partner.Coord" not in rows
+    for bad in ("partner coord", "\uff50artner", ""):
+        p = run_cli("local-account", bad, "coordinator", env=env, check=False)
+        assert p.returncode == 2 and "account name" in p.stderr

@@ -268,9 +268,9 @@ void dir_ldap_staff_bind_done(struct conn *c, struct bind_job *j)
         c->staff_role = j->info.role;
         c->staff_expires = j->info.expires;
         char bdn[800];
-        snprintf(bdn, sizeof bdn, "uid=%s,ou=people,%s", j->user, dir_entry_suffix());
+        snprintf(bdn, sizeof bdn, "uid=%s,ou=people,%s", j->info.username, dir_entry_suffix());
         c->bind_dn = dir_xstrdup(bdn);
-        DIR_LOG(DIR_LOG_INFO, "ldap", "bind as staff %s (%s)", j->user,
+        DIR_LOG(DIR_LOG_INFO, "ldap", "bind as staff %s (%s)", j->info.username,
                 dir_auth_role_name(j->info.role));
         dir_ldap_send_result(c, j->msgid, LDAP_RES_BIND, LDAP_SUCCESS, NULL, NULL);
         return;
@@ -283,10 +283,13 @@ void dir_ldap_staff_bind_done(struct conn *c, struct bind_job *j)
         dir_ldap_send_result(c, j->msgid, LDAP_RES_BIND, LDAP_UNAVAILABLE, NULL,
                              "the password cannot be checked right now");
         return;
-    default:
-        DIR_LOG(DIR_LOG_INFO, "ldap", "staff bind refused for %.64s: %s", j->user, j->err);
+    default: {
+        char name[200];
+        dir_session_log_name(j->user, name, sizeof name); /* any bytes: escaped for the log */
+        DIR_LOG(DIR_LOG_INFO, "ldap", "staff bind refused for %s: %s", name, j->err);
         dir_ldap_send_result(c, j->msgid, LDAP_RES_BIND, LDAP_INVALID_CREDENTIALS, NULL,
                              "invalid credentials");
+    }
     }
 }
 

@@ -20,6 +20,7 @@ import time
 import pytest
 
 from conftest import ADMIN_KEY, Daemon, make_demo_db, psql, wait_for
+from test_ldap import ber_int, tlv
 
 SUFFIX = b"ou=childnet,dc=bangkok,dc=go,dc=th"
 SEED = 11
@@ -30,18 +31,6 @@ CHECK_EVERY = 250
 
 
 # ---- BER, just enough to write valid requests ----
-
-def tlv(tag, body):
-    n = len(body)
-    if n < 128:
-        return bytes([tag, n]) + body
-    b = n.to_bytes((n.bit_length() + 7) // 8, "big")
-    return bytes([tag, 0x80 | len(b)]) + b + body
-
-
-def ber_int(v, tag=0x02):
-    return tlv(tag, v.to_bytes(max(1, (v.bit_length() + 8) // 8), "big", signed=True))
-
 
 def octets(s, tag=0x04):
     return tlv(tag, s if isinstance(s, bytes) else s.encode())

@@ -238,8 +238,8 @@ def tlv(tag, body):
     return bytes([tag, 0x80 | len(b)]) + b + body
 
 
-def ber_int(v):
-    return tlv(0x02, v.to_bytes(max(1, (v.bit_length() + 8) // 8), "big"))
+def ber_int(v, tag=0x02):
+    return tlv(tag, v.to_bytes(max(1, (v.bit_length() + 8) // 8), "big", signed=True))
 
 
 def search_pdu(msgid, filt):

@@ -140,6 +140,9 @@ static const struct opt opts[] = {
      "1: session cookies are Secure (set when served behind TLS)"},
     {"central_ref", STR(central_ref), "bma-child-protection-unit", "DIRECTORYD_CENTRAL_REF",
      "ref of the central coordinating unit, the resolver's last resort"},
+    {"test_now", STR(test_now), "", "DIRECTORYD_TEST_NOW",
+     "FOR TESTS ONLY: answer open_now and next_change as if it were always this time "
+     "(YYYY-MM-DDTHH:MM:SS+07:00 or ...Z); empty = the real clock"},
 };
 
 #define NOPTS (sizeof opts / sizeof opts[0])

@@ -69,6 +69,7 @@ struct dir_cfg {
     int login_brake_slots;  /* entries of the failed-login brake */
     int cookie_secure;      /* 1: cookies get Secure (behind TLS) */
     char central_ref[80];   /* ref of the central coordinating unit (resolver tier 4) */
+    char test_now[40];      /* for tests only: the time open_now is computed for ("" = clock) */
     char config[1024];      /* the config file read, if any */
 };
 

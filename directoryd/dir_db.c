@@ -42,6 +42,8 @@ enum stmt {
     ST_PROGRAMMES,
     ST_PROGRAMME_AREAS,
     ST_PROGRAMME_ORGS,
+    ST_HOURS,
+    ST_HOLIDAYS,
     ST_MIGRATED,
     ST_RECORD_MIGRATION,
     ST_COUNT
@@ -106,6 +108,8 @@ static const char *stmt_sql[ST_COUNT] = {
     [ST_PROGRAMME_ORGS] = "SELECT programme_id, organization_id, role_th, role_en "
                           "FROM programme_organization ORDER BY programme_id, organization_id",
     [ST_REVOKED] = "SELECT sid FROM session_revoked WHERE expires_at > now()",
+    [ST_HOURS] = "SELECT organization_id, dir_hours_json(organization_id)::text FROM schedule",
+    [ST_HOLIDAYS] = "SELECT day - DATE '1970-01-01' FROM public_holiday",
     [ST_MIGRATED] = "SELECT checksum FROM schema_migrations WHERE name = $1",
     [ST_RECORD_MIGRATION] = "INSERT INTO schema_migrations (name, checksum) VALUES ($1, $2)",
 };
@@ -598,6 +602,14 @@ static enum dir_rc load_rows(struct conn *c, struct prefetch *pf, struct dir_mod
     Q(ST_OFFERING_AREAS);
     for (int i = 0; i < PQntuples(r); i++)
         dir_model_add_offering_area(b, ival(r, i, 0), val(r, i, 1), val(r, i, 2));
+    PQclear(r);
+    Q(ST_HOURS);
+    for (int i = 0; i < PQntuples(r); i++)
+        dir_model_add_hours(b, ival(r, i, 0), val(r, i, 1));
+    PQclear(r);
+    Q(ST_HOLIDAYS);
+    for (int i = 0; i < PQntuples(r); i++)
+        dir_model_add_holiday(b, (int)ival(r, i, 0));
     PQclear(r);
 
     Q(ST_PEOPLE);

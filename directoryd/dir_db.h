@@ -76,6 +76,9 @@ struct dir_db_write {
     json_t *members;      /* borrowed; area groups: [area code] */
     json_t *prog_areas;   /* borrowed; programmes: [area code] */
     json_t *prog_orgs;    /* borrowed; programmes: [{organization, role_th, role_en}] */
+    json_t *hours;        /* borrowed; organisations, when HOURS_SET: replaces the opening
+                             hours (dir_hours.h's shape, checked), or JSON null: unknown */
+    bool hours_set;
     const char *idem_key; /* Idempotency-Key of a create, or NULL */
     const char *req_hash; /* hash of the request body, with IDEM_KEY */
 };

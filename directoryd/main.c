@@ -9,6 +9,7 @@
 #include "dir_cfg.h"
 #include "dir_db.h"
 #include "dir_entry.h"
+#include "dir_hours.h"
 #include "dir_http.h"
 #include "dir_ldap.h"
 #include "dir_log.h"
@@ -250,6 +251,18 @@ static int cmd_serve(struct dir_ctx *ctx)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL); /* every thread inherits this */
     signal(SIGPIPE, SIG_IGN);
 
+    if (*ctx->cfg.test_now) {
+        time_t fixed;
+        if (!dir_hours_parse_instant(ctx->cfg.test_now, &fixed)) {
+            DIR_LOG(DIR_LOG_ERROR, "main",
+                    "test_now: '%s' is not YYYY-MM-DDTHH:MM:SS followed by +07:00 or Z",
+                    ctx->cfg.test_now);
+            return 2;
+        }
+        dir_hours_fix_clock(fixed);
+        DIR_LOG(DIR_LOG_WARN, "main", "test_now: open_now is computed for %s, not the clock",
+                ctx->cfg.test_now);
+    }
     if (open_db(ctx, 30))
         return 1;
     if (dir_db_migrate(ctx->db, ctx->cfg.schema_dir, "migrations", &applied, err, sizeof err)) {

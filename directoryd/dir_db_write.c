@@ -374,8 +374,7 @@ static enum dir_rc apply_once(struct dir_db *db, const struct dir_db_actor *a,
         replace_contacts(&t, org ? "organization_id" : "person_id", id, w->contacts, org);
     if (!t.rc && org && w->services)
         replace_services(&t, id, w->services);
-    if (!t.rc && org && w->hours_set)
-        put_hours(&t, id, w->hours);
+    if (!t.rc && org && w->hours_set) put_hours(&t, id, w->hours);
     if (!t.rc && !org && w->memberships)
         replace_memberships(&t, id, w->memberships);
     if (!t.rc && w->members)

@@ -1152,15 +1152,13 @@ static int cmp_int(const void *a, const void *b)
 static void undo(struct dir_buf *b, size_t mark)
 {
     b->len = mark;
-    if (b->data)
-        b->data[mark] = '\0';
+    if (b->data) b->data[mark] = '\0';
 }
 
 struct dir_hours_state dir_model_org_open(const struct dir_model *m, const struct dir_org *o,
                                           time_t now)
 {
-    if (strcmp(o->status, "active") != 0)
-        return (struct dir_hours_state){DIR_HOURS_CLOSED, 0};
+    if (strcmp(o->status, "active") != 0) return (struct dir_hours_state){DIR_HOURS_CLOSED, 0};
     return dir_hours_at(o->hours, &m->holidays, now);
 }
 
@@ -1170,12 +1168,9 @@ enum dir_rc dir_model_org_json(const struct dir_model *m, const struct dir_org *
     const struct dir_json *j = full ? &o->json_full : &o->json_public;
     size_t mark = b->len;
     enum dir_rc rc = dir_buf_add(b, j->s, j->len - 1); /* all but the closing brace */
-    if (!rc)
-        rc = dir_hours_add_state(b, dir_model_org_open(m, o, now));
-    if (!rc)
-        rc = dir_buf_adds(b, "}");
-    if (rc)
-        undo(b, mark);
+    if (!rc) rc = dir_hours_add_state(b, dir_model_org_open(m, o, now));
+    if (!rc) rc = dir_buf_adds(b, "}");
+    if (rc) undo(b, mark);
     return rc;
 }
 
@@ -1185,10 +1180,8 @@ enum dir_rc dir_model_org_card(const struct dir_model *m, const struct dir_org *
     const struct dir_json *j = full ? &o->card_full : &o->card_public;
     size_t mark = b->len;
     enum dir_rc rc = dir_buf_add(b, j->s, j->len);
-    if (!rc)
-        rc = dir_hours_add_state(b, dir_model_org_open(m, o, now));
-    if (rc)
-        undo(b, mark);
+    if (!rc) rc = dir_hours_add_state(b, dir_model_org_open(m, o, now));
+    if (rc) undo(b, mark);
     return rc;
 }
 
@@ -1264,15 +1257,13 @@ static void finish_orgs(struct dir_model_builder *b, struct dir_model *m, time_t
     attach_contacts(m, b->contacts.v, b->contacts.n, true);
     for (int i = 0; i < b->hours.n; i++) {
         int oi = dir_model_org(m, b->hours.v[i].org_id);
-        if (oi >= 0)
-            m->orgs[oi].hours = b->hours.v[i].h;
+        if (oi >= 0) m->orgs[oi].hours = b->hours.v[i].h;
     }
     /* Public holidays, ascending, each once. */
     sort_n(b->holidays.v, (size_t)b->holidays.n, sizeof *b->holidays.v, cmp_int);
     int *days = dir_arena_alloc(m->arena, sizeof(int) * (size_t)(b->holidays.n + 1)), nd = 0;
     for (int i = 0; i < b->holidays.n; i++)
-        if (!nd || days[nd - 1] != b->holidays.v[i])
-            days[nd++] = b->holidays.v[i];
+        if (!nd || days[nd - 1] != b->holidays.v[i]) days[nd++] = b->holidays.v[i];
     m->holidays = (struct dir_holidays){days, nd};
 
     /* Offerings per organisation, then their target groups and areas. */

@@ -208,8 +208,7 @@ bool dir_query_org_matches(const struct dir_model *m, const struct dir_org *o,
 }
 
 enum dir_rc dir_query_orgs(const struct dir_model *m, const struct dir_org_filter *f,
-                           long long after, int limit, bool full, time_t now,
-                           struct dir_buf *out)
+                           long long after, int limit, bool full, time_t now, struct dir_buf *out)
 {
     struct lister l;
     long long last = 0;

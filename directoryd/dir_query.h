@@ -45,8 +45,7 @@ enum dir_rc dir_query_taxa(const struct dir_model *m, enum dir_tax_kind kind, st
 /* Organisations with id > AFTER matching F; FULL adds non-public contact points; open_now
  * and next_change are as of NOW. */
 enum dir_rc dir_query_orgs(const struct dir_model *m, const struct dir_org_filter *f,
-                           long long after, int limit, bool full, time_t now,
-                           struct dir_buf *out);
+                           long long after, int limit, bool full, time_t now, struct dir_buf *out);
 /* True when organisation O matches F (exposed for unit tests). */
 bool dir_query_org_matches(const struct dir_model *m, const struct dir_org *o,
                            const struct dir_org_filter *f);

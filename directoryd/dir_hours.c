@@ -12,7 +12,7 @@
 #define BKK_OFFSET (7 * 3600) /* Asia/Bangkok: UTC+7, no daylight saving */
 #define DAY_MIN 1440
 #define WEEK_MIN (7 * DAY_MIN)
-#define WINDOW_DAYS 400 /* how far ahead next_change is looked for */
+#define WINDOW_DAYS 400 /* days with hours looked at for next_change */
 
 static const char *const day_codes[7] = {"mo", "tu", "we", "th", "fr", "sa", "su"};
 
@@ -595,7 +595,8 @@ struct dir_hours_state dir_hours_at(const struct dir_hours *h, const struct dir_
     }
     bool have = false;
     long long bs = 0, be = 0; /* the open block being merged */
-    for (long d = today - 1; d <= today + WINDOW_DAYS; d++) {
+    /* Days are counted as they are looked at: a closed stretch is stepped over whole. */
+    for (long d = today - 1, looked = 0; looked <= WINDOW_DAYS + 1; d++, looked++) {
         int iv[DIR_HOURS_MAX_WEEKLY][2];
         long skip = d;
         int n = day_intervals(h, hol, d, iv, &skip);

@@ -77,7 +77,8 @@ enum dir_hours_open { DIR_HOURS_UNKNOWN = -1, DIR_HOURS_CLOSED = 0, DIR_HOURS_OP
 
 struct dir_hours_state {
     enum dir_hours_open open;
-    time_t next_change; /* when OPEN flips next; 0 = not within the next 400 days, or unknown */
+    time_t next_change; /* when OPEN flips next; 0 = unknown, or not within the next 400
+                         * days that have hours (a closed stretch counts as one) */
 };
 
 /* Whether schedule H (NULL = unknown) is open at NOW, and when that changes, given the

@@ -108,7 +108,7 @@ static const char *stmt_sql[ST_COUNT] = {
     [ST_PROGRAMME_ORGS] = "SELECT programme_id, organization_id, role_th, role_en "
                           "FROM programme_organization ORDER BY programme_id, organization_id",
     [ST_REVOKED] = "SELECT sid FROM session_revoked WHERE expires_at > now()",
-    [ST_HOURS] = "SELECT organization_id, dir_hours_json(organization_id)::text FROM schedule",
+    [ST_HOURS] = "SELECT organization_id, hours::text FROM schedule_json",
     [ST_HOLIDAYS] = "SELECT day - DATE '1970-01-01' FROM public_holiday",
     [ST_MIGRATED] = "SELECT checksum FROM schema_migrations WHERE name = $1",
     [ST_RECORD_MIGRATION] = "INSERT INTO schema_migrations (name, checksum) VALUES ($1, $2)",

@@ -52,28 +52,36 @@ CREATE TRIGGER schedule_log AFTER INSERT OR UPDATE OR DELETE ON schedule FOR EAC
 CREATE TRIGGER schedule_weekly_log AFTER INSERT OR UPDATE OR DELETE ON schedule_weekly FOR EACH ROW EXECUTE FUNCTION dir_log_change('organization_id', 'organization');
 CREATE TRIGGER schedule_exception_log AFTER INSERT OR UPDATE OR DELETE ON schedule_exception FOR EACH ROW EXECUTE FUNCTION dir_log_change('organization_id', 'organization');
 
--- An organisation's hours in the API's JSON shape, or NULL when unknown.
+-- Every organisation's hours in the API's JSON shape (one set-based query: the read model
+-- loads them all at once), and one organisation's, or NULL when unknown.
+CREATE VIEW schedule_json AS
+SELECT s.organization_id,
+       jsonb_build_object(
+           'always_open', s.always_open,
+           'closed_on_public_holidays', s.closed_on_public_holidays,
+           'weekly', coalesce(w.items, '[]'),
+           'exceptions', coalesce(x.items, '[]'),
+           'note_th', s.note_th,
+           'note_en', s.note_en) AS hours
+  FROM schedule s
+  LEFT JOIN (SELECT organization_id,
+                    jsonb_agg(jsonb_build_object(
+                        'day', byday,
+                        'opens_at', to_char(opens_at, 'HH24:MI'),
+                        'closes_at', to_char(closes_at, 'HH24:MI'))
+                        ORDER BY position, id) AS items
+               FROM schedule_weekly GROUP BY organization_id) w USING (organization_id)
+  LEFT JOIN (SELECT organization_id,
+                    jsonb_agg(jsonb_build_object(
+                        'from', valid_from::text, 'to', valid_to::text, 'closed', closed,
+                        'opens_at', to_char(opens_at, 'HH24:MI'),
+                        'closes_at', to_char(closes_at, 'HH24:MI'),
+                        'note_th', note_th, 'note_en', note_en)
+                        ORDER BY position, id) AS items
+               FROM schedule_exception GROUP BY organization_id) x USING (organization_id);
+
 CREATE FUNCTION dir_hours_json(org_id bigint) RETURNS jsonb LANGUAGE sql STABLE AS $$
-    SELECT jsonb_build_object(
-        'always_open', s.always_open,
-        'closed_on_public_holidays', s.closed_on_public_holidays,
-        'weekly', coalesce((SELECT jsonb_agg(jsonb_build_object(
-                                'day', w.byday,
-                                'opens_at', to_char(w.opens_at, 'HH24:MI'),
-                                'closes_at', to_char(w.closes_at, 'HH24:MI'))
-                                ORDER BY w.position, w.id)
-                            FROM schedule_weekly w WHERE w.organization_id = s.organization_id), '[]'),
-        'exceptions', coalesce((SELECT jsonb_agg(jsonb_build_object(
-                                'from', x.valid_from::text, 'to', x.valid_to::text,
-                                'closed', x.closed,
-                                'opens_at', to_char(x.opens_at, 'HH24:MI'),
-                                'closes_at', to_char(x.closes_at, 'HH24:MI'),
-                                'note_th', x.note_th, 'note_en', x.note_en)
-                                ORDER BY x.position, x.id)
-                            FROM schedule_exception x WHERE x.organization_id = s.organization_id), '[]'),
-        'note_th', s.note_th,
-        'note_en', s.note_en)
-    FROM schedule s WHERE s.organization_id = org_id
+    SELECT hours FROM schedule_json WHERE organization_id = org_id
 $$;
 
 -- Replaces an organisation's hours with H (the API's JSON shape, already checked by

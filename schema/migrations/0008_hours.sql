@@ -195,14 +195,16 @@ INSERT INTO public_holiday (day, name_th, name_en, kind, source, confirmed) VALU
 -- Government offices keep government office hours (เวลาราชการ): Monday to Friday
 -- 08:30-16:30, closed on government holidays.  This covers the 50 district offices and
 -- their community development and social welfare sections, the BMA's departments and
--- units (the central coordinating unit among them) and the national agencies.  Rows a
--- person never checked: verified_at stays as it is.
+-- units (the central coordinating unit among them) and the national agencies of the
+-- reference network (migration 0003: their source names a seed; organisations added
+-- through the API keep unknown hours until a coordinator sets them).  Rows a person never
+-- checked: verified_at stays as it is.
 INSERT INTO schedule (organization_id, closed_on_public_holidays, note_th, note_en)
 SELECT o.id, true, 'เวลาราชการ จันทร์-ศุกร์ 08.30-16.30 น. ปิดวันหยุดราชการ',
        'Government office hours: Monday to Friday 08:30-16:30, closed on public holidays'
   FROM organization o
  WHERE o.type IN ('district_office', 'bma_department', 'bma_unit', 'national_agency')
-   AND NOT o.demo
+   AND o.ref IS NOT NULL AND o.source LIKE 'seed %' AND NOT o.demo
  ORDER BY o.id;
 
 INSERT INTO schedule_weekly (organization_id, byday, opens_at, closes_at, position)
@@ -215,6 +217,7 @@ SELECT s.organization_id, d.byday, '08:30', '16:30', d.n - 1
 -- hotline 1300: takes calls about social problems (violence against children among them)
 -- from the whole country, 24 hours a day (its own site, 1300thailand.m-society.go.th:
 -- founded 2013, full service from 6 February 2014).
+WITH o AS (
 INSERT INTO organization (ref, name_th, name_en, short_name_th, short_name_en, type, sector,
                           parent_id, area_code, opened_year, description_th, description_en, source)
 VALUES ('msdhs-1300', 'ศูนย์ช่วยเหลือสังคม สายด่วน 1300', 'Social Assistance Center Hotline 1300',
@@ -222,15 +225,17 @@ VALUES ('msdhs-1300', 'ศูนย์ช่วยเหลือสังคม
         (SELECT id FROM organization WHERE ref = 'msdhs'), 'TH', 2013,
         'รับแจ้งปัญหาสังคมทุกประเด็น เช่น ความรุนแรงในครอบครัว เด็กและเยาวชน การค้ามนุษย์ คนเร่ร่อน ให้คำปรึกษาแนะนำ และประสานส่งต่อความช่วยเหลือ ตลอด 24 ชั่วโมง ทั้งกรุงเทพมหานครและต่างจังหวัด',
         'Takes reports of social problems (domestic violence, children and young people, human trafficking, homelessness and more), gives advice and refers people for help, 24 hours a day, in Bangkok and the provinces',
-        'MSDHS, 1300thailand.m-society.go.th');
-
+        'MSDHS, 1300thailand.m-society.go.th')
+ON CONFLICT (ref) DO NOTHING   -- a directory that has it already keeps its own
+RETURNING id
+), c AS (
 INSERT INTO contact_point (organization_id, kind, value, label_th, label_en, is_public, position)
-SELECT o.id, 'phone', '1300', 'สายด่วน (โทรฟรี)', 'Hotline (free call)', true, 0
-  FROM organization o WHERE o.ref = 'msdhs-1300';
-
+SELECT o.id, 'phone', '1300', 'สายด่วน (โทรฟรี)', 'Hotline (free call)', true, 0 FROM o
+), s AS (
 INSERT INTO schedule (organization_id, always_open, note_th, note_en)
-SELECT o.id, true, 'ตลอด 24 ชั่วโมง ทุกวัน', '24 hours a day, every day'
-  FROM organization o WHERE o.ref = 'msdhs-1300';
+SELECT o.id, true, 'ตลอด 24 ชั่วโมง ทุกวัน', '24 hours a day, every day' FROM o
+)
+SELECT count(*) AS hotline_added FROM o;
 
 -- The child opportunity centres: seed 000 says nothing of their hours, so they stay
 -- unknown ("call for hours").  So do the shelter, the funds, the foundations and UNICEF.

@@ -106,8 +106,8 @@ void dir_rate_give_back(struct dir_rate *r, const char *key, time_t now)
 void dir_rate_addr_key(const char *addr, char *out, size_t n)
 {
     unsigned char a6[16];
-    char text[INET6_ADDRSTRLEN];
     if (inet_pton(AF_INET6, addr, a6) == 1) {
+        char text[INET6_ADDRSTRLEN];
         static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
         if (memcmp(a6, mapped, sizeof mapped) == 0 &&
             inet_ntop(AF_INET, a6 + 12, text, sizeof text)) {

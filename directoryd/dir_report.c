@@ -280,7 +280,6 @@ bool dir_report_action_check(json_t *body, bool resolve, char **note, const char
 /* One request. */
 struct rq {
     const struct dir_report_env *env;
-    const struct dir_model *m;
     const struct dir_caller *who;
     const struct dir_http_req *req;
     struct dir_http_resp *resp;
@@ -435,7 +434,7 @@ void dir_report_post(const struct dir_report_env *env, const struct dir_model *m
                      const struct dir_caller *who, const struct dir_http_req *req,
                      struct dir_http_resp *resp, const char *const *params, int nparams)
 {
-    struct rq q = {env, m, who, req, resp, dir_http_path(req)};
+    struct rq q = {env, who, req, resp, dir_http_path(req)};
     (void)params;
     (void)nparams;
     if (!need_db(&q)) return;
@@ -503,7 +502,7 @@ void dir_report_list(const struct dir_report_env *env, const struct dir_model *m
                      const struct dir_caller *who, const struct dir_http_req *req,
                      struct dir_http_resp *resp, const char *const *params, int nparams)
 {
-    struct rq q = {env, m, who, req, resp, dir_http_path(req)};
+    struct rq q = {env, who, req, resp, dir_http_path(req)};
     (void)params;
     (void)nparams;
     if (!need_coordinator(&q) || !need_db(&q)) return;
@@ -551,7 +550,10 @@ void dir_report_list(const struct dir_report_env *env, const struct dir_model *m
     if (more) json_array_remove(items, --count);
     size_t i;
     json_t *item;
-    json_array_foreach(items, i, item) add_names(m, item);
+    json_array_foreach(items, i, item)
+    {
+        add_names(m, item);
+    }
     json_t *last = count ? json_array_get(items, count - 1) : NULL;
     json_t *out = json_pack("{s:o, s:o}", "items", items, "next",
                             more && last ? json_sprintf("%lld", (long long)json_integer_value(
@@ -565,7 +567,7 @@ void dir_report_action(const struct dir_report_env *env, const struct dir_model 
                        const struct dir_caller *who, const struct dir_http_req *req,
                        struct dir_http_resp *resp, const char *const *params, int nparams)
 {
-    struct rq q = {env, m, who, req, resp, dir_http_path(req)};
+    struct rq q = {env, who, req, resp, dir_http_path(req)};
     long long id;
     if (!need_coordinator(&q) || !need_db(&q)) return;
     if (nparams < 2 || !dir_query_int(params[0], 1, LLONG_MAX, &id))
@@ -616,7 +618,7 @@ bool dir_report_route(const struct dir_report_env *env, const struct dir_model *
                       const struct dir_http_req *req, struct dir_http_resp *resp)
 {
     if (nseg < 1 || strcmp(seg[0], "reports") != 0) return false;
-    struct rq q = {env, m, who, req, resp, dir_http_path(req)};
+    struct rq q = {env, who, req, resp, dir_http_path(req)};
     bool post = strcmp(method, "POST") == 0;
     if (nseg == 1) {
         if (post)

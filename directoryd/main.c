@@ -280,8 +280,8 @@ static int cmd_serve(struct dir_ctx *ctx)
     ctx->sync = dir_sync_new(&ctx->cfg, ctx->db);
     ctx->api.sync = ctx->sync;
     ctx->api.cookie_secure = ctx->cfg.cookie_secure;
-    ctx->report_rate = dir_rate_new(ctx->cfg.report_rate, DIR_REPORT_RATE_WINDOW_S,
-                                    ctx->cfg.report_rate_slots);
+    ctx->report_rate =
+        dir_rate_new(ctx->cfg.report_rate, DIR_REPORT_RATE_WINDOW_S, ctx->cfg.report_rate_slots);
     ctx->api.reports = (struct dir_report_env){.db = ctx->db, .rate = ctx->report_rate};
     if (dir_api_start(&ctx->api, err, sizeof err)) {
         DIR_LOG(DIR_LOG_ERROR, "main", "%s", err);

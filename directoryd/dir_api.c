@@ -871,6 +871,7 @@ void dir_api_handle(void *app, const struct dir_http_req *req, struct dir_http_r
     struct dir_caller who = {
         .role = c.role, .kind = c.kind, .name = c.client ? c.client : "anonymous"};
     dir_http_client_addr(req, who.address, sizeof who.address);
+    if (dir_report_route(&api->reports, c.m, &who, method, seg, nseg, req, resp)) goto out;
     if (!api->write.db) {
         /* No database (tests, fuzzing): what would need one answers as if it were down. */
         if (!safe ||

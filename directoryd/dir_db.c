@@ -51,7 +51,9 @@ enum stmt {
 
 #define ISO(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
-_Static_assert(ST_COUNT <= 128, "struct conn has bits for 128 prepared statements");
+_Static_assert(ST_COUNT <= DIR_DBI_SLOT_REPORT, "dir_db.c's statements stay below the others'");
+_Static_assert(DIR_DBI_SLOTS <= 32 * sizeof(((struct conn *)0)->prepared) / sizeof(unsigned),
+               "struct conn has a bit for every prepared statement");
 
 static const char *stmt_sql[ST_COUNT] = {
     [ST_SEQ] = "SELECT coalesce(max(seq), 0) FROM change_log",
@@ -218,14 +220,13 @@ void dir_dbi_release(struct dir_db *db, struct conn *c)
     pthread_mutex_unlock(&db->lock);
 }
 
-/* Runs prepared statement ST; returns the result (caller PQclears) or NULL with ERR. */
-static PGresult *run(struct conn *c, enum stmt st, int nparams, const char *const *params,
-                     char *err, size_t errlen)
+PGresult *dir_dbi_run(struct conn *c, int st, const char *sql, int nparams,
+                      const char *const *params, char *err, size_t errlen)
 {
     char name[16];
-    snprintf(name, sizeof name, "dir_%d", (int)st);
+    snprintf(name, sizeof name, "dir_%d", st);
     if (!(c->prepared[st / 32] & (1u << (st % 32)))) {
-        PGresult *p = PQprepare(c->pg, name, stmt_sql[st], nparams, NULL);
+        PGresult *p = PQprepare(c->pg, name, sql, nparams, NULL);
         if (PQresultStatus(p) != PGRES_COMMAND_OK) {
             dir_dbi_error(err, errlen, "prepare", c->pg, p);
             PQclear(p);
@@ -242,6 +243,13 @@ static PGresult *run(struct conn *c, enum stmt st, int nparams, const char *cons
         return NULL;
     }
     return r;
+}
+
+/* Runs prepared statement ST; returns the result (caller PQclears) or NULL with ERR. */
+static PGresult *run(struct conn *c, enum stmt st, int nparams, const char *const *params,
+                     char *err, size_t errlen)
+{
+    return dir_dbi_run(c, (int)st, stmt_sql[st], nparams, params, err, errlen);
 }
 
 bool dir_dbi_exec(PGconn *pg, const char *sql, char *err, size_t errlen)

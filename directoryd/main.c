@@ -13,6 +13,7 @@
 #include "dir_http.h"
 #include "dir_ldap.h"
 #include "dir_log.h"
+#include "dir_rate.h"
 #include "dir_refresh.h"
 #include "dir_session.h"
 #include "dir_sync.h"
@@ -36,6 +37,7 @@ struct dir_ctx {
     struct dir_http *health; /* the /healthz-only listener, or NULL */
     struct dir_ldap *ldap;
     struct dir_sync *sync;
+    struct dir_rate *report_rate; /* the limit on new reports of mistakes */
     struct dir_api api;
 };
 
@@ -291,6 +293,9 @@ static int cmd_serve(struct dir_ctx *ctx)
     ctx->sync = dir_sync_new(&ctx->cfg, ctx->db);
     ctx->api.sync = ctx->sync;
     ctx->api.cookie_secure = ctx->cfg.cookie_secure;
+    ctx->report_rate =
+        dir_rate_new(ctx->cfg.report_rate, DIR_REPORT_RATE_WINDOW_S, ctx->cfg.report_rate_slots);
+    ctx->api.reports = (struct dir_report_env){.db = ctx->db, .rate = ctx->report_rate};
     if (dir_api_start(&ctx->api, err, sizeof err)) {
         DIR_LOG(DIR_LOG_ERROR, "main", "%s", err);
         goto out;
@@ -380,6 +385,7 @@ out:
     dir_sync_free(ctx->sync);
     dir_refresh_stop(ctx->refresh);
     dir_session_free(ctx->sessions);
+    dir_rate_free(ctx->report_rate);
     dir_db_close(ctx->db);
     DIR_LOG(DIR_LOG_INFO, "main", "stopped");
     return ret;

@@ -217,6 +217,7 @@ static int cmd_sync(struct dir_ctx *ctx, int nargs, char **args)
     if (req.dry_run) {
         print_people("create", json_object_get(rep.details, "created"));
         print_people("update", json_object_get(rep.details, "updated"));
+        print_people("reactivate", json_object_get(rep.details, "reactivated"));
         print_people("deactivate", json_object_get(rep.details, "deactivated"));
         print_people("skip", json_object_get(rep.details, "skipped"));
         const char *w = json_string_value(json_object_get(rep.details, "would_be_refused"));

@@ -167,7 +167,7 @@ struct dir_db_sync_state {
 };
 
 struct dir_db_sync_counts {
-    int created, updated, deactivated, reactivated, unchanged, skipped;
+    int created, updated, deactivated, reactivated, relinked, unchanged, skipped;
 };
 
 /* One open sync transaction. */
@@ -219,6 +219,16 @@ enum dir_rc dir_db_sync_deleted(struct dir_db_sync *tx, const json_t *uuids, jso
  * *RESULT is a new JSON object {op, id, moved, reason} (caller decrefs). A bad entry is reported as op "skipped",
  * not as an error. */
 enum dir_rc dir_db_sync_put(struct dir_db_sync *tx, const json_t *entry, json_t **result);
+/* The entries of ENTRIES (a JSON array of dir_sync_person entries) whose LDAP identity is new
+ * but whose username or LDAP e-mail belongs to a synced person with another identity, as a
+ * new JSON array of {uuid, dn, id, old_uuid, username, name_th, active, by} (caller
+ * decrefs; see dir_sync_relink_candidates in 0010_sync_relink.sql). */
+enum dir_rc dir_db_sync_relink_candidates(struct dir_db_sync *tx, const json_t *entries,
+                                          json_t **candidates);
+/* Moves synced person ID to LDAP identity UUID (entry DN), keeping everything else, with an
+ * audit row 'relink'; *DONE false when ID is not a synced person or UUID is taken. */
+enum dir_rc dir_db_sync_relink(struct dir_db_sync *tx, long long id, const char *uuid,
+                               const char *dn, bool *done);
 /* Deactivates synced person ID (audit row; memberships kept); *DONE false if not active. */
 enum dir_rc dir_db_sync_deactivate(struct dir_db_sync *tx, long long id, bool *done);
 /* Stores where the next run resumes: MODE, and COOKIE / WATERMARK when not NULL (NULL keeps

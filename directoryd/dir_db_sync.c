@@ -116,19 +116,20 @@ static PGresult *run_add(PGconn *pg, long long run_id, const char *status,
                          const struct dir_db_sync_counts *n, const char *errors,
                          const json_t *details, char *err, size_t errlen)
 {
-    char id[24], v[6][16];
+    char id[24], v[7][16];
     snprintf(id, sizeof id, "%lld", run_id);
     snprintf(v[0], sizeof v[0], "%d", n ? n->created : 0);
     snprintf(v[1], sizeof v[1], "%d", n ? n->updated : 0);
     snprintf(v[2], sizeof v[2], "%d", n ? n->deactivated : 0);
     snprintf(v[3], sizeof v[3], "%d", n ? n->reactivated : 0);
-    snprintf(v[4], sizeof v[4], "%d", n ? n->unchanged : 0);
-    snprintf(v[5], sizeof v[5], "%d", n ? n->skipped : 0);
+    snprintf(v[4], sizeof v[4], "%d", n ? n->relinked : 0);
+    snprintf(v[5], sizeof v[5], "%d", n ? n->unchanged : 0);
+    snprintf(v[6], sizeof v[6], "%d", n ? n->skipped : 0);
     char *d = details ? json_dumps(details, JSON_COMPACT) : NULL;
-    const char *p[] = {id, status, v[0], v[1], v[2], v[3], v[4], v[5], errors, d};
+    const char *p[] = {id, status, v[0], v[1], v[2], v[3], v[4], v[5], v[6], errors, d};
     PGresult *r =
-        sq(pg, "SELECT dir_sync_run_add($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb)", 10, p,
-           err, errlen);
+        sq(pg, "SELECT dir_sync_run_add($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb)", 11,
+           p, err, errlen);
     free(d);
     return r;
 }
@@ -195,7 +196,7 @@ enum dir_rc dir_db_sync_runs(struct dir_db *db, int limit, long long before_id, 
                      "'ended_at', to_char(ended_at AT TIME ZONE 'UTC', "
                      "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), 'mode', mode, 'status', status, "
                      "'trigger', trigger, 'created', created, 'updated', updated, 'deactivated', "
-                     "deactivated, 'reactivated', reactivated, 'unchanged', unchanged, 'skipped', skipped, 'errors', errors, "
+                     "deactivated, 'reactivated', reactivated, 'relinked', relinked, 'unchanged', unchanged, 'skipped', skipped, 'errors', errors, "
                      "'details', details) ORDER BY id DESC), '[]')::text FROM (SELECT * FROM "
                      "sync_run WHERE ($2::bigint = 0 OR id < $2) ORDER BY id DESC LIMIT $1::int) x",
                      2, p, err, errlen);
@@ -250,6 +251,40 @@ enum dir_rc dir_db_sync_active(struct dir_db_sync *tx, dir_db_sync_person_fn fn,
     for (int i = 0; r && i < PQntuples(r); i++)
         fn(arg, strtoll(PQgetvalue(r, i, 0), NULL, 10), PQgetvalue(r, i, 1),
            PQgetisnull(r, i, 2) ? NULL : PQgetvalue(r, i, 2), PQgetvalue(r, i, 3));
+    PQclear(r);
+    return tx->rc;
+}
+
+enum dir_rc dir_db_sync_relink_candidates(struct dir_db_sync *tx, const json_t *entries,
+                                          json_t **candidates)
+{
+    *candidates = NULL;
+    char *list = json_dumps(entries, JSON_COMPACT);
+    const char *p[] = {list};
+    PGresult *r = tq(tx, "SELECT dir_sync_relink_candidates($1::jsonb)::text", 1, p);
+    if (r)
+        *candidates = parse_json(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    free(list);
+    if (!tx->rc && !json_is_array(*candidates)) {
+        json_decref(*candidates);
+        *candidates = NULL;
+        tx->rc = DIR_ERR_DB;
+        snprintf(tx->err, sizeof tx->err, "sync: unreadable list of re-link candidates");
+    }
+    return tx->rc;
+}
+
+enum dir_rc dir_db_sync_relink(struct dir_db_sync *tx, long long id, const char *uuid,
+                               const char *dn, bool *done)
+{
+    char sid[24];
+    snprintf(sid, sizeof sid, "%lld", id);
+    const char *p[] = {sid, uuid, dn};
+    *done = false;
+    PGresult *r = tq(tx, "SELECT dir_sync_relink($1, $2, $3)", 3, p);
+    if (r)
+        *done = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
     PQclear(r);
     return tx->rc;
 }

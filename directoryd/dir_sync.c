@@ -144,7 +144,8 @@ void dir_sync_set_last(struct dir_sync *s, const struct dir_sync_report *rep)
     s->last_run_id = rep->run_id;
     s->last_n = rep->n;
     s->last_at = time(NULL);
-    if (strcmp(rep->status, "ok") == 0) s->last_ok_at = s->last_at;
+    if (strcmp(rep->status, "ok") == 0 || strcmp(rep->status, "attention") == 0)
+        s->last_ok_at = s->last_at;
     pthread_mutex_unlock(&s->lock);
 }
 
@@ -187,7 +188,7 @@ enum dir_rc dir_sync_run(struct dir_sync *s, const struct dir_sync_req *req,
     bool automatic = strcmp(s->cfg->sync_mode, "auto") == 0;
     if (automatic && strcmp(st.mode, "poll") == 0)
         s->no_syncprov = true; /* found by an earlier run (perhaps another process) */
-    bool full = req->full || full_due(s, &st) ||
+    bool full = req->full || req->relink || full_due(s, &st) ||
                 (dir_sync_uses_syncrepl(s) ? !st.cookie : !st.watermark[0]);
     if (full && automatic) s->no_syncprov = false; /* a full run asks the server again */
     snprintf(rep->mode, sizeof rep->mode, "%s",
@@ -221,7 +222,7 @@ enum dir_rc dir_sync_run(struct dir_sync *s, const struct dir_sync_req *req,
     rc = dir_sync_apply_run(s, req, full, state_mode, &in, rep);
     if (rc == DIR_OK && !req->dry_run && (full || req->force)) s->persist_deactivated = 0;
 out:
-    if (rep->run_id && strcmp(rep->status, "ok") != 0) {
+    if (rep->run_id && strcmp(rep->status, "ok") != 0 && strcmp(rep->status, "attention") != 0) {
         json_t *d = rep->details ? rep->details : json_object();
         json_object_set_new(d, "mode", json_string(rep->mode));
         if (dir_db_sync_run_add(s->db, rep->run_id, rep->status,
@@ -447,10 +448,11 @@ static bool body_flags(const struct dir_http_req *req, struct dir_sync_req *r,
         bool *dst = strcmp(key, "full") == 0      ? &r->full
                     : strcmp(key, "dry_run") == 0 ? &r->dry_run
                     : strcmp(key, "force") == 0   ? &r->force
+                    : strcmp(key, "relink") == 0  ? &r->relink
                                                   : NULL;
         if (!dst) {
-            dir_problem_add(p, key, "ไม่รู้จักช่องนี้ (ใช้ full, dry_run, force)",
-                            "unknown field (use full, dry_run, force)");
+            dir_problem_add(p, key, "ไม่รู้จักช่องนี้ (ใช้ full, dry_run, force, relink)",
+                            "unknown field (use full, dry_run, force, relink)");
             ok = false;
         } else if (!json_is_boolean(v)) {
             dir_problem_add(p, key, "ต้องเป็น true หรือ false", "must be true or false");
@@ -534,21 +536,22 @@ bool dir_sync_http_handle(struct dir_sync *s, const struct dir_caller *who, cons
     if (s->requested) { /* merge with the request still waiting */
         r.full = r.full || s->req.full;
         r.force = r.force || s->req.force;
+        r.relink = r.relink || s->req.relink;
         r.dry_run = r.dry_run && s->req.dry_run;
     }
     s->req = r;
     s->requested = true;
     pthread_cond_broadcast(&s->wake);
     pthread_mutex_unlock(&s->lock);
-    DIR_LOG(DIR_LOG_INFO, "sync", "%s asked for a sync run (full=%d dry_run=%d force=%d)",
-            who->name, r.full, r.dry_run, r.force);
+    DIR_LOG(DIR_LOG_INFO, "sync", "%s asked for a sync run (full=%d dry_run=%d force=%d relink=%d)",
+            who->name, r.full, r.dry_run, r.force, r.relink);
     resp->status = 202;
     resp->content_type = "application/json; charset=utf-8";
     dir_buf_printf(&resp->body,
                    "{\"accepted\":true,\"full\":%s,\"dry_run\":%s,\"force\":%s,"
-                   "\"runs\":\"/v1/admin/sync/runs\"}",
-                   r.full ? "true" : "false", r.dry_run ? "true" : "false",
-                   r.force ? "true" : "false");
+                   "\"relink\":%s,\"runs\":\"/v1/admin/sync/runs\"}",
+                   r.full || r.relink ? "true" : "false", r.dry_run ? "true" : "false",
+                   r.force ? "true" : "false", r.relink ? "true" : "false");
     return true;
 }
 
@@ -569,9 +572,9 @@ void dir_sync_health(struct dir_sync *s, struct dir_buf *out)
     const struct dir_db_sync_counts *n = &s->last_n;
     dir_buf_printf(out,
                    ",\"last_counts\":{\"created\":%d,\"updated\":%d,\"reactivated\":%d,"
-                   "\"deactivated\":%d,\"unchanged\":%d,\"skipped\":%d}",
-                   n->created, n->updated, n->reactivated, n->deactivated, n->unchanged,
-                   n->skipped);
+                   "\"relinked\":%d,\"deactivated\":%d,\"unchanged\":%d,\"skipped\":%d}",
+                   n->created, n->updated, n->reactivated, n->relinked, n->deactivated,
+                   n->unchanged, n->skipped);
     dir_buf_printf(out, ",\"last_at\":%lld,\"last_ok_at\":%lld,\"failures\":%d}",
                    (long long)s->last_at, (long long)s->last_ok_at, s->failures);
     pthread_mutex_unlock(&s->lock);

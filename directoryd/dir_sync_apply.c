@@ -26,7 +26,7 @@
 
 struct tally {
     struct dir_db_sync_counts n;
-    json_t *created, *updated, *reactivated, *deactivated, *skipped;
+    json_t *created, *updated, *reactivated, *relinked, *deactivated, *skipped;
     int truncated;
 };
 
@@ -36,6 +36,7 @@ static void tally_init(struct tally *t)
     t->created = json_array();
     t->updated = json_array();
     t->reactivated = json_array();
+    t->relinked = json_array();
     t->deactivated = json_array();
     t->skipped = json_array();
 }
@@ -45,6 +46,7 @@ static void tally_free(struct tally *t)
     json_decref(t->created);
     json_decref(t->updated);
     json_decref(t->reactivated);
+    json_decref(t->relinked);
     json_decref(t->deactivated);
     json_decref(t->skipped);
 }
@@ -55,6 +57,7 @@ static void tally_clear(struct tally *t)
     json_array_clear(t->created);
     json_array_clear(t->updated);
     json_array_clear(t->reactivated);
+    json_array_clear(t->relinked);
     json_array_clear(t->deactivated);
     json_array_clear(t->skipped);
     t->truncated = 0;
@@ -77,6 +80,7 @@ static json_t *tally_details(const struct tally *t, json_t *extra)
     json_object_set(d, "created", t->created);
     json_object_set(d, "updated", t->updated);
     json_object_set(d, "reactivated", t->reactivated);
+    json_object_set(d, "relinked", t->relinked);
     json_object_set(d, "deactivated", t->deactivated);
     json_object_set(d, "skipped", t->skipped);
     if (t->truncated) json_object_set_new(d, "lists_truncated", json_integer(t->truncated));
@@ -93,9 +97,13 @@ static json_t *capped(json_t *people)
     return c;
 }
 
-/* Upserts IN's entries and deactivates the people in MISSING, counting into T. */
+/* Upserts IN's entries and deactivates the people in MISSING, counting into T. CANDS (may
+ * be NULL): re-link candidates by new uuid; with RELINKING they were re-linked (the entry
+ * counts as relinked), without, the entry is skipped: it is not a new person until an
+ * admin says it is not the same one. */
 static enum dir_rc apply_changes(struct dir_db_sync *tx, struct dir_sync_intake *in,
-                                 json_t *missing, bool dry_run, struct tally *t)
+                                 json_t *missing, const json_t *cands, bool relinking, bool dry_run,
+                                 struct tally *t)
 {
     size_t i;
     json_t *e, *p;
@@ -107,6 +115,20 @@ static enum dir_rc apply_changes(struct dir_db_sync *tx, struct dir_sync_intake 
     json_array_foreach(in->entries, i, e)
     {
         json_t *r = NULL;
+        json_t *moved_from =
+            cands ? json_object_get(cands, json_string_value(json_object_get(e, "uuid"))) : NULL;
+        if (moved_from && !relinking) {
+            json_t *who =
+                json_pack("{s:O,s:O,s:O,s:O,s:s++}", "uuid", json_object_get(e, "uuid"), "username",
+                          json_object_get(e, "username"), "name_th", json_object_get(e, "name_th"),
+                          "dn", json_object_get(e, "dn"), "reason", "its ",
+                          json_string_value(json_object_get(moved_from, "by")),
+                          " belongs to a synced person with another LDAP identity "
+                          "(a rebuilt city LDAP? see relink_candidates)");
+            t->n.skipped++;
+            list_add(t, t->skipped, who);
+            continue;
+        }
         if (dir_db_sync_put(tx, e, &r)) return DIR_ERR_DB;
         const char *op = json_string_value(json_object_get(r, "op"));
         op = op ? op : "";
@@ -117,7 +139,14 @@ static enum dir_rc apply_changes(struct dir_db_sync *tx, struct dir_sync_intake 
             json_object_set(who, "id", json_object_get(r, "id"));
         if (json_is_true(json_object_get(r, "moved")))
             json_object_set(who, "unit", json_object_get(e, "unit"));
-        if (strcmp(op, "created") == 0) {
+        if (moved_from && strcmp(op, "skipped") != 0) {
+            t->n.relinked++;
+            json_object_set(who, "old_uuid", json_object_get(moved_from, "old_uuid"));
+            json_object_set(who, "by", json_object_get(moved_from, "by"));
+            if (strcmp(op, "reactivated") == 0)
+                json_object_set_new(who, "reactivated", json_true());
+            list_add(t, t->relinked, who);
+        } else if (strcmp(op, "created") == 0) {
             t->n.created++;
             list_add(t, t->created, who);
         } else if (strcmp(op, "updated") == 0) {
@@ -220,6 +249,120 @@ static const char *phase_name(bool full, const struct dir_sync_intake *in, const
     return in->present_phase ? "present" : "delete";
 }
 
+/* ---- a rebuilt city LDAP: re-linking ---- */
+
+/* The usable re-link candidates of IN's entries, as a new JSON object: new uuid ->
+ * {uuid, dn, id, old_uuid, username, name_th, active, by}. Usable: the entry and the person
+ * pair up one to one, and, when the read named everyone (OMISSIONS), the person's old
+ * identity is not among the names (then it would be two people, not one moved). */
+static enum dir_rc relink_candidates(struct dir_db_sync *tx, const struct dir_sync_intake *in,
+                                     bool omissions, json_t **out)
+{
+    *out = json_object();
+    if (!json_array_size(in->entries)) return DIR_OK;
+    json_t *raw = NULL;
+    if (dir_db_sync_relink_candidates(tx, in->entries, &raw)) return DIR_ERR_DB;
+    json_t *per_uuid = json_object(), *per_id = json_object();
+    size_t i;
+    json_t *c;
+    char id[24];
+    json_array_foreach(raw, i, c)
+    {
+        const char *u = json_string_value(json_object_get(c, "uuid"));
+        snprintf(id, sizeof id, "%lld", (long long)json_integer_value(json_object_get(c, "id")));
+        if (!u) continue;
+        json_object_set_new(per_uuid, u,
+                            json_integer(json_integer_value(json_object_get(per_uuid, u)) + 1));
+        json_object_set_new(per_id, id,
+                            json_integer(json_integer_value(json_object_get(per_id, id)) + 1));
+    }
+    json_array_foreach(raw, i, c)
+    {
+        const char *u = json_string_value(json_object_get(c, "uuid"));
+        const char *old = json_string_value(json_object_get(c, "old_uuid"));
+        snprintf(id, sizeof id, "%lld", (long long)json_integer_value(json_object_get(c, "id")));
+        if (!u || json_integer_value(json_object_get(per_uuid, u)) != 1 ||
+            json_integer_value(json_object_get(per_id, id)) != 1)
+            continue;
+        if (omissions && dir_sync_seen_get(in->seen, old) != DIR_SYNC_SEEN_NONE) continue;
+        json_object_set(*out, u, c);
+    }
+    json_decref(per_uuid);
+    json_decref(per_id);
+    json_decref(raw);
+    return DIR_OK;
+}
+
+/* CANDS' values as a new array (at most DIR_SYNC_LIST_CAP), for a run's details. */
+static json_t *candidate_list(const json_t *cands)
+{
+    json_t *list = json_array();
+    const char *k;
+    json_t *c;
+    json_object_foreach((json_t *)cands, k, c)
+    {
+        if (json_array_size(list) == DIR_SYNC_LIST_CAP) break;
+        json_array_append(list, c);
+    }
+    return list;
+}
+
+/* Takes the people CANDS moves out of MISSING: their old identity is gone because it is
+ * moving to them, not because they left. */
+static void keep_relinked(json_t *missing, const json_t *cands)
+{
+    struct dir_sync_seen *old = dir_sync_seen_new();
+    const char *k;
+    json_t *c;
+    json_object_foreach((json_t *)cands, k, c) dir_sync_seen_add(
+        old, json_string_value(json_object_get(c, "old_uuid")), DIR_SYNC_SEEN_SENT);
+    for (size_t i = json_array_size(missing); i-- > 0;) {
+        const char *u = json_string_value(json_object_get(json_array_get(missing, i), "uuid"));
+        if (dir_sync_seen_get(old, u) != DIR_SYNC_SEEN_NONE) json_array_remove(missing, i);
+    }
+    dir_sync_seen_free(old);
+}
+
+/* Moves each candidate's person to its new identity (dropping those it cannot move). */
+static enum dir_rc relink_all(struct dir_db_sync *tx, json_t *cands)
+{
+    const char *k;
+    json_t *c, *tmp;
+    json_object_foreach_safe(cands, tmp, k, c)
+    {
+        bool done = false;
+        if (dir_db_sync_relink(tx, json_integer_value(json_object_get(c, "id")), k,
+                               json_string_value(json_object_get(c, "dn")), &done))
+            return DIR_ERR_DB;
+        if (!done) json_object_del(cands, k);
+    }
+    return DIR_OK;
+}
+
+/* True, with WHY, when a run skipped more than the guard's share of the entries it read:
+ * it committed, but an admin must look (status attention). NCANDS: re-link candidates. */
+static bool attention(const struct dir_sync *s, const struct dir_sync_intake *in,
+                      const struct tally *t, size_t ncands, char *why, size_t n)
+{
+    long long read = in->received > 0 ? in->received : 1;
+    if (t->n.skipped == 0 ||
+        (long long)t->n.skipped * 100 <= (long long)s->cfg->sync_max_deactivate_pct * read)
+        return false;
+    int len = snprintf(why, n,
+                       "%d of %d entries read were skipped, more than "
+                       "sync_max_deactivate_pct=%d%% (see details.skipped)",
+                       t->n.skipped, in->received, s->cfg->sync_max_deactivate_pct);
+    if (ncands && len > 0 && (size_t)len < n)
+        snprintf(why + len, n - (size_t)len,
+                 "; %zu of them belong by username or e-mail to synced people with another "
+                 "LDAP identity: if the city LDAP was rebuilt, check with a dry run with relink, "
+                 "then sync with relink",
+                 ncands);
+    return true;
+}
+
+/* ---- runs ---- */
+
 /* True, with WHY, when the guard stops a run that would take NMISS of TOTAL synced people
  * away: a full read without entries, a present phase that named no one, or more than
  * sync_max_deactivate_pct %. */
@@ -258,11 +401,11 @@ enum dir_rc dir_sync_apply_run(struct dir_sync *s, const struct dir_sync_req *re
     struct dir_db_sync *tx = NULL;
     char err[512];
     struct tally t;
-    json_t *missing = NULL;
+    json_t *missing = NULL, *cands = NULL;
     int total = 0, confirmed = 0;
     enum dir_rc rc;
     bool refuse = false, omissions = full || in->present_phase;
-    char why[600] = "";
+    char why[600] = "", look[600] = "";
     const char *phase = phase_name(full, in, state_mode);
 
     tally_init(&t);
@@ -275,14 +418,26 @@ enum dir_rc dir_sync_apply_run(struct dir_sync *s, const struct dir_sync_req *re
         dir_sync_report_status(rep, "failed", "PostgreSQL: %s", err);
         goto done;
     }
-    if (gone_people(tx, in, omissions, &missing, &confirmed) || dir_db_sync_census(tx, &total)) {
+    if (gone_people(tx, in, omissions, &missing, &confirmed) || dir_db_sync_census(tx, &total) ||
+        relink_candidates(tx, in, omissions, &cands)) {
         rc = dir_db_sync_end(tx, false, err, sizeof err);
         tx = NULL;
         dir_sync_report_status(rep, "failed", "PostgreSQL: %s", err);
         goto done;
     }
+    if (req->relink) keep_relinked(missing, cands);
+    size_t ncands = json_object_size(cands);
+    if (ncands && !req->relink)
+        json_object_set_new(extra, "relink_candidates", candidate_list(cands));
     int nmiss = (int)json_array_size(missing);
     refuse = !req->force && refusal(s, full, in, nmiss, total, why, sizeof why);
+    if (refuse && ncands && !req->relink) {
+        size_t len = strlen(why);
+        snprintf(why + len, sizeof why - len,
+                 "; %zu entries belong by username or e-mail to synced people with another LDAP "
+                 "identity: if the city LDAP was rebuilt, sync with relink instead",
+                 ncands);
+    }
     json_object_set_new(extra, "would_deactivate", json_integer(nmiss));
     json_object_set_new(extra, "synced_before", json_integer(total));
     if (refuse && !req->dry_run) {
@@ -294,13 +449,18 @@ enum dir_rc dir_sync_apply_run(struct dir_sync *s, const struct dir_sync_req *re
         goto done;
     }
     if (refuse) json_object_set_new(extra, "would_be_refused", json_string(why));
-    if (!apply_changes(tx, in, missing, req->dry_run, &t)) {
+    bool look_at = false;
+    if (!(req->relink && relink_all(tx, cands)) &&
+        !apply_changes(tx, in, missing, cands, req->relink, req->dry_run, &t)) {
         t.n.unchanged += confirmed;
+        look_at = attention(s, in, &t, req->relink ? 0 : ncands, look, sizeof look);
+        if (look_at) json_object_set_new(extra, "attention", json_string(look));
         if (!req->dry_run)
             dir_db_sync_save_state(tx, state_mode, in->got_cookie ? in->cookie : NULL,
                                    in->cookie_len, in->watermark, full);
         json_t *d = tally_details(&t, json_deep_copy(extra));
-        if (!req->dry_run) dir_db_sync_tx_run_add(tx, rep->run_id, "ok", &t.n, NULL, d);
+        if (!req->dry_run)
+            dir_db_sync_tx_run_add(tx, rep->run_id, look_at ? "attention" : "ok", &t.n, NULL, d);
         json_decref(d);
     }
     rc = dir_db_sync_end(tx, !req->dry_run, err, sizeof err);
@@ -311,14 +471,20 @@ enum dir_rc dir_sync_apply_run(struct dir_sync *s, const struct dir_sync_req *re
         goto done;
     }
     rep->n = t.n;
-    dir_sync_report_status(rep, req->dry_run ? "dry-run" : "ok",
+    dir_sync_report_status(rep,
+                           req->dry_run ? "dry-run"
+                           : look_at    ? "attention"
+                                        : "ok",
                            "%s%s sync (%s): %d entries read, %d named present, %d created, %d "
-                           "updated, %d reactivated, %d deactivated, %d unchanged, %d skipped",
+                           "updated, %d reactivated, %d relinked, %d deactivated, %d unchanged, "
+                           "%d skipped%s%s",
                            req->dry_run ? "dry run (nothing changed): " : "", rep->mode, phase,
                            in->received, in->presents, t.n.created, t.n.updated, t.n.reactivated,
-                           t.n.deactivated, t.n.unchanged, t.n.skipped);
+                           t.n.relinked, t.n.deactivated, t.n.unchanged, t.n.skipped,
+                           look_at ? "; " : "", look);
 done:
     json_decref(missing);
+    json_decref(cands);
     rep->details = tally_details(&t, extra);
     tally_free(&t);
     return rc;
@@ -372,20 +538,23 @@ enum dir_rc dir_sync_apply_persist(struct dir_sync *s, struct dir_sync_intake *i
             return DIR_ERR_STATE;
         }
     }
-    if (!rc) {
-        if (!apply_changes(tx, in, missing, false, &t)) {
-            t.n.unchanged += confirmed;
-            /* The cookie is stored only once it covers nothing unapplied: not during the
-             * refresh stage, nor while deletions are held. */
-            bool save = in->got_cookie && in->refresh_done && (take || !held);
-            dir_db_sync_save_state(tx, "persist", save ? in->cookie : NULL, in->cookie_len, NULL,
-                                   false);
-            json_t *d = tally_details(&t, NULL);
-            dir_db_sync_tx_run_add(tx, p->run_id, NULL, &t.n, NULL, d);
-            json_decref(d);
-        }
-        rc = dir_db_sync_end(tx, true, err, sizeof err);
+    json_t *cands = NULL;
+    if (!rc && !relink_candidates(tx, in, false, &cands) &&
+        !apply_changes(tx, in, missing, cands, false, false, &t)) {
+        t.n.unchanged += confirmed;
+        /* The cookie is stored only once it covers nothing unapplied: not during the
+         * refresh stage, nor while deletions are held. */
+        bool save = in->got_cookie && in->refresh_done && (take || !held);
+        dir_db_sync_save_state(tx, "persist", save ? in->cookie : NULL, in->cookie_len, NULL,
+                               false);
+        json_t *d = tally_details(&t, NULL);
+        if (json_object_size(cands))
+            json_object_set_new(d, "relink_candidates", candidate_list(cands));
+        dir_db_sync_tx_run_add(tx, p->run_id, NULL, &t.n, NULL, d);
+        json_decref(d);
     }
+    if (!rc) rc = dir_db_sync_end(tx, true, err, sizeof err);
+    json_decref(cands);
     if (rc) {
         snprintf(msg, n, "applying LDAP changes to PostgreSQL failed: %s", err);
     } else {

@@ -27,7 +27,7 @@ UNITS = ["welfare-10%02d" % d for d in range(1, 11)]
 UNIT_MAP = ";".join("welfare-10%02d=district-10%02d-welfare" % (d, d) for d in range(1, 11))
 FIRST = ["สมชาย", "สมศรี", "วิไล", "ประเสริฐ", "กนกพร", "ธนพล", "สุภาพร", "อนุชา"]
 LAST = ["ใจดี", "สุขสวัสดิ์", "ทองดี", "ศรีสุข", "วงศ์ใหญ่", "แก้วมณี", "บุญมา"]
-KINDS = ("created", "updated", "reactivated", "deactivated", "unchanged", "skipped")
+KINDS = ("created", "updated", "reactivated", "relinked", "deactivated", "unchanged", "skipped")
 
 
 def attr(name, value):

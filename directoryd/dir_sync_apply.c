@@ -10,9 +10,15 @@
  * next run sees the same deletions) and lists who would have gone.
  *
  * The counts are what the transaction did, person by person (dir_sync_person's answer):
- * created, updated, reactivated (inactive, named again), deactivated, unchanged (sent and
- * unchanged, or named present) and skipped. A dry run does the same in a transaction it
- * rolls back, so its counts are what the real run would do.
+ * created, updated, reactivated (inactive, named again), relinked, deactivated, unchanged
+ * (sent and unchanged, or named present) and skipped. A dry run does the same in a
+ * transaction it rolls back, so its counts are what the real run would do. A run that
+ * skipped more than the guard's share of what it read commits as 'attention'.
+ *
+ * A rebuilt city LDAP brings the same staff back under new identities: an entry with a new
+ * uuid whose username (or LDAP e-mail) belongs to a synced person is a re-link candidate,
+ * skipped and listed until an admin asks for a re-link, which moves the identity to the
+ * person (dir_sync_relink in 0010_sync_relink.sql) before the entry is applied.
  */
 #include "dir_sync_int.h"
 #include "dir_log.h"

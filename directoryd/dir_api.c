@@ -815,6 +815,13 @@ static int split(const char *path, char *buf, size_t n, char **seg)
     }
 }
 
+/* True for the paths of the JSON API (/v1, /healthz and below them); the rest is the UI's. */
+static bool api_path(const char *path)
+{
+    return (strncmp(path, "/v1", 3) == 0 && (path[3] == '\0' || path[3] == '/')) ||
+           (strncmp(path, "/healthz", 8) == 0 && (path[8] == '\0' || path[8] == '/'));
+}
+
 void dir_api_handle(void *app, const struct dir_http_req *req, struct dir_http_resp *resp)
 {
     struct dir_api *api = app;
@@ -822,6 +829,12 @@ void dir_api_handle(void *app, const struct dir_http_req *req, struct dir_http_r
     const char *method = dir_http_method(req);
     struct dir_problem p;
 
+    if (api->webui && !api_path(c.path)) {
+        /* Static files: no caller, no snapshot (a stale session cookie must not stop the
+         * app from loading). */
+        dir_webui_handle(api->webui, req, resp);
+        return;
+    }
     if (api->refresh) {
         c.m = dir_refresh_acquire(api->refresh);
     } else if (api->model) {

@@ -7,6 +7,9 @@
  * /healthz answers GET and HEAD only: 200 with "status":"ok" while serving, "degraded"
  * (still 200: the process is alive and reads are answered) when the database probe fails,
  * with "database":{"state","since","error"}; 503 "starting" before the first snapshot.
+ *
+ * Paths outside /v1 and /healthz belong to the browser UI (dir_webui) when there is one:
+ * they are answered before authentication and whether or not a snapshot is loaded.
  */
 #ifndef DIR_API_H
 #define DIR_API_H
@@ -16,6 +19,7 @@
 #include "dir_sync.h"
 #include "dir_session.h"
 #include "dir_write.h"
+#include "dir_webui.h"
 
 struct dir_api_probe;
 
@@ -27,6 +31,7 @@ struct dir_api {
     struct dir_sessions *sessions; /* borrowed: staff login */
     int cookie_secure;             /* 1: Set-Cookie gets Secure */
     struct dir_api_probe *probe;   /* owned: the database probe behind /healthz, or NULL */
+    const struct dir_webui *webui; /* borrowed: the browser UI served at /, or NULL */
     /* For tests and fuzzing: with REFRESH NULL, this snapshot (borrowed) is served; with
      * write.db NULL, writes and the database-backed admin routes answer 503. */
     struct dir_model *model;

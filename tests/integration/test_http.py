@@ -15,7 +15,9 @@ def test_unsupported_methods_are_405_with_allow(api):
 
 
 def test_unknown_path_is_404_problem(api):
-    for path in ("/v2/areas", "/v1/nothing", "/v1/areas/1007/extra", "/"):
+    # Paths outside /v1 and /healthz are the browser UI's (test_webui_serving.py): "/" and
+    # "/v2/areas" answer its index.html, a missing file a 404 problem.
+    for path in ("/v1/nothing", "/v1/areas/1007/extra", "/v1", "/healthz/x", "/v2/areas.json"):
         status, hdrs, data = api.get(path)
         assert status == 404, path
         assert hdrs["Content-Type"] == "application/problem+json"

@@ -16,6 +16,7 @@
 
 #include "dir_http.h"
 #include "dir_refresh.h"
+#include "dir_route.h"
 #include "dir_sync.h"
 #include "dir_session.h"
 #include "dir_write.h"
@@ -47,5 +48,9 @@ void dir_api_stop(struct dir_api *api);
 
 /* The dir_http_handler for the API; APP is a struct dir_api. */
 void dir_api_handle(void *app, const struct dir_http_req *req, struct dir_http_resp *resp);
+
+/* The API's route table (static; *N routes, in matching order): every method, path pattern
+ * and least role the API answers, e.g. to compare with its description. */
+const struct dir_route *dir_api_routes(size_t *n);
 
 #endif

@@ -4,7 +4,7 @@
  * picks the write: organisation create/update/close/reopen/verify, person create/update
  * (also of a person synced from the city LDAP)/deactivate/reactivate, community, area group
  * and programme create/update, API client create, staff role. The body goes through exactly
- * what dir_write_handle runs before PostgreSQL: dir_write_body_parse (JSON object, duplicate
+ * what the write routes run before PostgreSQL: dir_write_body_parse (JSON object, duplicate
  * keys refused) and dir_write_check against a small fixed snapshot (areas down to a community,
  * area groups, taxonomy codes, organisations, people, a programme). Then:
  *   - a refused body must give a 400 problem whose rendered answer (dir_problem_respond) is

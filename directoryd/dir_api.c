@@ -41,8 +41,6 @@ struct call {
 
 #define COOKIE_NAME "dird_session"
 
-#define MAX_SEGS 6
-
 /* What the client sent, as shown in a problem: valid UTF-8 of at most SHOW_MAX bytes, cut on
  * a character boundary (the buffer lives until the end of the enclosing statement's block). */
 #define SHOW_MAX 60
@@ -800,21 +798,216 @@ static void session_route(struct call *c, struct dir_api *api, const char *metho
                    c->session.csrf);
 }
 
-/* Splits PATH after "/v1/" into at most MAX_SEGS segments in BUF; -1 if it is not under
- * /v1, has empty segments or is too long. */
-static int split(const char *path, char *buf, size_t n, char **seg)
+/* ---- the route table ---- */
+
+/* The read API's handlers as routes: X->call is the request's struct call. */
+static void r_healthz(struct dir_route_ctx *x)
 {
-    if (strncmp(path, "/v1/", 4) != 0 || strlen(path + 4) >= n) return -1;
-    strcpy(buf, path + 4);
-    int k = 0;
-    for (char *p = buf;;) {
-        char *slash = strchr(p, '/');
-        if (slash) *slash = '\0';
-        if (!*p || k == MAX_SEGS) return -1;
-        seg[k++] = p;
-        if (!slash) return k;
-        p = slash + 1;
+    healthz(x->call, x->app, x->method);
+}
+static void r_session(struct dir_route_ctx *x)
+{
+    session_route(x->call, x->app, x->method);
+}
+static void r_areas(struct dir_route_ctx *x)
+{
+    list_areas(x->call);
+}
+static void r_area(struct dir_route_ctx *x)
+{
+    get_area_detail(x->call, x->arg[0]);
+}
+static void r_area_groups(struct dir_route_ctx *x)
+{
+    list_groups(x->call);
+}
+static void r_orgs(struct dir_route_ctx *x)
+{
+    list_orgs(x->call);
+}
+static void r_org(struct dir_route_ctx *x)
+{
+    get_org(x->call, x->arg[0]);
+}
+static void r_people(struct dir_route_ctx *x)
+{
+    list_people(x->call);
+}
+static void r_person(struct dir_route_ctx *x)
+{
+    get_person(x->call, x->arg[0]);
+}
+static void r_programmes(struct dir_route_ctx *x)
+{
+    programmes(x->call, x->narg ? x->arg[0] : "");
+}
+static void r_changes(struct dir_route_ctx *x)
+{
+    changes(x->call);
+}
+static void r_resolve(struct dir_route_ctx *x)
+{
+    resolve(x->call, ((struct dir_api *)x->app)->central_ref);
+}
+static void r_search(struct dir_route_ctx *x)
+{
+    search(x->call);
+}
+static void r_taxa(struct dir_route_ctx *x)
+{
+    list_taxa(x->call, (enum dir_tax_kind)x->route->kind);
+}
+/* POST /v1/admin/sync and GET /v1/admin/sync/runs: dir_sync answers them, 405 and roles
+ * included (to be converted to routes of their own). */
+static void r_sync(struct dir_route_ctx *x)
+{
+    struct dir_problem p;
+    if (dir_sync_http_handle(((struct dir_api *)x->app)->sync, x->who, x->method, x->seg + 1,
+                             x->nseg - 1, x->req, x->resp))
+        return;
+    dir_problem_init(&p, 404, "not-found", "Not found", "There is nothing at this path.");
+    problem(x->call, &p);
+}
+
+static void r_report_post(struct dir_route_ctx *x)
+{
+    dir_report_post(&((struct dir_api *)x->app)->reports, x->m, x->who, x->req, x->resp, x->arg,
+                    x->narg);
+}
+static void r_report_list(struct dir_route_ctx *x)
+{
+    dir_report_list(&((struct dir_api *)x->app)->reports, x->m, x->who, x->req, x->resp, x->arg,
+                    x->narg);
+}
+static void r_report_action(struct dir_route_ctx *x)
+{
+    const char *params[2] = {x->arg[0], x->route->what};
+    dir_report_action(&((struct dir_api *)x->app)->reports, x->m, x->who, x->req, x->resp,
+                      params, 2);
+}
+
+#define ANON DIR_ROLE_ANON
+#define CASEWORKER DIR_ROLE_CASEWORKER
+#define COORDINATOR DIR_ROLE_COORDINATOR
+#define ADMIN DIR_ROLE_ADMIN
+#define READ DIR_M_READ
+#define POST DIR_M_POST
+#define PATCH DIR_M_PATCH
+#define CACHE DIR_ROUTE_CACHE
+#define DB DIR_ROUTE_DB
+
+/* Every route of the JSON API, one per line (README lists them; the first match wins). */
+static const struct dir_route routes[] = {
+    /* methods, pattern, least role, flags, handler, what, kind */
+    {READ, "/healthz", ANON, DIR_ROUTE_EARLY, r_healthz, NULL, 0},
+    {POST, "/v1/session", ANON, DIR_ROUTE_NO_AUTH, r_session, NULL, 0}, /* log in */
+    {READ | DIR_M_DELETE, "/v1/session", ANON, 0, r_session, NULL, 0},
+    {READ, "/v1/areas", ANON, CACHE, r_areas, NULL, 0},
+    {POST, "/v1/areas", COORDINATOR, DB, dir_write_route_other, "area", 0},
+    {READ, "/v1/areas/{code}", ANON, CACHE, r_area, NULL, 0},
+    {PATCH, "/v1/areas/{code}", COORDINATOR, DB, dir_write_route_other, "area", 0},
+    {READ, "/v1/area-groups", ANON, CACHE, r_area_groups, NULL, 0},
+    {POST, "/v1/area-groups", COORDINATOR, DB, dir_write_route_other, "area_group", 0},
+    {PATCH, "/v1/area-groups/{code}", COORDINATOR, DB, dir_write_route_other, "area_group", 0},
+    {READ, "/v1/organizations", ANON, CACHE, r_orgs, NULL, 0},
+    {POST, "/v1/organizations", COORDINATOR, DB, dir_write_route_org, NULL, 0},
+    {READ, "/v1/organizations/{id}", ANON, CACHE, r_org, NULL, 0},
+    {PATCH, "/v1/organizations/{id}", COORDINATOR, DB, dir_write_route_org, NULL, 0},
+    {POST, "/v1/organizations/{id}/close", COORDINATOR, DB, dir_write_route_org, "close", 0},
+    {POST, "/v1/organizations/{id}/reopen", COORDINATOR, DB, dir_write_route_org, "reopen", 0},
+    {POST, "/v1/organizations/{id}/verify", COORDINATOR, DB, dir_write_route_org, "verify", 0},
+    {READ, "/v1/people", CASEWORKER, CACHE, r_people, NULL, 0},
+    {POST, "/v1/people", COORDINATOR, DB, dir_write_route_person, NULL, 0},
+    {READ, "/v1/people/{id}", CASEWORKER, CACHE, r_person, NULL, 0},
+    {PATCH, "/v1/people/{id}", COORDINATOR, DB, dir_write_route_person, NULL, 0},
+    {POST, "/v1/people/{id}/deactivate", COORDINATOR, DB, dir_write_route_person, "deactivate", 0},
+    {POST, "/v1/people/{id}/reactivate", COORDINATOR, DB, dir_write_route_person, "reactivate", 0},
+    {POST, "/v1/people/{id}/verify", COORDINATOR, DB, dir_write_route_person, "verify", 0},
+    {READ, "/v1/programmes", ANON, CACHE, r_programmes, NULL, 0},
+    {POST, "/v1/programmes", COORDINATOR, DB, dir_write_route_other, "programme", 0},
+    {READ, "/v1/programmes/{id}", ANON, CACHE, r_programmes, NULL, 0},
+    {PATCH, "/v1/programmes/{id}", COORDINATOR, DB, dir_write_route_other, "programme", 0},
+    {READ, "/v1/resolve", ANON, CACHE, r_resolve, NULL, 0},
+    {READ, "/v1/changes", ANON, CACHE, r_changes, NULL, 0},
+    {READ, "/v1/search", ANON, CACHE, r_search, NULL, 0},
+    {READ, "/v1/services", ANON, CACHE, r_taxa, NULL, DIR_TAX_SERVICE},
+    {READ, "/v1/target-groups", ANON, CACHE, r_taxa, NULL, DIR_TAX_TARGET_GROUP},
+    {READ, "/v1/org-types", ANON, CACHE, r_taxa, NULL, DIR_TAX_ORG_TYPE},
+    {READ, "/v1/sectors", ANON, CACHE, r_taxa, NULL, DIR_TAX_SECTOR},
+    {READ, "/v1/professions", ANON, CACHE, r_taxa, NULL, DIR_TAX_PROFESSION},
+    {READ, "/v1/team-roles", ANON, CACHE, r_taxa, NULL, DIR_TAX_TEAM_ROLE},
+    {POST, "/v1/reports", ANON, DB, r_report_post, NULL, 0},
+    {READ, "/v1/reports", COORDINATOR, DB, r_report_list, NULL, 0},
+    {POST, "/v1/reports/{id}/resolve", COORDINATOR, DB, r_report_action, "resolve", 0},
+    {POST, "/v1/reports/{id}/reopen", COORDINATOR, DB, r_report_action, "reopen", 0},
+    {READ, "/v1/audit", COORDINATOR, DB, dir_write_route_audit, NULL, 0},
+    {DIR_M_GET | POST, "/v1/admin/api-clients", ADMIN, DB, dir_write_route_clients, NULL, 0},
+    {POST, "/v1/admin/api-clients/{name}/revoke", ADMIN, DB, dir_write_route_clients, "revoke", 0},
+    {DIR_M_PUT, "/v1/admin/staff-roles/{username}", ADMIN, DB, dir_write_route_staff_role, NULL, 0},
+    {READ | POST, "/v1/admin/sync", ADMIN, DB | DIR_ROUTE_PREFIX | DIR_ROUTE_OWN_CHECKS, r_sync,
+     NULL, 0}, /* and /v1/admin/sync/runs */
+};
+
+#define NROUTES (sizeof routes / sizeof routes[0])
+
+static struct dir_route_table route_table = {.routes = routes, .n = NROUTES};
+
+const struct dir_route *dir_api_routes(size_t *n)
+{
+    *n = NROUTES;
+    return routes;
+}
+
+/* 401 for an anonymous caller, 403 for one whose role is below ROLE. */
+static void deny(struct call *c, enum dir_role role)
+{
+    struct dir_problem p;
+    if (c->role == DIR_ROLE_ANON)
+        dir_problem_init(&p, 401, "unauthorized", "Authentication required",
+                         "This needs an API key ('Authorization: Bearer <API key>') or a staff "
+                         "session.");
+    else
+        dir_problem_init(&p, 403, "forbidden", "Not allowed", "This needs the %s role.",
+                         dir_auth_role_name(role));
+    problem(c, &p);
+}
+
+/* The checks before routing: a snapshot, the caller (unless R is the login) and, for a
+ * change made with a session cookie, its CSRF token. False after answering. */
+static bool admit(struct call *c, struct dir_api *api, const struct dir_route *r,
+                  const char *method)
+{
+    struct dir_problem p;
+    if (!c->m) {
+        dir_problem_init(&p, 503, "starting", "Service starting",
+                         "The directory is still loading; try again shortly.");
+        problem(c, &p);
+        return false;
     }
+    /* The login is not authenticated by what came before it (an old cookie does not matter). */
+    if (!(r && (r->flags & DIR_ROUTE_NO_AUTH)) && !authenticate(c, api->sessions)) return false;
+    /* A cookie rides along with any request the browser makes: every state change made with
+     * one (logout too) needs the session's CSRF token as well; Bearer keys are not sent by
+     * browsers on their own. */
+    bool safe = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+    if (c->via_cookie && !safe) {
+        size_t tlen = 0;
+        const char *t = dir_http_header_n(c->req, "X-CSRF-Token", &tlen);
+        if (!t || tlen != 32 || strlen(t) != 32 || sodium_memcmp(t, c->session.csrf, 32) != 0) {
+            dir_problem_init(&p, 403, "csrf", "CSRF token missing or wrong",
+                             "Send the session's csrf_token in the X-CSRF-Token header.");
+            problem(c, &p);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* True for the paths of the JSON API (/v1, /healthz and below them); the rest is the UI's. */
+static bool api_path(const char *path)
+{
+    return (strncmp(path, "/v1", 3) == 0 && (path[3] == '\0' || path[3] == '/')) ||
+           (strncmp(path, "/healthz", 8) == 0 && (path[8] == '\0' || path[8] == '/'));
 }
 
 void dir_api_handle(void *app, const struct dir_http_req *req, struct dir_http_resp *resp)
@@ -824,113 +1017,67 @@ void dir_api_handle(void *app, const struct dir_http_req *req, struct dir_http_r
     const char *method = dir_http_method(req);
     struct dir_problem p;
 
+    if (api->webui && !api_path(c.path)) {
+        /* Static files: no caller, no snapshot (a stale session cookie must not stop the
+         * app from loading). */
+        dir_webui_handle(api->webui, req, resp);
+        return;
+    }
+    struct dir_route_match rm;
+    dir_route_find(&route_table, method, c.path, &rm);
+    const struct dir_route *r = rm.route;
+    struct dir_route_ctx x = {.route = r,
+                              .narg = rm.narg,
+                              .seg = rm.seg,
+                              .nseg = rm.nseg,
+                              .method = method,
+                              .req = req,
+                              .resp = resp,
+                              .write = &api->write,
+                              .app = api,
+                              .call = &c};
+    memcpy(x.arg, rm.arg, sizeof x.arg[0] * (size_t)rm.narg);
+
     if (api->refresh) {
         c.m = dir_refresh_acquire(api->refresh);
     } else if (api->model) {
         c.m = api->model;
         atomic_fetch_add(&c.m->refs, 1);
     }
-    if (strcmp(c.path, "/healthz") == 0) {
-        healthz(&c, api, method);
-        goto out;
-    }
-    if (!c.m) {
-        dir_problem_init(&p, 503, "starting", "Service starting",
-                         "The directory is still loading; try again shortly.");
-        problem(&c, &p);
-        goto out;
-    }
-    char buf[512], *seg[MAX_SEGS];
-    int nseg = split(c.path, buf, sizeof buf, seg);
-    bool login = nseg == 1 && strcmp(seg[0], "session") == 0 && strcmp(method, "POST") == 0;
-    /* A login is not authenticated by what came before it (an old cookie does not matter). */
-    if (!login && !authenticate(&c, api->sessions)) goto out;
-    /* A cookie rides along with any request the browser makes: every state change made with
-     * one (logout too) needs the session's CSRF token as well; Bearer keys are not sent by
-     * browsers on their own. */
-    bool safe = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
-    if (c.via_cookie && !safe) {
-        size_t tlen = 0;
-        const char *t = dir_http_header_n(req, "X-CSRF-Token", &tlen);
-        if (!t || tlen != 32 || strlen(t) != 32 || sodium_memcmp(t, c.session.csrf, 32) != 0) {
-            dir_problem_init(&p, 403, "csrf", "CSRF token missing or wrong",
-                             "Send the session's csrf_token in the X-CSRF-Token header.");
-            problem(&c, &p);
-            goto out;
-        }
-    }
-    if (nseg < 0) {
-        dir_problem_init(&p, 404, "not-found", "Not found", "There is nothing at this path.");
-        problem(&c, &p);
-        goto out;
-    }
-    if (nseg == 1 && strcmp(seg[0], "session") == 0) {
-        session_route(&c, api, method);
-        goto out;
-    }
-    struct dir_caller who = {
-        .role = c.role, .kind = c.kind, .name = c.client ? c.client : "anonymous"};
-    dir_http_client_addr(req, who.address, sizeof who.address);
-    if (dir_report_route(&api->reports, c.m, &who, method, seg, nseg, req, resp)) goto out;
-    if (!api->write.db) {
-        /* No database (tests, fuzzing): what would need one answers as if it were down. */
-        if (!safe ||
-            (nseg >= 1 && (strcmp(seg[0], "admin") == 0 || strcmp(seg[0], "audit") == 0))) {
-            dir_problem_init(&p, 503, "database-unavailable", "Database unavailable",
-                             "The database cannot be reached; try again shortly.");
-            problem(&c, &p);
-            goto out;
-        }
-    } else {
-        if (dir_sync_http_handle(api->sync, &who, method, seg, nseg, req, resp)) goto out;
-        if (dir_write_handle(&api->write, c.m, &who, method, seg, nseg, req, resp)) goto out;
-    }
-    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
-        resp->allow = "GET, HEAD";
+    x.m = c.m;
+    /* /healthz is answered without a caller, and maybe without a snapshot. */
+    if (!((r ? r->flags : rm.flags) & DIR_ROUTE_EARLY) && !admit(&c, api, r, method)) goto out;
+    if (!r && rm.allow) {
+        resp->allow = dir_route_allow(rm.allow);
         dir_problem_init(&p, 405, "method-not-allowed", "Method not allowed",
                          "%s is not allowed on this path.", SHOW(method));
         problem(&c, &p);
         goto out;
     }
-    if (nseg > 2) {
+    if (!r) {
         dir_problem_init(&p, 404, "not-found", "Not found", "There is nothing at this path.");
         problem(&c, &p);
         goto out;
     }
-    const char *coll = seg[0], *key = nseg == 2 ? seg[1] : "";
-    resp->cache = "no-cache";
-    if (strcmp(coll, "areas") == 0)
-        *key ? get_area_detail(&c, key) : list_areas(&c);
-    else if (strcmp(coll, "organizations") == 0)
-        *key ? get_org(&c, key) : list_orgs(&c);
-    else if (strcmp(coll, "people") == 0)
-        *key ? get_person(&c, key) : list_people(&c);
-    else if (strcmp(coll, "programmes") == 0)
-        programmes(&c, key);
-    else if (*key)
-        not_found(&c, "resource", c.path);
-    else if (strcmp(coll, "changes") == 0)
-        changes(&c);
-    else if (strcmp(coll, "resolve") == 0)
-        resolve(&c, api->central_ref);
-    else if (strcmp(coll, "search") == 0)
-        search(&c);
-    else if (strcmp(coll, "area-groups") == 0)
-        list_groups(&c);
-    else if (strcmp(coll, "services") == 0)
-        list_taxa(&c, DIR_TAX_SERVICE);
-    else if (strcmp(coll, "target-groups") == 0)
-        list_taxa(&c, DIR_TAX_TARGET_GROUP);
-    else if (strcmp(coll, "org-types") == 0)
-        list_taxa(&c, DIR_TAX_ORG_TYPE);
-    else if (strcmp(coll, "sectors") == 0)
-        list_taxa(&c, DIR_TAX_SECTOR);
-    else if (strcmp(coll, "professions") == 0)
-        list_taxa(&c, DIR_TAX_PROFESSION);
-    else if (strcmp(coll, "team-roles") == 0)
-        list_taxa(&c, DIR_TAX_TEAM_ROLE);
-    else
-        not_found(&c, "resource", c.path);
+    struct dir_caller who = {
+        .role = c.role, .kind = c.kind, .name = c.client ? c.client : "anonymous"};
+    if (!(r->flags & DIR_ROUTE_EARLY)) { /* /healthz has no caller */
+        dir_http_client_addr(req, who.address, sizeof who.address);
+        x.who = &who;
+    }
+    if ((r->flags & DIR_ROUTE_DB) && !api->write.db) {
+        /* No database (tests, fuzzing): what would need one answers as if it were down. */
+        dir_problem_init(&p, 503, "database-unavailable", "Database unavailable",
+                         "The database cannot be reached; try again shortly.");
+        problem(&c, &p);
+        goto out;
+    }
+    if (!(r->flags & DIR_ROUTE_OWN_CHECKS) && c.role < r->role) {
+        deny(&c, r->role);
+        goto out;
+    }
+    if (r->flags & DIR_ROUTE_CACHE) resp->cache = "no-cache";
+    r->handler(&x);
 out:
     if (resp->status >= 500)
         DIR_LOG(DIR_LOG_ERROR, "api", "%s %s answered %d", method, c.path, resp->status);

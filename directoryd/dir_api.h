@@ -7,6 +7,9 @@
  * /healthz answers GET and HEAD only: 200 with "status":"ok" while serving, "degraded"
  * (still 200: the process is alive and reads are answered) when the database probe fails,
  * with "database":{"state","since","error"}; 503 "starting" before the first snapshot.
+ *
+ * Paths outside /v1 and /healthz belong to the browser UI (dir_webui) when there is one:
+ * they are answered before authentication and whether or not a snapshot is loaded.
  */
 #ifndef DIR_API_H
 #define DIR_API_H
@@ -14,9 +17,11 @@
 #include "dir_http.h"
 #include "dir_refresh.h"
 #include "dir_report.h"
+#include "dir_route.h"
 #include "dir_sync.h"
 #include "dir_session.h"
 #include "dir_write.h"
+#include "dir_webui.h"
 
 struct dir_api_probe;
 
@@ -29,6 +34,7 @@ struct dir_api {
     struct dir_sessions *sessions; /* borrowed: staff login */
     int cookie_secure;             /* 1: Set-Cookie gets Secure */
     struct dir_api_probe *probe;   /* owned: the database probe behind /healthz, or NULL */
+    const struct dir_webui *webui; /* borrowed: the browser UI served at /, or NULL */
     /* For tests and fuzzing: with REFRESH NULL, this snapshot (borrowed) is served; with
      * write.db NULL, writes and the database-backed admin routes answer 503. */
     struct dir_model *model;
@@ -44,5 +50,9 @@ void dir_api_stop(struct dir_api *api);
 
 /* The dir_http_handler for the API; APP is a struct dir_api. */
 void dir_api_handle(void *app, const struct dir_http_req *req, struct dir_http_resp *resp);
+
+/* The API's route table (static; *N routes, in matching order): every method, path pattern
+ * and least role the API answers, e.g. to compare with its description. */
+const struct dir_route *dir_api_routes(size_t *n);
 
 #endif

@@ -99,6 +99,8 @@ static const struct opt opts[] = {
      "LDAPS port (TLS from the first byte, on ldap_addr); 0 = none; needs ldap_tls_cert"},
     {"schema_dir", STR(schema_dir), DIR_DEFAULT_SCHEMA_DIR, "DIRECTORYD_SCHEMA_DIR",
      "directory holding migrations/ and demo/"},
+    {"webui_dir", STR(webui_dir), DIR_DEFAULT_WEBUI_DIR, "DIRECTORYD_WEBUI_DIR",
+     "folder of the browser UI's files, read once at start and served at /; empty = no UI"},
     {"log_level", STR(log_level), "info", "DIRECTORYD_LOG_LEVEL", "debug, info, warn or error"},
     {"refresh_ms", INT(refresh_ms, 10, 60000), "250", "DIRECTORYD_REFRESH_MS",
      "how often the change log is polled, in milliseconds (also woken by NOTIFY)"},

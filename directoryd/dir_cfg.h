@@ -45,6 +45,7 @@ struct dir_cfg {
     char ldap_tls_key[512];  /* its private key (PEM) */
     int ldaps_port;          /* LDAPS port; 0 = none */
     char schema_dir[1024];  /* migrations/ and demo/ below it */
+    char webui_dir[1024];   /* the browser UI's files, served at / ("" = no UI) */
     char log_level[16];
     int refresh_ms;         /* how often the change log is polled */
     int stale_days;         /* contacts not verified for this long are marked stale */

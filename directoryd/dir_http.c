@@ -52,6 +52,8 @@ struct dir_http_req {
     const char *addr;
     const char *data;
     size_t data_len;
+    const char *raw; /* the path as sent (dir_http_raw_path), or NULL: PATH */
+    char raw_copy[]; /* where RAW points for a network request */
 };
 
 const char *dir_http_method(const struct dir_http_req *req)
@@ -61,6 +63,14 @@ const char *dir_http_method(const struct dir_http_req *req)
 const char *dir_http_path(const struct dir_http_req *req)
 {
     return req->path;
+}
+const char *dir_http_raw_path(const struct dir_http_req *req)
+{
+    return req->raw ? req->raw : req->path;
+}
+void dir_http_req_set_raw_path(struct dir_http_req *req, const char *raw)
+{
+    req->raw = raw;
 }
 const char *dir_http_arg(const struct dir_http_req *req, const char *name)
 {
@@ -184,18 +194,52 @@ void dir_http_args_each(const struct dir_http_req *req,
     MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, each_arg, &e);
 }
 
+bool dir_http_resp_header(struct dir_http_resp *resp, const char *name, const char *value)
+{
+    if (resp->nextra >= DIR_HTTP_MAX_HEADERS) return false;
+    resp->extra[resp->nextra++] = (struct dir_http_header){name, value};
+    return true;
+}
+
+const char *dir_http_resp_header_get(const struct dir_http_resp *resp, const char *name)
+{
+    for (int i = 0; i < resp->nextra; i++)
+        if (strcasecmp(resp->extra[i].name, name) == 0) return resp->extra[i].value;
+    return NULL;
+}
+
+/* The security headers every answer gets unless its handler chose its own. */
+static const struct dir_http_header default_headers[] = {
+    {"X-Frame-Options", "DENY"},
+    {"Content-Security-Policy", "frame-ancestors 'none'"},
+    {"Referrer-Policy", "no-referrer"},
+};
+
 static enum MHD_Result send_resp(struct MHD_Connection *conn, struct dir_http_resp *resp)
 {
-    size_t len;
-    char *body = dir_buf_take(&resp->body, &len);
-    struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
-    if (!r) {
-        free(body);
-        return MHD_NO;
+    struct MHD_Response *r;
+    if (resp->static_body) {
+        r = MHD_create_response_from_buffer(resp->static_len, (void *)resp->static_body,
+                                            MHD_RESPMEM_PERSISTENT);
+        if (!r) return MHD_NO;
+    } else {
+        size_t len;
+        char *body = dir_buf_take(&resp->body, &len);
+        r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+        if (!r) {
+            free(body);
+            return MHD_NO;
+        }
     }
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
-                            resp->content_type ? resp->content_type : "application/json");
+    if (resp->status != 304)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                resp->content_type ? resp->content_type : "application/json");
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    for (size_t i = 0; i < sizeof default_headers / sizeof default_headers[0]; i++)
+        if (!dir_http_resp_header_get(resp, default_headers[i].name))
+            MHD_add_response_header(r, default_headers[i].name, default_headers[i].value);
+    for (int i = 0; i < resp->nextra; i++)
+        MHD_add_response_header(r, resp->extra[i].name, resp->extra[i].value);
     if (resp->etag[0]) MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, resp->etag);
     if (resp->allow) MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, resp->allow);
     if (resp->set_cookie[0])
@@ -383,8 +427,12 @@ static void *sweeper(void *arg)
 static void *uri_log_cb(void *cls, const char *uri, struct MHD_Connection *conn)
 {
     (void)cls;
-    (void)uri;
-    struct dir_http_req *req = dir_xcalloc(1, sizeof *req);
+    /* URI is the target as sent; libmicrohttpd then cuts the query off and percent-decodes
+     * the path in place, so the path as sent is kept here (dir_http_raw_path). */
+    size_t n = strcspn(uri, "?");
+    struct dir_http_req *req = dir_xcalloc(1, sizeof *req + n + 1);
+    memcpy(req->raw_copy, uri, n);
+    req->raw = req->raw_copy;
     req->conn = conn;
     dir_buf_init(&req->body, DIR_HTTP_MAX_BODY);
     return req;

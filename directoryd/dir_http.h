@@ -22,12 +22,22 @@
 #define DIR_HTTP_MAX_BODY (1024 * 1024)
 #define DIR_HTTP_MAX_RESPONSE (64 * 1024 * 1024)
 
+#define DIR_HTTP_MAX_HEADERS 8
+
 struct dir_http;
 struct dir_http_req;
 
+/* One more response header; both strings static (or outliving the server). */
+struct dir_http_header {
+    const char *name, *value;
+};
+
+/* Every answer carries X-Content-Type-Options: nosniff, and unless the handler set its own
+ * with dir_http_resp_header: X-Frame-Options: DENY, Content-Security-Policy:
+ * frame-ancestors 'none' and Referrer-Policy: no-referrer. */
 struct dir_http_resp {
     int status;
-    const char *content_type; /* static string */
+    const char *content_type; /* static string (not sent with a 304) */
     struct dir_buf body;
     char etag[64];        /* sent when non-empty */
     const char *allow;    /* Allow header (static), for 405 */
@@ -35,6 +45,12 @@ struct dir_http_resp {
     char set_cookie[600]; /* Set-Cookie, when non-empty */
     int retry_after;      /* Retry-After seconds, when > 0 */
     bool close;           /* close the connection after this answer */
+    /* When non-NULL, the body sent instead of BODY, without a copy: bytes that outlive the
+     * server (e.g. a file held in memory by dir_webui). */
+    const void *static_body;
+    size_t static_len;
+    struct dir_http_header extra[DIR_HTTP_MAX_HEADERS]; /* dir_http_resp_header */
+    int nextra;
 };
 
 /* Called once per complete request, on a server thread; must fill RESP. */
@@ -70,6 +86,9 @@ void dir_http_stop(struct dir_http *h);
 /* Request accessors: borrowed strings, valid during the handler call. */
 const char *dir_http_method(const struct dir_http_req *req);
 const char *dir_http_path(const struct dir_http_req *req);
+/* The request target's path as the client sent it: not percent-decoded, without the query
+ * ("?..."), so "%2f", "%00" and "%2e%2e" are still visible (dir_webui decodes it itself). */
+const char *dir_http_raw_path(const struct dir_http_req *req);
 /* A query-string argument (already percent-decoded), or NULL. */
 const char *dir_http_arg(const struct dir_http_req *req, const char *name);
 /* A request header, or NULL. Requests whose header values hold a NUL or another control
@@ -104,6 +123,14 @@ struct dir_http_req *dir_http_req_new(const char *method, const char *path,
 void dir_http_req_free(struct dir_http_req *req);
 /* Sets RESP up empty (status 500, capped body); free its body with dir_buf_free. */
 void dir_http_resp_init(struct dir_http_resp *resp);
+/* Adds the header NAME: VALUE (both static) to RESP; false (nothing added) when RESP holds
+ * DIR_HTTP_MAX_HEADERS already. */
+bool dir_http_resp_header(struct dir_http_resp *resp, const char *name, const char *value);
+/* The value of header NAME (any case) added to RESP with dir_http_resp_header, or NULL. */
+const char *dir_http_resp_header_get(const struct dir_http_resp *resp, const char *name);
+/* Sets the path as the client sent it (see dir_http_raw_path) of a request made with
+ * dir_http_req_new; RAW is borrowed. Without it the raw path is the decoded one. */
+void dir_http_req_set_raw_path(struct dir_http_req *req, const char *raw);
 /* What the server does with a complete request: 413 for an oversized body, 400 for a
  * header holding control bytes, else HANDLER fills RESP. */
 void dir_http_dispatch(dir_http_handler handler, void *app, const struct dir_http_req *req,

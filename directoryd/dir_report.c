@@ -612,37 +612,3 @@ void dir_report_action(const struct dir_report_env *env, const struct dir_model 
     free(note);
     json_decref(body);
 }
-
-bool dir_report_route(const struct dir_report_env *env, const struct dir_model *m,
-                      const struct dir_caller *who, const char *method, char **seg, int nseg,
-                      const struct dir_http_req *req, struct dir_http_resp *resp)
-{
-    if (nseg < 1 || strcmp(seg[0], "reports") != 0) return false;
-    struct rq q = {env, who, req, resp, dir_http_path(req)};
-    bool post = strcmp(method, "POST") == 0;
-    if (nseg == 1) {
-        if (post)
-            dir_report_post(env, m, who, req, resp, NULL, 0);
-        else if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)
-            dir_report_list(env, m, who, req, resp, NULL, 0);
-        else {
-            resp->allow = "GET, HEAD, POST";
-            problem(&q, 405, "method-not-allowed", "Method not allowed",
-                    "Use POST /v1/reports to report a mistake, GET to list reports.");
-        }
-        return true;
-    }
-    if (nseg == 3 && (strcmp(seg[2], "resolve") == 0 || strcmp(seg[2], "reopen") == 0)) {
-        const char *const params[] = {seg[1], seg[2]};
-        if (post) {
-            dir_report_action(env, m, who, req, resp, params, 2);
-        } else {
-            resp->allow = "POST";
-            problem(&q, 405, "method-not-allowed", "Method not allowed",
-                    "Use POST /v1/reports/{id}/resolve or /reopen.");
-        }
-        return true;
-    }
-    problem(&q, 404, "not-found", "Not found", "There is nothing at this path.");
-    return true;
-}

@@ -60,12 +60,6 @@ void dir_report_action(const struct dir_report_env *env, const struct dir_model 
                        const struct dir_caller *who, const struct dir_http_req *req,
                        struct dir_http_resp *resp, const char *const *params, int nparams);
 
-/* Routes /v1/reports... (SEG: the NSEG path segments after /v1) to the handlers above, with
- * 405 for other methods; false, touching nothing, for other paths. */
-bool dir_report_route(const struct dir_report_env *env, const struct dir_model *m,
-                      const struct dir_caller *who, const char *method, char **seg, int nseg,
-                      const struct dir_http_req *req, struct dir_http_resp *resp);
-
 /* ---- checks without I/O (unit tests and the write-body fuzzer) ---- */
 
 /* A checked new report. */

@@ -465,64 +465,56 @@ static void staff_role(struct job *j, const char *method, const char *username)
     json_decref(body);
 }
 
-bool dir_write_handle(const struct dir_write_env *env, const struct dir_model *m,
-                      const struct dir_caller *who, const char *method, char **seg, int nseg,
-                      const struct dir_http_req *req, struct dir_http_resp *resp)
-{
-    struct job j = {.env = env,
-                    .who = who,
-                    .req = req,
-                    .resp = resp,
-                    .path = dir_http_path(req),
-                    .c = {.m = m}};
-    bool post = strcmp(method, "POST") == 0, patch = strcmp(method, "PATCH") == 0;
-    bool org = nseg >= 1 && strcmp(seg[0], "organizations") == 0;
-    bool person = nseg >= 1 && strcmp(seg[0], "people") == 0;
+/* ---- the routes (dir_api's route table has checked the route, the method and the role) ---- */
 
-    if (nseg >= 2 && strcmp(seg[0], "admin") == 0 && strcmp(seg[1], "api-clients") == 0 &&
-        nseg <= 4) {
-        clients(&j, method, nseg >= 3 ? seg[2] : NULL, nseg == 4 ? seg[3] : NULL);
-        return true;
-    }
-    if (nseg == 3 && strcmp(seg[0], "admin") == 0 && strcmp(seg[1], "staff-roles") == 0) {
-        staff_role(&j, method, seg[2]);
-        return true;
-    }
-    if (nseg == 1 && strcmp(seg[0], "audit") == 0 && strcmp(method, "GET") == 0) {
-        audit_read(&j);
-        return true;
-    }
-    static const struct {
-        const char *coll, *entity;
-    } others[] = {{"areas", "area"}, {"area-groups", "area_group"}, {"programmes", "programme"}};
-    for (size_t k = 0; k < sizeof others / sizeof others[0]; k++) {
-        if (nseg < 1 || strcmp(seg[0], others[k].coll) != 0) continue;
-        if (nseg == 1 && post) {
-            other_write(&j, others[k].entity, NULL);
-            return true;
-        }
-        if (nseg == 2 && patch) {
-            other_write(&j, others[k].entity, seg[1]);
-            return true;
-        }
-    }
-    if (!org && !person) return false;
-    if (nseg == 1 && post) {
-        entity_write(&j, org, NULL, NULL);
-        return true;
-    }
-    if (nseg == 2 && patch) {
-        entity_write(&j, org, seg[1], NULL);
-        return true;
-    }
-    if (nseg == 3 && post) {
-        static const char *org_actions[] = {"close", "reopen", "verify", NULL};
-        static const char *person_actions[] = {"deactivate", "reactivate", "verify", NULL};
-        for (const char *const *a = org ? org_actions : person_actions; *a; a++)
-            if (strcmp(*a, seg[2]) == 0) {
-                entity_write(&j, org, seg[1], *a);
-                return true;
-            }
-    }
-    return false;
+static void job_init(struct job *j, const struct dir_route_ctx *x)
+{
+    *j = (struct job){.env = x->write,
+                      .who = x->who,
+                      .req = x->req,
+                      .resp = x->resp,
+                      .path = dir_http_path(x->req),
+                      .c = {.m = x->m}};
+}
+
+void dir_write_route_org(struct dir_route_ctx *x)
+{
+    struct job j;
+    job_init(&j, x);
+    entity_write(&j, true, x->narg ? x->arg[0] : NULL, x->route->what);
+}
+
+void dir_write_route_person(struct dir_route_ctx *x)
+{
+    struct job j;
+    job_init(&j, x);
+    entity_write(&j, false, x->narg ? x->arg[0] : NULL, x->route->what);
+}
+
+void dir_write_route_other(struct dir_route_ctx *x)
+{
+    struct job j;
+    job_init(&j, x);
+    other_write(&j, x->route->what, x->narg ? x->arg[0] : NULL);
+}
+
+void dir_write_route_audit(struct dir_route_ctx *x)
+{
+    struct job j;
+    job_init(&j, x);
+    audit_read(&j);
+}
+
+void dir_write_route_clients(struct dir_route_ctx *x)
+{
+    struct job j;
+    job_init(&j, x);
+    clients(&j, x->method, x->narg ? x->arg[0] : NULL, x->route->what);
+}
+
+void dir_write_route_staff_role(struct dir_route_ctx *x)
+{
+    struct job j;
+    job_init(&j, x);
+    staff_role(&j, x->method, x->arg[0]);
 }

@@ -17,6 +17,7 @@
 #include "dir_model.h"
 #include "dir_problem.h"
 #include "dir_refresh.h"
+#include "dir_route.h"
 
 #include <jansson.h>
 
@@ -32,8 +33,8 @@ struct dir_caller {
     char address[64];
 };
 
-/* The validation half of a write, with no I/O (dir_write_check.c): what dir_write_handle
- * runs on a body before PostgreSQL, and what tests/fuzz/fuzz_write_json.c runs on any bytes.
+/* The validation half of a write, with no I/O (dir_write_check.c): what the write routes
+ * run on a body before PostgreSQL, and what tests/fuzz/fuzz_write_json.c runs on any bytes.
  * The caller zeroes it and sets M (and ACTOR, W.id or W.code as below); dir_write_check
  * fills W (its strings and lists borrow the body and this struct) and, for every invalid
  * field, PROB (a 400 naming the fields; PROB.nerrors > 0). */
@@ -62,10 +63,16 @@ void dir_write_check(struct dir_write_check *c, json_t *body, const char *entity
 void dir_write_field_error(struct dir_write_check *c, const char *field, const char *th,
                            const char *en);
 
-/* Handles the write and admin routes: SEG holds the path segments after /v1 (NSEG of them).
- * Returns false, touching nothing, when the route is not one of them. */
-bool dir_write_handle(const struct dir_write_env *env, const struct dir_model *m,
-                      const struct dir_caller *who, const char *method, char **seg, int nseg,
-                      const struct dir_http_req *req, struct dir_http_resp *resp);
+/* The write and admin routes' handlers, for dir_api's route table (which has matched the
+ * path and method, and checked the caller's role): ROUTE->what names the action (close,
+ * reopen, verify, deactivate, reactivate; revoke for API clients) or, for
+ * dir_write_route_other, the entity (area, area_group, programme); ARG[0] is the id, code or
+ * name in the path, when there is one. */
+void dir_write_route_org(struct dir_route_ctx *x);        /* organisations */
+void dir_write_route_person(struct dir_route_ctx *x);     /* people */
+void dir_write_route_other(struct dir_route_ctx *x);      /* communities, groups, programmes */
+void dir_write_route_audit(struct dir_route_ctx *x);      /* GET /v1/audit */
+void dir_write_route_clients(struct dir_route_ctx *x);    /* /v1/admin/api-clients */
+void dir_write_route_staff_role(struct dir_route_ctx *x); /* PUT /v1/admin/staff-roles/{u} */
 
 #endif

@@ -18,6 +18,7 @@
 #include "dir_session.h"
 #include "dir_sync.h"
 #include "dir_version.h"
+#include "dir_webui.h"
 
 #include <malloc.h>
 #include <signal.h>
@@ -38,6 +39,7 @@ struct dir_ctx {
     struct dir_ldap *ldap;
     struct dir_sync *sync;
     struct dir_rate *report_rate; /* the limit on new reports of mistakes */
+    struct dir_webui *webui; /* the browser UI's files, or NULL */
     struct dir_api api;
 };
 
@@ -350,6 +352,15 @@ static int cmd_serve(struct dir_ctx *ctx)
     if (dir_ldap_tls_port(ctx->ldap))
         DIR_LOG(DIR_LOG_INFO, "main", "serving ldaps://%s:%d/", ctx->cfg.ldap_addr,
                 dir_ldap_tls_port(ctx->ldap));
+    if (ctx->cfg.webui_dir[0]) {
+        if (dir_webui_load(ctx->cfg.webui_dir, &ctx->webui, err, sizeof err)) {
+            DIR_LOG(DIR_LOG_ERROR, "main", "%s (set webui_dir, or empty for no UI)", err);
+            goto out;
+        }
+        ctx->api.webui = ctx->webui;
+    } else {
+        DIR_LOG(DIR_LOG_INFO, "main", "no web UI (webui_dir is empty)");
+    }
     struct dir_http_limits lim = {.threads = ctx->cfg.http_threads,
                                   .max_conns = ctx->cfg.http_max_conns,
                                   .max_conns_per_addr = ctx->cfg.http_max_conns_per_addr,
@@ -395,6 +406,7 @@ out:
     dir_ldap_stop(ctx->ldap);
     dir_http_stop(ctx->health);
     dir_http_stop(ctx->http);
+    dir_webui_free(ctx->webui); /* after the server: answers borrow its bytes */
     dir_api_stop(&ctx->api);
     dir_sync_free(ctx->sync);
     dir_refresh_stop(ctx->refresh);

@@ -16,12 +16,17 @@
  * API keys "fuzz-key-caseworker", "fuzz-key-admin" and "fuzz-key-revoked" are known. A
  * Cookie header value "SIGN:<body>" is replaced by "dird_session=<body>.<HMAC>" signed with
  * the sessions' key, so session tokens get past their signature and their fields are
- * fuzzed too.
+ * fuzzed too. Paths outside /v1 and /healthz go to the browser UI's static files (dir_webui)
+ * over a small in-memory set (index.html, a script, a JSON file, a PNG), looked up by the
+ * target's path as sent (before percent-decoding), as on the network.
  *
  * Checks (abort() otherwise): the status is 200-599; a JSON answer (application/json or
  * problem+json) is valid UTF-8 and parses; a problem answer has the status it says; a 405
- * names Allow. Linked with libFuzzer (-DDIRECTORYD_FUZZ=ON) or replay_main.c (ctest replays
- * tests/fuzz/corpus/http_api and tests/fuzz/regress/http_api).
+ * names Allow; a body sent without a copy is one of the UI's files (or its gzip copy), whole,
+ * with the UI's Content-Security-Policy, and only for a GET or HEAD whose path as sent has no
+ * "..", "." or empty segment, encoded slash or NUL, or backslash. Linked with libFuzzer
+ * (-DDIRECTORYD_FUZZ=ON) or replay_main.c (ctest replays tests/fuzz/corpus/http_api and
+ * tests/fuzz/regress/http_api).
  */
 #include "dir_api.h"
 #include "dir_auth.h"
@@ -32,6 +37,7 @@
 #include "dir_model.h"
 #include "dir_session.h"
 #include "dir_text.h"
+#include "dir_webui.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -48,6 +54,16 @@ static struct dir_model *fz_model;
 static struct dir_cfg fz_cfg;
 static struct dir_sessions *fz_sessions;
 static struct dir_api fz_api;
+static struct dir_webui *fz_webui;
+static const char fz_index[] = "<!doctype html><html lang=\"th\"><head><title>ทดสอบ</title>"
+                               "<script type=\"module\" src=\"/app/main.js\"></script></head>"
+                               "<body><p>index index index index index index index</p></body>"
+                               "</html>";
+static const char fz_js[] = "export function t(s) { return s; }\nexport function u(s) { return "
+                            "s; }\nexport function v(s) { return s; }\n";
+static const char fz_json[] = "{\"th\":\"ค้นหา\",\"en\":\"search\",\"th2\":\"ค้นหา\","
+                              "\"en2\":\"search\"}";
+static const unsigned char fz_png[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 0};
 static const uint8_t fz_key[32] = "fuzz-session-key-0123456789abcd";
 
 static void fz_client(struct dir_model_builder *b, const char *secret, const char *name,
@@ -131,8 +147,24 @@ static struct dir_model *fz_build(void)
     return m;
 }
 
+static struct dir_webui *fz_webui_build(void)
+{
+    struct dir_webui *w = dir_webui_new();
+    char err[200];
+    if (dir_webui_add(w, "index.html", fz_index, sizeof fz_index - 1, err, sizeof err) ||
+        dir_webui_add(w, "app/main.js", fz_js, sizeof fz_js - 1, err, sizeof err) ||
+        dir_webui_add(w, "app/strings.json", fz_json, sizeof fz_json - 1, err, sizeof err) ||
+        dir_webui_add(w, "img/logo.png", fz_png, sizeof fz_png, err, sizeof err)) {
+        fprintf(stderr, "fuzz_http_api: webui: %s\n", err);
+        abort();
+    }
+    dir_webui_finish(w);
+    return w;
+}
+
 static void fz_release(void)
 {
+    dir_webui_free(fz_webui);
     dir_session_free(fz_sessions);
     dir_model_release(fz_model);
 }
@@ -152,6 +184,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     fz_api.model = fz_model;
     fz_api.central_ref = "org-1";
     fz_api.sessions = fz_sessions;
+    fz_webui = fz_webui_build();
+    fz_api.webui = fz_webui;
     atexit(fz_release);
     return 0;
 }
@@ -192,7 +226,60 @@ static char *fz_line(char **p, char *end, size_t *len)
     return s;
 }
 
-static void fz_check(const struct dir_http_resp *resp)
+/* True when RAW (a path as sent) may name a UI file, read independently of dir_webui: it
+ * starts with "/", holds no encoded "/" or NUL and no backslash (plain or encoded), and once
+ * decoded has no ".", ".." or empty segment (but the last). */
+static bool fz_path_may_name_file(const char *raw)
+{
+    char dec[4096];
+    size_t o = 0;
+    if (raw[0] != '/') return false;
+    for (const char *p = raw; *p; p++) {
+        char c = *p;
+        if (c == '%' && fz_hex(p[1]) >= 0 && fz_hex(p[2]) >= 0) {
+            c = (char)(fz_hex(p[1]) * 16 + fz_hex(p[2]));
+            p += 2;
+            if (c == '/' || c == '\0') return false;
+        }
+        if (c == '\\' || o + 1 >= sizeof dec) return false;
+        dec[o++] = c;
+    }
+    dec[o] = '\0';
+    for (const char *seg = dec + 1;;) {
+        size_t n = strcspn(seg, "/");
+        if ((n == 0 && seg[n]) || (n == 1 && seg[0] == '.') ||
+            (n == 2 && seg[0] == '.' && seg[1] == '.'))
+            return false;
+        if (!seg[n]) return true;
+        seg += n + 1;
+    }
+}
+
+/* A body sent without a copy must be one of the UI's files, whole (or its gzip copy). */
+static void fz_check_static(const struct dir_http_resp *resp, const char *method, const char *raw)
+{
+    bool found = false;
+    for (size_t i = 0; i < dir_webui_count(fz_webui); i++) {
+        const struct dir_webui_file *f = dir_webui_file_at(fz_webui, i);
+        if ((resp->static_body == f->data && resp->static_len == f->len) ||
+            (f->gz && resp->static_body == f->gz && resp->static_len == f->gz_len))
+            found = true;
+    }
+    const char *csp = dir_http_resp_header_get(resp, "Content-Security-Policy");
+    if (!found || !csp || strcmp(csp, DIR_WEBUI_CSP) != 0 ||
+        (resp->status != 200 && resp->status != 304) ||
+        (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)) {
+        fprintf(stderr, "fuzz_http_api: static answer %d is not a UI file (or lacks the CSP)\n",
+                resp->status);
+        abort();
+    }
+    if (!fz_path_may_name_file(raw)) {
+        fprintf(stderr, "fuzz_http_api: a file was served for the unclean path %s\n", raw);
+        abort();
+    }
+}
+
+static void fz_check(const struct dir_http_resp *resp, const char *method, const char *raw)
 {
     if (resp->status < 200 || resp->status > 599) {
         fprintf(stderr, "fuzz_http_api: status %d\n", resp->status);
@@ -202,18 +289,19 @@ static void fz_check(const struct dir_http_resp *resp)
         fprintf(stderr, "fuzz_http_api: 405 without Allow\n");
         abort();
     }
+    if (resp->static_body) fz_check_static(resp, method, raw);
     const char *ct = resp->content_type ? resp->content_type : "application/json";
-    if (!strstr(ct, "json") || !resp->body.len) return;
-    if (!dir_text_utf8_valid(resp->body.data, resp->body.len)) {
-        fprintf(stderr, "fuzz_http_api: answer is not UTF-8: %.*s\n", (int)resp->body.len,
-                resp->body.data);
+    const char *body = resp->static_body ? resp->static_body : resp->body.data;
+    size_t len = resp->static_body ? resp->static_len : resp->body.len;
+    if (!strstr(ct, "json") || !len || dir_http_resp_header_get(resp, "Content-Encoding")) return;
+    if (!dir_text_utf8_valid(body, len)) {
+        fprintf(stderr, "fuzz_http_api: answer is not UTF-8: %.*s\n", (int)len, body);
         abort();
     }
     json_error_t e;
-    json_t *j = json_loadb(resp->body.data, resp->body.len, 0, &e);
+    json_t *j = json_loadb(body, len, 0, &e);
     if (!j) {
-        fprintf(stderr, "fuzz_http_api: answer is not JSON (%s): %.*s\n", e.text,
-                (int)resp->body.len, resp->body.data);
+        fprintf(stderr, "fuzz_http_api: answer is not JSON (%s): %.*s\n", e.text, (int)len, body);
         abort();
     }
     if (strstr(ct, "problem") && json_integer_value(json_object_get(j, "status")) != resp->status) {
@@ -232,7 +320,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     buf[size] = '\0';
     struct dir_http_kv args[FZ_MAX_ARGS], headers[FZ_MAX_HEADERS];
     size_t nargs = 0, nheaders = 0, len;
-    char *signed_cookie = NULL;
+    char *signed_cookie = NULL, *raw_path = NULL;
 
     char *line = fz_line(&p, end, &len);
     if (!line) goto out;
@@ -242,6 +330,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *method = line;
     char *path = sp + 1, *query = strchr(path, '?');
     if (query) *query++ = '\0';
+    raw_path = malloc(strlen(path) + 1);
+    if (!raw_path) abort();
+    strcpy(raw_path, path); /* as sent: dir_webui decodes it itself */
     fz_unescape(path, false);
     for (char *a = query, *next; a && nargs < FZ_MAX_ARGS; a = next) {
         next = strchr(a, '&');
@@ -284,13 +375,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t body_len = p < end ? (size_t)(end - p) : 0;
     struct dir_http_req *req = dir_http_req_new(method, path, args, nargs, headers, nheaders,
                                                 p < end ? p : "", body_len, "127.0.0.1");
+    dir_http_req_set_raw_path(req, raw_path);
     struct dir_http_resp resp;
     dir_http_resp_init(&resp);
     dir_http_dispatch(dir_api_handle, &fz_api, req, &resp);
-    fz_check(&resp);
+    fz_check(&resp, method, raw_path);
     dir_buf_free(&resp.body);
     dir_http_req_free(req);
 out:
+    free(raw_path);
     free(signed_cookie);
     free(buf);
     return 0;

@@ -6,16 +6,23 @@ from conftest import Daemon
 
 
 def test_unsupported_methods_are_405_with_allow(api):
-    for method, path in (("POST", "/v1/services"), ("DELETE", "/v1/organizations/1"),
-                         ("PUT", "/v1/services")):
+    # Allow names every method the path answers (from the route table).
+    for method, path, allow in (("POST", "/v1/services", "GET, HEAD"),
+                                ("DELETE", "/v1/organizations/1", "GET, HEAD, PATCH"),
+                                ("PUT", "/v1/services", "GET, HEAD"),
+                                ("GET", "/v1/organizations/1/close", "POST"),
+                                ("DELETE", "/v1/admin/api-clients", "GET, POST"),
+                                ("GET", "/v1/admin/staff-roles/x", "PUT")):
         status, hdrs, data = api.request(method, path, body=b"{}")
         assert status == 405, (method, path)
-        assert hdrs["Allow"] == "GET, HEAD"
+        assert hdrs["Allow"] == allow, (method, path)
         assert data["status"] == 405
 
 
 def test_unknown_path_is_404_problem(api):
-    for path in ("/v2/areas", "/v1/nothing", "/v1/areas/1007/extra", "/"):
+    # Paths outside /v1 and /healthz are the browser UI's (test_webui_serving.py): "/" and
+    # "/v2/areas" answer its index.html, a missing file a 404 problem.
+    for path in ("/v1/nothing", "/v1/areas/1007/extra", "/v1", "/healthz/x", "/v2/areas.json"):
         status, hdrs, data = api.get(path)
         assert status == 404, path
         assert hdrs["Content-Type"] == "application/problem+json"

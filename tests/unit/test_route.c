@@ -1,0 +1,274 @@
+/* test_route.c - unit tests for route tables (dir_route) and the API's own table: patterns
+ * with parameters, prefixes, the 405's Allow from the table, 404s, and every API route
+ * reachable with each of its methods (no route hidden behind another). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "dir_api.h"
+#include "dir_entry.h"
+#include "dir_log.h"
+#include "dir_model.h"
+#include "dir_route.h"
+
+static void h(struct dir_route_ctx *x)
+{
+    (void)x;
+}
+
+static const struct dir_route table[] = {
+    {DIR_M_READ, "/v1/things", DIR_ROLE_ANON, 0, h, NULL, 0},
+    {DIR_M_POST, "/v1/things", DIR_ROLE_COORDINATOR, 0, h, NULL, 0},
+    {DIR_M_READ, "/v1/things/{id}", DIR_ROLE_ANON, 0, h, NULL, 0},
+    {DIR_M_PATCH | DIR_M_DELETE, "/v1/things/{id}", DIR_ROLE_COORDINATOR, 0, h, NULL, 0},
+    {DIR_M_POST, "/v1/things/{id}/close", DIR_ROLE_COORDINATOR, 0, h, "close", 0},
+    {DIR_M_POST, "/v1/things/{id}/{action}", DIR_ROLE_COORDINATOR, 0, h, NULL, 0},
+    {DIR_M_READ, "/v1/pairs/{a}/to/{b}", DIR_ROLE_ANON, 0, h, NULL, 0},
+    {DIR_M_POST, "/v1/admin/tool", DIR_ROLE_ADMIN, DIR_ROUTE_PREFIX | DIR_ROUTE_OWN_CHECKS, h, NULL,
+     0},
+    {DIR_M_READ, "/healthz", DIR_ROLE_ANON, DIR_ROUTE_EARLY, h, NULL, 0},
+    {DIR_M_POST, "/v1/wild", DIR_ROLE_ANON, 0, h, NULL, 0},
+    {DIR_M_READ, "/{any}/wild", DIR_ROLE_ANON, 0, h, NULL, 0},
+    {DIR_M_GET, "/v1/{any}", DIR_ROLE_ANON, 0, h, NULL, 0},
+};
+static struct dir_route_table tt = /* static: its index lives as long as the process */ {
+    .routes = table, .n = sizeof table / sizeof table[0]};
+
+static const struct dir_route *find(const char *method, const char *path, struct dir_route_match *m)
+{
+    dir_route_find(&tt, method, path, m);
+    return m->route;
+}
+
+static void methods_and_allow(void **state)
+{
+    (void)state;
+    assert_int_equal(dir_route_method("GET"), DIR_M_GET);
+    assert_int_equal(dir_route_method("DELETE"), DIR_M_DELETE);
+    assert_int_equal(dir_route_method("get"), 0);
+    assert_int_equal(dir_route_method("BREW"), 0);
+    assert_string_equal(dir_route_allow(DIR_M_READ), "GET, HEAD");
+    assert_string_equal(dir_route_allow(DIR_M_READ | DIR_M_PATCH), "GET, HEAD, PATCH");
+    assert_string_equal(dir_route_allow(DIR_M_PUT), "PUT");
+    assert_string_equal(dir_route_allow(DIR_M_DELETE | DIR_M_GET | DIR_M_POST),
+                        "GET, POST, DELETE");
+    assert_string_equal(dir_route_allow(0), "");
+}
+
+static void matching(void **state)
+{
+    (void)state;
+    struct dir_route_match m;
+    assert_ptr_equal(find("GET", "/v1/things", &m), &table[0]);
+    assert_int_equal(m.narg, 0);
+    assert_ptr_equal(find("HEAD", "/v1/things", &m), &table[0]);
+    assert_ptr_equal(find("POST", "/v1/things", &m), &table[1]);
+    assert_ptr_equal(find("GET", "/v1/things/12", &m), &table[2]);
+    assert_int_equal(m.narg, 1);
+    assert_string_equal(m.arg[0], "12");
+    assert_ptr_equal(find("DELETE", "/v1/things/ab%c", &m), &table[3]);
+    assert_string_equal(m.arg[0], "ab%c");
+    /* A literal before a parameter: the first match wins. */
+    assert_ptr_equal(find("POST", "/v1/things/7/close", &m), &table[4]);
+    assert_ptr_equal(find("POST", "/v1/things/7/open", &m), &table[5]);
+    assert_int_equal(m.narg, 2);
+    assert_string_equal(m.arg[1], "open");
+    assert_ptr_equal(find("GET", "/v1/pairs/x/to/y", &m), &table[6]);
+    assert_string_equal(m.arg[0], "x");
+    assert_string_equal(m.arg[1], "y");
+    /* A prefix route with its own checks takes every method and every path below it. */
+    assert_ptr_equal(find("BREW", "/v1/admin/tool", &m), &table[7]);
+    assert_ptr_equal(find("GET", "/v1/admin/tool/runs/1", &m), &table[7]);
+    assert_int_equal(m.nseg, 5);
+    assert_string_equal(m.seg[3], "runs");
+    assert_ptr_equal(find("GET", "/healthz", &m), &table[8]);
+    /* Routes with a parameter in their first segments, in table order with the others. */
+    assert_ptr_equal(find("POST", "/v1/wild", &m), &table[9]);
+    assert_ptr_equal(find("GET", "/v1/wild", &m), &table[10]);
+    assert_string_equal(m.arg[0], "v1");
+    assert_ptr_equal(find("HEAD", "/v2/wild", &m), &table[10]);
+    assert_ptr_equal(find("GET", "/v1/other", &m), &table[11]);
+    assert_ptr_equal(find("GET", "/v1/things", &m), &table[0]); /* not /v1/{any} */
+    assert_null(find("PUT", "/v1/wild", &m));
+    assert_int_equal(m.allow, DIR_M_READ | DIR_M_POST);
+
+    /* The path is there, not the method: the Allow of every matching route. */
+    assert_null(find("PUT", "/v1/things/12", &m));
+    assert_int_equal(m.allow, DIR_M_READ | DIR_M_PATCH | DIR_M_DELETE);
+    assert_null(find("GET", "/v1/things/12/close", &m));
+    assert_int_equal(m.allow, DIR_M_POST);
+    assert_null(find("BREW", "/v1/things", &m));
+    assert_int_equal(m.allow, DIR_M_READ | DIR_M_POST);
+    assert_null(find("DELETE", "/healthz", &m));
+    assert_int_equal(m.allow, DIR_M_READ);
+    assert_true(m.flags & DIR_ROUTE_EARLY);
+    assert_string_equal(dir_route_allow(m.allow), "GET, HEAD");
+
+    /* Nothing there: a 404. */
+    static const char *const none[] = {"/v1/thingsx/1",
+                                       "/v1/things/1/close/x",
+                                       "/v1/things/",
+                                       "/v1//things",
+                                       "/v1",
+                                       "/",
+                                       "",
+                                       "v1/things",
+                                       "/v2/things",
+                                       "/v1/pairs/x/to",
+                                       "/v1/admin/x",
+                                       "/v1/admin/toolx",
+                                       "/healthz/x",
+                                       "/v1/things/1/",
+                                       "/a/b/c/d/e/f/g/h/i"};
+    for (size_t i = 0; i < sizeof none / sizeof none[0]; i++) {
+        assert_null(find("GET", none[i], &m));
+        assert_int_equal(m.allow, 0);
+    }
+    char longp[DIR_ROUTE_MAX_PATH + 10] = "/v1/things/";
+    memset(longp + 11, 'a', sizeof longp - 12);
+    longp[sizeof longp - 1] = '\0';
+    assert_null(find("GET", longp, &m));
+    assert_int_equal(m.nseg, -1);
+}
+
+/* The API's table: well-formed, and every route found for each of its methods on a path
+ * made from its pattern (so no route is shadowed by an earlier one). */
+static void api_table_is_reachable(void **state)
+{
+    (void)state;
+    size_t n;
+    const struct dir_route *routes = dir_api_routes(&n);
+    static struct dir_route_table api; /* static: its index lives as long as the process */
+    api.routes = routes;
+    api.n = n;
+    assert_true(n >= 40);
+    for (size_t i = 0; i < n; i++) {
+        const struct dir_route *r = &routes[i];
+        assert_non_null(r->handler);
+        assert_true(r->methods != 0);
+        assert_true(strncmp(r->pattern, "/v1/", 4) == 0 || strcmp(r->pattern, "/healthz") == 0);
+        char path[256] = "";
+        size_t used = 0;
+        for (const char *p = r->pattern; *p;) {
+            if (*p == '{') {
+                used += (size_t)snprintf(path + used, sizeof path - used, "x%zu", i);
+                p = strchr(p, '}') + 1;
+            } else {
+                path[used++] = *p++;
+                path[used] = '\0';
+            }
+        }
+        for (unsigned bit = 1; bit <= DIR_M_DELETE; bit <<= 1) {
+            if (!(r->methods & bit)) continue;
+            static const char *const names[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"};
+            const char *method = names[__builtin_ctz(bit)];
+            struct dir_route_match m;
+            dir_route_find(&api, method, path, &m);
+            if (m.route != r) fail_msg("%s %s goes to another route", method, path);
+        }
+        /* One route per pattern and method. */
+        for (size_t k = 0; k < i; k++)
+            if (strcmp(routes[k].pattern, r->pattern) == 0)
+                assert_int_equal(routes[k].methods & r->methods, 0);
+    }
+}
+
+struct answer {
+    int status;
+    const char *allow;
+    char type[80];
+};
+
+static struct answer call(struct dir_api *api, const char *method, const char *path,
+                          const char *key)
+{
+    char auth[80];
+    snprintf(auth, sizeof auth, "Bearer %s", key ? key : "");
+    struct dir_http_kv hdrs[] = {{"Authorization", auth, strlen(auth)}};
+    struct dir_http_req *req =
+        dir_http_req_new(method, path, NULL, 0, hdrs, key ? 1 : 0, "", 0, "127.0.0.1");
+    struct dir_http_resp resp;
+    dir_http_resp_init(&resp);
+    dir_http_dispatch(dir_api_handle, api, req, &resp);
+    struct answer a = {.status = resp.status, .allow = resp.allow};
+    json_t *j = resp.body.len ? json_loadb(resp.body.data, resp.body.len, 0, NULL) : NULL;
+    const char *t = json_string_value(json_object_get(j, "type"));
+    snprintf(a.type, sizeof a.type, "%s", t ? strrchr(t, '/') + 1 : "");
+    json_decref(j);
+    dir_buf_free(&resp.body);
+    dir_http_req_free(req);
+    return a;
+}
+
+/* Through the API's handler over a snapshot without a database. */
+static void api_answers_from_the_table(void **state)
+{
+    (void)state;
+    char err[128];
+    assert_int_equal(dir_entry_configure(DIR_ENTRY_DEFAULT_SUFFIX, err, sizeof err), DIR_OK);
+    struct dir_model_builder *b = dir_model_builder_new(365);
+    dir_model_add_area(b, "TH", "country", NULL, "ประเทศไทย", "Thailand", NULL, NAN, NAN, true, 1);
+    uint8_t hash[DIR_AUTH_HASH_LEN];
+    dir_auth_hash("unit-key-caseworker", hash);
+    dir_model_add_client(b, hash, "unit-caseworker", "caseworker", 0, false);
+    struct dir_model *m = NULL;
+    assert_int_equal(dir_model_finish(b, 1, &m, err, sizeof err), DIR_OK);
+    struct dir_api api = {.model = m, .central_ref = "x"};
+
+    struct answer a = call(&api, "DELETE", "/v1/organizations/1", NULL);
+    assert_int_equal(a.status, 405);
+    assert_string_equal(a.allow, "GET, HEAD, PATCH");
+    a = call(&api, "GET", "/v1/organizations/1/close", NULL);
+    assert_int_equal(a.status, 405);
+    assert_string_equal(a.allow, "POST");
+    a = call(&api, "PUT", "/v1/services", NULL);
+    assert_int_equal(a.status, 405);
+    assert_string_equal(a.allow, "GET, HEAD");
+    a = call(&api, "BREW", "/v1/session", NULL);
+    assert_int_equal(a.status, 405);
+    assert_string_equal(a.allow, "GET, HEAD, POST, DELETE");
+    a = call(&api, "DELETE", "/healthz", NULL);
+    assert_int_equal(a.status, 405);
+    assert_string_equal(a.allow, "GET, HEAD");
+    a = call(&api, "POST", "/v1/organizations/1/bogus", NULL);
+    assert_int_equal(a.status, 404);
+    a = call(&api, "GET", "/v1/nothing", NULL);
+    assert_int_equal(a.status, 404);
+    assert_string_equal(a.type, "not-found");
+    /* Authentication comes before the 404 (an unknown key is told so on any path). */
+    a = call(&api, "GET", "/v1/nothing", "wrong-key");
+    assert_int_equal(a.status, 401);
+    /* The least role: anonymous callers get 401 on people, a caseworker passes. */
+    a = call(&api, "GET", "/v1/people", NULL);
+    assert_int_equal(a.status, 401);
+    assert_string_equal(a.type, "unauthorized");
+    a = call(&api, "GET", "/v1/people", "unit-key-caseworker");
+    assert_int_equal(a.status, 200);
+    /* Routes needing the database say so first (none here). */
+    a = call(&api, "GET", "/v1/audit", "unit-key-caseworker");
+    assert_int_equal(a.status, 503);
+    a = call(&api, "POST", "/v1/admin/sync", NULL);
+    assert_int_equal(a.status, 503);
+    a = call(&api, "GET", "/healthz", "wrong-key");
+    assert_int_equal(a.status, 200);
+    dir_model_release(m);
+}
+
+int main(void)
+{
+    dir_log_set_level((enum dir_log_level)(DIR_LOG_ERROR + 1));
+    if (dir_auth_init() != DIR_OK) return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(methods_and_allow),
+        cmocka_unit_test(matching),
+        cmocka_unit_test(api_table_is_reachable),
+        cmocka_unit_test(api_answers_from_the_table),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

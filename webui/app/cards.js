@@ -29,7 +29,10 @@ function when(d, now) {
     if (sameBkkDay(d, now)) return { key: '', time };
     const tomorrow = new Date(now.getTime() + 24 * 3600 * 1000);
     if (sameBkkDay(d, tomorrow)) return { key: '_tomorrow', time };
-    return { key: '_day', time, day: list('days.long')[bkkParts(d).dow] };
+    const day = list('days.long')[bkkParts(d).dow];
+    // A weekday alone is clear within the coming week; further off, the date too.
+    if (d.getTime() - now.getTime() < 6 * 24 * 3600 * 1000) return { key: '_day', time, day };
+    return { key: '_day', time, day: t('fmt.day_date', { day, date: fmtDate(d) }) };
 }
 
 /** The open-now sentence for an organisation: {state, text}. */
@@ -152,7 +155,7 @@ export function card(e, opts = {}) {
         unit.length ? h('p', { class: 'unit' }, unit.flatMap((u, i) => (i ? [' · ', u] : [u]))) : null,
         reason ? h('p', { class: 'reason' }, reason) : null,
         !isPerson && e.status && e.status !== 'active' ? h('p', null, h('span', { class: 'badge badge-closed' }, t(`status.${e.status}`))) : null,
-        isPerson ? null : hoursBlock(e, opts.now),
+        isPerson || (e.status && e.status !== 'active') ? null : hoursBlock(e, opts.now),
         contactList(e.contacts) || h('p', { class: 'muted' }, t('contact.none')),
         isPerson ? null : addressBlock(e),
         distanceLine(e),

@@ -37,6 +37,14 @@ function numberText(c, ext) {
     return ext ? t('contact.with_ext', { number: c.value, ext }) : c.value;
 }
 
+/** The number and "ต่อ 12" each kept on one line (the line may break between them). */
+function numberNodes(c, ext) {
+    if (!ext) return h('span', { class: 'nowrap' }, c.value);
+    const [before, after] = t('contact.with_ext', { number: '\u0000', ext }).split('\u0000');
+    return [before ? h('span', { class: 'nowrap' }, before.trim()) : null, before ? ' ' : null,
+        h('span', { class: 'nowrap' }, c.value), ' ', h('span', { class: 'nowrap' }, after.trim())];
+}
+
 function label(c) {
     const l = pick(c, 'label');
     return l.text ? l : { text: t(`contact.kind.${c.kind}`), lang: null };
@@ -48,8 +56,8 @@ function values(c) {
     case 'phone':
     case 'mobile': {
         const exts = extensions(c);
-        if (!exts.length) return [h('a', { class: 'cval', href: telHref(c.value) }, numberText(c, null))];
-        return exts.map((e) => h('a', { class: 'cval', href: telHref(c.value, e) }, numberText(c, e)));
+        if (!exts.length) return [h('a', { class: 'cval', href: telHref(c.value) }, numberNodes(c, null))];
+        return exts.map((e) => h('a', { class: 'cval', href: telHref(c.value, e) }, numberNodes(c, e)));
     }
     case 'email':
         return [h('a', { class: 'cval url', href: `mailto:${c.value}` }, c.value)];

@@ -38,12 +38,14 @@ function exceptionsList(hours) {
     const todayIso = new Date(Date.now() + 7 * 3600 * 1000).toISOString().slice(0, 10);
     const upcoming = (hours.exceptions || []).filter((e) => (e.to || e.from) >= todayIso);
     if (!upcoming.length) return null;
-    return h('ul', { class: 'exceptions', 'aria-label': t('org.exceptions') }, upcoming.map((e) => {
+    const id = uid('exc');
+    return h('div', { class: 'exceptions-block' }, h('p', { class: 'sub-label', id }, t('org.exceptions')),
+        h('ul', { class: 'exceptions', 'aria-labelledby': id }, upcoming.map((e) => {
         const range = e.to && e.to !== e.from ? t('org.range', { from: fmtDate(e.from), to: fmtDate(e.to) }) : fmtDate(e.from);
         const what = e.closed ? t('org.closed_day') : t('org.span', { from: e.opens_at, to: e.closes_at });
         const note = pickText(e, 'note');
         return h('li', null, `${range}: ${what}${note ? ` (${note})` : ''}`);
-    }));
+    })));
 }
 
 /** Coverage codes grouped: [{title, items: [names]}], zone groups first. */
@@ -157,13 +159,17 @@ export async function render(root, ctx) {
             successor ? h('p', null, t('org.successor'), ' ', successor) : null)
         : null;
 
-    const svcList = (o.services || []).length ? h('ul', { class: 'services' }, o.services.map((s) => {
-        const sv = svcMap.get(s.code) || s;
-        const tg = (s.target_groups || []).map((g) => (groupMap.get(g) ? pickText(groupMap.get(g), 'name') : g));
-        return h('li', null,
-            text('strong', pick(sv, 'name')),
-            h('span', { class: 'svc-groups' }, tg.length ? t('org.for_groups', { groups: tg.join(', ') }) : t('org.for_all')));
-    })) : h('p', { class: 'muted' }, t('org.no_services'));
+    // Target groups once above the list when every service has the same ones.
+    const svcs = o.services || [];
+    const groupNames = (s) => (s.target_groups || []).map((g) => (groupMap.get(g) ? pickText(groupMap.get(g), 'name') : g));
+    const forText = (names) => (names.length ? t('org.for_groups', { groups: names.join(t('list.sep')) }) : t('org.for_all'));
+    const same = svcs.length > 1 && svcs.every((s) => (s.target_groups || []).join() === (svcs[0].target_groups || []).join());
+    const svcList = svcs.length ? [
+        same ? h('p', { class: 'svc-groups-all' }, forText(groupNames(svcs[0]))) : null,
+        h('ul', { class: 'services' }, svcs.map((s) => h('li', null,
+            text('strong', pick(svcMap.get(s.code) || s, 'name')),
+            same ? null : h('span', { class: 'svc-groups' }, forText(groupNames(s)))))),
+    ] : h('p', { class: 'muted' }, t('org.no_services'));
 
     const coverList = cover.length ? cover.map((b) => h('div', { class: 'cover-group' },
         h('h3', null, b.title),
@@ -189,7 +195,7 @@ export async function render(root, ctx) {
         statusBlock,
         verifiedLine(o),
         section(t('org.contact'),
-            hoursBlock(o), weekTable(o.hours), exceptionsList(o.hours),
+            o.status === 'active' || !o.status ? [hoursBlock(o), weekTable(o.hours), exceptionsList(o.hours)] : null,
             contactList(o.contacts) || h('p', { class: 'muted' }, t('contact.none')),
             addressBlock(o)),
         desc.text ? section(t('org.about'), text('p', desc),

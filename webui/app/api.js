@@ -109,26 +109,27 @@ async function send(url, method, body, timeoutMs) {
         try { data = JSON.parse(text); } catch (e) { data = null; }
     }
     if (!res.ok) throw new ApiError(res.status, data, { retryAfter: retryAfterOf(res) });
-    return data;
+    const date = Date.parse(res.headers.get('Date') || '');
+    return { data, serverDate: Number.isNaN(date) ? null : new Date(date) };
 }
 
 /**
- * api('/v1/resolve?area=1007', {keep: 'page'}) -> {data, savedAt}
- * savedAt is null for a live answer, the Date it was saved when the network failed (or was
+ * api('/v1/resolve?area=1007', {keep: 'page'}) -> {data, savedAt, serverDate}
+ * serverDate is the answer's Date header (null for a saved copy); savedAt is null for a live answer, the Date it was saved when the network failed (or was
  * slower than 8 s) and a saved copy was shown instead. keep: 'page' (one of the last 20
  * answers and pages), 'ref' (reference lists) or nothing. Throws ApiError (offline: true
  * when there was no network and nothing saved).
  */
 export async function api(path, { method = 'GET', body, keep } = {}) {
     const url = absolute(path);
-    if (method !== 'GET' || !keep) return { data: await send(url, method, body, 30000), savedAt: null };
+    if (method !== 'GET' || !keep) return { ...(await send(url, method, body, 30000)), savedAt: null };
     const saved = await recall(url, keep);
     try {
-        const data = await send(url, 'GET', undefined, saved ? 8000 : 30000);
-        await remember(url, data, keep);
-        return { data, savedAt: null };
+        const live = await send(url, 'GET', undefined, saved ? 8000 : 30000);
+        await remember(url, live.data, keep);
+        return { ...live, savedAt: null };
     } catch (e) {
-        if (saved && (e.offline || e.status >= 500)) return { data: saved.data, savedAt: saved.savedAt || new Date() };
+        if (saved && (e.offline || e.status >= 500)) return { data: saved.data, savedAt: saved.savedAt || new Date(), serverDate: null };
         throw e;
     }
 }

@@ -134,17 +134,23 @@ export async function api(path, { method = 'GET', body, keep } = {}) {
     }
 }
 
-/** The saved answers (resolve), newest first: [{path: '/v1/resolve?...', data, savedAt}]. */
-export async function savedAnswers() {
+const SAVED_KINDS = [/^\/v1\/resolve$/, /^\/v1\/organizations\/[^/]+$/, /^\/v1\/people\/[^/]+$/];
+const savedKind = (url) => SAVED_KINDS.some((re) => re.test(new URL(url).pathname));
+
+/**
+ * The saved answers and pages (resolve, organisations, people), newest first:
+ * [{path: '/v1/resolve?...', data, savedAt}], from memory and (anonymous) Cache Storage.
+ */
+export async function savedPages() {
     const out = new Map();
     for (const [url, v] of memory) {
-        if (v.keep === 'page' && new URL(url).pathname === '/v1/resolve') out.set(url, { data: v.data, savedAt: new Date(v.at) });
+        if (v.keep === 'page' && savedKind(url)) out.set(url, { data: v.data, savedAt: new Date(v.at) });
     }
     if (hasCaches()) {
         try {
             const cache = await caches.open(PAGES_CACHE);
             for (const req of await cache.keys()) {
-                if (out.has(req.url) || new URL(req.url).pathname !== '/v1/resolve') continue;
+                if (out.has(req.url) || !savedKind(req.url)) continue;
                 const res = await cache.match(req);
                 const at = res.headers.get('X-Dird-Saved-At');
                 out.set(req.url, { data: await res.json(), savedAt: at ? new Date(at) : null });

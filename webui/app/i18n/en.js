@@ -163,7 +163,7 @@ export default {
     'search.orgs': 'Organisations',
     'search.people': 'People',
     'search.count': '{n} found',
-    'search.count_more': 'Showing the first {n}',
+    'search.count_more': 'First {n} found; there are more',
     'search.none': 'Nothing matches',
     'search.more': 'Show more',
 

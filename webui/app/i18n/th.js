@@ -164,7 +164,7 @@ export default {
     'search.orgs': 'หน่วยงาน',
     'search.people': 'บุคคล',
     'search.count': 'พบ {n} รายการ',
-    'search.count_more': 'แสดง {n} รายการแรก',
+    'search.count_more': 'พบ {n} รายการแรก ยังมีอีก',
     'search.none': 'ไม่พบรายการที่ตรงกัน',
     'search.more': 'แสดงเพิ่ม',
 

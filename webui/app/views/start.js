@@ -41,7 +41,8 @@ function savedLink(s) {
     if (path === '/v1/resolve') return { href: answerRoute(s.path), label: answerSummary(s.data) };
     const m = /^\/v1\/(organizations|people)\/([^/]+)$/.exec(path);
     if (!m || !s.data || s.data.id === undefined) return null;
-    return { href: `/${m[1] === 'people' ? 'person' : 'org'}/${s.data.id}`, label: pick(s.data, 'name').text };
+    // The same key it was saved under (an organisation may have been opened by its ref).
+    return { href: `/${m[1] === 'people' ? 'person' : 'org'}/${m[2]}`, label: pick(s.data, 'name').text };
 }
 
 async function savedSection() {

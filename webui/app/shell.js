@@ -109,7 +109,3 @@ export function renderShell() {
 
 window.addEventListener('online', netNotice);
 window.addEventListener('offline', netNotice);
-
-export function clearAnnounce() {
-    if (liveEl) clear(liveEl);
-}

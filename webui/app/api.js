@@ -120,7 +120,28 @@ async function send(url, method, body, timeoutMs) {
  * answers and pages), 'ref' (reference lists) or nothing. Throws ApiError (offline: true
  * when there was no network and nothing saved).
  */
-export async function api(path, { method = 'GET', body, keep } = {}) {
+export async function api(path, opts = {}) {
+    try {
+        return await attempt(path, opts);
+    } catch (e) {
+        // A 401 outside /v1/session: the session ended (logged out on another device, expired);
+        // the server has cleared the cookie. Tell session.js, then ask again anonymously.
+        if (e.status === 401 && !new URL(absolute(path)).pathname.startsWith('/v1/session')) {
+            if (onLost) await onLost();
+            return attempt(path, opts);
+        }
+        throw e;
+    }
+}
+
+let onLost = null;
+
+/** session.js: called when a request finds the session gone. */
+export function onSessionLost(fn) {
+    onLost = fn;
+}
+
+async function attempt(path, { method = 'GET', body, keep } = {}) {
     const url = absolute(path);
     if (method !== 'GET' || !keep) return { ...(await send(url, method, body, 30000)), savedAt: null };
     const saved = await recall(url, keep);

@@ -1,9 +1,9 @@
 // Starts the caseworker app: language and text size from the last visit, who is signed in,
 // the frame, the router, and the service worker that keeps the app usable without signal.
 
-import { setLang, savedLang, onLangChange } from './i18n.js';
+import { setLang, savedLang, onLangChange, t } from './i18n.js';
 import { loadSession, onSessionChange } from './session.js';
-import { renderShell, largeText, applyTextSize } from './shell.js';
+import { renderShell, largeText, applyTextSize, announce } from './shell.js';
 import { startRouter, render, onRoute } from './router.js';
 
 function registerWorker() {
@@ -29,7 +29,15 @@ async function boot() {
         const btn = document.getElementById('lang-toggle');
         if (btn) btn.focus();
     });
-    onSessionChange(() => { renderShell(); render({ focus: false }); });
+    onSessionChange((s, how) => {
+        renderShell();
+        if (how === 'lost') {
+            announce(t('session.ended'));
+            // Keep a form being filled in; redraw screens that may show staff contacts.
+            if (location.pathname === '/' || location.pathname === '/login') return;
+        }
+        render({ focus: false });
+    });
     await startRouter();
     document.documentElement.dataset.ready = 'true';
     registerWorker();

@@ -4,19 +4,20 @@
 // reload the token comes back from GET /v1/session. Other tabs hear of logins and logouts
 // through a BroadcastChannel.
 
-import { api, setAuth, clearSaved, ApiError } from './api.js';
+import { api, setAuth, clearSaved, ApiError, onSessionLost } from './api.js';
 
 // state: 'unknown' (not asked yet, or offline), 'anonymous', 'signed-in'
 export const session = { state: 'unknown', user: null };
 const listeners = new Set();
 const channel = typeof BroadcastChannel !== 'undefined' ? new BroadcastChannel('dird-session') : null;
 
-function set(state, user) {
+// how: 'lost' when the server said the session had ended (signed out elsewhere, expired).
+function set(state, user, how = null) {
     session.state = state;
     session.user = user;
     // Storage is written only when we know nobody is signed in.
     setAuth({ csrf: user ? user.csrf_token : null, persist: state === 'anonymous' });
-    for (const fn of listeners) fn(session);
+    for (const fn of listeners) fn(session, how);
 }
 
 export function onSessionChange(fn) {
@@ -64,6 +65,13 @@ export async function logout() {
     if (channel) channel.postMessage('changed');
     if (err) throw err;
 }
+
+// The session ended under us: forget what it showed, and say so (the screen stays).
+onSessionLost(async () => {
+    const was = session.state;
+    await clearSaved();
+    set('anonymous', null, was === 'signed-in' ? 'lost' : null);
+});
 
 if (channel) {
     channel.onmessage = () => {

@@ -19,6 +19,7 @@ export default {
     'footer.about': 'Child-protection network directory, Social Development Department, Bangkok',
     'session.logged_out': 'Signed out; everything saved on this device was cleared',
     'session.logout_offline': 'Cleared on this device, but the server could not be reached: sign out again when you have signal',
+    'session.ended': 'Your session has ended (signed out elsewhere, or it expired); saved data was cleared',
     'loading': 'Loading…',
 
     'start.title': 'Find the right contact',

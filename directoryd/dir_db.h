@@ -210,7 +210,7 @@ struct dir_db_sync_state {
 };
 
 struct dir_db_sync_counts {
-    int created, updated, deactivated, unchanged, skipped;
+    int created, updated, deactivated, reactivated, relinked, unchanged, skipped;
 };
 
 /* One open sync transaction. */
@@ -231,6 +231,9 @@ enum dir_rc dir_db_sync_run_new(struct dir_db *db, const char *mode, const char 
 enum dir_rc dir_db_sync_run_add(struct dir_db *db, long long run_id, const char *status,
                                 const struct dir_db_sync_counts *n, const char *errors,
                                 const json_t *details, char *err, size_t errlen);
+/* Sets run RUN_ID's mode (a run that had to read everything becomes "full"). */
+enum dir_rc dir_db_sync_run_mode(struct dir_db *db, long long run_id, const char *mode, char *err,
+                                 size_t errlen);
 /* Marks runs left "running" by a process that stopped as failed (call at start-up). */
 enum dir_rc dir_db_sync_close_stale_runs(struct dir_db *db, char *err, size_t errlen);
 /* The newest LIMIT runs (before id BEFORE_ID, 0 = from the newest) as a JSON array string;
@@ -245,18 +248,30 @@ enum dir_rc dir_db_sync_begin(struct dir_db *db, struct dir_db_sync **out, char 
                               size_t errlen);
 /* The first failure in TX ("" if none); borrowed, valid until dir_db_sync_end. */
 const char *dir_db_sync_error(const struct dir_db_sync *tx);
-/* *TOTAL = active synced people; with MISSING, also the active synced people whose uuid is
- * not in SEEN (a JSON array of strings) as a new JSON array of {id, uuid, username, name_th}
- * (caller decrefs). */
-enum dir_rc dir_db_sync_census(struct dir_db_sync *tx, const json_t *seen, json_t **missing,
-                               int *total);
-/* Upserts one LDAP entry (see dir_sync_person in 0005_sync.sql); *RESULT is a new JSON
- * object {op, id, moved, reason} (caller decrefs). A bad entry is reported as op "skipped",
+/* *TOTAL = active synced people. */
+enum dir_rc dir_db_sync_census(struct dir_db_sync *tx, int *total);
+/* One active synced person (strings borrowed for the call; USERNAME may be NULL). */
+typedef void (*dir_db_sync_person_fn)(void *arg, long long id, const char *uuid,
+                                      const char *username, const char *name_th);
+/* Calls FN for every active synced person, in id order. */
+enum dir_rc dir_db_sync_active(struct dir_db_sync *tx, dir_db_sync_person_fn fn, void *arg);
+/* The active synced people whose LDAP uuid is in UUIDS (a JSON array of strings), as a new
+ * JSON array of {id, uuid, username, name_th} in id order (caller decrefs). */
+enum dir_rc dir_db_sync_deleted(struct dir_db_sync *tx, const json_t *uuids, json_t **people);
+/* Upserts one LDAP entry (see dir_sync_person in 0005_sync.sql and 0010_sync_reactivated.sql);
+ * *RESULT is a new JSON object {op, id, moved, reason} (caller decrefs). A bad entry is reported as op "skipped",
  * not as an error. */
 enum dir_rc dir_db_sync_put(struct dir_db_sync *tx, const json_t *entry, json_t **result);
-/* The synced person with LDAP uuid UUID as a new JSON object {id, uuid, username, name_th,
- * active}, or *PERSON = NULL when there is none. */
-enum dir_rc dir_db_sync_find(struct dir_db_sync *tx, const char *uuid, json_t **person);
+/* The entries of ENTRIES (a JSON array of dir_sync_person entries) whose LDAP identity is new
+ * but whose username or LDAP e-mail belongs to a synced person with another identity, as a
+ * new JSON array of {uuid, dn, id, old_uuid, username, name_th, active, by} (caller
+ * decrefs; see dir_sync_relink_candidates in 0010_sync_relink.sql). */
+enum dir_rc dir_db_sync_relink_candidates(struct dir_db_sync *tx, const json_t *entries,
+                                          json_t **candidates);
+/* Moves synced person ID to LDAP identity UUID (entry DN), keeping everything else, with an
+ * audit row 'relink'; *DONE false when ID is not a synced person or UUID is taken. */
+enum dir_rc dir_db_sync_relink(struct dir_db_sync *tx, long long id, const char *uuid,
+                               const char *dn, bool *done);
 /* Deactivates synced person ID (audit row; memberships kept); *DONE false if not active. */
 enum dir_rc dir_db_sync_deactivate(struct dir_db_sync *tx, long long id, bool *done);
 /* Stores where the next run resumes: MODE, and COOKIE / WATERMARK when not NULL (NULL keeps

@@ -2,8 +2,9 @@
  * transaction that applies what the city LDAP says.
  *
  * A sync applies in one transaction (dir_db_sync_begin ... dir_db_sync_end): the per-person
- * upsert and deactivation are SQL functions in schema/migrations/0005_sync.sql, which also
- * write the audit rows; triggers add the change-log rows. The run record is created in its
+ * upsert and deactivation are SQL functions in schema/migrations/0005_sync.sql (the upsert
+ * replaced in 0010_sync_reactivated.sql), which also write the audit rows; triggers add the
+ * change-log rows. The run record is created in its
  * own transaction when a run starts, and its counts are added inside the applying
  * transaction, so they always match what committed. Transactions of concurrent syncs (the
  * daemon and `directoryd sync --once`) are serialised with an advisory lock.
@@ -115,17 +116,20 @@ static PGresult *run_add(PGconn *pg, long long run_id, const char *status,
                          const struct dir_db_sync_counts *n, const char *errors,
                          const json_t *details, char *err, size_t errlen)
 {
-    char id[24], v[5][16];
+    char id[24], v[7][16];
     snprintf(id, sizeof id, "%lld", run_id);
     snprintf(v[0], sizeof v[0], "%d", n ? n->created : 0);
     snprintf(v[1], sizeof v[1], "%d", n ? n->updated : 0);
     snprintf(v[2], sizeof v[2], "%d", n ? n->deactivated : 0);
-    snprintf(v[3], sizeof v[3], "%d", n ? n->unchanged : 0);
-    snprintf(v[4], sizeof v[4], "%d", n ? n->skipped : 0);
+    snprintf(v[3], sizeof v[3], "%d", n ? n->reactivated : 0);
+    snprintf(v[4], sizeof v[4], "%d", n ? n->relinked : 0);
+    snprintf(v[5], sizeof v[5], "%d", n ? n->unchanged : 0);
+    snprintf(v[6], sizeof v[6], "%d", n ? n->skipped : 0);
     char *d = details ? json_dumps(details, JSON_COMPACT) : NULL;
-    const char *p[] = {id, status, v[0], v[1], v[2], v[3], v[4], errors, d};
-    PGresult *r = sq(pg, "SELECT dir_sync_run_add($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb)", 9, p,
-                     err, errlen);
+    const char *p[] = {id, status, v[0], v[1], v[2], v[3], v[4], v[5], v[6], errors, d};
+    PGresult *r =
+        sq(pg, "SELECT dir_sync_run_add($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb)", 11,
+           p, err, errlen);
     free(d);
     return r;
 }
@@ -138,6 +142,22 @@ enum dir_rc dir_db_sync_run_add(struct dir_db *db, long long run_id, const char 
     if (!c)
         return DIR_ERR_DB;
     PGresult *r = run_add(c->pg, run_id, status, n, errors, details, err, errlen);
+    enum dir_rc rc = r ? DIR_OK : DIR_ERR_DB;
+    PQclear(r);
+    dir_dbi_release(db, c);
+    return rc;
+}
+
+enum dir_rc dir_db_sync_run_mode(struct dir_db *db, long long run_id, const char *mode, char *err,
+                                 size_t errlen)
+{
+    struct conn *c = dir_dbi_acquire(db, err, errlen);
+    if (!c)
+        return DIR_ERR_DB;
+    char id[24];
+    snprintf(id, sizeof id, "%lld", run_id);
+    const char *p[] = {id, mode};
+    PGresult *r = sq(c->pg, "UPDATE sync_run SET mode = $2 WHERE id = $1", 2, p, err, errlen);
     enum dir_rc rc = r ? DIR_OK : DIR_ERR_DB;
     PQclear(r);
     dir_dbi_release(db, c);
@@ -176,7 +196,7 @@ enum dir_rc dir_db_sync_runs(struct dir_db *db, int limit, long long before_id, 
                      "'ended_at', to_char(ended_at AT TIME ZONE 'UTC', "
                      "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), 'mode', mode, 'status', status, "
                      "'trigger', trigger, 'created', created, 'updated', updated, 'deactivated', "
-                     "deactivated, 'unchanged', unchanged, 'skipped', skipped, 'errors', errors, "
+                     "deactivated, 'reactivated', reactivated, 'relinked', relinked, 'unchanged', unchanged, 'skipped', skipped, 'errors', errors, "
                      "'details', details) ORDER BY id DESC), '[]')::text FROM (SELECT * FROM "
                      "sync_run WHERE ($2::bigint = 0 OR id < $2) ORDER BY id DESC LIMIT $1::int) x",
                      2, p, err, errlen);
@@ -213,31 +233,81 @@ const char *dir_db_sync_error(const struct dir_db_sync *tx)
     return tx->rc ? tx->err : "";
 }
 
-enum dir_rc dir_db_sync_census(struct dir_db_sync *tx, const json_t *seen, json_t **missing,
-                               int *total)
+enum dir_rc dir_db_sync_census(struct dir_db_sync *tx, int *total)
 {
-    char *uuids = seen ? json_dumps(seen, JSON_COMPACT) : NULL;
-    const char *p[] = {uuids};
     PGresult *r = tq(tx, "SELECT count(*) FROM person WHERE source = 'ldap' AND active", 0, NULL);
     if (r)
         *total = atoi(PQgetvalue(r, 0, 0));
     PQclear(r);
-    if (missing) {
-        r = tq(tx,
-               "SELECT coalesce(jsonb_agg(jsonb_build_object('id', id, 'uuid', ldap_uuid, "
-               "'username', username, 'name_th', name_th) ORDER BY id), '[]')::text "
-               "FROM person WHERE source = 'ldap' AND active AND ldap_uuid NOT IN "
-               "(SELECT jsonb_array_elements_text($1::jsonb))",
-               1, p);
-        if (r)
-            *missing = parse_json(PQgetvalue(r, 0, 0));
-        PQclear(r);
-        if (!tx->rc && !*missing) {
-            tx->rc = DIR_ERR_DB;
-            snprintf(tx->err, sizeof tx->err, "sync: unreadable census");
-        }
+    return tx->rc;
+}
+
+enum dir_rc dir_db_sync_active(struct dir_db_sync *tx, dir_db_sync_person_fn fn, void *arg)
+{
+    PGresult *r = tq(tx,
+                     "SELECT id, ldap_uuid, username, name_th FROM person "
+                     "WHERE source = 'ldap' AND active ORDER BY id",
+                     0, NULL);
+    for (int i = 0; r && i < PQntuples(r); i++)
+        fn(arg, strtoll(PQgetvalue(r, i, 0), NULL, 10), PQgetvalue(r, i, 1),
+           PQgetisnull(r, i, 2) ? NULL : PQgetvalue(r, i, 2), PQgetvalue(r, i, 3));
+    PQclear(r);
+    return tx->rc;
+}
+
+enum dir_rc dir_db_sync_relink_candidates(struct dir_db_sync *tx, const json_t *entries,
+                                          json_t **candidates)
+{
+    *candidates = NULL;
+    char *list = json_dumps(entries, JSON_COMPACT);
+    const char *p[] = {list};
+    PGresult *r = tq(tx, "SELECT dir_sync_relink_candidates($1::jsonb)::text", 1, p);
+    if (r)
+        *candidates = parse_json(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    free(list);
+    if (!tx->rc && !json_is_array(*candidates)) {
+        json_decref(*candidates);
+        *candidates = NULL;
+        tx->rc = DIR_ERR_DB;
+        snprintf(tx->err, sizeof tx->err, "sync: unreadable list of re-link candidates");
     }
-    free(uuids);
+    return tx->rc;
+}
+
+enum dir_rc dir_db_sync_relink(struct dir_db_sync *tx, long long id, const char *uuid,
+                               const char *dn, bool *done)
+{
+    char sid[24];
+    snprintf(sid, sizeof sid, "%lld", id);
+    const char *p[] = {sid, uuid, dn};
+    *done = false;
+    PGresult *r = tq(tx, "SELECT dir_sync_relink($1, $2, $3)", 3, p);
+    if (r)
+        *done = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    PQclear(r);
+    return tx->rc;
+}
+
+enum dir_rc dir_db_sync_deleted(struct dir_db_sync *tx, const json_t *uuids, json_t **people)
+{
+    *people = NULL;
+    char *list = json_dumps(uuids, JSON_COMPACT);
+    const char *p[] = {list};
+    PGresult *r = tq(tx,
+                     "SELECT coalesce(jsonb_agg(jsonb_build_object('id', id, 'uuid', ldap_uuid, "
+                     "'username', username, 'name_th', name_th) ORDER BY id), '[]')::text "
+                     "FROM person WHERE source = 'ldap' AND active AND ldap_uuid IN "
+                     "(SELECT jsonb_array_elements_text($1::jsonb))",
+                     1, p);
+    if (r)
+        *people = parse_json(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    free(list);
+    if (!tx->rc && !*people) {
+        tx->rc = DIR_ERR_DB;
+        snprintf(tx->err, sizeof tx->err, "sync: unreadable list of deleted people");
+    }
     return tx->rc;
 }
 
@@ -265,21 +335,6 @@ enum dir_rc dir_db_sync_deactivate(struct dir_db_sync *tx, long long id, bool *d
     PGresult *r = tq(tx, "SELECT dir_sync_deactivate($1)", 1, p);
     if (r)
         *done = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
-    PQclear(r);
-    return tx->rc;
-}
-
-enum dir_rc dir_db_sync_find(struct dir_db_sync *tx, const char *uuid, json_t **person)
-{
-    const char *p[] = {uuid};
-    *person = NULL;
-    PGresult *r = tq(tx,
-                     "SELECT jsonb_build_object('id', id, 'uuid', ldap_uuid, 'username', "
-                     "username, 'name_th', name_th, 'active', active)::text FROM person "
-                     "WHERE ldap_uuid = $1 AND source = 'ldap'",
-                     1, p);
-    if (r && PQntuples(r) == 1)
-        *person = parse_json(PQgetvalue(r, 0, 0));
     PQclear(r);
     return tx->rc;
 }

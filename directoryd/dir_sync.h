@@ -36,16 +36,21 @@ struct dir_sync_req {
     bool full;           /* read everything (paged) even when incremental is possible */
     bool dry_run;        /* change nothing; report what would change */
     bool force;          /* apply past the deactivation limit, or with no entries */
+    bool relink;         /* a full read that moves a new LDAP identity to the synced person
+                            whose username or e-mail it has, when the old identity is gone
+                            (a rebuilt city LDAP) */
     const char *trigger; /* static: schedule, cli, api */
 };
 
 struct dir_sync_report {
     long long run_id; /* 0 when the run could not even be recorded */
-    char status[16];  /* ok, failed, refused, dry-run */
+    char status[16];  /* ok, attention (committed, but more skipped than the guard's share),
+                         failed, refused, dry-run */
     char mode[16];    /* full, syncrepl, poll */
     struct dir_db_sync_counts n;
     char message[600]; /* a one-line summary, or why it failed or was refused */
-    json_t *details;   /* {created: [...], updated, deactivated, skipped, ...}; owned */
+    json_t *details;   /* {created: [...], updated, reactivated, relinked, deactivated,
+                          skipped, relink_candidates, ...}; owned */
 };
 
 /* Makes the sync engine for CFG and DB (both borrowed; they must outlive it). Never fails;
@@ -62,8 +67,8 @@ enum dir_rc dir_sync_start(struct dir_sync *s, char *err, size_t errlen);
 void dir_sync_free(struct dir_sync *s);
 
 /* Runs one sync now, in the caller's thread (one run at a time per process). Fills REP
- * (free with dir_sync_report_free). Returns DIR_OK for an ok or dry run; DIR_ERR_STATE when
- * refused; DIR_ERR_IO when the city LDAP failed (down, dropped, refused the credentials);
+ * (free with dir_sync_report_free). Returns DIR_OK for an ok, attention or dry run; DIR_ERR_STATE
+ * when refused; DIR_ERR_IO when the city LDAP failed (down, dropped, refused the credentials);
  * DIR_ERR_DB when PostgreSQL failed; DIR_ERR_INVALID when not configured. In every failure
  * nothing was changed; REP->message says why. */
 enum dir_rc dir_sync_run(struct dir_sync *s, const struct dir_sync_req *req,

@@ -29,7 +29,7 @@ void dir_sync_intake_init(struct dir_sync_intake *in)
 {
     memset(in, 0, sizeof *in);
     in->entries = json_array();
-    in->uuids = json_array();
+    in->seen = dir_sync_seen_new();
     in->deleted = json_array();
     in->skipped = json_array();
 }
@@ -47,7 +47,7 @@ void dir_sync_intake_clear_changes(struct dir_sync_intake *in, bool deletes)
 void dir_sync_intake_free(struct dir_sync_intake *in)
 {
     json_decref(in->entries);
-    json_decref(in->uuids);
+    dir_sync_seen_free(in->seen);
     json_decref(in->deleted);
     json_decref(in->skipped);
     free(in->cookie);
@@ -111,6 +111,34 @@ static bool usable_value(const struct berval *v, size_t max)
     bool ok = j != NULL;
     json_decref(j);
     return ok;
+}
+
+/* The unit of an entry whose attributes name no mapped one: the nearest ou= of its DN that
+ * the unit map knows (an entry moved to another OU moves with it). Sets *REF and *UNIT
+ * (replacing *UNIT; both the caller's to free) when one is found. */
+static void dn_unit(const struct dir_sync_unit *units, int nunits, const char *dn, char **ref,
+                    char **unit)
+{
+    LDAPDN parsed = NULL;
+    if (ldap_str2dn(dn, &parsed, LDAP_DN_FORMAT_LDAPV3) != LDAP_SUCCESS) return;
+    for (int i = 1; parsed && parsed[i] && !*ref; i++) {
+        LDAPAVA *ava = parsed[i][0];
+        if (!ava || parsed[i][1] || ava->la_attr.bv_len != 2 ||
+            strncasecmp(ava->la_attr.bv_val, "ou", 2) != 0 || !usable_value(&ava->la_value, 300))
+            continue;
+        char *name = dir_xmalloc(ava->la_value.bv_len + 1);
+        memcpy(name, ava->la_value.bv_val, ava->la_value.bv_len);
+        name[ava->la_value.bv_len] = '\0';
+        const char *r = unit_ref(units, nunits, name);
+        if (r) {
+            *ref = dir_xstrdup(r);
+            free(*unit);
+            *unit = name;
+        } else {
+            free(name);
+        }
+    }
+    ldap_dnfree(parsed);
 }
 
 /* Builds the entry object for dir_db_sync_put from E, or adds E to IN->skipped. UUID_HINT
@@ -192,7 +220,12 @@ static json_t *entry_json(const struct dir_sync_unit *units, int nunits, LDAP *l
         ldap_memfree(a);
     }
     ber_free(ber, 0);
+    if (!ref && nunits > 0 && dn) dn_unit(units, nunits, dn, &ref, &unit);
     if (!uuid[0] && uuid_hint) snprintf(uuid, sizeof uuid, "%s", uuid_hint);
+    unsigned char bin[16];
+    bool uuid_ok = dir_sync_seen_parse(uuid, bin);
+    /* Named, so not gone, even when it cannot be a person. */
+    if (uuid_ok) dir_sync_seen_add_bin(in->seen, bin, DIR_SYNC_SEEN_SENT);
     const char *name_th = nm.v[1][1]   ? nm.v[1][1]
                           : nm.v[1][0] ? nm.v[1][0]
                           : nm.v[0][1] ? nm.v[0][1]
@@ -202,6 +235,7 @@ static json_t *entry_json(const struct dir_sync_unit *units, int nunits, LDAP *l
     const char *title_en = nm.v[2][2];
     json_t *o = NULL;
     const char *reason = !uuid[0]   ? "no entryUUID or objectGUID"
+                         : !uuid_ok ? "entryUUID is not a UUID"
                          : !name_th ? "no cn or displayName"
                                     : NULL;
     if (reason) {
@@ -222,7 +256,6 @@ static json_t *entry_json(const struct dir_sync_unit *units, int nunits, LDAP *l
         else if (nunits > 0 && (unmapped_seen || !unit))
             json_object_set_new(o, "unmapped", json_true());
         if (unit) put_str(o, "unit", unit);
-        json_array_append_new(in->uuids, json_string(uuid));
     }
     for (int i = 0; i < 3; i++)
         for (int j = 0; j < 3; j++)
@@ -287,10 +320,16 @@ void dir_sync_msg_info_value(const struct berval *data, struct dir_sync_intake *
         break;
     case LDAP_TAG_SYNC_REFRESH_DELETE:
     case LDAP_TAG_SYNC_REFRESH_PRESENT:
+        /* The end of a phase; refreshDone FALSE after a present phase: a delete phase
+         * follows (RFC 4533 3.4). */
         if (ber_scanf(ber, "{") == LBER_ERROR) break;
         opt_cookie(ber, in);
         flag = 1;
         if (ber_peek_tag(ber, &len) == LBER_BOOLEAN) ber_scanf(ber, "b", &flag);
+        if (tag == LDAP_TAG_SYNC_REFRESH_PRESENT)
+            in->present_phase = true;
+        else
+            in->delete_phase = true;
         if (flag) in->refresh_done = true;
         break;
     case LDAP_TAG_SYNC_ID_SET: {
@@ -300,11 +339,17 @@ void dir_sync_msg_info_value(const struct berval *data, struct dir_sync_intake *
         if (ber_peek_tag(ber, &len) == LBER_BOOLEAN) ber_scanf(ber, "b", &flag);
         BerVarray uuids = NULL;
         if (ber_scanf(ber, "[W]", &uuids) != LBER_ERROR) {
-            if (flag)
+            if (flag) {
                 add_uuid_set(in->deleted, uuids);
-            else
-                for (int i = 0; uuids && uuids[i].bv_val; i++)
+                in->delete_phase = true;
+            } else {
+                for (int i = 0; uuids && uuids[i].bv_val; i++) {
+                    if (uuids[i].bv_len != 16) continue;
+                    dir_sync_seen_add_bin(in->seen, (const unsigned char *)uuids[i].bv_val,
+                                          DIR_SYNC_SEEN_PRESENT);
                     in->presents++;
+                }
+            }
         }
         ber_bvarray_free(uuids);
         break;
@@ -374,7 +419,7 @@ void dir_sync_msg_entry(LDAP *ld, LDAPMessage *e, const struct dir_sync_unit *un
         ldap_controls_free(ctrls);
     }
     if (state == LDAP_SYNC_PRESENT) {
-        in->presents++;
+        if (dir_sync_seen_add(in->seen, uuid, DIR_SYNC_SEEN_PRESENT)) in->presents++;
     } else if (state == LDAP_SYNC_DELETE) {
         if (uuid[0]) json_array_append_new(in->deleted, json_string(uuid));
     } else {
@@ -387,8 +432,21 @@ void dir_sync_msg_entry(LDAP *ld, LDAPMessage *e, const struct dir_sync_unit *un
 void dir_sync_msg_done_value(const struct berval *v, struct dir_sync_intake *in)
 {
     BerElement *ber = v->bv_val && v->bv_len ? ber_init((struct berval *)v) : NULL;
-    if (ber && ber_scanf(ber, "{") != LBER_ERROR) opt_cookie(ber, in);
+    ber_int_t deletes = 0; /* refreshDeletes DEFAULT FALSE */
+    ber_len_t len;
+    bool read = false;
+    if (ber && ber_peek_tag(ber, &len) == LBER_SEQUENCE && ber_scanf(ber, "{") != LBER_ERROR) {
+        opt_cookie(ber, in);
+        read =
+            ber_peek_tag(ber, &len) != LBER_BOOLEAN || ber_scanf(ber, "b", &deletes) != LBER_ERROR;
+    }
     if (ber) ber_free(ber, 1);
+    /* RFC 4533 3.3.2: the refresh ended in a present phase unless refreshDeletes. A value
+     * that cannot be read says neither: nothing is inferred from what was not named. */
+    if (read && deletes)
+        in->delete_phase = true;
+    else if (read)
+        in->present_phase = true;
     in->refresh_done = true;
 }
 

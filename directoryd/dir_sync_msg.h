@@ -11,6 +11,8 @@
 #ifndef DIR_SYNC_MSG_H
 #define DIR_SYNC_MSG_H
 
+#include "dir_sync_seen.h"
+
 #include <jansson.h>
 #include <lber.h>
 #include <ldap.h>
@@ -26,16 +28,20 @@ struct dir_sync_unit {
 
 /* What one read of LDAP produced. */
 struct dir_sync_intake {
-    json_t *entries; /* entry objects for dir_db_sync_put */
-    json_t *uuids;   /* every uuid seen (full) */
-    json_t *deleted; /* uuids the server says were deleted */
-    json_t *skipped; /* [{dn, reason}] entries that cannot be people */
-    int presents;    /* RFC 4533 present messages */
-    int received;    /* entries with attributes */
-    char *cookie;    /* the newest sync cookie (NUL-terminated copy), or NULL */
+    json_t *entries;            /* entry objects for dir_db_sync_put */
+    struct dir_sync_seen *seen; /* every uuid reported: sent (full read; RFC 4533 add or
+                                   modify) or named present (RFC 4533) */
+    json_t *deleted;            /* uuids the server says were deleted */
+    json_t *skipped;            /* [{dn, reason}] entries that cannot be people */
+    int presents;               /* uuids named present (RFC 4533) */
+    int received;               /* entries with attributes */
+    char *cookie;               /* the newest sync cookie (NUL-terminated copy), or NULL */
     size_t cookie_len;
     bool got_cookie;
-    bool refresh_done;
+    bool refresh_done;     /* the refresh ended (Sync Done, or refreshDone in a Sync Info) */
+    bool present_phase;    /* a present phase ended: the synced people not in SEEN are gone */
+    bool delete_phase;     /* the server used a delete phase (named the deleted entries) */
+    bool refresh_required; /* the server refused the cookie: this is a full read instead */
     char watermark[32];
     time_t deletes_since; /* persist: when the oldest deletion waiting arrived */
     bool flush_all;       /* persist: apply held deletions now (the search is ending) */
@@ -43,22 +49,25 @@ struct dir_sync_intake {
 
 /* Empty lists, no cookie. Free with dir_sync_intake_free. */
 void dir_sync_intake_init(struct dir_sync_intake *in);
-/* Empties the entries and skipped lists (and with DELETES the deleted list). */
+/* Empties the entries and skipped lists (and with DELETES the deleted list; SEEN and the
+ * phase flags stay: they describe the whole refresh). */
 void dir_sync_intake_clear_changes(struct dir_sync_intake *in, bool deletes);
 void dir_sync_intake_free(struct dir_sync_intake *in);
 
 /* A search entry E (from LD) into IN: with SYNC, its RFC 4533 Sync State control says
- * whether it is present, added or modified (an entry object in IN->entries) or deleted (its
- * uuid in IN->deleted); without, it is an entry. UNITS (NUNITS of them, borrowed) map the
- * entry's unit to an organisation. */
+ * whether it is present (its uuid in IN->seen), added or modified (an entry object in
+ * IN->entries, its uuid in IN->seen) or deleted (its uuid in IN->deleted); without, it is
+ * an entry. UNITS (NUNITS of them, borrowed) map the entry's unit (its ou or
+ * departmentNumber, else the nearest ou= of its DN) to an organisation. */
 void dir_sync_msg_entry(LDAP *ld, LDAPMessage *e, const struct dir_sync_unit *units, int nunits,
                         bool sync, struct dir_sync_intake *in);
 /* An intermediate message RES: a Sync Info message is read into IN; others are ignored. */
 void dir_sync_msg_info(LDAP *ld, LDAPMessage *res, struct dir_sync_intake *in);
 /* A search result RES: returns its result code and writes it (and the server's text) to
  * WHY. On success, with SYNC, its Sync Done control's cookie goes into IN and the refresh
- * is done; with PAGE_COOKIE non-NULL, the paged-results response cookie goes there (the
- * caller frees it with ber_memfree; left empty when there is none). */
+ * is done (in a present phase when refreshDeletes is FALSE); with PAGE_COOKIE non-NULL,
+ * the paged-results response cookie goes there (the caller frees it with ber_memfree; left
+ * empty when there is none). */
 int dir_sync_msg_result(LDAP *ld, LDAPMessage *res, bool sync, struct dir_sync_intake *in,
                         struct berval *page_cookie, char *why, size_t n);
 

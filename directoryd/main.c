@@ -57,11 +57,13 @@ static void usage(FILE *out)
             "  local-account NAME ROLE  create or update a local account (partners not in the\n"
             "                        city LDAP); the password is read from\n"
             "                        DIRECTORYD_ACCOUNT_PASSWORD and stored as argon2id\n"
-            "  sync --once [--dry-run] [--full] [--force]\n"
+            "  sync --once [--dry-run] [--full] [--force] [--relink]\n"
             "                        sync staff from the city LDAP once (sync_* options);\n"
             "                        --dry-run prints what would change and changes nothing,\n"
             "                        --full reads everything, --force applies a run the\n"
-            "                        safety limits would refuse\n"
+            "                        safety limits would refuse, --relink (after the city\n"
+            "                        LDAP was rebuilt) moves each new LDAP identity to the\n"
+            "                        synced person with its username or e-mail\n"
             "  version               print the version\n\n",
             DIR_VERSION);
     dir_cfg_print_help(out);
@@ -180,8 +182,9 @@ static void print_people(const char *what, json_t *list)
     }
 }
 
-/* directoryd sync --once [--dry-run] [--full] [--force]: one run, its summary on stdout.
- * Exit status: 0 ok or dry run, 1 failed, 3 refused by the safety limits. */
+/* directoryd sync --once [--dry-run] [--full] [--force] [--relink]: one run, its summary on
+ * stdout. Exit status: 0 ok or dry run, 1 failed, 3 refused by the safety limits, 4 applied
+ * but needing attention (more entries skipped than the guard's share). */
 static int cmd_sync(struct dir_ctx *ctx, int nargs, char **args)
 {
     struct dir_sync_req req = {.trigger = "cli"};
@@ -197,6 +200,8 @@ static int cmd_sync(struct dir_ctx *ctx, int nargs, char **args)
             req.full = true;
         else if (strcmp(args[i], "--force") == 0)
             req.force = true;
+        else if (strcmp(args[i], "--relink") == 0)
+            req.relink = true;
         else {
             fprintf(stderr, "directoryd: sync: unknown argument %s\n", args[i]);
             return 2;
@@ -220,15 +225,24 @@ static int cmd_sync(struct dir_ctx *ctx, int nargs, char **args)
     if (req.dry_run) {
         print_people("create", json_object_get(rep.details, "created"));
         print_people("update", json_object_get(rep.details, "updated"));
+        print_people("reactivate", json_object_get(rep.details, "reactivated"));
+        print_people("relink", json_object_get(rep.details, "relinked"));
         print_people("deactivate", json_object_get(rep.details, "deactivated"));
         print_people("skip", json_object_get(rep.details, "skipped"));
+        print_people("relinkable", json_object_get(rep.details, "relink_candidates"));
         const char *w = json_string_value(json_object_get(rep.details, "would_be_refused"));
         if (w)
             printf("note: a real run would be refused: %s\n", w);
+        const char *a = json_string_value(json_object_get(rep.details, "attention"));
+        if (a)
+            printf("note: a real run would need attention: %s\n", a);
     }
+    bool look = strcmp(rep.status, "attention") == 0;
     dir_sync_report_free(&rep);
     dir_sync_free(s);
     dir_db_close(ctx->db);
+    if (rc == DIR_OK && look)
+        return 4;
     return rc == DIR_OK ? 0 : rc == DIR_ERR_STATE ? 3 : rc == DIR_ERR_INVALID ? 2 : 1;
 }
 

@@ -9,7 +9,8 @@
  * dir_sync_msg_result (with the paged-results cookie), as dir_sync.c's searches do. The whole
  * input after the flags is also given to the value decoders directly (Sync Info, Sync State,
  * Sync Done values). Nothing may crash, leak or hit UB; every entry object built must carry a
- * uuid and a Thai name, and a cookie must have the length it says.
+ * uuid and a Thai name, a cookie must have the length it says, and the refresh's set of
+ * named uuids no more members than presents and entries were counted.
  * Linked with libFuzzer (-DDIRECTORYD_FUZZ=ON) or replay_main.c (ctest replays
  * tests/fuzz/corpus/sync and tests/fuzz/regress/sync). Seeds: tests/fuzz/tools/capture_sync.py
  * records a real slapd with syncprov.
@@ -50,6 +51,8 @@ static void fz_check(const struct dir_sync_intake *in)
             abort();
     }
     if (in->cookie && strlen(in->cookie) > in->cookie_len) abort();
+    /* Every uuid the refresh bookkeeping holds was counted as named present or received. */
+    if (dir_sync_seen_count(in->seen) > (size_t)in->presents + (size_t)in->received) abort();
 }
 
 /* Reads a BER length at P (N bytes left): its value in *LEN and the bytes used, or 0. */
@@ -150,11 +153,13 @@ static void fz_stream(const uint8_t *data, size_t n, bool sync, bool units)
     fz_check(&in);
     if (getenv("FUZZ_SYNC_VERBOSE")) /* what a seed reaches: tests/fuzz/README.md */
         fprintf(stderr,
-                "fuzz_sync: %zu entries, %zu skipped, %zu deleted, %d present, cookie %zu "
-                "bytes, refresh done %d, page cookie %zu bytes\n",
+                "fuzz_sync: %zu entries, %zu skipped, %zu deleted, %d present, %zu uuids "
+                "named, cookie %zu bytes, refresh done %d (present phase %d, delete phase "
+                "%d), page cookie %zu bytes\n",
                 json_array_size(in.entries), json_array_size(in.skipped),
-                json_array_size(in.deleted), in.presents, in.cookie_len, (int)in.refresh_done,
-                (size_t)page.bv_len);
+                json_array_size(in.deleted), in.presents, dir_sync_seen_count(in.seen),
+                in.cookie_len, (int)in.refresh_done, (int)in.present_phase,
+                (int)in.delete_phase, (size_t)page.bv_len);
     ber_memfree(page.bv_val);
     dir_sync_intake_free(&in);
     ldap_unbind_ext(ld, NULL, NULL); /* closes sv[0] */

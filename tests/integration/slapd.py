@@ -114,9 +114,15 @@ userPassword: {servicepw}
 
 
 class CityLdap:
-    def __init__(self, workdir, name="city", syncprov=True, consumer_of=None):
+    def __init__(self, workdir, name="city", syncprov=True, consumer_of=None, sessionlog=0,
+                 reloadhint=False):
         """CONSUMER_OF: another CityLdap this one replicates with syncrepl (refreshOnly,
-        every second): the anchor the staff sync is measured against in bench/sync-scale."""
+        every second): the anchor the staff sync is measured against in bench/sync-scale.
+        SESSIONLOG: syncprov keeps a session log of that many operations, so a refresh
+        whose cookie it covers is answered with a delete phase (RFC 4533 3.3.2: the deleted
+        entries named) instead of a present phase (every unchanged entry named, the deleted
+        ones left out). RELOADHINT: syncprov answers a cookie no entry's CSN covers any
+        more with e-syncRefreshRequired (4096)."""
         self.dir = os.path.join(workdir, "slapd-%s-%d" % (name, os.getpid()))
         shutil.rmtree(self.dir, ignore_errors=True)
         os.makedirs(os.path.join(self.dir, "config"))
@@ -126,6 +132,12 @@ class CityLdap:
         self.base = BASE
         conf = CONFIG.format(dir=self.dir, base=BASE, admin=ADMIN_DN, adminpw=ADMIN_PW,
                              service=SERVICE_DN, schema=SCHEMA)
+        sp = ""
+        if sessionlog:
+            sp += "olcSpSessionlog: %d\n" % sessionlog
+        if reloadhint:
+            sp += "olcSpReloadHint: TRUE\n"
+        conf = conf.replace("olcSpCheckpoint: 100 10\n", "olcSpCheckpoint: 100 10\n" + sp)
         if not syncprov:  # a server without RFC 4533 (as Active Directory): the sync polls
             conf = "\n\n".join(e for e in conf.split("\n\n") if "syncprov,olcDatabase" not in e)
             conf = conf.replace("olcModuleLoad: syncprov\n", "").replace("{1}memberof", "{0}memberof")

@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 """Captures what a real slapd (tests/integration/slapd.py, with syncprov) sends the staff
 sync, as seed inputs for tests/fuzz/fuzz_sync.c: a paged search, an RFC 4533 refreshOnly
-search with and without a cookie, and a refreshAndPersist search that sees an add, a modify
-and a delete. Each seed is one flags byte (bit 0: RFC 4533 search, bit 1: a unit map is
+search with and without a cookie, a refreshAndPersist search that sees an add, a modify and a
+delete, and refreshOnly searches after changes: without a session log (a present phase: the
+unchanged entries named in syncIdSets, the deleted ones left out) and with one (a delete
+phase: the deleted ones named). Each seed is one flags byte (bit 0: RFC 4533 search, bit 1: a unit map is
 configured) and the server's bytes for message id 1, as libldap would read them.
 
 Usage: /usr/bin/python3 tests/fuzz/tools/capture_sync.py OUTDIR   (needs slapd and ldap-utils)"""
@@ -150,7 +152,41 @@ def synthetic():
                              [(state, tlv(0x30, ber_int(0, 0x0a) + octets(uuid)))]) +
                        done(0, [(done_oid, tlv(0x30, octets(cookie) + tlv(0x01, b"\xff")))])),
         "refresh-required": (1, done(4096)),
+        # RFC 4533 3.4: a present phase ended by refreshPresent (refreshDone FALSE), then a
+        # delete phase naming one entry, ended by refreshDelete (refreshDone TRUE).
+        "present-then-delete": (1, info(tlv(0xa3, tlv(0x31, octets(uuid) + octets(guid)))) +
+                                info(tlv(0xa2, octets(cookie) + tlv(0x01, b"\x00"))) +
+                                info(tlv(0xa3, tlv(0x01, b"\xff") + tlv(0x31, octets(uuid)))) +
+                                info(tlv(0xa1, octets(cookie)))),
     }
+
+
+def cookie_in(data, default):
+    """The first sync cookie (rid=...) in a captured stream."""
+    i = data.find(b"rid=")
+    if i < 0:
+        return default
+    j = i
+    while j < len(data) and 0x20 <= data[j] < 0x7f:
+        j += 1
+    return data[i:j]
+
+
+def delete_phase(work, sync):
+    """A refreshOnly search answered by a server with a session log, after changes."""
+    city = slapd.CityLdap(work, "sessionlog", sessionlog=1000)
+    try:
+        for uid in ("anan", "boon", "chai"):
+            city.add_user(uid, uid.capitalize() + " Srisuk", "pw", title="Caseworker")
+        ro = exchange(city.port, search(1, city.base, [(sync, tlv(0x30, ber_int(1, 0x0a)))]))
+        cookie = cookie_in(ro, b"rid=000")
+        city.modify_ldif("dn: uid=anan,ou=people,%s\nchangetype: modify\n"
+                         "replace: title\ntitle: Director\n" % city.base)
+        city.modify_ldif("dn: uid=boon,ou=people,%s\nchangetype: delete\n" % city.base)
+        return exchange(city.port, search(1, city.base, [
+            (sync, tlv(0x30, ber_int(1, 0x0a) + octets(cookie)))]))
+    finally:
+        city.stop()
 
 
 def main(outdir):
@@ -195,6 +231,10 @@ def main(outdir):
             wait=3.0, during=changes))
         seeds["persist-from-start"] = (3, exchange(city.port, search(1, base, [
             (sync, tlv(0x30, ber_int(3, 0x0a)))]), until_done=False, wait=1.5))
+        # The changes above came after COOKIE; no session log: a present phase.
+        seeds["refresh-present-phase"] = (1, exchange(city.port, search(1, base, [
+            (sync, tlv(0x30, ber_int(1, 0x0a) + octets(cookie)))])))
+        seeds["refresh-delete-phase"] = (1, delete_phase(work, sync))
         seeds.update(synthetic())
         for name, (flags, data) in seeds.items():
             with open(os.path.join(outdir, name), "wb") as f:

@@ -55,6 +55,23 @@ class Api {
     if (r.status !== 200) throw new Error(`PATCH organisation ${id} answered ${r.status}: ${JSON.stringify(r.body)}`);
     return r.body;
   }
+
+  // POST /v1/organizations/{id}/verify as the coordinator API client.
+  async verifyOrganization(id) {
+    const cur = await this.get(`/v1/organizations/${id}`, { as: 'coordinator' });
+    const r = await this.call('POST', `/v1/organizations/${id}/verify`, { as: 'coordinator', headers: { 'If-Match': cur.headers.get('etag') } });
+    if (r.status !== 200) throw new Error(`verify organisation ${id} answered ${r.status}: ${JSON.stringify(r.body)}`);
+    return r.body;
+  }
+}
+
+// The tel: URI a caseworker's phone dials for a stored number and extension: +66 without the
+// leading 0, the extension after a pause (",") - as issue 12 asks: tel:+6621234567,12.
+// Short hotlines (1300) stay as they are.
+export function telHref(value, extension) {
+  const digits = value.replace(/[^0-9]/g, '');
+  const intl = digits.startsWith('0') ? '+66' + digits.slice(1) : digits;
+  return 'tel:' + intl + (extension ? ',' + extension : '');
 }
 
 export const test = base.extend({

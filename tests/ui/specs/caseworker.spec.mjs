@@ -1,0 +1,54 @@
+// The caseworker's main task on a phone (issue 12 §4): area + need + target group -> the
+// ordered answer, with what a caseworker acts on: the right number as a tel: link, the
+// nearest centre with its distance, and never a closed organisation.
+import { test, expect, telHref } from '../harness/fixtures.mjs';
+import * as app from '../harness/app.mjs';
+
+const nameOf = (db, ref) => db.value(`SELECT name_th FROM organization WHERE ref = '${ref}'`);
+
+test('at 360x740 "ปทุมวัน" + counselling + street children: the Pathum Wan welfare section first, the Lumphini Park centre with its distance, the central unit last, the right number to tap', async ({ page, db, api }) => {
+  expect(page.viewportSize()).toEqual({ width: 360, height: 740 });
+  await app.open(page);
+  await app.findAnswer(page, { type: 'ปทุมวัน', pick: 'ปทุมวัน', need: 'การให้คำปรึกษาแนะนำ', group: 'เด็กเร่ร่อน' });
+
+  const welfare = nameOf(db, 'district-1007-welfare');
+  const lumphini = nameOf(db, 'coc-lumphini');
+  const central = nameOf(db, 'bma-child-protection-unit');
+  const cards = app.answerCards(page);
+  await expect(cards.first()).toContainText(welfare);
+  await expect(cards.last()).toContainText(central);
+  const texts = await cards.allInnerTexts();
+  const at = (name) => texts.findIndex((t) => t.includes(name));
+  expect(at(lumphini), 'the Lumphini Park centre is in the answer').toBeGreaterThan(0);
+  expect(at(lumphini)).toBeLessThan(texts.length - 1);
+
+  // The nearest centre shows how far it is (the district points: approximate).
+  await expect(cards.nth(at(lumphini))).toContainText(app.WORDS.th.distance);
+
+  // The number to tap is the one in the system of record, extension dialled after a pause.
+  const [value, ext] = db.rows(`SELECT cp.value, coalesce(cp.extension, '') FROM contact_point cp
+      JOIN organization o ON o.id = cp.organization_id
+      WHERE o.ref = 'district-1007-welfare' AND cp.kind = 'phone' ORDER BY cp.position LIMIT 1`)[0];
+  const first = cards.first();
+  const call = first.locator(`a[href="${telHref(value, ext)}"]`);
+  await expect(call).toBeVisible();
+  if (ext) await expect(first).toContainText(`ต่อ ${ext}`);
+  const box = await call.boundingBox();
+  expect(box.height, 'the phone link is a real tap target (44 px)').toBeGreaterThanOrEqual(44);
+  // Why each contact is there, in the page language (the resolver's reason).
+  const answer = await api.json('/v1/resolve?area=1007&need=counselling&group=street_children');
+  await expect(first).toContainText(answer.items[0].reason.th);
+  await app.noHorizontalScroll(page);
+});
+
+test('Rat Burana never shows the closed Rama 9 centre', async ({ page, db }) => {
+  const rama9 = nameOf(db, 'coc-rama9');
+  expect(db.value(`SELECT status FROM organization WHERE ref = 'coc-rama9'`)).toBe('closed');
+  const thungKhru = nameOf(db, 'coc-thung-khru');
+  await app.open(page);
+  await app.findAnswer(page, { type: 'ราษฎร์บูรณะ', pick: 'ราษฎร์บูรณะ', need: 'การให้คำปรึกษาแนะนำ', group: 'เด็กเร่ร่อน' });
+  const cards = app.answerCards(page);
+  await expect(cards.last()).toContainText(nameOf(db, 'bma-child-protection-unit'));
+  await expect(page.getByRole('main')).toContainText(thungKhru);
+  await expect(page.locator('body')).not.toContainText(rama9);
+});

@@ -128,7 +128,9 @@ export async function startStack({ bin = process.env.DIRECTORYD_BIN || path.join
 // By hand: start, print, and stop on Ctrl-C.
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const s = await startStack();
-  console.log(`directoryd: ${s.baseURL}/  (Ctrl-C stops it)\n  psql '${s.dbURL}'\n  admin key: ${LOGINS.adminKey}\n  caseworker: ${LOGINS.caseworker.username} / ${LOGINS.caseworker.password}\n  coordinator: ${LOGINS.coordinator.username} / ${LOGINS.coordinator.password}`);
+  console.log(`directoryd: ${s.baseURL}/  (Ctrl-C stops it)\n  psql '${s.dbURL}'\n` +
+    `  tests against it: DIRECTORYD_UI_URL=${s.baseURL} DIRECTORYD_UI_DB=${s.dbURL} npx playwright test\n` +
+    `  admin key: ${LOGINS.adminKey}\n  caseworker: ${LOGINS.caseworker.username} / ${LOGINS.caseworker.password}\n  coordinator: ${LOGINS.coordinator.username} / ${LOGINS.coordinator.password}`);
   const done = async () => { await s.stop().catch((e) => console.error(String(e))); process.exit(0); };
   process.on('SIGINT', done);
   process.on('SIGTERM', done);

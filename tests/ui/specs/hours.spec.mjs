@@ -32,7 +32,7 @@ test('open now, closed now with the opening time, and call for hours follow the 
 
   const name = (id) => db.value(`SELECT name_th FROM organization WHERE id = ${id}`);
   await app.open(page);
-  await app.findAnswer(page, { type: 'ตลิ่งชัน', pick: 'ตลิ่งชัน', need: 'บ้านพักฉุกเฉิน', group: 'เด็กเร่ร่อน' });
+  await app.findAnswer(page, { type: 'ตลิ่งชัน', pick: 'เขตตลิ่งชัน', need: 'บ้านพักฉุกเฉิน', group: 'เด็กเร่ร่อน' });
   const card = (id) => app.answerCards(page).filter({ hasText: name(id) });
   await expect(card(openOrg)).toContainText(app.WORDS.th.openNow);
   await expect(card(openOrg)).not.toContainText(app.WORDS.th.closedNow);

@@ -39,9 +39,10 @@ test('the English switch changes the labels and dates and is remembered; Thai sh
 
   await app.open(page);
   await expect(page.locator('html')).toHaveAttribute('lang', 'th');
-  await app.findAnswer(page, { type: 'คลองเตย', pick: 'คลองเตย', need: 'การให้คำปรึกษาแนะนำ', group: 'เด็กเร่ร่อน' });
+  await app.findAnswer(page, { type: 'คลองเตย', pick: 'เขตคลองเตย', need: 'การให้คำปรึกษาแนะนำ', group: 'เด็กเร่ร่อน' });
   const welfare = app.answerCards(page).filter({ hasText: welfareTh });
   const ngo = app.answerCards(page).filter({ hasText: ngoTh });
+  await expect(page.getByRole('heading', { name: app.WORDS.th.tier1 })).toBeVisible();
   await expect(welfare).toContainText(app.WORDS.th.verified);
   await expect(welfare).toContainText(thaiDate(today.y, today.m, today.d));
   await expect(ngo).toContainText(thaiDate(2024, 3, 5));
@@ -58,13 +59,14 @@ test('the English switch changes the labels and dates and is remembered; Thai sh
   await expect(ngoE).toContainText(app.WORDS.en.stale);
   await expect(page.getByRole('main')).not.toContainText(/(^|\D)2567(\D|$)/);
   await expect(page.getByRole('main')).not.toContainText(welfareTh);
-  for (const label of app.WORDS.en.labels) await expect(page.getByText(label).first()).toBeVisible();
+  for (const label of app.WORDS.en.nav) await expect(page.getByRole('navigation').getByRole('link', { name: label, exact: true })).toBeVisible();
+  await expect(page.getByRole('heading', { name: app.WORDS.en.tier1 })).toBeVisible();
 
   // The choice is remembered: a new visit opens in English.
   await page.goto('/');
   await expect(page.locator('html')).toHaveAttribute('lang', 'en');
-  for (const label of app.WORDS.en.labels.slice(0, 1)) await expect(page.getByText(label).first()).toBeVisible();
+  await expect(page.getByRole('navigation').getByRole('link', { name: app.WORDS.en.nav[0], exact: true })).toBeVisible();
   await app.setLanguage(page, 'th');
   await expect(page.locator('html')).toHaveAttribute('lang', 'th');
-  for (const label of app.WORDS.th.labels.slice(0, 1)) await expect(page.getByText(label).first()).toBeVisible();
+  await expect(page.getByRole('navigation').getByRole('link', { name: app.WORDS.th.nav[0], exact: true })).toBeVisible();
 });

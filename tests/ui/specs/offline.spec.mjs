@@ -5,7 +5,7 @@ import * as app from '../harness/app.mjs';
 test('after one answer the phone goes offline, the app reloads and still shows it, marked as saved', async ({ page, context, db }) => {
   const welfare = db.value(`SELECT name_th FROM organization WHERE ref = 'district-1001-welfare'`);
   await app.open(page);
-  await app.findAnswer(page, { type: 'พระนคร', pick: 'พระนคร', need: 'การให้คำปรึกษาแนะนำ', group: 'เด็กเร่ร่อน' });
+  await app.findAnswer(page, { type: 'พระนคร', pick: 'เขตพระนคร', need: 'การให้คำปรึกษาแนะนำ', group: 'เด็กเร่ร่อน' });
   await expect(app.answerCards(page).first()).toContainText(welfare);
   await expect(page.getByText(app.WORDS.th.saved)).toHaveCount(0);
   // The service worker has taken control of the page before the signal goes.

@@ -35,7 +35,7 @@ test('an anonymous user never sees a non-public contact point, on the answer, th
   expect(staff.length).toBeGreaterThan(0);
 
   await app.open(page);
-  await app.findAnswer(page, { type: 'ปทุมวัน', pick: 'ปทุมวัน', need: 'การให้คำปรึกษาแนะนำ', group: 'เด็กเร่ร่อน' });
+  await app.findAnswer(page, { type: 'ปทุมวัน', pick: 'เขตปทุมวัน', need: 'การให้คำปรึกษาแนะนำ', group: 'เด็กเร่ร่อน' });
   await expect(app.answerCards(page).first()).toBeVisible();
   assertNoPrivate(await whatShows(page), privateRows, 'the Pathum Wan answer');
   for (const n of staff) await expect(page.locator('body')).not.toContainText(n);
@@ -59,7 +59,7 @@ test('a caseworker who signs in sees the district welfare staff and their number
 
   await app.open(page);
   await app.signIn(page, LOGINS.caseworker);
-  await app.findAnswer(page, { type: 'ปทุมวัน', pick: 'ปทุมวัน', need: 'การให้คำปรึกษาแนะนำ', group: 'เด็กเร่ร่อน' });
+  await app.findAnswer(page, { type: 'ปทุมวัน', pick: 'เขตปทุมวัน', need: 'การให้คำปรึกษาแนะนำ', group: 'เด็กเร่ร่อน' });
   for (const [name, mobile] of staff) {
     const card = app.answerCards(page).filter({ hasText: name });
     await expect(card).toHaveCount(1);
@@ -75,7 +75,7 @@ test('a caseworker who signs in sees the district welfare staff and their number
 
   await app.signOut(page);
   await app.open(page);
-  await app.findAnswer(page, { type: 'ปทุมวัน', pick: 'ปทุมวัน', need: 'การให้คำปรึกษาแนะนำ', group: 'เด็กเร่ร่อน' });
+  await app.findAnswer(page, { type: 'ปทุมวัน', pick: 'เขตปทุมวัน', need: 'การให้คำปรึกษาแนะนำ', group: 'เด็กเร่ร่อน' });
   await expect(app.answerCards(page).first()).toContainText(welfare);
   for (const [name] of staff) await expect(page.locator('body')).not.toContainText(name);
 });

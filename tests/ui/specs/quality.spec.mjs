@@ -11,7 +11,7 @@ const BUDGET = 100 * 1024;
 async function everyScreen(page, db, at) {
   await app.open(page);
   await at('start');
-  await app.findAnswer(page, { type: 'ปทุมวัน', pick: 'ปทุมวัน', need: 'การให้คำปรึกษาแนะนำ', group: 'เด็กเร่ร่อน' });
+  await app.findAnswer(page, { type: 'ปทุมวัน', pick: 'เขตปทุมวัน', need: 'การให้คำปรึกษาแนะนำ', group: 'เด็กเร่ร่อน' });
   await expect(app.answerCards(page).first()).toBeVisible();
   await at('answer');
   const lumphini = db.value(`SELECT name_th FROM organization WHERE ref = 'coc-lumphini'`);
@@ -42,7 +42,7 @@ test('the signed-in screens: sign-in, the answer with staff, a person page, the 
     await app.openSignIn(page);
     await shot(page, 'sign-in');
     await app.signIn(page, LOGINS.caseworker);
-    await app.findAnswer(page, { type: 'ปทุมวัน', pick: 'ปทุมวัน', need: 'การให้คำปรึกษาแนะนำ', group: 'เด็กเร่ร่อน' });
+    await app.findAnswer(page, { type: 'ปทุมวัน', pick: 'เขตปทุมวัน', need: 'การให้คำปรึกษาแนะนำ', group: 'เด็กเร่ร่อน' });
     await expect(app.answerCards(page).nth(1)).toBeVisible();
     await shot(page, 'answer-signed-in');
     const person = db.value(`SELECT p.name_th FROM person p JOIN membership m ON m.person_id = p.id JOIN organization o
@@ -53,7 +53,7 @@ test('the signed-in screens: sign-in, the answer with staff, a person page, the 
     await shot(page, 'person');
     await app.signOut(page);
     await app.open(page);
-    await app.findAnswer(page, { type: 'ปทุมวัน', pick: 'ปทุมวัน', need: 'การให้คำปรึกษาแนะนำ', group: 'เด็กเร่ร่อน' });
+    await app.findAnswer(page, { type: 'ปทุมวัน', pick: 'เขตปทุมวัน', need: 'การให้คำปรึกษาแนะนำ', group: 'เด็กเร่ร่อน' });
     await app.openReportForm(page, app.answerCards(page).first());
     await shot(page, 'report');
   }

@@ -74,6 +74,18 @@ test('a caseworker who signs in sees the district welfare staff and their number
   for (const [name] of staff) expect(at(name)).toBeLessThan(at(lumphini));
 
   await app.signOut(page);
+  // Nothing personal stays on the device: every contact point of a person, searched for in
+  // Cache Storage and localStorage after signing out.
+  const personal = db.rows(`SELECT value FROM contact_point WHERE person_id IS NOT NULL`).map((r) => r[0]);
+  const stored = await page.evaluate(async () => {
+    let all = JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage });
+    for (const name of await caches.keys()) {
+      const c = await caches.open(name);
+      for (const req of await c.keys()) all += '\n' + req.url + '\n' + (await (await c.match(req)).text());
+    }
+    return all;
+  });
+  expect(personal.filter((v) => stored.includes(v)), 'people\'s contact points left on the device after signing out').toEqual([]);
   await app.open(page);
   await app.findAnswer(page, { type: 'ปทุมวัน', pick: 'เขตปทุมวัน', need: 'การให้คำปรึกษาแนะนำ', group: 'เด็กเร่ร่อน' });
   await expect(app.answerCards(page).first()).toContainText(welfare);

@@ -3,6 +3,9 @@
 // first view light enough for a weak signal (at most 100 KB of compressed HTML+JS+CSS).
 // Screenshots of each main screen at 360 px and 1280 px go to out/screenshots/.
 import { test, expect, shot, seriousA11yViolations, horizontalOverflow, LOGINS } from '../harness/fixtures.mjs';
+import fs from 'node:fs';
+import path from 'node:path';
+import { OUT } from '../harness/stack.mjs';
 import * as app from '../harness/app.mjs';
 
 const BUDGET = 100 * 1024;
@@ -62,17 +65,21 @@ test('the signed-in screens: sign-in, the answer with staff, a person page, the 
 test('the first view transfers at most 100 KB of compressed HTML+JS+CSS, gzip-encoded, under a strict CSP', async ({ page, context, baseURL }, testInfo) => {
   const seen = [];
   // Every request of the context (the page's and the service worker's).
-  context.on('requestfinished', async (req) => {
+  const pending = [];
+  context.on('requestfinished', (req) => pending.push((async () => {
     const res = await req.response();
     if (!res) return;
     const sizes = await req.sizes();
     seen.push({ url: req.url(), type: req.resourceType(), status: res.status(), sw: Boolean(req.serviceWorker()),
       encoding: (await res.headerValue('content-encoding')) || '', ctype: (await res.headerValue('content-type')) || '',
       body: sizes.responseBodySize, headers: sizes.responseHeadersSize });
-  });
+  })().catch((e) => { seen.push({ url: req.url(), lost: String(e) }); })));
   const first = await page.goto('/', { waitUntil: 'networkidle' });
   await expect(page.locator('html')).toHaveAttribute('lang', 'th');
-  await page.waitForTimeout(500);
+  // The service worker's install (it caches the app shell) is part of the first visit too.
+  await page.waitForFunction(() => navigator.serviceWorker && navigator.serviceWorker.controller !== null, null, { timeout: 10_000 });
+  await page.waitForLoadState('networkidle');
+  await Promise.all(pending);
 
   const csp = first.headers()['content-security-policy'] || '';
   for (const d of ["default-src 'self'", "script-src 'self'", "style-src 'self'", "object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'"]) {
@@ -82,11 +89,21 @@ test('the first view transfers at most 100 KB of compressed HTML+JS+CSS, gzip-en
   expect(first.headers()['x-content-type-options']).toBe('nosniff');
   expect(first.headers()['referrer-policy']).toBeTruthy();
 
+  // A request whose answer the browser dropped before it could be read (the service worker's
+  // own script, fetched by the browser for the registration) is measured again: fetched here
+  // with gzip accepted, its bytes on the wire.
+  for (const s of seen.filter((x) => x.lost)) {
+    const r = await fetch(s.url, { headers: { 'Accept-Encoding': 'gzip' } });
+    Object.assign(s, { sw: true, refetched: true, status: r.status, encoding: r.headers.get('content-encoding') || '',
+      ctype: r.headers.get('content-type') || '', body: Number(r.headers.get('content-length') || (await r.arrayBuffer()).byteLength), headers: 0 });
+  }
   const code = seen.filter((s) => s.url.startsWith(baseURL) && /text\/html|javascript|text\/css/.test(s.ctype));
   expect(code.length, 'the first view loads its HTML, JS and CSS').toBeGreaterThan(1);
   const total = code.reduce((n, s) => n + s.body + s.headers, 0);
-  const lines = code.map((s) => `${s.body + s.headers}\t${s.encoding || 'identity'}\t${s.url.slice(baseURL.length)}`);
-  await testInfo.attach('first-view-bytes.txt', { body: `${total} bytes in all\n${lines.join('\n')}\n` });
+  const lines = code.map((s) => `${s.body + s.headers}\t${s.encoding || 'identity'}\t${s.sw ? 'service worker' : 'page'}${s.refetched ? ' (measured again)' : ''}\t${s.url.slice(baseURL.length)}`);
+  const report = `${total} bytes in all (budget ${BUDGET})\n${lines.join('\n')}\n`;
+  await testInfo.attach('first-view-bytes.txt', { body: report });
+  fs.writeFileSync(path.join(OUT, 'first-view-bytes.txt'), report);
   console.log(`first view: ${total} bytes of HTML+JS+CSS over the network (budget ${BUDGET})`);
   const plain = code.filter((s) => s.encoding !== 'gzip' && s.body > 1024).map((s) => s.url);
   expect(plain, 'text assets over 1 KB sent without gzip').toEqual([]);

@@ -22,6 +22,7 @@ export const WORDS = {
     reportSent: /ส่งแล้ว.*ขอบคุณที่ช่วยแจ้ง/,
     nav: ['หน้าแรก', 'ค้นหา'],
     tier1: 'ผู้รับผิดชอบในเขต',
+    more: 'แสดงเพิ่ม',
   },
   en: {
     sameDistrict: 'In the same district',
@@ -36,6 +37,7 @@ export const WORDS = {
     reportSent: /Sent.*Thank you/,
     nav: ['Start', 'Search'],
     tier1: 'Responsible for the district',
+    more: 'Show more',
   },
 };
 

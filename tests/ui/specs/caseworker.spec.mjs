@@ -46,6 +46,10 @@ test('at 360x740 "ปทุมวัน" + counselling + street children: the Pa
   // Why each contact is there, in the page language (the resolver's reason).
   await expect(first).toContainText(answer.items[0].reason.th);
   await app.noHorizontalScroll(page);
+  // A deep link survives a reload: the same answer comes back.
+  await page.reload();
+  await expect(cards.first()).toContainText(welfare);
+  await expect(cards.last()).toContainText(central);
 });
 
 test('Rat Burana never shows the closed Rama 9 centre, but the nearest open one with its distance', async ({ page, db, api }) => {
@@ -61,4 +65,17 @@ test('Rat Burana never shows the closed Rama 9 centre, but the nearest open one 
   const answer = await api.json('/v1/resolve?area=1024&need=counselling&group=street_children');
   await expect(thungKhruCard).toContainText(distanceText(answer.items.find((i) => i.ref === 'coc-thung-khru')));
   await expect(page.locator('body')).not.toContainText(rama9);
+});
+
+test('search by name finds the Lumphini Park centre, counts what it shows, and offers "show more" only when there is more', async ({ page, db }) => {
+  const lumphini = nameOf(db, 'coc-lumphini');
+  await app.open(page);
+  await app.search(page, 'ลุมพินี');
+  const cards = app.answerCards(page);
+  await expect(cards.filter({ hasText: lumphini })).toHaveCount(1);
+  const n = await cards.count();
+  await expect(page.getByRole('main').getByRole('status').first()).toHaveText(`พบ ${n} รายการ`);
+  await expect(page.getByRole('button', { name: app.WORDS.th.more })).toBeHidden();
+  // The card leads to the organisation's own page.
+  await app.openOrganization(page, cards.filter({ hasText: lumphini }));
 });

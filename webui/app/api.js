@@ -109,41 +109,48 @@ async function send(url, method, body, timeoutMs) {
         try { data = JSON.parse(text); } catch (e) { data = null; }
     }
     if (!res.ok) throw new ApiError(res.status, data, { retryAfter: retryAfterOf(res) });
-    return data;
+    const date = Date.parse(res.headers.get('Date') || '');
+    return { data, serverDate: Number.isNaN(date) ? null : new Date(date) };
 }
 
 /**
- * api('/v1/resolve?area=1007', {keep: 'page'}) -> {data, savedAt}
- * savedAt is null for a live answer, the Date it was saved when the network failed (or was
+ * api('/v1/resolve?area=1007', {keep: 'page'}) -> {data, savedAt, serverDate}
+ * serverDate is the answer's Date header (null for a saved copy); savedAt is null for a live answer, the Date it was saved when the network failed (or was
  * slower than 8 s) and a saved copy was shown instead. keep: 'page' (one of the last 20
  * answers and pages), 'ref' (reference lists) or nothing. Throws ApiError (offline: true
  * when there was no network and nothing saved).
  */
 export async function api(path, { method = 'GET', body, keep } = {}) {
     const url = absolute(path);
-    if (method !== 'GET' || !keep) return { data: await send(url, method, body, 30000), savedAt: null };
+    if (method !== 'GET' || !keep) return { ...(await send(url, method, body, 30000)), savedAt: null };
     const saved = await recall(url, keep);
     try {
-        const data = await send(url, 'GET', undefined, saved ? 8000 : 30000);
-        await remember(url, data, keep);
-        return { data, savedAt: null };
+        const live = await send(url, 'GET', undefined, saved ? 8000 : 30000);
+        await remember(url, live.data, keep);
+        return { ...live, savedAt: null };
     } catch (e) {
-        if (saved && (e.offline || e.status >= 500)) return { data: saved.data, savedAt: saved.savedAt || new Date() };
+        if (saved && (e.offline || e.status >= 500)) return { data: saved.data, savedAt: saved.savedAt || new Date(), serverDate: null };
         throw e;
     }
 }
 
-/** The saved answers (resolve), newest first: [{path: '/v1/resolve?...', data, savedAt}]. */
-export async function savedAnswers() {
+const SAVED_KINDS = [/^\/v1\/resolve$/, /^\/v1\/organizations\/[^/]+$/, /^\/v1\/people\/[^/]+$/];
+const savedKind = (url) => SAVED_KINDS.some((re) => re.test(new URL(url).pathname));
+
+/**
+ * The saved answers and pages (resolve, organisations, people), newest first:
+ * [{path: '/v1/resolve?...', data, savedAt}], from memory and (anonymous) Cache Storage.
+ */
+export async function savedPages() {
     const out = new Map();
     for (const [url, v] of memory) {
-        if (v.keep === 'page' && new URL(url).pathname === '/v1/resolve') out.set(url, { data: v.data, savedAt: new Date(v.at) });
+        if (v.keep === 'page' && savedKind(url)) out.set(url, { data: v.data, savedAt: new Date(v.at) });
     }
     if (hasCaches()) {
         try {
             const cache = await caches.open(PAGES_CACHE);
             for (const req of await cache.keys()) {
-                if (out.has(req.url) || new URL(req.url).pathname !== '/v1/resolve') continue;
+                if (out.has(req.url) || !savedKind(req.url)) continue;
                 const res = await cache.match(req);
                 const at = res.headers.get('X-Dird-Saved-At');
                 out.set(req.url, { data: await res.json(), savedAt: at ? new Date(at) : null });

@@ -60,7 +60,8 @@ export function areaPicker({ label, initial = null, onChange = () => {}, require
         'aria-describedby': hintId, required,
     });
     const listbox = h('ul', { id: listId, role: 'listbox', class: 'suggestions', hidden: true, 'aria-label': t('area.suggestions') });
-    const status = h('p', { class: 'area-status', role: 'status' });
+    // aria-live, not role=status: the screen's own status (results, report) stays the first status.
+    const status = h('p', { class: 'area-status', 'aria-live': 'polite' });
     const geoBtn = geo ? h('button', { type: 'button', class: 'btn btn-secondary btn-geo' }, t('area.use_location')) : null;
 
     const setExpanded = (yes) => {

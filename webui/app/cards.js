@@ -36,8 +36,8 @@ function when(d, now) {
 }
 
 /** The open-now sentence for an organisation: {state, text}. */
-export function hoursStatus(org, now = new Date()) {
-    const st = openState(org, now);
+export function hoursStatus(org, now = new Date(), serverNow = null) {
+    const st = openState(org, now, serverNow);
     let s;
     if (st.state === 'open') {
         if (st.always) s = t('hours.open_24h');
@@ -56,8 +56,8 @@ export function hoursStatus(org, now = new Date()) {
 }
 
 /** <p class="hours is-open">เปิดอยู่ · ปิด 16:30 น.</p> plus the free-text hours if any. */
-export function hoursBlock(org, now = new Date()) {
-    const st = hoursStatus(org, now);
+export function hoursBlock(org, now = new Date(), serverNow = null) {
+    const st = hoursStatus(org, now, serverNow);
     const free = pick(org, 'hours');
     const note = org.hours && typeof org.hours === 'object' ? pick(org.hours, 'note') : { text: '' };
     return [
@@ -132,7 +132,7 @@ export function entityUrl(e) {
 
 /**
  * A card of an answer item or a search result.
- * opts: {types: Map of org types, level: heading level (3), reason: true, now}
+ * opts: {types: Map of org types, level: heading level (3), reason: true, now, serverNow}
  */
 export function card(e, opts = {}) {
     const isPerson = e.kind === 'person';
@@ -155,7 +155,7 @@ export function card(e, opts = {}) {
         unit.length ? h('p', { class: 'unit' }, unit.flatMap((u, i) => (i ? [' · ', u] : [u]))) : null,
         reason ? h('p', { class: 'reason' }, reason) : null,
         !isPerson && e.status && e.status !== 'active' ? h('p', null, h('span', { class: 'badge badge-closed' }, t(`status.${e.status}`))) : null,
-        isPerson || (e.status && e.status !== 'active') ? null : hoursBlock(e, opts.now),
+        isPerson || (e.status && e.status !== 'active') ? null : hoursBlock(e, opts.now || new Date(), opts.serverNow || null),
         contactList(e.contacts) || h('p', { class: 'muted' }, t('contact.none')),
         isPerson ? null : addressBlock(e),
         distanceLine(e),

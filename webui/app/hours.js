@@ -80,9 +80,26 @@ export function timeline(hours, now, days = 8) {
  *   {state: 'closed', opensAt: Date | null}            closed now, opens next at opensAt
  *   {state: 'unknown'}                                 nothing known: call for hours
  * `source` says where it came from: 'hours' (computed here) or 'server' (open_now).
- * holidays: true when the organisation closes on public holidays (which this cannot know).
+ * holidays: true when the organisation closes on public holidays (which the browser cannot
+ * know: serverNow, the Date of a live answer, lets the server's open_now settle it).
  */
-export function openState(org, now = new Date()) {
+export function openState(org, now = new Date(), serverNow = null) {
+    const mine = localState(org, now);
+    // A live answer whose server clock agrees with ours (within 5 minutes) and whose open_now
+    // differs knows something the browser cannot: a public holiday. Trust it then.
+    if (serverNow && Math.abs(serverNow.getTime() - now.getTime()) < 5 * 60 * 1000 &&
+        mine.source === 'hours' && (org.open_now === true || org.open_now === false) &&
+        (mine.state === 'open') !== org.open_now) {
+        const next = org.next_change ? new Date(org.next_change) : null;
+        const ok = next && !Number.isNaN(next.getTime());
+        return org.open_now
+            ? { state: 'open', until: ok ? next : null, source: 'server', holidays: mine.holidays }
+            : { state: 'closed', opensAt: ok ? next : null, source: 'server', holidays: mine.holidays };
+    }
+    return mine;
+}
+
+function localState(org, now) {
     const hours = org && org.hours;
     if (hours && typeof hours === 'object') {
         const holidays = !!hours.closed_on_public_holidays;

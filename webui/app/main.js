@@ -17,9 +17,10 @@ function registerWorker() {
 
 async function boot() {
     applyTextSize(largeText());
+    const asked = loadSession();
     await setLang(savedLang(), { remember: false });
     // Who is signed in decides what may be saved on this device: wait a little for it.
-    await Promise.race([loadSession(), new Promise((r) => { setTimeout(r, 4000); })]);
+    await Promise.race([asked, new Promise((r) => { setTimeout(r, 4000); })]);
     renderShell();
     onRoute(() => renderShell());
     onLangChange(async () => {

@@ -69,10 +69,12 @@ function footer() {
 }
 
 let liveEl = null;
+let liveAt = 0;
 
-/** Says something to screen readers (and shows it briefly) without moving focus. */
+/** Says something to screen readers (and shows it until the next screen) without moving focus. */
 export function announce(msg) {
     if (liveEl) liveEl.textContent = msg;
+    liveAt = Date.now();
 }
 
 function netNotice() {
@@ -86,13 +88,15 @@ function netNotice() {
 export function renderShell() {
     const body = document.body;
     const main = document.getElementById('main');
-    for (const el of [...body.children]) if (el !== main && el.tagName !== 'SCRIPT' && el.tagName !== 'NOSCRIPT') el.remove();
+    for (const el of [...body.children]) if (el !== main && el !== liveEl && el.tagName !== 'SCRIPT' && el.tagName !== 'NOSCRIPT') el.remove();
     const skip = h('a', { class: 'skip', href: '#main' }, t('shell.skip'));
     skip.addEventListener('click', (ev) => {
         ev.preventDefault();
         main.focus();
     });
-    liveEl = h('div', { class: 'live', role: 'status', id: 'live' });
+    // The live region outlives rebuilds (a message said just before a new screen stays heard).
+    if (!liveEl) liveEl = h('div', { class: 'live', role: 'status', id: 'live' });
+    else if (Date.now() - liveAt > 3000) clear(liveEl);
     const net = h('p', { class: 'net-notice', id: 'net', hidden: true });
     body.insertBefore(skip, main);
     body.insertBefore(header(), main);
@@ -105,7 +109,3 @@ export function renderShell() {
 
 window.addEventListener('online', netNotice);
 window.addEventListener('offline', netNotice);
-
-export function clearAnnounce() {
-    if (liveEl) clear(liveEl);
-}

@@ -30,7 +30,7 @@ export default {
     'start.group_any': 'Any group',
     'start.submit': 'Find contacts',
     'start.need_area': 'Please pick an area from the list first',
-    'start.saved_title': 'Saved answers',
+    'start.saved_title': 'Saved answers and pages',
     'start.saved_device': 'Kept on this device for use without signal (nothing personal)',
     'start.saved_memory': 'Kept only until this tab closes (you are signed in, so nothing is written to the device)',
 
@@ -163,7 +163,7 @@ export default {
     'search.orgs': 'Organisations',
     'search.people': 'People',
     'search.count': '{n} found',
-    'search.count_more': 'Showing the first {n}',
+    'search.count_more': 'First {n} found; there are more',
     'search.none': 'Nothing matches',
     'search.more': 'Show more',
 

@@ -31,7 +31,7 @@ export default {
     'start.group_any': 'ไม่ระบุ (ทุกกลุ่ม)',
     'start.submit': 'ค้นหาผู้ติดต่อ',
     'start.need_area': 'โปรดเลือกพื้นที่จากรายการก่อน',
-    'start.saved_title': 'คำตอบที่บันทึกไว้',
+    'start.saved_title': 'คำตอบและหน้าที่บันทึกไว้',
     'start.saved_device': 'เก็บไว้ในเครื่องนี้เพื่อใช้ตอนไม่มีสัญญาณ (ไม่มีข้อมูลส่วนบุคคล)',
     'start.saved_memory': 'เก็บไว้ชั่วคราวจนกว่าจะปิดหน้านี้ (คุณเข้าสู่ระบบอยู่ จึงไม่บันทึกลงเครื่อง)',
 
@@ -164,7 +164,7 @@ export default {
     'search.orgs': 'หน่วยงาน',
     'search.people': 'บุคคล',
     'search.count': 'พบ {n} รายการ',
-    'search.count_more': 'แสดง {n} รายการแรก',
+    'search.count_more': 'พบ {n} รายการแรก ยังมีอีก',
     'search.none': 'ไม่พบรายการที่ตรงกัน',
     'search.more': 'แสดงเพิ่ม',
 

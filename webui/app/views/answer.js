@@ -99,7 +99,7 @@ export async function render(root, ctx) {
         add(list, h('section', { class: `tier tier-${g.tier}`, 'aria-labelledby': id },
             h('h2', { id }, t(`tier.${g.tier}`)),
             h('p', { class: 'tier-hint' }, t(`tier.${g.tier}.hint`)),
-            g.items.map((it) => card(it, { types, level: 3 }))));
+            g.items.map((it) => card(it, { types, level: 3, serverNow: res.serverDate }))));
     }
     add(root, list);
 }

@@ -195,7 +195,7 @@ export async function render(root, ctx) {
         statusBlock,
         verifiedLine(o),
         section(t('org.contact'),
-            o.status === 'active' || !o.status ? [hoursBlock(o), weekTable(o.hours), exceptionsList(o.hours)] : null,
+            o.status === 'active' || !o.status ? [hoursBlock(o, new Date(), res.serverDate), weekTable(o.hours), exceptionsList(o.hours)] : null,
             contactList(o.contacts) || h('p', { class: 'muted' }, t('contact.none')),
             addressBlock(o)),
         desc.text ? section(t('org.about'), text('p', desc),

@@ -24,8 +24,8 @@ function resultsSection(title, firstPath, types, kind) {
     const load = async (path) => {
         more.disabled = true;
         try {
-            const { data } = await api(path);
-            for (const it of data.items || []) add(list, card({ ...it, kind }, { types, level: 3, reason: false }));
+            const { data, serverDate } = await api(path);
+            for (const it of data.items || []) add(list, card({ ...it, kind }, { types, level: 3, reason: false, serverNow: serverDate }));
             total += (data.items || []).length;
             next = data.next;
             count.textContent = total ? t(next ? 'search.count_more' : 'search.count', { n: total }) : t('search.none');

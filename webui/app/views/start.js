@@ -5,7 +5,7 @@ import { h, uid, add } from '../dom.js';
 import { t, pick, fmtDateTime } from '../i18n.js';
 import { areaPicker } from '../areapicker.js';
 import { services, targetGroups, areaName } from '../ref.js';
-import { savedAnswers } from '../api.js';
+import { savedPages } from '../api.js';
 import { signedIn } from '../session.js';
 
 /** A labelled <select> filled from a reference list: {el, select}. */
@@ -35,15 +35,25 @@ export function answerSummary(d) {
     return parts.join(' · ');
 }
 
+/** Where a saved API answer is shown, and how it is named: {href, label} or null. */
+function savedLink(s) {
+    const path = s.path.split('?')[0];
+    if (path === '/v1/resolve') return { href: answerRoute(s.path), label: answerSummary(s.data) };
+    const m = /^\/v1\/(organizations|people)\/([^/]+)$/.exec(path);
+    if (!m || !s.data || s.data.id === undefined) return null;
+    // The same key it was saved under (an organisation may have been opened by its ref).
+    return { href: `/${m[1] === 'people' ? 'person' : 'org'}/${m[2]}`, label: pick(s.data, 'name').text };
+}
+
 async function savedSection() {
-    const saved = await savedAnswers();
+    const saved = (await savedPages()).map((s) => ({ ...s, link: savedLink(s) })).filter((s) => s.link);
     if (!saved.length) return null;
     const headId = uid('saved');
     return h('section', { class: 'saved', 'aria-labelledby': headId },
         h('h2', { id: headId }, t('start.saved_title')),
         h('p', { class: 'hint' }, signedIn() ? t('start.saved_memory') : t('start.saved_device')),
         h('ul', { class: 'saved-list' }, saved.map((s) => h('li', null,
-            h('a', { href: answerRoute(s.path) }, answerSummary(s.data)),
+            h('a', { href: s.link.href }, s.link.label),
             s.savedAt ? h('span', { class: 'saved-at' }, t('saved.at', { when: fmtDateTime(s.savedAt) })) : null))));
 }
 

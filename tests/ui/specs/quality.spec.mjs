@@ -66,20 +66,28 @@ test('the first view transfers at most 100 KB of compressed HTML+JS+CSS, gzip-en
   const seen = [];
   // Every request of the context (the page's and the service worker's).
   const pending = [];
+  // (A service worker's request can stay unanswerable to Playwright: give up on it after 5 s
+  // and measure it again below.)
+  const within = (p) => Promise.race([p, new Promise((_, no) => setTimeout(() => no(new Error('no answer in 5 s')), 5000))]);
   context.on('requestfinished', (req) => pending.push((async () => {
-    const res = await req.response();
+    const res = await within(req.response());
     if (!res) return;
-    const sizes = await req.sizes();
+    const sizes = await within(req.sizes());
     seen.push({ url: req.url(), type: req.resourceType(), status: res.status(), sw: Boolean(req.serviceWorker()),
-      encoding: (await res.headerValue('content-encoding')) || '', ctype: (await res.headerValue('content-type')) || '',
+      encoding: (await within(res.headerValue('content-encoding'))) || '', ctype: (await within(res.headerValue('content-type'))) || '',
       body: sizes.responseBodySize, headers: sizes.responseHeadersSize });
   })().catch((e) => { seen.push({ url: req.url(), lost: String(e) }); })));
-  const first = await page.goto('/', { waitUntil: 'networkidle' });
-  await expect(page.locator('html')).toHaveAttribute('lang', 'th');
+  const first = await test.step('the first view loads', async () => {
+    const r = await page.goto('/', { waitUntil: 'networkidle' });
+    await expect(page.locator('html')).toHaveAttribute('lang', 'th');
+    return r;
+  });
   // The service worker's install (it caches the app shell) is part of the first visit too.
-  await page.waitForFunction(() => navigator.serviceWorker && navigator.serviceWorker.controller !== null, null, { timeout: 10_000 });
-  await page.waitForLoadState('networkidle');
-  await Promise.all(pending);
+  await test.step('the service worker takes over', async () => {
+    await page.waitForFunction(() => navigator.serviceWorker && navigator.serviceWorker.controller !== null, null, { timeout: 10_000 });
+    await page.waitForLoadState('networkidle');
+  });
+  await test.step('the sizes are read', () => Promise.all(pending));
 
   const csp = first.headers()['content-security-policy'] || '';
   for (const d of ["default-src 'self'", "script-src 'self'", "style-src 'self'", "object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'"]) {

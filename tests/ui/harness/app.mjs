@@ -23,6 +23,9 @@ export const WORDS = {
     nav: ['หน้าแรก', 'ค้นหา'],
     tier1: 'ผู้รับผิดชอบในเขต',
     more: 'แสดงเพิ่ม',
+    share: 'แชร์',
+    copied: 'คัดลอกข้อความแล้ว',
+    sendWithLine: 'ส่งทาง LINE',
   },
   en: {
     sameDistrict: 'In the same district',
@@ -38,6 +41,9 @@ export const WORDS = {
     nav: ['Start', 'Search'],
     tier1: 'Responsible for the district',
     more: 'Show more',
+    share: 'Share',
+    copied: 'Copied',
+    sendWithLine: 'Send with LINE',
   },
 };
 

@@ -26,6 +26,10 @@ export const WORDS = {
     share: 'แชร์',
     copied: 'คัดลอกข้อความแล้ว',
     sendWithLine: 'ส่งทาง LINE',
+    useMyLocation: 'ใช้ตำแหน่งของฉัน',
+    nearest: 'พื้นที่ที่ใกล้ที่สุด',
+    geoDenied: 'ไม่ได้รับอนุญาตให้ใช้ตำแหน่ง',
+    largeText: 'ตัวอักษรใหญ่',
   },
   en: {
     sameDistrict: 'In the same district',
@@ -44,6 +48,10 @@ export const WORDS = {
     share: 'Share',
     copied: 'Copied',
     sendWithLine: 'Send with LINE',
+    useMyLocation: 'Use my location',
+    nearest: 'Nearest district',
+    geoDenied: 'Location permission was refused',
+    largeText: 'Larger text',
   },
 };
 

@@ -3,6 +3,7 @@
 #include "dir_auth.h"
 #include "dir_entry.h"
 #include "dir_filter.h"
+#include "dir_hours.h"
 #include "dir_log.h"
 #include "dir_mem.h"
 #include "dir_problem.h"
@@ -412,8 +413,8 @@ static void list_orgs(struct call *c)
     }
     if (!get_q(c, &q)) return;
     f.q = q;
-    json_ok(c,
-            dir_query_orgs(c->m, &f, after, limit, c->role >= DIR_ROLE_CASEWORKER, &c->resp->body));
+    json_ok(c, dir_query_orgs(c->m, &f, after, limit, c->role >= DIR_ROLE_CASEWORKER,
+                              dir_hours_now(), &c->resp->body));
     free(q);
 }
 
@@ -425,9 +426,9 @@ static void get_org(struct call *c, const char *key)
     int o = parse_id(key, &id) ? dir_model_org(c->m, id) : dir_model_org_by_ref(c->m, key);
     if (o < 0) return not_found(c, "organization", key);
     const struct dir_org *org = &c->m->orgs[o];
-    const struct dir_json *j = c->role >= DIR_ROLE_CASEWORKER ? &org->json_full : &org->json_public;
     snprintf(c->resp->etag, sizeof c->resp->etag, "\"%d\"", org->version);
-    json_ok(c, dir_buf_add(&c->resp->body, j->s, j->len));
+    json_ok(c, dir_model_org_json(c->m, org, c->role >= DIR_ROLE_CASEWORKER, dir_hours_now(),
+                                  &c->resp->body));
 }
 
 static bool need_key(struct call *c)
@@ -485,7 +486,8 @@ static void resolve(struct call *c, const char *central_ref)
 {
     static const char *const args[] = {"area", "need", "group", "explain", "limit", NULL};
     struct dir_resolve_req rq = {.people = c->role >= DIR_ROLE_CASEWORKER,
-                                 .central_ref = central_ref};
+                                 .central_ref = central_ref,
+                                 .now = dir_hours_now()};
     if (!only_args(c, args) || !get_limit(c, &rq.limit) || !get_area(c, "area", &rq.area) ||
         !get_taxon(c, "need", DIR_TAX_SERVICE, &rq.need) ||
         !get_taxon(c, "group", DIR_TAX_TARGET_GROUP, &rq.group))
@@ -869,6 +871,7 @@ void dir_api_handle(void *app, const struct dir_http_req *req, struct dir_http_r
     struct dir_caller who = {
         .role = c.role, .kind = c.kind, .name = c.client ? c.client : "anonymous"};
     dir_http_client_addr(req, who.address, sizeof who.address);
+    if (dir_report_route(&api->reports, c.m, &who, method, seg, nseg, req, resp)) goto out;
     if (!api->write.db) {
         /* No database (tests, fuzzing): what would need one answers as if it were down. */
         if (!safe ||

@@ -13,6 +13,7 @@
 
 #include "dir_http.h"
 #include "dir_refresh.h"
+#include "dir_report.h"
 #include "dir_sync.h"
 #include "dir_session.h"
 #include "dir_write.h"
@@ -23,6 +24,7 @@ struct dir_api {
     struct dir_refresh *refresh;   /* borrowed */
     const char *central_ref;       /* borrowed: the resolver's last resort */
     struct dir_write_env write;    /* the database side of writes */
+    struct dir_report_env reports; /* reports of mistakes (db NULL: they answer 503) */
     struct dir_sync *sync;         /* borrowed: staff sync from the city LDAP, or NULL */
     struct dir_sessions *sessions; /* borrowed: staff login */
     int cookie_secure;             /* 1: Set-Cookie gets Secure */

@@ -136,10 +136,19 @@ static const struct opt opts[] = {
     {"login_brake_slots", INT(login_brake_slots, 16, 1048576), "16384",
      "DIRECTORYD_LOGIN_BRAKE_SLOTS",
      "usernames and addresses the failed-login brake tracks at once (160 bytes each)"},
+    {"report_rate", INT(report_rate, 0, 100000), "10", "DIRECTORYD_REPORT_RATE",
+     "most reports of mistakes (POST /v1/reports) an hour from one client address, or from one "
+     "API client or staff member when signed in; more answer 429; 0 = no cap"},
+    {"report_rate_slots", INT(report_rate_slots, 16, 1048576), "4096",
+     "DIRECTORYD_REPORT_RATE_SLOTS",
+     "addresses and callers the report limit tracks at once (about 100 bytes each)"},
     {"cookie_secure", INT(cookie_secure, 0, 1), "0", "DIRECTORYD_COOKIE_SECURE",
      "1: session cookies are Secure (set when served behind TLS)"},
     {"central_ref", STR(central_ref), "bma-child-protection-unit", "DIRECTORYD_CENTRAL_REF",
      "ref of the central coordinating unit, the resolver's last resort"},
+    {"test_now", STR(test_now), "", "DIRECTORYD_TEST_NOW",
+     "FOR TESTS ONLY: answer open_now and next_change as if it were always this time "
+     "(YYYY-MM-DDTHH:MM:SS+07:00 or ...Z); empty = the real clock"},
 };
 
 #define NOPTS (sizeof opts / sizeof opts[0])

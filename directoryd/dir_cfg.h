@@ -67,8 +67,11 @@ struct dir_cfg {
     char role_groups[512];  /* "group cn=role,...": LDAP groups to directory roles */
     int session_hours;
     int login_brake_slots;  /* entries of the failed-login brake */
+    int report_rate;        /* new reports an hour per address (or signed-in caller); 0 = no cap */
+    int report_rate_slots;  /* addresses and callers the report limit tracks at once */
     int cookie_secure;      /* 1: cookies get Secure (behind TLS) */
     char central_ref[80];   /* ref of the central coordinating unit (resolver tier 4) */
+    char test_now[40];      /* for tests only: the time open_now is computed for ("" = clock) */
     char config[1024];      /* the config file read, if any */
 };
 

@@ -42,6 +42,8 @@ enum stmt {
     ST_PROGRAMMES,
     ST_PROGRAMME_AREAS,
     ST_PROGRAMME_ORGS,
+    ST_HOURS,
+    ST_HOLIDAYS,
     ST_MIGRATED,
     ST_RECORD_MIGRATION,
     ST_COUNT
@@ -49,7 +51,9 @@ enum stmt {
 
 #define ISO(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
-_Static_assert(ST_COUNT <= 128, "struct conn has bits for 128 prepared statements");
+_Static_assert(ST_COUNT <= DIR_DBI_SLOT_REPORT, "dir_db.c's statements stay below the others'");
+_Static_assert(DIR_DBI_SLOTS <= 32 * sizeof(((struct conn *)0)->prepared) / sizeof(unsigned),
+               "struct conn has a bit for every prepared statement");
 
 static const char *stmt_sql[ST_COUNT] = {
     [ST_SEQ] = "SELECT coalesce(max(seq), 0) FROM change_log",
@@ -106,6 +110,8 @@ static const char *stmt_sql[ST_COUNT] = {
     [ST_PROGRAMME_ORGS] = "SELECT programme_id, organization_id, role_th, role_en "
                           "FROM programme_organization ORDER BY programme_id, organization_id",
     [ST_REVOKED] = "SELECT sid FROM session_revoked WHERE expires_at > now()",
+    [ST_HOURS] = "SELECT organization_id, hours::text FROM schedule_json",
+    [ST_HOLIDAYS] = "SELECT day - DATE '1970-01-01' FROM public_holiday",
     [ST_MIGRATED] = "SELECT checksum FROM schema_migrations WHERE name = $1",
     [ST_RECORD_MIGRATION] = "INSERT INTO schema_migrations (name, checksum) VALUES ($1, $2)",
 };
@@ -214,14 +220,13 @@ void dir_dbi_release(struct dir_db *db, struct conn *c)
     pthread_mutex_unlock(&db->lock);
 }
 
-/* Runs prepared statement ST; returns the result (caller PQclears) or NULL with ERR. */
-static PGresult *run(struct conn *c, enum stmt st, int nparams, const char *const *params,
-                     char *err, size_t errlen)
+PGresult *dir_dbi_run(struct conn *c, int st, const char *sql, int nparams,
+                      const char *const *params, char *err, size_t errlen)
 {
     char name[16];
-    snprintf(name, sizeof name, "dir_%d", (int)st);
+    snprintf(name, sizeof name, "dir_%d", st);
     if (!(c->prepared[st / 32] & (1u << (st % 32)))) {
-        PGresult *p = PQprepare(c->pg, name, stmt_sql[st], nparams, NULL);
+        PGresult *p = PQprepare(c->pg, name, sql, nparams, NULL);
         if (PQresultStatus(p) != PGRES_COMMAND_OK) {
             dir_dbi_error(err, errlen, "prepare", c->pg, p);
             PQclear(p);
@@ -238,6 +243,13 @@ static PGresult *run(struct conn *c, enum stmt st, int nparams, const char *cons
         return NULL;
     }
     return r;
+}
+
+/* Runs prepared statement ST; returns the result (caller PQclears) or NULL with ERR. */
+static PGresult *run(struct conn *c, enum stmt st, int nparams, const char *const *params,
+                     char *err, size_t errlen)
+{
+    return dir_dbi_run(c, (int)st, stmt_sql[st], nparams, params, err, errlen);
 }
 
 bool dir_dbi_exec(PGconn *pg, const char *sql, char *err, size_t errlen)
@@ -598,6 +610,14 @@ static enum dir_rc load_rows(struct conn *c, struct prefetch *pf, struct dir_mod
     Q(ST_OFFERING_AREAS);
     for (int i = 0; i < PQntuples(r); i++)
         dir_model_add_offering_area(b, ival(r, i, 0), val(r, i, 1), val(r, i, 2));
+    PQclear(r);
+    Q(ST_HOURS);
+    for (int i = 0; i < PQntuples(r); i++)
+        dir_model_add_hours(b, ival(r, i, 0), val(r, i, 1));
+    PQclear(r);
+    Q(ST_HOLIDAYS);
+    for (int i = 0; i < PQntuples(r); i++)
+        dir_model_add_holiday(b, (int)ival(r, i, 0));
     PQclear(r);
 
     Q(ST_PEOPLE);

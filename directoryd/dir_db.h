@@ -76,6 +76,9 @@ struct dir_db_write {
     json_t *members;      /* borrowed; area groups: [area code] */
     json_t *prog_areas;   /* borrowed; programmes: [area code] */
     json_t *prog_orgs;    /* borrowed; programmes: [{organization, role_th, role_en}] */
+    json_t *hours;        /* borrowed; organisations, when HOURS_SET: replaces the opening
+                             hours (dir_hours.h's shape, checked), or JSON null: unknown */
+    bool hours_set;
     const char *idem_key; /* Idempotency-Key of a create, or NULL */
     const char *req_hash; /* hash of the request body, with IDEM_KEY */
 };
@@ -141,6 +144,46 @@ enum dir_rc dir_db_set_staff_role(struct dir_db *db, const struct dir_db_actor *
  * carries it to every daemon. */
 enum dir_rc dir_db_revoke_session(struct dir_db *db, const char *sid, long long expires,
                                   long long *seq, char *err, size_t errlen);
+
+/* ---- reports of mistakes (dir_db_report.c) ---- */
+
+/* A new report, as validated by dir_report_check. */
+struct dir_db_report {
+    const char *entity;    /* organization, person or area */
+    const char *entity_id; /* the organisation's or person's id, or the area code */
+    const char *message;   /* 1..2000 characters */
+    const char *contact;   /* 1..200 characters, or NULL */
+};
+
+/* Stores report R from ACTOR (ACTOR->kind NULL: anonymous) with its audit row, in one
+ * statement; *ID and CREATED_AT (ISO 8601 UTC, 32 bytes) say what was stored. */
+enum dir_rc dir_db_report_add(struct dir_db *db, const struct dir_db_actor *actor,
+                              const struct dir_db_report *r, long long *id, char *created_at,
+                              char *err, size_t errlen);
+
+/* What GET /v1/reports lists: NULL fields match everything. */
+struct dir_db_report_filter {
+    const char *status;    /* open or resolved */
+    const char *entity;    /* organization, person or area */
+    const char *entity_id; /* with ENTITY */
+    long long after;       /* reports with a greater id (0 = from the first) */
+    int limit;
+};
+
+/* Reports matching F, oldest first, at most F->limit, as a new JSON array (caller decrefs) of
+ * {id, entity, entity_id, message, contact, status, created_at, reporter_kind, reporter,
+ * resolved_at, resolved_by, resolution, note, updated_at}. */
+enum dir_rc dir_db_report_list(struct dir_db *db, const struct dir_db_report_filter *f,
+                               json_t **items, char *err, size_t errlen);
+
+/* Resolves (RESOLVE true, with RESOLUTION "fixed", "not_a_mistake" or NULL) or reopens report
+ * ID for ACTOR, with NOTE (or NULL), and its audit row, in one statement. *ITEM is the report
+ * as dir_db_report_list shows it (caller decrefs): after the change, or as it is when it was
+ * already resolved (reopened), which returns DIR_ERR_STATE and changes nothing.
+ * DIR_ERR_NOTFOUND when there is no report ID. */
+enum dir_rc dir_db_report_set(struct dir_db *db, const struct dir_db_actor *actor, long long id,
+                              bool resolve, const char *resolution, const char *note,
+                              json_t **item, char *err, size_t errlen);
 
 /* A dedicated connection that LISTENs for change notifications. Returns NULL (with ERR)
  * when it cannot connect; LISTEN failing (a hot standby) is not an error: *LISTENING says

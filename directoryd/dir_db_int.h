@@ -1,4 +1,5 @@
-/* dir_db_int.h - the db module's internals, shared by its files (dir_db.c, dir_db_write.c).
+/* dir_db_int.h - the db module's internals, shared by its files (dir_db.c, dir_db_write.c,
+ * dir_db_sync.c, dir_db_report.c).
  * Not for other modules: they use dir_db.h. */
 #ifndef DIR_DB_INT_H
 #define DIR_DB_INT_H
@@ -23,6 +24,16 @@ struct dir_db {
     pthread_cond_t freed;
 };
 
+
+/* Prepared statements: each file of the db module numbers its own in a range of slots (one
+ * bit each in struct conn's PREPARED): dir_db.c 0..63, dir_db_report.c 64..79. */
+#define DIR_DBI_SLOT_REPORT 64
+#define DIR_DBI_SLOTS 128
+
+/* Runs the statement SQL of slot SLOT on C, preparing it first on this connection when it
+ * is not yet; the result (caller PQclears), or NULL with ERR on failure. */
+PGresult *dir_dbi_run(struct conn *c, int slot, const char *sql, int nparams,
+                      const char *const *params, char *err, size_t errlen);
 
 /* Takes a pooled connection, reconnecting it if PostgreSQL restarted; NULL with ERR. */
 struct conn *dir_dbi_acquire(struct dir_db *db, char *err, size_t errlen);

@@ -197,6 +197,15 @@ static void replace_memberships(struct tx *t, const char *id, json_t *list)
     }
 }
 
+/* Replaces an organisation's opening hours (dir_hours_put in schema/, 0008). */
+static void put_hours(struct tx *t, const char *id, json_t *hours)
+{
+    char *s = json_dumps(hours, JSON_COMPACT | JSON_ENCODE_ANY);
+    const char *p[] = {id, s ? s : "null"};
+    qexec(t, "SELECT dir_hours_put($1, $2::jsonb)", 2, p);
+    free(s);
+}
+
 /* What each editable entity is in SQL. */
 struct etab {
     const char *entity, *table, *key_col, *json_sql;
@@ -365,6 +374,7 @@ static enum dir_rc apply_once(struct dir_db *db, const struct dir_db_actor *a,
         replace_contacts(&t, org ? "organization_id" : "person_id", id, w->contacts, org);
     if (!t.rc && org && w->services)
         replace_services(&t, id, w->services);
+    if (!t.rc && org && w->hours_set) put_hours(&t, id, w->hours);
     if (!t.rc && !org && w->memberships)
         replace_memberships(&t, id, w->memberships);
     if (!t.rc && w->members)

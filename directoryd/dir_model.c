@@ -74,6 +74,10 @@ struct raw_org {
 struct raw_person {
     struct dir_person_row r;
 };
+struct raw_hours {
+    long long org_id;
+    const struct dir_hours *h; /* in the snapshot's arena */
+};
 
 struct dir_model_builder {
     struct dir_arena *arena;
@@ -96,6 +100,8 @@ struct dir_model_builder {
     VEC(struct dir_programme_row) programmes;
     VEC(struct raw_link) prog_areas;
     VEC(struct raw_prog_org) prog_orgs;
+    VEC(struct raw_hours) hours;
+    VEC(int) holidays;
 };
 
 static const char *area_kind_names[DIR_AREA_NKINDS] = {"country", "province", "district",
@@ -143,6 +149,8 @@ static void builder_free_rows(struct dir_model_builder *b)
     free(b->programmes.v);
     free(b->prog_areas.v);
     free(b->prog_orgs.v);
+    free(b->hours.v);
+    free(b->holidays.v);
     free(b);
 }
 
@@ -773,6 +781,7 @@ static void render_org(struct dir_model *m, struct dir_org *o, const struct dir_
     json_object_set_new(j, "description_en", jstr(r->description_en));
     json_object_set_new(j, "hours_th", jstr(r->hours_th));
     json_object_set_new(j, "hours_en", jstr(r->hours_en));
+    json_object_set_new(j, "hours", o->hours ? dir_hours_json(o->hours) : json_null());
     json_object_set_new(j, "opened_year", r->opened_year ? json_integer(r->opened_year) : json_null());
     json_object_set_new(j, "address_th", jstr(r->address_th));
     json_object_set_new(j, "address_en", jstr(r->address_en));
@@ -793,6 +802,8 @@ static void render_org(struct dir_model *m, struct dir_org *o, const struct dir_
     json_object_set_new(card, "area", area_ref_json(m, o->area));
     json_object_set_new(card, "address_th", jstr(r->address_th));
     json_object_set_new(card, "hours_th", jstr(r->hours_th));
+    json_object_set_new(card, "hours_en", jstr(r->hours_en));
+    json_object_set_new(card, "hours", o->hours ? dir_hours_json(o->hours) : json_null());
     json_object_set_new(card, "verified_at", jstr(o->verified_at));
     json_object_set_new(card, "stale", json_boolean(o->stale));
     json_t *card_full = json_deep_copy(card);
@@ -1099,6 +1110,81 @@ static void finish_taxa(struct dir_model_builder *b, struct dir_model *m)
     }
 }
 
+struct hours_err {
+    long long org_id;
+    bool logged;
+};
+
+static void hours_error(void *ctx, const char *field, const char *th, const char *en)
+{
+    struct hours_err *e = ctx;
+    (void)th;
+    if (!e->logged)
+        DIR_LOG(DIR_LOG_WARN, "model", "organization %lld: stored hours dropped: %s %s", e->org_id,
+                field, en);
+    e->logged = true;
+}
+
+void dir_model_add_hours(struct dir_model_builder *b, long long org_id, const char *json)
+{
+    json_t *v = json ? json_loads(json, JSON_REJECT_DUPLICATES, NULL) : NULL;
+    struct hours_err e = {org_id, false};
+    const struct dir_hours *h = NULL;
+    if (!v)
+        hours_error(&e, "hours", "", "not JSON");
+    else if (dir_hours_parse(v, b->arena, &h, hours_error, &e))
+        *VPUSH(b->hours) = (struct raw_hours){org_id, h};
+    json_decref(v);
+}
+
+void dir_model_add_holiday(struct dir_model_builder *b, int day)
+{
+    *VPUSH(b->holidays) = day;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+/* Cuts B back to MARK bytes (an answer is never left half-written). */
+static void undo(struct dir_buf *b, size_t mark)
+{
+    b->len = mark;
+    if (b->data) b->data[mark] = '\0';
+}
+
+struct dir_hours_state dir_model_org_open(const struct dir_model *m, const struct dir_org *o,
+                                          time_t now)
+{
+    if (strcmp(o->status, "active") != 0) return (struct dir_hours_state){DIR_HOURS_CLOSED, 0};
+    return dir_hours_at(o->hours, &m->holidays, now);
+}
+
+enum dir_rc dir_model_org_json(const struct dir_model *m, const struct dir_org *o, bool full,
+                               time_t now, struct dir_buf *b)
+{
+    const struct dir_json *j = full ? &o->json_full : &o->json_public;
+    size_t mark = b->len;
+    enum dir_rc rc = dir_buf_add(b, j->s, j->len - 1); /* all but the closing brace */
+    if (!rc) rc = dir_hours_add_state(b, dir_model_org_open(m, o, now));
+    if (!rc) rc = dir_buf_adds(b, "}");
+    if (rc) undo(b, mark);
+    return rc;
+}
+
+enum dir_rc dir_model_org_card(const struct dir_model *m, const struct dir_org *o, bool full,
+                               time_t now, struct dir_buf *b)
+{
+    const struct dir_json *j = full ? &o->card_full : &o->card_public;
+    size_t mark = b->len;
+    enum dir_rc rc = dir_buf_add(b, j->s, j->len);
+    if (!rc) rc = dir_hours_add_state(b, dir_model_org_open(m, o, now));
+    if (rc) undo(b, mark);
+    return rc;
+}
+
 /* Contacts of the owners in sorted raw contacts, for org (by org id) or person. */
 static void attach_contacts(struct dir_model *m, struct raw_contact *c, int n, bool orgs)
 {
@@ -1169,6 +1255,16 @@ static void finish_orgs(struct dir_model_builder *b, struct dir_model *m, time_t
     }
     sort_n(b->contacts.v, (size_t)b->contacts.n, sizeof *b->contacts.v, cmp_contact);
     attach_contacts(m, b->contacts.v, b->contacts.n, true);
+    for (int i = 0; i < b->hours.n; i++) {
+        int oi = dir_model_org(m, b->hours.v[i].org_id);
+        if (oi >= 0) m->orgs[oi].hours = b->hours.v[i].h;
+    }
+    /* Public holidays, ascending, each once. */
+    sort_n(b->holidays.v, (size_t)b->holidays.n, sizeof *b->holidays.v, cmp_int);
+    int *days = dir_arena_alloc(m->arena, sizeof(int) * (size_t)(b->holidays.n + 1)), nd = 0;
+    for (int i = 0; i < b->holidays.n; i++)
+        if (!nd || days[nd - 1] != b->holidays.v[i]) days[nd++] = b->holidays.v[i];
+    m->holidays = (struct dir_holidays){days, nd};
 
     /* Offerings per organisation, then their target groups and areas. */
     sort_n(b->offerings.v, (size_t)b->offerings.n, sizeof *b->offerings.v, cmp_offering);

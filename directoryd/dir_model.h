@@ -19,6 +19,7 @@
 
 #include "dir_auth.h"
 #include "dir_buf.h"
+#include "dir_hours.h"
 #include "dir_rc.h"
 
 #include <stdatomic.h>
@@ -137,8 +138,11 @@ struct dir_org {
     int noffers;
     struct dir_contact *contacts;
     int ncontacts;
+    const struct dir_hours *hours; /* structured opening hours; NULL = unknown */
     const char *fold_th, *fold_en, *fold_ref;
     int version;
+    /* Rendered without open_now/next_change, which depend on the time of the request:
+     * answers add them (dir_model_org_json, dir_model_org_card). */
     struct dir_json json_public, json_full;
     /* "Contact cards": the members of a compact JSON object without its braces (id, names,
      * type, status, area, contacts, verified_at, stale), for embedding in resolver items. */
@@ -216,6 +220,7 @@ struct dir_model {
     int nprogrammes;
     const char **revoked; /* session ids logged out before they expired, sorted */
     int nrevoked;
+    struct dir_holidays holidays; /* public holidays (schema/reference/thai_public_holidays.tsv) */
     /* Views other modules derive from the snapshot on first use (the LDAP entry view of
      * dir_entry.h): set once with a compare-and-swap, freed by the last release. */
     _Atomic(struct dir_model_ext *) entries;
@@ -313,6 +318,12 @@ void dir_model_add_programme_org(struct dir_model_builder *b, long long programm
 /* Index of the programme with ID (or, if ID is 0, with REF), or -1. */
 int dir_model_programme(const struct dir_model *m, long long id, const char *ref);
 
+/* Organisation ORG_ID's opening hours: JSON in the shape of dir_hours.h (as the database's
+ * dir_hours_json gives it). Hours that do not parse are dropped with a warning. */
+void dir_model_add_hours(struct dir_model_builder *b, long long org_id, const char *json);
+/* A public holiday: DAY in days since 1970-01-01. */
+void dir_model_add_holiday(struct dir_model_builder *b, int day);
+
 /* A session id that was logged out. */
 void dir_model_add_revoked(struct dir_model_builder *b, const char *sid);
 /* True when session SID was logged out. */
@@ -339,6 +350,17 @@ enum dir_rc dir_model_person_json(const struct dir_model *m, const struct dir_pe
  * stale) to B as object members without braces, for the resolver's items. */
 enum dir_rc dir_model_person_card(const struct dir_model *m, const struct dir_person *p,
                                   struct dir_buf *b);
+/* Whether organisation O is open at NOW (closed organisations never are). */
+struct dir_hours_state dir_model_org_open(const struct dir_model *m, const struct dir_org *o,
+                                          time_t now);
+/* Appends organisation O's JSON (FULL: with its non-public contact points) to B, with
+ * "open_now" and "next_change" as of NOW. */
+enum dir_rc dir_model_org_json(const struct dir_model *m, const struct dir_org *o, bool full,
+                               time_t now, struct dir_buf *b);
+/* Appends O's contact card (object members without braces; FULL as above) to B, with
+ * "open_now" and "next_change" as of NOW. */
+enum dir_rc dir_model_org_card(const struct dir_model *m, const struct dir_org *o, bool full,
+                               time_t now, struct dir_buf *b);
 /* Index of the area with CODE, or -1. */
 int dir_model_area(const struct dir_model *m, const char *code);
 /* Index of the area group with CODE, or -1. */

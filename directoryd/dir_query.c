@@ -208,7 +208,7 @@ bool dir_query_org_matches(const struct dir_model *m, const struct dir_org *o,
 }
 
 enum dir_rc dir_query_orgs(const struct dir_model *m, const struct dir_org_filter *f,
-                           long long after, int limit, bool full, struct dir_buf *out)
+                           long long after, int limit, bool full, time_t now, struct dir_buf *out)
 {
     struct lister l;
     long long last = 0;
@@ -216,7 +216,13 @@ enum dir_rc dir_query_orgs(const struct dir_model *m, const struct dir_org_filte
     for (int i = 0; i < m->norgs; i++) {
         const struct dir_org *o = &m->orgs[i];
         if (o->id <= after || !dir_query_org_matches(m, o, f)) continue;
-        if (!list_add(&l, full ? &o->json_full : &o->json_public)) break;
+        if (l.n == l.limit) {
+            l.more = true;
+            break;
+        }
+        if (!l.rc && l.n) l.rc = dir_buf_add(l.out, ",", 1);
+        if (!l.rc) l.rc = dir_model_org_json(m, o, full, now, l.out);
+        l.n++;
         last = o->id;
     }
     return list_end_id(&l, last);

@@ -42,9 +42,10 @@ enum dir_rc dir_query_area(const struct dir_model *m, int area, struct dir_buf *
 enum dir_rc dir_query_groups(const struct dir_model *m, const char *kind, struct dir_buf *out);
 /* One taxonomy in its configured order. */
 enum dir_rc dir_query_taxa(const struct dir_model *m, enum dir_tax_kind kind, struct dir_buf *out);
-/* Organisations with id > AFTER matching F; FULL adds non-public contact points. */
+/* Organisations with id > AFTER matching F; FULL adds non-public contact points; open_now
+ * and next_change are as of NOW. */
 enum dir_rc dir_query_orgs(const struct dir_model *m, const struct dir_org_filter *f,
-                           long long after, int limit, bool full, struct dir_buf *out);
+                           long long after, int limit, bool full, time_t now, struct dir_buf *out);
 /* True when organisation O matches F (exposed for unit tests). */
 bool dir_query_org_matches(const struct dir_model *m, const struct dir_org *o,
                            const struct dir_org_filter *f);

@@ -476,9 +476,8 @@ static enum dir_rc render(struct run *r, struct dir_buf *b)
         rc = dir_buf_printf(b, "%s{\"rank\":%d,\"tier\":%d,\"kind\":\"%s\",", i ? "," : "", i + 1,
                             it->tier, it->kind == IT_ORG ? "organization" : "person");
         if (!rc && it->kind == IT_ORG) {
-            const struct dir_json *card =
-                r->rq->people ? &m->orgs[it->idx].card_full : &m->orgs[it->idx].card_public;
-            rc = dir_buf_add(b, card->s, card->len);
+            rc = dir_model_org_card(m, &m->orgs[it->idx], r->rq->people,
+                                    r->rq->now ? r->rq->now : dir_hours_now(), b);
         } else if (!rc) {
             rc = dir_model_person_card(m, &m->people[it->idx], b);
         }

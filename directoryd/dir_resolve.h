@@ -31,6 +31,7 @@ struct dir_resolve_req {
     bool people;    /* the caller may see people (tier 1 staff) and non-public contacts */
     bool explain;   /* add the candidates skipped and why */
     const char *central_ref; /* ref of the central coordinating unit */
+    time_t now;              /* the time open_now and next_change are for (0 = the clock) */
 };
 
 /* Writes the answer as JSON into OUT. DIR_ERR_INVALID (with a static message in *WHY) when

@@ -114,8 +114,9 @@ static void answer(struct job *j, int status, long long id, const char *code)
     r->status = status;
     r->content_type = "application/json; charset=utf-8";
     if (strcmp(e, "organization") == 0 && (idx = dir_model_org(m, id)) >= 0) {
-        js = &m->orgs[idx].json_full;
-        version = m->orgs[idx].version;
+        snprintf(r->etag, sizeof r->etag, "\"%d\"", m->orgs[idx].version);
+        dir_model_org_json(m, &m->orgs[idx], true, dir_hours_now(), &r->body);
+        return;
     } else if (strcmp(e, "person") == 0 && (idx = dir_model_person(m, id)) >= 0) {
         snprintf(r->etag, sizeof r->etag, "\"%d\"", m->people[idx].version);
         dir_model_person_json(m, &m->people[idx], true, &r->body);

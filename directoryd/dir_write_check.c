@@ -116,6 +116,8 @@ static const char *read_only_hint(const char *key)
               {"verified_by", "use POST .../verify"},
               {"source", "set by the directory"},
               {"stale", "computed from verified_at"},
+              {"open_now", "computed from hours"},
+              {"next_change", "computed from hours"},
               {"demo", "set by the demo load only"}};
     for (size_t i = 0; i < sizeof ro / sizeof ro[0]; i++)
         if (strcmp(ro[i].key, key) == 0) return ro[i].hint;
@@ -513,6 +515,27 @@ static void check_programme_orgs(struct dir_write_check *j, json_t *list)
     }
 }
 
+static void hours_error(void *ctx, const char *field, const char *th, const char *en)
+{
+    dir_write_field_error(ctx, field, th, en);
+}
+
+/* An organisation's structured opening hours: null (unknown again), or the schedule of
+ * dir_hours.h checked field by field (hours.weekly[2].closes_at...). The body then holds
+ * its normal form (lists sorted, defaults filled in), which is what is written. */
+static void check_hours(struct dir_write_check *j, json_t *body, json_t *v)
+{
+    j->w.hours_set = true;
+    if (!json_is_null(v)) {
+        struct dir_arena *a = dir_arena_new();
+        const struct dir_hours *h;
+        if (dir_hours_parse(v, a, &h, hours_error, j))
+            json_object_set_new(body, "hours", dir_hours_json(h));
+        dir_arena_free(a);
+    }
+    j->w.hours = json_object_get(body, "hours");
+}
+
 /* Validates BODY against FIELDS (and the nested lists); fills j->w. */
 static void check_body(struct dir_write_check *j, json_t *body, const struct field *fields,
                        bool create, const char *entity, bool ldap)
@@ -536,6 +559,8 @@ static void check_body(struct dir_write_check *j, json_t *body, const struct fie
         } else if (org && strcmp(key, "services") == 0) {
             check_services(j, v);
             j->w.services = v;
+        } else if (org && strcmp(key, "hours") == 0) {
+            check_hours(j, body, v);
         } else if (person && strcmp(key, "memberships") == 0) {
             check_memberships(j, v);
             j->w.memberships = v;

@@ -9,9 +9,11 @@
 #include "dir_cfg.h"
 #include "dir_db.h"
 #include "dir_entry.h"
+#include "dir_hours.h"
 #include "dir_http.h"
 #include "dir_ldap.h"
 #include "dir_log.h"
+#include "dir_rate.h"
 #include "dir_refresh.h"
 #include "dir_session.h"
 #include "dir_sync.h"
@@ -35,6 +37,7 @@ struct dir_ctx {
     struct dir_http *health; /* the /healthz-only listener, or NULL */
     struct dir_ldap *ldap;
     struct dir_sync *sync;
+    struct dir_rate *report_rate; /* the limit on new reports of mistakes */
     struct dir_api api;
 };
 
@@ -250,6 +253,18 @@ static int cmd_serve(struct dir_ctx *ctx)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL); /* every thread inherits this */
     signal(SIGPIPE, SIG_IGN);
 
+    if (*ctx->cfg.test_now) {
+        time_t fixed;
+        if (!dir_hours_parse_instant(ctx->cfg.test_now, &fixed)) {
+            DIR_LOG(DIR_LOG_ERROR, "main",
+                    "test_now: '%s' is not YYYY-MM-DDTHH:MM:SS followed by +07:00 or Z",
+                    ctx->cfg.test_now);
+            return 2;
+        }
+        dir_hours_fix_clock(fixed);
+        DIR_LOG(DIR_LOG_WARN, "main", "test_now: open_now is computed for %s, not the clock",
+                ctx->cfg.test_now);
+    }
     if (open_db(ctx, 30))
         return 1;
     if (dir_db_migrate(ctx->db, ctx->cfg.schema_dir, "migrations", &applied, err, sizeof err)) {
@@ -278,6 +293,9 @@ static int cmd_serve(struct dir_ctx *ctx)
     ctx->sync = dir_sync_new(&ctx->cfg, ctx->db);
     ctx->api.sync = ctx->sync;
     ctx->api.cookie_secure = ctx->cfg.cookie_secure;
+    ctx->report_rate =
+        dir_rate_new(ctx->cfg.report_rate, DIR_REPORT_RATE_WINDOW_S, ctx->cfg.report_rate_slots);
+    ctx->api.reports = (struct dir_report_env){.db = ctx->db, .rate = ctx->report_rate};
     if (dir_api_start(&ctx->api, err, sizeof err)) {
         DIR_LOG(DIR_LOG_ERROR, "main", "%s", err);
         goto out;
@@ -367,6 +385,7 @@ out:
     dir_sync_free(ctx->sync);
     dir_refresh_stop(ctx->refresh);
     dir_session_free(ctx->sessions);
+    dir_rate_free(ctx->report_rate);
     dir_db_close(ctx->db);
     DIR_LOG(DIR_LOG_INFO, "main", "stopped");
     return ret;

@@ -251,6 +251,7 @@ WRITE_ROUTES = [
     (b"PATCH", b"/v1/programmes/1"), (b"POST", b"/v1/admin/api-clients"),
     (b"POST", b"/v1/admin/api-clients/nobody/revoke"), (b"PUT", b"/v1/admin/staff-roles/x"),
     (b"POST", b"/v1/admin/sync"), (b"POST", b"/v1/session"), (b"DELETE", b"/v1/session"),
+    (b"POST", b"/v1/reports"), (b"POST", b"/v1/reports/1/resolve"), (b"POST", b"/v1/reports/1/reopen"),
 ]
 
 BODIES = [
@@ -260,7 +261,10 @@ BODIES = [
                ensure_ascii=False).encode(),
     json.dumps({"name_th": "คน", "memberships": [{"organization": 1, "team_role": "x"}]}).encode(),
     b'{"name":"bb-client","role":"caseworker"}', b'{"role":null}', b'{"username":"a","password":"b"}',
-    b'{"moved":true,"successor":2}', b"{}", b"[]", b'{"a":' * 50 + b"1" + b"}" * 50,
+    b'{"moved":true,"successor":2}', b"{}", b"[]",
+    json.dumps({"entity": "organization", "id": "coc-lumphini", "message": " เบอร์ผิด\n",
+                "contact": "081-111-2222"}, ensure_ascii=False).encode(),
+    json.dumps({"note": "แก้แล้ว", "resolution": "fixed"}, ensure_ascii=False).encode(), b'{"a":' * 50 + b"1" + b"}" * 50,
     b'{"name_th":"\\u0000"}', b'{"name_th":"\\ud800"}', b'{"name_th":"\xff\xfe"}', b"\xef\xbb\xbf{}",
 ]
 

@@ -148,17 +148,17 @@ static void lists_page_with_cursor(void **state)
     struct dir_org_filter f = {.area = -1, .service = -1, .group = -1};
     struct dir_buf out;
     dir_buf_init(&out, 1 << 20);
-    assert_int_equal(dir_query_orgs(m, &f, 0, 2, false, &out), DIR_OK);
+    assert_int_equal(dir_query_orgs(m, &f, 0, 2, false, 0, &out), DIR_OK);
     assert_non_null(strstr(out.data, "\"next\":\"2\"}"));
     dir_buf_free(&out);
     dir_buf_init(&out, 1 << 20);
-    assert_int_equal(dir_query_orgs(m, &f, 2, 2, false, &out), DIR_OK);
+    assert_int_equal(dir_query_orgs(m, &f, 2, 2, false, 0, &out), DIR_OK);
     assert_non_null(strstr(out.data, "\"id\":3"));
     assert_non_null(strstr(out.data, "\"next\":null}"));
     dir_buf_free(&out);
     /* The cap is honoured. */
     dir_buf_init(&out, 64);
-    assert_int_equal(dir_query_orgs(m, &f, 0, 50, false, &out), DIR_ERR_LIMIT);
+    assert_int_equal(dir_query_orgs(m, &f, 0, 50, false, 0, &out), DIR_ERR_LIMIT);
     dir_buf_free(&out);
     dir_model_release(m);
 }

@@ -68,7 +68,7 @@ export async function open(page, path = '/') {
 export async function findAnswer(page, { type, pick, need, group }) {
   const area = page.getByRole('combobox', { name: /พื้นที่|Area/ });
   await area.fill(type);
-  await page.getByRole('option', { name: new RegExp(`^${esc(pick)}(\\s|$)`) }).first().click();
+  await page.getByRole('option', { name: new RegExp(`^${esc(pick)}(\\s|$)`) }).first().click({ timeout: 10_000 });
   if (need) await page.getByLabel(/ความต้องการ|Need/).selectOption({ label: need });
   if (group) await page.getByLabel(/กลุ่มเป้าหมาย|Target group/).selectOption({ label: group });
   await page.getByRole('button', { name: /ค้นหาผู้ติดต่อ|Find contacts/ }).click();

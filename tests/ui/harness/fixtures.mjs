@@ -94,13 +94,15 @@ export const test = base.extend({
   },
 });
 
-// A full-page screenshot under out/screenshots/NAME-<width>.png; answers its path.
+// A full-page screenshot under out/screenshots/NAME-<width>.png, and what the screen shows
+// without scrolling as NAME-<width>-screen.png (the README's pictures); answers the paths.
 export async function shot(page, name) {
   const dir = path.join(OUT, 'screenshots');
   fs.mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, `${name}-${page.viewportSize().width}.png`);
-  await page.screenshot({ path: file, fullPage: true });
-  return file;
+  const base = path.join(dir, `${name}-${page.viewportSize().width}`);
+  await page.screenshot({ path: `${base}.png`, fullPage: true });
+  await page.screenshot({ path: `${base}-screen.png` });
+  return [`${base}.png`, `${base}-screen.png`];
 }
 
 // axe-core's serious and critical violations on the page as it is now, one line each.

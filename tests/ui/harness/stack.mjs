@@ -17,11 +17,14 @@ export const ROOT = path.resolve(here, '..', '..', '..');
 export const OUT = path.resolve(here, '..', 'out');
 const PGCTL = path.join(ROOT, 'scripts', 'pgctl');
 
-// The logins the tests use (made fresh in every run's private database).
+// The logins the tests use (made fresh in every run's private database). Signing out ends
+// every session of that user everywhere, so tests running at the same time each sign in as
+// their own caseworker: caseworkers[0] is the one to look around with by hand.
+const caseworker = (n) => ({ username: `ui.caseworker${n}`, password: `ui-caseworker-pass-${n}` });
 export const LOGINS = {
   adminKey: 'ui-test-admin-key-0123456789abcdef',
   coordinatorKey: 'ui-test-coordinator-key-0123456789',
-  caseworker: { username: 'ui.caseworker', password: 'ui-caseworker-pass-1' },
+  caseworkers: [1, 2, 3, 4, 5].map(caseworker),
   coordinator: { username: 'ui.coordinator', password: 'ui-coordinator-pass-1' },
 };
 
@@ -85,7 +88,7 @@ export async function startStack({ bin = process.env.DIRECTORYD_BIN || path.join
     run(bin, ['load-demo'], env);
     run(bin, ['api-client', 'ui-admin', 'admin'], { ...env, DIRECTORYD_CLIENT_SECRET: LOGINS.adminKey });
     run(bin, ['api-client', 'ui-coordinator', 'coordinator'], { ...env, DIRECTORYD_CLIENT_SECRET: LOGINS.coordinatorKey });
-    for (const [role, acc] of [['caseworker', LOGINS.caseworker], ['coordinator', LOGINS.coordinator]]) {
+    for (const [role, acc] of [...LOGINS.caseworkers.map((c) => ['caseworker', c]), ['coordinator', LOGINS.coordinator]]) {
       run(bin, ['local-account', acc.username, role], { ...env, DIRECTORYD_ACCOUNT_PASSWORD: acc.password });
     }
     const httpPort = await freePort();
@@ -130,7 +133,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   const s = await startStack();
   console.log(`directoryd: ${s.baseURL}/  (Ctrl-C stops it)\n  psql '${s.dbURL}'\n` +
     `  tests against it: DIRECTORYD_UI_URL=${s.baseURL} DIRECTORYD_UI_DB=${s.dbURL} npx playwright test\n` +
-    `  admin key: ${LOGINS.adminKey}\n  caseworker: ${LOGINS.caseworker.username} / ${LOGINS.caseworker.password}\n  coordinator: ${LOGINS.coordinator.username} / ${LOGINS.coordinator.password}`);
+    `  admin key: ${LOGINS.adminKey}\n  caseworker: ${LOGINS.caseworkers[0].username} / ${LOGINS.caseworkers[0].password}\n  coordinator: ${LOGINS.coordinator.username} / ${LOGINS.coordinator.password}`);
   const done = async () => { await s.stop().catch((e) => console.error(String(e))); process.exit(0); };
   process.on('SIGINT', done);
   process.on('SIGTERM', done);

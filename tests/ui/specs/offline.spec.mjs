@@ -1,5 +1,5 @@
 // Poor signal: an answer seen once still shows with no network at all, marked as saved.
-import { test, expect } from '../harness/fixtures.mjs';
+import { test, expect, shot } from '../harness/fixtures.mjs';
 import * as app from '../harness/app.mjs';
 
 test('after one answer the phone goes offline, the app reloads and still shows it, marked as saved', async ({ page, context, db }) => {
@@ -17,5 +17,6 @@ test('after one answer the phone goes offline, the app reloads and still shows i
   await page.reload();
   await expect(app.answerCards(page).first()).toContainText(welfare);
   await expect(page.getByText(app.WORDS.th.saved).first()).toBeVisible();
+  await shot(page, 'answer-offline');
   await context.setOffline(false);
 });

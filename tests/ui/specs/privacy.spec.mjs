@@ -58,7 +58,7 @@ test('a caseworker who signs in sees the district welfare staff and their number
   expect(staff.length).toBeGreaterThan(0);
 
   await app.open(page);
-  await app.signIn(page, LOGINS.caseworker);
+  await app.signIn(page, LOGINS.caseworkers[1]);
   await app.findAnswer(page, { type: 'ปทุมวัน', pick: 'เขตปทุมวัน', need: 'การให้คำปรึกษาแนะนำ', group: 'เด็กเร่ร่อน' });
   for (const [name, mobile] of staff) {
     const card = app.answerCards(page).filter({ hasText: name });
@@ -90,4 +90,24 @@ test('a caseworker who signs in sees the district welfare staff and their number
   await app.findAnswer(page, { type: 'ปทุมวัน', pick: 'เขตปทุมวัน', need: 'การให้คำปรึกษาแนะนำ', group: 'เด็กเร่ร่อน' });
   await expect(app.answerCards(page).first()).toContainText(welfare);
   for (const [name] of staff) await expect(page.locator('body')).not.toContainText(name);
+});
+
+test('signed out on another phone: this phone says it is signed out and still finds public contacts', async ({ page, browser, db }) => {
+  const who = LOGINS.caseworkers[4];
+  await app.open(page);
+  await app.signIn(page, who);
+  // The same caseworker on a second phone signs out: that ends every session of theirs.
+  const other = await browser.newContext();
+  const phone2 = await other.newPage();
+  await app.open(phone2);
+  await app.signIn(phone2, who);
+  await app.signOut(phone2);
+  await other.close();
+
+  // Back on the first phone (no reload: the app is still open), the next search still works,
+  // anonymously, and says so.
+  await page.getByRole('navigation').getByRole('link', { name: app.WORDS.th.nav[0], exact: true }).click();
+  await app.findAnswer(page, { type: 'ปทุมวัน', pick: 'เขตปทุมวัน', need: 'การให้คำปรึกษาแนะนำ', group: 'เด็กเร่ร่อน' });
+  await expect(app.answerCards(page).first()).toContainText(db.value(`SELECT name_th FROM organization WHERE ref = 'district-1007-welfare'`));
+  await expect(page.getByRole('navigation').getByRole('link', { name: /เข้าสู่ระบบ/ })).toBeVisible();
 });

@@ -44,7 +44,7 @@ test('the signed-in screens: sign-in, the answer with staff, a person page, the 
     await app.open(page);
     await app.openSignIn(page);
     await shot(page, 'sign-in');
-    await app.signIn(page, LOGINS.caseworker);
+    await app.signIn(page, LOGINS.caseworkers[2]);
     await app.findAnswer(page, { type: 'ปทุมวัน', pick: 'เขตปทุมวัน', need: 'การให้คำปรึกษาแนะนำ', group: 'เด็กเร่ร่อน' });
     await expect(app.answerCards(page).nth(1)).toBeVisible();
     await shot(page, 'answer-signed-in');

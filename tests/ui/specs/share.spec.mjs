@@ -33,7 +33,7 @@ test('a signed-in caseworker sharing a staff member\'s card sends no staff-only 
   const staffOnly = db.rows(`SELECT value FROM contact_point WHERE person_id = ${id} AND NOT is_public`).map((r) => r[0]);
   expect(staffOnly.length).toBeGreaterThan(0);
   await app.open(page);
-  await app.signIn(page, LOGINS.caseworker);
+  await app.signIn(page, LOGINS.caseworkers[3]);
   await app.findAnswer(page, { type: 'ปทุมวัน', pick: 'เขตปทุมวัน', need: 'การให้คำปรึกษาแนะนำ', group: 'เด็กเร่ร่อน' });
   const card = app.answerCards(page).filter({ hasText: name });
   for (const v of staffOnly) await expect(card).toContainText(v); // shown to the caseworker...

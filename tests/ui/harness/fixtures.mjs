@@ -100,8 +100,8 @@ export async function shot(page, name) {
   const dir = path.join(OUT, 'screenshots');
   fs.mkdirSync(dir, { recursive: true });
   const base = path.join(dir, `${name}-${page.viewportSize().width}`);
-  await page.screenshot({ path: `${base}.png`, fullPage: true });
   await page.screenshot({ path: `${base}-screen.png` });
+  await page.screenshot({ path: `${base}.png`, fullPage: true });
   return [`${base}.png`, `${base}-screen.png`];
 }
 

@@ -2,7 +2,7 @@
 // baseURL pointing at the run's directoryd; `db` (psql against the run's database: the tests
 // check numbers against the system of record, not against what the UI says); `api` (plain HTTP
 // to the JSON API as anonymous, the admin key or the coordinator key); and a check after each
-// test that the browser reported no Content-Security-Policy violation.
+// test that the browser reported no Content-Security-Policy violation and no uncaught error.
 // Helpers: shot() (a screenshot under out/screenshots/), seriousA11yViolations() (axe-core),
 // horizontalOverflow().
 import { test as base, expect } from '@playwright/test';
@@ -84,13 +84,16 @@ export const test = base.extend({
     await use({ rows: (sql) => psqlRows(url, sql), value: (sql) => (psqlRows(url, sql)[0] || [])[0] });
   },
   api: async ({ baseURL }, use) => { await use(new Api(baseURL)); },
-  // Every page of the test's context is watched: a CSP violation the browser reports fails it.
+  // Every page of the test's context is watched: a CSP violation the browser reports, or an
+  // error the app let through uncaught, fails the test.
   context: async ({ context }, use, testInfo) => {
     const violations = [];
     context.on('console', (m) => { if (CSP_RE.test(m.text())) violations.push(m.text()); });
-    context.on('weberror', (e) => { testInfo.annotations.push({ type: 'page error', description: String(e.error()) }); });
+    const errors = [];
+    context.on('weberror', (e) => { errors.push(String(e.error())); });
     await use(context);
     expect(violations, 'Content-Security-Policy violations reported in the browser console').toEqual([]);
+    expect(errors, 'uncaught errors in the app').toEqual([]);
   },
 });
 

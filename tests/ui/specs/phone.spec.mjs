@@ -45,3 +45,41 @@ test('larger text doubles the text on the answer and it still fits a 360 px scre
   await page.reload();
   await expect(page.getByRole('button', { name: app.WORDS.th.largeText })).toHaveAttribute('aria-pressed', 'true');
 });
+
+// Tab until the focused element matches NAME (an accessible name or a test on the element).
+async function tabTo(page, test, max = 25) {
+  for (let i = 0; i < max; i += 1) {
+    await page.keyboard.press('Tab');
+    if (await page.evaluate(test)) return;
+  }
+  throw new Error('never reached with Tab');
+}
+
+test('the keyboard alone finds the answer, with the focus always visible', async ({ page, db }) => {
+  await app.open(page);
+  const focusVisible = () => page.evaluate(() => {
+    const s = getComputedStyle(document.activeElement);
+    return (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0) || s.boxShadow !== 'none';
+  });
+  await tabTo(page, () => document.activeElement.getAttribute('role') === 'combobox');
+  expect(await focusVisible(), 'the area field shows it has the focus').toBe(true);
+  await page.keyboard.type('ปทุมวัน');
+  await expect(page.getByRole('option').first()).toBeVisible();
+  await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('Enter');
+  await expect(page.getByRole('combobox', { name: /พื้นที่/ })).toHaveValue('เขตปทุมวัน');
+  await tabTo(page, () => document.activeElement.name === 'need');
+  expect(await focusVisible(), 'the need field shows it has the focus').toBe(true);
+  await page.keyboard.press('ArrowDown');
+  await expect(page.getByLabel(/ความต้องการ/)).toHaveValue('counselling');
+  await tabTo(page, () => document.activeElement.name === 'group');
+  await page.keyboard.press('ArrowDown');
+  await expect(page.getByLabel(/กลุ่มเป้าหมาย/)).toHaveValue('street_children');
+  await tabTo(page, () => document.activeElement.type === 'submit');
+  expect(await focusVisible(), 'the button shows it has the focus').toBe(true);
+  await page.keyboard.press('Enter');
+  await expect(app.answerCards(page).first()).toContainText(db.value(`SELECT name_th FROM organization WHERE ref = 'district-1007-welfare'`));
+  // On to the first number to call, by keyboard.
+  await tabTo(page, () => (document.activeElement.getAttribute('href') || '').startsWith('tel:'), 40);
+  expect(await focusVisible(), 'the phone link shows it has the focus').toBe(true);
+});

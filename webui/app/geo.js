@@ -35,13 +35,20 @@ export function position() {
     });
 }
 
+// Bangkok and the provinces around it: Samut Prakan, Nonthaburi, Pathum Thani,
+// Chachoengsao, Nakhon Pathom, Samut Sakhon.
+const AROUND_BANGKOK = ['10', '11', '12', '13', '24', '73', '74'];
+
 /**
- * The nearest district: Bangkok's 50 first (one small request); the whole country's only when
- * the position is not within 15 km of a Bangkok district's centre. -> {area, km} or null.
+ * The nearest district -> {area, km} or null. Near Bangkok (within 20 km of one of its
+ * districts' centres) only Bangkok's and its neighbouring provinces' districts can be nearest,
+ * so a few small lists suffice; elsewhere the whole country's 928 districts are read (once).
  */
 export async function nearestDistrict(lat, lon) {
-    const bkk = nearestOf(await districts({ bangkokOnly: true }), lat, lon);
-    if (bkk && bkk.km <= 15) return bkk;
-    const all = nearestOf(await districts(), lat, lon);
-    return all || bkk;
+    const bkk = nearestOf(await districts('10'), lat, lon);
+    if (bkk && bkk.km <= 20) {
+        const lists = await Promise.all(AROUND_BANGKOK.map((p) => districts(p).catch(() => [])));
+        return nearestOf(lists.flat(), lat, lon) || bkk;
+    }
+    return nearestOf(await districts(), lat, lon) || bkk;
 }

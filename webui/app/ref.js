@@ -68,11 +68,11 @@ export function areaName(a) {
     }
 }
 
-/** Every district with coordinates; Bangkok's alone when bangkokOnly (one small request). */
-export async function districts({ bangkokOnly = false } = {}) {
+/** Districts with coordinates: of one province (code), or of the whole country (null). */
+export async function districts(province = null) {
     const out = [];
     let cursor = null;
-    const base = bangkokOnly ? '/v1/areas?kind=district&parent=10&limit=100' : '/v1/areas?kind=district&limit=500';
+    const base = province ? `/v1/areas?kind=district&parent=${encodeURIComponent(province)}&limit=500` : '/v1/areas?kind=district&limit=500';
     for (let page = 0; page < 10; page += 1) {
         const d = await once(cursor ? `${base}&cursor=${encodeURIComponent(cursor)}` : base);
         out.push(...(d.items || []));

@@ -17,6 +17,11 @@ DIR_PACKAGES="build-essential cmake pkg-config git ca-certificates util-linux
 # Debian 12's clang 14 and its runtimes (libFuzzer, ASan, UBSan).
 DIR_FUZZ_PACKAGES="clang libclang-rt-14-dev"
 
+# What the browser tests of the web UI (tests/ui, a step of scripts/test) need besides them:
+# Debian's Chromium (Playwright drives /usr/bin/chromium; it never downloads a browser), the
+# Thai fonts it renders the UI with, and Node.js with npm when the machine has none.
+DIR_UI_PACKAGES="chromium fonts-thai-tlwg"
+
 dir_say() { printf '%s\n' "directoryd: $*" >&2; }
 
 # Installs the Debian packages that are missing (apt-get; needs root or sudo).

@@ -390,8 +390,8 @@ static void list_taxa(struct call *c, enum dir_tax_kind kind)
 
 static void list_orgs(struct call *c)
 {
-    static const char *const args[] = {"q",      "area",  "service", "group", "type",
-                                       "status", "limit", "cursor",  NULL};
+    static const char *const args[] = {"q",     "area",   "service", "group", "type",
+                                       "status", "parent", "limit",   "cursor", NULL};
     struct dir_org_filter f = {0};
     int limit, type;
     long long after;
@@ -408,6 +408,18 @@ static void list_orgs(struct call *c)
         bad_param(c, "status", "ใช้ active, closed หรือ moved",
                   "'%s' is not one of active, closed, moved", SHOW(f.status));
         return;
+    }
+    const char *parent = dir_http_arg(c->req, "parent");
+    if (parent) {
+        /* The parent by id or ref, as /v1/organizations/{id} finds it. */
+        long long id;
+        int o = parse_id(parent, &id) ? dir_model_org(c->m, id) : dir_model_org_by_ref(c->m, parent);
+        if (o < 0) {
+            bad_param(c, "parent", "ไม่พบหน่วยงานแม่นี้", "no organisation has id or ref '%s'",
+                      SHOW(parent));
+            return;
+        }
+        f.parent = c->m->orgs[o].id;
     }
     if (!get_q(c, &q)) return;
     f.q = q;
@@ -1076,7 +1088,11 @@ void dir_api_handle(void *app, const struct dir_http_req *req, struct dir_http_r
         deny(&c, r->role);
         goto out;
     }
-    if (r->flags & DIR_ROUTE_CACHE) resp->cache = "no-cache";
+    if (r->flags & DIR_ROUTE_CACHE) {
+        resp->cache = "no-cache";
+        /* What a read shows depends on who asks (people's contacts, staff in answers). */
+        dir_http_resp_header(resp, "Vary", "Authorization, Cookie");
+    }
     r->handler(&x);
 out:
     if (resp->status >= 500)

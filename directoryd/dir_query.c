@@ -186,6 +186,7 @@ bool dir_query_org_matches(const struct dir_model *m, const struct dir_org *o,
 {
     if (f->type && (!o->type || strcmp(o->type, f->type) != 0)) return false;
     if (f->status && strcmp(o->status, f->status) != 0) return false;
+    if (f->parent && o->parent_id != f->parent) return false;
     if (f->q && !name_matches(f->q, o->fold_th, o->fold_en) &&
         !dir_text_contains(o->fold_ref, f->q))
         return false;

@@ -24,6 +24,7 @@ struct dir_org_filter {
     int group;          /* target group index, or -1 */
     const char *type;   /* org type code, or NULL */
     const char *status; /* active/closed/moved, or NULL for all */
+    long long parent;   /* the parent organisation's id, or 0 for any */
 };
 
 struct dir_person_filter {

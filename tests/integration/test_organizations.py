@@ -116,11 +116,39 @@ def test_bad_filters_are_400_naming_the_parameter(api):
     for params, field in [({"service": "teleportation"}, "service"),
                           ({"group": "adults"}, "group"), ({"type": "castle"}, "type"),
                           ({"status": "sleeping"}, "status"), ({"area": "1099"}, "area"),
-                          ({"cursor": "xyz"}, "cursor"), ({"q": "x" * 201}, "q")]:
+                          ({"cursor": "xyz"}, "cursor"), ({"q": "x" * 201}, "q"),
+                          ({"parent": "999999"}, "parent"), ({"parent": "no-such-ref"}, "parent")]:
         status, hdrs, data = api.get("/v1/organizations", params)
         assert status == 400, params
         assert hdrs["Content-Type"] == "application/problem+json"
         assert [e["field"] for e in data["errors"]] == [field]
+
+
+def test_children_of_an_organisation_by_parent_id_or_ref(api):
+    """The organisation page lists its child organisations with ?parent= (id or ref)."""
+    everything = find(api, limit=500)
+    kids = {}
+    for o in everything:
+        if o["parent"]:
+            kids.setdefault(o["parent"], set()).add(o["id"])
+    assert kids, "the reference network has organisations with a parent"
+    pid, want = max(kids.items(), key=lambda kv: len(kv[1]))
+    assert {o["id"] for o in find(api, parent=str(pid))} == want
+    status, _, parent = api.get("/v1/organizations/%d" % pid)
+    assert status == 200
+    if parent.get("ref"):
+        assert {o["id"] for o in find(api, parent=parent["ref"])} == want
+    # An organisation with no children lists none.
+    leaf = next(o["id"] for o in everything if o["id"] not in kids)
+    assert find(api, parent=str(leaf)) == []
+
+
+def test_reads_vary_with_the_caller(api):
+    """An organisation's answer differs for a signed-in caller (non-public contacts), so a
+    cache between the daemon and the browser must key on who asks."""
+    status, hdrs, _ = api.get("/v1/organizations", {"limit": 1})
+    assert status == 200
+    assert {v.strip().lower() for v in hdrs["Vary"].split(",")} >= {"authorization", "cookie"}
 
 
 def test_services_and_target_groups(api):

@@ -105,12 +105,28 @@ def test_changes_feed_for_mirrors(api, daemon):
 
 
 def test_changes_too_old_is_410(demo_db, workdir):
+    # The newest changes are six organisation edits (API client changes are not listed).
+    psql(demo_db, "UPDATE organization SET hours_en = hours_en WHERE id IN "
+                  "(SELECT id FROM organization ORDER BY id LIMIT 6)")
     d = Daemon(demo_db, workdir, extra_env={"DIRECTORYD_CHANGES_KEPT": "10"})
     try:
         status, hdrs, e = d.http.get("/v1/changes", {"since": "1"})
         assert status == 410 and hdrs["Content-Type"] == "application/problem+json"
         _, _, h = d.http.get("/healthz")
-        status, _, ok = d.http.get("/v1/changes", {"since": h["seq"] - 5})
-        assert status == 200 and len(ok["items"]) <= 5
+        newest = int(psql(demo_db, "SELECT max(seq) FROM change_log"))
+        assert h["seq"] == newest
+        status, _, ok = d.http.get("/v1/changes", {"since": newest - 5})
+        assert status == 200 and [c["seq"] for c in ok["items"]] == list(range(newest - 4, newest + 1))
+        assert all(c["entity"] == "organization" for c in ok["items"]) and ok["next"] is None
+        # since=0 means "from the oldest kept": the 10 newest rows, oldest first.
+        kept = [int(x) for x in psql(demo_db, "SELECT seq FROM change_log WHERE seq > %d AND "
+                                              "entity NOT IN ('api_client', 'session') "
+                                              "ORDER BY seq" % (newest - 10)).split()]
+        assert len(kept) >= 6
+        status, _, first = d.http.get("/v1/changes", {"since": "0", "limit": 3})
+        assert status == 200, first
+        assert [c["seq"] for c in first["items"]] == kept[:3] and first["next"] == str(kept[2])
+        status, _, again = d.http.get("/v1/changes", {"since": kept[0] - 1, "limit": 3})
+        assert status == 200 and again["items"] == first["items"]
     finally:
         d.stop()

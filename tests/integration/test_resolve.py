@@ -29,11 +29,17 @@ def test_pathum_wan_counselling_street_children(api):
     assert "ปทุมวัน" in items[0]["reason"]["th"] and "Pathum Wan" in items[0]["reason"]["en"]
 
 
-def test_anonymous_gets_no_people_and_public_contacts_only(api):
+def test_anonymous_gets_no_people_and_public_contacts_only(api, daemon):
+    from test_organizations import leaks, private_values
+    private = private_values(daemon)  # adds non-public contacts to 1007's and 1024's contacts
     anon = resolve(api, area="1007")
     assert all(i["kind"] == "organization" for i in anon["items"])
     assert all(c["public"] for i in anon["items"] for c in i["contacts"])
+    for params in ({"area": "1007"}, {"area": "100701", "explain": "1"}, {"area": "1024"},
+                   {"area": "1007", "need": "counselling", "group": "street_children"}):
+        assert not leaks(resolve(api, **params), private), params
     authed = resolve(api, key=ADMIN_KEY, area="1007")
+    assert "089-111-0001" in leaks(authed, private)  # the centre's, shown with a key
     people = [i for i in authed["items"] if i["kind"] == "person"]
     assert people and all(p["tier"] == 1 for p in people)
     assert any(c["kind"] in ("mobile", "email") for p in people for c in p["contacts"])

@@ -1,8 +1,9 @@
 """The read model follows PostgreSQL: edits by hand show within a second; outages are survived."""
 import os
 import subprocess
+import time
 
-from conftest import ADMIN_KEY, PGCTL, Daemon, free_port, psql, run_cli, wait_for
+from conftest import ADMIN_KEY, BIN, PGCTL, Daemon, Http, free_port, psql, run_cli, wait_for
 
 
 def test_psql_edit_visible_within_one_second(api, daemon):
@@ -47,8 +48,10 @@ def test_revoked_key_stops_working(api, daemon):
 
 
 def test_survives_postgresql_restart(workdir):
-    """PostgreSQL goes away: answers keep coming from the last snapshot; when it is back,
-    new edits show again."""
+    """PostgreSQL goes away: for the whole outage (2 s and more) answers keep coming from the
+    last snapshot, /healthz says degraded with the database down, and a write answers 503;
+    when it is back, new edits show again."""
+    import json
     data = os.path.join(workdir, "pg-restart")
     port = free_port()
     subprocess.run([PGCTL, "start", data, str(port)], check=True)
@@ -56,20 +59,108 @@ def test_survives_postgresql_restart(workdir):
                          text=True).stdout.strip()
     try:
         run_cli("migrate", env={"DIRECTORYD_DB": url})
+        run_cli("api-client", "it-outage", "coordinator",
+                env={"DIRECTORYD_DB": url, "DIRECTORYD_CLIENT_SECRET": ADMIN_KEY})
         d = Daemon(url, workdir)
         try:
+            _, _, h = d.http.get("/healthz")
+            assert h["status"] == "ok" and h["database"]["state"] == "up"
             subprocess.run([PGCTL, "stop", data], check=True)
-            status, _, body = d.http.get("/v1/organizations", {"q": "ลุมพินี"})
-            assert status == 200 and body["items"]
+            t0, reads, degraded = time.time(), 0, None
+            while time.time() - t0 < 2.5:
+                status, _, body = d.http.get("/v1/organizations", {"q": "ลุมพินี"})
+                assert status == 200 and body["items"], (status, body)
+                reads += 1
+                status, _, h = d.http.get("/healthz")
+                assert status == 200 and h["status"] in ("ok", "degraded"), h
+                if h["status"] == "degraded":
+                    degraded = h
+                time.sleep(0.1)
+            assert reads >= 10
+            assert degraded and degraded["database"]["state"] == "down", degraded
+            assert degraded["database"]["error"] and degraded["database"]["since"] > 0
+            status, hdrs, p = d.http.request(
+                "POST", "/v1/organizations", key=ADMIN_KEY,
+                headers={"Content-Type": "application/json"},
+                body=json.dumps({"name_th": "ระหว่างฐานข้อมูลล่ม", "type": "ngo", "sector": "ngo",
+                                 "area": "1033"}).encode())
+            assert status == 503 and hdrs["Content-Type"] == "application/problem+json", p
             subprocess.run([PGCTL, "start", data, str(port)], check=True)
+            assert psql(url, "SELECT count(*) FROM organization WHERE name_th = 'ระหว่างฐานข้อมูลล่ม'") == "0"
             psql(url, "UPDATE organization SET name_en = 'Back again' WHERE ref = 'coc-lumphini'")
             ok, _ = wait_for(lambda: d.http.get("/v1/organizations", {"q": "back again"})[2]
                              .get("items"), timeout=15)
             assert ok, d.read_log()
+            ok, _ = wait_for(lambda: d.http.get("/healthz")[2]["status"] == "ok", timeout=15)
+            assert ok
         finally:
             d.stop()
     finally:
         subprocess.run([PGCTL, "stop", data], check=True)
+
+
+def test_edits_show_by_polling_when_no_notification_comes(api, daemon):
+    """The daemon polls the change log every refresh_ms as well as listening, so it keeps
+    current where LISTEN gives nothing (a hot standby refuses it): here the writer's session
+    sends no notification at all (its pg_notify is a no-op), and the edit still shows."""
+    oid = psql(daemon.db_url, "SELECT id FROM organization WHERE ref = 'coc-saphan-phra-pokklao'")
+    psql(daemon.db_url, "CREATE SCHEMA IF NOT EXISTS it_quiet; "
+                        "CREATE OR REPLACE FUNCTION it_quiet.pg_notify(text, text) RETURNS void "
+                        "LANGUAGE sql AS 'SELECT NULL::void'")
+    with_quiet = "SET search_path = it_quiet, pg_catalog, public; "
+    quiet = psql(daemon.db_url, with_quiet + "SELECT pg_notify('directoryd_changes', 'x') IS NULL")
+    assert quiet == "t"
+    for name in ("Quiet edit", "Saphan Phra Pokklao Child Opportunity Centre"):
+        psql(daemon.db_url, with_quiet + "UPDATE organization SET name_en = '%s' WHERE id = %s"
+             % (name, oid))
+        got, took = wait_for(lambda: api.get("/v1/organizations/" + oid)[2]["name_en"] == name,
+                             timeout=3)
+        assert got and took < 1.0, took
+
+
+def test_healthz_is_503_before_the_first_snapshot(demo_db, workdir):
+    """While the first load cannot finish (a table it reads is locked; lock_timeout makes it
+    fail), the daemon serves already: /healthz and the API answer 503 "starting"; once the
+    lock goes, the snapshot loads and /healthz turns 200."""
+    import signal
+    import urllib.request
+    lock = subprocess.Popen(["psql", demo_db, "-qAtc", "BEGIN; LOCK TABLE offering_target_group "
+                             "IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(4); COMMIT;"],
+                            stdout=subprocess.DEVNULL)
+    ok, _ = wait_for(lambda: psql(demo_db, "SELECT count(*) FROM pg_locks l JOIN pg_class c "
+                                           "ON c.oid = l.relation WHERE c.relname = "
+                                           "'offering_target_group' AND l.mode = "
+                                           "'AccessExclusiveLock' AND l.granted") == "1")
+    assert ok
+    port = free_port()
+    env = dict(os.environ, DIRECTORYD_DB=demo_db, DIRECTORYD_HTTP_PORT=str(port),
+               DIRECTORYD_LDAP_PORT=str(free_port()), DIRECTORYD_REFRESH_MS="100",
+               PGOPTIONS="-c lock_timeout=500")
+    log = open(os.path.join(workdir, "starting-%d.log" % port), "wb")
+    proc = subprocess.Popen([BIN, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    http = Http("http://127.0.0.1:%d" % port)
+
+    def answer(path):
+        try:
+            return http.get(path)
+        except OSError:
+            return None
+
+    try:
+        got, _ = wait_for(lambda: answer("/healthz"), timeout=10)
+        assert got, "no answer while the first load waits"
+        status, _, body = got
+        assert status == 503 and body == {"status": "starting"}, got
+        status, hdrs, p = http.get("/v1/organizations")
+        assert status == 503 and hdrs["Content-Type"] == "application/problem+json", p
+        ok, _ = wait_for(lambda: http.get("/healthz")[0] == 200, timeout=20)
+        assert ok
+        assert http.get("/v1/organizations", {"q": "ลุมพินี"})[2]["items"]
+    finally:
+        lock.wait(timeout=30)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+        log.close()
 
 
 def test_changes_feed_for_mirrors(api, daemon):

@@ -143,10 +143,22 @@ def test_starttls_rules_over_raw_ber(tls_daemon, daemon):
     s = ctx.wrap_socket(raw, server_hostname="127.0.0.1")
     s.sendall(extended(2, STARTTLS))
     assert b"\x0a\x01\x01" in read_message(s)
-    # Pipelined requests in one TLS record are answered in order.
+    # Pipelined requests in one TLS record are answered in order, each in full: 3's entries
+    # and its SearchResultDone (success), then 4's entries and its done.
     s.sendall(search_pdu(3, tlv(0x87, b"l")) + search_pdu(4, tlv(0x87, b"objectClass")))
-    first = read_message(s)
-    assert first.startswith(b"\x30") and b"\x02\x01\x03" in first[:8]
+    seen = []
+    while not seen or seen[-1] != (4, 0x65):
+        m = read_message(s)
+        i = 2 + (m[1] & 0x7f if m[1] & 0x80 else 0)  # past the outer header
+        assert m[i] == 0x02 and m[i + 1] == 1, m[:8]  # a one-byte message id
+        seen.append((m[i + 2], m[i + 3]))
+        if m[i + 3] == 0x65:
+            assert b"\x0a\x01\x00" in m, m  # resultCode success
+    first_done = seen.index((3, 0x65))
+    assert seen[0] == (3, 0x64) and first_done > 100
+    assert all(x == (3, 0x64) for x in seen[:first_done])
+    assert len(seen) - first_done - 2 > 100
+    assert all(x == (4, 0x64) for x in seen[first_done + 1:-1])
     s.close()
     # A request sent right behind StartTLS (before its answer) makes StartTLS an
     # operationsError; the connection stays in clear and answers that request.
@@ -159,32 +171,43 @@ def test_starttls_rules_over_raw_ber(tls_daemon, daemon):
 
 
 def drain(s):
-    """Reads until the server closes S (a reset counts as closed), at most 5 s."""
+    """Reads until the server closes S (a reset counts as closed), at most 5 s; true when the
+    server closed it (a client that merely stopped reading proves nothing)."""
     end = time.time() + 5
+    s.settimeout(5)
+    closed = False
     try:
-        while time.time() < end and s.recv(4096):
-            pass
-    except OSError:
+        while time.time() < end:
+            if not s.recv(4096):
+                closed = True
+                break
+    except socket.timeout:
         pass
+    except OSError:
+        closed = True
     s.close()
+    return closed
 
 
 def test_bad_tls_closes_only_that_connection(tls_daemon):
     d = tls_daemon
     # Clear-text LDAP to the LDAPS port; a handshake cut off; StartTLS then garbage.
-    for data in (search_pdu(1, tlv(0x87, b"l")), b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc"):
+    # The server closes the first at once; the cut-off one once the client stops sending.
+    for data, cut in ((search_pdu(1, tlv(0x87, b"l")), False),
+                      (b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc", True)):
         s = socket.create_connection(("127.0.0.1", d.ldaps_port), timeout=10)
         try:
             s.sendall(data)
-            s.shutdown(socket.SHUT_WR)
+            if cut:
+                s.shutdown(socket.SHUT_WR)
         except OSError:  # the server may have reset it already
             pass
-        drain(s)
+        assert drain(s), data[:8]
     s = socket.create_connection(("127.0.0.1", d.ldap_port), timeout=10)
     s.sendall(extended(1, STARTTLS))
     read_message(s)
     s.sendall(b"\x30\x05\x02\x01\x02\x42\x00" * 3)
-    drain(s)
+    assert drain(s)
     # Still serving both ports.
     c = tls_conn("ldaps://127.0.0.1:%d" % d.ldaps_port, d.cert)
     assert c.whoami_s() == ""

@@ -226,3 +226,65 @@ def test_tls_settings_are_checked_at_start(demo_db, workdir, certs):
         with pytest.raises(RuntimeError) as e:
             Daemon(demo_db, workdir, env)
         assert says in str(e.value)
+
+
+PERMISSIVE_OPENSSL = """openssl_conf = openssl_init
+[openssl_init]
+ssl_conf = ssl_sect
+[ssl_sect]
+system_default = system_default_sect
+[system_default_sect]
+MinProtocol = TLSv1
+CipherString = DEFAULT:@SECLEVEL=0
+"""
+
+
+def test_tls_1_0_and_1_1_are_refused(demo_db, workdir, certs):
+    """directoryd itself refuses TLS older than 1.2: the daemon runs here with an OpenSSL
+    configuration that would allow TLS 1.0 (so the system's defaults prove nothing), and a
+    client offering at most TLS 1.0 or 1.1 fails the handshake on LDAPS and after StartTLS,
+    while TLS 1.2 works on the same daemon."""
+    import warnings
+    (cert, key), _ = certs
+    conf = os.path.join(workdir, "openssl-permissive.cnf")
+    with open(conf, "w") as f:
+        f.write(PERMISSIVE_OPENSSL)
+    ldaps_port = free_port()
+    d = Daemon(demo_db, workdir, {"DIRECTORYD_LDAP_TLS_CERT": cert, "DIRECTORYD_LDAP_TLS_KEY": key,
+                                  "DIRECTORYD_LDAPS_PORT": str(ldaps_port), "OPENSSL_CONF": conf})
+
+    def context(version):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            ctx.load_verify_locations(cert)
+            ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+            ctx.minimum_version = ssl.TLSVersion.TLSv1
+            ctx.maximum_version = version
+        return ctx
+
+    def handshake(version, starttls):
+        raw = socket.create_connection(("127.0.0.1", d.ldap_port if starttls else ldaps_port),
+                                       timeout=10)
+        try:
+            if starttls:
+                raw.sendall(extended(1, STARTTLS))
+                assert b"\x0a\x01\x00" in read_message(raw)
+            s = context(version).wrap_socket(raw, server_hostname="127.0.0.1")
+            proto = s.version()
+            s.sendall(extended(2, b"1.3.6.1.4.1.4203.1.11.3"))  # Who am I?
+            assert b"\x0a\x01\x00" in read_message(s)
+            s.close()
+            return proto
+        except (ssl.SSLError, ConnectionResetError, EOFError):
+            return None
+        finally:
+            raw.close()
+
+    try:
+        for starttls in (False, True):
+            assert handshake(ssl.TLSVersion.TLSv1_2, starttls) == "TLSv1.2", starttls
+            for old in (ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1):
+                assert handshake(old, starttls) is None, (old, starttls)
+    finally:
+        d.stop()

@@ -12,7 +12,39 @@ def test_help_and_version():
     for word in ("migrate", "load-demo", "api-client", "--http-port", "DIRECTORYD_HTTP_PORT",
                  "DIRECTORYD_DB", "DIRECTORYD_LDAP_PORT"):
         assert word in p.stdout
-    assert run_cli("--version").stdout.startswith("directoryd ")
+    version = run_cli("--version").stdout
+    assert version.startswith("directoryd ") and len(version.split()) >= 2
+    assert run_cli("version").stdout == version  # the subcommand says the same
+
+
+def test_config_file_from_directoryd_config(pg):
+    """DIRECTORYD_CONFIG names the file (as --config does); precedence default < file <
+    environment < flag."""
+    url = pg()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIRECTORYD_")}
+    with tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False) as f:
+        f.write("# the database\ndb = %s\nrefresh_ms = 123\n" % url)
+    try:
+        p = subprocess.run([BIN, "migrate"], env=dict(env, DIRECTORYD_CONFIG=f.name),
+                           capture_output=True, text=True, timeout=120)
+        assert p.returncode == 0, p.stderr
+        assert psql(url, "SELECT count(*) > 0 FROM schema_migrations") == "t"
+        # The environment beats the file, a flag beats both.
+        bad = "postgresql://postgres@127.0.0.1:1/none"
+        p = subprocess.run([BIN, "migrate"], env=dict(env, DIRECTORYD_CONFIG=f.name, DIRECTORYD_DB=bad),
+                           capture_output=True, text=True, timeout=120)
+        assert p.returncode != 0
+        p = subprocess.run([BIN, "--db", url, "migrate"],
+                           env=dict(env, DIRECTORYD_CONFIG=f.name, DIRECTORYD_DB=bad),
+                           capture_output=True, text=True, timeout=120)
+        assert p.returncode == 0 and ": 0 applied" in p.stderr, p.stderr
+        with open(f.name, "a") as g:
+            g.write("refresh_ms = soon\n")
+        p = subprocess.run([BIN, "migrate"], env=dict(env, DIRECTORYD_CONFIG=f.name),
+                           capture_output=True, text=True, timeout=120)
+        assert p.returncode == 2 and ":4:" in p.stderr and "refresh_ms" in p.stderr, p.stderr
+    finally:
+        os.unlink(f.name)
 
 
 def test_config_file_errors_name_the_line():

@@ -143,3 +143,13 @@ def test_sigterm_stops_cleanly(demo_db, workdir):
     d = Daemon(demo_db, workdir)
     log = d.stop()  # asserts exit status 0 and no sanitizer report
     assert "stopped" in log
+
+
+def test_sigint_stops_cleanly(demo_db, workdir):
+    """Ctrl-C (SIGINT, as scripts/run's foreground daemon gets) stops it like SIGTERM."""
+    import signal
+    d = Daemon(demo_db, workdir)
+    d.proc.send_signal(signal.SIGINT)
+    assert d.proc.wait(timeout=30) == 0
+    log = d.stop()
+    assert "stopped" in log

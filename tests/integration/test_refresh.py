@@ -195,6 +195,34 @@ def test_changes_feed_for_mirrors(api, daemon):
         assert status == 400 and e["errors"][0]["field"] == "since"
 
 
+def test_changes_feed_names_every_entity(api, daemon):
+    """Areas, zone groups, services, target groups and programmes are in the feed too, by
+    their codes and ids; a member of a zone group is reported as its group."""
+    _, _, h = api.get("/healthz")
+    since = h["seq"]
+    prog = psql(daemon.db_url, "SELECT min(id) FROM programme")
+    assert prog
+    psql(daemon.db_url, "BEGIN; "
+                        "UPDATE area SET name_en = name_en WHERE code = '1007'; "
+                        "UPDATE area_group SET name_en = name_en WHERE code = 'bkk-z1'; "
+                        "UPDATE service SET name_en = name_en WHERE code = 'legal_aid'; "
+                        "UPDATE target_group SET name_en = name_en WHERE code = 'families'; "
+                        "UPDATE programme SET name_en = name_en WHERE id = %s; "
+                        "UPDATE area_group_member SET area_code = area_code "
+                        "WHERE group_code = 'bkk-z2' AND area_code = '1004'; COMMIT;" % prog)
+    want = {("area", "1007"), ("area_group", "bkk-z1"), ("service", "legal_aid"),
+            ("target_group", "families"), ("programme", prog), ("area_group", "bkk-z2")}
+
+    def feed():
+        d = api.get("/v1/changes", {"since": since})[2]
+        got = {(c["entity"], c["id"]) for c in d["items"]}
+        return d if want <= got else None
+
+    d, took = wait_for(feed)
+    assert d, api.get("/v1/changes", {"since": since})[2]
+    assert all(c["op"] == "update" for c in d["items"] if (c["entity"], c["id"]) in want)
+
+
 def test_changes_too_old_is_410(demo_db, workdir):
     # The newest changes are six organisation edits (API client changes are not listed).
     psql(demo_db, "UPDATE organization SET hours_en = hours_en WHERE id IN "

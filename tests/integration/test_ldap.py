@@ -521,7 +521,7 @@ def test_many_connections(big):
 
 def slow_filter():
     """An OR of 1,000 substring filters on objectClass that nothing matches: no index helps,
-    so every entry is tried against all of them (about 4 s over 40,000 entries)."""
+    so every entry is tried against all of them (some 4 to 8 s over 70,000 entries)."""
     def sub(parts):
         return tlv(0xa4, tlv(0x04, b"objectClass") +
                    tlv(0x30, b"".join(tlv(0x81, p) for p in parts)))
@@ -565,19 +565,19 @@ def slow_db(pg):
             env=dict(env, DIRECTORYD_CLIENT_SECRET=CASEWORKER_KEY))
     psql(url, "INSERT INTO person (ref, name_th, name_en, profession) "
               "SELECT 'slow-' || g, 'ทดสอบ ช้า' || g, 'Slow Person' || g, 'volunteer' "
-              "FROM generate_series(1, 30000) g")
+              "FROM generate_series(1, 60000) g")
     return url
 
 
 def test_time_limits(slow_db, workdir):
     """--ldap-time-limit caps every search (2 s here: timeLimitExceeded (3) at 2 s, not the
-    4 s the search needs), and a client's own smaller time limit applies (1 s)."""
+    4 s and more the search needs), and a client's own smaller time limit applies (1 s)."""
     d = Daemon(slow_db, workdir, extra_env={"DIRECTORYD_LDAP_TIME_LIMIT": "2"})
     try:
-        rc, took = timed_search(d, 0)
-        assert rc == 3 and 2.0 <= took < 3.5, (rc, took)
-        rc, took = timed_search(d, 1)
-        assert rc == 3 and 1.0 <= took < 1.8, (rc, took)
+        rc, server = timed_search(d, 0)
+        assert rc == 3 and 2.0 <= server < 3.5, (rc, server)
+        rc, client = timed_search(d, 1)
+        assert rc == 3 and 1.0 <= client < server - 0.5, (rc, client, server)
     finally:
         d.stop()
 

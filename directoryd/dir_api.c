@@ -539,9 +539,9 @@ static void changes(struct call *c)
     }
     const struct dir_model *m = c->m;
     /* Changes after SINCE are all kept when SINCE >= oldest - 1 (no overflow: SINCE may be
-     * any non-negative number, a seq is far from LLONG_MAX). */
+     * any non-negative number, a seq is far from LLONG_MAX); 0 is "from the oldest kept". */
     long long oldest = m->nchanges ? m->changes[0].seq : m->seq + 1;
-    if (since < oldest - 1 && since < m->seq) {
+    if (since > 0 && since < oldest - 1 && since < m->seq) {
         struct dir_problem p;
         dir_problem_init(
             &p, 410, "changes-expired", "Changes no longer kept",

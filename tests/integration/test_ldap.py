@@ -10,7 +10,7 @@ import ldap.controls
 import ldap.controls.sss
 import pytest
 
-from conftest import ADMIN_KEY, CASEWORKER_KEY, ROOT, Daemon, psql, run_cli
+from conftest import ADMIN_KEY, CASEWORKER_KEY, ROOT, Daemon, psql, run_cli, wait_for
 
 SUFFIX = "ou=childnet,dc=bangkok,dc=go,dc=th"
 PEOPLE = "ou=people," + SUFFIX
@@ -103,17 +103,99 @@ def test_district_and_role_for_a_caseworker(daemon):
     assert data["items"][0]["attributes"]["employeeType"] == ["socialWorker"]
 
 
-def test_binds(daemon):
-    c = conn(daemon, CW_DN, CASEWORKER_KEY)
+@pytest.fixture(scope="module")
+def staff_ldap(demo_db, workdir):
+    """A directoryd whose staff log in against a city LDAP (a private slapd)."""
+    from slapd import CityLdap
+    city = CityLdap(workdir, "ldapbind")
+    city.add_user("kanya.p", "กัญญา พรหมมา", "pass-kanya-1", groups=["directory-coordinators"])
+    city.add_user("guess.me", "ทดสอบ เดารหัส", "pass-guess-1")
+    d = Daemon(demo_db, workdir, extra_env=city.env(workdir))
+    yield d
+    d.stop()
+    city.stop()
+
+
+def test_binds(staff_ldap):
+    d = staff_ldap
+    c = conn(d, CW_DN, CASEWORKER_KEY)
     assert c.whoami_s() == "dn:" + CW_DN
     c.unbind_s()
-    assert conn(daemon).whoami_s() == ""
+    assert conn(d).whoami_s() == ""
     with pytest.raises(ldap.INVALID_CREDENTIALS):
-        conn(daemon, CW_DN, "wrong")
-    with pytest.raises(ldap.INVALID_CREDENTIALS):  # staff binds: not available yet
-        conn(daemon, "uid=somchai," + PEOPLE, "secret")
+        conn(d, CW_DN, "wrong")
     with pytest.raises(ldap.UNWILLING_TO_PERFORM):
-        conn(daemon, CW_DN, "")
+        conn(d, CW_DN, "")
+    # Staff bind with their city LDAP password, as a DN or the bare username, and see people.
+    staff = "uid=kanya.p," + PEOPLE
+    for dn in (staff, "kanya.p", "Kanya.P"):
+        c = conn(d, dn, "pass-kanya-1")
+        assert c.whoami_s() == "dn:" + staff
+        assert c.search_s(PEOPLE, ldap.SCOPE_ONELEVEL, "(departmentNumber=1007)", ["1.1"])
+        c.unbind_s()
+    for dn, pw in ((staff, "wrong-password"), ("uid=nobody.here," + PEOPLE, "pass-kanya-1")):
+        with pytest.raises(ldap.INVALID_CREDENTIALS):
+            conn(d, dn, pw)
+
+
+def test_revoked_expired_clients_and_local_accounts_binding(staff_ldap):
+    d = staff_ldap
+    env = {"DIRECTORYD_DB": d.db_url}
+    for name in ("it-ldap-revoked", "it-ldap-expired"):
+        run_cli("api-client", name, "caseworker",
+                env=dict(env, DIRECTORYD_CLIENT_SECRET=name + "-secret-0123456789"))
+    run_cli("local-account", "it.ldap.local", "coordinator",
+            env=dict(env, DIRECTORYD_ACCOUNT_PASSWORD="local-pass-0123"))
+
+    def binds(dn, pw):
+        try:
+            return conn(d, dn, pw).whoami_s()
+        except ldap.INVALID_CREDENTIALS:
+            return None
+
+    clients = {n: ("cn=%s,ou=clients,%s" % (n, SUFFIX), n + "-secret-0123456789")
+               for n in ("it-ldap-revoked", "it-ldap-expired")}
+    for dn, pw in clients.values():
+        ok, _ = wait_for(lambda: binds(dn, pw) == "dn:" + dn)
+        assert ok, dn
+    local = "uid=it.ldap.local," + PEOPLE
+    assert binds("it.ldap.local", "local-pass-0123") == "dn:" + local
+    assert binds(local, "local-pass-0123") == "dn:" + local
+    assert binds(local, "local-pass-012") is None
+    psql(d.db_url, "UPDATE api_client SET revoked_at = now() WHERE name = 'it-ldap-revoked'; "
+                   "UPDATE api_client SET expires_at = now() - interval '1 second' "
+                   "WHERE name = 'it-ldap-expired'; "
+                   "UPDATE local_account SET disabled = true WHERE username = 'it.ldap.local'")
+    for dn, pw in clients.values():
+        gone, took = wait_for(lambda: binds(dn, pw) is None, timeout=3)
+        assert gone and took < 1.0, dn
+    assert binds(local, "local-pass-0123") is None
+
+
+def test_guessing_brake_on_ldap_binds(staff_ldap):
+    """5 wrong passwords for a username: its binds are refused (unwillingToPerform) even with
+    the right password, and so are its web logins: one brake for both faces."""
+    import http.client
+    import json
+    d = staff_ldap
+    dn = "uid=guess.me," + PEOPLE
+    for _ in range(5):
+        with pytest.raises(ldap.INVALID_CREDENTIALS):
+            conn(d, dn, "guess")
+    with pytest.raises(ldap.UNWILLING_TO_PERFORM) as e:
+        conn(d, dn, "pass-guess-1")
+    assert "too many failed logins" in e.value.args[0]["info"]
+    with pytest.raises(ldap.UNWILLING_TO_PERFORM):
+        conn(d, "GUESS.ME", "pass-guess-1")
+    h = http.client.HTTPConnection("127.0.0.1", d.port, timeout=15)
+    h.request("POST", "/v1/session", body=json.dumps({"username": "guess.me",
+                                                      "password": "pass-guess-1"}),
+              headers={"Content-Type": "application/json"})
+    r = h.getresponse()
+    r.read()
+    assert r.status == 429 and int(r.getheader("Retry-After")) > 0
+    # Another staff member is not affected.
+    assert conn(d, "uid=kanya.p," + PEOPLE, "pass-kanya-1").whoami_s() == "dn:uid=kanya.p," + PEOPLE
 
 
 def test_writes_are_refused(daemon):
@@ -125,6 +207,9 @@ def test_writes_are_refused(daemon):
         c.delete_s("o=coc-lumphini," + ORGS)
     with pytest.raises(ldap.UNWILLING_TO_PERFORM):
         c.add_s("o=x," + ORGS, [("objectClass", [b"organization"]), ("o", [b"x"])])
+    with pytest.raises(ldap.UNWILLING_TO_PERFORM):  # modify-DN
+        c.rename_s("o=coc-lumphini," + ORGS, "o=coc-renamed")
+    assert c.search_s("o=coc-lumphini," + ORGS, ldap.SCOPE_BASE, "(objectClass=*)", ["1.1"])
     with pytest.raises(ldap.UNAVAILABLE):
         c.start_tls_s()
 
@@ -197,6 +282,41 @@ def test_sorting(daemon):
         keys = [min(v.decode().lower() for v in e[attr]) for _, e in data]
         assert len(keys) >= 50
         assert keys == sorted(keys, reverse=rev)
+
+
+def sorted_search(c, rules, critical=False):
+    """A one-level search of the social workers sorted by RULES: (entries, sort response)."""
+    sort = ldap.controls.sss.SSSRequestControl(criticality=critical, ordering_rules=rules)
+    msgid = c.search_ext(PEOPLE, ldap.SCOPE_ONELEVEL, "(employeeType=socialWorker)",
+                         ["sn", "givenName"], serverctrls=[sort])
+    _, data, _, ctrls = c.result3(msgid)
+    resp = [x for x in ctrls if x.controlType == ldap.controls.sss.SSSResponseControl.controlType]
+    return data, resp
+
+
+def test_sort_response_control_and_keys(daemon):
+    """RFC 2891: every sorted answer carries a sort response; an attribute the server cannot
+    sort by answers noSuchAttribute (16) in it, unsorted, or fails the search when the control
+    is critical; with several keys the first one orders the answer."""
+    c = conn(daemon, CW_DN, CASEWORKER_KEY)
+
+    def sn(data):
+        return [min(v.decode().lower() for v in e["sn"]) for _, e in data]
+
+    data, resp = sorted_search(c, ["sn"])
+    assert len(resp) == 1 and resp[0].sortResult == 0 and len(data) >= 50
+    assert sn(data) == sorted(sn(data))
+    plain = c.search_s(PEOPLE, ldap.SCOPE_ONELEVEL, "(employeeType=socialWorker)", ["sn"])
+    assert sn(plain) != sorted(sn(plain))  # the sort is the server's doing
+    data, resp = sorted_search(c, ["noSuchAttribute"])
+    assert len(resp) == 1 and resp[0].sortResult == 16
+    assert sorted(dn for dn, _ in data) == sorted(dn for dn, _ in plain)
+    with pytest.raises(ldap.UNAVAILABLE_CRITICAL_EXTENSION):
+        sorted_search(c, ["noSuchAttribute"], critical=True)
+    for rules in (["sn", "-givenName"], ["-sn", "givenName"]):
+        data, resp = sorted_search(c, rules, critical=True)
+        assert len(resp) == 1 and resp[0].sortResult == 0
+        assert sn(data) == sorted(sn(data), reverse=rules[0].startswith("-")), rules
 
 
 def test_pipelining_and_http_errors(daemon):
@@ -298,10 +418,22 @@ def test_ber_fuzz_closes_only_that_connection(daemon):
     # A request cut off mid-way, then the client goes away.
     got, closed = raw_exchange(daemon, search_pdu(4, present)[:20], wait=1.0)
     assert got == b""
-    # Still serving, and a pipelined well-formed pair on one raw socket is answered in order.
-    got, _ = raw_exchange(daemon, search_pdu(5, tlv(0x87, b"l")) + search_pdu(6, present),
-                          wait=1.0)
-    assert got.find(b"\x02\x01\x05\x65") < got.find(b"\x02\x01\x06\x64")
+    # Still serving, and a pipelined well-formed pair on one raw socket is answered in order:
+    # 5's entries and its SearchResultDone, then 6's entries and its done.
+    s = socket.create_connection(("127.0.0.1", daemon.ldap_port), timeout=10)
+    s.sendall(search_pdu(5, tlv(0x87, b"l")) + search_pdu(6, present))
+    got, end = b"", time.time() + 10
+    try:
+        while b"\x02\x01\x06\x65" not in got and time.time() < end:
+            chunk = s.recv(65536)
+            assert chunk, "closed after %d bytes" % len(got)
+            got += chunk
+    except socket.timeout:
+        pass
+    s.close()
+    at = [got.find(p) for p in (b"\x02\x01\x05\x64", b"\x02\x01\x05\x65",
+                                b"\x02\x01\x06\x64", b"\x02\x01\x06\x65")]
+    assert all(i >= 0 for i in at) and at == sorted(at), at
     rc, out, _ = ldapsearch(daemon, "-b", SUFFIX, "(cn=*ลุมพินี*)", "1.1")
     assert rc == 0 and dns(out)
 
@@ -383,3 +515,122 @@ def test_many_connections(big):
         assert c.search_s("l=1007,ou=areas," + SUFFIX, ldap.SCOPE_BASE, "(objectClass=*)", ["l"])
     for c in conns:
         c.unbind_s()
+
+
+# ---- time limits and the connection cap, on a directory slow enough to search ----
+
+def slow_filter():
+    """An OR of 1,000 substring filters on objectClass that nothing matches: no index helps,
+    so every entry is tried against all of them (some 4 to 8 s over 70,000 entries)."""
+    def sub(parts):
+        return tlv(0xa4, tlv(0x04, b"objectClass") +
+                   tlv(0x30, b"".join(tlv(0x81, p) for p in parts)))
+    return tlv(0xa1, b"".join(sub([b"o", b"c", b"zq%d" % i]) for i in range(1000)))
+
+
+def timed_search(d, time_limit):
+    """Binds as the caseworker and runs the slow search with TIME_LIMIT on a raw socket:
+    (result code, seconds)."""
+    s = socket.create_connection(("127.0.0.1", d.ldap_port), timeout=60)
+    bind = tlv(0x30, ber_int(1) + tlv(0x60, ber_int(3) + tlv(0x04, CW_DN.encode()) +
+                                     tlv(0x80, CASEWORKER_KEY.encode())))
+    body = (tlv(0x04, SUFFIX.encode()) + tlv(0x0a, b"\x02") + tlv(0x0a, b"\x00") +
+            ber_int(0) + ber_int(time_limit) + tlv(0x01, b"\x00") + slow_filter() +
+            tlv(0x30, tlv(0x04, b"1.1")))
+    s.sendall(bind)
+    got = b""
+    while b"\x02\x01\x01\x61" not in got:
+        got += s.recv(4096)
+    t0 = time.time()
+    s.sendall(tlv(0x30, ber_int(2) + tlv(0x63, body)))
+    got = b""
+    while True:
+        chunk = s.recv(65536)
+        assert chunk, "closed"
+        got += chunk
+        i = got.find(b"\x02\x01\x02\x65")
+        if i >= 0 and len(got) >= i + 8:
+            took = time.time() - t0
+            s.close()
+            assert got[i + 5:i + 7] == b"\x0a\x01", got[i:i + 8]
+            return got[i + 7], took  # the ENUMERATED resultCode's value
+
+
+@pytest.fixture(scope="module")
+def slow_db(pg):
+    url = pg()
+    env = {"DIRECTORYD_DB": url}
+    run_cli("migrate", env=env)
+    run_cli("api-client", "it-caseworker", "caseworker",
+            env=dict(env, DIRECTORYD_CLIENT_SECRET=CASEWORKER_KEY))
+    psql(url, "INSERT INTO person (ref, name_th, name_en, profession) "
+              "SELECT 'slow-' || g, 'ทดสอบ ช้า' || g, 'Slow Person' || g, 'volunteer' "
+              "FROM generate_series(1, 60000) g")
+    return url
+
+
+def test_time_limits(slow_db, workdir):
+    """--ldap-time-limit caps every search (2 s here: timeLimitExceeded (3) at 2 s, not the
+    4 s and more the search needs), and a client's own smaller time limit applies (1 s)."""
+    d = Daemon(slow_db, workdir, extra_env={"DIRECTORYD_LDAP_TIME_LIMIT": "2"})
+    try:
+        rc, server = timed_search(d, 0)
+        assert rc == 3 and 2.0 <= server < 3.5, (rc, server)
+        rc, client = timed_search(d, 1)
+        assert rc == 3 and 1.0 <= client < server - 0.5, (rc, client, server)
+    finally:
+        d.stop()
+
+
+def test_max_conns_refuses_then_replaces_the_longest_idle(demo_db, workdir):
+    """At --ldap-max-conns a new connection is closed at once while none is idle 5 s, then
+    replaces the one idle the longest."""
+    d = Daemon(demo_db, workdir, extra_env={"DIRECTORYD_LDAP_MAX_CONNS": "4",
+                                            "DIRECTORYD_LDAP_THREADS": "1"})
+    root = tlv(0x30, ber_int(1) + tlv(0x63, tlv(0x04, b"") + tlv(0x0a, b"\x00") +
+                                     tlv(0x0a, b"\x00") + ber_int(0) + ber_int(0) +
+                                     tlv(0x01, b"\x00") + tlv(0x87, b"objectClass") +
+                                     tlv(0x30, tlv(0x04, b"namingContexts"))))
+
+    def served(s):
+        s.sendall(root)
+        got = b""
+        try:
+            while b"\x02\x01\x01\x65" not in got:
+                chunk = s.recv(65536)
+                if not chunk:
+                    return False
+                got += chunk
+        except (socket.timeout, ConnectionResetError):
+            return False
+        return SUFFIX.encode() in got
+
+    try:
+        conns = [socket.create_connection(("127.0.0.1", d.ldap_port), timeout=3)]
+        assert served(conns[0])
+        t_first = time.time()
+        time.sleep(1.1)  # idle times count in whole seconds: the first is the oldest
+        for _ in range(3):
+            conns.append(socket.create_connection(("127.0.0.1", d.ldap_port), timeout=3))
+            assert served(conns[-1])
+        extra = socket.create_connection(("127.0.0.1", d.ldap_port), timeout=3)
+        assert not served(extra)  # closed at once: nobody idle for 5 s yet
+        extra.close()
+        # All four idle 5 s and more now: the first, idle a second longer, makes room.
+        time.sleep(max(0.0, t_first + 6.4 - time.time()))
+        newer = socket.create_connection(("127.0.0.1", d.ldap_port), timeout=3)
+        assert served(newer)
+        # The one idle the longest (the first) was closed to make room; the others hold.
+        conns[0].settimeout(3)
+        try:
+            rest = conns[0].recv(65536)
+            while rest:
+                rest = conns[0].recv(65536)
+        except ConnectionResetError:
+            pass
+        for c in conns[1:]:
+            assert served(c)
+        for c in conns + [newer]:
+            c.close()
+    finally:
+        d.stop()

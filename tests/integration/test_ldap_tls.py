@@ -143,10 +143,22 @@ def test_starttls_rules_over_raw_ber(tls_daemon, daemon):
     s = ctx.wrap_socket(raw, server_hostname="127.0.0.1")
     s.sendall(extended(2, STARTTLS))
     assert b"\x0a\x01\x01" in read_message(s)
-    # Pipelined requests in one TLS record are answered in order.
+    # Pipelined requests in one TLS record are answered in order, each in full: 3's entries
+    # and its SearchResultDone (success), then 4's entries and its done.
     s.sendall(search_pdu(3, tlv(0x87, b"l")) + search_pdu(4, tlv(0x87, b"objectClass")))
-    first = read_message(s)
-    assert first.startswith(b"\x30") and b"\x02\x01\x03" in first[:8]
+    seen = []
+    while not seen or seen[-1] != (4, 0x65):
+        m = read_message(s)
+        i = 2 + (m[1] & 0x7f if m[1] & 0x80 else 0)  # past the outer header
+        assert m[i] == 0x02 and m[i + 1] == 1, m[:8]  # a one-byte message id
+        seen.append((m[i + 2], m[i + 3]))
+        if m[i + 3] == 0x65:
+            assert b"\x0a\x01\x00" in m, m  # resultCode success
+    first_done = seen.index((3, 0x65))
+    assert seen[0] == (3, 0x64) and first_done > 100
+    assert all(x == (3, 0x64) for x in seen[:first_done])
+    assert len(seen) - first_done - 2 > 100
+    assert all(x == (4, 0x64) for x in seen[first_done + 1:-1])
     s.close()
     # A request sent right behind StartTLS (before its answer) makes StartTLS an
     # operationsError; the connection stays in clear and answers that request.
@@ -159,32 +171,43 @@ def test_starttls_rules_over_raw_ber(tls_daemon, daemon):
 
 
 def drain(s):
-    """Reads until the server closes S (a reset counts as closed), at most 5 s."""
+    """Reads until the server closes S (a reset counts as closed), at most 5 s; true when the
+    server closed it (a client that merely stopped reading proves nothing)."""
     end = time.time() + 5
+    s.settimeout(5)
+    closed = False
     try:
-        while time.time() < end and s.recv(4096):
-            pass
-    except OSError:
+        while time.time() < end:
+            if not s.recv(4096):
+                closed = True
+                break
+    except socket.timeout:
         pass
+    except OSError:
+        closed = True
     s.close()
+    return closed
 
 
 def test_bad_tls_closes_only_that_connection(tls_daemon):
     d = tls_daemon
     # Clear-text LDAP to the LDAPS port; a handshake cut off; StartTLS then garbage.
-    for data in (search_pdu(1, tlv(0x87, b"l")), b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc"):
+    # The server closes the first at once; the cut-off one once the client stops sending.
+    for data, cut in ((search_pdu(1, tlv(0x87, b"l")), False),
+                      (b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc", True)):
         s = socket.create_connection(("127.0.0.1", d.ldaps_port), timeout=10)
         try:
             s.sendall(data)
-            s.shutdown(socket.SHUT_WR)
+            if cut:
+                s.shutdown(socket.SHUT_WR)
         except OSError:  # the server may have reset it already
             pass
-        drain(s)
+        assert drain(s), data[:8]
     s = socket.create_connection(("127.0.0.1", d.ldap_port), timeout=10)
     s.sendall(extended(1, STARTTLS))
     read_message(s)
     s.sendall(b"\x30\x05\x02\x01\x02\x42\x00" * 3)
-    drain(s)
+    assert drain(s)
     # Still serving both ports.
     c = tls_conn("ldaps://127.0.0.1:%d" % d.ldaps_port, d.cert)
     assert c.whoami_s() == ""
@@ -203,3 +226,65 @@ def test_tls_settings_are_checked_at_start(demo_db, workdir, certs):
         with pytest.raises(RuntimeError) as e:
             Daemon(demo_db, workdir, env)
         assert says in str(e.value)
+
+
+PERMISSIVE_OPENSSL = """openssl_conf = openssl_init
+[openssl_init]
+ssl_conf = ssl_sect
+[ssl_sect]
+system_default = system_default_sect
+[system_default_sect]
+MinProtocol = TLSv1
+CipherString = DEFAULT:@SECLEVEL=0
+"""
+
+
+def test_tls_1_0_and_1_1_are_refused(demo_db, workdir, certs):
+    """directoryd itself refuses TLS older than 1.2: the daemon runs here with an OpenSSL
+    configuration that would allow TLS 1.0 (so the system's defaults prove nothing), and a
+    client offering at most TLS 1.0 or 1.1 fails the handshake on LDAPS and after StartTLS,
+    while TLS 1.2 works on the same daemon."""
+    import warnings
+    (cert, key), _ = certs
+    conf = os.path.join(workdir, "openssl-permissive.cnf")
+    with open(conf, "w") as f:
+        f.write(PERMISSIVE_OPENSSL)
+    ldaps_port = free_port()
+    d = Daemon(demo_db, workdir, {"DIRECTORYD_LDAP_TLS_CERT": cert, "DIRECTORYD_LDAP_TLS_KEY": key,
+                                  "DIRECTORYD_LDAPS_PORT": str(ldaps_port), "OPENSSL_CONF": conf})
+
+    def context(version):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            ctx.load_verify_locations(cert)
+            ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+            ctx.minimum_version = ssl.TLSVersion.TLSv1
+            ctx.maximum_version = version
+        return ctx
+
+    def handshake(version, starttls):
+        raw = socket.create_connection(("127.0.0.1", d.ldap_port if starttls else ldaps_port),
+                                       timeout=10)
+        try:
+            if starttls:
+                raw.sendall(extended(1, STARTTLS))
+                assert b"\x0a\x01\x00" in read_message(raw)
+            s = context(version).wrap_socket(raw, server_hostname="127.0.0.1")
+            proto = s.version()
+            s.sendall(extended(2, b"1.3.6.1.4.1.4203.1.11.3"))  # Who am I?
+            assert b"\x0a\x01\x00" in read_message(s)
+            s.close()
+            return proto
+        except (ssl.SSLError, ConnectionResetError, EOFError):
+            return None
+        finally:
+            raw.close()
+
+    try:
+        for starttls in (False, True):
+            assert handshake(ssl.TLSVersion.TLSv1_2, starttls) == "TLSv1.2", starttls
+            for old in (ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1):
+                assert handshake(old, starttls) is None, (old, starttls)
+    finally:
+        d.stop()

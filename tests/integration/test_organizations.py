@@ -1,5 +1,39 @@
 """Organisations over real HTTP: the reference network, filters, visibility and bad input."""
-from conftest import CASEWORKER_KEY
+import json
+
+from conftest import CASEWORKER_KEY, psql, wait_for
+
+# Non-public contact points the privacy tests add to organisations anyone can read (the demo
+# has none): the database, not the answers' own "public" flag, says what must never show.
+PRIVATE_CONTACTS = (("coc-lumphini", "mobile", "089-111-0001"),
+                    ("district-1007-welfare", "email", "private.it@welfare-1007.demo.invalid"),
+                    ("district-1024-welfare", "line", "private.it.1024"),
+                    ("bma-child-protection-unit", "mobile", "089-111-0002"))
+
+
+def private_values(daemon):
+    """Adds PRIVATE_CONTACTS (once) and waits until the read model has them; returns every
+    contact value that is non-public in the database and public nowhere."""
+    for ref, kind, value in PRIVATE_CONTACTS:
+        psql(daemon.db_url, "INSERT INTO contact_point (organization_id, kind, value, is_public) "
+                            "SELECT id, '%s', '%s', false FROM organization o WHERE ref = '%s' "
+                            "AND NOT EXISTS (SELECT 1 FROM contact_point c WHERE c.value = '%s')"
+                            % (kind, value, ref, value))
+    last = PRIVATE_CONTACTS[-1]
+    oid = psql(daemon.db_url, "SELECT id FROM organization WHERE ref = '%s'" % last[0])
+    ok, _ = wait_for(lambda: last[2] in json.dumps(
+        daemon.http.get("/v1/organizations/" + oid, key=CASEWORKER_KEY)[2]))
+    assert ok
+    private = set(psql(daemon.db_url, "SELECT value FROM contact_point WHERE NOT is_public "
+                                      "EXCEPT SELECT value FROM contact_point WHERE is_public")
+                  .splitlines())
+    assert {v for _, _, v in PRIVATE_CONTACTS} <= private
+    return private
+
+
+def leaks(answer, private):
+    dump = json.dumps(answer, ensure_ascii=False)
+    return [v for v in private if v in dump]
 
 
 def find(api, **params):
@@ -28,7 +62,8 @@ def test_lumphini_centre_found_by_thai_name(api):
 def test_latin_search_is_case_insensitive(api):
     a = {o["id"] for o in find(api, q="lumphini")}
     b = {o["id"] for o in find(api, q="LUMPHINI PARK")}
-    assert a and b <= a
+    assert a and b and b <= a
+    assert {o["id"] for o in find(api, q="LuMpHiNi")} == a
 
 
 def test_rama9_centre_is_closed(api):
@@ -80,20 +115,31 @@ def test_organization_by_id_with_etag(api):
     status, hdrs, o = api.get("/v1/organizations/%d" % lum["id"])
     assert status == 200 and o["id"] == lum["id"]
     assert hdrs["ETag"] == '"%d"' % o["version"]
-    for bad in ("999999", "abc", "-1", "0"):
+    # The same organisation by its stable ref, with the same ETag.
+    status, by_ref_hdrs, by_ref = api.get("/v1/organizations/coc-lumphini")
+    assert status == 200 and by_ref == o and by_ref_hdrs["ETag"] == hdrs["ETag"]
+    for bad in ("999999", "abc", "-1", "0", "coc-nowhere"):
         status, hdrs, data = api.get("/v1/organizations/" + bad)
         assert status == 404 and hdrs["Content-Type"] == "application/problem+json"
 
 
-def test_anonymous_sees_only_public_contact_points(api):
+def test_anonymous_sees_only_public_contact_points(api, daemon):
+    private = private_values(daemon)
     anon = find(api)
     assert any(o["contacts"] for o in anon)
     assert all(c["public"] for o in anon for c in o["contacts"])
     assert all("verified_by" not in o for o in anon)
+    assert not leaks(anon, private)
+    for o in anon:
+        if o["ref"] in {r for r, _, _ in PRIVATE_CONTACTS}:
+            status, _, one = api.get("/v1/organizations/%d" % o["id"])
+            assert status == 200 and not leaks(one, private), o["ref"]
     status, _, data = api.get("/v1/organizations", {"limit": 500}, key=CASEWORKER_KEY)
     assert status == 200
     assert len(data["items"]) == len(anon)
     assert all("verified_by" in o for o in data["items"])
+    # A caseworker does see them: the check above is not vacuous.
+    assert {v for _, _, v in PRIVATE_CONTACTS} <= set(leaks(data["items"], private))
 
 
 def test_paging_organizations(api):

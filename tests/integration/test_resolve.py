@@ -29,11 +29,17 @@ def test_pathum_wan_counselling_street_children(api):
     assert "ปทุมวัน" in items[0]["reason"]["th"] and "Pathum Wan" in items[0]["reason"]["en"]
 
 
-def test_anonymous_gets_no_people_and_public_contacts_only(api):
+def test_anonymous_gets_no_people_and_public_contacts_only(api, daemon):
+    from test_organizations import leaks, private_values
+    private = private_values(daemon)  # adds non-public contacts to 1007's and 1024's contacts
     anon = resolve(api, area="1007")
     assert all(i["kind"] == "organization" for i in anon["items"])
     assert all(c["public"] for i in anon["items"] for c in i["contacts"])
+    for params in ({"area": "1007"}, {"area": "100701", "explain": "1"}, {"area": "1024"},
+                   {"area": "1007", "need": "counselling", "group": "street_children"}):
+        assert not leaks(resolve(api, **params), private), params
     authed = resolve(api, key=ADMIN_KEY, area="1007")
+    assert "089-111-0001" in leaks(authed, private)  # the centre's, shown with a key
     people = [i for i in authed["items"] if i["kind"] == "person"]
     assert people and all(p["tier"] == 1 for p in people)
     assert any(c["kind"] in ("mobile", "email") for p in people for c in p["contacts"])
@@ -149,3 +155,72 @@ def test_bad_resolve_parameters(api):
         assert status == 400, params
         assert hdrs["Content-Type"] == "application/problem+json"
         assert [e["field"] for e in data["errors"]] == [field], params
+
+
+# ---- issue 16: limit, distances, "no coverage here", the nearest centre ----
+
+def test_limit_caps_tier_2_organisations_and_tier_1_staff(api):
+    def counts(**params):
+        d = resolve(api, key=ADMIN_KEY, area="1007", **params)
+        staff = [i for i in d["items"] if i["tier"] == 1 and i["kind"] == "person"]
+        return len(staff), len(refs(d, 2)), d
+    staff, orgs, full = counts()
+    assert staff >= 2 and orgs >= 4  # the demo has more than the limits below
+    assert counts(limit="1")[:2] == (1, 1)
+    assert counts(limit="3")[:2] == (min(staff, 3), 3)
+    s1, o1, one = counts(limit="1")
+    # The limit keeps the first ones, and tiers 1 (the section), 3 and 4 are still there.
+    assert refs(one, 2) == refs(full, 2)[:1] and refs(one, 3) == refs(full, 3)
+    assert one["items"][0]["ref"] == "district-1007-welfare" and one["items"][-1]["tier"] == 4
+    for bad in ("0", "abc", "100000"):
+        status, _, e = api.get("/v1/resolve", {"area": "1007", "limit": bad})
+        assert status == 400 and [x["field"] for x in e["errors"]] == ["limit"], bad
+
+
+def haversine_km(a, b):
+    import math
+    la1, lo1, la2, lo2 = map(math.radians, (a[0], a[1], b[0], b[1]))
+    h = math.sin((la2 - la1) / 2) ** 2 + math.cos(la1) * math.cos(la2) * math.sin((lo2 - lo1) / 2) ** 2
+    return 2 * 6371.0 * math.asin(math.sqrt(h))
+
+
+def test_nearest_open_centre_for_every_district_with_its_distance(api):
+    """Tier 3 is the open child opportunity centre nearest to the district's point, computed
+    here independently from /v1/areas and /v1/organizations, for all 50 districts; its
+    distance is given and marked approximate (district points)."""
+    _, _, coc = api.get("/v1/organizations", {"type": "child_opportunity_centre",
+                                              "status": "active", "limit": 100})
+    centres = {o["ref"]: (o["location"]["lat"], o["location"]["lon"]) for o in coc["items"]}
+    assert len(centres) == 6
+    chosen = set()
+    for code in range(1001, 1051):
+        _, _, area = api.get("/v1/areas/%d" % code)
+        here = (area["lat"], area["lon"])
+        want = min(centres, key=lambda r: haversine_km(here, centres[r]))
+        d = resolve(api, area=str(code))
+        t3 = [i for i in d["items"] if i["tier"] == 3]
+        assert [i["ref"] for i in t3] == [want], code
+        assert t3[0]["distance_approximate"] is True
+        assert abs(t3[0]["distance_km"] - haversine_km(here, centres[want])) < 0.5, code
+        chosen.add(want)
+    assert len(chosen) >= 4  # several districts, several different nearest centres
+
+
+def test_explain_says_no_coverage_here(api, daemon):
+    """An organisation that provides the need but does not cover the area is skipped with
+    why = "no coverage here" (explain=1), and offered where it does cover."""
+    oid = psql(daemon.db_url, """
+        WITH o AS (INSERT INTO organization (ref, name_th, name_en, type, sector, area_code)
+                   VALUES ('it-nocover', 'มูลนิธิทดสอบไม่ครอบคลุม', 'No Cover Test Foundation',
+                           'ngo', 'ngo', '1040') RETURNING id),
+             f AS (INSERT INTO offering (organization_id, service_code)
+                   SELECT id, 'family_visits' FROM o RETURNING id),
+             g AS (INSERT INTO offering_area (offering_id, area_code) SELECT id, '1040' FROM f)
+        SELECT id FROM o""")
+    ok, _ = wait_for(lambda: "it-nocover" in refs(resolve(api, area="1040", need="family_visits")))
+    assert ok
+    d = resolve(api, area="1041", need="family_visits", explain="1")
+    assert "it-nocover" not in refs(d)
+    skipped = [s for s in d["skipped"] if s["id"] == int(oid)]
+    assert [s["why"] for s in skipped] == ["no coverage here"], d["skipped"]
+    assert "skipped" not in resolve(api, area="1041", need="family_visits")

@@ -401,3 +401,69 @@ def test_refused_username_cannot_forge_log_lines(staffd):
     log = staffd.read_log()
     assert "x\\x0aFORGED" in log
     assert not any(line.startswith("FORGED") for line in log.splitlines())
+
+
+# ---- issue 16: the session options and the brake's window and address limit ----
+
+def test_secure_cookie_session_hours_and_custom_role_groups(demo_db, workdir, city):
+    """--cookie-secure 1 adds Secure; --session-hours sets the expiry (answer, cookie
+    Max-Age and the signed token agree); --role-groups replaces the default group names."""
+    import time
+    city.add_user("wanida.c", "วนิดา ใจงาม", "pass-wanida-1", groups=["bma-child-coords"])
+    city.add_user("prasit.a", "ประสิทธิ์ อำนวย", "pass-prasit-1", groups=["bma-child-admins"])
+    env = dict(city.env(workdir), DIRECTORYD_COOKIE_SECURE="1", DIRECTORYD_SESSION_HOURS="2",
+               DIRECTORYD_ROLE_GROUPS="bma-child-admins=admin,bma-child-coords=coordinator")
+    d = Daemon(demo_db, workdir, extra_env=env)
+    try:
+        t0 = int(time.time())
+        status, data, cookie, raw = login(d, "wanida.c", "pass-wanida-1")
+        assert status == 200 and data["role"] == "coordinator", data
+        attrs = [a.strip() for a in raw.split(";")]
+        assert "Secure" in attrs and "HttpOnly" in attrs and "SameSite=Strict" in attrs
+        assert t0 + 7200 <= data["expires_at"] <= int(time.time()) + 7200
+        max_age = int([a for a in attrs if a.startswith("Max-Age=")][0][8:])
+        assert 7190 <= max_age <= 7200
+        assert cookie.split("=", 1)[1].split(".")[5] == str(data["expires_at"])
+        assert call(d, "GET", "/v1/session", cookie=cookie)[2]["role"] == "coordinator"
+        assert login(d, "prasit.a", "pass-prasit-1")[1]["role"] == "admin"
+        # The default group names mean nothing here: somchai.j is in directory-coordinators.
+        assert login(d, "somchai.j", "pass-somchai-1")[1]["role"] == "caseworker"
+    finally:
+        d.stop()
+
+def test_defaults_no_secure_cookie_and_eight_hours(staffd):
+    import time
+    t0 = int(time.time())
+    status, data, cookie, raw = login(staffd, "malee.s", "pass-malee-1")
+    assert status == 200
+    attrs = [a.strip() for a in raw.split(";")]
+    assert "Secure" not in attrs
+    assert t0 + 8 * 3600 <= data["expires_at"] <= int(time.time()) + 8 * 3600
+
+
+def test_brake_window_is_15_minutes_from_the_first_failure(staffd):
+    """Retry-After tells when the brake lifts: 15 minutes after the username's first failure
+    (not its last), counting down while the brake holds."""
+    import time
+    t0 = time.time()
+    assert login_from(staffd, "127.0.0.61", "window.me", "guess") == 401
+    time.sleep(2.2)
+    for _ in range(4):
+        assert login_from(staffd, "127.0.0.61", "window.me", "guess") == 401
+    status, r, _ = call(staffd, "POST", "/v1/session", {"username": "window.me", "password": "x"})
+    assert status == 429
+    wait = int(r.getheader("Retry-After"))
+    assert 900 - (time.time() - t0) - 1 <= wait <= 900 - 2, wait
+    time.sleep(1.1)
+    status, r, _ = call(staffd, "POST", "/v1/session", {"username": "window.me", "password": "x"})
+    assert status == 429 and int(r.getheader("Retry-After")) < wait
+
+
+def test_twenty_failures_from_one_address_brake_it(staffd):
+    """Failed logins for 20 different real usernames from one address: the 21st login from it
+    waits (429), even with a right password; other addresses are not affected."""
+    names = ["addr.user%d" % i for i in range(20)]
+    for n in names:
+        assert login_from(staffd, "127.0.0.62", n, "wrong") == 401, n
+    assert login_from(staffd, "127.0.0.62", "malee.s", "pass-malee-1") == 429
+    assert login_from(staffd, "127.0.0.63", "malee.s", "pass-malee-1") == 200

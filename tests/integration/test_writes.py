@@ -251,35 +251,127 @@ def test_ldap_owned_fields_are_read_only(api, daemon):
     assert got == sorted([(int(unit), "district_welfare"), (other, "agency_partner")])
 
 
+def test_close_as_moved_names_the_successor(api, daemon):
+    """close with moved: true gives status "moved" (not "closed"), listed by status=moved,
+    never offered by resolve, and audited as a close."""
+    key = coord(daemon)
+    body = dict(NEW_ORG, name_th="มูลนิธิทดสอบย้ายที่ทำการ", contacts=[],
+                services=[{"code": "goods", "target_groups": [], "areas": ["1033"]}])
+    status, _, o = send(api, "POST", "/v1/organizations", body, key=key)
+    assert status == 201, o
+    succ = int(psql(daemon.db_url, "SELECT id FROM organization WHERE ref = 'coc-chatuchak'"))
+    _, _, res = api.get("/v1/resolve", {"area": "1033", "need": "goods"})
+    assert o["id"] in [i["id"] for i in res["items"]]
+    status, _, m = send(api, "POST", "/v1/organizations/%d/close" % o["id"],
+                        {"date": "2026-10-01", "reason_en": "moved to Chatuchak",
+                         "successor": succ, "moved": True},
+                        key=key, headers={"If-Match": '"%d"' % o["version"]})
+    assert status == 200 and m["status"] == "moved" and m["successor"] == succ, m
+    assert m["status_date"] == "2026-10-01"
+    assert psql(daemon.db_url, "SELECT status FROM organization WHERE id = %d" % o["id"]) == "moved"
+    _, _, lst = api.get("/v1/organizations", {"status": "moved", "limit": 500})
+    assert o["id"] in [x["id"] for x in lst["items"]]
+    assert all(x["status"] == "moved" for x in lst["items"])
+    _, _, closed = api.get("/v1/organizations", {"status": "closed", "limit": 500})
+    assert o["id"] not in [x["id"] for x in closed["items"]]
+    _, _, res = api.get("/v1/resolve", {"area": "1033", "need": "goods"})
+    assert o["id"] not in [i["id"] for i in res["items"]]
+    _, _, a = api.get("/v1/audit", {"entity": "organization", "id": str(o["id"])}, key=key)
+    assert a["items"][0]["action"] == "close" and a["items"][0]["after"]["status"] == "moved"
+
+
+def test_people_reactivate_and_verify(api, daemon):
+    key = coord(daemon)
+    wsec = int(psql(daemon.db_url, "SELECT id FROM organization WHERE ref = 'district-1034-welfare'"))
+    status, _, p = send(api, "POST", "/v1/people", {
+        "name_th": "ทดสอบ กลับมา", "name_en": "Test Comeback",
+        "memberships": [{"organization": wsec, "team_role": "district_welfare", "areas": ["1034"]}]},
+        key=key)
+    assert status == 201, p
+    assert p["stale"] is True and p["verified_at"] is None
+
+    def offered():
+        _, _, r = api.get("/v1/resolve", {"area": "1034"}, key=key)
+        return p["id"] in [i["id"] for i in r["items"] if i["kind"] == "person"]
+
+    status, _, d = send(api, "POST", "/v1/people/%d/deactivate" % p["id"], key=key,
+                        headers={"If-Match": '"%d"' % p["version"]}, raw=b"")
+    assert status == 200 and d["active"] is False and not offered()
+    status, _, r = send(api, "POST", "/v1/people/%d/reactivate" % p["id"], key=key,
+                        headers={"If-Match": '"%d"' % d["version"]}, raw=b"")
+    assert status == 200 and r["active"] is True and r["version"] > d["version"]
+    assert offered()
+    assert psql(daemon.db_url, "SELECT active FROM person WHERE id = %d" % p["id"]) == "t"
+    status, _, v = send(api, "POST", "/v1/people/%d/verify" % p["id"], key=key,
+                        headers={"If-Match": '"%d"' % r["version"]}, raw=b"")
+    assert status == 200 and v["stale"] is False and v["verified_at"], v
+    # A stale ETag changes nothing.
+    status, _, _ = send(api, "POST", "/v1/people/%d/verify" % p["id"], key=key,
+                        headers={"If-Match": '"%d"' % r["version"]}, raw=b"")
+    assert status == 412
+    _, _, a = api.get("/v1/audit", {"entity": "person", "id": str(p["id"])}, key=key)
+    assert [x["action"] for x in a["items"]][:3] == ["verify", "reactivate", "deactivate"]
+    assert a["items"][0]["actor"] == "it-coordinator"
+
+
+def test_idempotency_key_is_scoped_per_client(api, daemon):
+    """Two clients using the same Idempotency-Key get their own answers: the second's create
+    is made (201), never a replay of the first client's answer nor a 422."""
+    key = coord(daemon)
+    h = {"Idempotency-Key": "it-shared-key"}
+    a_body = dict(NEW_ORG, name_th="มูลนิธิของลูกค้าเอ", contacts=[], services=[])
+    b_body = dict(NEW_ORG, name_th="มูลนิธิของลูกค้าบี", contacts=[], services=[])
+    s1, _, a = send(api, "POST", "/v1/organizations", a_body, key=key, headers=h)
+    s2, _, b = send(api, "POST", "/v1/organizations", b_body, key=ADMIN_KEY, headers=h)
+    assert s1 == 201 and s2 == 201, (s1, s2, b)
+    assert a["id"] != b["id"] and b["name_th"] == b_body["name_th"]
+    # The same body too: still the other client's own create.
+    s3, _, c = send(api, "POST", "/v1/organizations", a_body, key=ADMIN_KEY,
+                    headers={"Idempotency-Key": "it-shared-key-2"})
+    s4, _, e = send(api, "POST", "/v1/organizations", a_body, key=key,
+                    headers={"Idempotency-Key": "it-shared-key-2"})
+    assert s3 == 201 and s4 == 201 and c["id"] != e["id"]
+    # Each client's own retry replays its own answer.
+    s5, _, b2 = send(api, "POST", "/v1/organizations", b_body, key=ADMIN_KEY, headers=h)
+    assert s5 == 200 and b2["id"] == b["id"]
+    assert psql(daemon.db_url, "SELECT count(*) FROM organization WHERE name_th IN "
+                               "('มูลนิธิของลูกค้าเอ', 'มูลนิธิของลูกค้าบี')") == "4"
+
+
 def test_concurrent_patches_exactly_one_wins(api, daemon):
+    """8 writers with the same ETag released together by a barrier, 12 rounds: exactly one
+    wins each round, the others get 412, and the row holds the winner's edit."""
     key = coord(daemon)
     oid = int(psql(daemon.db_url, "SELECT id FROM organization WHERE ref = 'coc-khlong-chan'"))
-    wins = 0
-    for rnd in range(15):
+    writers, rounds = 8, 12
+    for rnd in range(rounds):
         _, hdrs, cur = api.get("/v1/organizations/%d" % oid, key=key)
         etag = hdrs["ETag"]
         results = []
+        barrier = threading.Barrier(writers)
 
         def go(who):
-            s, _, body = send(api, "PATCH", "/v1/organizations/%d" % oid,
-                              {"hours_en": "round %d by %s" % (rnd, who)}, key=key,
-                              headers={"If-Match": etag})
+            body = json.dumps({"hours_en": "round %d by %s" % (rnd, who)}).encode()
+            barrier.wait()
+            s, _, _ = send(api, "PATCH", "/v1/organizations/%d" % oid, key=key,
+                           headers={"If-Match": etag}, raw=body)
             results.append((s, who))
 
-        ts = [threading.Thread(target=go, args=(w,)) for w in ("a", "b")]
+        ts = [threading.Thread(target=go, args=(w,)) for w in range(writers)]
         for t in ts:
             t.start()
         for t in ts:
             t.join()
         codes = sorted(s for s, _ in results)
-        assert codes == [200, 412], codes
+        assert codes == [200] + [412] * (writers - 1), (rnd, codes)
         winner = [w for s, w in results if s == 200][0]
         assert psql(daemon.db_url, "SELECT hours_en FROM organization WHERE id = %d" % oid) == \
             "round %d by %s" % (rnd, winner)
-        wins += 1
+        assert int(psql(daemon.db_url, "SELECT version FROM organization WHERE id = %d" % oid)) == \
+            cur["version"] + 1
     n = psql(daemon.db_url, "SELECT count(*) FROM audit WHERE entity = 'organization' AND entity_id = '%d' "
                             "AND action = 'update'" % oid)
-    assert int(n) == wins
+    assert int(n) == rounds
 
 
 def test_postgresql_restart_during_writes_loses_nothing(workdir):
@@ -317,6 +409,15 @@ def test_postgresql_restart_during_writes_loses_nothing(workdir):
                 time.sleep(0.05)
             assert any(s == 201 for s in results.values())
             assert any(s == 503 for s in results.values())
+            # A 503 changed nothing: none of those is in the database (a write that committed
+            # but answered 503 would be hidden by the replay below).
+            pg_up, _ = wait_for(lambda: subprocess.run(["psql", url, "-qAtc", "SELECT 1"],
+                                                       capture_output=True).returncode == 0,
+                                timeout=15)
+            assert pg_up
+            failed = sorted(i for i, s in results.items() if s == 503)
+            there = psql(url, "SELECT name_th FROM organization WHERE name_th LIKE 'ทดสอบรีสตาร์ท %'")
+            assert not set(there.split("\n")) & {"ทดสอบรีสตาร์ท %d" % i for i in failed}, there
             # Retry the failures until they succeed.
             for i, s in results.items():
                 if s == 503:

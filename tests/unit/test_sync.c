@@ -83,9 +83,17 @@ static void health_before_any_run(void **state)
     assert_true(json_is_true(json_object_get(sync, "configured")));
     assert_string_equal(json_string_value(json_object_get(sync, "mode")), "auto");
     assert_string_equal(json_string_value(json_object_get(sync, "last_status")), "never");
+    assert_int_equal(json_integer_value(json_object_get(sync, "last_run")), 0);
+    assert_false(json_is_true(json_object_get(sync, "running")));
     json_decref(j);
     dir_buf_free(&b);
-    dir_sync_health(NULL, &b); /* no sync: nothing */
+    /* No sync: nothing is added to the answer. */
+    dir_buf_init(&b, 4096);
+    dir_buf_adds(&b, "{\"status\":\"ok\"");
+    dir_sync_health(NULL, &b);
+    assert_int_equal(b.len, strlen("{\"status\":\"ok\""));
+    assert_string_equal(b.data, "{\"status\":\"ok\"");
+    dir_buf_free(&b);
     dir_sync_free(s);
 }
 

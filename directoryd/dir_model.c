@@ -801,6 +801,9 @@ static void render_org(struct dir_model *m, struct dir_org *o, const struct dir_
     json_object_set_new(card, "status", jstr(o->status));
     json_object_set_new(card, "area", area_ref_json(m, o->area));
     json_object_set_new(card, "address_th", jstr(r->address_th));
+    json_object_set_new(card, "address_en", jstr(r->address_en));
+    /* Where it is, for the map links of an answer (as in the organisation's own answer). */
+    json_object_set_new(card, "location", location_json(m, r, o->area));
     json_object_set_new(card, "hours_th", jstr(r->hours_th));
     json_object_set_new(card, "hours_en", jstr(r->hours_en));
     json_object_set_new(card, "hours", o->hours ? dir_hours_json(o->hours) : json_null());

@@ -27,6 +27,13 @@ def test_pathum_wan_counselling_street_children(api):
         assert i["reason"]["th"] and i["reason"]["en"]
         assert "contacts" in i and "stale" in i
     assert "ปทุมวัน" in items[0]["reason"]["th"] and "Pathum Wan" in items[0]["reason"]["en"]
+    # The card says where each organisation is, as its own page does (the app's map links).
+    for i in items:
+        status, _, org = api.get("/v1/organizations/%d" % i["id"])
+        assert status == 200
+        assert i["location"] == org["location"] and i["address_en"] == org["address_en"]
+    lum = next(i for i in items if i["ref"] == "coc-lumphini")
+    assert lum["location"]["lat"] and lum["location"]["lon"]
 
 
 def test_anonymous_gets_no_people_and_public_contacts_only(api, daemon):

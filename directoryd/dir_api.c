@@ -413,7 +413,8 @@ static void list_orgs(struct call *c)
     if (parent) {
         /* The parent by id or ref, as /v1/organizations/{id} finds it. */
         long long id;
-        int o = parse_id(parent, &id) ? dir_model_org(c->m, id) : dir_model_org_by_ref(c->m, parent);
+        int o = parse_id(parent, &id) ? dir_model_org(c->m, id)
+                                      : dir_model_org_by_ref(c->m, parent);
         if (o < 0) {
             bad_param(c, "parent", "ไม่พบหน่วยงานแม่นี้", "no organisation has id or ref '%s'",
                       SHOW(parent));
@@ -657,7 +658,7 @@ static bool cookie_value(const char *header, const char *name, char *out, size_t
 
 /* Sets the caller's role from "Authorization: Bearer <secret>" or a session cookie; false
  * after a 401. */
-static bool authenticate(struct call *c, struct dir_sessions *sessions)
+static bool authenticate(struct call *c, struct dir_sessions *sessions, bool cookie_secure)
 {
     size_t hlen = 0, cklen = 0;
     const char *h = dir_http_header_n(c->req, "Authorization", &hlen);
@@ -680,7 +681,8 @@ static bool authenticate(struct call *c, struct dir_sessions *sessions)
         dir_problem_init(&p, 401, "unauthorized", "Session expired",
                          "The session has expired or was logged out; log in again.");
         snprintf(c->resp->set_cookie, sizeof c->resp->set_cookie,
-                 COOKIE_NAME "=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict");
+                 COOKIE_NAME "=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict%s",
+                 cookie_secure ? "; Secure" : "");
         problem(c, &p);
         return false;
     }
@@ -997,7 +999,9 @@ static bool admit(struct call *c, struct dir_api *api, const struct dir_route *r
         return false;
     }
     /* The login is not authenticated by what came before it (an old cookie does not matter). */
-    if (!(r && (r->flags & DIR_ROUTE_NO_AUTH)) && !authenticate(c, api->sessions)) return false;
+    if (!(r && (r->flags & DIR_ROUTE_NO_AUTH)) &&
+        !authenticate(c, api->sessions, api->cookie_secure))
+        return false;
     /* A cookie rides along with any request the browser makes: every state change made with
      * one (logout too) needs the session's CSRF token as well; Bearer keys are not sent by
      * browsers on their own. */

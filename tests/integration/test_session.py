@@ -425,6 +425,10 @@ def test_secure_cookie_session_hours_and_custom_role_groups(demo_db, workdir, ci
         assert 7190 <= max_age <= 7200
         assert cookie.split("=", 1)[1].split(".")[5] == str(data["expires_at"])
         assert call(d, "GET", "/v1/session", cookie=cookie)[2]["role"] == "coordinator"
+        # A session that is no longer valid is cleared by a cookie that is Secure as well.
+        status, r, _ = call(d, "GET", "/v1/session", cookie=cookie[:-4] + "AAAA")
+        cleared = [a.strip() for a in (r.getheader("Set-Cookie") or "").split(";")]
+        assert status == 401 and "Max-Age=0" in cleared and "Secure" in cleared, cleared
         assert login(d, "prasit.a", "pass-prasit-1")[1]["role"] == "admin"
         # The default group names mean nothing here: somchai.j is in directory-coordinators.
         assert login(d, "somchai.j", "pass-somchai-1")[1]["role"] == "caseworker"

@@ -415,8 +415,10 @@ def test_slow_clients_do_not_starve_healthz(demo_db, workdir):
               "max %.1f ms (%d probes)" % (1000 * health[len(health) // 2],
                                            1000 * health[int(len(health) * 0.95)],
                                            1000 * health[-1], len(health)))
-        assert times[int(len(times) * 0.95)] < 0.1 and times[-1] < 1.0
-        assert health[int(len(health) * 0.95)] < 0.1 and health[-1] < 1.0
+        # A crowded port shows as probes waiting seconds (the header timeout); the bound
+        # leaves room for a machine whose two cores are busy with other work.
+        assert times[int(len(times) * 0.95)] < 0.5 and times[-1] < 1.0
+        assert health[int(len(health) * 0.95)] < 0.5 and health[-1] < 1.0
         # Once the slow clients are gone, the main port serves again.
         from conftest import wait_for
         def main_ok():

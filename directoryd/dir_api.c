@@ -390,7 +390,7 @@ static void list_taxa(struct call *c, enum dir_tax_kind kind)
 
 static void list_orgs(struct call *c)
 {
-    static const char *const args[] = {"q",     "area",   "service", "group", "type",
+    static const char *const args[] = {"q",      "area",   "service", "group",  "type",
                                        "status", "parent", "limit",   "cursor", NULL};
     struct dir_org_filter f = {0};
     int limit, type;
@@ -413,8 +413,8 @@ static void list_orgs(struct call *c)
     if (parent) {
         /* The parent by id or ref, as /v1/organizations/{id} finds it. */
         long long id;
-        int o = parse_id(parent, &id) ? dir_model_org(c->m, id)
-                                      : dir_model_org_by_ref(c->m, parent);
+        int o =
+            parse_id(parent, &id) ? dir_model_org(c->m, id) : dir_model_org_by_ref(c->m, parent);
         if (o < 0) {
             bad_param(c, "parent", "ไม่พบหน่วยงานแม่นี้", "no organisation has id or ref '%s'",
                       SHOW(parent));
@@ -896,8 +896,8 @@ static void r_report_list(struct dir_route_ctx *x)
 static void r_report_action(struct dir_route_ctx *x)
 {
     const char *params[2] = {x->arg[0], x->route->what};
-    dir_report_action(&((struct dir_api *)x->app)->reports, x->m, x->who, x->req, x->resp,
-                      params, 2);
+    dir_report_action(&((struct dir_api *)x->app)->reports, x->m, x->who, x->req, x->resp, params,
+                      2);
 }
 
 #define ANON DIR_ROLE_ANON
@@ -955,7 +955,7 @@ static const struct dir_route routes[] = {
     {POST, "/v1/reports/{id}/resolve", COORDINATOR, DB, r_report_action, "resolve", 0},
     {POST, "/v1/reports/{id}/reopen", COORDINATOR, DB, r_report_action, "reopen", 0},
     {READ, "/v1/audit", COORDINATOR, DB, dir_write_route_audit, NULL, 0},
-    {DIR_M_GET | POST, "/v1/admin/api-clients", ADMIN, DB, dir_write_route_clients, NULL, 0},
+    {READ | POST, "/v1/admin/api-clients", ADMIN, DB, dir_write_route_clients, NULL, 0},
     {POST, "/v1/admin/api-clients/{name}/revoke", ADMIN, DB, dir_write_route_clients, "revoke", 0},
     {DIR_M_PUT, "/v1/admin/staff-roles/{username}", ADMIN, DB, dir_write_route_staff_role, NULL, 0},
     {READ | POST, "/v1/admin/sync", ADMIN, DB | DIR_ROUTE_PREFIX | DIR_ROUTE_OWN_CHECKS, r_sync,

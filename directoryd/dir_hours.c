@@ -584,7 +584,8 @@ struct dir_hours_state dir_hours_at(const struct dir_hours *h, const struct dir_
     long long local = (long long)now + BKK_OFFSET;
     long long minute = floor_div(local, 60);
     long today = (long)floor_div(local, 86400);
-    bool later_exceptions = h->nexceptions && h->exceptions[h->nexceptions - 1].to >= today;
+    /* Yesterday's exception counts too: its hours may run past midnight into today. */
+    bool later_exceptions = h->nexceptions && h->exceptions[h->nexceptions - 1].to >= today - 1;
     s.open = DIR_HOURS_CLOSED;
     /* Nothing ever changes: closed for good, or open with no day off ahead. */
     if (!later_exceptions && !h->always_open && h->nweekly == 0) return s;

@@ -320,8 +320,11 @@ static void keep_relinked(json_t *missing, const json_t *cands)
     struct dir_sync_seen *old = dir_sync_seen_new();
     const char *k;
     json_t *c;
-    json_object_foreach((json_t *)cands, k, c) dir_sync_seen_add(
-        old, json_string_value(json_object_get(c, "old_uuid")), DIR_SYNC_SEEN_SENT);
+    json_object_foreach((json_t *)cands, k, c)
+    {
+        dir_sync_seen_add(old, json_string_value(json_object_get(c, "old_uuid")),
+                          DIR_SYNC_SEEN_SENT);
+    }
     for (size_t i = json_array_size(missing); i-- > 0;) {
         const char *u = json_string_value(json_object_get(json_array_get(missing, i), "uuid"));
         if (dir_sync_seen_get(old, u) != DIR_SYNC_SEEN_NONE) json_array_remove(missing, i);

@@ -357,7 +357,7 @@ static void clients(struct job *j, const char *method, const char *name, const c
     long long seq = 0;
     if (!need_role(j, DIR_ROLE_ADMIN)) return;
     struct dir_db_actor actor = {j->who->kind, j->who->name, j->who->address};
-    if (strcmp(method, "GET") == 0 && !name) {
+    if ((strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) && !name) {
         char *rows = NULL;
         enum dir_rc rc = dir_db_list_clients(j->env->db, &rows, err, sizeof err);
         if (rc) return db_failed(j, rc, err);

@@ -13,12 +13,22 @@ def test_unsupported_methods_are_405_with_allow(api):
                                 ("DELETE", "/v1/organizations/1", "GET, HEAD, PATCH"),
                                 ("PUT", "/v1/services", "GET, HEAD"),
                                 ("GET", "/v1/organizations/1/close", "POST"),
-                                ("DELETE", "/v1/admin/api-clients", "GET, POST"),
+                                ("DELETE", "/v1/admin/api-clients", "GET, HEAD, POST"),
                                 ("GET", "/v1/admin/staff-roles/x", "PUT")):
         status, hdrs, data = api.request(method, path, body=b"{}")
         assert status == 405, (method, path)
         assert hdrs["Allow"] == allow, (method, path)
         assert data["status"] == 405
+
+
+def test_head_works_wherever_get_does(api):
+    """RFC 9110: HEAD answers as GET would, without a body, on every readable route."""
+    from conftest import ADMIN_KEY
+    for path in ("/v1/admin/api-clients", "/v1/audit", "/v1/organizations"):
+        g = api.request("GET", path, key=ADMIN_KEY)
+        h = api.request("HEAD", path, key=ADMIN_KEY)
+        assert g[0] == 200 and h[0] == 200, path
+        assert h[2] in (None, b"", "", {}), path
 
 
 def test_unknown_path_is_404_problem(api):

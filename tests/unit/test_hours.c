@@ -253,6 +253,12 @@ static void exceptions(void **state)
                                       "{\"from\":\"2026-12-03\",\"closed\":true}]}");
     expect(a, NULL, "2026-12-02T10:00", 1, "2026-12-03T00:00:00+07:00");
     expect(a, NULL, "2026-12-03T10:00", 0, "2026-12-04T00:00:00+07:00");
+    /* One late night only (no weekly hours): still open after midnight, closed at 02:00. */
+    const struct dir_hours *n = hours("{\"exceptions\":[{\"from\":\"2025-12-31\","
+                                      "\"opens_at\":\"20:00\",\"closes_at\":\"02:00\"}]}");
+    expect(n, NULL, "2025-12-31T23:00", 1, "2026-01-01T02:00:00+07:00");
+    expect(n, NULL, "2026-01-01T01:00", 1, "2026-01-01T02:00:00+07:00");
+    expect(n, NULL, "2026-01-01T03:00", 0, "none");
 }
 
 static void unknown_and_never(void **state)

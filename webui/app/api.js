@@ -17,11 +17,14 @@ export const REF_CACHE = 'dird-ref';
 export const MAX_SAVED = 20;
 const MAX_REF = 300;
 
-const auth = { csrf: null, persist: false };
+// gen counts session changes: an answer asked for under one session (signed in) and arriving
+// under another (signed out meanwhile) is neither kept nor shown; it is asked for again.
+const auth = { csrf: null, persist: false, gen: 0 };
 const memory = new Map(); // absolute URL -> {data, at, keep}
 
 /** Called by session.js: the CSRF token (memory only) and whether storage may be written. */
 export function setAuth({ csrf, persist }) {
+    if ((csrf || null) !== auth.csrf) auth.gen += 1; // signed in, out, or as someone else
     auth.csrf = csrf || null;
     auth.persist = !!persist;
 }
@@ -141,15 +144,28 @@ export function onSessionLost(fn) {
     onLost = fn;
 }
 
-async function attempt(path, { method = 'GET', body, keep } = {}) {
+async function attempt(path, { method = 'GET', body, keep } = {}, again = 1) {
     const url = absolute(path);
-    if (method !== 'GET' || !keep) return { ...(await send(url, method, body, 30000)), savedAt: null };
+    const gen = auth.gen;
+    // The session changed while the answer was on its way: ask again as who we are now.
+    const stale = () => gen !== auth.gen && method === 'GET' && again > 0;
+    if (method !== 'GET' || !keep) {
+        const live = await send(url, method, body, 30000);
+        if (stale()) return attempt(path, { method, body, keep }, again - 1);
+        return { ...live, savedAt: null };
+    }
     const saved = await recall(url, keep);
     try {
         const live = await send(url, 'GET', undefined, saved ? 8000 : 30000);
+        if (gen !== auth.gen) {
+            if (again > 0) return attempt(path, { method, body, keep }, again - 1);
+            throw new ApiError(0, null, { offline: true });
+        }
         await remember(url, live.data, keep);
         return { ...live, savedAt: null };
     } catch (e) {
+        // What was recalled belonged to the session before the change: never show it now.
+        if (gen !== auth.gen) throw e;
         if (saved && (e.offline || e.status >= 500)) return { data: saved.data, savedAt: saved.savedAt || new Date(), serverDate: null };
         throw e;
     }

@@ -92,6 +92,45 @@ test('a caseworker who signs in sees the district welfare staff and their number
   for (const [name] of staff) await expect(page.locator('body')).not.toContainText(name);
 });
 
+test('an answer asked for signed in and arriving after signing out is neither kept nor shown', async ({ page, db }) => {
+  // A weak signal: the signed-in resolve answer is fetched at once (with the cookie) but held
+  // back until the caseworker has signed out.
+  let release;
+  const gate = new Promise((r) => { release = r; });
+  await app.open(page);
+  await app.signIn(page, LOGINS.caseworkers[5]);
+  await page.route('**/v1/resolve?**', async (route) => {
+    const resp = await route.fetch();
+    await gate;
+    await route.fulfill({ response: resp });
+  });
+  const pending = app.findAnswer(page, { type: 'ปทุมวัน', pick: 'เขตปทุมวัน', need: 'การให้คำปรึกษาแนะนำ', group: 'เด็กเร่ร่อน' })
+    .catch(() => {});
+  await page.waitForRequest('**/v1/resolve?**');
+  await app.signOut(page);
+  release();
+  await pending;
+  await page.unroute('**/v1/resolve?**');
+  await page.waitForTimeout(1000);
+  const staff = db.rows(`SELECT p.name_th FROM person p JOIN membership m ON m.person_id = p.id
+      JOIN organization o ON o.id = m.organization_id WHERE o.ref = 'district-1007-welfare' AND p.active`).map((r) => r[0]);
+  expect(staff.length).toBeGreaterThan(0);
+  const personal = db.rows(`SELECT value FROM contact_point WHERE person_id IS NOT NULL`).map((r) => r[0]);
+  const stored = await page.evaluate(async () => {
+    let all = '';
+    for (const name of await caches.keys()) {
+      const c = await caches.open(name);
+      for (const req of await c.keys()) all += '\n' + req.url + '\n' + (await (await c.match(req)).text());
+    }
+    return all;
+  });
+  expect(personal.filter((v) => stored.includes(v)), 'a signed-in answer saved on the device after signing out').toEqual([]);
+  for (const name of staff) {
+    expect(stored.includes(name), `staff member ${name} saved after signing out`).toBe(false);
+    await expect(page.locator('body')).not.toContainText(name);
+  }
+});
+
 test('signed out on another phone: this phone says it is signed out and still finds public contacts', async ({ page, browser, db }) => {
   const who = LOGINS.caseworkers[4];
   await app.open(page);

@@ -237,3 +237,26 @@ def test_failed_runs_back_off_up_to_the_interval(workdir, db):
         assert "retrying in 4 s (failure 2)" in d.read_log()
     finally:
         d.stop()
+
+
+def test_password_file_readable_by_others_is_refused(city, workdir, db):
+    # The bind password's file must be mode 0600 (or stricter): one others can read is
+    # refused with a clear message, before anything is sent to the city LDAP.
+    pwfile = os.path.join(workdir, "loose.pw")
+    with open(pwfile, "w") as f:
+        f.write(open(city.env(workdir)["DIRECTORYD_SYNC_PASSWORD_FILE"]).read())
+    secret = open(pwfile).read().strip()
+    for mode in (0o644, 0o640, 0o604):
+        os.chmod(pwfile, mode)
+        p = sync(city, workdir, db, sync_password_file=pwfile)
+        assert p.returncode == 1, (oct(mode), p.stdout + p.stderr)
+        run = last_run(db)
+        assert run["status"] == "failed", run
+        assert pwfile in run["errors"] and "0600" in run["errors"], run
+        assert "%04o" % mode in run["errors"], run
+        assert secret not in p.stdout + p.stderr + run["errors"]
+    for mode in (0o600, 0o400):
+        os.chmod(pwfile, mode)
+        p = sync(city, workdir, db, sync_password_file=pwfile)
+        assert p.returncode == 0, (oct(mode), p.stdout + p.stderr)
+        assert last_run(db)["status"] == "ok"

@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 enum opt_type { OPT_STR, OPT_INT };
 
@@ -342,6 +343,21 @@ enum dir_rc dir_cfg_read_secret(const char *path, char *buf, size_t n, char *err
     if (!f) {
         snprintf(err, errlen, "cannot read the password file %s: %s", path, strerror(errno));
         return DIR_ERR_IO;
+    }
+    /* README promises mode 0600: a secret others can read is refused, not used. */
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0) {
+        snprintf(err, errlen, "cannot read the password file %s: %s", path, strerror(errno));
+        fclose(f);
+        return DIR_ERR_IO;
+    }
+    if (st.st_mode & 077) {
+        snprintf(err, errlen,
+                 "the password file %s can be read by others (mode %04o): make it mode 0600 "
+                 "(chmod 600)",
+                 path, (unsigned)(st.st_mode & 07777));
+        fclose(f);
+        return DIR_ERR_INVALID;
     }
     size_t got = fread(buf, 1, n - 1, f);
     fclose(f);

@@ -92,7 +92,8 @@ enum dir_rc dir_cfg_load_env(struct dir_cfg *cfg, char *err, size_t errlen);
 enum dir_rc dir_cfg_resolve(struct dir_cfg *cfg, int argc, char **argv, int *npos, char *err,
                             size_t errlen);
 /* Reads a secret (a password) from PATH into BUF, without its trailing newline; the value
- * never goes to the log. */
+ * never goes to the log. A file group or others may read (not mode 0600 or stricter) is
+ * refused. */
 enum dir_rc dir_cfg_read_secret(const char *path, char *buf, size_t n, char *err, size_t errlen);
 /* Prints every option with its flag, environment variable, default and help. */
 void dir_cfg_print_help(FILE *out);

@@ -483,6 +483,7 @@ def test_hostile_city_ldap_does_not_stop_the_daemon(pg, workdir, mode, script):
     pwfile = os.path.join(workdir, "hostile.pw")
     with open(pwfile, "w") as f:
         f.write("secret\n")
+    os.chmod(pwfile, 0o600)
     d = Daemon(db, workdir, {"DIRECTORYD_SYNC_URI": "ldap://127.0.0.1:%d" % city.port,
                              "DIRECTORYD_SYNC_BINDDN": "cn=directoryd,dc=city",
                              "DIRECTORYD_SYNC_PASSWORD_FILE": pwfile,

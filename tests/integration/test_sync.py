@@ -387,6 +387,7 @@ def test_wrong_credentials_fail_clearly(city, db, workdir):
     bad = os.path.join(workdir, "wrong.pw")
     with open(bad, "w") as f:
         f.write("not-the-password-xyzzy\n")
+    os.chmod(bad, 0o600)  # a wrong password, not a loose file
     p = sync(city, db, workdir, sync_password_file=bad)
     assert p.returncode == 1
     run = last_run(db)

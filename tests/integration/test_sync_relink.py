@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from conftest import ADMIN_KEY, Daemon, make_demo_db, psql, run_cli
+from conftest import ADMIN_KEY, Daemon, make_demo_db, psql, run_cli, wait_for
 from slapd import BASE, CityLdap
 from tcp_cut import CutRelay
 from test_sync import COORD_KEY
@@ -60,6 +60,9 @@ def test_staff_synced_and_a_coordinator_adds_facts(w):
     assert run["status"] == "ok" and run["created"] == M, run
     x = w.person("stf%04d" % COORD)
     org = int(psql(w.db, "SELECT id FROM organization WHERE ref = 'district-1006-welfare'"))
+    # The run has committed; the daemon's model shows the person once it has followed it.
+    seen, _ = wait_for(lambda: w.d.http.get("/v1/people/%d" % x["id"], key=COORD_KEY)[0] == 200)
+    assert seen
     _, _, cur = w.d.http.get("/v1/people/%d" % x["id"], key=COORD_KEY)
     body = {"contacts": [{"kind": "line", "value": "stf5.bkk"}], "profession": "social_worker",
             "memberships": [{"organization": org, "team_role": "district_welfare",

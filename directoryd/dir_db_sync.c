@@ -327,6 +327,26 @@ enum dir_rc dir_db_sync_put(struct dir_db_sync *tx, const json_t *entry, json_t 
     return tx->rc;
 }
 
+enum dir_rc dir_db_sync_put_many(struct dir_db_sync *tx, const json_t *entries, json_t **results)
+{
+    *results = NULL;
+    char *e = json_dumps(entries, JSON_COMPACT);
+    const char *p[] = {e};
+    PGresult *r = tq(tx, "SELECT dir_sync_people($1::jsonb)::text", 1, p);
+    free(e);
+    if (r)
+        *results = parse_json(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    if (!tx->rc &&
+        (!json_is_array(*results) || json_array_size(*results) != json_array_size(entries))) {
+        json_decref(*results);
+        *results = NULL;
+        tx->rc = DIR_ERR_DB;
+        snprintf(tx->err, sizeof tx->err, "sync: unreadable batch upsert result");
+    }
+    return tx->rc;
+}
+
 enum dir_rc dir_db_sync_deactivate(struct dir_db_sync *tx, long long id, bool *done)
 {
     char sid[24];

@@ -21,3 +21,17 @@
 ALTER FUNCTION dir_sync_person(jsonb) SET enable_seqscan = off;
 ALTER FUNCTION dir_sync_deactivate(bigint) SET enable_seqscan = off;
 ALTER FUNCTION dir_sync_relink(bigint, text, text) SET enable_seqscan = off;
+
+-- Applies the entries of ES (a JSON array of dir_sync_person entries) in order, each with
+-- dir_sync_person (one entry's failure still skips that entry only), and answers the
+-- array of its answers, in the same order: one round trip per batch, not per entry.
+CREATE FUNCTION dir_sync_people(es jsonb) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+    e   jsonb;
+    res jsonb[] := '{}';
+BEGIN
+    FOR e IN SELECT v FROM jsonb_array_elements(es) WITH ORDINALITY AS x(v, n) ORDER BY n LOOP
+        res := array_append(res, dir_sync_person(e));
+    END LOOP;
+    RETURN to_jsonb(res);
+END $$;

@@ -3,8 +3,9 @@
  *
  * A sync applies in one transaction (dir_db_sync_begin ... dir_db_sync_end): the per-person
  * upsert and deactivation are SQL functions in schema/migrations/0005_sync.sql (the upsert
- * replaced in 0010_sync_reactivated.sql), which also write the audit rows; triggers add the
- * change-log rows. The run record is created in its
+ * replaced in 0010_sync_reactivated.sql, planned without sequential scans and called a
+ * batch of entries per round trip since 0011_sync_batch.sql), which also write the audit
+ * rows; triggers add the change-log rows. The run record is created in its
  * own transaction when a run starts, and its counts are added inside the applying
  * transaction, so they always match what committed. Transactions of concurrent syncs (the
  * daemon and `directoryd sync --once`) are serialised with an advisory lock.

@@ -29,7 +29,7 @@
 #include <string.h>
 
 #define PUT_BATCH 1000 /* entries upserted per round trip */
-#define HOLD_S 2 /* persist holds deletions this long, to judge a mass deletion whole */
+#define HOLD_S 2       /* persist holds deletions this long, to judge a mass deletion whole */
 
 struct tally {
     struct dir_db_sync_counts n;

@@ -262,6 +262,10 @@ enum dir_rc dir_db_sync_deleted(struct dir_db_sync *tx, const json_t *uuids, jso
  * *RESULT is a new JSON object {op, id, moved, reason} (caller decrefs). A bad entry is reported as op "skipped",
  * not as an error. */
 enum dir_rc dir_db_sync_put(struct dir_db_sync *tx, const json_t *entry, json_t **result);
+/* Upserts the LDAP entries of ENTRIES (a JSON array) in order, in one round trip
+ * (dir_sync_people in 0011_sync_batch.sql); *RESULTS is a new JSON array of one
+ * dir_db_sync_put result per entry, in the same order (caller decrefs). */
+enum dir_rc dir_db_sync_put_many(struct dir_db_sync *tx, const json_t *entries, json_t **results);
 /* The entries of ENTRIES (a JSON array of dir_sync_person entries) whose LDAP identity is new
  * but whose username or LDAP e-mail belongs to a synced person with another identity, as a
  * new JSON array of {uuid, dn, id, old_uuid, username, name_th, active, by} (caller

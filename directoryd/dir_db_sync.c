@@ -3,8 +3,9 @@
  *
  * A sync applies in one transaction (dir_db_sync_begin ... dir_db_sync_end): the per-person
  * upsert and deactivation are SQL functions in schema/migrations/0005_sync.sql (the upsert
- * replaced in 0010_sync_reactivated.sql), which also write the audit rows; triggers add the
- * change-log rows. The run record is created in its
+ * replaced in 0010_sync_reactivated.sql, planned without sequential scans and called a
+ * batch of entries per round trip since 0011_sync_batch.sql), which also write the audit
+ * rows; triggers add the change-log rows. The run record is created in its
  * own transaction when a run starts, and its counts are added inside the applying
  * transaction, so they always match what committed. Transactions of concurrent syncs (the
  * daemon and `directoryd sync --once`) are serialised with an advisory lock.
@@ -323,6 +324,26 @@ enum dir_rc dir_db_sync_put(struct dir_db_sync *tx, const json_t *entry, json_t 
     if (!tx->rc && !*result) {
         tx->rc = DIR_ERR_DB;
         snprintf(tx->err, sizeof tx->err, "sync: unreadable upsert result");
+    }
+    return tx->rc;
+}
+
+enum dir_rc dir_db_sync_put_many(struct dir_db_sync *tx, const json_t *entries, json_t **results)
+{
+    *results = NULL;
+    char *e = json_dumps(entries, JSON_COMPACT);
+    const char *p[] = {e};
+    PGresult *r = tq(tx, "SELECT dir_sync_people($1::jsonb)::text", 1, p);
+    free(e);
+    if (r)
+        *results = parse_json(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    if (!tx->rc &&
+        (!json_is_array(*results) || json_array_size(*results) != json_array_size(entries))) {
+        json_decref(*results);
+        *results = NULL;
+        tx->rc = DIR_ERR_DB;
+        snprintf(tx->err, sizeof tx->err, "sync: unreadable batch upsert result");
     }
     return tx->rc;
 }

@@ -28,7 +28,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define HOLD_S 2 /* persist holds deletions this long, to judge a mass deletion whole */
+#define PUT_BATCH 1000 /* entries upserted per round trip */
+#define HOLD_S 2       /* persist holds deletions this long, to judge a mass deletion whole */
 
 struct tally {
     struct dir_db_sync_counts n;
@@ -103,9 +104,64 @@ static json_t *capped(json_t *people)
     return c;
 }
 
-/* Upserts IN's entries and deactivates the people in MISSING, counting into T. CANDS (may
- * be NULL): re-link candidates by new uuid; with RELINKING they were re-linked (the entry
- * counts as relinked), without, the entry is skipped: it is not a new person until an
+/* Counts entry E of a batch into T: a re-link candidate skipped (CANDS, RELINKING), or the
+ * next of RES (the batch's upsert results; *K is the next one's index). */
+static void count_entry(struct tally *t, json_t *e, const json_t *cands, bool relinking,
+                        bool dry_run, json_t *res, size_t *k)
+{
+    json_t *moved_from =
+        cands ? json_object_get(cands, json_string_value(json_object_get(e, "uuid"))) : NULL;
+    if (moved_from && !relinking) {
+        json_t *who =
+            json_pack("{s:O,s:O,s:O,s:O,s:s++}", "uuid", json_object_get(e, "uuid"), "username",
+                      json_object_get(e, "username"), "name_th", json_object_get(e, "name_th"),
+                      "dn", json_object_get(e, "dn"), "reason", "its ",
+                      json_string_value(json_object_get(moved_from, "by")),
+                      " belongs to a synced person with another LDAP identity "
+                      "(a rebuilt city LDAP? see relink_candidates)");
+        t->n.skipped++;
+        list_add(t, t->skipped, who);
+        return;
+    }
+    json_t *r = json_array_get(res, (*k)++);
+    const char *op = json_string_value(json_object_get(r, "op"));
+    op = op ? op : "";
+    json_t *who =
+        json_pack("{s:O,s:O,s:O}", "uuid", json_object_get(e, "uuid"), "username",
+                  json_object_get(e, "username"), "name_th", json_object_get(e, "name_th"));
+    if (!dry_run || strcmp(op, "created") != 0)
+        json_object_set(who, "id", json_object_get(r, "id"));
+    if (json_is_true(json_object_get(r, "moved")))
+        json_object_set(who, "unit", json_object_get(e, "unit"));
+    if (moved_from && strcmp(op, "skipped") != 0) {
+        t->n.relinked++;
+        json_object_set(who, "old_uuid", json_object_get(moved_from, "old_uuid"));
+        json_object_set(who, "by", json_object_get(moved_from, "by"));
+        if (strcmp(op, "reactivated") == 0) json_object_set_new(who, "reactivated", json_true());
+        list_add(t, t->relinked, who);
+    } else if (strcmp(op, "created") == 0) {
+        t->n.created++;
+        list_add(t, t->created, who);
+    } else if (strcmp(op, "updated") == 0) {
+        t->n.updated++;
+        list_add(t, t->updated, who);
+    } else if (strcmp(op, "reactivated") == 0) {
+        t->n.reactivated++;
+        list_add(t, t->reactivated, who);
+    } else if (strcmp(op, "unchanged") == 0) {
+        t->n.unchanged++;
+        json_decref(who);
+    } else {
+        t->n.skipped++;
+        json_object_set(who, "dn", json_object_get(e, "dn"));
+        json_object_set(who, "reason", json_object_get(r, "reason"));
+        list_add(t, t->skipped, who);
+    }
+}
+
+/* Upserts IN's entries (PUT_BATCH per round trip) and deactivates the people in MISSING, counting
+ * into T. CANDS (may be NULL): re-link candidates by new uuid; with RELINKING they were re-linked
+ * (the entry counts as relinked), without, the entry is skipped: it is not a new person until an
  * admin says it is not the same one. */
 static enum dir_rc apply_changes(struct dir_db_sync *tx, struct dir_sync_intake *in,
                                  json_t *missing, const json_t *cands, bool relinking, bool dry_run,
@@ -118,60 +174,28 @@ static enum dir_rc apply_changes(struct dir_db_sync *tx, struct dir_sync_intake 
         t->n.skipped++;
         list_add(t, t->skipped, json_incref(e));
     }
-    json_array_foreach(in->entries, i, e)
-    {
-        json_t *r = NULL;
-        json_t *moved_from =
-            cands ? json_object_get(cands, json_string_value(json_object_get(e, "uuid"))) : NULL;
-        if (moved_from && !relinking) {
-            json_t *who =
-                json_pack("{s:O,s:O,s:O,s:O,s:s++}", "uuid", json_object_get(e, "uuid"), "username",
-                          json_object_get(e, "username"), "name_th", json_object_get(e, "name_th"),
-                          "dn", json_object_get(e, "dn"), "reason", "its ",
-                          json_string_value(json_object_get(moved_from, "by")),
-                          " belongs to a synced person with another LDAP identity "
-                          "(a rebuilt city LDAP? see relink_candidates)");
-            t->n.skipped++;
-            list_add(t, t->skipped, who);
-            continue;
+    size_t n = json_array_size(in->entries), end, k;
+    json_t *todo = json_array();
+    for (size_t start = 0; start < n; start = end) {
+        /* The entries of this batch that are upserted, in one round trip. */
+        end = start + PUT_BATCH < n ? start + PUT_BATCH : n;
+        json_array_clear(todo);
+        for (i = start; i < end; i++) {
+            e = json_array_get(in->entries, i);
+            if (!cands || relinking ||
+                !json_object_get(cands, json_string_value(json_object_get(e, "uuid"))))
+                json_array_append(todo, e);
         }
-        if (dir_db_sync_put(tx, e, &r)) return DIR_ERR_DB;
-        const char *op = json_string_value(json_object_get(r, "op"));
-        op = op ? op : "";
-        json_t *who =
-            json_pack("{s:O,s:O,s:O}", "uuid", json_object_get(e, "uuid"), "username",
-                      json_object_get(e, "username"), "name_th", json_object_get(e, "name_th"));
-        if (!dry_run || strcmp(op, "created") != 0)
-            json_object_set(who, "id", json_object_get(r, "id"));
-        if (json_is_true(json_object_get(r, "moved")))
-            json_object_set(who, "unit", json_object_get(e, "unit"));
-        if (moved_from && strcmp(op, "skipped") != 0) {
-            t->n.relinked++;
-            json_object_set(who, "old_uuid", json_object_get(moved_from, "old_uuid"));
-            json_object_set(who, "by", json_object_get(moved_from, "by"));
-            if (strcmp(op, "reactivated") == 0)
-                json_object_set_new(who, "reactivated", json_true());
-            list_add(t, t->relinked, who);
-        } else if (strcmp(op, "created") == 0) {
-            t->n.created++;
-            list_add(t, t->created, who);
-        } else if (strcmp(op, "updated") == 0) {
-            t->n.updated++;
-            list_add(t, t->updated, who);
-        } else if (strcmp(op, "reactivated") == 0) {
-            t->n.reactivated++;
-            list_add(t, t->reactivated, who);
-        } else if (strcmp(op, "unchanged") == 0) {
-            t->n.unchanged++;
-            json_decref(who);
-        } else {
-            t->n.skipped++;
-            json_object_set(who, "dn", json_object_get(e, "dn"));
-            json_object_set(who, "reason", json_object_get(r, "reason"));
-            list_add(t, t->skipped, who);
+        json_t *res = NULL;
+        if (json_array_size(todo) && dir_db_sync_put_many(tx, todo, &res)) {
+            json_decref(todo);
+            return DIR_ERR_DB;
         }
-        json_decref(r);
+        for (i = start, k = 0; i < end; i++)
+            count_entry(t, json_array_get(in->entries, i), cands, relinking, dry_run, res, &k);
+        json_decref(res);
     }
+    json_decref(todo);
     json_array_foreach(missing, i, p)
     {
         bool done = false;

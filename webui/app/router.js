@@ -69,7 +69,9 @@ export async function render({ focus = true } = {}) {
     }
     if (my !== token) return;
     for (const fn of afterRender) fn(path);
-    if (!first && focus) {
+    // The heading takes the focus for screen readers, unless the person is already in the new
+    // screen (typing into its first field while it finished drawing).
+    if (!first && focus && !box.contains(document.activeElement)) {
         const h1 = box.querySelector('h1');
         if (h1) {
             if (!h1.hasAttribute('tabindex')) h1.setAttribute('tabindex', '-1');

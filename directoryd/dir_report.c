@@ -352,14 +352,7 @@ static json_t *read_body(struct rq *q, bool allow_empty)
     json_error_t e;
     json_t *v = dir_write_body_parse(body, len, &e);
     if (!v) {
-        if (e.position == -1)
-            dir_problem_init(&p, 400, "invalid-json", "Invalid JSON",
-                             "The body must be a JSON object.");
-        else
-            dir_problem_init(&p, 400, "invalid-json", "Invalid JSON",
-                             "The body is not valid UTF-8 JSON: %s (line %d, column %d).", e.text,
-                             e.line, e.column);
-        dir_problem_add(&p, "body", "ต้องเป็น JSON ที่ถูกต้อง (UTF-8)", "must be valid UTF-8 JSON");
+        dir_write_body_problem(&e, &p);
         respond(q, &p);
     }
     return v;

@@ -56,14 +56,7 @@ static bool read_body(struct job *j, json_t **out, bool allow_empty)
     json_t *v = dir_write_body_parse(body, len, &e);
     if (!v) {
         struct dir_problem p;
-        if (e.position == -1)
-            dir_problem_init(&p, 400, "invalid-json", "Invalid JSON",
-                             "The body must be a JSON object.");
-        else
-            dir_problem_init(&p, 400, "invalid-json", "Invalid JSON",
-                             "The body is not valid UTF-8 JSON: %s (line %d, column %d).", e.text,
-                             e.line, e.column);
-        dir_problem_add(&p, "body", "ต้องเป็น JSON ที่ถูกต้อง (UTF-8)", "must be valid UTF-8 JSON");
+        dir_write_body_problem(&e, &p);
         dir_problem_respond(&p, j->path, j->resp);
         return false;
     }

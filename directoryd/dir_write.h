@@ -51,6 +51,9 @@ struct dir_write_check {
  * caller owns the result (json_decref). NULL when S is not JSON (E says where) or is JSON but
  * not an object (E->position is then -1). */
 json_t *dir_write_body_parse(const char *s, size_t n, json_error_t *e);
+/* Fills P with the 400 problem for a body dir_write_body_parse refused with E (naming the
+ * field "body"); the caller responds with it. */
+void dir_write_body_problem(const json_error_t *e, struct dir_problem *p);
 
 /* Checks BODY (a JSON object; contact values are replaced by their normal forms) of a write
  * of ENTITY: organization, person, area (communities), area_group, programme, api_client or

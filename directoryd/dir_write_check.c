@@ -728,6 +728,17 @@ json_t *dir_write_body_parse(const char *s, size_t n, json_error_t *e)
     return v;
 }
 
+void dir_write_body_problem(const json_error_t *e, struct dir_problem *p)
+{
+    if (e->position == -1)
+        dir_problem_init(p, 400, "invalid-json", "Invalid JSON", "The body must be a JSON object.");
+    else
+        dir_problem_init(p, 400, "invalid-json", "Invalid JSON",
+                         "The body is not valid UTF-8 JSON: %s (line %d, column %d).", e->text,
+                         e->line, e->column);
+    dir_problem_add(p, "body", "ต้องเป็น JSON ที่ถูกต้อง (UTF-8)", "must be valid UTF-8 JSON");
+}
+
 void dir_write_check(struct dir_write_check *j, json_t *body, const char *entity,
                      const char *action, bool ldap)
 {

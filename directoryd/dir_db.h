@@ -205,7 +205,7 @@ struct dir_db_sync_state {
     char mode[16];         /* full, syncrepl, persist, poll; "" before the first run */
     char *cookie;          /* RFC 4533 cookie bytes (NUL-terminated too), or NULL */
     size_t cookie_len;
-    char watermark[32];    /* poll: newest modifyTimestamp seen, or "" */
+    char watermark[96];    /* poll: newest modifyTimestamp seen, "usn:..." (AD), or "" */
     long long last_full_at; /* epoch seconds of the last committed full sync, 0 = never */
 };
 

@@ -429,9 +429,11 @@ static enum dir_role role_from_groups(const struct dir_cfg *cfg, LDAP *ld, const
     return best;
 }
 
-/* DIR_LOGIN_OK with the role; BAD; or UNAVAILABLE with ERR. */
+/* DIR_LOGIN_OK with the role and, in CANON, the username the entry has (its uid or
+ * sAMAccountName: staff of Active Directory may type their userPrincipalName); BAD; or
+ * UNAVAILABLE with ERR. */
 static enum dir_login city_login(struct dir_sessions *s, const char *username, const char *password,
-                                 enum dir_role *role, char *err, size_t errlen)
+                                 enum dir_role *role, char canon[65], char *err, size_t errlen)
 {
     const struct dir_cfg *cfg = s->cfg;
     char svc[512], msg[256];
@@ -456,9 +458,12 @@ static enum dir_login city_login(struct dir_sessions *s, const char *username, c
     struct berval bu = {.bv_val = (char *)username, .bv_len = strlen(username)}, esc = {0};
     if (ldap_bv2escaped_filter_value(&bu, &esc) != 0) goto out;
     char filter[1024];
-    snprintf(filter, sizeof filter, "(&%s(uid=%s))", cfg->sync_filter, esc.bv_val);
+    /* uid (OpenLDAP), or Active Directory's sAMAccountName or userPrincipalName (user@realm);
+     * a server without one of these attributes takes its test as undefined (RFC 4511 4.5.1.7). */
+    snprintf(filter, sizeof filter, "(&%s(|(uid=%s)(sAMAccountName=%s)(userPrincipalName=%s)))",
+             cfg->sync_filter, esc.bv_val, esc.bv_val, esc.bv_val);
     ber_memfree(esc.bv_val);
-    char *attrs[] = {"memberOf", NULL};
+    char *attrs[] = {"memberOf", "uid", "sAMAccountName", NULL};
     rc = ldap_search_ext_s(ld, cfg->sync_base, LDAP_SCOPE_SUBTREE, filter, attrs, 0, NULL, NULL,
                            NULL, 2, &res);
     if (rc != LDAP_SUCCESS && rc != LDAP_SIZELIMIT_EXCEEDED) {
@@ -472,6 +477,21 @@ static enum dir_login city_login(struct dir_sessions *s, const char *username, c
     }
     LDAPMessage *e = ldap_first_entry(ld, res);
     dn = ldap_get_dn(ld, e);
+    snprintf(canon, 65, "%s", username);
+    for (int a = 0; a < 2; a++) {
+        struct berval **un = ldap_get_values_len(ld, e, a == 0 ? "uid" : "sAMAccountName");
+        char raw[65], low[65];
+        if (un && un[0] && un[0]->bv_len < sizeof raw &&
+            !memchr(un[0]->bv_val, '\0', un[0]->bv_len)) {
+            memcpy(raw, un[0]->bv_val, un[0]->bv_len);
+            raw[un[0]->bv_len] = '\0';
+            if (dir_session_username(raw, low)) {
+                snprintf(canon, 65, "%s", low);
+                a = 2;
+            }
+        }
+        ldap_value_free_len(un);
+    }
     struct berval **mo = ldap_get_values_len(ld, e, "memberOf");
     char **member_of = NULL;
     int nmo = ldap_count_values_len(mo);
@@ -596,7 +616,12 @@ enum dir_login dir_session_login(struct dir_sessions *s, const char *username, c
         info->role = base = (enum dir_role)dir_auth_role_parse(role_s);
         if (res) snprintf(err, errlen, "wrong password");
     } else if (rc == DIR_ERR_NOTFOUND) {
-        res = city_login(s, name, password, &base, err, errlen);
+        char canon[65];
+        res = city_login(s, name, password, &base, canon, err, errlen);
+        if (res == DIR_LOGIN_OK) {
+            snprintf(name, sizeof name, "%s", canon);
+            snprintf(info->username, sizeof info->username, "%s", name);
+        }
         snprintf(info->kind, sizeof info->kind, "person");
         info->role = base;
         char set[16], e2[128];

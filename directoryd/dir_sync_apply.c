@@ -447,6 +447,8 @@ enum dir_rc dir_sync_apply_run(struct dir_sync *s, const struct dir_sync_req *re
                   "full", full, "phase", phase, "server_deleted", (int)json_array_size(in->deleted),
                   "named", (int)dir_sync_seen_count(in->seen));
     if (in->refresh_required) json_object_set_new(extra, "refresh_required", json_true());
+    if (in->disabled) json_object_set_new(extra, "disabled", json_integer(in->disabled));
+    if (in->dc_changed) json_object_set_new(extra, "dc_changed", json_true());
     if ((rc = dir_db_sync_begin(s->db, &tx, err, sizeof err))) {
         dir_sync_report_status(rep, "failed", "PostgreSQL: %s", err);
         goto done;

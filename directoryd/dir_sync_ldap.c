@@ -18,6 +18,7 @@
  * the cookie and read everything.
  */
 #include "dir_sync_int.h"
+#include "dir_sync_ad.h"
 #include "dir_log.h"
 
 #include <lber.h>
@@ -33,6 +34,7 @@
 #define OPEN_LIMIT_S 10   /* StartTLS and the bind must answer within this */
 #define PERSIST_BATCH 200 /* persist applies at most this many changes per transaction */
 #define NOTHING_FILTER "(&(objectClass=*)(!(objectClass=*)))"
+#define AD_SHOW_DELETED "1.2.840.113556.1.4.417"
 
 static void ldap_diag(LDAP *ld, int rc, char *buf, size_t n)
 {
@@ -141,11 +143,21 @@ enum dir_rc dir_sync_ldap_open(struct dir_sync *s, LDAP **out, char *msg, size_t
     return DIR_OK;
 }
 
-static const char *const ATTRS[] = {"entryUUID",       "objectGUID", "uid",
-                                    "sAMAccountName",  "cn",         "displayName",
-                                    "title",           "mail",       "telephoneNumber",
-                                    "mobile",          "ou",         "departmentNumber",
-                                    "modifyTimestamp", NULL};
+static const char *const ATTRS[] = {"entryUUID",
+                                    "objectGUID",
+                                    "uid",
+                                    "sAMAccountName",
+                                    "cn",
+                                    "displayName",
+                                    "title",
+                                    "mail",
+                                    "telephoneNumber",
+                                    "mobile",
+                                    "ou",
+                                    "departmentNumber",
+                                    "modifyTimestamp",
+                                    "userAccountControl",
+                                    NULL};
 
 /* Waits for the next message of MSGID: 1 with *RES, 0 when the search should end (see
  * stopping) or nothing came within ONCE_US microseconds (ONCE_US < 0: wait on); -1 on
@@ -179,27 +191,46 @@ static int next_msg(struct dir_sync *s, LDAP *ld, int msgid, bool persist, long 
     }
 }
 
-/* A paged search (RFC 2696) of FILTER under sync_base into IN. */
-static enum dir_rc search_paged(struct dir_sync *s, LDAP *ld, const char *filter,
+/* What a paged search does with each entry. */
+typedef void (*entry_fn)(struct dir_sync *s, LDAP *ld, LDAPMessage *e, void *ctx,
+                         struct dir_sync_intake *in);
+
+static void to_intake(struct dir_sync *s, LDAP *ld, LDAPMessage *e, void *ctx,
+                      struct dir_sync_intake *in)
+{
+    (void)ctx;
+    dir_sync_msg_entry(ld, e, s->units, s->nunits, false, in);
+}
+
+/* A paged search (RFC 2696) of FILTER under BASE for ATTRS, each entry given to FN (with
+ * CTX and IN). SHOW_DELETED adds Active Directory's Show Deleted control
+ * (1.2.840.113556.1.4.417), so tombstones are found too. */
+static enum dir_rc search_paged(struct dir_sync *s, LDAP *ld, const char *base, const char *filter,
+                                char **attrs, bool show_deleted, entry_fn fn, void *ctx,
                                 struct dir_sync_intake *in, char *msg, size_t n)
 {
     struct berval cookie = {0, NULL};
     enum dir_rc rc = DIR_OK;
     int pages = 0;
     for (;;) {
-        LDAPControl *page = NULL, *ctrls[2] = {NULL, NULL};
+        LDAPControl *page = NULL, *deleted = NULL, *ctrls[3] = {NULL, NULL, NULL};
         int r = ldap_create_page_control(ld, (ber_int_t)s->cfg->sync_page_size,
                                          cookie.bv_val ? &cookie : NULL, 0, &page);
+        if (r == LDAP_SUCCESS && show_deleted)
+            r = ldap_control_create(AD_SHOW_DELETED, 1, NULL, 0, &deleted);
         if (r != LDAP_SUCCESS) {
             snprintf(msg, n, "cannot build the paged-results control: %s", ldap_err2string(r));
+            ldap_control_free(page);
             rc = DIR_ERR_IO;
             break;
         }
         ctrls[0] = page;
+        ctrls[1] = deleted;
         int msgid;
-        r = ldap_search_ext(ld, s->cfg->sync_base, LDAP_SCOPE_SUBTREE, filter, (char **)ATTRS, 0,
-                            ctrls, NULL, NULL, LDAP_NO_LIMIT, &msgid);
+        r = ldap_search_ext(ld, base, LDAP_SCOPE_SUBTREE, filter, attrs, 0, ctrls, NULL, NULL,
+                            LDAP_NO_LIMIT, &msgid);
         ldap_control_free(page);
+        ldap_control_free(deleted);
         if (r != LDAP_SUCCESS) {
             char why[300];
             ldap_diag(ld, r, why, sizeof why);
@@ -219,7 +250,7 @@ static enum dir_rc search_paged(struct dir_sync *s, LDAP *ld, const char *filter
             }
             int type = ldap_msgtype(res);
             if (type == LDAP_RES_SEARCH_ENTRY) {
-                dir_sync_msg_entry(ld, res, s->units, s->nunits, false, in);
+                fn(s, ld, res, ctx, in);
             } else if (type == LDAP_RES_SEARCH_RESULT) {
                 char why[300];
                 ber_memfree(cookie.bv_val);
@@ -227,8 +258,8 @@ static enum dir_rc search_paged(struct dir_sync *s, LDAP *ld, const char *filter
                 cookie.bv_len = 0;
                 int code = dir_sync_msg_result(ld, res, false, in, &cookie, why, sizeof why);
                 if (code != LDAP_SUCCESS) {
-                    snprintf(msg, n, "the city LDAP's search under %.200s failed: %.200s",
-                             s->cfg->sync_base, why);
+                    snprintf(msg, n, "the city LDAP's search under %.200s failed: %.200s", base,
+                             why);
                     rc = DIR_ERR_IO;
                 }
                 done = true;
@@ -369,12 +400,96 @@ static enum dir_rc search_sync(struct dir_sync *s, LDAP *ld, int mode, const cha
     return rc;
 }
 
+/* Active Directory: the identity of each entry into the JSON array CTX. */
+static void collect_identity(struct dir_sync *s, LDAP *ld, LDAPMessage *e, void *ctx,
+                             struct dir_sync_intake *in)
+{
+    (void)s;
+    (void)in;
+    char uuid[37];
+    if (dir_sync_msg_identity(ld, e, uuid)) json_array_append_new((json_t *)ctx, json_string(uuid));
+}
+
+/* Polls Active Directory (AD, probed just now) into IN: a full paged read when *FULL or when
+ * the stored watermark is not this DC's (*FULL turned on); else what changed since the
+ * watermark's USN. Who is gone then: every user object changed since that USN anywhere in
+ * the domain, tombstones included (Show Deleted), that the changed-entries search under the
+ * sync's base and filter did not return: deleted, moved out of the base, disabled, or no
+ * longer matching the filter. The changed objects are read first, so an entry changed
+ * between the two searches is sent, never taken for gone. The new watermark is the USN read
+ * before both searches: what changes during them is read again next time. */
+static enum dir_rc read_ad(struct dir_sync *s, LDAP *ld, const struct dir_sync_ad *ad,
+                           const char *filter, const struct dir_db_sync_state *st, bool *full,
+                           struct dir_sync_intake *in, char *msg, size_t n)
+{
+    long long since = 0;
+    const char *base = s->cfg->sync_base;
+    enum dir_rc rc;
+    if (!*full && !dir_sync_ad_since(ad, st->watermark, &since)) {
+        DIR_LOG(DIR_LOG_WARN, "sync",
+                "the stored watermark (%s) is not from this domain controller (invocationId "
+                "%s, USN %lld): reading everything",
+                st->watermark[0] ? st->watermark : "none", ad->invocation, ad->usn);
+        *full = true;
+        in->dc_changed = st->watermark[0] != '\0';
+    }
+    if (*full) {
+        rc = search_paged(s, ld, base, filter, (char **)ATTRS, false, to_intake, NULL, in, msg, n);
+    } else {
+        char f[1400];
+        char *gattrs[] = {"objectGUID", NULL};
+        json_t *changed = json_array();
+        snprintf(f, sizeof f, "(&(objectClass=user)(uSNChanged>=%lld))", since + 1);
+        rc = search_paged(s, ld, ad->naming_context, f, gattrs, true, collect_identity, changed, in,
+                          msg, n);
+        if (!rc) {
+            snprintf(f, sizeof f, "(&%s(uSNChanged>=%lld))", filter, since + 1);
+            rc = search_paged(s, ld, base, f, (char **)ATTRS, false, to_intake, NULL, in, msg, n);
+        }
+        if (!rc) {
+            struct dir_sync_seen *named = dir_sync_seen_new();
+            size_t i;
+            json_t *v;
+            json_array_foreach(in->deleted, i, v)
+                dir_sync_seen_add(named, json_string_value(v), DIR_SYNC_SEEN_SENT);
+            json_array_foreach(changed, i, v)
+            {
+                const char *u = json_string_value(v);
+                if (dir_sync_seen_get(in->seen, u) != DIR_SYNC_SEEN_NONE ||
+                    dir_sync_seen_get(named, u) != DIR_SYNC_SEEN_NONE)
+                    continue;
+                dir_sync_seen_add(named, u, DIR_SYNC_SEEN_SENT);
+                json_array_append(in->deleted, v);
+            }
+            dir_sync_seen_free(named);
+        }
+        json_decref(changed);
+    }
+    if (!rc) dir_sync_ad_watermark(ad, in->watermark, sizeof in->watermark);
+    return rc;
+}
+
 enum dir_rc dir_sync_ldap_read(struct dir_sync *s, LDAP *ld, const struct dir_db_sync_state *st,
                                bool *full, struct dir_sync_intake *in, char *msg, size_t n)
 {
     bool unsupported = false, reload = false;
     enum dir_rc rc;
     const char *filter = s->cfg->sync_filter[0] ? s->cfg->sync_filter : "(objectClass=*)";
+    const char *m = s->cfg->sync_mode;
+    if (strcmp(m, "poll") == 0 || strcmp(m, "auto") == 0) {
+        struct dir_sync_ad ad;
+        if ((rc = dir_sync_ad_probe(ld, &ad, msg, n))) return rc;
+        if (ad.is_ad) {
+            s->no_syncprov = true; /* AD has no RFC 4533 */
+            return read_ad(s, ld, &ad, filter, st, full, in, msg, n);
+        }
+        if (!*full && !dir_sync_uses_syncrepl(s) && strncmp(st->watermark, "usn:", 4) == 0) {
+            DIR_LOG(DIR_LOG_WARN, "sync",
+                    "the stored watermark is Active Directory's and the city LDAP is not: "
+                    "reading everything");
+            *full = true;
+        }
+    }
     if (!*full && dir_sync_uses_syncrepl(s)) {
         rc = search_sync(s, ld, LDAP_SYNC_REFRESH_ONLY, filter, st->cookie, st->cookie_len, in,
                          NULL, 0, &unsupported, &reload, msg, n);
@@ -399,7 +514,8 @@ enum dir_rc dir_sync_ldap_read(struct dir_sync *s, LDAP *ld, const struct dir_db
          * entries are read again, harmlessly). */
         char f[1200];
         snprintf(f, sizeof f, "(&%s(modifyTimestamp>=%s))", filter, st->watermark);
-        rc = search_paged(s, ld, f, in, msg, n);
+        rc = search_paged(s, ld, s->cfg->sync_base, f, (char **)ATTRS, false, to_intake, NULL, in,
+                          msg, n);
         if (!in->watermark[0]) snprintf(in->watermark, sizeof in->watermark, "%s", st->watermark);
         return rc;
     }
@@ -425,7 +541,8 @@ enum dir_rc dir_sync_ldap_read(struct dir_sync *s, LDAP *ld, const struct dir_db
         }
         dir_sync_intake_free(&c);
     }
-    return search_paged(s, ld, filter, in, msg, n);
+    return search_paged(s, ld, s->cfg->sync_base, filter, (char **)ATTRS, false, to_intake, NULL,
+                        in, msg, n);
 }
 
 enum dir_rc dir_sync_ldap_persist(struct dir_sync *s, LDAP *ld, const char *cookie,

@@ -151,7 +151,7 @@ static json_t *entry_json(const struct dir_sync_unit *units, int nunits, LDAP *l
     char uuid[64] = "", base[64];
     struct names nm = {0};
     char *username = NULL, *ref = NULL, *unit = NULL;
-    bool unmapped_seen = false;
+    bool unmapped_seen = false, disabled = false;
     json_t *contacts = json_array();
     BerElement *ber = NULL;
     for (char *a = ldap_first_attribute(ld, e, &ber); a; a = ldap_next_attribute(ld, e, ber)) {
@@ -210,6 +210,11 @@ static json_t *entry_json(const struct dir_sync_unit *units, int nunits, LDAP *l
                         t = NULL;
                     }
                 }
+            } else if (strcasecmp(base, "userAccountControl") == 0 && !*lang) {
+                /* Active Directory: bit 0x2 is ACCOUNTDISABLE (a decimal integer). */
+                char *end = NULL;
+                long long uac = strtoll(t, &end, 10);
+                if (end && end != t && *end == '\0' && (uac & 2)) disabled = true;
             } else if (strcasecmp(base, "modifyTimestamp") == 0 &&
                        v->bv_len < sizeof in->watermark && strcmp(t, in->watermark) > 0) {
                 snprintf(in->watermark, sizeof in->watermark, "%s", t);
@@ -224,6 +229,15 @@ static json_t *entry_json(const struct dir_sync_unit *units, int nunits, LDAP *l
     if (!uuid[0] && uuid_hint) snprintf(uuid, sizeof uuid, "%s", uuid_hint);
     unsigned char bin[16];
     bool uuid_ok = dir_sync_seen_parse(uuid, bin);
+    json_t *o = NULL;
+    if (disabled && uuid_ok) {
+        /* A disabled Active Directory account is gone for the directory: named deleted (so
+         * an incremental poll deactivates it too), never present. Re-enabled, it is sent
+         * again with the same objectGUID and reactivated. */
+        json_array_append_new(in->deleted, json_string(uuid));
+        in->disabled++;
+        goto out;
+    }
     /* Named, so not gone, even when it cannot be a person. */
     if (uuid_ok) dir_sync_seen_add_bin(in->seen, bin, DIR_SYNC_SEEN_SENT);
     const char *name_th = nm.v[1][1]   ? nm.v[1][1]
@@ -233,7 +247,6 @@ static json_t *entry_json(const struct dir_sync_unit *units, int nunits, LDAP *l
     const char *name_en = nm.v[1][2] ? nm.v[1][2] : nm.v[0][2];
     const char *title_th = nm.v[2][1] ? nm.v[2][1] : nm.v[2][0];
     const char *title_en = nm.v[2][2];
-    json_t *o = NULL;
     const char *reason = !uuid[0]   ? "no entryUUID or objectGUID"
                          : !uuid_ok ? "entryUUID is not a UUID"
                          : !name_th ? "no cn or displayName"
@@ -257,6 +270,7 @@ static json_t *entry_json(const struct dir_sync_unit *units, int nunits, LDAP *l
             json_object_set_new(o, "unmapped", json_true());
         if (unit) put_str(o, "unit", unit);
     }
+out:
     for (int i = 0; i < 3; i++)
         for (int j = 0; j < 3; j++)
             free(nm.v[i][j]);
@@ -266,6 +280,26 @@ static json_t *entry_json(const struct dir_sync_unit *units, int nunits, LDAP *l
     json_decref(contacts);
     ldap_memfree(dn);
     return o;
+}
+
+bool dir_sync_msg_identity(LDAP *ld, LDAPMessage *e, char uuid[37])
+{
+    uuid[0] = '\0';
+    struct berval **g = ldap_get_values_len(ld, e, "objectGUID");
+    if (g && g[0] && g[0]->bv_len == 16) uuid_text((const unsigned char *)g[0]->bv_val, true, uuid);
+    ldap_value_free_len(g);
+    if (!uuid[0]) {
+        struct berval **u = ldap_get_values_len(ld, e, "entryUUID");
+        unsigned char bin[16];
+        char t[37];
+        if (u && u[0] && u[0]->bv_len == 36) {
+            memcpy(t, u[0]->bv_val, 36);
+            t[36] = '\0';
+            if (dir_sync_seen_parse(t, bin)) uuid_text(bin, false, uuid);
+        }
+        ldap_value_free_len(u);
+    }
+    return uuid[0] != '\0';
 }
 
 /* ---- searches ---- */

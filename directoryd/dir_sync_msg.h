@@ -35,6 +35,8 @@ struct dir_sync_intake {
     json_t *skipped;            /* [{dn, reason}] entries that cannot be people */
     int presents;               /* uuids named present (RFC 4533) */
     int received;               /* entries with attributes */
+    int disabled;               /* Active Directory accounts disabled (userAccountControl
+                                   0x2): named in DELETED, not in SEEN */
     char *cookie;               /* the newest sync cookie (NUL-terminated copy), or NULL */
     size_t cookie_len;
     bool got_cookie;
@@ -42,7 +44,10 @@ struct dir_sync_intake {
     bool present_phase;    /* a present phase ended: the synced people not in SEEN are gone */
     bool delete_phase;     /* the server used a delete phase (named the deleted entries) */
     bool refresh_required; /* the server refused the cookie: this is a full read instead */
-    char watermark[32];
+    bool dc_changed;       /* Active Directory: the watermark is another (or a restored)
+                              domain controller's: this is a full read instead */
+    char watermark[96];   /* poll: the newest modifyTimestamp, or Active Directory's
+                             "usn:<invocationId>:<highestCommittedUSN>" */
     time_t deletes_since; /* persist: when the oldest deletion waiting arrived */
     bool flush_all;       /* persist: apply held deletions now (the search is ending) */
 };
@@ -61,6 +66,9 @@ void dir_sync_intake_free(struct dir_sync_intake *in);
  * departmentNumber, else the nearest ou= of its DN) to an organisation. */
 void dir_sync_msg_entry(LDAP *ld, LDAPMessage *e, const struct dir_sync_unit *units, int nunits,
                         bool sync, struct dir_sync_intake *in);
+/* The LDAP identity of entry E: its objectGUID (Active Directory's byte order, rendered as a
+ * GUID) or entryUUID, lower case, into UUID; false when it has neither. */
+bool dir_sync_msg_identity(LDAP *ld, LDAPMessage *e, char uuid[37]);
 /* An intermediate message RES: a Sync Info message is read into IN; others are ignored. */
 void dir_sync_msg_info(LDAP *ld, LDAPMessage *res, struct dir_sync_intake *in);
 /* A search result RES: returns its result code and writes it (and the server's text) to

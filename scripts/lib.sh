@@ -22,6 +22,10 @@ DIR_FUZZ_PACKAGES="clang libclang-rt-14-dev"
 # Thai fonts it renders the UI with, and Node.js with npm when the machine has none.
 DIR_UI_PACKAGES="chromium fonts-thai-tlwg"
 
+# The Active Directory the sync tests provision for themselves (a Samba AD DC, in a network
+# namespace of its own: `ip` brings its loopback up). Tests only; scripts/run never needs it.
+DIR_AD_PACKAGES="samba samba-ad-dc iproute2"
+
 dir_say() { printf '%s\n' "directoryd: $*" >&2; }
 
 # Installs the Debian packages that are missing (apt-get; needs root or sudo).
@@ -39,6 +43,13 @@ dir_install_packages() {
     $sudo apt-get update -q >/dev/null
     # shellcheck disable=SC2086
     $sudo apt-get install -y -q --no-install-recommends $missing >/dev/null
+    # Samba's install may start its services: not ours to run (the tests start their own DC),
+    # so they are stopped and disabled, only when this install brought them.
+    case " $missing " in *" samba "*|*" samba-ad-dc "*)
+        if [ -d /run/systemd/system ]; then
+            $sudo systemctl disable --now smbd nmbd samba-ad-dc winbind >/dev/null 2>&1 || true
+        fi ;;
+    esac
 }
 
 # The newest installed PostgreSQL server's bin directory.

@@ -418,7 +418,7 @@ enum dir_rc dir_vcard_org(const struct dir_model *m, const struct dir_org *o, bo
     }
     contacts(&c, o->contacts, o->ncontacts, full, false);
     address(&c, m, o);
-    if (o->has_coord) {
+    if (o->has_coord) { /* its own point, not the area's stand-in the JSON may show */
         char geo[64];
         snprintf(geo, sizeof geo, "GEO:geo:%.6f,%.6f", o->lat, o->lon);
         begin(&c, geo);

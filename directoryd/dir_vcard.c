@@ -48,10 +48,9 @@ bool dir_vcard_wanted(const char *accept)
         while (p < end && (*p == ' ' || *p == '\t'))
             p++;
         const char *semi = p < end ? memchr(p, ';', (size_t)(end - p)) : NULL;
-        const char *te = semi ? semi : end;
-        while (te > p && (te[-1] == ' ' || te[-1] == '\t'))
-            te--;
-        size_t tl = (size_t)(te - p);
+        size_t tl = (size_t)((semi ? semi : end) - p);
+        while (tl > 0 && (p[tl - 1] == ' ' || p[tl - 1] == '\t'))
+            tl--;
         double q = accept_q(semi ? semi : end, end);
         if (tl == 10 && strncasecmp(p, "text/vcard", 10) == 0)
             qv = q > qv ? q : qv;
@@ -178,7 +177,7 @@ static void uri(struct card *c, const char *s)
 {
     if (!c->rc && s) c->rc = add_uri(&c->line, s);
 }
-static void end(struct card *c)
+static void finish(struct card *c)
 {
     if (!c->rc) c->rc = dir_vcard_fold(c->out, c->line.data, c->line.len);
 }
@@ -192,7 +191,7 @@ static void pair(struct card *c, const char *name, const char *th, const char *e
         begin(c, name);
         raw(c, has_th ? ";LANGUAGE=th:" : ";LANGUAGE=en:");
         text(c, has_th ? th : en);
-        end(c);
+        finish(c);
         return;
     }
     char params[48];
@@ -201,12 +200,12 @@ static void pair(struct card *c, const char *name, const char *th, const char *e
     begin(c, name);
     raw(c, params);
     text(c, th);
-    end(c);
+    finish(c);
     snprintf(params, sizeof params, ";ALTID=%d;LANGUAGE=en:", id);
     begin(c, name);
     raw(c, params);
     text(c, en);
-    end(c);
+    finish(c);
 }
 
 /* N: family;given;;; split at the first space, as the LDAP face's sn/givenName. */
@@ -228,7 +227,7 @@ static void name_line(struct card *c, const char *params, const char *name)
         text(c, given);
         raw(c, ";;;");
     }
-    end(c);
+    finish(c);
 }
 
 static void names(struct card *c, const char *th, const char *en)
@@ -266,7 +265,7 @@ static void org_names(struct card *c, const struct dir_model *m, const struct di
             raw(c, ";");
         }
         text(c, lang ? o->name_en : o->name_th);
-        end(c);
+        finish(c);
     }
 }
 
@@ -289,25 +288,25 @@ static void contacts(struct card *c, const struct dir_contact *ct, int n, bool f
                 raw(c, type);
                 raw(c, ":");
                 uri(c, tel);
-                end(c);
+                finish(c);
                 e = e ? strchr(e, ',') : NULL;
                 if (e) e++;
             } while (e && *e);
         } else if (strcmp(k, "email") == 0) {
             begin(c, "EMAIL;TYPE=work:");
             text(c, x->value);
-            end(c);
+            finish(c);
         } else if (strcmp(k, "line") == 0) {
             /* LINE has no URI scheme of its own: its add-friend link is the address clients
              * open (official accounts @id, personal IDs ~id). */
             begin(c, "IMPP;X-SERVICE-TYPE=LINE:https://line.me/R/ti/p/");
             raw(c, x->value[0] == '@' ? "" : "~");
             uri(c, x->value);
-            end(c);
+            finish(c);
         } else if (strcmp(k, "website") == 0) {
             begin(c, person ? "URL:" : "URL;TYPE=work:");
             uri(c, x->value);
-            end(c);
+            finish(c);
         }
     }
 }
@@ -323,7 +322,7 @@ static void rev(struct card *c, const char *iso)
         if (!((*p >= '0' && *p <= '9') || *p == 'T' || *p == 'Z')) return;
     begin(c, "REV:");
     raw(c, v);
-    end(c);
+    finish(c);
 }
 
 /* UID: a stable urn:uuid derived from the entity (BLAKE2b of "directoryd:<what>:<id>", as a
@@ -342,7 +341,7 @@ static void uid(struct card *c, const char *what, long long id)
              h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7], h[8], h[9], h[10], h[11], h[12], h[13],
              h[14], h[15]);
     begin(c, v);
-    end(c);
+    finish(c);
 }
 
 static void open_card(struct card *c, struct dir_buf *out, const char *kind)
@@ -352,7 +351,7 @@ static void open_card(struct card *c, struct dir_buf *out, const char *kind)
     c->rc = dir_buf_adds(out, "BEGIN:VCARD\r\nVERSION:4.0\r\nPRODID:-//directoryd//vCard//TH\r\n");
     begin(c, "KIND:");
     raw(c, kind);
-    end(c);
+    finish(c);
 }
 
 static enum dir_rc close_card(struct card *c)
@@ -398,7 +397,7 @@ static void address(struct card *c, const struct dir_model *m, const struct dir_
         text(c, postal);
         raw(c, ";");
         text(c, lang ? "Thailand" : "ประเทศไทย");
-        end(c);
+        finish(c);
     }
 }
 
@@ -422,7 +421,7 @@ enum dir_rc dir_vcard_org(const struct dir_model *m, const struct dir_org *o, bo
         char geo[64];
         snprintf(geo, sizeof geo, "GEO:geo:%.6f,%.6f", o->lat, o->lon);
         begin(&c, geo);
-        end(&c);
+        finish(&c);
     }
     if (o->status && strcmp(o->status, "active") != 0)
         pair(&c, "NOTE", strcmp(o->status, "closed") == 0 ? "ปิดให้บริการแล้ว" : "ย้ายที่ตั้งแล้ว",

@@ -10,6 +10,8 @@
 #include "dir_query.h"
 #include "dir_resolve.h"
 #include "dir_text.h"
+#include "dir_vcard.h"
+#include "dir_vcard_http.h"
 
 #include <jansson.h>
 #include <limits.h>
@@ -36,6 +38,8 @@ struct call {
     const char *kind;   /* api_client, person or local */
     const char *path;
     bool via_cookie; /* authenticated by a session cookie (CSRF applies) */
+    bool vcard;      /* answer text/vcard (DIR_ROUTE_VCARD) */
+    bool attach;     /* ... as a .vcf download */
     struct dir_session_info session;
 };
 
@@ -437,7 +441,11 @@ static void get_org(struct call *c, const char *key)
     int o = parse_id(key, &id) ? dir_model_org(c->m, id) : dir_model_org_by_ref(c->m, key);
     if (o < 0) return not_found(c, "organization", key);
     const struct dir_org *org = &c->m->orgs[o];
-    snprintf(c->resp->etag, sizeof c->resp->etag, "\"%d\"", org->version);
+    snprintf(c->resp->etag, sizeof c->resp->etag, c->vcard ? "\"%d-vcf\"" : "\"%d\"",
+             org->version);
+    if (c->vcard)
+        return dir_vcard_http_org(c->resp, c->path, c->m, org, c->role >= DIR_ROLE_CASEWORKER,
+                                  c->attach);
     json_ok(c, dir_model_org_json(c->m, org, c->role >= DIR_ROLE_CASEWORKER, dir_hours_now(),
                                   &c->resp->body));
 }
@@ -489,7 +497,10 @@ static void get_person(struct call *c, const char *key)
     int p = parse_id(key, &id) ? dir_model_person(c->m, id) : -1;
     if (p < 0) return not_found(c, "person", key);
     const struct dir_person *person = &c->m->people[p];
-    snprintf(c->resp->etag, sizeof c->resp->etag, "\"%d\"", person->version);
+    snprintf(c->resp->etag, sizeof c->resp->etag, c->vcard ? "\"%d-vcf\"" : "\"%d\"",
+             person->version);
+    if (c->vcard)
+        return dir_vcard_http_person(c->resp, c->path, c->m, person, true, c->attach);
     json_ok(c, dir_model_person_json(c->m, person, true, &c->resp->body));
 }
 
@@ -517,6 +528,17 @@ static void resolve(struct call *c, const char *central_ref)
     }
     rq.explain = ex && (strcmp(ex, "1") == 0 || strcmp(ex, "true") == 0);
     const char *why = NULL;
+    if (c->vcard) {
+        struct dir_resolve_hit *hits;
+        int n;
+        if (dir_resolve_hits(c->m, &rq, &hits, &n, &why) == DIR_ERR_INVALID) {
+            bad_param(c, "area", "ต้องเป็นรหัสเขต แขวง หรือชุมชน", "%s", why);
+            return;
+        }
+        dir_vcard_http_hits(c->resp, c->path, c->m, hits, n, rq.people);
+        free(hits);
+        return;
+    }
     enum dir_rc rc = dir_resolve(c->m, &rq, &c->resp->body, &why);
     if (rc == DIR_ERR_INVALID) {
         bad_param(c, "area", "ต้องเป็นรหัสเขต แขวง หรือชุมชน", "%s", why);
@@ -631,7 +653,10 @@ static void search(struct call *c)
             return;
         }
     }
-    dir_entry_http_search(c->m, c->role, c->req, c->resp);
+    if (c->vcard)
+        dir_vcard_http_search(c->m, c->role, c->req, c->resp);
+    else
+        dir_entry_http_search(c->m, c->role, c->req, c->resp);
 }
 
 /* ---- authentication ---- */
@@ -909,6 +934,7 @@ static void r_report_action(struct dir_route_ctx *x)
 #define PATCH DIR_M_PATCH
 #define CACHE DIR_ROUTE_CACHE
 #define DB DIR_ROUTE_DB
+#define VCARD DIR_ROUTE_VCARD
 
 /* Every route of the JSON API, one per line (README lists them; the first match wins). */
 static const struct dir_route routes[] = {
@@ -925,14 +951,14 @@ static const struct dir_route routes[] = {
     {PATCH, "/v1/area-groups/{code}", COORDINATOR, DB, dir_write_route_other, "area_group", 0},
     {READ, "/v1/organizations", ANON, CACHE, r_orgs, NULL, 0},
     {POST, "/v1/organizations", COORDINATOR, DB, dir_write_route_org, NULL, 0},
-    {READ, "/v1/organizations/{id}", ANON, CACHE, r_org, NULL, 0},
+    {READ, "/v1/organizations/{id}", ANON, CACHE | VCARD, r_org, NULL, 0},
     {PATCH, "/v1/organizations/{id}", COORDINATOR, DB, dir_write_route_org, NULL, 0},
     {POST, "/v1/organizations/{id}/close", COORDINATOR, DB, dir_write_route_org, "close", 0},
     {POST, "/v1/organizations/{id}/reopen", COORDINATOR, DB, dir_write_route_org, "reopen", 0},
     {POST, "/v1/organizations/{id}/verify", COORDINATOR, DB, dir_write_route_org, "verify", 0},
     {READ, "/v1/people", CASEWORKER, CACHE, r_people, NULL, 0},
     {POST, "/v1/people", COORDINATOR, DB, dir_write_route_person, NULL, 0},
-    {READ, "/v1/people/{id}", CASEWORKER, CACHE, r_person, NULL, 0},
+    {READ, "/v1/people/{id}", CASEWORKER, CACHE | VCARD, r_person, NULL, 0},
     {PATCH, "/v1/people/{id}", COORDINATOR, DB, dir_write_route_person, NULL, 0},
     {POST, "/v1/people/{id}/deactivate", COORDINATOR, DB, dir_write_route_person, "deactivate", 0},
     {POST, "/v1/people/{id}/reactivate", COORDINATOR, DB, dir_write_route_person, "reactivate", 0},
@@ -941,9 +967,9 @@ static const struct dir_route routes[] = {
     {POST, "/v1/programmes", COORDINATOR, DB, dir_write_route_other, "programme", 0},
     {READ, "/v1/programmes/{id}", ANON, CACHE, r_programmes, NULL, 0},
     {PATCH, "/v1/programmes/{id}", COORDINATOR, DB, dir_write_route_other, "programme", 0},
-    {READ, "/v1/resolve", ANON, CACHE, r_resolve, NULL, 0},
+    {READ, "/v1/resolve", ANON, CACHE | VCARD, r_resolve, NULL, 0},
     {READ, "/v1/changes", ANON, CACHE, r_changes, NULL, 0},
-    {READ, "/v1/search", ANON, CACHE, r_search, NULL, 0},
+    {READ, "/v1/search", ANON, CACHE | VCARD, r_search, NULL, 0},
     {READ, "/v1/services", ANON, CACHE, r_taxa, NULL, DIR_TAX_SERVICE},
     {READ, "/v1/target-groups", ANON, CACHE, r_taxa, NULL, DIR_TAX_TARGET_GROUP},
     {READ, "/v1/org-types", ANON, CACHE, r_taxa, NULL, DIR_TAX_ORG_TYPE},
@@ -958,6 +984,9 @@ static const struct dir_route routes[] = {
     {READ | POST, "/v1/admin/api-clients", ADMIN, DB, dir_write_route_clients, NULL, 0},
     {POST, "/v1/admin/api-clients/{name}/revoke", ADMIN, DB, dir_write_route_clients, "revoke", 0},
     {DIR_M_PUT, "/v1/admin/staff-roles/{username}", ADMIN, DB, dir_write_route_staff_role, NULL, 0},
+    /* vcard: the .vcf downloads (the same checks and visibility as the JSON above) */
+    {READ, "/v1/organizations/{id}/vcard", ANON, CACHE | VCARD, r_org, "vcard", 0},
+    {READ, "/v1/people/{id}/vcard", CASEWORKER, CACHE | VCARD, r_person, "vcard", 0},
     {READ | POST, "/v1/admin/sync", ADMIN, DB | DIR_ROUTE_PREFIX | DIR_ROUTE_OWN_CHECKS, r_sync,
      NULL, 0}, /* and /v1/admin/sync/runs */
 };
@@ -1094,8 +1123,15 @@ void dir_api_handle(void *app, const struct dir_http_req *req, struct dir_http_r
     }
     if (r->flags & DIR_ROUTE_CACHE) {
         resp->cache = "no-cache";
-        /* What a read shows depends on who asks (people's contacts, staff in answers). */
-        dir_http_resp_header(resp, "Vary", "Authorization, Cookie");
+        /* What a read shows depends on who asks (people's contacts, staff in answers)
+         * and, for the routes that also speak vCard, on what the caller accepts. */
+        dir_http_resp_header(resp, "Vary", (r->flags & DIR_ROUTE_VCARD)
+                                               ? "Authorization, Cookie, Accept"
+                                               : "Authorization, Cookie");
+    }
+    if (r->flags & DIR_ROUTE_VCARD) {
+        c.attach = r->what && strcmp(r->what, "vcard") == 0;
+        c.vcard = c.attach || dir_vcard_wanted(dir_http_header(req, "Accept"));
     }
     r->handler(&x);
 out:

@@ -2565,6 +2565,13 @@ static enum dir_rc json_entry(struct dir_buf *b, const struct dir_entry *e, bool
 void dir_entry_http_search(struct dir_model *m, enum dir_role role,
                            const struct dir_http_req *req, struct dir_http_resp *resp)
 {
+    dir_entry_http_search_as(m, role, req, resp, NULL, NULL);
+}
+
+void dir_entry_http_search_as(struct dir_model *m, enum dir_role role,
+                              const struct dir_http_req *req, struct dir_http_resp *resp,
+                              dir_entry_page_fn page, void *cls)
+{
     const char *path = dir_http_path(req);
     struct arg_check ac = {NULL};
     dir_http_args_each(req, check_arg, &ac);
@@ -2651,8 +2658,14 @@ void dir_entry_http_search(struct dir_model *m, enum dir_role role,
     }
     bool see_private = role >= DIR_ROLE_CASEWORKER;
     struct dir_buf *b = &resp->body;
-    rc = dir_buf_adds(b, "{\"items\":[");
     int shown = r.n > limit ? limit : r.n;
+    if (page) {
+        page(cls, m, v, r.idx, shown, r.size_exceeded ? v->entries[r.idx[shown - 1]].dn : NULL,
+             see_private, resp);
+        free(r.idx);
+        return;
+    }
+    rc = dir_buf_adds(b, "{\"items\":[");
     for (int i = 0; i < shown && !rc; i++) {
         if (i)
             rc = dir_buf_adds(b, ",");

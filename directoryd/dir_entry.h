@@ -108,6 +108,19 @@ enum dir_rc dir_entry_search(const struct dir_entry_view *v, const struct dir_en
 void dir_entry_http_search(struct dir_model *m, enum dir_role role,
                            const struct dir_http_req *req, struct dir_http_resp *resp);
 
+/* Renders one page of a GET /v1/search answer into RESP: entries IDX[0..N) of V in answer
+ * order; NEXT is the cursor of the next page (an entry's DN, borrowed) or NULL; SEE_PRIVATE
+ * whether the caller may see non-public values. */
+typedef void (*dir_entry_page_fn)(void *cls, const struct dir_model *m,
+                                  const struct dir_entry_view *v, const int *idx, int n,
+                                  const char *next, bool see_private,
+                                  struct dir_http_resp *resp);
+/* dir_entry_http_search with the page rendered by PAGE (with CLS) instead of as JSON; the
+ * problems (bad parameters, unknown base) are the same. PAGE NULL: JSON. */
+void dir_entry_http_search_as(struct dir_model *m, enum dir_role role,
+                              const struct dir_http_req *req, struct dir_http_resp *resp,
+                              dir_entry_page_fn page, void *cls);
+
 /* The definitions directoryd publishes in cn=Subschema, one per line (static). */
 const char *const *dir_entry_schema_attribute_types(void);
 const char *const *dir_entry_schema_object_classes(void);

@@ -240,6 +240,7 @@ static enum MHD_Result send_resp(struct MHD_Connection *conn, struct dir_http_re
             MHD_add_response_header(r, default_headers[i].name, default_headers[i].value);
     for (int i = 0; i < resp->nextra; i++)
         MHD_add_response_header(r, resp->extra[i].name, resp->extra[i].value);
+    if (resp->own_name) MHD_add_response_header(r, resp->own_name, resp->own_value);
     if (resp->etag[0]) MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, resp->etag);
     if (resp->allow) MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, resp->allow);
     if (resp->set_cookie[0])

@@ -51,6 +51,10 @@ struct dir_http_resp {
     size_t static_len;
     struct dir_http_header extra[DIR_HTTP_MAX_HEADERS]; /* dir_http_resp_header */
     int nextra;
+    /* One header whose value the handler builds (Content-Disposition, Link), sent when
+     * OWN_NAME (static) is set. */
+    const char *own_name;
+    char own_value[1024];
 };
 
 /* Called once per complete request, on a server thread; must fill RESP. */

@@ -540,31 +540,61 @@ static void explain_uncovered(struct run *r)
     }
 }
 
-enum dir_rc dir_resolve(const struct dir_model *m, const struct dir_resolve_req *rq,
-                        struct dir_buf *out, const char **why)
+/* Runs the tiers into R (free R->seen and R->items after); DIR_ERR_INVALID with *WHY. */
+static enum dir_rc run_tiers(struct run *r, const struct dir_model *m,
+                             const struct dir_resolve_req *rq, const char **why)
 {
-    struct run r = {.m = m, .rq = rq, .district = -1};
+    *r = (struct run){.m = m, .rq = rq, .district = -1};
     for (int a = rq->area; a >= 0; a = m->areas[a].parent)
         if (m->areas[a].kind == DIR_AREA_DISTRICT) {
-            r.district = a;
+            r->district = a;
             break;
         }
-    if (m->areas[rq->area].kind < DIR_AREA_DISTRICT || r.district < 0) {
+    if (m->areas[rq->area].kind < DIR_AREA_DISTRICT || r->district < 0) {
         *why = "the area must be a district, sub-district or community";
         return DIR_ERR_INVALID;
     }
-    r.central = dir_model_org_by_ref(m, rq->central_ref);
-    r.seen = dir_xcalloc((size_t)m->norgs + 1, 1);
+    r->central = dir_model_org_by_ref(m, rq->central_ref);
+    r->seen = dir_xcalloc((size_t)m->norgs + 1, 1);
 
-    tier1(&r);
-    tier2(&r);
-    tier3(&r);
-    if (r.central >= 0 && org_open(&m->orgs[r.central]))
-        add(&r, (struct item){.tier = 4, .kind = IT_ORG, .idx = r.central, .scope = -1});
+    tier1(r);
+    tier2(r);
+    tier3(r);
+    if (r->central >= 0 && org_open(&m->orgs[r->central]))
+        add(r, (struct item){.tier = 4, .kind = IT_ORG, .idx = r->central, .scope = -1});
+    return DIR_OK;
+}
+
+enum dir_rc dir_resolve(const struct dir_model *m, const struct dir_resolve_req *rq,
+                        struct dir_buf *out, const char **why)
+{
+    struct run r;
+    enum dir_rc rc = run_tiers(&r, m, rq, why);
+    if (rc)
+        return rc;
     if (rq->explain)
         explain_uncovered(&r);
-    enum dir_rc rc = render(&r, out);
+    rc = render(&r, out);
     free(r.seen);
     free(r.items);
     return rc;
+}
+
+enum dir_rc dir_resolve_hits(const struct dir_model *m, const struct dir_resolve_req *rq,
+                             struct dir_resolve_hit **hits, int *n, const char **why)
+{
+    struct run r;
+    *hits = NULL;
+    *n = 0;
+    enum dir_rc rc = run_tiers(&r, m, rq, why);
+    if (rc)
+        return rc;
+    *hits = dir_xcalloc((size_t)r.nitems + 1, sizeof **hits);
+    for (int i = 0; i < r.nitems; i++)
+        (*hits)[i] = (struct dir_resolve_hit){
+            .person = r.items[i].kind == IT_PERSON, .idx = r.items[i].idx, .tier = r.items[i].tier};
+    *n = r.nitems;
+    free(r.seen);
+    free(r.items);
+    return DIR_OK;
 }

@@ -39,6 +39,18 @@ struct dir_resolve_req {
 enum dir_rc dir_resolve(const struct dir_model *m, const struct dir_resolve_req *rq,
                         struct dir_buf *out, const char **why);
 
+/* One item of the answer, in rank order: an organisation or a person (index). */
+struct dir_resolve_hit {
+    bool person;
+    int idx;
+    int tier;
+};
+
+/* The same answer as dir_resolve as a list (*HITS, *N items; caller frees *HITS), for other
+ * renderings (vCard). DIR_ERR_INVALID with *WHY as dir_resolve. */
+enum dir_rc dir_resolve_hits(const struct dir_model *m, const struct dir_resolve_req *rq,
+                             struct dir_resolve_hit **hits, int *n, const char **why);
+
 /* Great-circle distance in km between two points given in degrees (exposed for tests). */
 double dir_resolve_distance_km(double lat1, double lon1, double lat2, double lon2);
 

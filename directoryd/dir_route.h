@@ -40,9 +40,11 @@ enum {
     DIR_ROUTE_CACHE = 1 << 3,     /* answers may be kept and revalidated: Cache-Control no-cache
                                    * (else no-store) */
     DIR_ROUTE_PREFIX = 1 << 4,    /* the pattern also matches every path below it */
-    DIR_ROUTE_OWN_CHECKS = 1 << 5 /* the handler answers the 405 and checks the role itself
-                                   * (dir_sync, until it is converted): the route matches every
-                                   * method and the router checks no role */
+    DIR_ROUTE_OWN_CHECKS = 1 << 5, /* the handler answers the 405 and checks the role itself
+                                    * (dir_sync, until it is converted): the route matches every
+                                    * method and the router checks no role */
+    DIR_ROUTE_VCARD = 1 << 6 /* answers text/vcard when Accept prefers it (dir_vcard_http), or
+                              * always when the route's "what" is "vcard" (the .vcf links) */
 };
 
 struct dir_route_ctx;

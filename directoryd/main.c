@@ -12,6 +12,7 @@
 #include "dir_hours.h"
 #include "dir_http.h"
 #include "dir_ldap.h"
+#include "dir_ldif.h"
 #include "dir_log.h"
 #include "dir_rate.h"
 #include "dir_refresh.h"
@@ -66,6 +67,10 @@ static void usage(FILE *out)
             "                        safety limits would refuse, --relink (after the city\n"
             "                        LDAP was rebuilt) moves each new LDAP identity to the\n"
             "                        synced person with its username or e-mail\n"
+            "  export ldif [--out FILE] [--public]\n"
+            "                        write the LDAP face's tree as LDIF (RFC 2849) for\n"
+            "                        slapadd, to FILE (else standard output); --public: only\n"
+            "                        what anonymous LDAP searches see\n"
             "  version               print the version\n\n",
             DIR_VERSION);
     dir_cfg_print_help(out);
@@ -246,6 +251,66 @@ static int cmd_sync(struct dir_ctx *ctx, int nargs, char **args)
     if (rc == DIR_OK && look)
         return 4;
     return rc == DIR_OK ? 0 : rc == DIR_ERR_STATE ? 3 : rc == DIR_ERR_INVALID ? 2 : 1;
+}
+
+/* vcard: `directoryd export ldif [--out FILE] [--public]` (dir_ldif.h). The file is
+ * written next to FILE and renamed over it when complete. */
+static int cmd_export_ldif(struct dir_ctx *ctx, int nargs, char **args)
+{
+    const char *path = NULL;
+    bool public_only = false;
+    char err[1024], tmp[4096];
+    for (int i = 0; i < nargs; i++) {
+        if (strcmp(args[i], "--out") == 0 && i + 1 < nargs)
+            path = args[++i];
+        else if (strcmp(args[i], "--public") == 0)
+            public_only = true;
+        else {
+            fprintf(stderr, "directoryd: export ldif: unknown argument %s\n", args[i]);
+            return 2;
+        }
+    }
+    if (dir_entry_configure(ctx->cfg.ldap_suffix, err, sizeof err)) {
+        fprintf(stderr, "directoryd: %s\n", err);
+        return 2;
+    }
+    if (open_db(ctx, 30))
+        return 1;
+    struct dir_model *m = NULL;
+    enum dir_rc rc = dir_db_load_model(ctx->db, ctx->cfg.stale_days, ctx->cfg.changes_kept, &m,
+                                       err, sizeof err);
+    dir_db_close(ctx->db);
+    if (rc) {
+        DIR_LOG(DIR_LOG_ERROR, "main", "%s", err);
+        return 1;
+    }
+    FILE *out = stdout;
+    if (path) {
+        snprintf(tmp, sizeof tmp, "%s.tmp", path);
+        if (!(out = fopen(tmp, "w"))) {
+            DIR_LOG(DIR_LOG_ERROR, "main", "cannot write %s", tmp);
+            dir_model_release(m);
+            return 1;
+        }
+    }
+    int n = 0;
+    rc = dir_ldif_write(m, !public_only, out, &n);
+    if (fflush(out) != 0)
+        rc = DIR_ERR_IO;
+    if (path && fclose(out) != 0)
+        rc = DIR_ERR_IO;
+    if (path && !rc && rename(tmp, path) != 0)
+        rc = DIR_ERR_IO;
+    if (path && rc)
+        unlink(tmp);
+    dir_model_release(m);
+    if (rc) {
+        DIR_LOG(DIR_LOG_ERROR, "main", "export ldif failed: %s", dir_rc_str(rc));
+        return 1;
+    }
+    DIR_LOG(DIR_LOG_INFO, "main", "export ldif: %d entries%s%s", n, path ? " to " : "",
+            path ? path : "");
+    return 0;
 }
 
 /* After each new snapshot: build the LDAP face's view of it on the refresher thread, so an
@@ -467,6 +532,8 @@ int main(int argc, char **argv)
         return cmd_local_account(&ctx, argv[2], argv[3]);
     if (strcmp(cmd, "sync") == 0)
         return cmd_sync(&ctx, npos - 1, argv + 2);
+    if (strcmp(cmd, "export") == 0 && npos >= 2 && strcmp(argv[2], "ldif") == 0)
+        return cmd_export_ldif(&ctx, npos - 2, argv + 3);
     if (strcmp(cmd, "version") == 0) {
         printf("directoryd %s\n", DIR_VERSION);
         return 0;

@@ -223,4 +223,8 @@ export default {
     'error.server': 'Server problem (error {status}); please try again',
     'notfound.title': 'Page not found',
     'notfound.text': 'There is no page at this address.',
+    // --- vcard ---
+    'vcard.save': 'Save to contacts (.vcf)',
+    'vcard.save_all': 'Save all these contacts (.vcf)',
+    'vcard.failed': 'Could not save; please try again',
 };

@@ -8,6 +8,7 @@ import { api } from '../api.js';
 import { byCode, orgTypes, areaName } from '../ref.js';
 import { card } from '../cards.js';
 import { shareControl } from '../share.js';
+import { vcardAnswerButton } from '../vcard.js';
 import { reportControl } from '../report.js';
 import { signedIn } from '../session.js';
 import { answerSummary } from './start.js';
@@ -79,6 +80,7 @@ export async function render(root, ctx) {
                 h('a', { href: `/login?next=${encodeURIComponent(`/answer?${qs}`)}` }, t('nav.login'))),
         h('div', { class: 'page-actions' },
             shareControl(() => ({ title: h1.textContent, text: wholeText(d), url: location.href }), { label: t('answer.share_all') }),
+            d.items && d.items.length ? vcardAnswerButton(qs.toString()) : null,
             reportControl('area', d.area.code, where)));
     if (!d.items || !d.items.length) {
         add(root, h('p', null, t('answer.empty')));

@@ -14,6 +14,7 @@ import { shareControl } from '../share.js';
 import { reportControl } from '../report.js';
 import { bkkParts } from '../time.js';
 import { errorText, savedNotice } from './answer.js';
+import { vcardLink } from '../vcard.js';
 
 function section(title, ...content) {
     const id = uid('sec');
@@ -203,6 +204,7 @@ export async function render(root, ctx) {
         section(t('org.services'), svcList),
         section(t('org.coverage'), coverList),
         rel.length ? section(t('org.related'), rel) : null,
+        vcardLink('organization', o.id),
         h('div', { class: 'page-actions' },
             shareControl(() => ({ title: name.text, text: shareText(o), url: entityUrl(o) })),
             reportControl('organization', o.id, name.text)));

@@ -12,6 +12,7 @@ import { shareControl } from '../share.js';
 import { reportControl } from '../report.js';
 import { signedIn } from '../session.js';
 import { errorText, savedNotice } from './answer.js';
+import { vcardLink } from '../vcard.js';
 
 function section(title, ...content) {
     const id = uid('sec');
@@ -74,6 +75,7 @@ export async function render(root, ctx) {
                 role ? h('span', { class: 'm-line' }, t('person.role', { role: pick(role, 'name').text })) : null,
                 m.areaNames.length ? h('span', { class: 'm-line' }, t('person.areas', { areas: m.areaNames.join(', ') })) : null);
         }))) : null,
+        vcardLink('person', p.id),
         h('div', { class: 'page-actions' },
             shareControl(() => ({ title: name.text, text: shareText({ ...p, kind: 'person' }), url: entityUrl({ ...p, kind: 'person' }) })),
             reportControl('person', p.id, name.text)));

@@ -40,9 +40,12 @@ enum {
     DIR_ROUTE_CACHE = 1 << 3,     /* answers may be kept and revalidated: Cache-Control no-cache
                                    * (else no-store) */
     DIR_ROUTE_PREFIX = 1 << 4,    /* the pattern also matches every path below it */
-    DIR_ROUTE_OWN_CHECKS = 1 << 5 /* the handler answers the 405 and checks the role itself
-                                   * (dir_sync, until it is converted): the route matches every
-                                   * method and the router checks no role */
+    DIR_ROUTE_OWN_CHECKS = 1 << 5, /* the handler answers the 405 and checks the role itself
+                                    * (dir_sync, until it is converted): the route matches every
+                                    * method and the router checks no role */
+    DIR_ROUTE_CORS = 1 << 6 /* open to every web origin: every answer on the path (errors too)
+                             * carries Access-Control-Allow-Origin: *, and an OPTIONS preflight
+                             * is answered 204 (the HSDS API) */
 };
 
 struct dir_route_ctx;

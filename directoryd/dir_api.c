@@ -978,6 +978,8 @@ static const struct dir_route routes[] = {
     {READ, "/hsds/taxonomy_terms", ANON, CACHE | CORS, dir_hsds_route_taxonomy_terms, NULL, 0},
     {READ, "/hsds/taxonomy_terms/{id}", ANON, CACHE | CORS, dir_hsds_route_object,
      "taxonomy_term", 0},
+    {READ, "/v1/export/hsds.zip", ANON, CACHE | CORS, dir_hsds_route_export, "zip", 0},
+    {READ, "/v1/export/hsds.json", ANON, CACHE | CORS, dir_hsds_route_export, "json", 0},
 };
 
 #define NROUTES (sizeof routes / sizeof routes[0])

@@ -3,6 +3,7 @@
  * and public data only, rendered from the snapshot a request holds (dir_hsds.h). */
 #include "dir_hsds_api.h"
 #include "dir_hsds.h"
+#include "dir_hsds_export.h"
 #include "dir_problem.h"
 #include "dir_query.h"
 #include "dir_text.h"
@@ -619,4 +620,27 @@ miss:
     done(&q);
     if (!j) return not_found(x, what, id);
     send(x, j, "application/json; charset=utf-8");
+}
+
+/* ---- the data package ---- */
+
+void dir_hsds_route_export(struct dir_route_ctx *x)
+{
+    static const char *const none[] = {NULL};
+    struct q q;
+    bool ok = parse(&q, x, none);
+    done(&q);
+    if (!ok) return;
+    bool zip = strcmp(x->route->what, "zip") == 0;
+    enum dir_rc rc = zip ? dir_hsds_export_zip(x->m, &x->resp->body)
+                         : dir_hsds_export_json(x->m, &x->resp->body);
+    if (rc) {
+        too_large(x);
+        return;
+    }
+    x->resp->status = 200;
+    x->resp->content_type = zip ? "application/zip" : "application/json; charset=utf-8";
+    dir_http_resp_header(x->resp, "Content-Disposition",
+                         zip ? "attachment; filename=\"directoryd-hsds.zip\""
+                             : "attachment; filename=\"directoryd-hsds.json\"");
 }

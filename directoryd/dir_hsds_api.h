@@ -15,5 +15,8 @@ void dir_hsds_route_taxonomy_terms(struct dir_route_ctx *x);       /* GET /hsds/
 /* GET /hsds/<things>/{id}: the route's WHAT names the object ("service", "organization",
  * "service_at_location", "taxonomy", "taxonomy_term"). */
 void dir_hsds_route_object(struct dir_route_ctx *x);
+/* GET /v1/export/hsds.zip (WHAT "zip") and /v1/export/hsds.json (WHAT "json"): the whole
+ * data package (dir_hsds_export.h) as a download. */
+void dir_hsds_route_export(struct dir_route_ctx *x);
 
 #endif

@@ -10,6 +10,7 @@
 #include "dir_db.h"
 #include "dir_entry.h"
 #include "dir_hours.h"
+#include "dir_hsds_export.h"
 #include "dir_http.h"
 #include "dir_ldap.h"
 #include "dir_log.h"
@@ -66,6 +67,8 @@ static void usage(FILE *out)
             "                        safety limits would refuse, --relink (after the city\n"
             "                        LDAP was rebuilt) moves each new LDAP identity to the\n"
             "                        synced person with its username or e-mail\n"
+            "  export hsds --out DIR write the public directory as an HSDS 3.0 data package\n"
+            "                        (CSV files and datapackage.json) into DIR\n"
             "  version               print the version\n\n",
             DIR_VERSION);
     dir_cfg_print_help(out);
@@ -86,6 +89,34 @@ static enum dir_rc open_db(struct dir_ctx *ctx, int wait_s)
             DIR_LOG(DIR_LOG_WARN, "main", "%s; retrying", err);
         usleep(500 * 1000);
     }
+}
+
+/* --- hsds: directoryd export hsds --out DIR --- */
+static int cmd_export_hsds(struct dir_ctx *ctx, int nargs, char **args)
+{
+    char err[1024];
+    const char *out = NULL;
+    if (nargs == 2 && strcmp(args[0], "--out") == 0)
+        out = args[1];
+    else if (nargs == 1 && strncmp(args[0], "--out=", 6) == 0)
+        out = args[0] + 6;
+    if (!out || !*out) {
+        fprintf(stderr, "directoryd: usage: export hsds --out DIR\n");
+        return 2;
+    }
+    if (open_db(ctx, 30)) return 1;
+    struct dir_model *m = NULL;
+    enum dir_rc rc = dir_db_load_model(ctx->db, ctx->cfg.stale_days, ctx->cfg.changes_kept, &m,
+                                       err, sizeof err);
+    if (!rc) rc = dir_hsds_export_dir(m, out, err, sizeof err);
+    dir_model_release(m);
+    dir_db_close(ctx->db);
+    ctx->db = NULL;
+    if (rc) {
+        fprintf(stderr, "directoryd: export hsds: %s\n", err);
+        return 1;
+    }
+    return 0;
 }
 
 static int cmd_migrate(struct dir_ctx *ctx, const char *subdir)
@@ -467,6 +498,8 @@ int main(int argc, char **argv)
         return cmd_local_account(&ctx, argv[2], argv[3]);
     if (strcmp(cmd, "sync") == 0)
         return cmd_sync(&ctx, npos - 1, argv + 2);
+    if (strcmp(cmd, "export") == 0 && npos >= 2 && strcmp(argv[2], "hsds") == 0)
+        return cmd_export_hsds(&ctx, npos - 2, argv + 3); /* --- hsds --- */
     if (strcmp(cmd, "version") == 0) {
         printf("directoryd %s\n", DIR_VERSION);
         return 0;

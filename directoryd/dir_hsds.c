@@ -560,16 +560,23 @@ static json_t *organization(const struct dir_hsds *h, int org, json_t *pub, bool
     json_t *locs = json_array(), *loc = location(h, org, pub, true);
     if (loc) json_array_append_new(locs, loc);
     json_object_set_new(j, "locations", locs);
+    /* directoryd's own keys, so that an import into another directoryd keeps them (and
+     * with them every HSDS id derived from them). */
     json_t *ids = json_array();
-    if (o->ref) {
-        char iid[DIR_HSDS_UUID_LEN + 1];
-        uuid_ll("organization_identifier", o->id, iid);
+    char num[32];
+    snprintf(num, sizeof num, "%lld", o->id);
+    const char *keys[2][2] = {{"directoryd id", num}, {"directoryd ref", o->ref}};
+    for (int k = 0; k < 2; k++) {
+        if (!keys[k][1]) continue;
+        char iid[DIR_HSDS_UUID_LEN + 1], ikey[200];
+        snprintf(ikey, sizeof ikey, "%lld:%s", o->id, keys[k][0]);
+        dir_hsds_uuid("organization_identifier", ikey, iid);
         json_t *x = json_object();
         set_id(x, "id", iid);
         set_id(x, "organization_id", id);
         set_str(x, "identifier_scheme", "directoryd");
-        set_str(x, "identifier_type", "directoryd ref");
-        set_str(x, "identifier", o->ref);
+        set_str(x, "identifier_type", keys[k][0]);
+        set_str(x, "identifier", keys[k][1]);
         json_array_append_new(ids, x);
     }
     json_object_set_new(j, "organization_identifiers", ids);

@@ -132,7 +132,8 @@ json_t *dir_hsds_csv_parse(const char *s, size_t n, char *err, size_t errlen)
 struct imp {
     const struct dir_model *m;
     json_t *errors, *not_held, *plan;
-    json_t *tables; /* table name -> {"file", "rows"} */
+    json_t *visited; /* ids of the rows the mapping looked at */
+    json_t *tables;  /* table name -> {"file", "rows"} */
 };
 
 static void error(struct imp *x, const char *file, json_int_t line, const char *column,
@@ -156,6 +157,18 @@ static void not_held(struct imp *x, const char *file, json_t *row, const char *c
 static const char *col(json_t *row, const char *c)
 {
     return json_string_value(json_object_get(row, c));
+}
+
+static void rest_not_held(struct imp *x, const char *table, json_t *row, const char *const *used);
+
+/* Marks ROW as looked at (attributes: their extra columns reported here). */
+static void visit(struct imp *x, json_t *row)
+{
+    static const char *const attr_used[] = {"id",        "link_id",     "taxonomy_term_id",
+                                            "link_type", "link_entity", NULL};
+    if (col(row, "link_id") && col(row, "taxonomy_term_id"))
+        rest_not_held(x, "attribute", row, attr_used);
+    json_object_set_new(x->visited, col(row, "id") ? col(row, "id") : "", json_true());
 }
 
 static json_t *rows_of(struct imp *x, const char *table)
@@ -248,6 +261,7 @@ static json_t *hours_of(struct imp *x, const char *file, json_t *scheds)
     const char *note_th = NULL;
     for (size_t i = 0; i < json_array_size(scheds); i++) {
         json_t *s = json_array_get(scheds, i);
+        visit(x, s);
         const char *byday = col(s, "byday"), *from = col(s, "valid_from"), *to = col(s, "valid_to"),
                    *notes = col(s, "notes"), *desc = col(s, "description");
         char o[6], c[6];
@@ -320,6 +334,7 @@ static void phones(struct imp *x, json_t *contacts, json_t *list)
                                        "type",        "description",     NULL};
     for (size_t i = 0; i < json_array_size(list); i++) {
         json_t *p = json_array_get(list, i);
+        visit(x, p);
         const char *type = col(p, "type"), *num = col(p, "number"), *ext = col(p, "extension");
         const char *kind = type && strcmp(type, "cell") == 0  ? "mobile"
                            : type && strcmp(type, "fax") == 0 ? "fax"
@@ -372,6 +387,7 @@ static void map_org(struct imp *x, json_t *row, json_t *seen)
                                        NULL};
     const struct dir_model *m = x->m;
     const char *id = col(row, "id"), *name = col(row, "name");
+    visit(x, row);
     json_int_t line = json_integer_value(json_object_get(row, "_line"));
     if (!is_uuid(id)) {
         error(x, "organizations.csv", line, "id", id, "ต้องเป็น UUID", "must be a UUID");
@@ -395,6 +411,7 @@ static void map_org(struct imp *x, json_t *row, json_t *seen)
     json_t *ids = rows_where(x, "organization_identifier", "organization_id", id);
     for (size_t i = 0; i < json_array_size(ids); i++) {
         json_t *r = json_array_get(ids, i);
+        visit(x, r);
         const char *scheme = col(r, "identifier_scheme"), *type = col(r, "identifier_type"),
                    *v = col(r, "identifier");
         if (scheme && strcmp(scheme, "directoryd") == 0 && type && v &&
@@ -439,6 +456,7 @@ static void map_org(struct imp *x, json_t *row, json_t *seen)
     json_t *attrs = rows_where(x, "attribute", "link_id", id);
     for (size_t i = 0; i < json_array_size(attrs); i++) {
         json_t *a = json_array_get(attrs, i);
+        visit(x, a);
         const char *code = term_code(x, col(a, "taxonomy_term_id"), DIR_TAX_ORG_TYPE);
         if (code && !json_object_get(o, "type"))
             json_object_set_new(o, "type", json_string(code));
@@ -484,6 +502,7 @@ static void map_org(struct imp *x, json_t *row, json_t *seen)
     json_t *locs = rows_where(x, "location", "organization_id", id);
     for (size_t i = 0; i < json_array_size(locs); i++) {
         json_t *l = json_array_get(locs, i);
+        visit(x, l);
         if (i > 0) {
             not_held(x, "locations.csv", l, NULL, NULL,
                      "directoryd keeps one location per organisation");
@@ -522,6 +541,7 @@ static void map_org(struct imp *x, json_t *row, json_t *seen)
         json_t *ads = rows_where(x, "address", "location_id", col(l, "id"));
         for (size_t k = 0; k < json_array_size(ads); k++) {
             json_t *ad = json_array_get(ads, k);
+            visit(x, ad);
             if (k == 0 && col(ad, "address_1"))
                 json_object_set_new(o, "address_th", json_string(col(ad, "address_1")));
             else
@@ -558,11 +578,13 @@ static void map_org(struct imp *x, json_t *row, json_t *seen)
     json_t *hours = NULL;
     for (size_t i = 0; i < json_array_size(svcs); i++) {
         json_t *s = json_array_get(svcs, i);
+        visit(x, s);
         const char *sid = col(s, "id"), *code = NULL;
         json_t *groups = json_array(), *areas = json_array();
         json_t *sa = rows_where(x, "attribute", "link_id", sid);
         for (size_t k = 0; k < json_array_size(sa); k++) {
             json_t *a = json_array_get(sa, k);
+            visit(x, a);
             const char *t = col(a, "taxonomy_term_id"), *c;
             if (!code && (c = term_code(x, t, DIR_TAX_SERVICE)))
                 code = c;
@@ -580,9 +602,20 @@ static void map_org(struct imp *x, json_t *row, json_t *seen)
             json_decref(areas);
             continue;
         }
+        static const char *const sal_used[] = {"id", "service_id", "location_id", NULL};
+        json_t *sals = rows_where(x, "service_at_location", "service_id", sid);
+        for (size_t k = 0; k < json_array_size(sals); k++) {
+            visit(x, json_array_get(sals, k)); /* made again from the organisation's location */
+            rest_not_held(x, "service_at_location", json_array_get(sals, k), sal_used);
+        }
+        json_decref(sals);
         json_t *sas = rows_where(x, "service_area", "service_id", sid);
         for (size_t k = 0; k < json_array_size(sas); k++) {
             json_t *a = json_array_get(sas, k);
+            visit(x, a);
+            static const char *const sa_used[] = {"id",     "service_id",  "name", "description",
+                                                  "extent", "extent_type", NULL};
+            rest_not_held(x, "service_area", a, sa_used);
             const char *ext = col(a, "extent"), *et = col(a, "extent_type");
             if (ext && et && strcmp(et, "directoryd-area") == 0 && dir_model_area(m, ext) >= 0)
                 json_array_append_new(areas, json_pack("{s:s}", "area", ext));
@@ -678,7 +711,8 @@ json_t *dir_hsds_import_plan(const struct dir_model *m, const char *dir)
                     .errors = json_array(),
                     .not_held = json_array(),
                     .plan = json_array(),
-                    .tables = json_object()};
+                    .tables = json_object(),
+                    .visited = json_object()};
     char path[4096], err[300];
     for (int t = 0; t < dir_hsds_ntables; t++) {
         const struct dir_hsds_table *tb = &dir_hsds_tables[t];
@@ -719,19 +753,18 @@ json_t *dir_hsds_import_plan(const struct dir_model *m, const char *dir)
     for (size_t i = 0; i < json_array_size(orgs); i++)
         map_org(&x, json_array_get(orgs, i), seen);
     json_decref(seen);
-    /* Rows that belong to no organisation of the package. */
-    static const struct {
-        const char *table, *key;
-    } owned[] = {{"service", "organization_id"}, {"location", "organization_id"}};
-    for (size_t k = 0; k < sizeof owned / sizeof owned[0]; k++) {
-        json_t *rows = rows_of(&x, owned[k].table);
+    /* Rows the mapping never reached: they belong to no organisation (or service) that was
+     * imported. The taxonomies are looked up, not imported (their terms count through the
+     * attributes that use them). */
+    for (int t = 0; t < dir_hsds_ntables; t++) {
+        const char *name = dir_hsds_tables[t].name;
+        if (strcmp(name, "taxonomy") == 0 || strcmp(name, "taxonomy_term") == 0) continue;
+        json_t *rows = rows_of(&x, name);
         for (size_t i = 0; i < json_array_size(rows); i++) {
             json_t *r = json_array_get(rows, i);
-            json_t *o = rows_where(&x, "organization", "id", col(r, owned[k].key));
-            if (!json_array_size(o))
-                not_held(&x, file_of(owned[k].table), r, owned[k].key, col(r, owned[k].key),
-                         "no organization of the package has this id: row not imported");
-            json_decref(o);
+            if (!json_object_get(x.visited, col(r, "id") ? col(r, "id") : ""))
+                not_held(&x, dir_hsds_tables[t].file, r, NULL, NULL,
+                         "not imported: it belongs to no organization or service imported");
         }
     }
     json_t *report = json_pack("{s:s, s:{s:I, s:I, s:I}, s:o, s:o, s:o}", "dir", dir, "counts",
@@ -740,5 +773,6 @@ json_t *dir_hsds_import_plan(const struct dir_model *m, const char *dir)
                                (json_int_t)json_array_size(x.not_held), "errors", x.errors,
                                "not_held", x.not_held, "plan", x.plan);
     json_decref(x.tables);
+    json_decref(x.visited);
     return report;
 }

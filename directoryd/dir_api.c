@@ -4,6 +4,7 @@
 #include "dir_entry.h"
 #include "dir_filter.h"
 #include "dir_hours.h"
+#include "dir_hsds_api.h"
 #include "dir_log.h"
 #include "dir_mem.h"
 #include "dir_problem.h"
@@ -935,6 +936,7 @@ static void r_report_action(struct dir_route_ctx *x)
 #define CACHE DIR_ROUTE_CACHE
 #define DB DIR_ROUTE_DB
 #define VCARD DIR_ROUTE_VCARD
+#define CORS DIR_ROUTE_CORS
 
 /* Every route of the JSON API, one per line (README lists them; the first match wins). */
 static const struct dir_route routes[] = {
@@ -989,6 +991,24 @@ static const struct dir_route routes[] = {
     {READ, "/v1/people/{id}/vcard", CASEWORKER, CACHE | VCARD, r_person, "vcard", 0},
     {READ | POST, "/v1/admin/sync", ADMIN, DB | DIR_ROUTE_PREFIX | DIR_ROUTE_OWN_CHECKS, r_sync,
      NULL, 0}, /* and /v1/admin/sync/runs */
+    /* --- hsds: the HSDS 3.0 read API (dir_hsds_api.c; "/hsds/" is routed as "/hsds") --- */
+    {READ, "/hsds", ANON, CACHE | CORS, dir_hsds_route_info, NULL, 0},
+    {READ, "/hsds/services", ANON, CACHE | CORS, dir_hsds_route_services, NULL, 0},
+    {READ, "/hsds/services/{id}", ANON, CACHE | CORS, dir_hsds_route_object, "service", 0},
+    {READ, "/hsds/organizations", ANON, CACHE | CORS, dir_hsds_route_organizations, NULL, 0},
+    {READ, "/hsds/organizations/{id}", ANON, CACHE | CORS, dir_hsds_route_object, "organization",
+     0},
+    {READ, "/hsds/service_at_locations", ANON, CACHE | CORS, dir_hsds_route_service_at_locations,
+     NULL, 0},
+    {READ, "/hsds/service_at_locations/{id}", ANON, CACHE | CORS, dir_hsds_route_object,
+     "service_at_location", 0},
+    {READ, "/hsds/taxonomies", ANON, CACHE | CORS, dir_hsds_route_taxonomies, NULL, 0},
+    {READ, "/hsds/taxonomies/{id}", ANON, CACHE | CORS, dir_hsds_route_object, "taxonomy", 0},
+    {READ, "/hsds/taxonomy_terms", ANON, CACHE | CORS, dir_hsds_route_taxonomy_terms, NULL, 0},
+    {READ, "/hsds/taxonomy_terms/{id}", ANON, CACHE | CORS, dir_hsds_route_object,
+     "taxonomy_term", 0},
+    {READ, "/v1/export/hsds.zip", ANON, CACHE | CORS, dir_hsds_route_export, "zip", 0},
+    {READ, "/v1/export/hsds.json", ANON, CACHE | CORS, dir_hsds_route_export, "json", 0},
 };
 
 #define NROUTES (sizeof routes / sizeof routes[0])
@@ -1048,11 +1068,13 @@ static bool admit(struct call *c, struct dir_api *api, const struct dir_route *r
     return true;
 }
 
-/* True for the paths of the JSON API (/v1, /healthz and below them); the rest is the UI's. */
+/* True for the paths of the JSON API (/v1, /healthz, /hsds and below them); the rest is the
+ * UI's. */
 static bool api_path(const char *path)
 {
     return (strncmp(path, "/v1", 3) == 0 && (path[3] == '\0' || path[3] == '/')) ||
-           (strncmp(path, "/healthz", 8) == 0 && (path[8] == '\0' || path[8] == '/'));
+           (strncmp(path, "/healthz", 8) == 0 && (path[8] == '\0' || path[8] == '/')) ||
+           (strncmp(path, "/hsds", 5) == 0 && (path[5] == '\0' || path[5] == '/'));
 }
 
 void dir_api_handle(void *app, const struct dir_http_req *req, struct dir_http_resp *resp)
@@ -1069,8 +1091,22 @@ void dir_api_handle(void *app, const struct dir_http_req *req, struct dir_http_r
         return;
     }
     struct dir_route_match rm;
-    dir_route_find(&route_table, method, c.path, &rm);
+    /* The HSDS API's base URL is /hsds/; its root ends in the slash no other path has. */
+    dir_route_find(&route_table, method, strcmp(c.path, "/hsds/") ? c.path : "/hsds", &rm);
     const struct dir_route *r = rm.route;
+    if ((r ? r->flags : rm.flags) & DIR_ROUTE_CORS) {
+        /* Open to pages of every origin: errors too, and the preflight of a cross-origin
+         * request (answered here: it carries no credentials and needs no snapshot). */
+        dir_http_resp_header(resp, "Access-Control-Allow-Origin", "*");
+        if (!r && strcmp(method, "OPTIONS") == 0) {
+            dir_http_resp_header(resp, "Access-Control-Allow-Methods", "GET, HEAD, OPTIONS");
+            dir_http_resp_header(resp, "Access-Control-Allow-Headers", "Accept, Content-Type");
+            dir_http_resp_header(resp, "Access-Control-Max-Age", "86400");
+            resp->allow = "GET, HEAD, OPTIONS";
+            resp->status = 204;
+            return;
+        }
+    }
     struct dir_route_ctx x = {.route = r,
                               .narg = rm.narg,
                               .seg = rm.seg,

@@ -43,8 +43,11 @@ enum {
     DIR_ROUTE_OWN_CHECKS = 1 << 5, /* the handler answers the 405 and checks the role itself
                                     * (dir_sync, until it is converted): the route matches every
                                     * method and the router checks no role */
-    DIR_ROUTE_VCARD = 1 << 6 /* answers text/vcard when Accept prefers it (dir_vcard_http), or
+    DIR_ROUTE_VCARD = 1 << 6, /* answers text/vcard when Accept prefers it (dir_vcard_http), or
                               * always when the route's "what" is "vcard" (the .vcf links) */
+    DIR_ROUTE_CORS = 1 << 7 /* open to every web origin: every answer on the path (errors too)
+                             * carries Access-Control-Allow-Origin: *, and an OPTIONS preflight
+                             * is answered 204 (the HSDS API) */
 };
 
 struct dir_route_ctx;

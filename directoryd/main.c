@@ -10,6 +10,9 @@
 #include "dir_db.h"
 #include "dir_entry.h"
 #include "dir_hours.h"
+#include "dir_db_hsds.h"
+#include "dir_hsds_export.h"
+#include "dir_hsds_import.h"
 #include "dir_http.h"
 #include "dir_ldap.h"
 #include "dir_ldif.h"
@@ -71,6 +74,12 @@ static void usage(FILE *out)
             "                        write the LDAP face's tree as LDIF (RFC 2849) for\n"
             "                        slapadd, to FILE (else standard output); --public: only\n"
             "                        what anonymous LDAP searches see\n"
+            "  import hsds DIR [--dry-run]\n"
+            "                        create organisations from an HSDS 3.0 data package in\n"
+            "                        one transaction; prints a JSON report (what is created,\n"
+            "                        errors, and every field directoryd cannot hold)\n"
+            "  export hsds --out DIR write the public directory as an HSDS 3.0 data package\n"
+            "                        (CSV files and datapackage.json) into DIR\n"
             "  version               print the version\n\n",
             DIR_VERSION);
     dir_cfg_print_help(out);
@@ -91,6 +100,93 @@ static enum dir_rc open_db(struct dir_ctx *ctx, int wait_s)
             DIR_LOG(DIR_LOG_WARN, "main", "%s; retrying", err);
         usleep(500 * 1000);
     }
+}
+
+/* --- hsds: directoryd export hsds --out DIR --- */
+static int cmd_export_hsds(struct dir_ctx *ctx, int nargs, char **args)
+{
+    char err[1024];
+    const char *out = NULL;
+    if (nargs == 2 && strcmp(args[0], "--out") == 0)
+        out = args[1];
+    else if (nargs == 1 && strncmp(args[0], "--out=", 6) == 0)
+        out = args[0] + 6;
+    if (!out || !*out) {
+        fprintf(stderr, "directoryd: usage: export hsds --out DIR\n");
+        return 2;
+    }
+    if (open_db(ctx, 30)) return 1;
+    struct dir_model *m = NULL;
+    enum dir_rc rc = dir_db_load_model(ctx->db, ctx->cfg.stale_days, ctx->cfg.changes_kept, &m,
+                                       err, sizeof err);
+    if (!rc) rc = dir_hsds_export_dir(m, out, err, sizeof err);
+    dir_model_release(m);
+    dir_db_close(ctx->db);
+    ctx->db = NULL;
+    if (rc) {
+        fprintf(stderr, "directoryd: export hsds: %s\n", err);
+        return 1;
+    }
+    return 0;
+}
+
+/* --- hsds: directoryd import hsds DIR [--dry-run] --- */
+static int cmd_import_hsds(struct dir_ctx *ctx, int nargs, char **args)
+{
+    char err[1024];
+    const char *dir = NULL;
+    bool dry = false, bad = false;
+    for (int i = 0; i < nargs; i++) {
+        if (strcmp(args[i], "--dry-run") == 0) dry = true;
+        else if (!dir && args[i][0] != '-') dir = args[i];
+        else bad = true;
+    }
+    if (!dir || bad) {
+        fprintf(stderr, "directoryd: usage: import hsds DIR [--dry-run]\n");
+        return 2;
+    }
+    if (open_db(ctx, 30)) return 1;
+    struct dir_model *m = NULL;
+    json_t *report = NULL;
+    enum dir_rc rc = dir_db_load_model(ctx->db, ctx->cfg.stale_days, ctx->cfg.changes_kept, &m,
+                                       err, sizeof err);
+    if (!rc && !(report = dir_hsds_import_plan(m, dir))) rc = DIR_ERR_LIMIT;
+    dir_model_release(m);
+    const char *user = getenv("USER");
+    char actor[200];
+    snprintf(actor, sizeof actor, "cli:%s", user && *user ? user : "unknown");
+    struct dir_db_actor who = {.kind = "local", .name = actor, .address = NULL};
+    if (!rc) rc = dir_db_hsds_import(ctx->db, &who, report, dry, err, sizeof err);
+    dir_db_close(ctx->db);
+    ctx->db = NULL;
+    if (report) {
+        /* The plan's items, without their contents. */
+        json_t *items = json_array(), *plan = json_object_get(report, "plan");
+        for (size_t i = 0; i < json_array_size(plan); i++) {
+            json_t *o = json_array_get(plan, i);
+            json_array_append_new(items, json_pack("{s:O?, s:O?, s:O?, s:O?, s:O?, s:O?}", "file",
+                                                   json_object_get(o, "file"), "line",
+                                                   json_object_get(o, "line"), "hsds_id",
+                                                   json_object_get(o, "hsds_id"), "name_th",
+                                                   json_object_get(o, "name_th"), "action",
+                                                   json_object_get(o, "action"), "id",
+                                                   json_object_get(o, "new_id")));
+        }
+        json_object_set_new(report, "items", items);
+        json_object_del(report, "plan");
+        json_dumpf(report, stdout, JSON_INDENT(2));
+        fputc('\n', stdout);
+        json_decref(report);
+    }
+    if (rc == DIR_ERR_INVALID) {
+        fprintf(stderr, "directoryd: import hsds: errors (see the report): nothing written\n");
+        return 1;
+    }
+    if (rc) {
+        fprintf(stderr, "directoryd: import hsds: %s: nothing written\n", err);
+        return 1;
+    }
+    return 0;
 }
 
 static int cmd_migrate(struct dir_ctx *ctx, const char *subdir)
@@ -534,6 +630,10 @@ int main(int argc, char **argv)
         return cmd_sync(&ctx, npos - 1, argv + 2);
     if (strcmp(cmd, "export") == 0 && npos >= 2 && strcmp(argv[2], "ldif") == 0)
         return cmd_export_ldif(&ctx, npos - 2, argv + 3);
+    if (strcmp(cmd, "export") == 0 && npos >= 2 && strcmp(argv[2], "hsds") == 0)
+        return cmd_export_hsds(&ctx, npos - 2, argv + 3); /* --- hsds --- */
+    if (strcmp(cmd, "import") == 0 && npos >= 2 && strcmp(argv[2], "hsds") == 0)
+        return cmd_import_hsds(&ctx, npos - 2, argv + 3); /* --- hsds --- */
     if (strcmp(cmd, "version") == 0) {
         printf("directoryd %s\n", DIR_VERSION);
         return 0;

@@ -1,0 +1,778 @@
+/* dir_hsds_import.c - an HSDS 3.0 tabular data package mapped onto directoryd organisations
+ * (see dir_hsds_import.h). Pure: reads files, writes nothing. */
+#include "dir_hsds_import.h"
+#include "dir_hours.h"
+#include "dir_hsds.h"
+#include "dir_hsds_export.h"
+#include "dir_mem.h"
+#include "dir_text.h"
+#include "dir_validate.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_FILE (64L * 1024 * 1024)
+
+/* ---- CSV (RFC 4180: fields separated by commas, records by CRLF or LF; a field in double
+ * quotes may hold commas, line breaks and doubled quotes) ---- */
+
+static const char *unneutralise(const char *v)
+{
+    return v[0] == '\'' && v[1] && strchr("=+-@\t\r", v[1]) ? v + 1 : v;
+}
+
+json_t *dir_hsds_csv_parse(const char *s, size_t n, char *err, size_t errlen)
+{
+    if (n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) s += 3, n -= 3;
+    json_t *rows = json_array(), *header = json_array(), *rec = json_array();
+    char *field = malloc(n + 1);
+    size_t i = 0;
+    int line = 1, start = 1;
+    bool ok = field != NULL;
+    while (ok && i <= n) {
+        size_t fl = 0;
+        bool quoted = i < n && s[i] == '"';
+        if (quoted) {
+            int qline = line;
+            for (i++;; i++) {
+                if (i >= n) {
+                    snprintf(err, errlen, "line %d: a quoted field is never closed", qline);
+                    ok = false;
+                    break;
+                }
+                if (s[i] == '"') {
+                    if (i + 1 < n && s[i + 1] == '"')
+                        field[fl++] = s[i++];
+                    else {
+                        i++;
+                        break;
+                    }
+                } else {
+                    if (s[i] == '\n') line++;
+                    field[fl++] = s[i];
+                }
+            }
+            if (!ok) break;
+            if (i < n && s[i] != ',' && s[i] != '\n' && s[i] != '\r') {
+                snprintf(err, errlen, "line %d: text after a closing quote", line);
+                ok = false;
+                break;
+            }
+        } else {
+            while (i < n && s[i] != ',' && s[i] != '\n' && s[i] != '\r') {
+                if (s[i] == '"') {
+                    snprintf(err, errlen, "line %d: a quote inside an unquoted field", line);
+                    ok = false;
+                    break;
+                }
+                field[fl++] = s[i++];
+            }
+            if (!ok) break;
+        }
+        field[fl] = '\0';
+        if (!dir_text_utf8_valid(field, fl)) {
+            snprintf(err, errlen, "line %d: not UTF-8", line);
+            ok = false;
+            break;
+        }
+        json_array_append_new(rec, json_string(field));
+        if (i < n && s[i] == ',') {
+            i++;
+            continue;
+        }
+        /* End of a record. */
+        if (i < n && s[i] == '\r') i++;
+        if (i < n && s[i] == '\n') i++;
+        bool blank = json_array_size(rec) == 1 && fl == 0 && !quoted;
+        if (!blank) {
+            if (json_array_size(header) == 0) {
+                json_array_extend(header, rec);
+            } else if (json_array_size(rec) > json_array_size(header)) {
+                snprintf(err, errlen, "line %d: %zu fields, the header has %zu", start,
+                         json_array_size(rec), json_array_size(header));
+                ok = false;
+                break;
+            } else {
+                json_t *row = json_object();
+                for (size_t k = 0; k < json_array_size(rec); k++) {
+                    const char *v = json_string_value(json_array_get(rec, k));
+                    if (*v)
+                        json_object_set_new(row, json_string_value(json_array_get(header, k)),
+                                            json_string(unneutralise(v)));
+                }
+                json_object_set_new(row, "_line", json_integer(start));
+                json_array_append_new(rows, row);
+            }
+        }
+        json_array_clear(rec);
+        line++;
+        start = line;
+        if (i >= n) break;
+    }
+    if (ok && json_array_size(header) == 0) {
+        snprintf(err, errlen, "the file is empty (no header)");
+        ok = false;
+    }
+    free(field);
+    json_decref(rec);
+    if (!ok) {
+        json_decref(rows);
+        json_decref(header);
+        return NULL;
+    }
+    rows = json_pack("{s:o, s:o}", "rows", rows, "header", header);
+    return rows;
+}
+
+/* ---- the report ---- */
+
+struct imp {
+    const struct dir_model *m;
+    json_t *errors, *not_held, *plan;
+    json_t *visited; /* ids of the rows the mapping looked at */
+    json_t *tables;  /* table name -> {"file", "rows"} */
+};
+
+static void error(struct imp *x, const char *file, json_int_t line, const char *column,
+                  const char *value, const char *th, const char *en)
+{
+    json_array_append_new(x->errors, json_pack("{s:s, s:I, s:s?, s:s?, s:s, s:s}", "file", file,
+                                               "line", line, "column", column, "value", value,
+                                               "reason_th", th, "reason_en", en));
+}
+
+static void not_held(struct imp *x, const char *file, json_t *row, const char *column,
+                     const char *value, const char *why)
+{
+    json_array_append_new(x->not_held,
+                          json_pack("{s:s, s:I, s:s?, s:s?, s:s?, s:s}", "file", file, "line",
+                                    json_integer_value(json_object_get(row, "_line")), "id",
+                                    json_string_value(json_object_get(row, "id")), "column", column,
+                                    "value", value, "reason_en", why));
+}
+
+static const char *col(json_t *row, const char *c)
+{
+    return json_string_value(json_object_get(row, c));
+}
+
+static void rest_not_held(struct imp *x, const char *table, json_t *row, const char *const *used);
+
+/* Marks ROW as looked at (attributes: their extra columns reported here). */
+static void visit(struct imp *x, json_t *row)
+{
+    static const char *const attr_used[] = {"id",        "link_id",     "taxonomy_term_id",
+                                            "link_type", "link_entity", NULL};
+    if (col(row, "link_id") && col(row, "taxonomy_term_id"))
+        rest_not_held(x, "attribute", row, attr_used);
+    json_object_set_new(x->visited, col(row, "id") ? col(row, "id") : "", json_true());
+}
+
+static json_t *rows_of(struct imp *x, const char *table)
+{
+    return json_object_get(json_object_get(x->tables, table), "rows");
+}
+
+static const char *file_of(const char *table)
+{
+    const struct dir_hsds_table *t = dir_hsds_table(table);
+    return t ? t->file : table;
+}
+
+/* Reports every non-empty column of ROW not in USED (NULL-terminated). */
+static void rest_not_held(struct imp *x, const char *table, json_t *row, const char *const *used)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(row, k, v)
+    {
+        if (k[0] == '_') continue;
+        bool u = false;
+        for (const char *const *c = used; *c && !u; c++)
+            u = strcmp(*c, k) == 0;
+        if (!u)
+            not_held(x, file_of(table), row, k, json_string_value(v),
+                     "directoryd has no place for this column");
+    }
+}
+
+static bool is_uuid(const char *s)
+{
+    if (!s || strlen(s) != 36) return false;
+    for (int i = 0; i < 36; i++) {
+        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? s[i] != '-' : !strchr("0123456789abcdefABCDEF", s[i])) return false;
+    }
+    return true;
+}
+
+/* Rows of TABLE whose column KEY is VALUE. */
+static json_t *rows_where(struct imp *x, const char *table, const char *key, const char *value)
+{
+    json_t *out = json_array(), *rows = rows_of(x, table);
+    for (size_t i = 0; value && i < json_array_size(rows); i++) {
+        const char *v = col(json_array_get(rows, i), key);
+        if (v && strcmp(v, value) == 0) json_array_append(out, json_array_get(rows, i));
+    }
+    return out;
+}
+
+/* The code of the term with id TERM when it is a code of taxonomy KIND, else NULL. */
+static const char *term_code(struct imp *x, const char *term, enum dir_tax_kind kind)
+{
+    json_t *t = rows_where(x, "taxonomy_term", "id", term);
+    const char *code = col(json_array_get(t, 0), "code");
+    bool ok = code && dir_model_taxon(x->m, kind, code) >= 0;
+    json_decref(t);
+    return ok ? code : NULL;
+}
+
+/* ---- opening hours ---- */
+
+static void hours_err(void *ctx, const char *field, const char *th, const char *en)
+{
+    (void)th;
+    snprintf(ctx, 300, "%s: %s", field, en);
+}
+
+static bool all_days(const char *d)
+{
+    return d && strcmp(d, "MO,TU,WE,TH,FR,SA,SU") == 0;
+}
+
+static char *hhmm(const char *t, char out[6])
+{
+    if (!t || strlen(t) < 5) return NULL;
+    memcpy(out, t, 5);
+    out[5] = '\0';
+    return out;
+}
+
+/* HSDS schedules as directoryd hours (NULL when there are none or they do not fit). */
+static json_t *hours_of(struct imp *x, const char *file, json_t *scheds)
+{
+    static const char *const note = "ปิดวันหยุดนักขัตฤกษ์ / closed on public holidays";
+    if (!json_array_size(scheds)) return NULL;
+    json_t *h = json_object(), *weekly = json_array(), *exc = json_array();
+    bool holidays = false, always = false;
+    const char *note_th = NULL;
+    for (size_t i = 0; i < json_array_size(scheds); i++) {
+        json_t *s = json_array_get(scheds, i);
+        visit(x, s);
+        const char *byday = col(s, "byday"), *from = col(s, "valid_from"), *to = col(s, "valid_to"),
+                   *notes = col(s, "notes"), *desc = col(s, "description");
+        char o[6], c[6];
+        const char *os = hhmm(col(s, "opens_at"), o), *cs = hhmm(col(s, "closes_at"), c);
+        if (notes && strcmp(notes, note) == 0)
+            holidays = true;
+        else if (notes)
+            note_th = notes;
+        if (from) {
+            json_t *e = json_pack("{s:s, s:s}", "from", from, "to", to ? to : from);
+            json_object_set_new(e, "closed", json_boolean(!os));
+            if (os && cs) {
+                json_object_set_new(e, "opens_at", json_string(os));
+                json_object_set_new(e, "closes_at", json_string(cs));
+            }
+            const char *sep = desc ? strstr(desc, ": ") : NULL;
+            if (sep) json_object_set_new(e, "note_th", json_string(sep + 2));
+            json_array_append_new(exc, e);
+        } else if (all_days(byday) && os && cs && strcmp(os, "00:00") == 0 &&
+                   strcmp(cs, "24:00") == 0) {
+            always = true;
+        } else if (byday && os && cs) {
+            char days[64];
+            snprintf(days, sizeof days, "%s", byday);
+            for (char *d = strtok(days, ","); d; d = strtok(NULL, ",")) {
+                char lower[3] = {(char)(d[0] | 32), (char)(d[1] | 32), 0};
+                json_array_append_new(weekly, json_pack("{s:s, s:s, s:s}", "day", lower, "opens_at",
+                                                        os, "closes_at", cs));
+            }
+        } else {
+            not_held(x, file, s, "byday", byday, "a schedule without a weekday, times or dates");
+        }
+    }
+    json_object_set_new(h, "always_open", json_boolean(always));
+    json_object_set_new(h, "closed_on_public_holidays", json_boolean(holidays));
+    json_object_set_new(h, "weekly", weekly);
+    json_object_set_new(h, "exceptions", exc);
+    if (note_th) json_object_set_new(h, "note_th", json_string(note_th));
+    struct dir_arena *a = dir_arena_new();
+    const struct dir_hours *parsed;
+    char why[300] = "";
+    bool ok = a && dir_hours_parse(h, a, &parsed, hours_err, why);
+    dir_arena_free(a);
+    if (!ok) {
+        not_held(x, file, json_array_get(scheds, 0), "schedules", why,
+                 "these opening hours do not fit directoryd's (not imported)");
+        json_decref(h);
+        return NULL;
+    }
+    return h;
+}
+
+/* ---- organisations ---- */
+
+static void add_contact(json_t *contacts, const char *kind, const char *value, const char *ext,
+                        const char *label)
+{
+    for (size_t i = 0; i < json_array_size(contacts); i++) {
+        json_t *c = json_array_get(contacts, i);
+        if (strcmp(col(c, "kind"), kind) == 0 && strcmp(col(c, "value"), value) == 0) return;
+    }
+    json_array_append_new(contacts, json_pack("{s:s, s:s, s:s?, s:s?}", "kind", kind, "value",
+                                              value, "extension", ext, "label_th", label));
+}
+
+static void phones(struct imp *x, json_t *contacts, json_t *list)
+{
+    static const char *const used[] = {"id",          "organization_id", "service_id",
+                                       "location_id", "number",          "extension",
+                                       "type",        "description",     NULL};
+    for (size_t i = 0; i < json_array_size(list); i++) {
+        json_t *p = json_array_get(list, i);
+        visit(x, p);
+        const char *type = col(p, "type"), *num = col(p, "number"), *ext = col(p, "extension");
+        const char *kind = type && strcmp(type, "cell") == 0  ? "mobile"
+                           : type && strcmp(type, "fax") == 0 ? "fax"
+                                                              : "phone";
+        char norm[32];
+        const char *th, *en;
+        if (!num || !dir_validate_phone(num, kind, norm, sizeof norm, &th, &en)) {
+            not_held(x, "phones.csv", p, "number", num, "not a Thai telephone number");
+            continue;
+        }
+        if (ext && !dir_validate_extension(ext, &th, &en)) {
+            not_held(x, "phones.csv", p, "extension", ext, en);
+            ext = NULL;
+        }
+        /* Extensions HSDS cannot hold as a number ("101,102") travel in the description
+         * as "... ต่อ 101,102" (dir_hsds.c): take them back. */
+        const char *desc = col(p, "description");
+        char label[600], extbuf[100]; /* cppcheck-suppress variableScope ; DESC points at it */
+        if (!ext && desc) {
+            const char *t = NULL;
+            for (const char *f = strstr(desc, "ต่อ "); f; f = strstr(f + 1, "ต่อ "))
+                t = f;
+            if (t && strlen(t + strlen("ต่อ ")) < sizeof extbuf &&
+                dir_validate_extension(t + strlen("ต่อ "), &th, &en)) {
+                snprintf(extbuf, sizeof extbuf, "%s", t + strlen("ต่อ "));
+                ext = extbuf;
+                size_t l = (size_t)(t - desc);
+                while (l && desc[l - 1] == ' ')
+                    l--;
+                snprintf(label, sizeof label, "%.*s", (int)l, desc);
+                desc = l ? label : NULL;
+            }
+        }
+        add_contact(contacts, kind, norm, ext, desc);
+        rest_not_held(x, "phone", p, used);
+    }
+}
+
+static void map_org(struct imp *x, json_t *row, json_t *seen)
+{
+    static const char *const used[] = {"id",
+                                       "name",
+                                       "alternate_name",
+                                       "description",
+                                       "email",
+                                       "website",
+                                       "year_incorporated",
+                                       "legal_status",
+                                       "parent_organization_id",
+                                       NULL};
+    const struct dir_model *m = x->m;
+    const char *id = col(row, "id"), *name = col(row, "name");
+    visit(x, row);
+    json_int_t line = json_integer_value(json_object_get(row, "_line"));
+    if (!is_uuid(id)) {
+        error(x, "organizations.csv", line, "id", id, "ต้องเป็น UUID", "must be a UUID");
+        return;
+    }
+    if (json_object_get(seen, id)) {
+        error(x, "organizations.csv", line, "id", id, "รหัสซ้ำ",
+              "a second organization with this id");
+        return;
+    }
+    json_object_set_new(seen, id, json_true());
+    if (!name || strlen(name) > 900) {
+        error(x, "organizations.csv", line, "name", name, "ต้องมีชื่อ (ไม่เกิน 300 ตัวอักษร)",
+              "a name of 1 to 300 characters is required");
+        return;
+    }
+    json_t *o = json_pack("{s:s, s:I, s:s, s:s, s:s?, s:s?}", "file", "organizations.csv", "line",
+                          line, "hsds_id", id, "name_th", name, "name_en",
+                          col(row, "alternate_name"), "description_th", col(row, "description"));
+    /* directoryd's own ids and refs, when the package came from a directoryd. */
+    json_t *ids = rows_where(x, "organization_identifier", "organization_id", id);
+    for (size_t i = 0; i < json_array_size(ids); i++) {
+        json_t *r = json_array_get(ids, i);
+        visit(x, r);
+        const char *scheme = col(r, "identifier_scheme"), *type = col(r, "identifier_type"),
+                   *v = col(r, "identifier");
+        if (scheme && strcmp(scheme, "directoryd") == 0 && type && v &&
+            strcmp(type, "directoryd id") == 0) {
+            char u[DIR_HSDS_UUID_LEN + 1];
+            dir_hsds_uuid("organization", v, u);
+            if (strcmp(u, id) == 0)
+                json_object_set_new(o, "id", json_integer(atoll(v)));
+            else
+                not_held(x, "organization_identifiers.csv", r, "identifier", v,
+                         "this directoryd id does not give the organization's HSDS id");
+        } else if (scheme && strcmp(scheme, "directoryd") == 0 && type && v &&
+                   strcmp(type, "directoryd ref") == 0) {
+            json_object_set_new(o, "ref", json_string(v));
+        } else {
+            not_held(x, "organization_identifiers.csv", r, "identifier", v,
+                     "directoryd keeps no other organisation identifiers");
+        }
+    }
+    json_decref(ids);
+    const char *year = col(row, "year_incorporated");
+    if (year) {
+        long y = strtol(year, NULL, 10);
+        if (y >= 1800 && y <= 2200)
+            json_object_set_new(o, "opened_year", json_integer(y));
+        else
+            not_held(x, "organizations.csv", row, "year_incorporated", year, "not a year");
+    }
+    const char *sector = col(row, "legal_status");
+    if (sector && dir_model_taxon(m, DIR_TAX_SECTOR, sector) >= 0)
+        json_object_set_new(o, "sector", json_string(sector));
+    else {
+        if (sector)
+            not_held(x, "organizations.csv", row, "legal_status", sector,
+                     "not a directoryd sector code (sector 'ngo' assumed)");
+        else
+            not_held(x, "organizations.csv", row, "legal_status", NULL,
+                     "no sector given (sector 'ngo' assumed)");
+        json_object_set_new(o, "sector", json_string("ngo"));
+    }
+    /* Its type: an attribute naming a directoryd organisation-type term. */
+    json_t *attrs = rows_where(x, "attribute", "link_id", id);
+    for (size_t i = 0; i < json_array_size(attrs); i++) {
+        json_t *a = json_array_get(attrs, i);
+        visit(x, a);
+        const char *code = term_code(x, col(a, "taxonomy_term_id"), DIR_TAX_ORG_TYPE);
+        if (code && !json_object_get(o, "type"))
+            json_object_set_new(o, "type", json_string(code));
+        else
+            not_held(x, "attributes.csv", a, "taxonomy_term_id", col(a, "taxonomy_term_id"),
+                     "not a directoryd organisation type");
+    }
+    json_decref(attrs);
+    if (!json_object_get(o, "type")) {
+        not_held(x, "organizations.csv", row, NULL, NULL,
+                 "no directoryd organisation type among its attributes (type 'ngo' assumed)");
+        json_object_set_new(o, "type", json_string("ngo"));
+    }
+    if (col(row, "parent_organization_id"))
+        json_object_set_new(o, "parent_hsds_id", json_string(col(row, "parent_organization_id")));
+    json_t *contacts = json_array();
+    const char *th, *en;
+    char norm[300];
+    const char *email = col(row, "email"), *web = col(row, "website");
+    if (email && dir_validate_email(email, norm, sizeof norm, &th, &en))
+        add_contact(contacts, "email", norm, NULL, NULL);
+    else if (email)
+        not_held(x, "organizations.csv", row, "email", email, en);
+    if (web && dir_validate_url(web, &th, &en))
+        add_contact(contacts, "website", web, NULL, NULL);
+    else if (web)
+        not_held(x, "organizations.csv", row, "website", web, en);
+    json_t *ph = rows_where(x, "phone", "organization_id", id);
+    phones(x, contacts, ph);
+    json_decref(ph);
+    /* Where it is: its first location. */
+    static const char *const loc_used[] = {"id",
+                                           "location_type",
+                                           "organization_id",
+                                           "name",
+                                           "alternate_name",
+                                           "description",
+                                           "latitude",
+                                           "longitude",
+                                           "external_identifier",
+                                           "external_identifier_type",
+                                           NULL};
+    json_t *locs = rows_where(x, "location", "organization_id", id);
+    for (size_t i = 0; i < json_array_size(locs); i++) {
+        json_t *l = json_array_get(locs, i);
+        visit(x, l);
+        if (i > 0) {
+            not_held(x, "locations.csv", l, NULL, NULL,
+                     "directoryd keeps one location per organisation");
+            continue;
+        }
+        const char *lat = col(l, "latitude"), *lon = col(l, "longitude");
+        if (lat && lon) {
+            double la = strtod(lat, NULL), lo = strtod(lon, NULL);
+            if (dir_validate_point(la, lo, &th, &en)) {
+                json_object_set_new(o, "lat", json_real(la));
+                json_object_set_new(o, "lon", json_real(lo));
+            } else {
+                not_held(x, "locations.csv", l, "latitude", lat, en);
+            }
+        }
+        const char *ext = col(l, "external_identifier"), *et = col(l, "external_identifier_type");
+        if (ext && et && strcmp(et, "directoryd-area") == 0 && dir_model_area(m, ext) >= 0)
+            json_object_set_new(o, "area_code", json_string(ext));
+        else if (ext)
+            not_held(x, "locations.csv", l, "external_identifier", ext,
+                     "not a directoryd area code");
+        const char *desc = col(l, "description");
+        int ai = ext ? dir_model_area(m, ext) : -1;
+        if (desc &&
+            !(ai >= 0 && strncmp(desc, m->areas[ai].name_th, strlen(m->areas[ai].name_th)) == 0))
+            not_held(x, "locations.csv", l, "description", desc,
+                     "directoryd describes a location by its area");
+        const char *ln = col(l, "name");
+        if (ln && strcmp(ln, name) != 0)
+            not_held(x, "locations.csv", l, "name", ln,
+                     "a location is named after its organisation");
+        rest_not_held(x, "location", l, loc_used);
+        static const char *const addr_used[] = {"id",      "location_id",    "address_1",
+                                                "city",    "state_province", "postal_code",
+                                                "country", "address_type",   NULL};
+        json_t *ads = rows_where(x, "address", "location_id", col(l, "id"));
+        for (size_t k = 0; k < json_array_size(ads); k++) {
+            json_t *ad = json_array_get(ads, k);
+            visit(x, ad);
+            if (k == 0 && col(ad, "address_1"))
+                json_object_set_new(o, "address_th", json_string(col(ad, "address_1")));
+            else
+                not_held(x, "addresses.csv", ad, NULL, NULL,
+                         "directoryd keeps one address line per organisation");
+            rest_not_held(x, "address", ad, addr_used);
+        }
+        json_decref(ads);
+        json_t *lph = rows_where(x, "phone", "location_id", col(l, "id"));
+        for (size_t k = 0; k < json_array_size(lph); k++) {
+            if (col(json_array_get(lph, k), "organization_id")) continue; /* taken above */
+            json_t *one = json_array();
+            json_array_append(one, json_array_get(lph, k));
+            phones(x, contacts, one);
+            json_decref(one);
+        }
+        json_decref(lph);
+    }
+    json_decref(locs);
+    /* Its services. */
+    static const char *const svc_used[] = {"id",
+                                           "organization_id",
+                                           "name",
+                                           "alternate_name",
+                                           "description",
+                                           "url",
+                                           "email",
+                                           "status",
+                                           "eligibility_description",
+                                           "assured_date",
+                                           "last_modified",
+                                           NULL};
+    json_t *svcs = rows_where(x, "service", "organization_id", id), *offers = json_array();
+    json_t *hours = NULL;
+    for (size_t i = 0; i < json_array_size(svcs); i++) {
+        json_t *s = json_array_get(svcs, i);
+        visit(x, s);
+        const char *sid = col(s, "id"), *code = NULL;
+        json_t *groups = json_array(), *areas = json_array();
+        json_t *sa = rows_where(x, "attribute", "link_id", sid);
+        for (size_t k = 0; k < json_array_size(sa); k++) {
+            json_t *a = json_array_get(sa, k);
+            visit(x, a);
+            const char *t = col(a, "taxonomy_term_id"), *c;
+            if (!code && (c = term_code(x, t, DIR_TAX_SERVICE)))
+                code = c;
+            else if ((c = term_code(x, t, DIR_TAX_TARGET_GROUP)))
+                json_array_append_new(groups, json_string(c));
+            else
+                not_held(x, "attributes.csv", a, "taxonomy_term_id", t,
+                         "not a directoryd service or target-group term");
+        }
+        json_decref(sa);
+        if (!code) {
+            not_held(x, "services.csv", s, "name", col(s, "name"),
+                     "no directoryd service code among its attributes: service not imported");
+            json_decref(groups);
+            json_decref(areas);
+            continue;
+        }
+        static const char *const sal_used[] = {"id", "service_id", "location_id", NULL};
+        json_t *sals = rows_where(x, "service_at_location", "service_id", sid);
+        for (size_t k = 0; k < json_array_size(sals); k++) {
+            visit(x, json_array_get(sals, k)); /* made again from the organisation's location */
+            rest_not_held(x, "service_at_location", json_array_get(sals, k), sal_used);
+        }
+        json_decref(sals);
+        json_t *sas = rows_where(x, "service_area", "service_id", sid);
+        for (size_t k = 0; k < json_array_size(sas); k++) {
+            json_t *a = json_array_get(sas, k);
+            visit(x, a);
+            static const char *const sa_used[] = {"id",     "service_id",  "name", "description",
+                                                  "extent", "extent_type", NULL};
+            rest_not_held(x, "service_area", a, sa_used);
+            const char *ext = col(a, "extent"), *et = col(a, "extent_type");
+            if (ext && et && strcmp(et, "directoryd-area") == 0 && dir_model_area(m, ext) >= 0)
+                json_array_append_new(areas, json_pack("{s:s}", "area", ext));
+            else if (ext && et && strcmp(et, "directoryd-area-group") == 0 &&
+                     dir_model_group(m, ext) >= 0)
+                json_array_append_new(areas, json_pack("{s:s}", "group", ext));
+            else
+                not_held(x, "service_areas.csv", a, "extent", ext,
+                         "not a directoryd area or area group");
+        }
+        json_decref(sas);
+        json_array_append_new(offers, json_pack("{s:s, s:o, s:o}", "code", code, "target_groups",
+                                                groups, "areas", areas));
+        const char *assured = col(s, "assured_date");
+        if (assured && !json_object_get(o, "verified_at"))
+            json_object_set_new(o, "verified_at", json_string(assured));
+        /* directoryd keeps a status per organisation: its services' (defunct: closed,
+         * inactive: moved). */
+        const char *status = col(s, "status"), *mine = NULL;
+        if (status && strcmp(status, "defunct") == 0)
+            mine = "closed";
+        else if (status && strcmp(status, "inactive") == 0)
+            mine = "moved";
+        else if (status && strcmp(status, "active") == 0)
+            mine = "active";
+        const char *have = col(o, "status");
+        if (mine && !have)
+            json_object_set_new(o, "status", json_string(mine));
+        else if (!mine || strcmp(mine, have) != 0)
+            not_held(x, "services.csv", s, "status", status,
+                     "directoryd keeps one status per organisation (its first service's)");
+        json_t *sch = rows_where(x, "schedule", "service_id", sid);
+        if (!hours) hours = hours_of(x, "schedules.csv", sch);
+        json_decref(sch);
+        json_t *sph = rows_where(x, "phone", "service_id", sid);
+        for (size_t k = 0; k < json_array_size(sph); k++) {
+            json_t *p = json_array_get(sph, k);
+            if (col(p, "organization_id")) continue; /* taken with the organisation */
+            json_t *one = json_array();
+            json_array_append(one, p);
+            phones(x, contacts, one);
+            json_decref(one);
+        }
+        json_decref(sph);
+        rest_not_held(x, "service", s, svc_used);
+    }
+    json_decref(svcs);
+    json_object_set_new(o, "contacts", contacts);
+    json_object_set_new(o, "services", offers);
+    json_object_set_new(o, "hours", hours ? hours : json_null());
+    rest_not_held(x, "organization", row, used);
+    json_array_append_new(x->plan, o);
+}
+
+/* Files of an HSDS 3.0 package that directoryd has no table for. */
+static const char *const other_files[] = {"contacts.csv",
+                                          "languages.csv",
+                                          "funding.csv",
+                                          "cost_options.csv",
+                                          "programs.csv",
+                                          "accessibility.csv",
+                                          "required_documents.csv",
+                                          "metadata.csv",
+                                          "meta_table_descriptions.csv",
+                                          NULL};
+
+static char *read_all(const char *path, size_t *len, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "%s", strerror(errno));
+        return NULL;
+    }
+    char *buf = NULL;
+    long n = -1;
+    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && n <= MAX_FILE &&
+        fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n + 1)) &&
+        fread(buf, 1, (size_t)n, f) == (size_t)n) {
+        buf[n] = '\0';
+        *len = (size_t)n;
+    } else {
+        snprintf(err, errlen, n > MAX_FILE ? "larger than 64 MB" : "cannot be read");
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    return buf;
+}
+
+json_t *dir_hsds_import_plan(const struct dir_model *m, const char *dir)
+{
+    struct imp x = {.m = m,
+                    .errors = json_array(),
+                    .not_held = json_array(),
+                    .plan = json_array(),
+                    .tables = json_object(),
+                    .visited = json_object()};
+    char path[4096], err[300];
+    for (int t = 0; t < dir_hsds_ntables; t++) {
+        const struct dir_hsds_table *tb = &dir_hsds_tables[t];
+        snprintf(path, sizeof path, "%s/%s", dir, tb->file);
+        size_t len;
+        char *data = read_all(path, &len, err, sizeof err);
+        json_t *parsed = NULL;
+        if (!data) {
+            if (errno != ENOENT) error(&x, tb->file, 0, NULL, NULL, "อ่านไฟล์ไม่ได้", err);
+            parsed = json_pack("{s:[], s:[]}", "rows", "header");
+        } else {
+            parsed = dir_hsds_csv_parse(data, len, err, sizeof err);
+            free(data);
+            if (!parsed) {
+                int line = 0;
+                sscanf(err, "line %d", &line);
+                error(&x, tb->file, line, NULL, NULL, "ไฟล์ CSV เสียหาย", err);
+                parsed = json_pack("{s:[], s:[]}", "rows", "header");
+            }
+        }
+        json_object_set_new(x.tables, tb->name, parsed);
+    }
+    for (const char *const *f = other_files; *f; f++) {
+        snprintf(path, sizeof path, "%s/%s", dir, *f);
+        size_t len;
+        char *data = read_all(path, &len, err, sizeof err);
+        if (!data) continue;
+        json_t *parsed = dir_hsds_csv_parse(data, len, err, sizeof err);
+        free(data);
+        json_t *rows = json_object_get(parsed, "rows");
+        for (size_t i = 0; i < json_array_size(rows); i++)
+            not_held(&x, *f, json_array_get(rows, i), NULL, NULL,
+                     "directoryd has no table for this HSDS object");
+        if (!parsed) error(&x, *f, 0, NULL, NULL, "ไฟล์ CSV เสียหาย", err);
+        json_decref(parsed);
+    }
+    json_t *seen = json_object(), *orgs = rows_of(&x, "organization");
+    for (size_t i = 0; i < json_array_size(orgs); i++)
+        map_org(&x, json_array_get(orgs, i), seen);
+    json_decref(seen);
+    /* Rows the mapping never reached: they belong to no organisation (or service) that was
+     * imported. The taxonomies are looked up, not imported (their terms count through the
+     * attributes that use them). */
+    for (int t = 0; t < dir_hsds_ntables; t++) {
+        const char *name = dir_hsds_tables[t].name;
+        if (strcmp(name, "taxonomy") == 0 || strcmp(name, "taxonomy_term") == 0) continue;
+        json_t *rows = rows_of(&x, name);
+        for (size_t i = 0; i < json_array_size(rows); i++) {
+            json_t *r = json_array_get(rows, i);
+            if (!json_object_get(x.visited, col(r, "id") ? col(r, "id") : ""))
+                not_held(&x, dir_hsds_tables[t].file, r, NULL, NULL,
+                         "not imported: it belongs to no organization or service imported");
+        }
+    }
+    json_t *report = json_pack("{s:s, s:{s:I, s:I, s:I}, s:o, s:o, s:o}", "dir", dir, "counts",
+                               "organizations", (json_int_t)json_array_size(x.plan), "errors",
+                               (json_int_t)json_array_size(x.errors), "not_held",
+                               (json_int_t)json_array_size(x.not_held), "errors", x.errors,
+                               "not_held", x.not_held, "plan", x.plan);
+    json_decref(x.tables);
+    json_decref(x.visited);
+    return report;
+}

@@ -230,8 +230,9 @@ export async function render(root, ctx) {
     add(root, controls(ctx, data), status);
 
     const oq = new URLSearchParams({ status: 'active', limit: '500' });
+    if (q.get('district')) oq.set('area', q.get('district'));
+    if (q.get('zone')) oq.set('zone', q.get('zone'));
     const area = q.get('district') || q.get('zone');
-    if (area) oq.set('area', area);
     for (const k of ['type', 'service']) if (q.get(k)) oq.set(k, q.get(k));
     let orgs;
     let everyone;

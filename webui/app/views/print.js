@@ -41,7 +41,8 @@ function both(obj, base, tag = 'span') {
     const other = me === 'th' ? 'en' : 'th';
     const a = obj[`${base}_${me}`];
     const b = obj[`${base}_${other}`];
-    return [a ? h(tag, { class: 'l1', lang: me }, a) : null, b && b !== a ? h(tag, { class: 'l2', lang: other }, b) : null];
+    const second = b && b !== a ? h(tag, { class: 'l2', lang: other }, b) : null;
+    return [a ? h(tag, { class: 'l1', lang: me }, a) : null, a && second ? ' ' : null, second];
 }
 
 async function allOrgs(query) {
@@ -140,10 +141,15 @@ function hoursBlock(o) {
         extra && !lines.length ? h('span', { lang: (free.text ? free.lang : note.lang) !== currentLang() ? (free.text ? free.lang : note.lang) : null }, extra) : null);
 }
 
+// The catalogue's sentence with the date kept on one line.
+function withDate(key, date) {
+    const [before, after] = t(key, { date: '\u0000' }).split('\u0000');
+    return [before, h('span', { class: 'nowrap' }, date), after];
+}
+
 function verifiedText(o) {
     if (!o.verified_at) return t('verified.never');
-    if (o.stale) return t('verified.stale', { date: fmtDate(o.verified_at) });
-    return t('verified.on', { date: fmtDate(o.verified_at) });
+    return withDate(o.stale ? 'verified.stale' : 'verified.on', fmtDate(o.verified_at));
 }
 
 function entry(o, ctx) {
@@ -316,7 +322,7 @@ export async function render(root, ctx) {
             h('p', { class: 'pcover-en', lang: currentLang() === 'th' ? 'en' : 'th' }, t('print.title_other')),
             h('p', { class: 'pcover-filter' }, filterSummary(ctx, data)),
             h('p', { class: 'pcover-count' }, t('print.count', { n: orgs.length })),
-            h('p', { class: 'pcover-date' }, t('print.printed_on', { date: fmtDate(printed) })),
+            h('p', { class: 'pcover-date' }, withDate('print.printed_on', fmtDate(printed))),
             h('p', { class: 'pcover-live' }, t('print.live'), ' ', h('a', { href: live, class: 'url' }, live)),
             h('p', { class: 'pcover-note' }, t('print.note'))),
         h('nav', { class: 'ptoc', 'aria-labelledby': 'ptoc-h' },

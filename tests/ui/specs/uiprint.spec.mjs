@@ -92,20 +92,25 @@ test('the whole directory printed to PDF: cover, contents with page numbers, zon
   expect(missing, 'Thai names not found intact in the PDF').toEqual([]);
   for (const sample of ['ฝ่ายพัฒนาชุมชนและสวัสดิการสังคม สำนักงานเขตปทุมวัน', 'ศูนย์สร้างโอกาสเด็ก']) expect(all).toContain(squash(sample));
 
-  // No entry split across pages: each organisation's name and its first public phone number
-  // (as "number ต่อ ext") are on the same page; each is printed once.
-  const pageOf = (needle) => reading.map((p, i) => (squash(p).includes(needle) ? i : -1)).filter((i) => i >= 0);
-  let checked = 0;
+  // No entry split across pages: the page with an organisation's entry number ("เลขที่ 65",
+  // the foot of its box's left column) also has its Thai and English names (the top), its
+  // public contact points (phones as "number ต่อ ext") and its services (the right column).
+  const split = [];
   for (const o of listed) {
-    const phone = (o.contacts || []).find((c) => c.public !== false && c.kind === 'phone');
-    if (!phone) continue;
-    const number = squash(phone.extension ? `${phone.value} ต่อ ${phone.extension.split(',')[0]}` : phone.value);
-    const namePages = pageOf(squash(`${o.name_th}${o.name_en || ''}`));
-    expect(namePages.length, `${o.name_th} printed once`).toBe(1);
-    expect(squash(reading[namePages[0]]), `${o.name_th}'s phone on its page ${namePages[0] + 1}`).toContain(number);
-    checked += 1;
+    const marker = `เลขที่${o.id}`;
+    const pages = reading.map((p, i) => ([...p.matchAll(/เลขที่ (\d+)$/gm)].some((m) => m[1] === String(o.id)) ? i : -1)).filter((i) => i >= 0);
+    if (pages.length !== 1) {
+      split.push(`${o.ref}: ${marker} on pages ${pages.map((i) => i + 1)}`);
+      continue;
+    }
+    const page = squash(reading[pages[0]]);
+    const parts = [o.name_th, o.name_en].filter(Boolean);
+    for (const c of o.contacts || []) if (c.public !== false) parts.push(c.extension ? `${c.value} ต่อ ${c.extension.split(',')[0]}` : c.value);
+    for (const svc of o.services || []) parts.push(svc.name_th);
+    for (const part of parts) if (!page.includes(squash(part))) split.push(`${o.ref}: "${part}" not on page ${pages[0] + 1}`);
   }
-  expect(checked).toBeGreaterThan(50);
+  expect(split, 'entries split across pages').toEqual([]);
+  expect(listed.length).toBeGreaterThan(100);
 
   // Pictures of the first pages, kept with the test output.
   run('pdftoppm', ['-r', '80', '-png', '-f', '1', '-l', '3', file, path.join(DIR, 'page')]);

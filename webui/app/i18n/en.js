@@ -251,5 +251,7 @@ export default {
     'print.services': 'Services',
     'print.days_short': 'Mon,Tue,Wed,Thu,Fri,Sat,Sun',
     'print.day_range': '{from}–{to}',
+    'print.entry_no': 'No. {n}',
+    'print.by_number': 'Each organisation’s latest details: {url}<No.>',
     'print.hours_line': '{days} {times}',
 };

@@ -252,5 +252,7 @@ export default {
     'print.services': 'บริการ',
     'print.days_short': 'จ.,อ.,พ.,พฤ.,ศ.,ส.,อา.',
     'print.day_range': '{from}–{to}',
+    'print.entry_no': 'เลขที่ {n}',
+    'print.by_number': 'ดูข้อมูลล่าสุดของแต่ละหน่วยงานได้ที่ {url}<เลขที่>',
     'print.hours_line': '{days} {times} น.',
 };

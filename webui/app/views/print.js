@@ -103,7 +103,10 @@ function contactRows(contacts) {
         if (c.kind === 'phone' || c.kind === 'mobile' || c.kind === 'fax') value = phoneText(c).flatMap((n, i) => (i ? [', ', n] : [n]));
         else value = [h('span', { class: 'url' }, c.value)];
         rows.push(h('li', { class: `pc pc-${c.kind}` },
-            h('span', { class: 'pc-label' }, kind, label.text && label.text !== kind ? [' (', h('span', { lang: label.lang !== currentLang() ? label.lang : null }, label.text), ')'] : null, ': '),
+            // "โทรศัพท์ (ฝ่ายพัฒนาชุมชนฯ)"; a label that already names the kind stands alone.
+            h('span', { class: 'pc-label' },
+                label.text && label.text.startsWith(kind) ? h('span', { lang: label.lang !== currentLang() ? label.lang : null }, label.text) : kind,
+                label.text && !label.text.startsWith(kind) ? [' (', h('span', { lang: label.lang !== currentLang() ? label.lang : null }, label.text), ')'] : null, ': '),
             value));
     }
     return rows.length ? h('ul', { class: 'pcontacts' }, rows) : h('p', { class: 'pc-none' }, t('contact.none'));

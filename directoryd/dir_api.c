@@ -390,8 +390,8 @@ static void list_taxa(struct call *c, enum dir_tax_kind kind)
 
 static void list_orgs(struct call *c)
 {
-    static const char *const args[] = {"q",      "area",   "service", "group",  "type",   "status",
-                                       "parent", "limit",  "cursor",  "zone",   NULL};
+    static const char *const args[] = {"q",      "area",  "service", "group", "type", "status",
+                                       "parent", "limit", "cursor",  "zone",  NULL};
     struct dir_org_filter f = {0};
     int limit, type;
     long long after;

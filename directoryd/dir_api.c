@@ -395,8 +395,8 @@ static void list_taxa(struct call *c, enum dir_tax_kind kind)
 
 static void list_orgs(struct call *c)
 {
-    static const char *const args[] = {"q",      "area",   "service", "group",  "type",
-                                       "status", "parent", "limit",   "cursor", NULL};
+    static const char *const args[] = {"q",      "area",  "service", "group", "type", "status",
+                                       "parent", "limit", "cursor",  "zone",  NULL};
     struct dir_org_filter f = {0};
     int limit, type;
     long long after;
@@ -413,6 +413,15 @@ static void list_orgs(struct call *c)
         bad_param(c, "status", "ใช้ active, closed หรือ moved",
                   "'%s' is not one of active, closed, moved", SHOW(f.status));
         return;
+    }
+    const char *zone = dir_http_arg(c->req, "zone"); /* uiprint: the printed directory's zone */
+    if (zone) {
+        int g = dir_model_group(c->m, zone);
+        if (g < 0) {
+            bad_param(c, "zone", "ไม่พบกลุ่มเขตนี้", "no area group has code '%s'", SHOW(zone));
+            return;
+        }
+        f.zone = &c->m->groups[g];
     }
     const char *parent = dir_http_arg(c->req, "parent");
     if (parent) {

@@ -190,6 +190,17 @@ bool dir_query_org_matches(const struct dir_model *m, const struct dir_org *o,
     if (f->q && !name_matches(f->q, o->fold_th, o->fold_en) &&
         !dir_text_contains(o->fold_ref, f->q))
         return false;
+    if (f->zone) {
+        /* Both an area and a zone: the area's answer, then one of the zone's members too. */
+        struct dir_org_filter g = *f;
+        g.zone = NULL;
+        if (f->area >= 0 && !dir_query_org_matches(m, o, &g)) return false;
+        for (int i = 0; i < f->zone->nmembers; i++) {
+            g.area = f->zone->members[i];
+            if (dir_query_org_matches(m, o, &g)) return true;
+        }
+        return false;
+    }
     if (f->service < 0 && f->group < 0) {
         if (f->area < 0) return true;
         /* Located in the area (an office in Bangkok is not "in" Pathum Wan). */

@@ -25,6 +25,9 @@ struct dir_org_filter {
     const char *type;   /* org type code, or NULL */
     const char *status; /* active/closed/moved, or NULL for all */
     long long parent;   /* the parent organisation's id, or 0 for any */
+    /* A zone group (or sub-group): the organisation matches the other filters for one of its
+     * member areas (located there, or serving it). NULL for any. Borrowed from the model. */
+    const struct dir_group *zone;
 };
 
 struct dir_person_filter {

@@ -19,8 +19,9 @@ DIR_FUZZ_PACKAGES="clang libclang-rt-14-dev"
 
 # What the browser tests of the web UI (tests/ui, a step of scripts/test) need besides them:
 # Debian's Chromium (Playwright drives /usr/bin/chromium; it never downloads a browser), the
-# Thai fonts it renders the UI with, and Node.js with npm when the machine has none.
-DIR_UI_PACKAGES="chromium fonts-thai-tlwg"
+# Thai fonts it renders the UI with, poppler-utils (pdftotext, pdffonts, pdftoppm: scripts/print
+# and the printed directory's test read the PDF back), and Node.js with npm when the machine has none.
+DIR_UI_PACKAGES="chromium fonts-thai-tlwg poppler-utils"
 
 # The Active Directory the sync tests provision for themselves (a Samba AD DC, in a network
 # namespace of its own: `ip` brings its loopback up). Tests only; scripts/run never needs it.

@@ -108,6 +108,28 @@ static void zone_coverage_reaches_its_districts_only(void **state)
     dir_model_release(m);
 }
 
+/* zone=: the other filters answered for each member of the group (uiprint). */
+static void zone_filter_matches_its_members(void **state)
+{
+    (void)state;
+    struct dir_model *m = build(true);
+    long long ids[8];
+    const struct dir_group *z = &m->groups[dir_model_group(m, "bkk-z2")];
+    struct dir_org_filter f = {.area = -1, .service = -1, .group = -1, .zone = z};
+    assert_int_equal(query_org_ids(m, &f, ids), 2); /* located in Bang Rak, Pathum Wan */
+    assert_int_equal(ids[0], 1);
+    assert_int_equal(ids[1], 2);
+    f.service = dir_model_taxon(m, DIR_TAX_SERVICE, "counselling");
+    assert_int_equal(query_org_ids(m, &f, ids), 2); /* the zone's NGO; the centre where it is */
+    f.service = -1;
+    f.area = dir_model_area(m, "1002"); /* Dusit is not in the zone */
+    assert_int_equal(query_org_ids(m, &f, ids), 0);
+    f.area = dir_model_area(m, "1004");
+    assert_int_equal(query_org_ids(m, &f, ids), 1);
+    assert_int_equal(ids[0], 1);
+    dir_model_release(m);
+}
+
 static void lookups_and_structure(void **state)
 {
     (void)state;
@@ -246,6 +268,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(zone_coverage_reaches_its_districts_only),
+        cmocka_unit_test(zone_filter_matches_its_members),
         cmocka_unit_test(lookups_and_structure),
         cmocka_unit_test(public_json_hides_private_contacts),
         cmocka_unit_test(lists_page_with_cursor),

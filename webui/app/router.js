@@ -13,6 +13,8 @@ const routes = [
     [/^\/org\/([^/]+)\/?$/, () => import('./views/org.js')],
     [/^\/person\/([^/]+)\/?$/, () => import('./views/person.js')],
     [/^\/login\/?$/, () => import('./views/login.js')],
+    // --- uiprint ---
+    [/^\/print\/?$/, () => import('./views/print.js')],
 ];
 
 let token = 0;

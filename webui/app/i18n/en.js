@@ -223,4 +223,14 @@ export default {
     'error.server': 'Server problem (error {status}); please try again',
     'notfound.title': 'Page not found',
     'notfound.text': 'There is no page at this address.',
+
+    // --- uiwork ---
+    'work.nav.label': 'Staff menu',
+    'work.nav.verify': 'Needs verification',
+    'work.nav.reports': 'Reported mistakes',
+    'work.nav.import': 'Import data',
+    'work.nav.sync': 'Staff sync',
+    'work.nav.clients': 'API clients',
+    'work.nav.accounts': 'User accounts',
+    'work.nav.print': 'Print the directory',
 };

@@ -224,4 +224,14 @@ export default {
     'error.server': 'เซิร์ฟเวอร์ขัดข้อง (รหัส {status}) โปรดลองใหม่อีกครั้ง',
     'notfound.title': 'ไม่พบหน้านี้',
     'notfound.text': 'ไม่มีหน้าตามลิงก์นี้',
+
+    // --- uiwork ---
+    'work.nav.label': 'เมนูเจ้าหน้าที่',
+    'work.nav.verify': 'ต้องตรวจสอบ',
+    'work.nav.reports': 'รายงานข้อผิดพลาด',
+    'work.nav.import': 'นำเข้าข้อมูล',
+    'work.nav.sync': 'ซิงก์บุคลากร',
+    'work.nav.clients': 'ไคลเอนต์ API',
+    'work.nav.accounts': 'บัญชีผู้ใช้',
+    'work.nav.print': 'พิมพ์ทำเนียบ',
 };

@@ -13,6 +13,9 @@ const routes = [
     [/^\/org\/([^/]+)\/?$/, () => import('./views/org.js')],
     [/^\/person\/([^/]+)\/?$/, () => import('./views/person.js')],
     [/^\/login\/?$/, () => import('./views/login.js')],
+    // uiwork: the coordinators' worklists
+    [/^\/work\/verify\/?$/, () => import('./views/work_verify.js')],
+    [/^\/work\/reports\/?$/, () => import('./views/work_reports.js')],
 ];
 
 let token = 0;

@@ -206,7 +206,8 @@ def test_fast_with_100k_people(pg, workdir):
                      " 'n') || '.' || id FROM person WHERE active AND (verified_at IS NULL OR "
                      "verified_at < now() - interval '365 days') "
                      "ORDER BY verified_at NULLS FIRST, id OFFSET 60000 LIMIT 1")
-    d = Daemon(url, workdir)
+    # One pooled connection: every call below runs on the same PostgreSQL session.
+    d = Daemon(url, workdir, extra_env={"DIRECTORYD_DB_POOL": "1"})
     try:
         timings = {}
         for name, q in [("people, page 600", "entity=person&limit=100&cursor=" + deep),
@@ -215,7 +216,10 @@ def test_fast_with_100k_people(pg, workdir):
                         ("people, zone + type", "entity=person&zone=bkk-z6&type=district_office"
                                                 "&limit=100"),
                         ("organisations", "limit=100")]:
-            call(d, "GET", PATH + "?" + q)  # prepared and cached once
+            # Past PostgreSQL's switch to a generic plan (after 5 runs of a prepared
+            # statement, and of the PL/pgSQL function's queries): that plan is measured.
+            for _ in range(7):
+                call(d, "GET", PATH + "?" + q)
             best = None
             for _ in range(3):
                 t0 = time.monotonic()
@@ -224,7 +228,7 @@ def test_fast_with_100k_people(pg, workdir):
                 assert status == 200, data
                 best = took if best is None else min(best, took)
             timings[name] = best
-        print("worklist at 100k people (best of 3):",
+        print("worklist at 100k people (best of 3, generic plans):",
               ", ".join("%s %.0f ms" % (k, v * 1000) for k, v in timings.items()))
         for name, took in timings.items():
             assert took < 0.25 * SLOW, (name, took)

@@ -15,6 +15,7 @@ import { errorText } from './answer.js';
 import { needCoordinator, writeError, entityHref } from '../work.js';
 
 const PAGE = 50;
+const PARALLEL = 3; // writes in flight at once during a bulk run
 
 function select({ label, name, items, value, any }) {
     const id = uid(name);
@@ -154,6 +155,24 @@ export async function render(root, ctx) {
         }
     };
 
+    async function markOne(r, done, failed) {
+        try {
+            await verify(r.item);
+            done.push(r);
+            rows.delete(`${r.item.entity}:${r.item.id}`);
+            r.li.remove();
+        } catch (e) {
+            const why = writeError(e);
+            // 412 answers the entry as it is now: the next try uses its version (after the
+            // coordinator has looked at it).
+            if (e.status === 412 && e.problem && Number.isInteger(e.problem.version)) r.item.version = e.problem.version;
+            r.err.textContent = why;
+            r.err.hidden = false;
+            r.li.classList.add('is-failed');
+            failed.push([r, why]);
+        }
+    }
+
     // Marks each row verified with its own If-Match; the ones done leave the list, the
     // failed ones stay (selected) with the reason, and a summary lists them.
     async function markAll(todo) {
@@ -162,23 +181,13 @@ export async function render(root, ctx) {
         summary.textContent = t('work.verify.working', { n: todo.length });
         const done = [];
         const failed = [];
-        for (const r of todo) {
-            try {
-                await verify(r.item);
-                done.push(r);
-                rows.delete(`${r.item.entity}:${r.item.id}`);
-                r.li.remove();
-            } catch (e) {
-                const why = writeError(e);
-                // 412 answers the entry as it is now: the next try uses its version (after
-                // the coordinator has looked at it).
-                if (e.status === 412 && e.problem && Number.isInteger(e.problem.version)) r.item.version = e.problem.version;
-                r.err.textContent = why;
-                r.err.hidden = false;
-                r.li.classList.add('is-failed');
-                failed.push([r, why]);
-            }
-        }
+        // A few at a time: each write waits until every reader sees it, so one after another
+        // would make a long phone round slow.
+        const queue = [...todo];
+        const worker = async () => {
+            for (let r = queue.shift(); r; r = queue.shift()) await markOne(r, done, failed);
+        };
+        await Promise.all(Array.from({ length: Math.min(PARALLEL, todo.length) }, worker));
         all.disabled = false;
         clear(summary);
         clear(failures);

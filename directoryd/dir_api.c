@@ -13,6 +13,7 @@
 #include "dir_text.h"
 #include "dir_vcard.h"
 #include "dir_vcard_http.h"
+#include "dir_worklist.h"
 
 #include <jansson.h>
 #include <limits.h>
@@ -928,6 +929,13 @@ static void r_report_list(struct dir_route_ctx *x)
     dir_report_list(&((struct dir_api *)x->app)->reports, x->m, x->who, x->req, x->resp, x->arg,
                     x->narg);
 }
+/* uiwork: the coordinators' verification worklist (dir_worklist.c). */
+static void r_worklist_verification(struct dir_route_ctx *x)
+{
+    dir_worklist_verification(((struct dir_api *)x->app)->reports.db, x->m, x->who, x->req,
+                              x->resp);
+}
+
 static void r_report_action(struct dir_route_ctx *x)
 {
     const char *params[2] = {x->arg[0], x->route->what};
@@ -991,6 +999,8 @@ static const struct dir_route routes[] = {
     {READ, "/v1/reports", COORDINATOR, DB, r_report_list, NULL, 0},
     {POST, "/v1/reports/{id}/resolve", COORDINATOR, DB, r_report_action, "resolve", 0},
     {POST, "/v1/reports/{id}/reopen", COORDINATOR, DB, r_report_action, "reopen", 0},
+    /* uiwork: the coordinators' worklists */
+    {READ, "/v1/worklist/verification", COORDINATOR, DB, r_worklist_verification, NULL, 0},
     {READ, "/v1/audit", COORDINATOR, DB, dir_write_route_audit, NULL, 0},
     {READ | POST, "/v1/admin/api-clients", ADMIN, DB, dir_write_route_clients, NULL, 0},
     {POST, "/v1/admin/api-clients/{name}/revoke", ADMIN, DB, dir_write_route_clients, "revoke", 0},

@@ -185,6 +185,29 @@ enum dir_rc dir_db_report_set(struct dir_db *db, const struct dir_db_actor *acto
                               bool resolve, const char *resolution, const char *note,
                               json_t **item, char *err, size_t errlen);
 
+/* ---- the verification worklist (dir_db_worklist.c, uiwork) ---- */
+
+/* What GET /v1/worklist/verification lists: NULL filters match everything. */
+struct dir_db_worklist_filter {
+    const char *entity;   /* organization or person */
+    int stale_days;       /* verified longer ago than this is stale */
+    const char *zone;     /* a zone group's code */
+    const char *district; /* a district's area code */
+    const char *type;     /* an organisation type (a person's home organisation's) */
+    bool after_set;       /* false: the first page */
+    bool after_null;      /* the last row seen was never verified */
+    long long after_us;   /* else its verified_at, microseconds since 1970 */
+    long long after_id;   /* and its id */
+    int limit;
+};
+
+/* One page of active entries never verified or stale, most stale first, as a new JSON array
+ * (caller decrefs) of {entity, id, name_th, name_en, district, district_name_th,
+ * district_name_en, zone, type, verified_at (ISO 8601 UTC, or null), version, cursor}
+ * (see 0013_worklist.sql). */
+enum dir_rc dir_db_worklist_verification(struct dir_db *db, const struct dir_db_worklist_filter *f,
+                                         json_t **items, char *err, size_t errlen);
+
 /* A dedicated connection that LISTENs for change notifications. Returns NULL (with ERR)
  * when it cannot connect; LISTEN failing (a hot standby) is not an error: *LISTENING says
  * whether notifications will come. Close with dir_db_listener_close. */

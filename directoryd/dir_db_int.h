@@ -26,8 +26,10 @@ struct dir_db {
 
 
 /* Prepared statements: each file of the db module numbers its own in a range of slots (one
- * bit each in struct conn's PREPARED): dir_db.c 0..63, dir_db_report.c 64..79. */
+ * bit each in struct conn's PREPARED): dir_db.c 0..63, dir_db_report.c 64..79,
+ * dir_db_worklist.c 112..115. */
 #define DIR_DBI_SLOT_REPORT 64
+#define DIR_DBI_SLOT_WORKLIST 112
 #define DIR_DBI_SLOTS 128
 
 /* Runs the statement SQL of slot SLOT on C, preparing it first on this connection when it

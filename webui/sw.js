@@ -45,6 +45,10 @@ const FILES = [
     '/app/views/person.js',
     '/app/views/login.js',
     '/app/views/notfound.js',
+    // uiwork: the coordinators' worklists
+    '/app/work.js',
+    '/app/views/work_verify.js',
+    '/app/views/work_reports.js',
 ];
 const SHELL_PATHS = new Set(FILES);
 

@@ -15,6 +15,9 @@ const routes = [
     [/^\/login\/?$/, () => import('./views/login.js')],
     // --- uiprint ---
     [/^\/print\/?$/, () => import('./views/print.js')],
+    // uiwork: the coordinators' worklists
+    [/^\/work\/verify\/?$/, () => import('./views/work_verify.js')],
+    [/^\/work\/reports\/?$/, () => import('./views/work_reports.js')],
 ];
 
 let token = 0;

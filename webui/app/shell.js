@@ -1,6 +1,7 @@
 // The frame around every screen: skip link, header (name, language switch, text size),
-// main navigation (start, search, sign in / sign out), the offline notice and the footer.
-// Rebuilt from the catalogue whenever the language or the session changes.
+// main navigation (start, search, print, sign in / sign out), the staff navigation for a
+// signed-in coordinator or admin (the links shown by role, STAFF_LINKS below), the offline
+// notice and the footer. Rebuilt from the catalogue whenever the language or the session changes.
 
 import { h, clear } from './dom.js';
 import { t, currentLang, setLang } from './i18n.js';
@@ -16,6 +17,31 @@ export function largeText() {
 export function applyTextSize(large) {
     document.documentElement.classList.toggle('text-large', large);
     try { localStorage.setItem(SIZE_KEY, large ? 'large' : 'normal'); } catch (e) { /* not remembered */ }
+}
+
+// Staff links: [path, catalogue key, least role]. The server refuses these pages' API calls
+// to anyone below the role anyway; hiding the links only keeps the menu honest.
+const ROLE_RANK = { caseworker: 1, coordinator: 2, admin: 3 };
+const STAFF_LINKS = [
+    ['/work/verify', 'work.nav.verify', 'coordinator'],
+    ['/work/reports', 'work.nav.reports', 'coordinator'],
+    ['/import', 'work.nav.import', 'coordinator'],
+    ['/admin/sync', 'work.nav.sync', 'admin'],
+    ['/admin/clients', 'work.nav.clients', 'admin'],
+    ['/admin/accounts', 'work.nav.accounts', 'admin'],
+];
+
+/** The signed-in user's role rank (0 anonymous, 1 caseworker, 2 coordinator, 3 admin). */
+export function roleRank() {
+    if (session.state !== 'signed-in' || !session.user) return 0;
+    return ROLE_RANK[session.user.role] || 0;
+}
+
+function staffNav() {
+    const rank = roleRank();
+    const items = STAFF_LINKS.filter(([, , least]) => rank >= ROLE_RANK[least]).map(([href, key]) => navLink(href, t(key)));
+    if (!items.length) return null;
+    return h('nav', { class: 'site-nav staff-nav', 'aria-label': t('work.nav.label') }, h('ul', null, items));
 }
 
 function navLink(href, label) {
@@ -34,7 +60,7 @@ function header() {
         applyTextSize(now);
         sizeBtn.setAttribute('aria-pressed', now ? 'true' : 'false');
     });
-    const items = [navLink('/', t('nav.start')), navLink('/search', t('nav.search'))];
+    const items = [navLink('/', t('nav.start')), navLink('/search', t('nav.search')), navLink('/print', t('work.nav.print'))];
     if (session.state === 'signed-in') {
         const out = h('button', { type: 'button', class: 'btn btn-nav' }, t('nav.logout'));
         out.addEventListener('click', async () => {
@@ -59,7 +85,8 @@ function header() {
                 h('img', { src: '/icons/icon.svg', alt: '', width: 32, height: 32 }),
                 h('span', { class: 'brand-name' }, t('app.short_name'))),
             h('div', { class: 'tools' }, langBtn, sizeBtn)),
-        h('nav', { class: 'site-nav', 'aria-label': t('nav.label') }, h('ul', null, items)));
+        h('nav', { class: 'site-nav', 'aria-label': t('nav.label') }, h('ul', null, items)),
+        staffNav());
 }
 
 function footer() {

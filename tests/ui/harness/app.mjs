@@ -140,3 +140,74 @@ export async function reportMistake(page, card, { message, contact }) {
 export async function noHorizontalScroll(page) {
   expect(await horizontalOverflow(page), 'pixels wider than the screen').toBeLessThanOrEqual(0);
 }
+
+// --- uiwork: the coordinators' worklists (/work/verify, /work/reports) ---
+
+// The staff menu (nav "เมนูเจ้าหน้าที่"), shown only to coordinators and admins.
+export function staffMenu(page) {
+  return page.getByRole('navigation', { name: /เมนูเจ้าหน้าที่|Staff menu/ });
+}
+
+// From the staff menu to "ต้องตรวจสอบ", then the filters (DISTRICT: the option's label, e.g.
+// "เขตบางบอน"; ENTITY 'person' for people) and "แสดงรายการ".
+export async function openVerifyWorklist(page, { district, entity } = {}) {
+  await staffMenu(page).getByRole('link', { name: /ต้องตรวจสอบ|Needs verification/ }).click();
+  await expect(mainHeading(page)).toHaveText(/ต้องตรวจสอบ|Needs verification/);
+  if (district || entity) {
+    const form = page.getByRole('form', { name: /ตัวกรอง|Filter/ });
+    if (entity) await form.getByLabel(/ประเภทรายการ|Kind of entry/).selectOption(entity);
+    if (district) await form.getByLabel(/^(เขต|District)$/).selectOption({ label: district });
+    await form.getByRole('button', { name: /แสดงรายการ|Show/ }).click();
+  }
+  await expect(verifyCount(page)).not.toHaveText(/กำลังโหลด|Loading/);
+}
+
+export function verifyCount(page) {
+  return page.getByRole('main').locator('p.count');
+}
+
+// The worklist's rows (one per entry), and the one whose name is NAME.
+export function verifyRows(page) {
+  return page.getByRole('list', { name: /รายการที่ต้องตรวจสอบ|Entries to verify/ }).getByRole('listitem');
+}
+
+export function verifyRow(page, name) {
+  return verifyRows(page).filter({ has: page.getByRole('link', { name, exact: true }) });
+}
+
+// "ตรวจสอบแล้ว" on one row.
+export async function markVerified(page, name) {
+  await verifyRow(page, name).getByRole('button', { name: /ทำเครื่องหมายว่าตรวจสอบแล้ว:|Mark verified:/ }).click();
+}
+
+export async function selectForVerification(page, name) {
+  await verifyRow(page, name).getByRole('checkbox', { name: new RegExp(`(เลือก|Select) ${esc(name)}$`) }).check();
+}
+
+// The bulk button "ทำเครื่องหมายว่าตรวจสอบแล้ว (n รายการที่เลือก)".
+export function bulkVerifyButton(page) {
+  return page.getByRole('button', { name: /ทำเครื่องหมายว่าตรวจสอบแล้ว \(|Mark verified \(/ });
+}
+
+// The failures section after a bulk run ("ไม่สำเร็จ n รายการ").
+export function verifyFailures(page) {
+  return page.getByRole('region', { name: /ไม่สำเร็จ|failed/ });
+}
+
+// "รายงานข้อผิดพลาด" from the staff menu; the report whose message is MESSAGE.
+export async function openReportsWorklist(page) {
+  await staffMenu(page).getByRole('link', { name: /รายงานข้อผิดพลาด|Reported mistakes/ }).click();
+  await expect(mainHeading(page)).toHaveText(/รายงานข้อผิดพลาด|Reported mistakes/);
+  await expect(page.getByRole('main').locator('p.count')).not.toHaveText(/กำลังโหลด|Loading/);
+}
+
+export function reportItem(page, message) {
+  return page.getByRole('main').getByRole('article').filter({ hasText: message });
+}
+
+// Closes report ITEM as "แก้ไขแล้ว" (fixed) or "ไม่ใช่ข้อผิดพลาด" (not_a_mistake) with NOTE.
+export async function closeReport(page, item, { resolution, note }) {
+  if (note) await item.getByLabel(/บันทึกการดำเนินการ|Note on what was done/).fill(note);
+  const label = resolution === 'fixed' ? /^(แก้ไขแล้ว|Fixed)$/ : /^(ไม่ใช่ข้อผิดพลาด|Not a mistake)$/;
+  await item.getByRole('button', { name: label }).click();
+}

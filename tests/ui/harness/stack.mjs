@@ -26,6 +26,9 @@ export const LOGINS = {
   coordinatorKey: 'ui-test-coordinator-key-0123456789',
   caseworkers: [1, 2, 3, 4, 5, 6].map(caseworker),
   coordinator: { username: 'ui.coordinator', password: 'ui-coordinator-pass-1' },
+  // uiwork: its own caseworker (reports) and an admin (the admin links)
+  workCaseworker: { username: 'ui.work.caseworker', password: 'ui-work-caseworker-pass-1' },
+  workAdmin: { username: 'ui.work.admin', password: 'ui-work-admin-pass-1' },
 };
 
 export function freePort() {
@@ -88,7 +91,8 @@ export async function startStack({ bin = process.env.DIRECTORYD_BIN || path.join
     run(bin, ['load-demo'], env);
     run(bin, ['api-client', 'ui-admin', 'admin'], { ...env, DIRECTORYD_CLIENT_SECRET: LOGINS.adminKey });
     run(bin, ['api-client', 'ui-coordinator', 'coordinator'], { ...env, DIRECTORYD_CLIENT_SECRET: LOGINS.coordinatorKey });
-    for (const [role, acc] of [...LOGINS.caseworkers.map((c) => ['caseworker', c]), ['coordinator', LOGINS.coordinator]]) {
+    for (const [role, acc] of [...LOGINS.caseworkers.map((c) => ['caseworker', c]), ['coordinator', LOGINS.coordinator],
+      ['caseworker', LOGINS.workCaseworker], ['admin', LOGINS.workAdmin]]) {
       run(bin, ['local-account', acc.username, role], { ...env, DIRECTORYD_ACCOUNT_PASSWORD: acc.password });
     }
     const httpPort = await freePort();

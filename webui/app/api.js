@@ -89,8 +89,8 @@ function retryAfterOf(res) {
     return Number.isNaN(d) ? null : Math.max(0, Math.round((d - Date.now()) / 1000));
 }
 
-async function send(url, method, body, timeoutMs) {
-    const headers = { Accept: 'application/json' };
+async function send(url, method, body, timeoutMs, extra = {}) {
+    const headers = { Accept: 'application/json', ...extra };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     if (method !== 'GET' && method !== 'HEAD' && auth.csrf) headers['X-CSRF-Token'] = auth.csrf;
     const ctl = new AbortController();
@@ -121,7 +121,8 @@ async function send(url, method, body, timeoutMs) {
  * serverDate is the answer's Date header (null for a saved copy); savedAt is null for a live answer, the Date it was saved when the network failed (or was
  * slower than 8 s) and a saved copy was shown instead. keep: 'page' (one of the last 20
  * answers and pages), 'ref' (reference lists) or nothing. Throws ApiError (offline: true
- * when there was no network and nothing saved).
+ * when there was no network and nothing saved). headers: extra request headers (If-Match,
+ * Idempotency-Key) for changes.
  */
 export async function api(path, opts = {}) {
     try {
@@ -144,14 +145,14 @@ export function onSessionLost(fn) {
     onLost = fn;
 }
 
-async function attempt(path, { method = 'GET', body, keep } = {}, again = 1) {
+async function attempt(path, { method = 'GET', body, keep, headers } = {}, again = 1) {
     const url = absolute(path);
     const gen = auth.gen;
     // The session changed while the answer was on its way: ask again as who we are now.
     const stale = () => gen !== auth.gen && method === 'GET' && again > 0;
     if (method !== 'GET' || !keep) {
-        const live = await send(url, method, body, 30000);
-        if (stale()) return attempt(path, { method, body, keep }, again - 1);
+        const live = await send(url, method, body, 30000, headers);
+        if (stale()) return attempt(path, { method, body, keep, headers }, again - 1);
         return { ...live, savedAt: null };
     }
     const saved = await recall(url, keep);

@@ -14,6 +14,7 @@ import { shareControl } from '../share.js';
 import { reportControl } from '../report.js';
 import { bkkParts } from '../time.js';
 import { errorText, savedNotice } from './answer.js';
+import { orgStaffControls } from '../staffctl.js';
 
 function section(title, ...content) {
     const id = uid('sec');
@@ -194,6 +195,7 @@ export async function render(root, ctx) {
         res.savedAt ? savedNotice(res.savedAt) : null,
         statusBlock,
         verifiedLine(o),
+        res.savedAt ? null : orgStaffControls(o, ctx),
         section(t('org.contact'),
             o.status === 'active' || !o.status ? [hoursBlock(o, new Date(), res.serverDate), weekTable(o.hours), exceptionsList(o.hours)] : null,
             contactList(o.contacts) || h('p', { class: 'muted' }, t('contact.none')),

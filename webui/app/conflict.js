@@ -81,6 +81,7 @@ export async function conflictView(root, { title, version, fields, base, mine, t
         h('p', { class: 'lead' }, t('edit.cf_lead', { version })),
         alert,
         shown.length ? null : h('p', null, t('edit.cf_nothing')),
+        fields.length > shown.length ? h('p', { class: 'hint' }, t('edit.cf_same', { n: fields.length - shown.length })) : null,
         form);
     root.querySelector('h1').focus();
 }

@@ -48,6 +48,9 @@ test('a coordinator fixes a partner\'s phone: the Thai error sits under the fiel
   await shot(page, 'coordinator-editor');
   expect(await seriousA11yViolations(page), 'axe-core on the edit form').toEqual([]);
   await noHorizontalScroll(page);
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await shot(page, 'coordinator-editor');
+  await page.setViewportSize({ width: 360, height: 740 });
 
   await test.step('an invalid number: the server\'s Thai message next to that field, the typing kept', async () => {
     await contactValue(page).fill('02-55');
@@ -59,7 +62,12 @@ test('a coordinator fixes a partner\'s phone: the Thai error sits under the fiel
     await expect(contactValue(page)).toHaveValue('02-55');
     await expect(editForm(page).getByLabel('ชื่อหน่วยงาน (ภาษาอังกฤษ)')).toHaveValue('Phone Test Foundation');
     await expect(main(page).getByRole('alert').first()).toContainText('1 ช่อง');
-    await shot(page, 'coordinator-editor-error');
+    for (const width of [360, 1280]) {
+      await page.setViewportSize({ width, height: width === 360 ? 740 : 900 });
+      await contactValue(page).scrollIntoViewIfNeeded();
+      await shot(page, 'coordinator-editor-error');
+    }
+    await page.setViewportSize({ width: 360, height: 740 });
   });
 
   await test.step('fixed and saved: back on the page with the new number', async () => {
@@ -118,6 +126,10 @@ test('two coordinators edit the same organisation: the second sees both versions
     for (const r of await contactsField.getByRole('radio').all()) await expect(r).not.toBeChecked();
     await shot(page, 'conflict');
     expect(await seriousA11yViolations(page), 'axe-core on the conflict screen').toEqual([]);
+    await page.setViewportSize({ width: 360, height: 740 });
+    await shot(page, 'conflict');
+    await noHorizontalScroll(page);
+    await page.setViewportSize({ width: 1280, height: 900 });
   });
   await test.step('saving without choosing the field both changed is refused, nothing written', async () => {
     await main(page).getByRole('button', { name: 'บันทึกตามที่เลือก' }).click();

@@ -378,6 +378,7 @@ export default {
     'edit.cf_discard': 'Discard my changes',
     'edit.cf_choose': 'Please choose which value to keep for: {fields}',
     'edit.cf_nothing': 'No field differs; save to go on.',
+    'edit.cf_same': 'The other {n} fields are the same in both versions and stay as they are.',
     'edit.by': 'by {who}',
     'edit.before': 'Before',
     'edit.after': 'After',

@@ -379,6 +379,7 @@ export default {
     'edit.cf_discard': 'ทิ้งการแก้ไขของฉัน',
     'edit.cf_choose': 'โปรดเลือกค่าที่จะใช้สำหรับ: {fields}',
     'edit.cf_nothing': 'ไม่มีช่องที่ต่างกัน กดบันทึกเพื่อดำเนินการต่อ',
+    'edit.cf_same': 'อีก {n} ช่องเหมือนกันทั้งสองฉบับ จะบันทึกตามนั้น',
     'edit.by': 'โดย {who}',
     'edit.before': 'ก่อน',
     'edit.after': 'หลัง',

@@ -5,7 +5,8 @@
 import { h, add } from '../dom.js';
 import { t, pickText, fmtDateTime } from '../i18n.js';
 import { api } from '../api.js';
-import { guard, canon } from '../editkit.js';
+import { guard, canon, orgSource, areaSource } from '../editkit.js';
+import { orgTypes, professions, byCode } from '../ref.js';
 import { errorText } from './answer.js';
 
 const SKIP = new Set(['version', 'updated_at', 'created_at', 'id', 'coord_approx', 'demo', 'source']);
@@ -41,6 +42,27 @@ export function diff(before, after) {
         if (canon(b ?? null) !== canon(a ?? null)) out.push({ key: k, before: b, after: a });
     }
     return out;
+}
+
+/** Codes and ids named in the page language: [lines] or null to show the value as it is. */
+async function named(key, v) {
+    if (v === null || v === undefined || v === '') return null;
+    const ref = async (listFn) => {
+        const it = (await byCode(listFn)).get(v);
+        return it ? [pickText(it, 'name')] : null;
+    };
+    switch (key) {
+    case 'type': return ref(orgTypes);
+    case 'profession': return ref(professions);
+    case 'sector': return ref(async () => (await api('/v1/sectors', { keep: 'ref' })).data.items || []);
+    case 'status': return [t(`status.${v}`)];
+    case 'area_code': return [(await areaSource().nameOf(v)) || v];
+    case 'parent_id':
+    case 'successor_id': return [await orgSource().nameOf(v)];
+    case 'verified_at':
+    case 'status_date': return [fmtDateTime(v)];
+    default: return null;
+    }
 }
 
 const label = (k) => {
@@ -83,8 +105,12 @@ export async function render(root, ctx) {
     const page = kind === 'organization' ? `/org/${entity.id}` : `/person/${entity.id}`;
     add(root,
         h('p', null, h('a', { href: page }, t('edit.back_to', { name }))),
-        items.length ? h('ol', { class: 'history' }, items.map((it) => {
-            const changes = diff(it.before, it.after);
+        items.length ? h('ol', { class: 'history' }, await Promise.all(items.map(async (it) => {
+            const changes = await Promise.all(diff(it.before, it.after).map(async (c) => ({
+                ...c,
+                beforeLines: (await named(c.key, c.before).catch(() => null)) || show(c.before),
+                afterLines: (await named(c.key, c.after).catch(() => null)) || show(c.after),
+            })));
             const act = t(`edit.act_${it.action}`);
             return h('li', { class: 'history-item' },
                 h('h2', null, `${act === `edit.act_${it.action}` ? it.action : act} · ${fmtDateTime(it.at)}`),
@@ -94,7 +120,7 @@ export async function render(root, ctx) {
                     h('thead', null, h('tr', null, h('th', { scope: 'col' }, t('edit.col_field')), h('th', { scope: 'col' }, t('edit.before')), h('th', { scope: 'col' }, t('edit.after')))),
                     h('tbody', null, changes.map((c) => h('tr', null,
                         h('th', { scope: 'row' }, label(c.key)),
-                        h('td', { class: 'diff-before' }, h('del', null, show(c.before).map((l, i) => [i ? h('br') : null, l]))),
-                        h('td', { class: 'diff-after' }, h('ins', null, show(c.after).map((l, i) => [i ? h('br') : null, l]))))))) : h('p', { class: 'muted' }, t('edit.no_field_changes')));
-        })) : h('p', null, t('edit.no_history')));
+                        h('td', { class: 'diff-before' }, h('del', null, c.beforeLines.map((l, i) => [i ? h('br') : null, l]))),
+                        h('td', { class: 'diff-after' }, h('ins', null, c.afterLines.map((l, i) => [i ? h('br') : null, l]))))))) : h('p', { class: 'muted' }, t('edit.no_field_changes')));
+        }))) : h('p', null, t('edit.no_history')));
 }

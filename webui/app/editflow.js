@@ -42,14 +42,16 @@ function createBody(values) {
  * editEntity(root, ctx, spec): spec = {
  *   collection: '/v1/organizations', id (null: create), page: (id) -> '/org/{id}',
  *   heading: (entity|null) -> string, toBody: entity -> values, blank: values for a new entry,
- *   build: (slots, values, entity|null) -> {el, get()}, fields: conflict fields }
+ *   build: (slots, values, entity|null) -> {el, get()}, fields: conflict fields,
+ *   load: id -> entity (optional; default GET collection/id), keyOf: entity -> its key in
+ *   the collection's path (optional; default its id) }
  */
 export async function editEntity(root, ctx, spec) {
     let entity = null;
     if (spec.id !== null) {
         add(root, h('h1', { tabindex: '-1' }, spec.heading(null)), h('p', { class: 'loading', role: 'status' }, t('loading')));
         try {
-            entity = (await api(`${spec.collection}/${encodeURIComponent(spec.id)}`)).data;
+            entity = spec.load ? await spec.load(spec.id) : (await api(`${spec.collection}/${encodeURIComponent(spec.id)}`)).data;
         } catch (e) {
             if (!ctx.current()) return;
             clear(root);
@@ -59,6 +61,7 @@ export async function editEntity(root, ctx, spec) {
         if (!ctx.current()) return;
     }
     const idemKey = newKey();
+    const keyOf = spec.keyOf || ((e) => e.id);
     const base0 = entity ? spec.toBody(entity) : spec.blank;
     drawForm(base0, base0, entity, null);
 
@@ -73,7 +76,7 @@ export async function editEntity(root, ctx, spec) {
         const form = h('form', { class: 'edit-form', novalidate: true, 'aria-labelledby': 'edit-title' },
             slots.summary, body.el,
             h('div', { class: 'form-actions' }, save,
-                h('a', { class: 'btn btn-secondary', href: current ? spec.page(current.id) : '/search' }, t('edit.cancel'))),
+                h('a', { class: 'btn btn-secondary', href: current ? spec.page(keyOf(current)) : spec.cancel || '/search' }, t('edit.cancel'))),
             status);
         add(root, h('h1', { tabindex: '-1', id: 'edit-title' }, title),
             current ? h('p', { class: 'hint' }, t('edit.version', { version: current.version })) : null,
@@ -93,7 +96,7 @@ export async function editEntity(root, ctx, spec) {
                         status.textContent = t('edit.no_changes');
                         return;
                     }
-                    res = await api(`${spec.collection}/${encodeURIComponent(current.id)}`, { method: 'PATCH', body: diff, headers: { 'If-Match': etagOf(current) } });
+                    res = await api(`${spec.collection}/${encodeURIComponent(keyOf(current))}`, { method: 'PATCH', body: diff, headers: { 'If-Match': etagOf(current) } });
                 } else {
                     res = await api(spec.collection, { method: 'POST', body: createBody(mine), headers: { 'Idempotency-Key': idemKey } });
                 }
@@ -115,7 +118,7 @@ export async function editEntity(root, ctx, spec) {
     }
 
     function done(saved) {
-        ctx.navigate(spec.page(saved.id)).then(() => announce(t('edit.saved', { name: pickText(saved, 'name') })));
+        ctx.navigate(spec.page(keyOf(saved))).then(() => announce(t('edit.saved', { name: pickText(saved, 'name') })));
     }
 
     async function conflict(mine, base, current) {
@@ -127,7 +130,7 @@ export async function editEntity(root, ctx, spec) {
             base,
             mine,
             theirs,
-            onDiscard: () => ctx.navigate(spec.page(current.id)),
+            onDiscard: () => ctx.navigate(spec.page(keyOf(current))),
             onSave: async (merged) => {
                 const diff = changed(merged, theirs);
                 if (!Object.keys(diff).length) {
@@ -135,7 +138,7 @@ export async function editEntity(root, ctx, spec) {
                     return;
                 }
                 try {
-                    const res = await api(`${spec.collection}/${encodeURIComponent(current.id)}`, { method: 'PATCH', body: diff, headers: { 'If-Match': etagOf(current) } });
+                    const res = await api(`${spec.collection}/${encodeURIComponent(keyOf(current))}`, { method: 'PATCH', body: diff, headers: { 'If-Match': etagOf(current) } });
                     done(res.data);
                 } catch (e) {
                     if (!(e instanceof ApiError)) throw e;

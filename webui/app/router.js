@@ -14,6 +14,9 @@ const routes = [
     [/^\/person\/(new)\/?$/, () => import('./views/personedit.js')],
     [/^\/person\/([^/]+)\/edit\/?$/, () => import('./views/personedit.js')],
     [/^\/person\/([^/]+)\/history\/?$/, () => import('./views/history.js')],
+    [/^\/manage\/?$/, () => import('./views/simpleedit.js')],
+    [/^\/(?:community|area-group|programme)\/(new)\/?$/, () => import('./views/simpleedit.js')],
+    [/^\/(?:community|area-group|programme)\/([^/]+)\/edit\/?$/, () => import('./views/simpleedit.js')],
     // --- end uiedit ---
     [/^\/$/, () => import('./views/start.js')],
     [/^\/answer\/?$/, () => import('./views/answer.js')],

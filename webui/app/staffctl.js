@@ -86,7 +86,7 @@ export function orgStaffControls(o, ctx) {
     } else {
         buttons.push(h('button', { type: 'button', class: 'btn btn-secondary', on: { click: () => act(ctx, o, `/v1/organizations/${o.id}/reopen`, undefined, status, null, t('edit.reopened_done')) } }, t('edit.reopen')));
     }
-    return panel([[`/org/${o.id}/edit`, t('edit.edit')], [`/org/${o.id}/history`, t('edit.history')], ['/org/new', t('edit.o_new')]], buttons, [form, status]);
+    return panel([[`/org/${o.id}/edit`, t('edit.edit')], [`/org/${o.id}/history`, t('edit.history')], ['/org/new', t('edit.o_new')], ['/manage', t('edit.manage')]], buttons, [form, status]);
 }
 
 /** Controls for a person's page, or null for callers who may not edit. */

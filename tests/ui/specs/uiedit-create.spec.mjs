@@ -77,3 +77,31 @@ test('a coordinator keeps a person current: LINE and a membership added, then de
   await expect(main(page).getByRole('button', { name: 'ระงับรายชื่อบุคคลนี้' })).toBeVisible();
   expect(db.value(`SELECT active FROM person WHERE id = ${id}`)).toBe('t');
 });
+
+test('the simpler forms: a coordinator adds a pilot community and puts it in a programme', async ({ page, api }) => {
+  const name = `ชุมชนทดสอบ ${Date.now() % 100000}`;
+  await open(page, '/');
+  await signIn(page, LOGINS.coordinator);
+  await open(page, '/manage');
+  await main(page).getByRole('link', { name: 'เพิ่มชุมชน' }).click();
+  const form = main(page).locator('form.edit-form');
+  await form.getByRole('combobox', { name: /^อยู่ในเขตหรือแขวง/ }).fill('คลองเตย');
+  await form.getByRole('option', { name: /^เขตคลองเตย/ }).first().click();
+  await form.getByLabel('ชื่อ (ภาษาไทย)').fill(name);
+  await form.getByRole('button', { name: 'เพิ่มข้อมูล' }).click();
+  await expect(main(page).getByRole('heading', { level: 1 })).toHaveText('ชุมชน กลุ่มเขต และโครงการ');
+  const community = (await api.json('/v1/areas?kind=community&limit=500')).items.find((a) => a.name_th === name);
+  expect(community).toBeTruthy();
+  expect(community.parent).toBe('1033');
+
+  const prog = (await api.json('/v1/programmes')).items[0];
+  await main(page).getByRole('link', { name: prog.name_th }).click();
+  const pform = main(page).locator('form.edit-form');
+  await pform.getByRole('combobox', { name: /^พื้นที่ของโครงการ/ }).fill(name);
+  await pform.getByRole('option', { name: new RegExp(name) }).first().click();
+  await pform.getByRole('button', { name: 'บันทึก', exact: true }).click();
+  await expect(main(page).getByRole('heading', { level: 1 })).toHaveText('ชุมชน กลุ่มเขต และโครงการ');
+  const after = await api.json(`/v1/programmes/${prog.id}`);
+  expect(after.areas.map((a) => a.code)).toEqual([...prog.areas.map((a) => a.code), community.code]);
+  expect(after.version).toBe(prog.version + 1);
+});

@@ -9,7 +9,7 @@ import { h, add, clear } from './dom.js';
 import { t, pickText } from './i18n.js';
 import { api, ApiError } from './api.js';
 import { announce } from './shell.js';
-import { ErrorSlots, same, etagOf } from './editkit.js';
+import { ErrorSlots, same, etagOf, waitFresh } from './editkit.js';
 import { conflictView } from './conflict.js';
 import { errorText } from './views/answer.js';
 
@@ -117,7 +117,8 @@ export async function editEntity(root, ctx, spec) {
         return slots;
     }
 
-    function done(saved) {
+    async function done(saved) {
+        if (!spec.load) await waitFresh(`${spec.collection}/${encodeURIComponent(keyOf(saved))}`, saved.version);
         ctx.navigate(spec.page(keyOf(saved))).then(() => announce(t('edit.saved', { name: pickText(saved, 'name') })));
     }
 

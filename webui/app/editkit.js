@@ -351,5 +351,23 @@ export function guard(root, ctx, title) {
     return false;
 }
 
+/**
+ * Waits (up to ~6 s) until GET path shows at least `version`: a write answers the entry as
+ * it is now, but the page drawn next reads it again, and a busy daemon's read model may take
+ * a moment to follow. Never throws.
+ */
+export async function waitFresh(path, version) {
+    if (typeof version !== 'number') return;
+    for (let i = 0; i < 30; i += 1) {
+        try {
+            const { data } = await api(path);
+            if (data && typeof data.version === 'number' && data.version >= version) return;
+        } catch (e) {
+            return;
+        }
+        await new Promise((r) => { setTimeout(r, 200); });
+    }
+}
+
 /** The If-Match value of an entity answer. */
 export const etagOf = (e) => `"${e.version}"`;

@@ -7,7 +7,7 @@ import { h, uid } from './dom.js';
 import { t } from './i18n.js';
 import { api, ApiError } from './api.js';
 import { announce } from './shell.js';
-import { canEdit, ErrorSlots, field, check, picker, orgSource, etagOf } from './editkit.js';
+import { canEdit, ErrorSlots, field, check, picker, orgSource, etagOf, waitFresh } from './editkit.js';
 import { errorText } from './views/answer.js';
 
 function todayBkk() {
@@ -18,7 +18,8 @@ function todayBkk() {
 async function act(ctx, entity, path, body, status, slots, doneMsg) {
     status.textContent = t('edit.saving');
     try {
-        await api(path, { method: 'POST', body, headers: { 'If-Match': etagOf(entity) } });
+        const { data } = await api(path, { method: 'POST', body, headers: { 'If-Match': etagOf(entity) } });
+        await waitFresh(path.replace(/\/[a-z]+$/, ''), data && data.version);
     } catch (e) {
         status.textContent = '';
         if (e instanceof ApiError && e.status === 412) {

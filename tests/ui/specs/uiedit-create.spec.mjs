@@ -1,8 +1,11 @@
 // uiedit: a coordinator adds a new organisation (codes picked by typing names, never typed
 // as codes) and keeps a person current (LINE, a membership with its areas, deactivate and
 // reactivate), in the browser, against the real API and database.
-import { test, expect, LOGINS } from '../harness/fixtures.mjs';
+import { test, expect as baseExpect, LOGINS } from '../harness/fixtures.mjs';
 import { open, signIn } from '../harness/app.mjs';
+
+// The machine the suite runs on may be busy: what follows a save may take a few seconds.
+const expect = baseExpect.configure({ timeout: 20_000 });
 
 test.describe.configure({ timeout: 90_000 });
 
@@ -104,4 +107,19 @@ test('the simpler forms: a coordinator adds a pilot community and puts it in a p
   const after = await api.json(`/v1/programmes/${prog.id}`);
   expect(after.areas.map((a) => a.code)).toEqual([...prog.areas.map((a) => a.code), community.code]);
   expect(after.version).toBe(prog.version + 1);
+});
+
+test('saving an untouched organisation with structured hours, contacts and services changes nothing', async ({ page, api }) => {
+  const before = await api.json('/v1/organizations/district-1007-welfare', { as: 'coordinator' });
+  expect(before.hours.weekly.length).toBeGreaterThan(0);
+  await open(page, '/');
+  await signIn(page, LOGINS.coordinator);
+  await open(page, `/org/${before.id}/edit`);
+  const form = main(page).locator('form.edit-form');
+  await expect(form.getByLabel('มีตารางเวลาทำการ')).toBeChecked();
+  await expect(form.getByLabel('เปิด', { exact: true })).toHaveCount(before.hours.weekly.length);
+  await form.getByRole('button', { name: 'บันทึก', exact: true }).click();
+  await expect(form.getByRole('status')).toHaveText('ยังไม่มีการแก้ไข');
+  const after = await api.json(`/v1/organizations/${before.id}`, { as: 'coordinator' });
+  expect(after.version).toBe(before.version);
 });

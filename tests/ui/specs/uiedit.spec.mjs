@@ -4,8 +4,11 @@
 //
 // Every test makes its own organisations through the API (the coordinator key), so tests
 // running at the same time (and other specs) never edit the same entry.
-import { test, expect, LOGINS, shot, seriousA11yViolations } from '../harness/fixtures.mjs';
+import { test, expect as baseExpect, LOGINS, shot, seriousA11yViolations } from '../harness/fixtures.mjs';
 import { open, signIn, noHorizontalScroll } from '../harness/app.mjs';
+
+// The machine the suite runs on may be busy: what follows a save may take a few seconds.
+const expect = baseExpect.configure({ timeout: 20_000 });
 
 const CASEWORKER = LOGINS.caseworkers[6];
 

@@ -100,7 +100,7 @@ export async function editEntity(root, ctx, spec) {
                 } else {
                     res = await api(spec.collection, { method: 'POST', body: createBody(mine), headers: { 'Idempotency-Key': idemKey } });
                 }
-                done(res.data);
+                done(res.data, current);
             } catch (e) {
                 status.textContent = '';
                 if (!(e instanceof ApiError)) throw e;
@@ -117,8 +117,10 @@ export async function editEntity(root, ctx, spec) {
         return slots;
     }
 
-    async function done(saved) {
-        if (!spec.load) await waitFresh(`${spec.collection}/${encodeURIComponent(keyOf(saved))}`, saved.version);
+    // before: the entry as it was when saved (null for a create): the page must show a later one.
+    async function done(saved, before) {
+        const want = Math.max(saved.version || 1, before ? before.version + 1 : 1);
+        if (!spec.load) await waitFresh(`${spec.collection}/${encodeURIComponent(keyOf(saved))}`, want);
         ctx.navigate(spec.page(keyOf(saved))).then(() => announce(t('edit.saved', { name: pickText(saved, 'name') })));
     }
 
@@ -135,12 +137,12 @@ export async function editEntity(root, ctx, spec) {
             onSave: async (merged) => {
                 const diff = changed(merged, theirs);
                 if (!Object.keys(diff).length) {
-                    done(current);
+                    done(current, null);
                     return;
                 }
                 try {
                     const res = await api(`${spec.collection}/${encodeURIComponent(keyOf(current))}`, { method: 'PATCH', body: diff, headers: { 'If-Match': etagOf(current) } });
-                    done(res.data);
+                    done(res.data, current);
                 } catch (e) {
                     if (!(e instanceof ApiError)) throw e;
                     if (e.status === 412 && e.problem && e.problem.version !== undefined) {

@@ -352,9 +352,10 @@ export function guard(root, ctx, title) {
 }
 
 /**
- * Waits (up to ~6 s) until GET path shows at least `version`: a write answers the entry as
- * it is now, but the page drawn next reads it again, and a busy daemon's read model may take
- * a moment to follow. Never throws.
+ * Waits (up to ~6 s, more on a slow server) until GET path shows at least `version`: a write
+ * answers the entry as the read model shows it, and on a very busy daemon the read model may
+ * not have followed within the write's own wait (3 s), so the page drawn next would show the
+ * entry as before. Never throws.
  */
 export async function waitFresh(path, version) {
     if (typeof version !== 'number') return;
@@ -363,7 +364,7 @@ export async function waitFresh(path, version) {
             const { data } = await api(path);
             if (data && typeof data.version === 'number' && data.version >= version) return;
         } catch (e) {
-            return;
+            if (e.status !== 404) return; // a new entry the read model has not reached yet: wait
         }
         await new Promise((r) => { setTimeout(r, 200); });
     }

@@ -19,7 +19,7 @@ async function act(ctx, entity, path, body, status, slots, doneMsg) {
     status.textContent = t('edit.saving');
     try {
         const { data } = await api(path, { method: 'POST', body, headers: { 'If-Match': etagOf(entity) } });
-        await waitFresh(path.replace(/\/[a-z]+$/, ''), data && data.version);
+        await waitFresh(path.replace(/\/[a-z]+$/, ''), Math.max((data && data.version) || 0, entity.version + 1));
     } catch (e) {
         status.textContent = '';
         if (e instanceof ApiError && e.status === 412) {

@@ -27,7 +27,14 @@ async function newPartner(api, { name, area = '1033', need = 'counselling', phon
     },
   });
   expect(r.status, JSON.stringify(r.body)).toBe(201);
-  return r.body;
+  // On a very busy machine the create may answer before the read model has the entry
+  // ({"id": N} only): read it back once it is there.
+  for (let i = 0; i < 100; i += 1) {
+    const g = await api.get(`/v1/organizations/${r.body.id}`, { as: 'coordinator' });
+    if (g.status === 200) return g.body;
+    await new Promise((ok) => { setTimeout(ok, 100); });
+  }
+  throw new Error(`organisation ${r.body.id} never appeared`);
 }
 
 const main = (page) => page.getByRole('main');

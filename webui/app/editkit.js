@@ -260,10 +260,12 @@ export function picker(slots, { path, label, search, nameOf, multiple = false, v
 
     // Names for the codes we start with.
     const named = multiple ? chosen : chosen ? [chosen] : [];
-    Promise.all(named.map(async (c) => { c.label = (await nameOf(c.code)) || c.code; })).then(() => {
-        if (!multiple && chosen && input.value === '') input.value = chosen.label;
-        drawChips();
-    });
+    Promise.all(named.map(async (c) => {
+        const was = c.label;
+        c.label = (await nameOf(c.code)) || c.code;
+        // The field still shows the code it started with (nobody typed since): show the name.
+        if (!multiple && chosen === c && input.value === String(was)) input.value = c.label;
+    })).then(drawChips);
     if (!multiple && chosen) input.value = chosen.label;
     drawChips();
 

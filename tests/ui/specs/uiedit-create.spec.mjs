@@ -117,6 +117,9 @@ test('saving an untouched organisation with structured hours, contacts and servi
   await open(page, `/org/${before.id}/edit`);
   const form = main(page).locator('form.edit-form');
   await expect(form.getByLabel('มีตารางเวลาทำการ')).toBeChecked();
+  // Codes are shown by their names, never as codes.
+  await expect(form.getByRole('combobox', { name: /^ที่ตั้ง/ })).toHaveValue('เขตปทุมวัน');
+  await expect(form.getByRole('combobox', { name: /^สังกัด/ })).not.toHaveValue(/^\d*$/);
   await expect(form.getByLabel('เปิด', { exact: true })).toHaveCount(before.hours.weekly.length);
   await form.getByRole('button', { name: 'บันทึก', exact: true }).click();
   await expect(form.getByRole('status')).toHaveText('ยังไม่มีการแก้ไข');

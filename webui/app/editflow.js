@@ -6,12 +6,18 @@
 // version (and again, should someone save in between).
 
 import { h, add, clear } from './dom.js';
-import { t, pickText } from './i18n.js';
+import { t, pickText, onLangChange } from './i18n.js';
 import { api, ApiError } from './api.js';
 import { announce } from './shell.js';
 import { ErrorSlots, same, etagOf, waitFresh } from './editkit.js';
 import { conflictView } from './conflict.js';
 import { errorText } from './views/answer.js';
+
+// The form on screen, so that switching the language (which redraws the screen) keeps what
+// was typed: {path, get, base, current, idemKey}. keep is set by the switch, used once.
+let active = null;
+let keep = false;
+onLangChange(() => { keep = !!active && active.path === location.pathname + location.search; });
 
 function newKey() {
     if (crypto.randomUUID) return crypto.randomUUID();
@@ -48,6 +54,16 @@ function createBody(values) {
  */
 export async function editEntity(root, ctx, spec) {
     let entity = null;
+    const drawFormFor = (values, base, current, idemKey) => runForm(root, ctx, spec, values, base, current, idemKey);
+    const here = location.pathname + location.search;
+    const draft = keep && active && active.path === here ? active : null;
+    keep = false;
+    active = null;
+    if (draft) {
+        const values = draft.get();
+        drawFormFor(values, draft.base, draft.current, draft.idemKey);
+        return;
+    }
     if (spec.id !== null) {
         add(root, h('h1', { tabindex: '-1' }, spec.heading(null)), h('p', { class: 'loading', role: 'status' }, t('loading')));
         try {
@@ -60,10 +76,14 @@ export async function editEntity(root, ctx, spec) {
         }
         if (!ctx.current()) return;
     }
-    const idemKey = newKey();
-    const keyOf = spec.keyOf || ((e) => e.id);
     const base0 = entity ? spec.toBody(entity) : spec.blank;
-    drawForm(base0, base0, entity, null);
+    drawFormFor(base0, base0, entity, newKey());
+}
+
+/** The form and its save cycle (see editEntity). */
+function runForm(root, ctx, spec, values0, base0, entity0, idemKey) {
+    const keyOf = spec.keyOf || ((e) => e.id);
+    drawForm(values0, base0, entity0, null);
 
     function drawForm(values, base, current, problem) {
         clear(root);
@@ -73,6 +93,7 @@ export async function editEntity(root, ctx, spec) {
         const body = spec.build(slots, values, current);
         const status = h('p', { class: 'edit-status', role: 'status' });
         const save = h('button', { type: 'submit', class: 'btn btn-primary' }, current ? t('edit.save') : t('edit.create'));
+        active = { path: location.pathname + location.search, get: body.get, base, current, idemKey };
         const form = h('form', { class: 'edit-form', novalidate: true, 'aria-labelledby': 'edit-title' },
             slots.summary, body.el,
             h('div', { class: 'form-actions' }, save,

@@ -19,6 +19,12 @@ test('a coordinator adds an organisation: area, service, target group and covera
   await expect(main(page).getByRole('heading', { level: 1 })).toHaveText('เพิ่มหน่วยงานใหม่');
   const form = main(page).locator('form.edit-form');
   await form.getByLabel('ชื่อหน่วยงาน (ภาษาไทย)').fill(name);
+  await test.step('switching the language keeps what was typed', async () => {
+    await page.getByRole('button', { name: 'English', exact: true }).click();
+    await expect(form.getByLabel(/^Name \(Thai\)/)).toHaveValue(name);
+    await page.getByRole('button', { name: 'ภาษาไทย', exact: true }).click();
+    await expect(form.getByLabel('ชื่อหน่วยงาน (ภาษาไทย)')).toHaveValue(name);
+  });
   await form.getByLabel('ประเภทหน่วยงาน').selectOption({ label: 'องค์กรพัฒนาเอกชนและมูลนิธิ' });
   await form.getByLabel('ภาคส่วน').selectOption({ label: 'องค์กรพัฒนาเอกชน' });
   await form.getByRole('combobox', { name: /^ที่ตั้ง/ }).fill('คลองเตย');

@@ -89,8 +89,8 @@ function retryAfterOf(res) {
     return Number.isNaN(d) ? null : Math.max(0, Math.round((d - Date.now()) / 1000));
 }
 
-async function send(url, method, body, timeoutMs, extra = null) {
-    const headers = { ...(extra || {}), Accept: 'application/json' };
+async function send(url, method, body, timeoutMs, extra = {}) {
+    const headers = { Accept: 'application/json', ...extra };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     if (method !== 'GET' && method !== 'HEAD' && auth.csrf) headers['X-CSRF-Token'] = auth.csrf;
     const ctl = new AbortController();
@@ -120,9 +120,9 @@ async function send(url, method, body, timeoutMs, extra = null) {
  * api('/v1/resolve?area=1007', {keep: 'page'}) -> {data, savedAt, serverDate}
  * serverDate is the answer's Date header (null for a saved copy); savedAt is null for a live answer, the Date it was saved when the network failed (or was
  * slower than 8 s) and a saved copy was shown instead. keep: 'page' (one of the last 20
- * answers and pages), 'ref' (reference lists) or nothing. headers: extra request headers
- * (e.g. {'If-Match': '"3"'} on a write). Throws ApiError (offline: true
- * when there was no network and nothing saved).
+ * answers and pages), 'ref' (reference lists) or nothing. Throws ApiError (offline: true
+ * when there was no network and nothing saved). headers: extra request headers (If-Match,
+ * Idempotency-Key) for changes.
  */
 export async function api(path, opts = {}) {
     try {

@@ -7,6 +7,17 @@ import { clear, h } from './dom.js';
 import { t } from './i18n.js';
 
 const routes = [
+    // --- uiedit: coordinators' editors and history (before /org/{id}: "new" is not an id) ---
+    [/^\/org\/(new)\/?$/, () => import('./views/orgedit.js')],
+    [/^\/org\/([^/]+)\/edit\/?$/, () => import('./views/orgedit.js')],
+    [/^\/org\/([^/]+)\/history\/?$/, () => import('./views/history.js')],
+    [/^\/person\/(new)\/?$/, () => import('./views/personedit.js')],
+    [/^\/person\/([^/]+)\/edit\/?$/, () => import('./views/personedit.js')],
+    [/^\/person\/([^/]+)\/history\/?$/, () => import('./views/history.js')],
+    [/^\/manage\/?$/, () => import('./views/simpleedit.js')],
+    [/^\/(?:community|area-group|programme)\/(new)\/?$/, () => import('./views/simpleedit.js')],
+    [/^\/(?:community|area-group|programme)\/([^/]+)\/edit\/?$/, () => import('./views/simpleedit.js')],
+    // --- end uiedit ---
     [/^\/$/, () => import('./views/start.js')],
     [/^\/answer\/?$/, () => import('./views/answer.js')],
     [/^\/search\/?$/, () => import('./views/search.js')],

@@ -24,7 +24,7 @@ const caseworker = (n) => ({ username: `ui.caseworker${n}`, password: `ui-casewo
 export const LOGINS = {
   adminKey: 'ui-test-admin-key-0123456789abcdef',
   coordinatorKey: 'ui-test-coordinator-key-0123456789',
-  caseworkers: [1, 2, 3, 4, 5, 6].map(caseworker),
+  caseworkers: [1, 2, 3, 4, 5, 6, 7].map(caseworker), // 7: uiedit
   coordinator: { username: 'ui.coordinator', password: 'ui-coordinator-pass-1' },
   // uiwork: its own caseworker (reports) and an admin (the admin links)
   workCaseworker: { username: 'ui.work.caseworker', password: 'ui-work-caseworker-pass-1' },

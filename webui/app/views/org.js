@@ -15,6 +15,7 @@ import { reportControl } from '../report.js';
 import { bkkParts } from '../time.js';
 import { errorText, savedNotice } from './answer.js';
 import { vcardLink } from '../vcard.js';
+import { orgStaffControls } from '../staffctl.js';
 
 function section(title, ...content) {
     const id = uid('sec');
@@ -195,6 +196,7 @@ export async function render(root, ctx) {
         res.savedAt ? savedNotice(res.savedAt) : null,
         statusBlock,
         verifiedLine(o),
+        res.savedAt ? null : orgStaffControls(o, ctx),
         section(t('org.contact'),
             o.status === 'active' || !o.status ? [hoursBlock(o, new Date(), res.serverDate), weekTable(o.hours), exceptionsList(o.hours)] : null,
             contactList(o.contacts) || h('p', { class: 'muted' }, t('contact.none')),

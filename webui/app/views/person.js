@@ -13,6 +13,7 @@ import { reportControl } from '../report.js';
 import { signedIn } from '../session.js';
 import { errorText, savedNotice } from './answer.js';
 import { vcardLink } from '../vcard.js';
+import { personStaffControls } from '../staffctl.js';
 
 function section(title, ...content) {
     const id = uid('sec');
@@ -64,6 +65,7 @@ export async function render(root, ctx) {
         p.active === false ? h('p', null, h('span', { class: 'badge badge-closed' }, t('person.inactive'))) : null,
         res.savedAt ? savedNotice(res.savedAt) : null,
         verifiedLine(p),
+        res.savedAt ? null : personStaffControls(p, ctx),
         section(t('person.contact'), contactList(p.contacts) || h('p', { class: 'muted' }, t('contact.none'))),
         memberships.length ? section(t('person.memberships'), h('ul', { class: 'memberships' }, memberships.map((m) => {
             const org = m.organization || {};

@@ -124,7 +124,7 @@ static bool paged_continue(struct conn *c, const struct dir_ldap_req *q, struct 
 
 static struct dir_model *snapshot(struct conn *c)
 {
-    return dir_refresh_acquire(c->loop->srv->o.refresh);
+    return dir_refresh_acquire_warm(c->loop->srv->o.refresh);
 }
 
 /* Hands J to the bind workers and makes C's later requests wait for its answer. */

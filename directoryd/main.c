@@ -248,13 +248,13 @@ static int cmd_sync(struct dir_ctx *ctx, int nargs, char **args)
     return rc == DIR_OK ? 0 : rc == DIR_ERR_STATE ? 3 : rc == DIR_ERR_INVALID ? 2 : 1;
 }
 
-/* After each new snapshot: build the LDAP face's view of it on the refresher thread, so an
- * LDAP event loop does not stall building it on the first search (only once LDAP is used). */
+/* After each new snapshot: build the LDAP face's view of it on the refresher's warmer
+ * thread (the first one before serving), so no LDAP search or /v1/search waits for a build:
+ * they read the newest version whose view is built (dir_refresh_acquire_warm). */
 static void warm_views(void *arg, struct dir_model *m)
 {
-    struct dir_ctx *ctx = arg;
-    if (atomic_load(&ctx->ldap_used))
-        (void)dir_entry_view(m);
+    (void)arg;
+    (void)dir_entry_view(m);
 }
 
 static int cmd_serve(struct dir_ctx *ctx)

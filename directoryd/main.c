@@ -287,6 +287,12 @@ static int cmd_serve(struct dir_ctx *ctx)
         DIR_LOG(DIR_LOG_ERROR, "main", "migration failed: %s", err);
         goto out;
     }
+    /* The LDAP tree's suffix and root DSE before the first view is built (at start). */
+    if (dir_entry_configure(ctx->cfg.ldap_suffix, err, sizeof err)) {
+        DIR_LOG(DIR_LOG_ERROR, "main", "%s", err);
+        goto out;
+    }
+    dir_entry_offer_starttls(ctx->cfg.ldap_tls_cert[0] != '\0');
     struct dir_refresh_opts ro = {.url = ctx->cfg.db,
                                   .refresh_ms = ctx->cfg.refresh_ms,
                                   .stale_days = ctx->cfg.stale_days,
@@ -316,10 +322,6 @@ static int cmd_serve(struct dir_ctx *ctx)
         DIR_LOG(DIR_LOG_ERROR, "main", "%s", err);
         goto out;
     }
-    if (dir_entry_configure(ctx->cfg.ldap_suffix, err, sizeof err)) {
-        DIR_LOG(DIR_LOG_ERROR, "main", "%s", err);
-        goto out;
-    }
     /* The LDAP face first: a bad TLS setting stops the start before /healthz answers. */
     struct dir_ldap_opts lo = {.addr = ctx->cfg.ldap_addr,
                                .port = ctx->cfg.ldap_port,
@@ -341,7 +343,6 @@ static int cmd_serve(struct dir_ctx *ctx)
                                .tls_key = ctx->cfg.ldap_tls_key,
                                .tls_port = ctx->cfg.ldaps_port,
                                .used = &ctx->ldap_used};
-    dir_entry_offer_starttls(ctx->cfg.ldap_tls_cert[0] != '\0');
     if (dir_ldap_start(&lo, &ctx->ldap, err, sizeof err)) {
         DIR_LOG(DIR_LOG_ERROR, "main", "%s", err);
         goto out;

@@ -19,7 +19,7 @@ import pytest
 
 from conftest import ADMIN_KEY, Daemon, make_demo_db, psql, wait_for
 
-STEPS = int(os.environ.get("LIVE_STEPS", "70"))
+STEPS = int(os.environ.get("LIVE_STEPS", "50"))
 QUERIES = int(os.environ.get("LIVE_QUERIES", "100000"))
 SUFFIX = "ou=childnet,dc=bangkok,dc=go,dc=th"
 CW_DN = "cn=it-caseworker,ou=clients," + SUFFIX

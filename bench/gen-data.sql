@@ -25,6 +25,12 @@
 
 \set ON_ERROR_STOP on
 \pset footer off
+-- The size: -v people=N (default 100,000), organisations one per 20 people.
+\if :{?people}
+\else
+\set people 100000
+\endif
+SELECT :people / 20 AS orgs \gset
 
 BEGIN;
 SET LOCAL max_parallel_workers_per_gather = 0;  -- one process: random() stays deterministic
@@ -137,7 +143,7 @@ SELECT i, 1 + floor(random() * 50)::int AS dn,
        random() AS r_loc, random() AS r_sub, random() AS r_type, random() AS r_word,
        random() AS r_ver, random() AS r_age, random() AS r_year, random() AS r_jit,
        1 + floor(random() * 4)::int AS nsvc, floor(random() * 14)::int AS s0
-  FROM generate_series(1, 5000) AS i;
+  FROM generate_series(1, :orgs) AS i;
 
 CREATE TEMP TABLE b_org ON COMMIT DROP AS
 SELECT x.i, 'bench-org-' || lpad(x.i::text, 5, '0') AS ref, NULL::bigint AS id,
@@ -251,12 +257,12 @@ CREATE TEMP TABLE b_pdraw ON COMMIT DROP AS
 SELECT j, 1 + floor(random() * 40)::int AS g, 1 + floor(random() * 40)::int AS s,
        random() AS r_prof, 1 + floor(random() * 10)::int AS pr, random() AS r_lvl,
        random() AS r_ver, random() AS r_age, random() AS r_role,
-       1 + floor(random() * 5000)::int AS oi, 1 + floor(random() * 50)::int AS dn,
+       1 + floor(random() * :orgs)::int AS oi, 1 + floor(random() * 50)::int AS dn,
        random() AS r_two, random() AS r_area, random() AS r_area2
-  FROM generate_series(1, 100000) AS j;
+  FROM generate_series(1, :people) AS j;
 
 CREATE TEMP TABLE b_person ON COMMIT DROP AS
-SELECT x.*, 'bench-person-' || lpad(x.j::text, 6, '0') AS ref, NULL::bigint AS id,
+SELECT x.*, 'bench-person-' || lpad(x.j::text, greatest(6, length(x.j::text)), '0') AS ref, NULL::bigint AS id,
        p.g_th[x.g] || ' ' || p.s_th[x.s] AS name_th,
        p.g_en[x.g] || ' ' || p.s_en[x.s] AS name_en,
        CASE WHEN x.r_prof >= 0.1 THEN p.prof[x.pr] END AS profession,
@@ -314,7 +320,7 @@ SELECT m.*, random() AS r_area, random() AS r_sub FROM (
     SELECT x.id, x.j, false,
            CASE WHEN x.r_two < 0.05 THEN 'community_watch' ELSE 'agency_partner' END,
            o.id, o.dn, o.sub
-      FROM b_person x JOIN b_org o ON o.i = x.oi % 5000 + 1
+      FROM b_person x JOIN b_org o ON o.i = x.oi % :orgs + 1
      WHERE x.r_two < 0.15
 ) AS m;
 

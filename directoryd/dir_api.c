@@ -43,6 +43,7 @@ struct call {
     bool vcard;      /* answer text/vcard (DIR_ROUTE_VCARD) */
     bool attach;     /* ... as a .vcf download */
     struct dir_session_info session;
+    struct dir_refresh *refresh; /* for views built off the request path (live) */
 };
 
 #define COOKIE_NAME "dird_session"
@@ -636,10 +637,24 @@ static void programmes(struct call *c, const char *key)
     json_ok(c, rc ? rc : dir_buf_adds(&c->resp->body, "],\"next\":null}"));
 }
 
+static void search_in(struct call *c, struct dir_model *m);
+
 /* GET /v1/search over the LDAP view. A cursor is the DN of the last entry of the previous
  * page; it is accepted only when the caller may see that entry, and refused with the same
  * answer as an unknown one, so that cursors cannot tell whether a hidden entry exists. */
 static void search(struct call *c)
+{
+    /* The newest version whose LDAP view is built: a request never builds one (live). */
+    struct dir_model *vm = c->refresh ? dir_refresh_acquire_warm(c->refresh) : NULL;
+    if (vm) {
+        search_in(c, vm);
+        dir_model_release(vm);
+    } else {
+        search_in(c, c->m);
+    }
+}
+
+static void search_in(struct call *c, struct dir_model *m)
 {
     const char *cursor = dir_http_arg(c->req, "cursor");
     if (cursor) {
@@ -654,7 +669,7 @@ static void search(struct call *c)
                                      .sort_attr = -1,
                                      .after = -1};
         struct dir_entry_result r = {0};
-        if (!rc) rc = dir_entry_search(dir_entry_view(c->m), &s, &r, NULL);
+        if (!rc) rc = dir_entry_search(dir_entry_view(m), &s, &r, NULL);
         bool seen = !rc && r.n == 1;
         free(r.idx);
         dir_filter_free(f);
@@ -665,9 +680,9 @@ static void search(struct call *c)
         }
     }
     if (c->vcard)
-        dir_vcard_http_search(c->m, c->role, c->req, c->resp);
+        dir_vcard_http_search(m, c->role, c->req, c->resp);
     else
-        dir_entry_http_search(c->m, c->role, c->req, c->resp);
+        dir_entry_http_search(m, c->role, c->req, c->resp);
 }
 
 /* ---- authentication ---- */
@@ -1140,6 +1155,7 @@ void dir_api_handle(void *app, const struct dir_http_req *req, struct dir_http_r
 
     if (api->refresh) {
         c.m = dir_refresh_acquire(api->refresh);
+        c.refresh = api->refresh;
     } else if (api->model) {
         c.m = api->model;
         atomic_fetch_add(&c.m->refs, 1);

@@ -15,6 +15,8 @@
 #include <string.h>
 #include <time.h>
 
+#define ISO(col) DIR_DBI_ISO(col)
+
 /* Every statement directoryd runs outside migrations, prepared once per connection. */
 enum stmt {
     ST_SEQ,
@@ -49,7 +51,6 @@ enum stmt {
     ST_COUNT
 };
 
-#define ISO(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 _Static_assert(ST_COUNT <= DIR_DBI_SLOT_REPORT, "dir_db.c's statements stay below the others'");
 _Static_assert(DIR_DBI_SLOTS <= 32 * sizeof(((struct conn *)0)->prepared) / sizeof(unsigned),
@@ -72,13 +73,7 @@ static const char *stmt_sql[ST_COUNT] = {
                        "ORDER BY position, code",
     [ST_TEAM_ROLES] = "SELECT code, name_th, name_en, description_th, description_en FROM team_role "
                       "ORDER BY position, code",
-    [ST_ORGS] = "SELECT id, ref, name_th, name_en, short_name_th, short_name_en, type, sector, "
-                "parent_id, status, status_date::text, status_reason, successor_id, description_th, "
-                "description_en, hours_th, hours_en, opened_year, address_th, address_en, area_code, "
-                "lat, lon, coord_approx, demo, " ISO("verified_at") ", "
-                "coalesce(extract(epoch FROM verified_at)::bigint, 0), verified_by, version, "
-                "status_reason_en "
-                "FROM organization",
+    [ST_ORGS] = "SELECT " DIR_DBI_ORG_COLS " FROM organization",
     [ST_CONTACTS] = "SELECT coalesce(organization_id, 0), coalesce(person_id, 0), kind, value, "
                     "extension, label_th, label_en, is_public FROM contact_point "
                     "ORDER BY position, id",
@@ -86,9 +81,7 @@ static const char *stmt_sql[ST_COUNT] = {
     [ST_OFFERING_GROUPS] = "SELECT offering_id, target_group_code FROM offering_target_group",
     [ST_OFFERING_AREAS] = "SELECT offering_id, area_code, group_code FROM offering_area "
                           "ORDER BY offering_id, coalesce(area_code, group_code)",
-    [ST_PEOPLE] = "SELECT id, ref, name_th, name_en, title_th, title_en, profession, source, "
-                  "username, active, demo, " ISO("verified_at") ", "
-                  "coalesce(extract(epoch FROM verified_at)::bigint, 0), version FROM person",
+    [ST_PEOPLE] = "SELECT " DIR_DBI_PERSON_COLS " FROM person",
     [ST_MEMBERSHIPS] = "SELECT id, person_id, organization_id, team_role, title_th, title_en "
                        "FROM membership ORDER BY is_primary DESC, id",
     [ST_MEMBERSHIP_AREAS] = "SELECT membership_id, area_code, group_code FROM membership_area "
@@ -495,6 +488,165 @@ static PGresult *fetch(struct conn *c, struct prefetch *p, enum stmt st, char *e
     return run(c, st, 0, NULL, err, errlen);
 }
 
+void dir_dbi_add_rows(enum dir_dbi_rows kind, struct dir_model_builder *b, const PGresult *r)
+{
+    switch (kind) {
+    case DIR_ROWS_ORGS: {
+        for (int i = 0; i < PQntuples(r); i++) {
+            struct dir_org_row o = {
+                .id = ival(r, i, 0),
+                .ref = val(r, i, 1),
+                .name_th = val(r, i, 2),
+                .name_en = val(r, i, 3),
+                .short_name_th = val(r, i, 4),
+                .short_name_en = val(r, i, 5),
+                .type = val(r, i, 6),
+                .sector = val(r, i, 7),
+                .parent_id = ival(r, i, 8),
+                .status = val(r, i, 9),
+                .status_date = val(r, i, 10),
+                .status_reason = val(r, i, 11),
+                .successor_id = ival(r, i, 12),
+                .description_th = val(r, i, 13),
+                .description_en = val(r, i, 14),
+                .hours_th = val(r, i, 15),
+                .hours_en = val(r, i, 16),
+                .opened_year = (int)ival(r, i, 17),
+                .address_th = val(r, i, 18),
+                .address_en = val(r, i, 19),
+                .area_code = val(r, i, 20),
+                .lat = dval(r, i, 21),
+                .lon = dval(r, i, 22),
+                .coord_approx = bval(r, i, 23),
+                .demo = bval(r, i, 24),
+                .verified_at = val(r, i, 25),
+                .verified_epoch = ival(r, i, 26),
+                .verified_by = val(r, i, 27),
+                .version = (int)ival(r, i, 28),
+                .status_reason_en = val(r, i, 29),
+            };
+            o.has_coord = !isnan(o.lat) && !isnan(o.lon);
+            dir_model_add_org(b, &o);
+        }
+        break;
+    }
+    case DIR_ROWS_CONTACTS: {
+        for (int i = 0; i < PQntuples(r); i++) {
+            struct dir_contact_row cr = {
+                .org_id = ival(r, i, 0),
+                .person_id = ival(r, i, 1),
+                .kind = val(r, i, 2),
+                .value = val(r, i, 3),
+                .extension = val(r, i, 4),
+                .label_th = val(r, i, 5),
+                .label_en = val(r, i, 6),
+                .is_public = bval(r, i, 7),
+            };
+            dir_model_add_contact(b, &cr);
+        }
+        break;
+    }
+    case DIR_ROWS_OFFERINGS: {
+        for (int i = 0; i < PQntuples(r); i++)
+            dir_model_add_offering(b, ival(r, i, 0), ival(r, i, 1), val(r, i, 2));
+        break;
+    }
+    case DIR_ROWS_OFFERING_GROUPS: {
+        for (int i = 0; i < PQntuples(r); i++)
+            dir_model_add_offering_group(b, ival(r, i, 0), val(r, i, 1));
+        break;
+    }
+    case DIR_ROWS_OFFERING_AREAS: {
+        for (int i = 0; i < PQntuples(r); i++)
+            dir_model_add_offering_area(b, ival(r, i, 0), val(r, i, 1), val(r, i, 2));
+        break;
+    }
+    case DIR_ROWS_HOURS: {
+        for (int i = 0; i < PQntuples(r); i++)
+            dir_model_add_hours(b, ival(r, i, 0), val(r, i, 1));
+        break;
+    }
+    case DIR_ROWS_PEOPLE: {
+        for (int i = 0; i < PQntuples(r); i++) {
+            struct dir_person_row p = {
+                .id = ival(r, i, 0),
+                .ref = val(r, i, 1),
+                .name_th = val(r, i, 2),
+                .name_en = val(r, i, 3),
+                .title_th = val(r, i, 4),
+                .title_en = val(r, i, 5),
+                .profession = val(r, i, 6),
+                .source = val(r, i, 7),
+                .username = val(r, i, 8),
+                .active = bval(r, i, 9),
+                .demo = bval(r, i, 10),
+                .verified_at = val(r, i, 11),
+                .verified_epoch = ival(r, i, 12),
+                .version = (int)ival(r, i, 13),
+            };
+            dir_model_add_person(b, &p);
+        }
+        break;
+    }
+    case DIR_ROWS_MEMBERSHIPS: {
+        for (int i = 0; i < PQntuples(r); i++)
+            dir_model_add_membership(b, ival(r, i, 0), ival(r, i, 1), ival(r, i, 2), val(r, i, 3),
+                                     val(r, i, 4), val(r, i, 5));
+        break;
+    }
+    case DIR_ROWS_MEMBERSHIP_AREAS: {
+        for (int i = 0; i < PQntuples(r); i++)
+            dir_model_add_membership_area(b, ival(r, i, 0), val(r, i, 1), val(r, i, 2));
+        break;
+    }
+    case DIR_ROWS_PROGRAMMES: {
+        for (int i = 0; i < PQntuples(r); i++) {
+            struct dir_programme_row pr = {
+                .id = ival(r, i, 0),
+                .ref = val(r, i, 1),
+                .name_th = val(r, i, 2),
+                .name_en = val(r, i, 3),
+                .description_th = val(r, i, 4),
+                .description_en = val(r, i, 5),
+                .source = val(r, i, 6),
+                .start_year = (int)ival(r, i, 7),
+                .end_year = (int)ival(r, i, 8),
+                .version = (int)ival(r, i, 9),
+            };
+            dir_model_add_programme(b, &pr);
+        }
+        break;
+    }
+    case DIR_ROWS_PROGRAMME_AREAS: {
+        for (int i = 0; i < PQntuples(r); i++)
+            dir_model_add_programme_area(b, ival(r, i, 0), val(r, i, 1));
+        break;
+    }
+    case DIR_ROWS_PROGRAMME_ORGS: {
+        for (int i = 0; i < PQntuples(r); i++)
+            dir_model_add_programme_org(b, ival(r, i, 0), ival(r, i, 1), val(r, i, 2), val(r, i, 3));
+        break;
+    }
+    case DIR_ROWS_REVOKED: {
+        for (int i = 0; i < PQntuples(r); i++)
+            dir_model_add_revoked(b, val(r, i, 0));
+        break;
+    }
+    case DIR_ROWS_CLIENTS: {
+        for (int i = 0; i < PQntuples(r); i++) {
+            uint8_t hash[DIR_AUTH_HASH_LEN];
+            size_t got = 0;
+            const char *hex = PQgetvalue(r, i, 2);
+            if (sodium_hex2bin(hash, sizeof hash, hex, strlen(hex), NULL, &got, NULL) != 0 ||
+                got != sizeof hash)
+                continue;
+            dir_model_add_client(b, hash, val(r, i, 0), val(r, i, 1), ival(r, i, 3), bval(r, i, 4));
+        }
+        break;
+    }
+    }
+}
+
 static enum dir_rc load_rows(struct conn *c, struct prefetch *pf, struct dir_model_builder *b,
                              int changes_kept, long long *seq, char *err, size_t errlen)
 {
@@ -547,73 +699,22 @@ static enum dir_rc load_rows(struct conn *c, struct prefetch *pf, struct dir_mod
     }
 
     Q(ST_ORGS);
-    for (int i = 0; i < PQntuples(r); i++) {
-        struct dir_org_row o = {
-            .id = ival(r, i, 0),
-            .ref = val(r, i, 1),
-            .name_th = val(r, i, 2),
-            .name_en = val(r, i, 3),
-            .short_name_th = val(r, i, 4),
-            .short_name_en = val(r, i, 5),
-            .type = val(r, i, 6),
-            .sector = val(r, i, 7),
-            .parent_id = ival(r, i, 8),
-            .status = val(r, i, 9),
-            .status_date = val(r, i, 10),
-            .status_reason = val(r, i, 11),
-            .successor_id = ival(r, i, 12),
-            .description_th = val(r, i, 13),
-            .description_en = val(r, i, 14),
-            .hours_th = val(r, i, 15),
-            .hours_en = val(r, i, 16),
-            .opened_year = (int)ival(r, i, 17),
-            .address_th = val(r, i, 18),
-            .address_en = val(r, i, 19),
-            .area_code = val(r, i, 20),
-            .lat = dval(r, i, 21),
-            .lon = dval(r, i, 22),
-            .coord_approx = bval(r, i, 23),
-            .demo = bval(r, i, 24),
-            .verified_at = val(r, i, 25),
-            .verified_epoch = ival(r, i, 26),
-            .verified_by = val(r, i, 27),
-            .version = (int)ival(r, i, 28),
-            .status_reason_en = val(r, i, 29),
-        };
-        o.has_coord = !isnan(o.lat) && !isnan(o.lon);
-        dir_model_add_org(b, &o);
-    }
+    dir_dbi_add_rows(DIR_ROWS_ORGS, b, r);
     PQclear(r);
     Q(ST_CONTACTS);
-    for (int i = 0; i < PQntuples(r); i++) {
-        struct dir_contact_row cr = {
-            .org_id = ival(r, i, 0),
-            .person_id = ival(r, i, 1),
-            .kind = val(r, i, 2),
-            .value = val(r, i, 3),
-            .extension = val(r, i, 4),
-            .label_th = val(r, i, 5),
-            .label_en = val(r, i, 6),
-            .is_public = bval(r, i, 7),
-        };
-        dir_model_add_contact(b, &cr);
-    }
+    dir_dbi_add_rows(DIR_ROWS_CONTACTS, b, r);
     PQclear(r);
     Q(ST_OFFERINGS);
-    for (int i = 0; i < PQntuples(r); i++)
-        dir_model_add_offering(b, ival(r, i, 0), ival(r, i, 1), val(r, i, 2));
+    dir_dbi_add_rows(DIR_ROWS_OFFERINGS, b, r);
     PQclear(r);
     Q(ST_OFFERING_GROUPS);
-    for (int i = 0; i < PQntuples(r); i++)
-        dir_model_add_offering_group(b, ival(r, i, 0), val(r, i, 1));
+    dir_dbi_add_rows(DIR_ROWS_OFFERING_GROUPS, b, r);
     PQclear(r);
     Q(ST_OFFERING_AREAS);
-    for (int i = 0; i < PQntuples(r); i++)
-        dir_model_add_offering_area(b, ival(r, i, 0), val(r, i, 1), val(r, i, 2));
+    dir_dbi_add_rows(DIR_ROWS_OFFERING_AREAS, b, r);
     PQclear(r);
     Q(ST_HOURS);
-    for (int i = 0; i < PQntuples(r); i++)
-        dir_model_add_hours(b, ival(r, i, 0), val(r, i, 1));
+    dir_dbi_add_rows(DIR_ROWS_HOURS, b, r);
     PQclear(r);
     Q(ST_HOLIDAYS);
     for (int i = 0; i < PQntuples(r); i++)
@@ -621,77 +722,31 @@ static enum dir_rc load_rows(struct conn *c, struct prefetch *pf, struct dir_mod
     PQclear(r);
 
     Q(ST_PEOPLE);
-    for (int i = 0; i < PQntuples(r); i++) {
-        struct dir_person_row p = {
-            .id = ival(r, i, 0),
-            .ref = val(r, i, 1),
-            .name_th = val(r, i, 2),
-            .name_en = val(r, i, 3),
-            .title_th = val(r, i, 4),
-            .title_en = val(r, i, 5),
-            .profession = val(r, i, 6),
-            .source = val(r, i, 7),
-            .username = val(r, i, 8),
-            .active = bval(r, i, 9),
-            .demo = bval(r, i, 10),
-            .verified_at = val(r, i, 11),
-            .verified_epoch = ival(r, i, 12),
-            .version = (int)ival(r, i, 13),
-        };
-        dir_model_add_person(b, &p);
-    }
+    dir_dbi_add_rows(DIR_ROWS_PEOPLE, b, r);
     PQclear(r);
     Q(ST_MEMBERSHIPS);
-    for (int i = 0; i < PQntuples(r); i++)
-        dir_model_add_membership(b, ival(r, i, 0), ival(r, i, 1), ival(r, i, 2), val(r, i, 3),
-                                 val(r, i, 4), val(r, i, 5));
+    dir_dbi_add_rows(DIR_ROWS_MEMBERSHIPS, b, r);
     PQclear(r);
     Q(ST_MEMBERSHIP_AREAS);
-    for (int i = 0; i < PQntuples(r); i++)
-        dir_model_add_membership_area(b, ival(r, i, 0), val(r, i, 1), val(r, i, 2));
+    dir_dbi_add_rows(DIR_ROWS_MEMBERSHIP_AREAS, b, r);
     PQclear(r);
 
     Q(ST_PROGRAMMES);
-    for (int i = 0; i < PQntuples(r); i++) {
-        struct dir_programme_row pr = {
-            .id = ival(r, i, 0),
-            .ref = val(r, i, 1),
-            .name_th = val(r, i, 2),
-            .name_en = val(r, i, 3),
-            .description_th = val(r, i, 4),
-            .description_en = val(r, i, 5),
-            .source = val(r, i, 6),
-            .start_year = (int)ival(r, i, 7),
-            .end_year = (int)ival(r, i, 8),
-            .version = (int)ival(r, i, 9),
-        };
-        dir_model_add_programme(b, &pr);
-    }
+    dir_dbi_add_rows(DIR_ROWS_PROGRAMMES, b, r);
     PQclear(r);
     Q(ST_PROGRAMME_AREAS);
-    for (int i = 0; i < PQntuples(r); i++)
-        dir_model_add_programme_area(b, ival(r, i, 0), val(r, i, 1));
+    dir_dbi_add_rows(DIR_ROWS_PROGRAMME_AREAS, b, r);
     PQclear(r);
     Q(ST_PROGRAMME_ORGS);
-    for (int i = 0; i < PQntuples(r); i++)
-        dir_model_add_programme_org(b, ival(r, i, 0), ival(r, i, 1), val(r, i, 2), val(r, i, 3));
+    dir_dbi_add_rows(DIR_ROWS_PROGRAMME_ORGS, b, r);
     PQclear(r);
 
     Q(ST_REVOKED);
-    for (int i = 0; i < PQntuples(r); i++)
-        dir_model_add_revoked(b, val(r, i, 0));
+    dir_dbi_add_rows(DIR_ROWS_REVOKED, b, r);
     PQclear(r);
 
     Q(ST_CLIENTS);
-    for (int i = 0; i < PQntuples(r); i++) {
-        uint8_t hash[DIR_AUTH_HASH_LEN];
-        size_t got = 0;
-        const char *hex = PQgetvalue(r, i, 2);
-        if (sodium_hex2bin(hash, sizeof hash, hex, strlen(hex), NULL, &got, NULL) != 0 ||
-            got != sizeof hash)
-            continue;
-        dir_model_add_client(b, hash, val(r, i, 0), val(r, i, 1), ival(r, i, 3), bval(r, i, 4));
-    }
+    dir_dbi_add_rows(DIR_ROWS_CLIENTS, b, r);
     PQclear(r);
 #undef Q
     return DIR_OK;

@@ -32,6 +32,17 @@ enum dir_rc dir_db_migrate(struct dir_db *db, const char *schema_dir, const char
 enum dir_rc dir_db_load_model(struct dir_db *db, int stale_days, int changes_kept,
                               struct dir_model **out, char *err, size_t errlen);
 
+/* Applies the change-log rows after OLD's sequence to OLD (dir_model_apply), reading only
+ * the rows of the organisations, people, programmes, API clients and revoked sessions they
+ * name, in one repeatable-read transaction: a new version in *OUT (one reference, owned by
+ * the caller), or *OUT = NULL when the log has not moved. DIR_ERR_STATE (with the reason in
+ * ERR) when the delta needs a full load instead: more than MAX_CHANGES rows, an entity kind
+ * that is not applied in place (areas, taxonomies, holidays, a bulk load's marker), or a
+ * deletion. *NCHANGES is the number of change-log rows read. */
+enum dir_rc dir_db_apply_changes(struct dir_db *db, const struct dir_model *old, int max_changes,
+                                 int changes_kept, struct dir_model **out, int *nchanges,
+                                 char *err, size_t errlen);
+
 /* The newest change-log sequence number (0 for an empty log). */
 enum dir_rc dir_db_change_seq(struct dir_db *db, long long *seq, char *err, size_t errlen);
 

@@ -623,7 +623,7 @@ static void sweep(struct loop *l)
     long long now = dir_ldap_now();
     l->last_sweep = now;
     log_close_flush(l, now);
-    struct dir_model *cur = dir_refresh_acquire(o->refresh);
+    struct dir_model *cur = dir_refresh_acquire_warm(o->refresh);
     int nstale = 0;
     for (struct conn *c = l->conns, *next; c; c = next) {
         next = c->next;

@@ -22,6 +22,8 @@
 #include <unistd.h>
 
 static struct dir_model *snapshot(struct conn *c);
+static struct dir_model *auth_snapshot(struct conn *c);
+static enum dir_role current_role(struct conn *c, struct dir_model *view_model);
 
 /* The caller's role now: a client bind is checked against the current snapshot each time,
  * so a revoked or expired key stops working on open connections too. */
@@ -82,7 +84,7 @@ static bool paged_continue(struct conn *c, const struct dir_ldap_req *q, struct 
                              "request (base, scope, filter, attributes, controls) with it");
         return false;
     }
-    struct dir_model *m = snapshot(c);
+    struct dir_model *m = auth_snapshot(c);
     enum dir_role role = dir_ldap_role_of(c, m);
     dir_model_release(m);
     if (role != c->paged_role) {
@@ -122,9 +124,25 @@ static bool paged_continue(struct conn *c, const struct dir_ldap_req *q, struct 
 
 /* ---- operations ---- */
 
+/* The version searches read: the newest whose entry view is built (never waits for one). */
 static struct dir_model *snapshot(struct conn *c)
 {
+    return dir_refresh_acquire_warm(c->loop->srv->o.refresh);
+}
+
+/* The current version, for who the caller is (clients, revocations): never an older one. */
+static struct dir_model *auth_snapshot(struct conn *c)
+{
     return dir_refresh_acquire(c->loop->srv->o.refresh);
+}
+
+/* C's role, decided on the current version (VIEW_MODEL only if there is none). */
+static enum dir_role current_role(struct conn *c, struct dir_model *view_model)
+{
+    struct dir_model *am = auth_snapshot(c);
+    enum dir_role role = dir_ldap_role_of(c, am ? am : view_model);
+    dir_model_release(am);
+    return role;
 }
 
 /* Hands J to the bind workers and makes C's later requests wait for its answer. */
@@ -339,7 +357,7 @@ static void do_bind(struct conn *c, struct op *o)
         cname = ndn + 3;
     }
     bool ok = false;
-    struct dir_model *m = cname && pw->n <= 256 ? snapshot(c) : NULL;
+    struct dir_model *m = cname && pw->n <= 256 ? auth_snapshot(c) : NULL;
     if (m) {
         uint8_t hash[DIR_AUTH_HASH_LEN];
         dir_auth_hash(pw->p, hash);
@@ -497,7 +515,7 @@ static void do_search(struct conn *c, struct op *o)
                              "invalid base DN");
         return;
     }
-    enum dir_role role = dir_ldap_role_of(c, m);
+    enum dir_role role = current_role(c, m);
     const struct dir_entry_view *v = dir_entry_view(m);
     int sizelimit = q->search.size_limit;
     int limit = sizelimit > 0 ? sizelimit : 0;
@@ -610,7 +628,7 @@ static void do_compare(struct conn *c, struct op *o)
     struct dir_filter *f = dir_filter_new(DIR_FILTER_EQUALITY);
     dir_filter_set_attr(f, q->compare.attr.p, q->compare.attr.n);
     dir_filter_set_value(f, q->compare.value.p, q->compare.value.n);
-    enum dir_role role = dir_ldap_role_of(c, m);
+    enum dir_role role = current_role(c, m);
     struct dir_entry_search es = {.base = q->compare.dn.p,
                                   .scope = DIR_SCOPE_BASE,
                                   .role = role,
@@ -646,7 +664,7 @@ static void do_extended(struct conn *c, struct op *o)
     const struct dir_ldap_req *q = &o->req;
     if (strcmp(q->extended.oid.p, DIR_LDAP_OID_WHOAMI) == 0) {
         /* RFC 4532: the authzId, "dn:<DN>", or empty for anonymous. */
-        struct dir_model *m = snapshot(c);
+        struct dir_model *m = auth_snapshot(c);
         char id[800] = "";
         if ((c->client || c->staff_role) && dir_ldap_role_of(c, m) != DIR_ROLE_ANON && c->bind_dn)
             snprintf(id, sizeof id, "dn:%s", c->bind_dn);

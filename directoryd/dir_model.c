@@ -6,6 +6,7 @@
  */
 #include "dir_model.h"
 #include "dir_log.h"
+#include "dir_model_int.h"
 #include "dir_mem.h"
 #include "dir_text.h"
 
@@ -1485,6 +1486,38 @@ static void sort_by_verified(const struct dir_model *m, struct dir_ref *refs, in
     free(v);
 }
 
+void dir_modeli_build_welfare(struct dir_model *m, struct dir_area *a)
+{
+    a->welfare = NULL;
+    a->nwelfare = 0;
+    int n = 0;
+    for (int k = 0; k < a->nmembers; k++) {
+        const struct dir_membership *ms = &m->people[a->members[k].owner].members[a->members[k].item];
+        n += ms->team_role && strcmp(ms->team_role, "district_welfare") == 0;
+    }
+    if (!n)
+        return;
+    struct vref *v = dir_xmalloc(sizeof *v * (size_t)n);
+    n = 0;
+    for (int k = 0; k < a->nmembers; k++) {
+        const struct dir_person *p = &m->people[a->members[k].owner];
+        const struct dir_membership *ms = &p->members[a->members[k].item];
+        if (ms->team_role && strcmp(ms->team_role, "district_welfare") == 0)
+            v[n++] = (struct vref){p->verified, a->members[k]};
+    }
+    qsort(v, (size_t)n, sizeof *v, cmp_vref);
+    a->welfare = dir_arena_alloc(m->arena, sizeof(struct dir_ref) * (size_t)n);
+    for (int k = 0; k < n; k++)
+        a->welfare[k] = v[k].ref;
+    a->nwelfare = n;
+    free(v);
+}
+
+void dir_modeli_sort_by_verified(const struct dir_model *m, struct dir_ref *refs, int n)
+{
+    sort_by_verified(m, refs, n);
+}
+
 /* Adds REF to the list of area A (COUNT pass when LISTS is NULL). */
 static void bucket(int *counts, struct dir_ref **lists, int a, struct dir_ref ref)
 {
@@ -1556,30 +1589,8 @@ static void build_indexes(struct dir_model *m)
     for (int i = 0; i < m->ngroups; i++)
         m->groups[i].noffers = gc[i];
     /* District welfare staff per area, the most recently verified first. */
-    for (int i = 0; i < m->nareas; i++) {
-        struct dir_area *a = &m->areas[i];
-        int n = 0;
-        for (int k = 0; k < a->nmembers; k++) {
-            const struct dir_membership *ms = &m->people[a->members[k].owner].members[a->members[k].item];
-            n += ms->team_role && strcmp(ms->team_role, "district_welfare") == 0;
-        }
-        if (!n)
-            continue;
-        struct vref *v = dir_xmalloc(sizeof *v * (size_t)n);
-        n = 0;
-        for (int k = 0; k < a->nmembers; k++) {
-            const struct dir_person *p = &m->people[a->members[k].owner];
-            const struct dir_membership *ms = &p->members[a->members[k].item];
-            if (ms->team_role && strcmp(ms->team_role, "district_welfare") == 0)
-                v[n++] = (struct vref){p->verified, a->members[k]};
-        }
-        qsort(v, (size_t)n, sizeof *v, cmp_vref);
-        a->welfare = dir_arena_alloc(m->arena, sizeof(struct dir_ref) * (size_t)n);
-        for (int k = 0; k < n; k++)
-            a->welfare[k] = v[k].ref;
-        a->nwelfare = n;
-        free(v);
-    }
+    for (int i = 0; i < m->nareas; i++)
+        dir_modeli_build_welfare(m, &m->areas[i]);
     /* Organisations by location. */
     memset(ac, 0, sizeof(int) * (size_t)m->nareas);
     for (int o = 0; o < m->norgs; o++)
@@ -1684,6 +1695,8 @@ enum dir_rc dir_model_finish(struct dir_model_builder *b, long long seq, struct 
     build_indexes(m);
 
     builder_free_rows(b);
+    m->pieces = dir_xcalloc(1, sizeof *m->pieces);
+    m->pieces->share = dir_modeli_share_new(m->arena, NULL);
     *out = m;
     return DIR_OK;
 }
@@ -1696,7 +1709,107 @@ void dir_model_release(struct dir_model *m)
         struct dir_model_ext *x = atomic_load(&m->entries);
         if (x)
             x->free(x);
-        dir_arena_free(m->arena);
+        if (m->pieces) {
+            dir_modeli_share_release(m->pieces->share);
+            for (int i = 0; i < DIR_BLOB_N; i++)
+                dir_modeli_blob_release(m->pieces->blob[i]);
+            free(m->pieces);
+        } else {
+            dir_arena_free(m->arena);
+        }
         free(m);
     }
+}
+
+/* ---- pieces shared between versions (dir_model_apply.c) ---- */
+
+struct dir_model_share *dir_modeli_share_new(struct dir_arena *a, struct dir_model_share *prev)
+{
+    struct dir_model_share *s = dir_xcalloc(1, sizeof *s);
+    atomic_init(&s->refs, 1);
+    s->arena = a;
+    s->prev = prev;
+    if (prev)
+        atomic_fetch_add(&prev->refs, 1);
+    return s;
+}
+
+void dir_modeli_share_release(struct dir_model_share *s)
+{
+    while (s && atomic_fetch_sub(&s->refs, 1) == 1) {
+        struct dir_model_share *prev = s->prev;
+        dir_arena_free(s->arena);
+        free(s);
+        s = prev;
+    }
+}
+
+struct dir_model_blob *dir_modeli_blob_new(size_t bytes)
+{
+    struct dir_model_blob *b = dir_xmalloc(sizeof *b + bytes);
+    atomic_init(&b->refs, 1);
+    return b;
+}
+
+void dir_modeli_blob_release(struct dir_model_blob *b)
+{
+    if (b && atomic_fetch_sub(&b->refs, 1) == 1)
+        free(b);
+}
+
+struct dir_arena *dir_modeli_take_arena(struct dir_model_builder *b)
+{
+    struct dir_arena *a = b->arena;
+    b->arena = NULL;
+    return a;
+}
+
+void dir_modeli_builder_done(struct dir_model_builder *b)
+{
+    dir_arena_free(b->arena);
+    builder_free_rows(b);
+}
+
+void dir_modeli_finish_orgs(struct dir_model_builder *b, struct dir_model *s, time_t now)
+{
+    finish_orgs(b, s, now);
+    for (int i = 0; i < s->norgs; i++) {
+        struct dir_org *o = &s->orgs[i];
+        o->is_centre = o->type && strcmp(o->type, "child_opportunity_centre") == 0;
+        render_org(s, o, &b->orgs.v[i].r);
+    }
+}
+
+void dir_modeli_finish_people(struct dir_model_builder *b, struct dir_model *s, time_t now)
+{
+    finish_people(b, s, now);
+}
+
+void dir_modeli_finish_programmes(struct dir_model_builder *b, struct dir_model *s)
+{
+    finish_programmes(b, s);
+}
+
+void dir_modeli_finish_clients(struct dir_model_builder *b, struct dir_model *s)
+{
+    s->nclients = b->clients.n;
+    s->clients = dir_arena_alloc(s->arena, sizeof(struct dir_client) * (size_t)(s->nclients + 1));
+    if (s->nclients)
+        memcpy(s->clients, b->clients.v, sizeof(struct dir_client) * (size_t)s->nclients);
+    sort_n(s->clients, (size_t)s->nclients, sizeof *s->clients, cmp_client);
+}
+
+void dir_modeli_finish_revoked(struct dir_model_builder *b, struct dir_model *s)
+{
+    s->nrevoked = b->revoked.n;
+    s->revoked = dir_arena_alloc(s->arena, sizeof(char *) * (size_t)(s->nrevoked + 1));
+    if (s->nrevoked)
+        memcpy(s->revoked, b->revoked.v, sizeof(char *) * (size_t)s->nrevoked);
+    sort_n(s->revoked, (size_t)s->nrevoked, sizeof *s->revoked, cmp_str);
+}
+
+const struct dir_change *dir_modeli_changes(const struct dir_model_builder *b, int *n)
+{
+    *n = b->changes.n;
+    return b->changes.v;
 }

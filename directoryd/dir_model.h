@@ -224,6 +224,10 @@ struct dir_model {
     /* Views other modules derive from the snapshot on first use (the LDAP entry view of
      * dir_entry.h): set once with a compare-and-swap, freed by the last release. */
     _Atomic(struct dir_model_ext *) entries;
+    /* How this version's memory is held (dir_model_int.h): the arenas it shares with the
+     * versions it was derived from by dir_model_apply, and the arrays it shares or owns. */
+    struct dir_model_pieces *pieces;
+    int applied; /* changes applied since the last full load (0 for a full load) */
 };
 
 /* A derived view hanging off a snapshot; FREE releases it. */
@@ -335,6 +339,29 @@ bool dir_model_session_revoked(const struct dir_model *m, const char *sid);
  * directory (no country area). B is freed in every case. */
 enum dir_rc dir_model_finish(struct dir_model_builder *b, long long seq, struct dir_model **out,
                              char *err, size_t errlen);
+
+/* ---- applying changes (dir_model_apply.c) ---- */
+
+/* What a change-log delta names: the entities whose rows builder B holds afresh. */
+struct dir_model_delta {
+    const long long *org_ids, *person_ids; /* changed (each once, any order) */
+    int norg_ids, nperson_ids;
+    bool clients, revoked, programmes; /* B holds every row of these tables */
+    int changes_kept;                  /* as for the full load */
+};
+
+/* A new version: OLD with the entities of delta D replaced by the rows B holds (B was filled
+ * with exactly those entities' rows, as the full load reads them), at sequence SEQ. Only
+ * what depends on the changed entities is rebuilt (their rendered JSON, the resolver's lists
+ * of the areas and groups they name, the organisation ref index); everything else is shared
+ * with OLD. One reference, owned by the caller. Consumes B. DIR_ERR_STATE when the delta
+ * cannot be applied in place (an entity was deleted, or a new id sorts before an existing
+ * one): the caller loads a full snapshot instead. OLD is not changed. */
+enum dir_rc dir_model_apply(const struct dir_model *old, struct dir_model_builder *b,
+                            const struct dir_model_delta *d, long long seq,
+                            struct dir_model **out, char *err, size_t errlen);
+/* Bytes of arena memory held by the applied versions since the last full load (compaction). */
+size_t dir_model_delta_bytes(const struct dir_model *m);
 
 /* Drops one reference; the last one frees the snapshot. NULL is a no-op. */
 void dir_model_release(struct dir_model *m);

@@ -1,4 +1,6 @@
-/* dir_refresh.c - the refresher thread and the published snapshot pointer. */
+/* dir_refresh.c - the refresher thread, the published snapshot pointer, and the warmer
+ * thread that builds derived views (the LDAP face's) of each new version off the
+ * refresher's path. */
 #include "dir_refresh.h"
 #include "dir_log.h"
 #include "dir_mem.h"
@@ -15,6 +17,12 @@
 #include <unistd.h>
 
 #define REBUILD_EVERY_S 3600
+/* A delta of more rows than this is loaded whole (an import, a bulk sync): cheaper than
+ * building thousands of entities one by one, and readers keep the last version meanwhile. */
+#define MAX_DELTA_CHANGES 2000
+/* Compaction: a full load after this many applied versions or this much superseded memory. */
+#define MAX_APPLIED 1000
+#define MAX_DELTA_BYTES ((size_t)64 << 20)
 
 struct dir_refresh {
     struct dir_db *db;
@@ -22,10 +30,13 @@ struct dir_refresh {
     int refresh_ms, stale_days, changes_kept;
     void (*after_publish)(void *arg, struct dir_model *m);
     void *after_arg;
-    pthread_mutex_t lock; /* guards cur only; held for a pointer copy and a count */
+    pthread_mutex_t lock; /* guards cur, warm and the warmer's flags; held briefly */
     pthread_cond_t published;
     struct dir_model *cur;
-    pthread_t thread;
+    struct dir_model *warm; /* the newest version whose derived views are built */
+    pthread_cond_t wake_warmer;
+    bool warmer_stop, warmer_started;
+    pthread_t thread, warmer;
     int wake[2]; /* self-pipe: a byte means "stop" */
     bool started;
 };
@@ -40,14 +51,85 @@ struct dir_model *dir_refresh_acquire(struct dir_refresh *r)
     return m;
 }
 
+struct dir_model *dir_refresh_acquire_warm(struct dir_refresh *r)
+{
+    pthread_mutex_lock(&r->lock);
+    struct dir_model *m = r->warm ? r->warm : r->cur;
+    if (m)
+        atomic_fetch_add(&m->refs, 1);
+    pthread_mutex_unlock(&r->lock);
+    return m;
+}
+
 static void publish(struct dir_refresh *r, struct dir_model *m)
 {
     pthread_mutex_lock(&r->lock);
-    struct dir_model *old = r->cur;
+    struct dir_model *old = r->cur, *old_warm = NULL;
     r->cur = m;
+    if (!r->after_publish) { /* nothing to warm: every version is ready as it comes */
+        old_warm = r->warm;
+        r->warm = NULL;
+    }
     pthread_cond_broadcast(&r->published);
+    pthread_cond_signal(&r->wake_warmer);
     pthread_mutex_unlock(&r->lock);
     dir_model_release(old);
+    dir_model_release(old_warm);
+}
+
+/* The warmer: builds the derived views of the newest version (skipping versions superseded
+ * meanwhile), then serves it to dir_refresh_acquire_warm's callers, who until then keep the
+ * previous warm version and so never wait for a view build. */
+static void *warmer_loop(void *arg)
+{
+    struct dir_refresh *r = arg;
+    pthread_mutex_lock(&r->lock);
+    for (;;) {
+        while (!r->warmer_stop && (!r->cur || r->cur == r->warm))
+            pthread_cond_wait(&r->wake_warmer, &r->lock);
+        if (r->warmer_stop)
+            break;
+        struct dir_model *m = r->cur;
+        atomic_fetch_add(&m->refs, 1);
+        pthread_mutex_unlock(&r->lock);
+        r->after_publish(r->after_arg, m);
+        pthread_mutex_lock(&r->lock);
+        struct dir_model *old = r->warm;
+        r->warm = m;
+        pthread_mutex_unlock(&r->lock);
+        dir_model_release(old);
+        pthread_mutex_lock(&r->lock);
+    }
+    pthread_mutex_unlock(&r->lock);
+    return NULL;
+}
+
+/* Applies the change log after the current version; false with ERR when a full load is
+ * needed (or PostgreSQL failed: *DB_FAILED). */
+static bool apply_changes(struct dir_refresh *r, struct dir_model *cur, bool *db_failed,
+                          char *err, size_t errlen)
+{
+    struct timespec t0, t1;
+    struct dir_model *m;
+    int n;
+    *db_failed = false;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    enum dir_rc rc =
+        dir_db_apply_changes(r->db, cur, MAX_DELTA_CHANGES, r->changes_kept, &m, &n, err, errlen);
+    if (rc) {
+        *db_failed = rc == DIR_ERR_DB;
+        return false;
+    }
+    if (!m)
+        return true;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    long us = (t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000;
+    DIR_LOG(DIR_LOG_INFO, "refresh",
+            "applied changes %lld..%lld (%d rows): %d organizations, %d people in %ld us "
+            "(version %d since the full load)",
+            cur->seq + 1, m->seq, n, m->norgs, m->npeople, us, m->applied);
+    publish(r, m);
+    return true;
 }
 
 static enum dir_rc reload(struct dir_refresh *r, char *err, size_t errlen)
@@ -66,12 +148,6 @@ static enum dir_rc reload(struct dir_refresh *r, char *err, size_t errlen)
             m->seq, m->nareas, m->norgs, m->npeople, m->nclients, ms,
             dir_arena_used(m->arena) >> 20);
     publish(r, m);
-    if (r->after_publish) {
-        struct dir_model *cur = dir_refresh_acquire(r);
-        if (cur)
-            r->after_publish(r->after_arg, cur);
-        dir_model_release(cur);
-    }
     /* Loading leaves freed heap behind (query results, the builder's scratch, the old
      * snapshot once its last reader lets go): give it back to the system. */
     malloc_trim(0);
@@ -109,10 +185,22 @@ static void *loop(void *arg)
             lis = NULL;
         }
 
-        long long seq;
         struct dir_model *m = dir_refresh_acquire(r);
-        enum dir_rc rc = dir_db_change_seq(r->db, &seq, err, sizeof err);
-        if (!rc && (!m || seq != m->seq || time(NULL) - m->built_at > REBUILD_EVERY_S))
+        enum dir_rc rc = DIR_OK;
+        bool full = !m || time(NULL) - m->built_at > REBUILD_EVERY_S ||
+                    m->applied >= MAX_APPLIED || dir_model_delta_bytes(m) > MAX_DELTA_BYTES;
+        if (!full) {
+            bool db_failed;
+            if (!apply_changes(r, m, &db_failed, err, sizeof err)) {
+                if (db_failed) {
+                    rc = DIR_ERR_DB;
+                } else {
+                    DIR_LOG(DIR_LOG_INFO, "refresh", "loading a full snapshot: %s", err);
+                    full = true;
+                }
+            }
+        }
+        if (full)
             rc = reload(r, err, sizeof err);
         dir_model_release(m);
         if (rc) {
@@ -144,6 +232,7 @@ enum dir_rc dir_refresh_start(struct dir_db *db, const struct dir_refresh_opts *
     r->after_arg = opts->after_arg;
     pthread_mutex_init(&r->lock, NULL);
     pthread_cond_init(&r->published, NULL);
+    pthread_cond_init(&r->wake_warmer, NULL);
     if (pipe2(r->wake, O_CLOEXEC | O_NONBLOCK) != 0) {
         snprintf(err, errlen, "pipe: %s", strerror(errno));
         dir_refresh_stop(r);
@@ -152,6 +241,21 @@ enum dir_rc dir_refresh_start(struct dir_db *db, const struct dir_refresh_opts *
     char msg[512];
     if (reload(r, msg, sizeof msg))
         DIR_LOG(DIR_LOG_WARN, "refresh", "first load failed, retrying: %s", msg);
+    if (r->after_publish) {
+        /* The first version's views are built before anything is served, so the first
+         * search is as fast as any other. */
+        struct dir_model *first = dir_refresh_acquire(r);
+        if (first) {
+            r->after_publish(r->after_arg, first);
+            r->warm = first;
+        }
+        if (pthread_create(&r->warmer, NULL, warmer_loop, r) != 0) {
+            snprintf(err, errlen, "cannot start the warmer thread");
+            dir_refresh_stop(r);
+            return DIR_ERR_STATE;
+        }
+        r->warmer_started = true;
+    }
     if (pthread_create(&r->thread, NULL, loop, r) != 0) {
         snprintf(err, errlen, "cannot start the refresher thread");
         dir_refresh_stop(r);
@@ -198,13 +302,22 @@ void dir_refresh_stop(struct dir_refresh *r)
         (void)w;
         pthread_join(r->thread, NULL);
     }
+    if (r->warmer_started) {
+        pthread_mutex_lock(&r->lock);
+        r->warmer_stop = true;
+        pthread_cond_signal(&r->wake_warmer);
+        pthread_mutex_unlock(&r->lock);
+        pthread_join(r->warmer, NULL);
+    }
     if (r->wake[0] > 0) {
         close(r->wake[0]);
         close(r->wake[1]);
     }
     dir_model_release(r->cur);
+    dir_model_release(r->warm);
     pthread_mutex_destroy(&r->lock);
     pthread_cond_destroy(&r->published);
+    pthread_cond_destroy(&r->wake_warmer);
     free(r->url);
     free(r);
 }

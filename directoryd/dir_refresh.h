@@ -2,11 +2,19 @@
  *
  * A thread waits for NOTIFY directoryd_changes on its own connection and also polls the
  * change log every refresh_ms (so it works on a hot standby where LISTEN is refused).
- * When the log's newest sequence moves, it loads a new snapshot and swaps it in; readers
+ * When the log's newest sequence moves, it reads the change-log rows after the served
+ * version and the fresh rows of the entities they name, and applies them (dir_model_apply:
+ * only what depends on those entities is rebuilt) into a new version it swaps in; readers
  * holding the old one finish on it (see dir_model.h for why versions are swapped, not
- * locked). It also rebuilds once an hour so "stale" marks follow the calendar. If
- * PostgreSQL is away the current snapshot keeps being served and loading is retried with
- * backoff.
+ * locked). A burst of more than 2,000 rows, a change that is not applied in place (areas,
+ * taxonomies, holidays, a deletion, a bulk load), start-up, recovery, an hourly rebuild (so
+ * "stale" marks follow the calendar) and compaction (after 1,000 applied versions) load a
+ * full snapshot instead. If PostgreSQL is away the current snapshot keeps being served and
+ * loading is retried with backoff.
+ *
+ * Derived views (the LDAP face's entry view) are built by a second thread, the warmer, for
+ * the newest version; dir_refresh_acquire_warm gives the newest version whose views are
+ * built, so their readers never wait for a build.
  */
 #ifndef DIR_REFRESH_H
 #define DIR_REFRESH_H
@@ -24,8 +32,9 @@ struct dir_refresh_opts {
     int refresh_ms;   /* poll interval */
     int stale_days;   /* staleness threshold */
     int changes_kept; /* change-log rows kept for GET /v1/changes */
-    /* Called on the refresher thread with each new snapshot just after it is served (e.g.
-     * to build derived views before a request thread needs them); may be NULL. */
+    /* Called on the warmer thread with the newest snapshot after it is served (versions
+     * superseded meanwhile are skipped), to build derived views before a request thread
+     * needs them; may be NULL. */
     void (*after_publish)(void *arg, struct dir_model *m);
     void *after_arg;
 };
@@ -36,6 +45,11 @@ void dir_refresh_stop(struct dir_refresh *r);
 /* The current snapshot with one reference taken (caller drops it with dir_model_release),
  * or NULL before the first load. */
 struct dir_model *dir_refresh_acquire(struct dir_refresh *r);
+
+/* The newest snapshot whose after_publish has run (the current one when there is no
+ * after_publish, or before the first has run), one reference taken as for
+ * dir_refresh_acquire. For readers of derived views: they never wait for a view build. */
+struct dir_model *dir_refresh_acquire_warm(struct dir_refresh *r);
 
 /* Asks the thread to look at the change log now (after a write). */
 void dir_refresh_kick(struct dir_refresh *r);

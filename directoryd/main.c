@@ -409,13 +409,13 @@ static int cmd_export_ldif(struct dir_ctx *ctx, int nargs, char **args)
     return 0;
 }
 
-/* After each new snapshot: build the LDAP face's view of it on the refresher thread, so an
- * LDAP event loop does not stall building it on the first search (only once LDAP is used). */
+/* After each new snapshot: build the LDAP face's view of it on the refresher's warmer
+ * thread (the first one before serving), so no LDAP search or /v1/search waits for a build:
+ * they read the newest version whose view is built (dir_refresh_acquire_warm). */
 static void warm_views(void *arg, struct dir_model *m)
 {
-    struct dir_ctx *ctx = arg;
-    if (atomic_load(&ctx->ldap_used))
-        (void)dir_entry_view(m);
+    (void)arg;
+    (void)dir_entry_view(m);
 }
 
 static int cmd_serve(struct dir_ctx *ctx)
@@ -448,6 +448,12 @@ static int cmd_serve(struct dir_ctx *ctx)
         DIR_LOG(DIR_LOG_ERROR, "main", "migration failed: %s", err);
         goto out;
     }
+    /* The LDAP tree's suffix and root DSE before the first view is built (at start). */
+    if (dir_entry_configure(ctx->cfg.ldap_suffix, err, sizeof err)) {
+        DIR_LOG(DIR_LOG_ERROR, "main", "%s", err);
+        goto out;
+    }
+    dir_entry_offer_starttls(ctx->cfg.ldap_tls_cert[0] != '\0');
     struct dir_refresh_opts ro = {.url = ctx->cfg.db,
                                   .refresh_ms = ctx->cfg.refresh_ms,
                                   .stale_days = ctx->cfg.stale_days,
@@ -477,10 +483,6 @@ static int cmd_serve(struct dir_ctx *ctx)
         DIR_LOG(DIR_LOG_ERROR, "main", "%s", err);
         goto out;
     }
-    if (dir_entry_configure(ctx->cfg.ldap_suffix, err, sizeof err)) {
-        DIR_LOG(DIR_LOG_ERROR, "main", "%s", err);
-        goto out;
-    }
     /* The LDAP face first: a bad TLS setting stops the start before /healthz answers. */
     struct dir_ldap_opts lo = {.addr = ctx->cfg.ldap_addr,
                                .port = ctx->cfg.ldap_port,
@@ -502,7 +504,6 @@ static int cmd_serve(struct dir_ctx *ctx)
                                .tls_key = ctx->cfg.ldap_tls_key,
                                .tls_port = ctx->cfg.ldaps_port,
                                .used = &ctx->ldap_used};
-    dir_entry_offer_starttls(ctx->cfg.ldap_tls_cert[0] != '\0');
     if (dir_ldap_start(&lo, &ctx->ldap, err, sizeof err)) {
         DIR_LOG(DIR_LOG_ERROR, "main", "%s", err);
         goto out;

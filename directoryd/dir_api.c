@@ -1,5 +1,6 @@
 /* dir_api.c - routes, parameter validation and authentication for the JSON read API. */
 #include "dir_api.h"
+#include "dir_admin.h"
 #include "dir_auth.h"
 #include "dir_entry.h"
 #include "dir_filter.h"
@@ -658,7 +659,8 @@ static bool cookie_value(const char *header, const char *name, char *out, size_t
 
 /* Sets the caller's role from "Authorization: Bearer <secret>" or a session cookie; false
  * after a 401. */
-static bool authenticate(struct call *c, struct dir_sessions *sessions, bool cookie_secure)
+static bool authenticate(struct call *c, struct dir_sessions *sessions, bool cookie_secure,
+                         struct dir_db *db)
 {
     size_t hlen = 0, cklen = 0;
     const char *h = dir_http_header_n(c->req, "Authorization", &hlen);
@@ -699,6 +701,7 @@ static bool authenticate(struct call *c, struct dir_sessions *sessions, bool coo
         c->role = cl->role;
         c->client = cl->name;
         c->kind = "api_client";
+        dir_admin_client_used(db, cl->name); /* the admin's "last use" */
         return true;
     }
     struct dir_problem p;
@@ -958,6 +961,11 @@ static const struct dir_route routes[] = {
     {READ | POST, "/v1/admin/api-clients", ADMIN, DB, dir_write_route_clients, NULL, 0},
     {POST, "/v1/admin/api-clients/{name}/revoke", ADMIN, DB, dir_write_route_clients, "revoke", 0},
     {DIR_M_PUT, "/v1/admin/staff-roles/{username}", ADMIN, DB, dir_write_route_staff_role, NULL, 0},
+    /* uiadmin: local accounts managed by admins (dir_admin.c) */
+    {READ | POST, "/v1/admin/accounts", ADMIN, DB, dir_admin_route_accounts, NULL, 0},
+    {POST, "/v1/admin/accounts/{username}/password", ADMIN, DB, dir_admin_route_accounts, "password", 0},
+    {POST, "/v1/admin/accounts/{username}/disable", ADMIN, DB, dir_admin_route_accounts, "disable", 0},
+    {POST, "/v1/admin/accounts/{username}/enable", ADMIN, DB, dir_admin_route_accounts, "enable", 0},
     {READ | POST, "/v1/admin/sync", ADMIN, DB | DIR_ROUTE_PREFIX | DIR_ROUTE_OWN_CHECKS, r_sync,
      NULL, 0}, /* and /v1/admin/sync/runs */
 };
@@ -1000,7 +1008,7 @@ static bool admit(struct call *c, struct dir_api *api, const struct dir_route *r
     }
     /* The login is not authenticated by what came before it (an old cookie does not matter). */
     if (!(r && (r->flags & DIR_ROUTE_NO_AUTH)) &&
-        !authenticate(c, api->sessions, api->cookie_secure))
+        !authenticate(c, api->sessions, api->cookie_secure, api->write.db))
         return false;
     /* A cookie rides along with any request the browser makes: every state change made with
      * one (logout too) needs the session's CSRF token as well; Bearer keys are not sent by

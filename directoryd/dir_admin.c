@@ -233,6 +233,18 @@ void dir_admin_route_accounts(struct dir_route_ctx *x)
     free(rows);
 }
 
+void dir_admin_route_staff_roles(struct dir_route_ctx *x)
+{
+    char err[512];
+    char *rows = NULL;
+    enum dir_rc rc = dir_db_staff_roles_list(x->write->db, &rows, err, sizeof err);
+    if (rc) return db_failed(x, rc, err);
+    x->resp->status = 200;
+    x->resp->content_type = "application/json; charset=utf-8";
+    dir_buf_printf(&x->resp->body, "{\"items\":%s,\"next\":null}", rows);
+    free(rows);
+}
+
 /* ---- API clients' last use ---- */
 
 #define USE_SLOTS 256

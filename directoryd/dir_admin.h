@@ -11,6 +11,9 @@
  * session, the CSRF token). Answers in X->resp. */
 void dir_admin_route_accounts(struct dir_route_ctx *x);
 
+/* GET /v1/admin/staff-roles: the roles admins set over the LDAP group mapping. */
+void dir_admin_route_staff_roles(struct dir_route_ctx *x);
+
 /* Notes that API client NAME authenticated now: written to DB at most once a minute per
  * client by this daemon (a failure is logged, never the caller's). Thread-safe. */
 void dir_admin_client_used(struct dir_db *db, const char *name);

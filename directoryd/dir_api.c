@@ -961,6 +961,7 @@ static const struct dir_route routes[] = {
     {READ | POST, "/v1/admin/api-clients", ADMIN, DB, dir_write_route_clients, NULL, 0},
     {POST, "/v1/admin/api-clients/{name}/revoke", ADMIN, DB, dir_write_route_clients, "revoke", 0},
     {DIR_M_PUT, "/v1/admin/staff-roles/{username}", ADMIN, DB, dir_write_route_staff_role, NULL, 0},
+    {READ, "/v1/admin/staff-roles", ADMIN, DB, dir_admin_route_staff_roles, NULL, 0}, /* uiadmin */
     /* uiadmin: local accounts managed by admins (dir_admin.c) */
     {READ | POST, "/v1/admin/accounts", ADMIN, DB, dir_admin_route_accounts, NULL, 0},
     {POST, "/v1/admin/accounts/{username}/password", ADMIN, DB, dir_admin_route_accounts, "password", 0},

@@ -310,6 +310,10 @@ enum dir_rc dir_db_account_password(struct dir_db *db, const struct dir_db_actor
 enum dir_rc dir_db_account_disable(struct dir_db *db, const struct dir_db_actor *actor,
                                    const char *username, bool disabled, char **json_out,
                                    char *err, size_t errlen);
+/* Staff roles set by admins as a JSON array string (caller frees): username, role, set_by,
+ * updated_at, and the synced person of that username (person_id, name_th, name_en; null
+ * when none). */
+enum dir_rc dir_db_staff_roles_list(struct dir_db *db, char **json_out, char *err, size_t errlen);
 /* Notes that API client NAME was used now (api_client_use; no change-log row). */
 enum dir_rc dir_db_client_used(struct dir_db *db, const char *name, char *err, size_t errlen);
 

@@ -192,3 +192,20 @@ enum dir_rc dir_db_client_used(struct dir_db *db, const char *name, char *err, s
     dir_dbi_release(db, t.c);
     return t.rc;
 }
+
+enum dir_rc dir_db_staff_roles_list(struct dir_db *db, char **json_out, char *err, size_t errlen)
+{
+    struct atx t = {.err = err, .errlen = errlen};
+    if (!(t.c = dir_dbi_acquire(db, err, errlen))) return DIR_ERR_DB;
+    PGresult *r = aq(&t,
+                     "SELECT coalesce(jsonb_agg(jsonb_build_object('username', s.username, "
+                     "'role', s.role, 'set_by', s.set_by, 'updated_at', s.updated_at, "
+                     "'person_id', p.id, 'name_th', p.name_th, 'name_en', p.name_en) "
+                     "ORDER BY s.username), '[]')::text FROM staff_role s "
+                     "LEFT JOIN person p ON p.username = s.username",
+                     0, NULL);
+    if (r) *json_out = dir_xstrdup(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    dir_dbi_release(db, t.c);
+    return t.rc;
+}

@@ -141,3 +141,16 @@ def test_api_clients_show_their_last_use(admind):
     s, _, lst = admin(admind, "GET", "/v1/admin/api-clients")
     row = [x for x in lst["items"] if x["name"] == "use-me"][0]
     assert row["last_used_at"], row
+
+
+def test_staff_roles_are_listed_for_admins(admind):
+    s, _, r = admin(admind, "PUT", "/v1/admin/staff-roles/somchai.j", {"role": "coordinator"})
+    assert s == 200, r
+    s, _, lst = admin(admind, "GET", "/v1/admin/staff-roles")
+    assert s == 200
+    row = [x for x in lst["items"] if x["username"] == "somchai.j"][0]
+    assert row["role"] == "coordinator" and row["set_by"] == "it-admin"
+    assert admin(admind, "GET", "/v1/admin/staff-roles", key=CASEWORKER_KEY)[0] == 403
+    assert admin(admind, "PUT", "/v1/admin/staff-roles/somchai.j", {"role": None})[0] == 200
+    s, _, lst = admin(admind, "GET", "/v1/admin/staff-roles")
+    assert not [x for x in lst["items"] if x["username"] == "somchai.j"]

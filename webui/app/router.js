@@ -13,6 +13,10 @@ const routes = [
     [/^\/org\/([^/]+)\/?$/, () => import('./views/org.js')],
     [/^\/person\/([^/]+)\/?$/, () => import('./views/person.js')],
     [/^\/login\/?$/, () => import('./views/login.js')],
+    // uiadmin: the admin screens
+    [/^\/admin\/sync\/?$/, () => import('./views/adminsync.js')],
+    [/^\/admin\/clients\/?$/, () => import('./views/adminclients.js')],
+    [/^\/admin\/accounts\/?$/, () => import('./views/adminaccounts.js')],
 ];
 
 let token = 0;

@@ -7,10 +7,23 @@ the sync), on a free loopback port. Used by stack.mjs:
 slapd runs on as a daemon; stack.mjs stops it by its pid (SIGTERM)."""
 import json
 import os
+import socket
 import sys
+import types
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "integration"))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# slapd.py takes free_port from the integration tests' conftest, which needs pytest: this
+# helper needs only the port.
+sys.modules.setdefault("conftest", types.SimpleNamespace(free_port=free_port))
 
 from slapd import ADMIN_DN, ADMIN_PW, BASE, CityLdap  # noqa: E402
 

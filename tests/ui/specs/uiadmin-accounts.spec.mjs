@@ -4,7 +4,7 @@
 import { test, expect, shot, seriousA11yViolations, horizontalOverflow, LOGINS } from '../harness/fixtures.mjs';
 import * as app from '../harness/app.mjs';
 
-test('a local account created in the UI can sign in; disabled, it is signed out and cannot sign in', async ({ page, browser, db }) => {
+test('a local account created in the UI can sign in; disabled, it is signed out and cannot sign in', async ({ page, browser, db, baseURL }) => {
   await app.signInTo(page, '/admin/accounts', LOGINS.admin, 'บัญชีผู้ใช้');
   const username = `ui.partner${Date.now() % 1000000}`;
   const password = 'partner-pass-2569';
@@ -26,9 +26,10 @@ test('a local account created in the UI can sign in; disabled, it is signed out 
   expect(db.value(`SELECT role FROM local_account WHERE username = '${username}'`)).toBe('caseworker');
 
   // The new account signs in, in its own browser.
-  const other = await browser.newContext();
+  const other = await browser.newContext({ baseURL, locale: 'th-TH', timezoneId: 'Asia/Bangkok' });
   const theirs = await other.newPage();
-  await theirs.goto('/');
+  await theirs.goto('/login');
+  await expect(theirs.locator('html')).toHaveAttribute('data-ready', 'true');
   await app.signIn(theirs, { username, password });
 
   await item.getByRole('button', { name: `ปิดการใช้งาน ${username}` }).click();
@@ -47,9 +48,9 @@ test('a local account created in the UI can sign in; disabled, it is signed out 
   await item.getByRole('button', { name: `เปิดการใช้งาน ${username}` }).click();
   await expect(item).toContainText('ใช้งานได้');
   await item.getByRole('button', { name: `ตั้งรหัสผ่านใหม่ให้ ${username}` }).click();
-  await item.getByLabel('รหัสผ่านใหม่').fill('another-pass-2569');
+  await item.getByLabel('รหัสผ่านใหม่', { exact: true }).fill('another-pass-2569');
   await item.getByRole('button', { name: 'บันทึกรหัสผ่านใหม่' }).click();
-  await expect(page.getByRole('status').first()).toContainText(`ตั้งรหัสผ่านใหม่ให้ ${username} แล้ว`);
+  await expect(page.getByRole('main').getByRole('status').first()).toContainText(`ตั้งรหัสผ่านใหม่ให้ ${username} แล้ว`);
   await app.signIn(theirs, { username, password: 'another-pass-2569' });
   await other.close();
   expect(db.value(`SELECT string_agg(action, ',' ORDER BY id) FROM audit WHERE entity = 'local_account' AND entity_id = '${username}'`))

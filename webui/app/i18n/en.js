@@ -376,7 +376,7 @@ export default {
     'admin.accounts.enabled': '{name} enabled',
 
     'admin.staff.title': 'Staff roles',
-    'admin.staff.lead': 'Roles normally come from the city LDAP groups; an administrator may set one person’s role instead. It applies from their next sign-in.',
+    'admin.staff.lead': 'Roles normally come from the city LDAP groups; an administrator may set one person’s role instead. It applies at once.',
     'admin.staff.form': 'Set a role',
     'admin.staff.f.username': 'LDAP username',
     'admin.staff.clear_option': 'From the LDAP groups (clear the setting)',

@@ -377,7 +377,7 @@ export default {
     'admin.accounts.enabled': 'เปิดการใช้งาน {name} แล้ว',
 
     'admin.staff.title': 'บทบาทของเจ้าหน้าที่',
-    'admin.staff.lead': 'ปกติบทบาทมาจากกลุ่มใน LDAP ของกรุงเทพมหานคร ผู้ดูแลระบบกำหนดบทบาทแทนได้รายคน มีผลตั้งแต่การเข้าสู่ระบบครั้งถัดไป',
+    'admin.staff.lead': 'ปกติบทบาทมาจากกลุ่มใน LDAP ของกรุงเทพมหานคร ผู้ดูแลระบบกำหนดบทบาทแทนได้รายคน มีผลทันที',
     'admin.staff.form': 'กำหนดบทบาท',
     'admin.staff.f.username': 'ชื่อผู้ใช้ใน LDAP',
     'admin.staff.clear_option': 'ตามกลุ่มใน LDAP (ล้างค่าที่กำหนด)',

@@ -4,6 +4,10 @@
 import { test, expect, shot, seriousA11yViolations, horizontalOverflow, LOGINS } from '../harness/fixtures.mjs';
 import * as app from '../harness/app.mjs';
 
+
+// Several sign-ins, two browsers and axe-core: more time than the default 30 s.
+test.describe.configure({ timeout: 90_000 });
+
 test('a local account created in the UI can sign in; disabled, it is signed out and cannot sign in', async ({ page, browser, db, baseURL }) => {
   await app.signInTo(page, '/admin/accounts', LOGINS.admin, 'บัญชีผู้ใช้');
   const username = `ui.partner${Date.now() % 1000000}`;

@@ -4,6 +4,10 @@
 import { test, expect, shot, seriousA11yViolations, horizontalOverflow, LOGINS } from '../harness/fixtures.mjs';
 import * as app from '../harness/app.mjs';
 
+
+// Several sign-ins, two browsers and axe-core: more time than the default 30 s.
+test.describe.configure({ timeout: 90_000 });
+
 test('an admin creates an API client, sees the secret once, the secret works, revoking makes it fail', async ({ page, context, baseURL }) => {
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: baseURL });
   await app.signInTo(page, '/admin/clients', LOGINS.admin, 'ไคลเอนต์ API');

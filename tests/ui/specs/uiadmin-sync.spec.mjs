@@ -11,7 +11,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ROOT } from '../harness/stack.mjs';
 
-test.describe.configure({ mode: 'serial' });
+// Each test waits for real sync runs (and axe-core): more time than the default 30 s.
+test.describe.configure({ mode: 'serial', timeout: 120_000 });
 
 const MASS = [1, 2, 3, 4, 5, 6].map((n) => `ui.mass0${n}`);
 const active = (db, u) => db.value(`SELECT active FROM person WHERE username = '${u}'`);

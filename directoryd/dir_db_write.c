@@ -605,7 +605,7 @@ enum dir_rc dir_db_put_local_account(struct dir_db *db, const char *username, co
     PGresult *r = one(db, &t,
                       "INSERT INTO local_account (username, password_hash, role) VALUES ($1, $2, $3) "
                       "ON CONFLICT (username) DO UPDATE SET password_hash = EXCLUDED.password_hash, "
-                      "role = EXCLUDED.role, disabled = false, updated_at = now()",
+                      "role = EXCLUDED.role, disabled = false, disabled_at = NULL, updated_at = now()",
                       3, p);
     PQclear(r);
     return t.rc;

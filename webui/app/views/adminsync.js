@@ -14,8 +14,11 @@ const LISTS = ['created', 'updated', 'reactivated', 'relinked', 'deactivated'];
 const POLL_MS = 700;
 const POLL_FOR_MS = 120000;
 
-const statusText = (s) => t(`admin.sync.status.${s}`) === `admin.sync.status.${s}` ? s : t(`admin.sync.status.${s}`);
-const modeText = (m) => t(`admin.sync.mode.${m}`) === `admin.sync.mode.${m}` ? (m || '') : t(`admin.sync.mode.${m}`);
+// A catalogue label for a value the server names (status, mode, trigger); the value itself
+// when the catalogue has none (a newer server).
+const label = (prefix, v) => (t(`${prefix}${v}`) === `${prefix}${v}` ? (v || '') : t(`${prefix}${v}`));
+const statusText = (s) => label('admin.sync.status.', s);
+const modeText = (m) => label('admin.sync.mode.', m);
 
 function countsList(n, cls = 'sync-counts') {
     return facts(COUNTS.map((k) => [t(`admin.sync.count.${k}`), String(n[k] ?? 0), { 'data-count': k }]), cls);
@@ -51,7 +54,7 @@ function lastRun(run) {
         facts([
             [t('admin.sync.f.status'), h('span', { class: `sync-badge sync-badge-${run.status}` }, statusText(run.status))],
             [t('admin.sync.f.mode'), modeText(run.mode)],
-            [t('admin.sync.f.trigger'), t(`admin.sync.trigger.${run.trigger}`)],
+            [t('admin.sync.f.trigger'), label('admin.sync.trigger.', run.trigger)],
             [t('admin.sync.f.started'), when(run)],
             [t('admin.sync.f.ended'), run.ended_at ? fmtDateTime(run.ended_at) : ''],
             [t('admin.sync.f.read'), d.received !== undefined ? String(d.received) : ''],

@@ -245,34 +245,64 @@ void dir_admin_route_staff_roles(struct dir_route_ctx *x)
     free(rows);
 }
 
-/* ---- API clients' last use ---- */
+/* ---- API clients' last use ----
+ *
+ * Noted in memory by the request (no I/O on the read path); written to PostgreSQL by the
+ * refresher thread (at most once a minute per client, checked every few seconds) and by the
+ * admin's list of clients (everything pending, so the list is current on this daemon). */
 
 #define USE_SLOTS 256
 #define USE_EVERY_S 60
+#define FLUSH_EVERY_S 5
 
 static struct {
     char name[65];
-    time_t noted;
+    time_t used;    /* last authenticated here */
+    time_t written; /* last written to PostgreSQL */
 } uses[USE_SLOTS];
 static pthread_mutex_t uses_lock = PTHREAD_MUTEX_INITIALIZER;
+static time_t last_flush;
 
-void dir_admin_client_used(struct dir_db *db, const char *name)
+void dir_admin_client_used(const char *name)
 {
-    if (!db || !name) return;
-    time_t now = time(NULL);
+    if (!name) return;
     unsigned h = 5381;
     for (const char *c = name; *c; c++)
         h = h * 33u + (unsigned char)*c;
     int slot = (int)(h % USE_SLOTS);
     pthread_mutex_lock(&uses_lock);
-    bool due = strcmp(uses[slot].name, name) != 0 || now - uses[slot].noted >= USE_EVERY_S;
-    if (due) {
+    if (strcmp(uses[slot].name, name) != 0) { /* a new client here (or one sharing the slot) */
         snprintf(uses[slot].name, sizeof uses[slot].name, "%s", name);
-        uses[slot].noted = now;
+        uses[slot].written = 0;
+    }
+    uses[slot].used = time(NULL);
+    pthread_mutex_unlock(&uses_lock);
+}
+
+void dir_admin_flush_uses(struct dir_db *db, bool all)
+{
+    struct {
+        char name[65];
+        time_t used;
+    } todo[USE_SLOTS];
+    int n = 0;
+    time_t now = time(NULL);
+    pthread_mutex_lock(&uses_lock);
+    if (all || now - last_flush >= FLUSH_EVERY_S) {
+        last_flush = now;
+        for (int i = 0; i < USE_SLOTS; i++) {
+            if (!uses[i].name[0] || uses[i].used <= uses[i].written) continue;
+            if (!all && now - uses[i].written < USE_EVERY_S) continue;
+            memcpy(todo[n].name, uses[i].name, sizeof todo[n].name);
+            todo[n++].used = uses[i].used;
+            uses[i].written = uses[i].used;
+        }
     }
     pthread_mutex_unlock(&uses_lock);
-    if (!due) return;
-    char err[256];
-    if (dir_db_client_used(db, name, err, sizeof err))
-        DIR_LOG(DIR_LOG_WARN, "admin", "last use of API client %s not noted: %s", name, err);
+    for (int i = 0; i < n; i++) {
+        char err[256];
+        if (dir_db_client_used(db, todo[i].name, (long long)todo[i].used, err, sizeof err))
+            DIR_LOG(DIR_LOG_WARN, "admin", "last use of API client %s not noted: %s", todo[i].name,
+                    err);
+    }
 }

@@ -14,8 +14,12 @@ void dir_admin_route_accounts(struct dir_route_ctx *x);
 /* GET /v1/admin/staff-roles: the roles admins set over the LDAP group mapping. */
 void dir_admin_route_staff_roles(struct dir_route_ctx *x);
 
-/* Notes that API client NAME authenticated now: written to DB at most once a minute per
- * client by this daemon (a failure is logged, never the caller's). Thread-safe. */
-void dir_admin_client_used(struct dir_db *db, const char *name);
+/* Notes in memory that API client NAME authenticated now (no I/O; thread-safe). */
+void dir_admin_client_used(const char *name);
+
+/* Writes the noted uses to DB: ALL, every use not yet written; otherwise (the refresher
+ * thread, often) at most every few seconds, each client at most once a minute. A failure is
+ * logged. Thread-safe. */
+void dir_admin_flush_uses(struct dir_db *db, bool all);
 
 #endif

@@ -659,8 +659,7 @@ static bool cookie_value(const char *header, const char *name, char *out, size_t
 
 /* Sets the caller's role from "Authorization: Bearer <secret>" or a session cookie; false
  * after a 401. */
-static bool authenticate(struct call *c, struct dir_sessions *sessions, bool cookie_secure,
-                         struct dir_db *db)
+static bool authenticate(struct call *c, struct dir_sessions *sessions, bool cookie_secure)
 {
     size_t hlen = 0, cklen = 0;
     const char *h = dir_http_header_n(c->req, "Authorization", &hlen);
@@ -701,7 +700,7 @@ static bool authenticate(struct call *c, struct dir_sessions *sessions, bool coo
         c->role = cl->role;
         c->client = cl->name;
         c->kind = "api_client";
-        dir_admin_client_used(db, cl->name); /* the admin's "last use" */
+        dir_admin_client_used(cl->name); /* the admin's "last use" (memory only) */
         return true;
     }
     struct dir_problem p;
@@ -1009,7 +1008,7 @@ static bool admit(struct call *c, struct dir_api *api, const struct dir_route *r
     }
     /* The login is not authenticated by what came before it (an old cookie does not matter). */
     if (!(r && (r->flags & DIR_ROUTE_NO_AUTH)) &&
-        !authenticate(c, api->sessions, api->cookie_secure, api->write.db))
+        !authenticate(c, api->sessions, api->cookie_secure))
         return false;
     /* A cookie rides along with any request the browser makes: every state change made with
      * one (logout too) needs the session's CSRF token as well; Bearer keys are not sent by

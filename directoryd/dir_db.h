@@ -314,7 +314,9 @@ enum dir_rc dir_db_account_disable(struct dir_db *db, const struct dir_db_actor 
  * updated_at, and the synced person of that username (person_id, name_th, name_en; null
  * when none). */
 enum dir_rc dir_db_staff_roles_list(struct dir_db *db, char **json_out, char *err, size_t errlen);
-/* Notes that API client NAME was used now (api_client_use; no change-log row). */
-enum dir_rc dir_db_client_used(struct dir_db *db, const char *name, char *err, size_t errlen);
+/* Notes that API client NAME was last used at AT (Unix seconds; an earlier time never
+ * replaces a later one) in api_client_use (no change-log row). */
+enum dir_rc dir_db_client_used(struct dir_db *db, const char *name, long long at, char *err,
+                               size_t errlen);
 
 #endif

@@ -178,16 +178,20 @@ enum dir_rc dir_db_account_disable(struct dir_db *db, const struct dir_db_actor 
         NULL, disabled ? "disable" : "enable", json_out, err, errlen);
 }
 
-enum dir_rc dir_db_client_used(struct dir_db *db, const char *name, char *err, size_t errlen)
+enum dir_rc dir_db_client_used(struct dir_db *db, const char *name, long long at, char *err,
+                               size_t errlen)
 {
     struct atx t = {.err = err, .errlen = errlen};
-    const char *p[] = {name};
+    char ats[24];
+    snprintf(ats, sizeof ats, "%lld", at);
+    const char *p[] = {name, ats};
     if (!(t.c = dir_dbi_acquire(db, err, errlen))) return DIR_ERR_DB;
     PGresult *r = aq(&t,
                      "INSERT INTO api_client_use (client_id, last_used_at) "
-                     "SELECT id, now() FROM api_client WHERE name = $1 "
-                     "ON CONFLICT (client_id) DO UPDATE SET last_used_at = EXCLUDED.last_used_at",
-                     1, p);
+                     "SELECT id, to_timestamp($2::bigint) FROM api_client WHERE name = $1 "
+                     "ON CONFLICT (client_id) DO UPDATE SET last_used_at = "
+                     "greatest(api_client_use.last_used_at, EXCLUDED.last_used_at)",
+                     2, p);
     PQclear(r);
     dir_dbi_release(db, t.c);
     return t.rc;

@@ -1,5 +1,6 @@
 /* dir_refresh.c - the refresher thread and the published snapshot pointer. */
 #include "dir_refresh.h"
+#include "dir_admin.h"
 #include "dir_log.h"
 #include "dir_mem.h"
 
@@ -126,6 +127,7 @@ static void *loop(void *arg)
             failing = false;
             backoff_ms = r->refresh_ms;
         }
+        if (!rc) dir_admin_flush_uses(r->db, false); /* API clients' last use, noted by requests */
     }
     dir_db_listener_close(lis);
     return NULL;

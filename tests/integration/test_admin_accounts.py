@@ -158,3 +158,16 @@ def test_staff_roles_are_listed_for_admins(admind):
     assert admin(admind, "PUT", "/v1/admin/staff-roles/somchai.j", {"role": None})[0] == 200
     s, _, lst = admin(admind, "GET", "/v1/admin/staff-roles")
     assert not [x for x in lst["items"] if x["username"] == "somchai.j"]
+
+
+def test_last_use_reaches_postgresql_without_anyone_listing(admind):
+    # Requests only note the use in memory; the refresher thread writes it within seconds.
+    s, _, c = admin(admind, "POST", "/v1/admin/api-clients", {"name": "use-me-quietly", "role": "caseworker"})
+    assert s == 201
+    ok, _ = wait_for(lambda: admin(admind, "GET", "/v1/people?limit=1", key=c["secret"])[0] == 200,
+                     timeout=15)
+    assert ok
+    ok, _ = wait_for(lambda: psql(admind.db_url, "SELECT count(*) FROM api_client_use u JOIN "
+                                  "api_client c ON c.id = u.client_id WHERE c.name = "
+                                  "'use-me-quietly'") == "1", timeout=20, step=0.5)
+    assert ok

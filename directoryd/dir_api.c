@@ -1,5 +1,6 @@
 /* dir_api.c - routes, parameter validation and authentication for the JSON read API. */
 #include "dir_api.h"
+#include "dir_admin.h"
 #include "dir_auth.h"
 #include "dir_entry.h"
 #include "dir_filter.h"
@@ -750,6 +751,7 @@ static bool authenticate(struct call *c, struct dir_sessions *sessions, bool coo
         c->role = cl->role;
         c->client = cl->name;
         c->kind = "api_client";
+        dir_admin_client_used(cl->name); /* the admin's "last use" (memory only) */
         return true;
     }
     struct dir_problem p;
@@ -1023,6 +1025,12 @@ static const struct dir_route routes[] = {
     /* vcard: the .vcf downloads (the same checks and visibility as the JSON above) */
     {READ, "/v1/organizations/{id}/vcard", ANON, CACHE | VCARD, r_org, "vcard", 0},
     {READ, "/v1/people/{id}/vcard", CASEWORKER, CACHE | VCARD, r_person, "vcard", 0},
+    {READ, "/v1/admin/staff-roles", ADMIN, DB, dir_admin_route_staff_roles, NULL, 0}, /* uiadmin */
+    /* uiadmin: local accounts managed by admins (dir_admin.c) */
+    {READ | POST, "/v1/admin/accounts", ADMIN, DB, dir_admin_route_accounts, NULL, 0},
+    {POST, "/v1/admin/accounts/{username}/password", ADMIN, DB, dir_admin_route_accounts, "password", 0},
+    {POST, "/v1/admin/accounts/{username}/disable", ADMIN, DB, dir_admin_route_accounts, "disable", 0},
+    {POST, "/v1/admin/accounts/{username}/enable", ADMIN, DB, dir_admin_route_accounts, "enable", 0},
     {READ | POST, "/v1/admin/sync", ADMIN, DB | DIR_ROUTE_PREFIX | DIR_ROUTE_OWN_CHECKS, r_sync,
      NULL, 0}, /* and /v1/admin/sync/runs */
     /* --- hsds: the HSDS 3.0 read API (dir_hsds_api.c; "/hsds/" is routed as "/hsds") --- */

@@ -119,7 +119,7 @@ enum dir_rc dir_db_audit(struct dir_db *db, const char *entity, const char *enti
                          char **json_out, char *err, size_t errlen);
 
 /* API clients as a JSON array string (caller frees): name, role, created_at, expires_at,
- * revoked_at. Never the secret or its hash. */
+ * revoked_at, last_used_at (null when never used). Never the secret or its hash. */
 enum dir_rc dir_db_list_clients(struct dir_db *db, char **json_out, char *err, size_t errlen);
 /* Creates client NAME (DIR_ERR_STATE if the name is taken) with an audit row. EXPIRES is an
  * ISO 8601 time or NULL. */
@@ -323,5 +323,34 @@ enum dir_rc dir_db_sync_tx_run_add(struct dir_db_sync *tx, long long run_id, con
 /* Commits (COMMIT true and no failure) or rolls back, releases the connection and frees TX.
  * Returns the first failure (with ERR), or DIR_ERR_DB if the commit failed. */
 enum dir_rc dir_db_sync_end(struct dir_db_sync *tx, bool commit, char *err, size_t errlen);
+
+/* ---- local accounts and API clients' use (dir_db_admin.c) ---- */
+
+/* Local accounts as a JSON array string (caller frees): username, display_name, role,
+ * disabled, disabled_at, created_at, updated_at. Never the password hash. */
+enum dir_rc dir_db_accounts_list(struct dir_db *db, char **json_out, char *err, size_t errlen);
+/* Creates local account USERNAME with the argon2id HASH (DIR_ERR_STATE when the name is
+ * taken), audited 'create'; *JSON_OUT is its JSON (caller frees). DISPLAY_NAME may be NULL. */
+enum dir_rc dir_db_account_create(struct dir_db *db, const struct dir_db_actor *actor,
+                                  const char *username, const char *hash, const char *role,
+                                  const char *display_name, char **json_out, char *err,
+                                  size_t errlen);
+/* Sets USERNAME's password HASH (DIR_ERR_NOTFOUND when none), audited 'password' without
+ * the hash; *JSON_OUT is the account's JSON (caller frees). */
+enum dir_rc dir_db_account_password(struct dir_db *db, const struct dir_db_actor *actor,
+                                    const char *username, const char *hash, char **json_out,
+                                    char *err, size_t errlen);
+/* Disables (DISABLED) or enables USERNAME, audited 'disable' / 'enable'; *JSON_OUT as above. */
+enum dir_rc dir_db_account_disable(struct dir_db *db, const struct dir_db_actor *actor,
+                                   const char *username, bool disabled, char **json_out,
+                                   char *err, size_t errlen);
+/* Staff roles set by admins as a JSON array string (caller frees): username, role, set_by,
+ * updated_at, and the synced person of that username (person_id, name_th, name_en; null
+ * when none). */
+enum dir_rc dir_db_staff_roles_list(struct dir_db *db, char **json_out, char *err, size_t errlen);
+/* Notes that API client NAME was last used at AT (Unix seconds; an earlier time never
+ * replaces a later one) in api_client_use (no change-log row). */
+enum dir_rc dir_db_client_used(struct dir_db *db, const char *name, long long at, char *err,
+                               size_t errlen);
 
 #endif

@@ -467,8 +467,9 @@ enum dir_rc dir_db_list_clients(struct dir_db *db, char **json_out, char *err, s
         return DIR_ERR_DB;
     PGresult *r = q(&t,
                     "SELECT coalesce(jsonb_agg(jsonb_build_object('name', name, 'role', role, "
-                    "'created_at', created_at, 'expires_at', expires_at, 'revoked_at', revoked_at) "
-                    "ORDER BY name), '[]')::text FROM api_client",
+                    "'created_at', created_at, 'expires_at', expires_at, 'revoked_at', revoked_at, "
+                    "'last_used_at', u.last_used_at) ORDER BY name), '[]')::text "
+                    "FROM api_client c LEFT JOIN api_client_use u ON u.client_id = c.id",
                     0, NULL);
     if (r)
         *json_out = dir_xstrdup(PQgetvalue(r, 0, 0));
@@ -604,7 +605,7 @@ enum dir_rc dir_db_put_local_account(struct dir_db *db, const char *username, co
     PGresult *r = one(db, &t,
                       "INSERT INTO local_account (username, password_hash, role) VALUES ($1, $2, $3) "
                       "ON CONFLICT (username) DO UPDATE SET password_hash = EXCLUDED.password_hash, "
-                      "role = EXCLUDED.role, disabled = false, updated_at = now()",
+                      "role = EXCLUDED.role, disabled = false, disabled_at = NULL, updated_at = now()",
                       3, p);
     PQclear(r);
     return t.rc;

@@ -2,6 +2,7 @@
  * thread that builds derived views (the LDAP face's) of each new version off the
  * refresher's path. */
 #include "dir_refresh.h"
+#include "dir_admin.h"
 #include "dir_log.h"
 #include "dir_mem.h"
 
@@ -214,6 +215,7 @@ static void *loop(void *arg)
             failing = false;
             backoff_ms = r->refresh_ms;
         }
+        if (!rc) dir_admin_flush_uses(r->db, false); /* API clients' last use, noted by requests */
     }
     dir_db_listener_close(lis);
     return NULL;

@@ -668,3 +668,14 @@ enum dir_rc dir_session_hash_password(const char *password, char *hash, size_t n
         return DIR_ERR_LIMIT;
     return DIR_OK;
 }
+
+enum dir_rc dir_session_end_all(struct dir_db *db, const char *username, long long *seq,
+                                char *err, size_t errlen)
+{
+    /* The same mark as a logout, kept as long as the longest session can last (720 h). */
+    char mark[2 + 2 * 64 + 24], uhex[2 * 64 + 1];
+    user_hex(username, uhex);
+    snprintf(mark, sizeof mark, "u.%s.%lld", uhex, now_ms());
+    return dir_db_revoke_session(db, mark, (long long)time(NULL) + 720LL * 3600, seq, err,
+                                 errlen);
+}

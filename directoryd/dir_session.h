@@ -98,4 +98,9 @@ enum dir_rc dir_session_logout(struct dir_sessions *s, const struct dir_session_
 /* Hashes PASSWORD for a local account (argon2id); HASH needs 128 bytes. */
 enum dir_rc dir_session_hash_password(const char *password, char *hash, size_t n);
 
+/* Ends every session of USERNAME issued until now, on every daemon (a logout mark, as
+ * dir_session_logout; used when an admin sets a new password). *SEQ is the change to wait for. */
+enum dir_rc dir_session_end_all(struct dir_db *db, const char *username, long long *seq,
+                                char *err, size_t errlen);
+
 #endif

@@ -94,6 +94,14 @@ static json_t *tally_details(const struct tally *t, json_t *extra)
     return d;
 }
 
+/* The counts N as a new JSON object. */
+static json_t *counts_json(const struct dir_db_sync_counts *n)
+{
+    return json_pack("{s:i,s:i,s:i,s:i,s:i,s:i,s:i}", "created", n->created, "updated",
+                     n->updated, "deactivated", n->deactivated, "reactivated", n->reactivated,
+                     "relinked", n->relinked, "unchanged", n->unchanged, "skipped", n->skipped);
+}
+
 /* At most DIR_SYNC_LIST_CAP of PEOPLE (a new reference). */
 static json_t *capped(json_t *people)
 {
@@ -476,6 +484,17 @@ enum dir_rc dir_sync_apply_run(struct dir_sync *s, const struct dir_sync_req *re
     json_object_set_new(extra, "would_deactivate", json_integer(nmiss));
     json_object_set_new(extra, "synced_before", json_integer(total));
     if (refuse && !req->dry_run) {
+        /* What a forced run would do (for the admin deciding on it): the same work as a dry
+         * run, in this transaction, rolled back below. */
+        if (!apply_changes(tx, in, missing, cands, false, true, &t)) {
+            t.n.unchanged += confirmed;
+            json_t *lists = tally_details(&t, NULL); /* shares T's lists, cleared below */
+            json_t *w = json_deep_copy(lists);
+            json_decref(lists);
+            json_object_set_new(w, "counts", counts_json(&t.n));
+            json_object_set_new(extra, "would", w);
+        }
+        tally_clear(&t); /* the refused run itself did nothing */
         dir_db_sync_end(tx, false, err, sizeof err);
         tx = NULL;
         json_object_set_new(extra, "would_deactivate_people", capped(missing));

@@ -1,6 +1,7 @@
 /* dir_write.c - the HTTP side of writes (see dir_write.h): routes, roles, If-Match, the
  * PostgreSQL write and the answer; the body checks are in dir_write_check.c. */
 #include "dir_write.h"
+#include "dir_admin.h"
 #include "dir_log.h"
 #include "dir_mem.h"
 #include "dir_problem.h"
@@ -352,6 +353,7 @@ static void clients(struct job *j, const char *method, const char *name, const c
     struct dir_db_actor actor = {j->who->kind, j->who->name, j->who->address};
     if ((strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) && !name) {
         char *rows = NULL;
+        dir_admin_flush_uses(j->env->db, true); /* the last uses noted here, written first */
         enum dir_rc rc = dir_db_list_clients(j->env->db, &rows, err, sizeof err);
         if (rc) return db_failed(j, rc, err);
         j->resp->status = 200;

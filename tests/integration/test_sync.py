@@ -374,10 +374,18 @@ def test_mass_deletion_is_refused_then_forced(city, db, workdir):
     assert counts(run) == {"created": 0, "updated": 0, "deactivated": 0, "unchanged": 0, "skipped": 0}
     assert active_synced(db) == active
     assert psql(db, "SELECT max(seq) FROM change_log") == seq
+    # What a forced run would do is in the refused run (for the admin screen), person by
+    # person; the refused run's own lists stay empty.
+    would = run["details"]["would"]
+    assert would["counts"]["deactivated"] == len(gone) and would["counts"]["created"] == 0
+    assert sorted(x["username"] for x in would["deactivated"]) == sorted("bma%05d" % i for i in gone)
+    assert run["details"]["deactivated"] == [] and run["details"]["created"] == []
     p = sync(city, db, workdir, "--full", "--force")
     assert p.returncode == 0, p.stdout + p.stderr
     run = last_run(db)
     assert run["status"] == "ok" and run["deactivated"] == len(gone)
+    assert run["deactivated"] == would["counts"]["deactivated"]
+    assert run["unchanged"] == would["counts"]["unchanged"]
     assert active_synced(db) == active - len(gone)
 
 

@@ -29,6 +29,10 @@ const routes = [
     // uiwork: the coordinators' worklists
     [/^\/work\/verify\/?$/, () => import('./views/work_verify.js')],
     [/^\/work\/reports\/?$/, () => import('./views/work_reports.js')],
+    // uiadmin: the admin screens
+    [/^\/admin\/sync\/?$/, () => import('./views/adminsync.js')],
+    [/^\/admin\/clients\/?$/, () => import('./views/adminclients.js')],
+    [/^\/admin\/accounts\/?$/, () => import('./views/adminaccounts.js')],
 ];
 
 let token = 0;

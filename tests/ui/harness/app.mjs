@@ -211,3 +211,44 @@ export async function closeReport(page, item, { resolution, note }) {
   const label = resolution === 'fixed' ? /^(แก้ไขแล้ว|Fixed)$/ : /^(ไม่ใช่ข้อผิดพลาด|Not a mistake)$/;
   await item.getByRole('button', { name: label }).click();
 }
+
+// --- uiadmin: the admin screens (/admin/sync, /admin/clients, /admin/accounts) ---
+import { execFileSync } from 'node:child_process';
+
+// Signs in on /login?next=PATH as LOGIN and waits for PATH's heading (H1, a string or RegExp).
+export async function signInTo(page, path, login, h1) {
+  await page.goto(`/login?next=${encodeURIComponent(path)}`);
+  await page.getByLabel(/ชื่อผู้ใช้|Username/).fill(login.username);
+  await page.getByLabel(/รหัสผ่าน|Password/).fill(login.password);
+  await page.getByRole('main').getByRole('button', { name: /เข้าสู่ระบบ|Sign in/ }).click();
+  await expect(page.getByRole('heading', { level: 1, name: h1 })).toBeVisible();
+}
+
+// The city LDAP the stack's directoryd syncs from ({uri, base, adminDn, adminPw}), or null when
+// the tests run against a server started elsewhere (DIRECTORYD_UI_URL without the harness).
+export function cityLdap() {
+  const v = process.env.DIRECTORYD_UI_CITY_LDAP;
+  return v ? JSON.parse(v) : null;
+}
+
+export function cityAdd(city, ldif) {
+  execFileSync('ldapadd', ['-x', '-H', city.uri, '-D', city.adminDn, '-w', city.adminPw], { input: ldif, stdio: ['pipe', 'ignore', 'pipe'] });
+}
+
+export function cityDelete(city, uids) {
+  execFileSync('ldapdelete', ['-x', '-H', city.uri, '-D', city.adminDn, '-w', city.adminPw,
+    ...uids.map((u) => `uid=${u},ou=people,${city.base}`)], { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+// On /admin/sync: clicks the button NAME (ซิงก์ตอนนี้, ทดลองซิงก์..., บังคับ...) and waits
+// until the screen says the run finished.
+export async function syncAndWait(page, name) {
+  const status = page.locator('.sync-controls [role=status]');
+  await page.getByRole('button', { name }).click();
+  await expect(status).toContainText('ซิงก์เสร็จแล้ว', { timeout: 60_000 });
+}
+
+// The last-run panel's count NAME (created, updated, deactivated, ...) as shown.
+export function lastRunCount(page, name) {
+  return page.locator(`.sync-last [data-count=${name}] dd`);
+}

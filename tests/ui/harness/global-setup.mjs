@@ -8,5 +8,6 @@ export default async function globalSetup() {
   const s = await startStack();
   process.env.DIRECTORYD_UI_URL = s.baseURL;
   process.env.DIRECTORYD_UI_DB = s.dbURL;
+  process.env.DIRECTORYD_UI_CITY_LDAP = JSON.stringify(s.cityLdap); // uiadmin: the sync's slapd
   return async () => { await s.stop(); };
 }

@@ -29,7 +29,39 @@ export const LOGINS = {
   // uiwork: its own caseworker (reports) and an admin (the admin links)
   workCaseworker: { username: 'ui.work.caseworker', password: 'ui-work-caseworker-pass-1' },
   workAdmin: { username: 'ui.work.admin', password: 'ui-work-admin-pass-1' },
+  admin: { username: 'ui.admin', password: 'ui-admin-pass-0001' }, // uiadmin: a local admin
 };
+
+// uiadmin: the city LDAP staff directoryd syncs from (harness/cityldap.py starts the slapd).
+// Only the admin screens' tests (specs/uiadmin*.spec.mjs) look at them or change them.
+export const CITY_STAFF = [
+  ['ui.sync01', 'ทดสอบซิงก์ หนึ่ง', 'Syncone'], ['ui.sync02', 'ทดสอบซิงก์ สอง', 'Synctwo'],
+  ['ui.sync03', 'ทดสอบซิงก์ สาม', 'Syncthree'], ['ui.sync04', 'ทดสอบซิงก์ สี่', 'Syncfour'],
+  ...[1, 2, 3, 4, 5, 6].map((n) => [`ui.mass0${n}`, `ทดสอบลบหมู่ คนที่ ${n}`, `Mass${n}`]),
+];
+
+export function cityLdif(uid, cn, sn, base) {
+  return `dn: uid=${uid},ou=people,${base}\nobjectClass: inetOrgPerson\nuid: ${uid}\ncn: ${cn}\nsn: ${sn}\n` +
+    `displayName: ${cn}\nmail: ${uid}@bangkok.go.th\ntelephoneNumber: 02 224 ${String(4000 + uid.length).padStart(4, '0')}\n` +
+    `userPassword: ${uid}-city-pass\n\n`;
+}
+
+// Starts the city LDAP with CITY_STAFF in TMP; answers {uri, pid, base, admin_dn, admin_pw, env}.
+function startCityLdap(tmp) {
+  const info = JSON.parse(run('python3', [path.join(here, 'cityldap.py'), 'start', tmp]).trim().split('\n').pop());
+  const ldif = CITY_STAFF.map(([uid, cn, sn]) => cityLdif(uid, cn, sn, info.base)).join('');
+  execFileSync('ldapadd', ['-x', '-H', info.uri, '-D', info.admin_dn, '-w', info.admin_pw], { input: ldif, stdio: ['pipe', 'ignore', 'pipe'] });
+  return info;
+}
+
+async function stopPid(pid) {
+  try { process.kill(pid, 'SIGTERM'); } catch { return; }
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    try { process.kill(pid, 0); } catch { return; }
+    await sleep(50);
+  }
+}
 
 export function freePort() {
   return new Promise((resolve, reject) => {
@@ -78,8 +110,10 @@ export async function startStack({ bin = process.env.DIRECTORYD_BIN || path.join
   const pgPort = await freePort();
   let proc = null;
   let pgStarted = false;
-  const cleanup = () => {
+  let city = null;
+  const cleanup = async () => {
     if (pgStarted) { try { run(PGCTL, ['stop', pgData]); } catch (e) { console.error(String(e)); } }
+    if (city) await stopPid(city.pid);
     fs.rmSync(tmp, { recursive: true, force: true });
   };
   try {
@@ -92,7 +126,7 @@ export async function startStack({ bin = process.env.DIRECTORYD_BIN || path.join
     run(bin, ['api-client', 'ui-admin', 'admin'], { ...env, DIRECTORYD_CLIENT_SECRET: LOGINS.adminKey });
     run(bin, ['api-client', 'ui-coordinator', 'coordinator'], { ...env, DIRECTORYD_CLIENT_SECRET: LOGINS.coordinatorKey });
     for (const [role, acc] of [...LOGINS.caseworkers.map((c) => ['caseworker', c]), ['coordinator', LOGINS.coordinator],
-      ['caseworker', LOGINS.workCaseworker], ['admin', LOGINS.workAdmin]]) {
+      ['caseworker', LOGINS.workCaseworker], ['admin', LOGINS.workAdmin], ['admin', LOGINS.admin]]) {
       run(bin, ['local-account', acc.username, role], { ...env, DIRECTORYD_ACCOUNT_PASSWORD: acc.password });
     }
     const httpPort = await freePort();
@@ -101,8 +135,11 @@ export async function startStack({ bin = process.env.DIRECTORYD_BIN || path.join
     const log = fs.openSync(logPath, 'w');
     const args = ['serve'];
     if (process.env.DIRECTORYD_UI_WEBUI_DIR) args.push('--webui-dir', process.env.DIRECTORYD_UI_WEBUI_DIR);
+    city = startCityLdap(tmp);
+    // Synced on demand only (the admin screens' tests start every run): one a day otherwise.
+    const syncEnv = { ...city.env, DIRECTORYD_SYNC_MODE: 'syncrepl', DIRECTORYD_SYNC_INTERVAL_S: '86400', DIRECTORYD_SYNC_MAX_DEACTIVATE_PCT: '10' };
     proc = spawn(bin, args, {
-      env: { ...process.env, ...env, DIRECTORYD_HTTP_PORT: String(httpPort), DIRECTORYD_LDAP_PORT: String(ldapPort), DIRECTORYD_REFRESH_MS: '100' },
+      env: { ...process.env, ...env, ...syncEnv, DIRECTORYD_HTTP_PORT: String(httpPort), DIRECTORYD_LDAP_PORT: String(ldapPort), DIRECTORYD_REFRESH_MS: '100' },
       stdio: ['ignore', log, log],
     });
     fs.closeSync(log);
@@ -121,13 +158,14 @@ export async function startStack({ bin = process.env.DIRECTORYD_BIN || path.join
       const text = fs.readFileSync(logPath, 'utf8');
       if (!problem && proc.exitCode !== 0) problem = `directoryd exited ${proc.exitCode ?? proc.signalCode}`;
       if (/ERROR: AddressSanitizer|runtime error:/.test(text)) problem = 'sanitizer report in directoryd.log';
-      cleanup();
+      await cleanup();
       if (problem) throw new Error(`${problem} (see ${logPath}):\n${text.slice(-4000)}`);
     };
-    return { baseURL, dbURL, logPath, stop };
+    const cityLdap = { uri: city.uri, base: city.base, adminDn: city.admin_dn, adminPw: city.admin_pw };
+    return { baseURL, dbURL, logPath, cityLdap, stop };
   } catch (e) {
     if (proc && proc.exitCode === null) proc.kill('SIGKILL');
-    cleanup();
+    await cleanup();
     throw e;
   }
 }
@@ -137,7 +175,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   const s = await startStack();
   console.log(`directoryd: ${s.baseURL}/  (Ctrl-C stops it)\n  psql '${s.dbURL}'\n` +
     `  tests against it: DIRECTORYD_UI_URL=${s.baseURL} DIRECTORYD_UI_DB=${s.dbURL} npx playwright test\n` +
-    `  admin key: ${LOGINS.adminKey}\n  caseworker: ${LOGINS.caseworkers[0].username} / ${LOGINS.caseworkers[0].password}\n  coordinator: ${LOGINS.coordinator.username} / ${LOGINS.coordinator.password}`);
+    `  admin key: ${LOGINS.adminKey}\n  admin: ${LOGINS.admin.username} / ${LOGINS.admin.password}\n  city LDAP: ${s.cityLdap.uri}\n  caseworker: ${LOGINS.caseworkers[0].username} / ${LOGINS.caseworkers[0].password}\n  coordinator: ${LOGINS.coordinator.username} / ${LOGINS.coordinator.password}`);
   const done = async () => { await s.stop().catch((e) => console.error(String(e))); process.exit(0); };
   process.on('SIGINT', done);
   process.on('SIGTERM', done);

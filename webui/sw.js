@@ -6,9 +6,10 @@
 // API answers are NOT handled here: the page itself keeps the last 20 answers and pages it
 // showed (Cache Storage "dird-pages", only when nobody is signed in; memory otherwise) and
 // reads them back when offline (app/api.js). Logging out deletes "dird-pages".
-// Bump VERSION when the list of shell files changes.
+// Bump VERSION when the list of shell files changes. Staff screens (editors, worklists, admin,
+// import, print) are not kept: they need the server anyway, and the first view stays small.
 
-const VERSION = 'v1';
+const VERSION = 'v2';
 const SHELL = `dird-shell-${VERSION}`;
 const KEEP = new Set([SHELL, 'dird-pages', 'dird-ref']);
 const TIMEOUT_MS = 4000;
@@ -45,10 +46,10 @@ const FILES = [
     '/app/views/person.js',
     '/app/views/login.js',
     '/app/views/notfound.js',
-    // uiwork: the coordinators' worklists
-    '/app/work.js',
-    '/app/views/work_verify.js',
-    '/app/views/work_reports.js',
+    // what those views import: vCard links, and the coordinators' buttons on org/person pages
+    '/app/vcard.js',
+    '/app/staffctl.js',
+    '/app/editkit.js',
 ];
 const SHELL_PATHS = new Set(FILES);
 

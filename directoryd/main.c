@@ -11,6 +11,7 @@
 #include "dir_entry.h"
 #include "dir_hours.h"
 #include "dir_http.h"
+#include "dir_import.h"
 #include "dir_ldap.h"
 #include "dir_log.h"
 #include "dir_rate.h"
@@ -66,6 +67,12 @@ static void usage(FILE *out)
             "                        safety limits would refuse, --relink (after the city\n"
             "                        LDAP was rebuilt) moves each new LDAP identity to the\n"
             "                        synced person with its username or e-mail\n"
+            "  import KIND FILE [--dry-run] [--encoding E] [--delimiter D]\n"
+            "                        import a CSV file of organizations, people or\n"
+            "                        communities (docs/import.md); --dry-run reports per\n"
+            "                        line what would happen and writes nothing\n"
+            "  export csv KIND [--out FILE]\n"
+            "                        write KIND as CSV in the import template's columns\n"
             "  version               print the version\n\n",
             DIR_VERSION);
     dir_cfg_print_help(out);
@@ -467,6 +474,11 @@ int main(int argc, char **argv)
         return cmd_local_account(&ctx, argv[2], argv[3]);
     if (strcmp(cmd, "sync") == 0)
         return cmd_sync(&ctx, npos - 1, argv + 2);
+    /* csvimport: CSV import and export (dir_import_cli.c). */
+    if (strcmp(cmd, "import") == 0)
+        return dir_import_cli_import(&ctx.cfg, npos - 1, argv + 2);
+    if (strcmp(cmd, "export") == 0 && npos >= 2 && strcmp(argv[2], "csv") == 0)
+        return dir_import_cli_export(&ctx.cfg, npos - 2, argv + 3);
     if (strcmp(cmd, "version") == 0) {
         printf("directoryd %s\n", DIR_VERSION);
         return 0;

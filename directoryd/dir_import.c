@@ -164,10 +164,7 @@ static bool on_record(void *arg, int line, char **fields, int nfields)
         if (r->hdr_text[c]) w->cells[c] = "";
     for (int i = 0; i < nfields && i < r->nfields; i++)
         if (r->hdr[i] >= 0) {
-            char *v = dir_import_trim(fields[i]);
-            /* An exported cell neutralised against formulas: the apostrophe goes. */
-            if (v[0] == '\'' && strchr("=+-@", v[1]) && v[1]) v++;
-            w->cells[r->hdr[i]] = dir_arena_strdup(r->a, v);
+            w->cells[r->hdr[i]] = dir_arena_strdup(r->a, dir_import_trim(fields[i]));
         }
     if (nfields > r->nfields)
         line_error(r, line, NULL, NULL, "แถวนี้มีช่องมากกว่าหัวคอลัมน์",
@@ -333,7 +330,7 @@ static int field_col(struct rowjob *j, const char *field)
 
 /* Builds, matches and checks one row into OUT (entity NULL when it has errors); adds its
  * report line. */
-static void do_row(struct run *r, const struct row *w, struct dir_db_import_row *out)
+static void do_row(struct run *r, struct row *w, struct dir_db_import_row *out)
 {
     const struct dir_model *m = r->m;
     struct rowjob j = {.r = r, .w = w, .errs = json_array(), .body = json_object()};
@@ -344,11 +341,16 @@ static void do_row(struct run *r, const struct row *w, struct dir_db_import_row 
     int found = -1; /* index of the matched row in the snapshot */
     memset(out, 0, sizeof *out);
 
-    for (int c = 0; c < r->ncols; c++)
-        if (w->cells[c] && formula(w->cells[c]))
+    for (int c = 0; c < r->ncols; c++) {
+        char *v = w->cells[c];
+        if (v && formula(v))
             row_error(&j, c, "ขึ้นต้นด้วย = + - @ เหมือนสูตรสเปรดชีต: ลบออกหรือขึ้นต้นด้วย '",
                       "starts with = + - @ like a spreadsheet formula: remove it or start "
                       "the cell with '");
+        /* A cell marked as text (as the export neutralises them): the apostrophe goes. */
+        else if (v && v[0] == '\'' && v[1] && strchr("=+-@", v[1]))
+            w->cells[c] = v + 1;
+    }
 
     /* Matching: id or code, else ref, else Thai name + district. */
     const char *id = cell(r, w, org || person ? "id" : "code");
@@ -423,8 +425,11 @@ static void do_row(struct run *r, const struct row *w, struct dir_db_import_row 
             if (create && *v) json_object_set_new(j.body, col->key, json_string(v));
             break;
         case CT_TEXT:
-            if (*v) json_object_set_new(j.body, col->key, json_string(v));
-            else if (!create) json_object_set_new(j.body, col->key, json_null());
+            if (*v)
+                json_object_set_new(j.body, col->key, json_string(v));
+            else if (!create && !(org && strcmp(col->key, "area") == 0 && m->orgs[found].area < 0))
+                json_object_set_new(j.body, col->key, json_null()); /* (a place never known
+                                                                       stays unknown) */
             break;
         case CT_NUM:
         case CT_YEAR:

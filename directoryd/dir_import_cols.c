@@ -159,13 +159,22 @@ json_t *dir_import_codes(const char *s)
     return a;
 }
 
-/* Cuts a trailing " <open>...<close>" off S (in place); the inside, or NULL. */
+/* Cuts a trailing " <open>...<close>" off S (in place), brackets nested inside counted;
+ * the inside, or NULL. */
 static char *cut_suffix(char *s, char open, char close)
 {
     size_t n = strlen(s);
     if (n < 2 || s[n - 1] != close) return NULL;
-    char *o = strrchr(s, open);
-    if (!o) return NULL;
+    int depth = 0;
+    char *o = NULL;
+    for (size_t i = n; i-- > 0;) {
+        if (s[i] == close) depth++;
+        else if (s[i] == open && --depth == 0) {
+            o = s + i;
+            break;
+        }
+    }
+    if (!o || o == s) return NULL;
     s[n - 1] = '\0';
     *o = '\0';
     dir_import_trim(s);

@@ -42,3 +42,4 @@ BEGIN
         RETURN QUERY SELECT dir_area_json(code) FROM area WHERE kind = 'community' ORDER BY code;
     END IF;
 END $$;
+ALTER FUNCTION dir_import_export(text) SET enable_seqscan = off;

@@ -20,16 +20,6 @@ ALTER TABLE audit ADD COLUMN import_id bigint REFERENCES import(id)
     DEFAULT nullif(current_setting('directoryd.import_id', true), '')::bigint;
 CREATE INDEX audit_import_idx ON audit(import_id) WHERE import_id IS NOT NULL;
 
--- An entity's audit JSON without what every write moves (version, updated_at) and the
--- contact points' row identities (their order is kept): equal before and after = unchanged.
-CREATE FUNCTION dir_import_norm(j jsonb) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
-    SELECT (j - 'version' - 'updated_at') || CASE WHEN j ? 'contacts' THEN jsonb_build_object(
-        'contacts', coalesce((SELECT jsonb_agg(c - 'id' - 'version' - 'created_at' - 'updated_at' - 'demo' - 'position'
-                                               ORDER BY n)
-                              FROM jsonb_array_elements(j -> 'contacts') WITH ORDINALITY AS x(c, n)),
-                             '[]'::jsonb)) ELSE '{}'::jsonb END
-$$;
-
 -- What the CSV export reads: one entity's JSON per row (dir_org_json / dir_person_json /
 -- dir_area_json), in key order.
 CREATE FUNCTION dir_import_export(k text) RETURNS SETOF jsonb LANGUAGE plpgsql STABLE AS $$

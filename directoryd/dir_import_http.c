@@ -5,6 +5,7 @@
 #include "dir_import_int.h"
 #include "dir_log.h"
 #include "dir_refresh.h"
+#include "dir_text.h"
 #include "dir_write.h"
 
 #include <math.h>
@@ -221,9 +222,22 @@ void dir_import_route_post(struct dir_route_ctx *x)
         dir_problem_respond(&p, dir_http_path(x->req), x->resp);
         return;
     }
+    /* The file's name, percent-encoded by browsers (Thai names): decoded, kept if UTF-8. */
     char fname[256];
     const char *fn = dir_http_header(x->req, "X-File-Name");
-    snprintf(fname, sizeof fname, "%s", fn && *fn ? fn : "import.csv");
+    size_t k = 0;
+    for (const char *q = fn ? fn : ""; *q && k + 1 < sizeof fname; q++) {
+        unsigned hi, lo;
+        if (q[0] == '%' && sscanf(q + 1, "%1x%1x", &hi, &lo) == 2) {
+            fname[k++] = (char)(hi << 4 | lo);
+            q += 2;
+        } else {
+            fname[k++] = *q;
+        }
+    }
+    fname[k] = '\0';
+    if (!k || !dir_text_utf8_valid(fname, k) || memchr(fname, '/', k))
+        snprintf(fname, sizeof fname, "import.csv");
     struct dir_import_opts o = {.kind = dir_http_arg(x->req, "kind"),
                                 .file_name = fname,
                                 .dry_run = truthy(dir_http_arg(x->req, "dry_run")),

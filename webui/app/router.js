@@ -13,6 +13,7 @@ const routes = [
     [/^\/org\/([^/]+)\/?$/, () => import('./views/org.js')],
     [/^\/person\/([^/]+)\/?$/, () => import('./views/person.js')],
     [/^\/login\/?$/, () => import('./views/login.js')],
+    [/^\/import\/?$/, () => import('./views/import.js')], // csvimport
 ];
 
 let token = 0;

@@ -97,15 +97,15 @@ struct run {
     const char *kind;
     const struct dir_import_col *cols;
     int ncols;
-    int hdr[DIR_CSV_MAX_FIELDS]; /* file field -> column index (-1: none) */
+    int hdr[DIR_CSV_MAX_FIELDS];    /* file field -> column index (-1: none) */
     const char *hdr_text[MAX_COLS]; /* column index -> header as written */
     int nfields;
     struct row *rows;
     int nrows, cap;
     bool too_many;
     struct dir_arena *a;
-    json_t *lines;   /* the report's lines */
-    int nerrors;     /* lines with errors */
+    json_t *lines; /* the report's lines */
+    int nerrors;   /* lines with errors */
     struct smap byname, byref, seen;
 };
 
@@ -366,7 +366,8 @@ static void do_row(struct run *r, struct row *w, struct dir_db_import_row *out)
         snprintf(key, sizeof key, "id\x1f%s", id);
     } else if (id && *id) {
         int a = dir_model_area(m, id);
-        if (a >= 0 && m->areas[a].kind == DIR_AREA_COMMUNITY) found = a;
+        if (a >= 0 && m->areas[a].kind == DIR_AREA_COMMUNITY)
+            found = a;
         else if (a >= 0)
             row_error(&j, col_of(r, "code"), "รหัสนี้ไม่ใช่ชุมชน", "this code is not a community");
         snprintf(key, sizeof key, "id\x1f%s", id);
@@ -487,17 +488,22 @@ static void do_row(struct run *r, struct row *w, struct dir_db_import_row *out)
             break;
         }
     }
-    if (any_contact) json_object_set_new(j.body, "contacts", j.contacts);
-    else json_decref(j.contacts);
+    if (any_contact)
+        json_object_set_new(j.body, "contacts", j.contacts);
+    else
+        json_decref(j.contacts);
 
     /* The API's own checks, when the row could be read. */
     struct dir_write_check *ck = dir_xcalloc(1, sizeof *ck);
     if (json_array_size(j.errs) == 0) {
         ck->m = m;
         if (!create) {
-            if (org) ck->w.id = m->orgs[found].id;
-            else if (person) ck->w.id = m->people[found].id;
-            else ck->w.code = m->areas[found].code;
+            if (org)
+                ck->w.id = m->orgs[found].id;
+            else if (person)
+                ck->w.id = m->people[found].id;
+            else
+                ck->w.code = m->areas[found].code;
         }
         dir_write_check(ck, j.body, entity, create ? "create" : "update", ldap);
         for (int e = 0; e < ck->prob.nerrors; e++)
@@ -514,8 +520,7 @@ static void do_row(struct run *r, struct row *w, struct dir_db_import_row *out)
         /* Keep the write: its strings into the arena, its lists with the body. */
         out->w = ck->w;
         for (int s = 0; s < out->w.nsets; s++)
-            if (out->w.sets[s].val)
-                out->w.sets[s].val = dir_arena_strdup(r->a, out->w.sets[s].val);
+            if (out->w.sets[s].val) out->w.sets[s].val = dir_arena_strdup(r->a, out->w.sets[s].val);
         if (out->w.code) out->w.code = dir_arena_strdup(r->a, out->w.code);
         json_object_set_new(line, "action", json_string(create ? "create" : "update"));
         json_object_set_new(line, "errors", json_array());
@@ -536,11 +541,16 @@ static void sha256_hex(const char *data, size_t len, char *hex)
 
 static bool delim_parse(const char *s, char *out)
 {
-    if (!s || !*s || strcmp(s, "auto") == 0) *out = 0;
-    else if (strcmp(s, ",") == 0 || strcmp(s, "comma") == 0) *out = ',';
-    else if (strcmp(s, ";") == 0 || strcmp(s, "semicolon") == 0) *out = ';';
-    else if (strcmp(s, "\t") == 0 || strcmp(s, "tab") == 0) *out = '\t';
-    else return false;
+    if (!s || !*s || strcmp(s, "auto") == 0)
+        *out = 0;
+    else if (strcmp(s, ",") == 0 || strcmp(s, "comma") == 0)
+        *out = ',';
+    else if (strcmp(s, ";") == 0 || strcmp(s, "semicolon") == 0)
+        *out = ';';
+    else if (strcmp(s, "\t") == 0 || strcmp(s, "tab") == 0)
+        *out = '\t';
+    else
+        return false;
     return true;
 }
 
@@ -606,7 +616,9 @@ int dir_import_run(struct dir_db *db, const struct dir_model *m, const struct di
                         json_string(used == DIR_CSV_ENC_CP874 ? "windows-874" : "utf-8"));
     if (!delim) delim = dir_csv_sniff(text, tlen);
     json_object_set_new(rep, "delimiter",
-                        json_string(delim == ',' ? "comma" : delim == ';' ? "semicolon" : "tab"));
+                        json_string(delim == ','   ? "comma"
+                                    : delim == ';' ? "semicolon"
+                                                   : "tab"));
     if (!dir_csv_parse(text, tlen, delim, on_record, &r, &ce)) {
         line_error(&r, ce.line, NULL, NULL, ce.th, ce.en);
         goto done;
@@ -627,8 +639,8 @@ int dir_import_run(struct dir_db *db, const struct dir_model *m, const struct di
     }
     if (r.nerrors) goto done; /* header errors */
     if (!r.hdr_text[col_of(&r, "name_th")]) {
-        line_error(&r, 1, r.cols[col_of(&r, "name_th")].th, NULL,
-                   "ไม่มีคอลัมน์ชื่อ (ไทย) ซึ่งต้องมี", "the Thai name column is missing");
+        line_error(&r, 1, r.cols[col_of(&r, "name_th")].th, NULL, "ไม่มีคอลัมน์ชื่อ (ไทย) ซึ่งต้องมี",
+                   "the Thai name column is missing");
         goto done;
     }
     if (r.nrows == 0) {
@@ -644,8 +656,8 @@ int dir_import_run(struct dir_db *db, const struct dir_model *m, const struct di
                                 !o->dry_run, r.nerrors};
     long long import_id = 0;
     char err[512];
-    enum dir_rc rc = dir_db_import_apply(db, actor, &imp, rows, r.nrows, &import_id, seq, err,
-                                         sizeof err);
+    enum dir_rc rc =
+        dir_db_import_apply(db, actor, &imp, rows, r.nrows, &import_id, seq, err, sizeof err);
     if (rc) {
         DIR_LOG(DIR_LOG_WARN, "import", "import failed: %s", err);
         dir_problem_init(prob, 503, "database-unavailable", "Database unavailable",
@@ -670,7 +682,6 @@ int dir_import_run(struct dir_db *db, const struct dir_model *m, const struct di
                                   error_obj(NULL, NULL, "ทำเนียบไม่รับค่าในแถวนี้", rows[i].err));
             r.nerrors++;
         }
-        if (o->dry_run || r.nerrors || rows[i].outcome != DIR_DB_IMPORT_CREATED) continue;
     }
     if (o->dry_run || r.nerrors) { /* nothing was created: no ids to show for new rows */
         for (int i = 0; i < r.nrows; i++)
@@ -688,7 +699,10 @@ done:
         {
             json_object_del(l, "_body");
             const char *a = json_string_value(json_object_get(l, "action"));
-            n[a[0] == 'c' ? 0 : a[0] == 'u' && a[2] == 'd' ? 1 : a[0] == 'u' ? 2 : 3]++;
+            n[strcmp(a, "create") == 0      ? 0
+              : strcmp(a, "update") == 0    ? 1
+              : strcmp(a, "unchanged") == 0 ? 2
+                                            : 3]++;
         }
         json_object_set_new(rep, "counts",
                             json_pack("{s:i, s:i, s:i, s:i}", "created", n[0], "updated", n[1],

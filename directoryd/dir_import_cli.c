@@ -59,11 +59,16 @@ int dir_import_cli_import(const struct dir_cfg *cfg, int nargs, char **args)
     const char *path = NULL;
     for (int i = 0; i < nargs; i++) {
         const char *v;
-        if (strcmp(args[i], "--dry-run") == 0) o.dry_run = true;
-        else if ((v = opt_value(nargs, args, &i, "--encoding"))) o.encoding = v;
-        else if ((v = opt_value(nargs, args, &i, "--delimiter"))) o.delimiter = v;
-        else if (!o.kind && args[i][0] != '-') o.kind = args[i];
-        else if (!path && args[i][0] != '-') path = args[i];
+        if (strcmp(args[i], "--dry-run") == 0)
+            o.dry_run = true;
+        else if ((v = opt_value(nargs, args, &i, "--encoding")))
+            o.encoding = v;
+        else if ((v = opt_value(nargs, args, &i, "--delimiter")))
+            o.delimiter = v;
+        else if (!o.kind && args[i][0] != '-')
+            o.kind = args[i];
+        else if (!path && args[i][0] != '-')
+            path = args[i];
         else {
             fprintf(stderr, "directoryd: import: unknown argument %s\n", args[i]);
             return 2;
@@ -106,8 +111,9 @@ int dir_import_cli_import(const struct dir_cfg *cfg, int nargs, char **args)
                 (long long)json_integer_value(json_object_get(c, "updated")),
                 (long long)json_integer_value(json_object_get(c, "unchanged")),
                 (long long)json_integer_value(json_object_get(c, "errors")),
-                status != 200 ? " (nothing written)" : o.dry_run ? " (dry run: nothing written)"
-                                                              : "");
+                status != 200 ? " (nothing written)"
+                : o.dry_run   ? " (dry run: nothing written)"
+                              : "");
         rc = status == 200 ? 0 : 3;
         json_decref(report);
     } else {
@@ -125,8 +131,10 @@ int dir_import_cli_export(const struct dir_cfg *cfg, int nargs, char **args)
     const char *kind = NULL, *out = NULL;
     for (int i = 0; i < nargs; i++) {
         const char *v;
-        if ((v = opt_value(nargs, args, &i, "--out"))) out = v;
-        else if (!kind && args[i][0] != '-') kind = args[i];
+        if ((v = opt_value(nargs, args, &i, "--out")))
+            out = v;
+        else if (!kind && args[i][0] != '-')
+            kind = args[i];
         else {
             fprintf(stderr, "directoryd: export csv: unknown argument %s\n", args[i]);
             return 2;

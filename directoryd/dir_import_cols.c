@@ -10,11 +10,13 @@
 #include <strings.h>
 
 #define CONTACT_COLS                                                                               \
-    {"phone", "โทรศัพท์", NULL, CT_CONTACT, "phone"},                                              \
-        {"mobile", "โทรศัพท์มือถือ", NULL, CT_CONTACT, "mobile"},                                   \
+    {"phone", "โทรศัพท์", NULL, CT_CONTACT, "phone"},                                                \
+        {"mobile", "โทรศัพท์มือถือ", NULL, CT_CONTACT, "mobile"},                                      \
         {"fax", "โทรสาร", NULL, CT_CONTACT, "fax"}, {"email", "อีเมล", NULL, CT_CONTACT, "email"},  \
         {"line", "ไลน์ไอดี", NULL, CT_CONTACT, "line"},                                              \
-        {"website", "เว็บไซต์", NULL, CT_CONTACT, "website"}
+    {                                                                                              \
+        "website", "เว็บไซต์", NULL, CT_CONTACT, "website"                                           \
+    }
 
 static const struct dir_import_col org_cols[] = {
     {"id", "รหัสในทำเนียบ", "id", CT_ID, NULL},
@@ -88,8 +90,10 @@ const struct dir_import_col *dir_import_cols(const char *kind, int *n)
 static bool loose_eq(const char *a, const char *b)
 {
     for (;;) {
-        while (*a == ' ') a++;
-        while (*b == ' ') b++;
+        while (*a == ' ')
+            a++;
+        while (*b == ' ')
+            b++;
         if (!*a || !*b) return !*a && !*b;
         char x = *a, y = *b;
         if (x >= 'A' && x <= 'Z') x = (char)(x - 'A' + 'a');
@@ -168,7 +172,8 @@ static char *cut_suffix(char *s, char open, char close)
     int depth = 0;
     char *o = NULL;
     for (size_t i = n; i-- > 0;) {
-        if (s[i] == close) depth++;
+        if (s[i] == close)
+            depth++;
         else if (s[i] == open && --depth == 0) {
             o = s + i;
             break;

@@ -37,8 +37,10 @@ static void org_name(const struct dir_model *m, json_t *v, struct dir_buf *b)
 {
     long long id = json_integer_value(v);
     int o = dir_model_org(m, id);
-    if (o >= 0 && m->orgs[o].ref) dir_buf_adds(b, m->orgs[o].ref);
-    else dir_buf_printf(b, "%lld", id);
+    if (o >= 0 && m->orgs[o].ref)
+        dir_buf_adds(b, m->orgs[o].ref);
+    else
+        dir_buf_printf(b, "%lld", id);
 }
 
 static void join_codes(json_t *a, struct dir_buf *b)
@@ -163,13 +165,12 @@ enum dir_rc dir_import_export_csv(struct dir_db *db, const struct dir_model *m, 
 
 static void csv_answer(struct dir_route_ctx *x, const char *kind, bool template)
 {
-    static const char *const disp[2][3] = {
-        {"attachment; filename=\"export-organizations.csv\"",
-         "attachment; filename=\"export-people.csv\"",
-         "attachment; filename=\"export-communities.csv\""},
-        {"attachment; filename=\"template-organizations.csv\"",
-         "attachment; filename=\"template-people.csv\"",
-         "attachment; filename=\"template-communities.csv\""}};
+    static const char *const disp[2][3] = {{"attachment; filename=\"export-organizations.csv\"",
+                                            "attachment; filename=\"export-people.csv\"",
+                                            "attachment; filename=\"export-communities.csv\""},
+                                           {"attachment; filename=\"template-organizations.csv\"",
+                                            "attachment; filename=\"template-people.csv\"",
+                                            "attachment; filename=\"template-communities.csv\""}};
     int k = strcmp(kind, "organizations") == 0 ? 0 : strcmp(kind, "people") == 0 ? 1 : 2;
     x->resp->status = 200;
     x->resp->content_type = "text/csv; charset=utf-8";
@@ -210,8 +211,11 @@ void dir_import_route_post(struct dir_route_ctx *x)
 {
     struct dir_problem p;
     const char *ct = dir_http_header(x->req, "Content-Type");
-    static const char *const types[] = {"text/csv", "text/plain", "application/csv",
-                                        "application/vnd.ms-excel", "application/octet-stream",
+    static const char *const types[] = {"text/csv",
+                                        "text/plain",
+                                        "application/csv",
+                                        "application/vnd.ms-excel",
+                                        "application/octet-stream",
                                         "text/tab-separated-values"};
     bool ct_ok = false;
     for (size_t i = 0; ct && i < sizeof types / sizeof types[0]; i++)

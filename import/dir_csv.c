@@ -39,10 +39,14 @@ bool dir_csv_enc_parse(const char *name, enum dir_csv_enc *out)
     static const struct {
         const char *name;
         enum dir_csv_enc enc;
-    } names[] = {{"", DIR_CSV_ENC_AUTO},           {"auto", DIR_CSV_ENC_AUTO},
-                 {"utf-8", DIR_CSV_ENC_UTF8},      {"utf8", DIR_CSV_ENC_UTF8},
-                 {"windows-874", DIR_CSV_ENC_CP874}, {"cp874", DIR_CSV_ENC_CP874},
-                 {"tis-620", DIR_CSV_ENC_CP874},   {"tis620", DIR_CSV_ENC_CP874}};
+    } names[] = {{"", DIR_CSV_ENC_AUTO},
+                 {"auto", DIR_CSV_ENC_AUTO},
+                 {"utf-8", DIR_CSV_ENC_UTF8},
+                 {"utf8", DIR_CSV_ENC_UTF8},
+                 {"windows-874", DIR_CSV_ENC_CP874},
+                 {"cp874", DIR_CSV_ENC_CP874},
+                 {"tis-620", DIR_CSV_ENC_CP874},
+                 {"tis620", DIR_CSV_ENC_CP874}};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (strcasecmp(name ? name : "", names[i].name) == 0) {
             *out = names[i].enc;
@@ -119,7 +123,8 @@ char *dir_csv_to_utf8(const char *s, size_t n, enum dir_csv_enc enc, enum dir_cs
     *used = enc;
     if (enc == DIR_CSV_ENC_UTF8) {
         if (bad != n) {
-            fail(e, line_of(s, bad), "ไม่ใช่ UTF-8: ระบุการเข้ารหัส (เช่น windows-874) หรือบันทึกเป็น CSV UTF-8",
+            fail(e, line_of(s, bad),
+                 "ไม่ใช่ UTF-8: ระบุการเข้ารหัส (เช่น windows-874) หรือบันทึกเป็น CSV UTF-8",
                  "not UTF-8: give the encoding (e.g. windows-874) or save the file as CSV UTF-8");
             return NULL;
         }
@@ -142,8 +147,7 @@ char *dir_csv_to_utf8(const char *s, size_t n, enum dir_csv_enc enc, enum dir_cs
     char *in = (char *)s, *o = out;
     size_t inleft = n, outleft = cap - 1;
     if (iconv(cd, &in, &inleft, &o, &outleft) == (size_t)-1) {
-        fail(e, line_of(s, (size_t)(in - s)),
-             "มีไบต์ที่ไม่ใช่ตัวอักษรใน Windows-874: ตรวจการเข้ารหัสของไฟล์",
+        fail(e, line_of(s, (size_t)(in - s)), "มีไบต์ที่ไม่ใช่ตัวอักษรใน Windows-874: ตรวจการเข้ารหัสของไฟล์",
              "a byte that is no character in Windows-874: check the file's encoding");
         iconv_close(cd);
         free(out);
@@ -161,8 +165,10 @@ char dir_csv_sniff(const char *s, size_t n)
     int count[3] = {0, 0, 0};
     bool q = false;
     for (size_t i = 0; i < n; i++) {
-        if (s[i] == '"') q = !q;
-        else if (!q && (s[i] == '\n' || s[i] == '\r')) break;
+        if (s[i] == '"')
+            q = !q;
+        else if (!q && (s[i] == '\n' || s[i] == '\r'))
+            break;
         else if (!q)
             for (int k = 0; k < 3; k++)
                 if (s[i] == cand[k]) count[k]++;
@@ -232,8 +238,10 @@ bool dir_csv_parse(const char *s, size_t n, char delim, dir_csv_record_fn fn, vo
                     if (i + 1 < n && s[i + 1] == '"') {
                         ok = dir_buf_add(&r.cur, "\"", 1) == DIR_OK;
                         i += 2;
-                        if (!ok) fail(e, line, "ช่องยาวเกินไป", "a field is too long");
-                        if (!ok) break;
+                        if (!ok) {
+                            fail(e, line, "ช่องยาวเกินไป", "a field is too long");
+                            break;
+                        }
                         continue;
                     }
                     i++;
@@ -301,8 +309,7 @@ bool dir_csv_parse(const char *s, size_t n, char delim, dir_csv_record_fn fn, vo
 /* A value a spreadsheet would run as a formula. */
 static bool formula_like(const char *v)
 {
-    return v[0] == '=' || v[0] == '+' || v[0] == '-' || v[0] == '@' || v[0] == '\t' ||
-           v[0] == '\r';
+    return v[0] == '=' || v[0] == '+' || v[0] == '-' || v[0] == '@' || v[0] == '\t' || v[0] == '\r';
 }
 
 void dir_csv_put(struct dir_buf *b, const char *value, bool neutralise)
@@ -310,8 +317,8 @@ void dir_csv_put(struct dir_buf *b, const char *value, bool neutralise)
     const char *v = value ? value : "";
     bool lead = neutralise && formula_like(v);
     size_t len = strlen(v);
-    bool quote = lead || strpbrk(v, "\",\r\n;\t") != NULL ||
-                 (len && (v[0] == ' ' || v[len - 1] == ' '));
+    bool quote =
+        lead || strpbrk(v, "\",\r\n;\t") != NULL || (len && (v[0] == ' ' || v[len - 1] == ' '));
     if (!quote) {
         dir_buf_add(b, v, len);
         return;

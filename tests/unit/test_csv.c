@@ -43,7 +43,8 @@ static void rfc4180_quotes_newlines_and_doubled_quotes(void **state)
     (void)state;
     struct got g;
     struct dir_csv_error e;
-    assert_true(parse("a,b,c\r\n\"x,1\",\"say \"\"hi\"\"\",\"two\nlines\"\r\nlast,,\r\n", ',', &g, &e));
+    assert_true(
+        parse("a,b,c\r\n\"x,1\",\"say \"\"hi\"\"\",\"two\nlines\"\r\nlast,,\r\n", ',', &g, &e));
     assert_int_equal(g.n, 3);
     assert_string_equal(g.f[1][0], "x,1");
     assert_string_equal(g.f[1][1], "say \"hi\"");
@@ -101,7 +102,9 @@ static void encodings(void **state)
     assert_string_equal(s, "x");
     assert_int_equal(used, DIR_CSV_ENC_UTF8);
     free(s);
-    assert_null(dir_csv_to_utf8("\xff\xfe" "a\0", 4, DIR_CSV_ENC_AUTO, &used, &n, &e));
+    assert_null(dir_csv_to_utf8("\xff\xfe"
+                                "a\0",
+                                4, DIR_CSV_ENC_AUTO, &used, &n, &e));
     assert_null(dir_csv_to_utf8("a\nb\0", 4, DIR_CSV_ENC_AUTO, &used, &n, &e));
     assert_int_equal(e.line, 2);
     enum dir_csv_enc x;

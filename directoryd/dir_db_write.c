@@ -540,9 +540,12 @@ enum dir_rc dir_db_import_apply(struct dir_db *db, const struct dir_db_actor *a,
             row_failed = true;
             t.rc = DIR_OK;
             cmd(&t, "ROLLBACK TO SAVEPOINT import_row");
+            cmd(&t, "RELEASE SAVEPOINT import_row");
         } else if (!t.rc && before && after && same_json(before, after)) {
             row->outcome = DIR_DB_IMPORT_UNCHANGED;
+            /* Rolled back to, a savepoint stays: released, or they would nest line by line. */
             cmd(&t, "ROLLBACK TO SAVEPOINT import_row");
+            cmd(&t, "RELEASE SAVEPOINT import_row");
         } else if (!t.rc) {
             row->outcome = before ? DIR_DB_IMPORT_UPDATED : DIR_DB_IMPORT_CREATED;
             cmd(&t, "RELEASE SAVEPOINT import_row");

@@ -6,6 +6,7 @@
 #include "dir_filter.h"
 #include "dir_hours.h"
 #include "dir_hsds_api.h"
+#include "dir_import.h"
 #include "dir_log.h"
 #include "dir_mem.h"
 #include "dir_problem.h"
@@ -1031,6 +1032,19 @@ static const struct dir_route routes[] = {
     {POST, "/v1/admin/accounts/{username}/password", ADMIN, DB, dir_admin_route_accounts, "password", 0},
     {POST, "/v1/admin/accounts/{username}/disable", ADMIN, DB, dir_admin_route_accounts, "disable", 0},
     {POST, "/v1/admin/accounts/{username}/enable", ADMIN, DB, dir_admin_route_accounts, "enable", 0},
+    /* csvimport: CSV import, templates and export (dir_import*.c). */
+    {POST, "/v1/imports", COORDINATOR, DB, dir_import_route_post, NULL, 0},
+    {READ, "/v1/imports/templates/organizations.csv", COORDINATOR, 0, dir_import_route_template,
+     "organizations", 0},
+    {READ, "/v1/imports/templates/people.csv", COORDINATOR, 0, dir_import_route_template, "people",
+     0},
+    {READ, "/v1/imports/templates/communities.csv", COORDINATOR, 0, dir_import_route_template,
+     "communities", 0},
+    {READ, "/v1/export/organizations.csv", COORDINATOR, DB, dir_import_route_export,
+     "organizations", 0},
+    {READ, "/v1/export/people.csv", COORDINATOR, DB, dir_import_route_export, "people", 0},
+    {READ, "/v1/export/communities.csv", COORDINATOR, DB, dir_import_route_export, "communities",
+     0},
     {READ | POST, "/v1/admin/sync", ADMIN, DB | DIR_ROUTE_PREFIX | DIR_ROUTE_OWN_CHECKS, r_sync,
      NULL, 0}, /* and /v1/admin/sync/runs */
     /* --- hsds: the HSDS 3.0 read API (dir_hsds_api.c; "/hsds/" is routed as "/hsds") --- */

@@ -112,6 +112,46 @@ enum dir_rc dir_db_apply(struct dir_db *db, const struct dir_db_actor *actor,
                          const struct dir_db_write *w, struct dir_db_result *res, char *err,
                          size_t errlen);
 
+/* ---- imports of spreadsheet files (dir_db_write.c; dir_import.c builds the rows) ---- */
+
+enum { DIR_DB_IMPORT_CREATED, DIR_DB_IMPORT_UPDATED, DIR_DB_IMPORT_UNCHANGED, DIR_DB_IMPORT_ERROR };
+
+/* One row of an imported file. */
+struct dir_db_import_row {
+    struct dir_db_write w; /* in: the validated write (W.id / W.code: the matched row; the
+                            * version is not checked); W.entity NULL: skip (a row the
+                            * checks refused) */
+    int outcome;           /* out: DIR_DB_IMPORT_* */
+    char id[80];           /* out: the id or code written or matched */
+    char err[200];         /* out, DIR_DB_IMPORT_ERROR: PostgreSQL's reason */
+};
+
+/* One import: audited as one operation (an audit row, entity "import"), its rows' audit rows
+ * pointing at it (audit.import_id). */
+struct dir_db_import {
+    const char *kind;      /* organizations, people, communities */
+    const char *file_name; /* as the caller named it */
+    const char *sha256;    /* of the file's bytes, 64 hex digits */
+    bool commit;           /* false: a dry run (everything is rolled back) */
+    int errors;            /* rows the checks refused already: nothing is committed */
+};
+
+/* Applies ROWS[0..N) in one transaction, each under a savepoint: a row whose audit JSON
+ * does not change is rolled back and counted unchanged; a row PostgreSQL refuses is
+ * reported (outcome ERROR) and the others still run. Commits only when IMP->commit, no row
+ * failed and IMP->errors is 0: then *IMPORT_ID is the import's id and *SEQ the change-log
+ * sequence that includes it (else both 0 and nothing is written). DIR_ERR_DB when
+ * PostgreSQL failed (nothing written). */
+enum dir_rc dir_db_import_apply(struct dir_db *db, const struct dir_db_actor *actor,
+                                const struct dir_db_import *imp, struct dir_db_import_row *rows,
+                                int n, long long *import_id, long long *seq, char *err,
+                                size_t errlen);
+/* Every organisation, person or community (KIND as above) as the audit trail shows it
+ * (dir_org_json, dir_person_json, dir_area_json), in key order: a new JSON array (caller
+ * decrefs). */
+enum dir_rc dir_db_import_export(struct dir_db *db, const char *kind, json_t **items, char *err,
+                                 size_t errlen);
+
 /* Audit rows matching the filters (NULL/0 = any), newest first, as a JSON array string
  * (caller frees). BEFORE_ID pages (0 = from the newest). */
 enum dir_rc dir_db_audit(struct dir_db *db, const char *entity, const char *entity_id,

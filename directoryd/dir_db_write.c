@@ -289,53 +289,47 @@ static enum dir_rc finish(struct tx *t, struct dir_db *db)
     return t->rc;
 }
 
-static enum dir_rc apply_once(struct dir_db *db, const struct dir_db_actor *a,
-                              const struct dir_db_write *w, struct dir_db_result *res, char *err,
-                              size_t errlen)
+/* The write W inside the open transaction T: the row (locked and, with CHECK_VERSION,
+ * checked against W->if_version), its parts and its audit row. ID (80 bytes) receives the
+ * key written; *BEFORE and *AFTER the audit JSON (caller frees; NULL for none). */
+static void apply_body(struct tx *t, const struct dir_db_actor *a, const struct dir_db_write *w,
+                       struct dir_db_result *res, bool check_version, char *id, char **before_out,
+                       char **after_out)
 {
-    struct tx t = {.err = err, .errlen = errlen};
     bool org = strcmp(w->entity, "organization") == 0;
     const struct etab *et = etab_of(w->entity);
     const char *table = et->table;
-    char id[80], sql[4096];
+    char sql[4096];
     char *before = NULL, *after = NULL;
-
-    memset(res, 0, sizeof *res);
-    if (!(t.c = dir_dbi_acquire(db, err, errlen)))
-        return DIR_ERR_DB;
-    if (!dir_dbi_exec(t.c->pg, "BEGIN", err, errlen)) {
-        t.rc = DIR_ERR_DB;
-        return finish(&t, db);
-    }
-    if (w->idem_key && idem_seen(&t, a, w, res))
-        return finish(&t, db);
-
+    char *err = t->err;
+    size_t errlen = t->errlen;
     const char *params[DIR_DB_MAX_SETS + 1];
     int np = 0;
+    *before_out = *after_out = NULL;
     if (w->id || w->code) {
         if (w->code)
-            snprintf(id, sizeof id, "%s", w->code);
+            snprintf(id, 80, "%s", w->code);
         else
-            snprintf(id, sizeof id, "%lld", w->id);
+            snprintf(id, 80, "%lld", w->id);
         const char *p[] = {id};
         snprintf(sql, sizeof sql, "SELECT version FROM %s WHERE %s = $1 FOR UPDATE", table,
                  et->key_col);
-        PGresult *r = q(&t, sql, 1, p);
+        PGresult *r = q(t, sql, 1, p);
         if (r && PQntuples(r) == 0) {
-            t.rc = DIR_ERR_NOTFOUND;
+            t->rc = DIR_ERR_NOTFOUND;
             snprintf(err, errlen, "no %s %s", table, id);
         } else if (r) {
             res->version = atoi(PQgetvalue(r, 0, 0));
-            if (res->version != w->if_version) {
-                t.rc = DIR_ERR_STATE;
+            if (check_version && res->version != w->if_version) {
+                t->rc = DIR_ERR_STATE;
                 snprintf(err, errlen, "version %d is not the current %d", w->if_version,
                          res->version);
             }
         }
         PQclear(r);
-        if (t.rc)
-            return finish(&t, db);
-        before = entity_json(&t, w->entity, id);
+        if (t->rc)
+            return;
+        before = entity_json(t, w->entity, id);
         /* updated_at always moves, so the version does too (a change to parts counts). */
         size_t len = (size_t)snprintf(sql, sizeof sql, "UPDATE %s SET updated_at = clock_timestamp()", table);
         for (int i = 0; i < w->nsets && len < sizeof sql; i++) {
@@ -349,7 +343,7 @@ static enum dir_rc apply_once(struct dir_db *db, const struct dir_db_actor *a,
         }
         params[np++] = id;
         snprintf(sql + len, sizeof sql - len, " WHERE %s = $%d", et->key_col, np);
-        qexec(&t, sql, np, params);
+        qexec(t, sql, np, params);
     } else {
         size_t len = (size_t)snprintf(sql, sizeof sql, "INSERT INTO %s (", table);
         char vals[1024];
@@ -365,37 +359,61 @@ static enum dir_rc apply_once(struct dir_db *db, const struct dir_db_actor *a,
             }
         }
         snprintf(sql + len, sizeof sql - len, ") VALUES (%s) RETURNING %s", vals, et->key_col);
-        PGresult *r = q(&t, sql, np, params);
+        PGresult *r = q(t, sql, np, params);
         if (r)
-            snprintf(id, sizeof id, "%s", PQgetvalue(r, 0, 0));
+            snprintf(id, 80, "%s", PQgetvalue(r, 0, 0));
         PQclear(r);
     }
-    if (!t.rc && w->contacts)
-        replace_contacts(&t, org ? "organization_id" : "person_id", id, w->contacts, org);
-    if (!t.rc && org && w->services)
-        replace_services(&t, id, w->services);
-    if (!t.rc && org && w->hours_set) put_hours(&t, id, w->hours);
-    if (!t.rc && !org && w->memberships)
-        replace_memberships(&t, id, w->memberships);
-    if (!t.rc && w->members)
-        replace_links(&t, "DELETE FROM area_group_member WHERE group_code = $1",
+    if (!t->rc && w->contacts)
+        replace_contacts(t, org ? "organization_id" : "person_id", id, w->contacts, org);
+    if (!t->rc && org && w->services)
+        replace_services(t, id, w->services);
+    if (!t->rc && org && w->hours_set) put_hours(t, id, w->hours);
+    if (!t->rc && !org && w->memberships)
+        replace_memberships(t, id, w->memberships);
+    if (!t->rc && w->members)
+        replace_links(t, "DELETE FROM area_group_member WHERE group_code = $1",
                       "INSERT INTO area_group_member (group_code, area_code) VALUES ($1, $2)", id,
                       w->members, NULL, 0);
-    if (!t.rc && w->prog_areas)
-        replace_links(&t, "DELETE FROM programme_area WHERE programme_id = $1",
+    if (!t->rc && w->prog_areas)
+        replace_links(t, "DELETE FROM programme_area WHERE programme_id = $1",
                       "INSERT INTO programme_area (programme_id, area_code) VALUES ($1, $2)", id,
                       w->prog_areas, NULL, 0);
-    if (!t.rc && w->prog_orgs) {
+    if (!t->rc && w->prog_orgs) {
         static const char *const f[] = {"organization", "role_th", "role_en"};
-        replace_links(&t, "DELETE FROM programme_organization WHERE programme_id = $1",
+        replace_links(t, "DELETE FROM programme_organization WHERE programme_id = $1",
                       "INSERT INTO programme_organization (programme_id, organization_id, role_th, "
                       "role_en) VALUES ($1, $2, $3, $4)",
                       id, w->prog_orgs, f, 3);
     }
-    if (!t.rc) {
-        after = entity_json(&t, w->entity, id);
-        audit(&t, a, w->entity, id, w->action, before, after);
+    if (!t->rc) {
+        after = entity_json(t, w->entity, id);
+        audit(t, a, w->entity, id, w->action, before, after);
     }
+    *before_out = before;
+    *after_out = after;
+}
+
+static enum dir_rc apply_once(struct dir_db *db, const struct dir_db_actor *a,
+                              const struct dir_db_write *w, struct dir_db_result *res, char *err,
+                              size_t errlen)
+{
+    struct tx t = {.err = err, .errlen = errlen};
+    const struct etab *et = etab_of(w->entity);
+    const char *table = et->table;
+    char id[80], sql[256];
+    char *before = NULL, *after = NULL;
+
+    memset(res, 0, sizeof *res);
+    if (!(t.c = dir_dbi_acquire(db, err, errlen)))
+        return DIR_ERR_DB;
+    if (!dir_dbi_exec(t.c->pg, "BEGIN", err, errlen)) {
+        t.rc = DIR_ERR_DB;
+        return finish(&t, db);
+    }
+    if (w->idem_key && idem_seen(&t, a, w, res))
+        return finish(&t, db);
+    apply_body(&t, a, w, res, true, id, &before, &after);
     if (!t.rc && w->idem_key && et->numeric) {
         const char *p[] = {a->name, w->idem_key, w->req_hash, w->entity, id};
         qexec(&t, "INSERT INTO idempotency_key (actor, key, request_hash, entity, entity_id) "
@@ -430,6 +448,161 @@ enum dir_rc dir_db_apply(struct dir_db *db, const struct dir_db_actor *actor,
         rc = apply_once(db, actor, &again, res, err, errlen);
     }
     return rc;
+}
+
+/* ---- imports (dir_import.c): many writes in one transaction ---- */
+
+/* Runs one SQL command outside q()'s error handling (savepoints); false on failure. */
+static bool cmd(struct tx *t, const char *sql)
+{
+    if (t->rc) return false;
+    PGresult *r = PQexec(t->c->pg, sql);
+    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!ok) {
+        t->rc = DIR_ERR_DB;
+        dir_dbi_error(t->err, t->errlen, "import", t->c->pg, r);
+    }
+    PQclear(r);
+    return ok;
+}
+
+/* Audit JSON S without what every write moves (version, updated_at; the contact points'
+ * row identities, demo marks and positions: their order stays); a new value or NULL. */
+static json_t *norm_json(const char *s)
+{
+    static const char *const top[] = {"version", "updated_at"};
+    static const char *const part[] = {"id", "version", "created_at", "updated_at", "demo",
+                                       "position"};
+    json_t *j = json_loads(s, 0, NULL);
+    for (size_t k = 0; j && k < sizeof top / sizeof top[0]; k++)
+        json_object_del(j, top[k]);
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(j, "contacts"), i, c)
+        for (size_t k = 0; k < sizeof part / sizeof part[0]; k++)
+            json_object_del(c, part[k]);
+    return j;
+}
+
+/* True when audit JSON BEFORE and AFTER differ only in what every write moves. */
+static bool same_json(const char *before, const char *after)
+{
+    json_t *b = norm_json(before), *a = norm_json(after);
+    bool same = b && a && json_equal(b, a);
+    json_decref(b);
+    json_decref(a);
+    return same;
+}
+
+enum dir_rc dir_db_import_apply(struct dir_db *db, const struct dir_db_actor *a,
+                                const struct dir_db_import *imp, struct dir_db_import_row *rows,
+                                int n, long long *import_id, long long *seq, char *err,
+                                size_t errlen)
+{
+    struct tx t = {.err = err, .errlen = errlen};
+    char iid[32] = "";
+    int counts[4] = {0, 0, 0, 0};
+    bool row_failed = false;
+    *import_id = 0;
+    *seq = 0;
+    if (!(t.c = dir_dbi_acquire(db, err, errlen)))
+        return DIR_ERR_DB;
+    if (!dir_dbi_exec(t.c->pg, "BEGIN", err, errlen)) {
+        t.rc = DIR_ERR_DB;
+        return finish(&t, db);
+    }
+    {
+        const char *p[] = {a->kind, a->name, imp->kind, imp->file_name, imp->sha256};
+        PGresult *r = q(&t,
+                        "INSERT INTO import (actor_kind, actor, kind, file_name, sha256) VALUES "
+                        "($1, $2, $3, $4, $5) RETURNING id",
+                        5, p);
+        if (r) snprintf(iid, sizeof iid, "%s", PQgetvalue(r, 0, 0));
+        PQclear(r);
+        const char *p2[] = {iid};
+        qexec(&t, "SELECT set_config('directoryd.import_id', $1, true)", 1, p2);
+        /* Tables grow from nothing within this transaction, faster than their statistics:
+         * the per-row lookups must use their indexes (as the sync's functions do, 0011). */
+        qexec(&t, "SET LOCAL enable_seqscan = off", 0, NULL);
+    }
+    for (int i = 0; i < n && !t.rc; i++) {
+        struct dir_db_import_row *row = &rows[i];
+        if (!row->w.entity) continue;
+        struct dir_db_result res;
+        char *before = NULL, *after = NULL;
+        memset(&res, 0, sizeof res);
+        if (!cmd(&t, "SAVEPOINT import_row")) break;
+        apply_body(&t, a, &row->w, &res, false, row->id, &before, &after);
+        if (t.rc == DIR_ERR_INVALID || t.rc == DIR_ERR_NOTFOUND) {
+            /* PostgreSQL refused this row: report it, undo it, go on with the next. */
+            row->outcome = DIR_DB_IMPORT_ERROR;
+            snprintf(row->err, sizeof row->err, "%s", err);
+            row_failed = true;
+            t.rc = DIR_OK;
+            cmd(&t, "ROLLBACK TO SAVEPOINT import_row");
+            cmd(&t, "RELEASE SAVEPOINT import_row");
+        } else if (!t.rc && before && after && same_json(before, after)) {
+            row->outcome = DIR_DB_IMPORT_UNCHANGED;
+            /* Rolled back to, a savepoint stays: released, or they would nest line by line. */
+            cmd(&t, "ROLLBACK TO SAVEPOINT import_row");
+            cmd(&t, "RELEASE SAVEPOINT import_row");
+        } else if (!t.rc) {
+            row->outcome = before ? DIR_DB_IMPORT_UPDATED : DIR_DB_IMPORT_CREATED;
+            cmd(&t, "RELEASE SAVEPOINT import_row");
+        }
+        if (!t.rc) counts[row->outcome]++;
+        free(before);
+        free(after);
+    }
+    bool commit = imp->commit && !row_failed && imp->errors == 0 && !t.rc;
+    if (commit) {
+        char c[3][16], after[512];
+        for (int k = 0; k < 3; k++)
+            snprintf(c[k], sizeof c[k], "%d", counts[k]);
+        const char *p[] = {c[0], c[1], c[2], iid};
+        qexec(&t, "UPDATE import SET created = $1, updated = $2, unchanged = $3 WHERE id = $4", 4,
+              p);
+        json_t *j = json_pack("{s:s, s:s, s:s, s:{s:i, s:i, s:i}}", "kind", imp->kind,
+                              "file_name", imp->file_name, "sha256", imp->sha256, "counts",
+                              "created", counts[0], "updated", counts[1], "unchanged", counts[2]);
+        char *js = json_dumps(j, JSON_COMPACT);
+        snprintf(after, sizeof after, "%s", js ? js : "{}");
+        free(js);
+        json_decref(j);
+        audit(&t, a, "import", iid, "import", NULL, after);
+        if (!t.rc) {
+            *import_id = strtoll(iid, NULL, 10);
+            *seq = last_seq(&t);
+        }
+    } else if (!t.rc) {
+        t.rc = DIR_ERR_INVALID; /* rolled back on purpose: a dry run or a file with errors */
+        snprintf(err, errlen, "not written");
+    }
+    enum dir_rc rc = finish(&t, db);
+    return rc == DIR_ERR_INVALID ? DIR_OK : rc;
+}
+
+enum dir_rc dir_db_import_export(struct dir_db *db, const char *kind, json_t **items, char *err,
+                                 size_t errlen)
+{
+    struct tx t = {.err = err, .errlen = errlen};
+    *items = NULL;
+    if (!(t.c = dir_dbi_acquire(db, err, errlen)))
+        return DIR_ERR_DB;
+    const char *p[] = {kind};
+    PGresult *r = q(&t, "SELECT coalesce(jsonb_agg(x), '[]')::text FROM dir_import_export($1) x",
+                    1, p);
+    if (r) {
+        json_error_t e;
+        *items = json_loads(PQgetvalue(r, 0, 0), 0, &e);
+        if (!*items) {
+            t.rc = DIR_ERR_DB;
+            snprintf(err, errlen, "export: %s", e.text);
+        }
+    }
+    PQclear(r);
+    dir_dbi_release(db, t.c);
+    return t.rc;
 }
 
 enum dir_rc dir_db_audit(struct dir_db *db, const char *entity, const char *entity_id,

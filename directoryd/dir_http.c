@@ -38,6 +38,7 @@ struct dir_http_req {
     const char *method, *path;
     struct dir_buf body;
     bool too_big;
+    bool upload; /* a file upload: DIR_HTTP_MAX_UPLOAD */
     bool bad_header; /* a header value holds NUL or another control byte */
     bool started;    /* the access handler has seen the headers */
     bool has_secret; /* Authorization or Cookie present */
@@ -280,7 +281,11 @@ static void early_problem(struct dir_http_resp *resp, int status, const char *sl
 void dir_http_dispatch(dir_http_handler handler, void *app, const struct dir_http_req *req,
                        struct dir_http_resp *resp)
 {
-    if (req->too_big) {
+    if (req->too_big && req->upload) {
+        early_problem(resp, 413, "file-too-large", "File too large",
+                      "The file is larger than 20 MB (20971520 bytes), the most imported at "
+                      "once: split it into smaller files. / ไฟล์ใหญ่เกิน 20 MB: แบ่งเป็นหลายไฟล์");
+    } else if (req->too_big) {
         char detail[64];
         snprintf(detail, sizeof detail, "The body is larger than %d bytes.", DIR_HTTP_MAX_BODY);
         early_problem(resp, 413, "body-too-large", "Request body too large", detail);
@@ -435,7 +440,9 @@ static void *uri_log_cb(void *cls, const char *uri, struct MHD_Connection *conn)
     memcpy(req->raw_copy, uri, n);
     req->raw = req->raw_copy;
     req->conn = conn;
-    dir_buf_init(&req->body, DIR_HTTP_MAX_BODY);
+    /* A file upload (the CSV importer) may be larger than other bodies. */
+    req->upload = strcmp(req->raw_copy, "/v1/imports") == 0;
+    dir_buf_init(&req->body, req->upload ? DIR_HTTP_MAX_UPLOAD : DIR_HTTP_MAX_BODY);
     return req;
 }
 

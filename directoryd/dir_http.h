@@ -20,6 +20,8 @@
 #include <stddef.h>
 
 #define DIR_HTTP_MAX_BODY (1024 * 1024)
+/* The body of an upload (POST /v1/imports: a spreadsheet file, dir_import.h's limit). */
+#define DIR_HTTP_MAX_UPLOAD (20 * 1024 * 1024)
 #define DIR_HTTP_MAX_RESPONSE (64 * 1024 * 1024)
 
 #define DIR_HTTP_MAX_HEADERS 8

@@ -14,6 +14,7 @@
 #include "dir_hsds_export.h"
 #include "dir_hsds_import.h"
 #include "dir_http.h"
+#include "dir_import.h"
 #include "dir_ldap.h"
 #include "dir_ldif.h"
 #include "dir_log.h"
@@ -80,6 +81,12 @@ static void usage(FILE *out)
             "                        errors, and every field directoryd cannot hold)\n"
             "  export hsds --out DIR write the public directory as an HSDS 3.0 data package\n"
             "                        (CSV files and datapackage.json) into DIR\n"
+            "  import KIND FILE [--dry-run] [--encoding E] [--delimiter D]\n"
+            "                        import a CSV file of organizations, people or\n"
+            "                        communities (docs/import.md); --dry-run reports per\n"
+            "                        line what would happen and writes nothing\n"
+            "  export csv KIND [--out FILE]\n"
+            "                        write KIND as CSV in the import template's columns\n"
             "  version               print the version\n\n",
             DIR_VERSION);
     dir_cfg_print_help(out);
@@ -635,6 +642,11 @@ int main(int argc, char **argv)
         return cmd_export_hsds(&ctx, npos - 2, argv + 3); /* --- hsds --- */
     if (strcmp(cmd, "import") == 0 && npos >= 2 && strcmp(argv[2], "hsds") == 0)
         return cmd_import_hsds(&ctx, npos - 2, argv + 3); /* --- hsds --- */
+    /* csvimport: CSV import and export (dir_import_cli.c). */
+    if (strcmp(cmd, "import") == 0)
+        return dir_import_cli_import(&ctx.cfg, npos - 1, argv + 2);
+    if (strcmp(cmd, "export") == 0 && npos >= 2 && strcmp(argv[2], "csv") == 0)
+        return dir_import_cli_export(&ctx.cfg, npos - 2, argv + 3);
     if (strcmp(cmd, "version") == 0) {
         printf("directoryd %s\n", DIR_VERSION);
         return 0;

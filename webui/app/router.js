@@ -33,6 +33,7 @@ const routes = [
     [/^\/admin\/sync\/?$/, () => import('./views/adminsync.js')],
     [/^\/admin\/clients\/?$/, () => import('./views/adminclients.js')],
     [/^\/admin\/accounts\/?$/, () => import('./views/adminaccounts.js')],
+    [/^\/import\/?$/, () => import('./views/import.js')], // csvimport
 ];
 
 let token = 0;

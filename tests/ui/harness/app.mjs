@@ -252,3 +252,24 @@ export async function syncAndWait(page, name) {
 export function lastRunCount(page, name) {
   return page.locator(`.sync-last [data-count=${name}] dd`);
 }
+
+// --- csvimport ---
+// The import page (/import): by its address (the staff link is the shell's).
+export async function openImport(page) {
+  await open(page, '/import');
+  await expect(page.getByRole('heading', { level: 1, name: /นำเข้าข้อมูล|Import/ })).toBeVisible();
+}
+
+// Chooses what the file holds (its Thai name), uploads FILE ({name, mimeType, buffer}) and
+// asks for the check (the dry run); waits for the report.
+export async function checkImportFile(page, kind, file) {
+  await page.getByLabel(/ข้อมูลในไฟล์|The file holds/).selectOption({ label: kind });
+  await page.getByLabel(/ไฟล์ CSV|CSV file/).setInputFiles(file);
+  await page.getByRole('button', { name: /ตรวจไฟล์|Check the file/ }).click();
+  await expect(importReport(page)).toBeVisible({ timeout: 30000 });
+}
+
+// The dry-run report's table.
+export function importReport(page) {
+  return page.getByRole('table', { name: /ผลการตรวจแต่ละบรรทัด|What each line would do/ });
+}

@@ -79,7 +79,6 @@ def test_active_directory_in_a_network_namespace_of_its_own():
     assert " passed" in p.stdout and " skipped" not in p.stdout, p.stdout[-3000:]
 
 
-inner = pytest.mark.skipif(not INNER, reason="runs inside the network namespace of the test above")
 
 
 # ---- inside: a Samba AD DC ----
@@ -237,7 +236,6 @@ def active_synced(db):
     return int(psql(db, "SELECT count(*) FROM person WHERE source = 'ldap' AND active"))
 
 
-@inner
 def test_full_sync_pages_past_max_page_size_with_objectguid_and_thai_names(dc, db, workdir):
     t = now(db)
     p, run = sync(dc, db, workdir)
@@ -258,7 +256,6 @@ def test_full_sync_pages_past_max_page_size_with_objectguid_and_thai_names(dc, d
     assert st.startswith("poll usn:"), st
 
 
-@inner
 def test_incremental_run_reads_only_what_changed_by_usn(dc, db, workdir):
     p, run = sync(dc, db, workdir)
     assert run["status"] == "ok" and run["mode"] == "poll", run
@@ -276,7 +273,6 @@ def test_incremental_run_reads_only_what_changed_by_usn(dc, db, workdir):
     assert "02 999 0011" in phones or "029990011" in phones.replace(" ", ""), phones
 
 
-@inner
 def test_disabled_account_is_deactivated_and_reenabled_reactivated(dc, db, workdir):
     dc.modify("dn: %s\nchangetype: modify\nreplace: userAccountControl\nuserAccountControl: %d\n"
               % (user_dn(21), DISABLED))
@@ -295,7 +291,6 @@ def test_disabled_account_is_deactivated_and_reenabled_reactivated(dc, db, workd
     assert person(db, sam(21))["active"] is True
 
 
-@inner
 def test_deleted_user_is_found_as_a_tombstone(dc, db, workdir):
     gone = dc.guid(user_dn(31))
     dc.delete([user_dn(31)])
@@ -308,7 +303,6 @@ def test_deleted_user_is_found_as_a_tombstone(dc, db, workdir):
     assert p31["active"] is False
 
 
-@inner
 def test_moves_between_and_out_of_the_base(dc, db, workdir):
     # 40 (Welfare-1008) moves to OU=CPU: its membership moves; 41 leaves OU=Staff: gone
     dc.ldap(["ldapmodrdn", "-r", "-s", "OU=CPU," + STAFF, user_dn(40), "CN=" + sam(40)])
@@ -324,7 +318,6 @@ def test_moves_between_and_out_of_the_base(dc, db, workdir):
     assert person(db, sam(41))["active"] is False
 
 
-@inner
 def test_mass_deletion_is_refused_dry_run_tells_then_forced(dc, db, workdir):
     # 15% of the staff deleted at once, past the 10% guard (fewer than slapd's 40%: a Samba DC
     # deletes about 20 entries a second)
@@ -345,7 +338,6 @@ def test_mass_deletion_is_refused_dry_run_tells_then_forced(dc, db, workdir):
     assert active_synced(db) == before - len(doomed)
 
 
-@inner
 def test_another_domain_controller_means_a_full_read(dc, db, workdir):
     psql(db, "UPDATE sync_state SET watermark = 'usn:00000000-0000-0000-0000-000000000001:5'")
     t = now(db)
@@ -358,7 +350,6 @@ def test_another_domain_controller_means_a_full_read(dc, db, workdir):
     assert not psql(db, "SELECT watermark FROM sync_state").startswith("usn:00000000-")
 
 
-@inner
 def test_staff_log_in_with_their_ad_password(dc, db, workdir):
     # a password for one user (LDAPS: AD takes unicodePwd only over an encrypted connection)
     pw = base64.b64encode(('"%s"' % USER_PW).encode("utf-16-le")).decode()
@@ -386,3 +377,11 @@ def test_staff_log_in_with_their_ad_password(dc, db, workdir):
         assert st == 401, body
     finally:
         d.stop()
+
+
+if not INNER:
+    # The outer run holds only the wrapper test above; the others run inside it (not listed
+    # here as skipped: they are not skipped, the wrapper fails if any of them fails).
+    for _name in [n for n in list(globals()) if n.startswith("test_")
+                  and n != "test_active_directory_in_a_network_namespace_of_its_own"]:
+        del globals()[_name]

@@ -65,21 +65,7 @@ static void problem(struct call *c, struct dir_problem *p)
     dir_problem_respond(p, c->path, c->resp);
 }
 
-static void bad_param(struct call *c, const char *name, const char *th, const char *en_fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void bad_param(struct call *c, const char *name, const char *th, const char *en_fmt, ...)
-{
-    struct dir_problem p;
-    char en[300];
-    va_list ap;
-    va_start(ap, en_fmt);
-    vsnprintf(en, sizeof en, en_fmt, ap);
-    va_end(ap);
-    dir_problem_init(&p, 400, "invalid-parameter", "Invalid query parameter",
-                     "Query parameter '%s' is invalid: %s", name, en);
-    dir_problem_add(&p, name, th, en);
-    problem(c, &p);
-}
+#define bad_param(c, ...) dir_problem_bad_param((c)->path, (c)->resp, __VA_ARGS__)
 
 static void not_found(struct call *c, const char *what, const char *key)
 {

@@ -45,21 +45,7 @@ static const char *show(const char *v, char *buf)
     return buf;
 }
 
-static void problem(struct q *q, const char *field, const char *th, const char *en_fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void problem(struct q *q, const char *field, const char *th, const char *en_fmt, ...)
-{
-    struct dir_problem p;
-    char en[300];
-    va_list ap;
-    va_start(ap, en_fmt);
-    vsnprintf(en, sizeof en, en_fmt, ap);
-    va_end(ap);
-    dir_problem_init(&p, 400, "invalid-parameter", "Invalid query parameter",
-                     "Query parameter '%s' is invalid: %s", field, en);
-    dir_problem_add(&p, field, th, en);
-    dir_problem_respond(&p, dir_http_path(q->x->req), q->x->resp);
-}
+#define problem(q, ...) dir_problem_bad_param(dir_http_path((q)->x->req), (q)->x->resp, __VA_ARGS__)
 
 static void not_found(struct dir_route_ctx *x, const char *what, const char *id)
 {

@@ -92,3 +92,19 @@ void dir_problem_respond(const struct dir_problem *p, const char *instance,
     resp->body.len = 0;
     if (dir_problem_render(p, instance, &resp->body)) resp->status = 500;
 }
+
+void dir_problem_bad_param(const char *instance, struct dir_http_resp *resp, const char *name,
+                           const char *th, const char *en_fmt, ...)
+{
+    struct dir_problem p;
+    char en[300], shown[64];
+    va_list ap;
+    va_start(ap, en_fmt);
+    vsnprintf(en, sizeof en, en_fmt, ap);
+    va_end(ap);
+    dir_text_utf8_clean(name, strlen(name), sizeof shown - 1, shown);
+    dir_problem_init(&p, 400, "invalid-parameter", "Invalid query parameter",
+                     "Query parameter '%s' is invalid: %s", shown, en);
+    dir_problem_add(&p, shown, th, en);
+    dir_problem_respond(&p, instance, resp);
+}

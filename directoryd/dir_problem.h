@@ -42,4 +42,12 @@ enum dir_rc dir_problem_render(const struct dir_problem *p, const char *instance
 void dir_problem_respond(const struct dir_problem *p, const char *instance,
                          struct dir_http_resp *resp);
 
+/* Answers RESP with the 400 "invalid-parameter" problem for query parameter NAME (shown
+ * cleaned: valid UTF-8, at most 63 bytes), with the Thai message TH and the English one made
+ * from EN_FMT; INSTANCE is the request path. The one answer every route gives a bad query
+ * parameter. */
+void dir_problem_bad_param(const char *instance, struct dir_http_resp *resp, const char *name,
+                           const char *th, const char *en_fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
 #endif

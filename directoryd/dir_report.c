@@ -482,13 +482,7 @@ static bool known_arg(void *cls, const char *key, const char *value)
 
 static void bad_param(struct rq *q, const char *name, const char *th, const char *en)
 {
-    struct dir_problem p;
-    char shown[64];
-    dir_text_utf8_clean(name, strlen(name), sizeof shown - 1, shown);
-    dir_problem_init(&p, 400, "invalid-parameter", "Invalid query parameter",
-                     "Query parameter '%s' is invalid: %s", shown, en);
-    dir_problem_add(&p, shown, th, en);
-    respond(q, &p);
+    dir_problem_bad_param(dir_http_path(q->req), q->resp, name, th, "%s", en);
 }
 
 void dir_report_list(const struct dir_report_env *env, const struct dir_model *m,

@@ -24,6 +24,24 @@ BIN = os.environ.get("DIRECTORYD_BIN", os.path.join(ROOT, "build", "directoryd")
 # time bounds that measure the daemon's own speed, not a setting, stretch by this much there.
 SLOW = 3.0 if "asan" in os.path.basename(os.path.dirname(BIN)) else 1.0
 PGCTL = os.path.join(ROOT, "scripts", "pgctl")
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "normal_only: runs on the normal build only; the sanitizer build skips it, with this "
+        "reason (tests of packaging, backups and other work outside the daemon's own code, "
+        "which the sanitizers would only slow down; keeps scripts/test within its budget)")
+
+
+def pytest_collection_modifyitems(config, items):
+    if SLOW == 1.0:
+        return
+    skip = pytest.mark.skip(reason="normal_only: run on the normal build; nothing of the "
+                            "daemon's own code it exercises needs the sanitizers")
+    for item in items:
+        if "normal_only" in item.keywords:
+            item.add_marker(skip)
 ADMIN_KEY = "integration-admin-key-0123456789"
 CASEWORKER_KEY = "integration-caseworker-key-0123456789"
 

@@ -24,8 +24,10 @@ DIR_FUZZ_PACKAGES="clang libclang-rt-14-dev"
 DIR_UI_PACKAGES="chromium fonts-thai-tlwg poppler-utils"
 
 # The Active Directory the sync tests provision for themselves (a Samba AD DC, in a network
-# namespace of its own: `ip` brings its loopback up). Tests only; scripts/run never needs it.
-DIR_AD_PACKAGES="samba samba-ad-dc iproute2"
+# namespace of its own: `ip` brings its loopback up; samba-ad-provision holds the AD schema that
+# provisioning reads, only recommended by samba since 4.17.12+dfsg-0+deb12u4). Tests only;
+# scripts/run never needs it.
+DIR_AD_PACKAGES="samba samba-ad-dc samba-ad-provision iproute2"
 
 dir_say() { printf '%s\n' "directoryd: $*" >&2; }
 

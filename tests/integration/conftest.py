@@ -24,6 +24,9 @@ BIN = os.environ.get("DIRECTORYD_BIN", os.path.join(ROOT, "build", "directoryd")
 # time bounds that measure the daemon's own speed, not a setting, stretch by this much there.
 SLOW = 3.0 if "asan" in os.path.basename(os.path.dirname(BIN)) else 1.0
 PGCTL = os.path.join(ROOT, "scripts", "pgctl")
+# The harness's throw-away clusters run without fsync (scripts/pgctl): nothing here survives a
+# power cut anyway, and a stopped or killed server loses nothing it acknowledged.
+os.environ.setdefault("DIRECTORYD_PG_FSYNC", "off")
 
 
 def pytest_configure(config):

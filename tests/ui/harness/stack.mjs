@@ -117,7 +117,8 @@ export async function startStack({ bin = process.env.DIRECTORYD_BIN || path.join
     fs.rmSync(tmp, { recursive: true, force: true });
   };
   try {
-    run(PGCTL, ['start', pgData, String(pgPort)]);
+    // A throw-away cluster: no fsync (scripts/pgctl DIRECTORYD_PG_FSYNC), as the integration harness.
+    run(PGCTL, ['start', pgData, String(pgPort)], { DIRECTORYD_PG_FSYNC: process.env.DIRECTORYD_PG_FSYNC || 'off' });
     pgStarted = true;
     const dbURL = run(PGCTL, ['url', pgData, String(pgPort)]).trim();
     const env = { DIRECTORYD_DB: dbURL };

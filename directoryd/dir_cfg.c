@@ -37,6 +37,9 @@ static const struct opt opts[] = {
      "most concurrent HTTP connections (more are refused at accept)"},
     {"http_max_conns_per_addr", INT(http_max_conns_per_addr, 1, 100000), "64",
      "DIRECTORYD_HTTP_MAX_CONNS_PER_ADDR", "most concurrent HTTP connections from one address"},
+    {"http_trusted_proxies", STR(http_trusted_proxies), "", "DIRECTORYD_HTTP_TRUSTED_PROXIES",
+     "reverse proxies (addresses or CIDR blocks, comma-separated) whose X-Forwarded-For names "
+     "the caller for the login brake, the report limiter and the audit; none by default"},
     {"http_header_timeout", INT(http_header_timeout, 1, 3600), "10",
      "DIRECTORYD_HTTP_HEADER_TIMEOUT",
      "seconds a request's headers may take from connect (or from the previous answer on a "

@@ -22,6 +22,7 @@ struct dir_cfg {
     int http_threads;
     int http_max_conns;
     int http_max_conns_per_addr; /* most HTTP connections from one address */
+    char http_trusted_proxies[512]; /* reverse proxies whose X-Forwarded-For is believed */
     int http_header_timeout; /* seconds a request's headers may take */
     int http_body_timeout;   /* seconds a request's body may take after its headers */
     int http_idle_timeout;  /* seconds an HTTP connection may sit idle mid-request */

@@ -3,6 +3,7 @@
 #include "dir_http.h"
 #include "dir_log.h"
 #include "dir_mem.h"
+#include "dir_proxy.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -154,22 +155,73 @@ void dir_http_req_free(struct dir_http_req *req)
     free(req);
 }
 
-void dir_http_client_addr(const struct dir_http_req *req, char *buf, size_t n)
+/* Every X-Forwarded-For value of a request, joined by commas in the order received (RFC 9110
+ * 5.3: several fields are one comma-separated list); when they exceed the buffer, the
+ * rightmost entries (the nearest proxies') are kept. */
+struct xff_join {
+    char buf[1024];
+    size_t len;
+};
+static void xff_add(struct xff_join *j, const char *v, size_t n)
 {
-    const union MHD_ConnectionInfo *ci =
-        req->conn ? MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS) : NULL;
-    *buf = '\0';
-    if (!req->conn) {
-        snprintf(buf, n, "%s", req->addr ? req->addr : "");
+    size_t need = n + (j->len ? 1 : 0);
+    if (need >= sizeof j->buf) { /* one value alone too long: keep its rightmost entries */
+        const char *cut = v + n - (sizeof j->buf - 1);
+        while (cut < v + n && *cut != ',') cut++;
+        j->len = 0;
+        if (cut < v + n) xff_add(j, cut + 1, (size_t)(v + n - cut - 1));
         return;
     }
-    if (!ci || !ci->client_addr) return;
-    if (ci->client_addr->sa_family == AF_INET)
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)ci->client_addr)->sin_addr, buf,
-                  (socklen_t)n);
-    else if (ci->client_addr->sa_family == AF_INET6)
-        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ci->client_addr)->sin6_addr, buf,
-                  (socklen_t)n);
+    while (j->len && j->len + need >= sizeof j->buf) { /* drop the leftmost entry */
+        char *c = memchr(j->buf, ',', j->len);
+        size_t drop = c ? (size_t)(c - j->buf) + 1 : j->len;
+        memmove(j->buf, j->buf + drop, j->len - drop);
+        j->len -= drop;
+        need = n + (j->len ? 1 : 0);
+    }
+    if (j->len) j->buf[j->len++] = ',';
+    memcpy(j->buf + j->len, v, n);
+    j->len += n;
+    j->buf[j->len] = '\0';
+}
+static enum MHD_Result xff_each(void *cls, enum MHD_ValueKind kind, const char *key,
+                                const char *value)
+{
+    (void)kind;
+    if (key && value && strcasecmp(key, "X-Forwarded-For") == 0)
+        xff_add(cls, value, strlen(value));
+    return MHD_YES;
+}
+
+void dir_http_client_addr(const struct dir_http_req *req, char *buf, size_t n)
+{
+    char peer[INET6_ADDRSTRLEN] = "";
+    if (!req->conn) {
+        snprintf(peer, sizeof peer, "%s", req->addr ? req->addr : "");
+    } else {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET)
+            inet_ntop(AF_INET, &((const struct sockaddr_in *)ci->client_addr)->sin_addr, peer,
+                      sizeof peer);
+        else if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET6)
+            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ci->client_addr)->sin6_addr, peer,
+                      sizeof peer);
+    }
+    if (!dir_proxy_active() || !dir_proxy_trusted(peer)) {
+        snprintf(buf, n, "%s", peer);
+        return;
+    }
+    struct xff_join j = {.len = 0};
+    j.buf[0] = '\0';
+    if (req->conn)
+        MHD_get_connection_values(req->conn, MHD_HEADER_KIND, xff_each, &j);
+    else
+        for (size_t i = 0; i < req->nheaders; i++)
+            if (strcasecmp(req->headers[i].key, "X-Forwarded-For") == 0 &&
+                !memchr(req->headers[i].value, '\0', req->headers[i].value_len))
+                xff_add(&j, req->headers[i].value, req->headers[i].value_len);
+    dir_proxy_client(peer, j.len ? j.buf : NULL, buf, n);
 }
 
 struct each_cls {

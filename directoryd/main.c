@@ -13,6 +13,7 @@
 #include "dir_db_hsds.h"
 #include "dir_hsds_export.h"
 #include "dir_hsds_import.h"
+#include "dir_proxy.h"
 #include "dir_http.h"
 #include "dir_import.h"
 #include "dir_ldap.h"
@@ -448,6 +449,10 @@ static int cmd_serve(struct dir_ctx *ctx)
         dir_hours_fix_clock(fixed);
         DIR_LOG(DIR_LOG_WARN, "main", "test_now: open_now is computed for %s, not the clock",
                 ctx->cfg.test_now);
+    }
+    if (dir_proxy_configure(ctx->cfg.http_trusted_proxies, err, sizeof err)) {
+        DIR_LOG(DIR_LOG_ERROR, "main", "%s", err);
+        return 2;
     }
     if (open_db(ctx, 30))
         return 1;

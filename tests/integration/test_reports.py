@@ -340,3 +340,50 @@ def test_too_many_reports_from_one_address_answer_429(limited):
     assert call(limited, "POST", "/v1/reports", body, source="127.0.0.3")[0] == 201
     assert call(limited, "POST", "/v1/reports", body, key=CASEWORKER_KEY, source="127.0.0.2")[0] == 201
     assert call(limited, "POST", "/v1/reports", body, source="127.0.0.2")[0] == 429
+
+
+# ---- behind a reverse proxy (--http-trusted-proxies) ----
+
+def test_behind_a_trusted_proxy_each_caller_has_its_own_limit_and_audit_address(db, workdir):
+    """A load balancer on 127.0.0.5 forwards every caller: without trusting it, all callers
+    would share its one address (and its one limit); trusted, X-Forwarded-For names them. A
+    caller talking to the daemon directly cannot choose its address with the header."""
+    d = Daemon(db, workdir, extra_env={"DIRECTORYD_HTTP_TRUSTED_PROXIES": "127.0.0.5/32"})
+    try:
+        body = {"entity": "area", "id": "1010", "message": "ผ่านตัวกระจายโหลด"}
+
+        def via_proxy(client, extra=""):
+            xff = (extra + ", " if extra else "") + client
+            return call(d, "POST", "/v1/reports", body, source="127.0.0.5",
+                        headers={"X-Forwarded-For": xff})
+
+        for n in range(10):
+            status, _, rep = via_proxy("203.0.113.7")
+            assert status == 201, (n, rep)
+        # The 11th from that caller waits; another caller through the same proxy does not.
+        assert via_proxy("203.0.113.7")[0] == 429
+        # A caller that sent its own header naming someone else is still itself.
+        assert via_proxy("203.0.113.7", extra="198.51.100.99")[0] == 429
+        status, _, rep = via_proxy("198.51.100.20")
+        assert status == 201, rep
+        status, _, a = call(d, "GET", "/v1/audit?entity=report&id=%d" % rep["id"], key=COORD_KEY)
+        assert status == 200 and a["items"][0]["address"] == "198.51.100.20", a
+        # Straight to the daemon from an untrusted address: the header is ignored.
+        status, _, rep = call(d, "POST", "/v1/reports", body, source="127.0.0.6",
+                              headers={"X-Forwarded-For": "192.0.2.1"})
+        assert status == 201
+        status, _, a = call(d, "GET", "/v1/audit?entity=report&id=%d" % rep["id"], key=COORD_KEY)
+        assert a["items"][0]["address"] == "127.0.0.6", a
+    finally:
+        d.stop()
+
+
+def test_a_bad_trusted_proxy_list_stops_the_start(db, workdir):
+    d = None
+    try:
+        d = Daemon(db, workdir, extra_env={"DIRECTORYD_HTTP_TRUSTED_PROXIES": "lb.example"})
+    except RuntimeError as e:
+        assert "http_trusted_proxies: 'lb.example' is not an IPv4 or IPv6 address" in str(e)
+    else:
+        d.stop()
+        raise AssertionError("directoryd started with a bad --http-trusted-proxies")

@@ -4,8 +4,10 @@
  * A sync applies in one transaction (dir_db_sync_begin ... dir_db_sync_end): the per-person
  * upsert and deactivation are SQL functions in schema/migrations/0005_sync.sql (the upsert
  * replaced in 0010_sync_reactivated.sql, planned without sequential scans and called a
- * batch of entries per round trip since 0011_sync_batch.sql), which also write the audit
- * rows; triggers add the change-log rows. The run record is created in its
+ * batch of entries per round trip since 0011_sync_batch.sql, new and unchanged people as
+ * sets since 0019_sync_set.sql), which also write the audit rows; triggers add the
+ * change-log rows, except for new people, logged once each by dir_sync_people
+ * (0020_sync_fast.sql). The run record is created in its
  * own transaction when a run starts, and its counts are added inside the applying
  * transaction, so they always match what committed. Transactions of concurrent syncs (the
  * daemon and `directoryd sync --once`) are serialised with an advisory lock.
@@ -260,9 +262,36 @@ enum dir_rc dir_db_sync_relink_candidates(struct dir_db_sync *tx, const json_t *
                                           json_t **candidates)
 {
     *candidates = NULL;
-    char *list = json_dumps(entries, JSON_COMPACT);
+    /* No synced person yet (a first sync): nobody to re-link, and no need to send every
+     * entry to find that out. */
+    PGresult *r = tq(tx, "SELECT EXISTS (SELECT 1 FROM person WHERE source = 'ldap')", 0, NULL);
+    bool none = r && strcmp(PQgetvalue(r, 0, 0), "f") == 0;
+    PQclear(r);
+    if (tx->rc || none) {
+        *candidates = tx->rc ? NULL : json_array();
+        return tx->rc;
+    }
+    /* Only what the lookup reads: identity, DN, username and e-mail addresses. */
+    json_t *slim = json_array(), *e;
+    size_t i;
+    json_array_foreach(entries, i, e)
+    {
+        json_t *mails = json_array(), *c;
+        size_t k;
+        json_array_foreach(json_object_get(e, "contacts"), k, c)
+        {
+            const char *kind = json_string_value(json_object_get(c, "kind"));
+            if (kind && strcmp(kind, "email") == 0) json_array_append(mails, c);
+        }
+        json_array_append_new(slim, json_pack("{s:O?,s:O?,s:O?,s:o}", "uuid",
+                                              json_object_get(e, "uuid"), "dn",
+                                              json_object_get(e, "dn"), "username",
+                                              json_object_get(e, "username"), "contacts", mails));
+    }
+    char *list = json_dumps(slim, JSON_COMPACT);
+    json_decref(slim);
     const char *p[] = {list};
-    PGresult *r = tq(tx, "SELECT dir_sync_relink_candidates($1::jsonb)::text", 1, p);
+    r = tq(tx, "SELECT dir_sync_relink_candidates($1::jsonb)::text", 1, p);
     if (r)
         *candidates = parse_json(PQgetvalue(r, 0, 0));
     PQclear(r);

@@ -127,6 +127,13 @@ static bool check_config(struct dir_sync *s, char *err, size_t errlen)
 
 /* ---- runs ---- */
 
+double dir_sync_now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
 bool dir_sync_stopping(struct dir_sync *s, bool persist, time_t until)
 {
     pthread_mutex_lock(&s->lock);
@@ -205,8 +212,10 @@ enum dir_rc dir_sync_run(struct dir_sync *s, const struct dir_sync_req *req,
         goto out;
     }
     bool was_full = full;
+    double t0 = dir_sync_now_ms();
     rc = dir_sync_ldap_read(s, ld, &st, &full, &in, err, sizeof err);
     ldap_unbind_ext_s(ld, NULL, NULL);
+    rep->ms.read = dir_sync_now_ms() - t0;
     if (full != was_full) {
         snprintf(rep->mode, sizeof rep->mode, "full");
         char e2[256];
@@ -240,6 +249,11 @@ out_nostate:
             : strcmp(rep->status, "refused") == 0 ? DIR_LOG_WARN
                                                   : DIR_LOG_INFO,
             "sync", "run %lld %s: %s", rep->run_id, rep->status, rep->message);
+    DIR_LOG(DIR_LOG_INFO, "sync",
+            "run %lld phases: read %.0f ms, prepare %.0f ms, apply %.0f ms, deactivate %.0f ms, "
+            "commit %.0f ms",
+            rep->run_id, rep->ms.read, rep->ms.prepare, rep->ms.apply, rep->ms.deactivate,
+            rep->ms.commit);
     dir_sync_set_last(s, rep);
     pthread_mutex_lock(&s->lock);
     s->running = false;

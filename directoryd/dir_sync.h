@@ -51,6 +51,12 @@ struct dir_sync_report {
     char message[600]; /* a one-line summary, or why it failed or was refused */
     json_t *details;   /* {created: [...], updated, reactivated, relinked, deactivated,
                           skipped, relink_candidates, ...}; owned */
+    /* Where the run's time went, in milliseconds (logged, and in details.phases_ms): reading
+     * the city LDAP, finding who is gone and the re-link candidates, upserting the entries,
+     * deactivating, committing. */
+    struct {
+        double read, prepare, apply, deactivate, commit;
+    } ms;
 };
 
 /* Makes the sync engine for CFG and DB (both borrowed; they must outlive it). Never fails;

@@ -33,6 +33,7 @@
 
 struct tally {
     struct dir_db_sync_counts n;
+    double ms_apply, ms_deactivate; /* time spent upserting and deactivating */
     json_t *created, *updated, *reactivated, *relinked, *deactivated, *skipped;
     int truncated;
 };
@@ -184,6 +185,7 @@ static enum dir_rc apply_changes(struct dir_db_sync *tx, struct dir_sync_intake 
     }
     size_t n = json_array_size(in->entries), end, k;
     json_t *todo = json_array();
+    double t0 = dir_sync_now_ms();
     for (size_t start = 0; start < n; start = end) {
         /* The entries of this batch that are upserted, in one round trip. */
         end = start + PUT_BATCH < n ? start + PUT_BATCH : n;
@@ -204,6 +206,8 @@ static enum dir_rc apply_changes(struct dir_db_sync *tx, struct dir_sync_intake 
         json_decref(res);
     }
     json_decref(todo);
+    double t1 = dir_sync_now_ms();
+    t->ms_apply += t1 - t0;
     json_array_foreach(missing, i, p)
     {
         bool done = false;
@@ -214,6 +218,7 @@ static enum dir_rc apply_changes(struct dir_db_sync *tx, struct dir_sync_intake 
             list_add(t, t->deactivated, json_incref(p));
         }
     }
+    t->ms_deactivate += dir_sync_now_ms() - t1;
     return DIR_OK;
 }
 
@@ -457,12 +462,16 @@ enum dir_rc dir_sync_apply_run(struct dir_sync *s, const struct dir_sync_req *re
     if (in->refresh_required) json_object_set_new(extra, "refresh_required", json_true());
     if (in->disabled) json_object_set_new(extra, "disabled", json_integer(in->disabled));
     if (in->dc_changed) json_object_set_new(extra, "dc_changed", json_true());
+    double t0 = dir_sync_now_ms();
     if ((rc = dir_db_sync_begin(s->db, &tx, err, sizeof err))) {
         dir_sync_report_status(rep, "failed", "PostgreSQL: %s", err);
         goto done;
     }
-    if (gone_people(tx, in, omissions, &missing, &confirmed) || dir_db_sync_census(tx, &total) ||
-        relink_candidates(tx, in, omissions, &cands)) {
+    bool prepared = !gone_people(tx, in, omissions, &missing, &confirmed) &&
+                    !dir_db_sync_census(tx, &total) &&
+                    !relink_candidates(tx, in, omissions, &cands);
+    rep->ms.prepare = dir_sync_now_ms() - t0;
+    if (!prepared) {
         rc = dir_db_sync_end(tx, false, err, sizeof err);
         tx = NULL;
         dir_sync_report_status(rep, "failed", "PostgreSQL: %s", err);
@@ -512,12 +521,20 @@ enum dir_rc dir_sync_apply_run(struct dir_sync *s, const struct dir_sync_req *re
         if (!req->dry_run)
             dir_db_sync_save_state(tx, state_mode, in->got_cookie ? in->cookie : NULL,
                                    in->cookie_len, in->watermark, full);
+        json_object_set_new(extra, "phases_ms",
+                            json_pack("{s:i,s:i,s:i,s:i}", "read", (int)rep->ms.read, "prepare",
+                                      (int)rep->ms.prepare, "apply", (int)t.ms_apply,
+                                      "deactivate", (int)t.ms_deactivate));
         json_t *d = tally_details(&t, json_deep_copy(extra));
         if (!req->dry_run)
             dir_db_sync_tx_run_add(tx, rep->run_id, look_at ? "attention" : "ok", &t.n, NULL, d);
         json_decref(d);
     }
+    rep->ms.apply = t.ms_apply;
+    rep->ms.deactivate = t.ms_deactivate;
+    double t1 = dir_sync_now_ms();
     rc = dir_db_sync_end(tx, !req->dry_run, err, sizeof err);
+    rep->ms.commit = dir_sync_now_ms() - t1;
     tx = NULL;
     if (rc) {
         tally_clear(&t);

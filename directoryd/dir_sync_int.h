@@ -57,6 +57,9 @@ struct dir_sync_persist {
 
 /* ---- dir_sync.c ---- */
 
+/* Milliseconds on the monotonic clock (a run's phases are timed with it). */
+double dir_sync_now_ms(void);
+
 /* True when the search should end: the daemon stops or, for a standing search (PERSIST),
  * a run was asked for or UNTIL (0 = never) has come. */
 bool dir_sync_stopping(struct dir_sync *s, bool persist, time_t until);

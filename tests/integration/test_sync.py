@@ -137,6 +137,7 @@ def run_id(db):
 # ---- full sync ----
 
 def test_full_sync_creates_everyone_then_changes_nothing(city, db, workdir):
+    seq0 = int(psql(db, "SELECT max(seq) FROM change_log"))
     t0 = time.time()
     p = sync(city, db, workdir, "--full")
     took = time.time() - t0
@@ -159,6 +160,15 @@ def test_full_sync_creates_everyone_then_changes_nothing(city, db, workdir):
                    "WHERE m.person_id = %d AND m.source = 'ldap'" % x["id"])
     assert org == "district-1008-welfare"
     assert int(psql(db, "SELECT count(*) FROM audit WHERE actor = 'sync' AND action = 'create'")) == N
+    # Each audit row holds the person as created (contacts and membership included).
+    assert psql(db, "SELECT count(*) FROM audit a WHERE actor = 'sync' AND action = 'create' "
+                    "AND a.after = dir_person_json(a.entity_id::bigint)") == str(N)
+    # A mirror following /v1/changes sees each new person once, as an insert (not once per
+    # contact point and membership).
+    assert psql(db, "SELECT entity || ' ' || op || ' ' || count(*) || ' ' || count(DISTINCT entity_id) "
+                    "FROM change_log WHERE seq > %d GROUP BY entity, op" % seq0) == "person insert %d %d" % (N, N)
+    # Where the run's time went, for the admin reading the run.
+    assert set(run["details"]["phases_ms"]) == {"read", "prepare", "apply", "deactivate"}, run["details"]
     # The resume point is in PostgreSQL.
     assert psql(db, "SELECT mode, cookie IS NOT NULL, last_full_at IS NOT NULL FROM sync_state") == "syncrepl|t|t"
 

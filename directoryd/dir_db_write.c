@@ -467,9 +467,9 @@ static json_t *import_row_json(const struct dir_db_write *w)
     }
     json_t *sets = json_array();
     for (int i = 0; i < w->nsets; i++)
-        json_array_append_new(sets, json_pack("[s, s?, b]", w->sets[i].col,
-                                              w->sets[i].now ? NULL : w->sets[i].val,
-                                              w->sets[i].now));
+        json_array_append_new(sets,
+                              json_pack("[s, s?, b]", w->sets[i].col,
+                                        w->sets[i].now ? NULL : w->sets[i].val, w->sets[i].now));
     json_object_set_new(o, "s", sets);
     if (w->contacts) json_object_set(o, "c", w->contacts);
     if (w->services) json_object_set(o, "v", w->services);
@@ -480,8 +480,8 @@ static json_t *import_row_json(const struct dir_db_write *w)
 
 /* Applies ROWS[FROM..TO) (those with an entity) with one call of dir_import_rows, filling
  * their outcomes and COUNTS; true when PostgreSQL refused one of them. */
-static bool import_batch(struct tx *t, const struct dir_db_actor *a,
-                         struct dir_db_import_row *rows, int from, int to, int counts[4])
+static bool import_batch(struct tx *t, const struct dir_db_actor *a, struct dir_db_import_row *rows,
+                         int from, int to, int counts[4])
 {
     json_t *batch = json_array();
     for (int i = from; i < to; i++) {
@@ -525,8 +525,8 @@ static bool import_batch(struct tx *t, const struct dir_db_actor *a,
             break;
         }
         snprintf(row->id, sizeof row->id, "%s", id ? id : "");
-        row->outcome = strcmp(o, "created") == 0   ? DIR_DB_IMPORT_CREATED
-                       : strcmp(o, "updated") == 0 ? DIR_DB_IMPORT_UPDATED
+        row->outcome = strcmp(o, "created") == 0     ? DIR_DB_IMPORT_CREATED
+                       : strcmp(o, "updated") == 0   ? DIR_DB_IMPORT_UPDATED
                        : strcmp(o, "unchanged") == 0 ? DIR_DB_IMPORT_UNCHANGED
                                                      : DIR_DB_IMPORT_ERROR;
         if (row->outcome == DIR_DB_IMPORT_ERROR) {

@@ -568,8 +568,8 @@ static int cmd_export_vcard(struct dir_ctx *ctx, int nargs, char **args)
     }
     if (open_db(ctx, 30)) return 1;
     struct dir_model *m = NULL;
-    enum dir_rc rc = dir_db_load_model(ctx->db, ctx->cfg.stale_days, ctx->cfg.changes_kept, &m,
-                                       err, sizeof err);
+    enum dir_rc rc =
+        dir_db_load_model(ctx->db, ctx->cfg.stale_days, ctx->cfg.changes_kept, &m, err, sizeof err);
     dir_db_close(ctx->db);
     ctx->db = NULL;
     if (rc) {
@@ -668,9 +668,10 @@ static int run_version(struct dir_ctx *ctx, int nargs, char **args)
 /* One subcommand: `directoryd NAME [SUB] ARGS...`. */
 struct dir_cmd {
     const char *name;
-    const char *sub;   /* the second word it needs (export ldif, import hsds), or NULL */
-    int nargs;         /* the words after NAME (and SUB): exactly this many, or -1: any */
-    int (*run)(struct dir_ctx *ctx, int nargs, char **args); /* ARGS: those words */
+    const char *sub; /* the second word it needs (export ldif, import hsds), or NULL */
+    int nargs;       /* the words after NAME (and SUB): exactly this many, or -1: any */
+    /* Runs it; ARGS are those words. */
+    int (*run)(struct dir_ctx *ctx, int nargs, char **args);
     const char *synopsis; /* for the usage text */
     const char *help;     /* lines separated by \n */
 };

@@ -136,8 +136,9 @@ struct dir_db_import {
     int errors;            /* rows the checks refused already: nothing is committed */
 };
 
-/* Applies ROWS[0..N) in one transaction, each under a savepoint: a row whose audit JSON
- * does not change is rolled back and counted unchanged; a row PostgreSQL refuses is
+/* Applies ROWS[0..N) in one transaction, in batches of 500 rows per round trip
+ * (dir_import_rows in schema/, 0016), each row in its own subtransaction: a row whose audit
+ * JSON does not change is rolled back and counted unchanged; a row PostgreSQL refuses is
  * reported (outcome ERROR) and the others still run. Commits only when IMP->commit, no row
  * failed and IMP->errors is 0: then *IMPORT_ID is the import's id and *SEQ the change-log
  * sequence that includes it (else both 0 and nothing is written). DIR_ERR_DB when

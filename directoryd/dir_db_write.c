@@ -452,46 +452,91 @@ enum dir_rc dir_db_apply(struct dir_db *db, const struct dir_db_actor *actor,
 
 /* ---- imports (dir_import.c): many writes in one transaction ---- */
 
-/* Runs one SQL command outside q()'s error handling (savepoints); false on failure. */
-static bool cmd(struct tx *t, const char *sql)
+#define IMPORT_BATCH 500 /* rows per call of dir_import_rows: one round trip */
+
+/* Row W as dir_import_rows (0016) reads it: {e, k, a, s, c, v, m, h}; a new object. */
+static json_t *import_row_json(const struct dir_db_write *w)
 {
-    if (t->rc) return false;
-    PGresult *r = PQexec(t->c->pg, sql);
-    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-    if (!ok) {
-        t->rc = DIR_ERR_DB;
-        dir_dbi_error(t->err, t->errlen, "import", t->c->pg, r);
+    char key[32];
+    json_t *o = json_pack("{s:s, s:s}", "e", w->entity, "a", w->action ? w->action : "update");
+    if (w->code)
+        json_object_set_new(o, "k", json_string(w->code));
+    else if (w->id) {
+        snprintf(key, sizeof key, "%lld", w->id);
+        json_object_set_new(o, "k", json_string(key));
     }
+    json_t *sets = json_array();
+    for (int i = 0; i < w->nsets; i++)
+        json_array_append_new(sets,
+                              json_pack("[s, s?, b]", w->sets[i].col,
+                                        w->sets[i].now ? NULL : w->sets[i].val, w->sets[i].now));
+    json_object_set_new(o, "s", sets);
+    if (w->contacts) json_object_set(o, "c", w->contacts);
+    if (w->services) json_object_set(o, "v", w->services);
+    if (w->memberships) json_object_set(o, "m", w->memberships);
+    if (w->hours_set) json_object_set_new(o, "h", w->hours ? json_incref(w->hours) : json_null());
+    return o;
+}
+
+/* Applies ROWS[FROM..TO) (those with an entity) with one call of dir_import_rows, filling
+ * their outcomes and COUNTS; true when PostgreSQL refused one of them. */
+static bool import_batch(struct tx *t, const struct dir_db_actor *a, struct dir_db_import_row *rows,
+                         int from, int to, int counts[4])
+{
+    json_t *batch = json_array();
+    for (int i = from; i < to; i++) {
+        if (!rows[i].w.entity) continue;
+        if (rows[i].w.members || rows[i].w.prog_areas || rows[i].w.prog_orgs) {
+            t->rc = DIR_ERR_DB; /* not an importable kind: dir_import never sends these */
+            snprintf(t->err, t->errlen, "import: %s rows cannot be imported", rows[i].w.entity);
+            json_decref(batch);
+            return false;
+        }
+        json_array_append_new(batch, import_row_json(&rows[i].w));
+    }
+    bool failed = false;
+    if (json_array_size(batch) == 0 || t->rc) {
+        json_decref(batch);
+        return false;
+    }
+    char *js = json_dumps(batch, JSON_COMPACT);
+    json_decref(batch);
+    const char *p[] = {js, a->kind, a->name, a->address};
+    PGresult *r = q(t, "SELECT dir_import_rows($1::jsonb, $2, $3, $4)::text", 4, p);
+    free(js);
+    if (!r) {
+        if (t->rc == DIR_ERR_INVALID) t->rc = DIR_ERR_DB; /* not one row's fault */
+        return false;
+    }
+    json_t *res = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
     PQclear(r);
-    return ok;
-}
-
-/* Audit JSON S without what every write moves (version, updated_at; the contact points'
- * row identities, demo marks and positions: their order stays); a new value or NULL. */
-static json_t *norm_json(const char *s)
-{
-    static const char *const top[] = {"version", "updated_at"};
-    static const char *const part[] = {"id", "version", "created_at", "updated_at", "demo",
-                                       "position"};
-    json_t *j = json_loads(s, 0, NULL);
-    for (size_t k = 0; j && k < sizeof top / sizeof top[0]; k++)
-        json_object_del(j, top[k]);
-    size_t i;
-    json_t *c;
-    json_array_foreach(json_object_get(j, "contacts"), i, c)
-        for (size_t k = 0; k < sizeof part / sizeof part[0]; k++)
-            json_object_del(c, part[k]);
-    return j;
-}
-
-/* True when audit JSON BEFORE and AFTER differ only in what every write moves. */
-static bool same_json(const char *before, const char *after)
-{
-    json_t *b = norm_json(before), *a = norm_json(after);
-    bool same = b && a && json_equal(b, a);
-    json_decref(b);
-    json_decref(a);
-    return same;
+    size_t k = 0;
+    for (int i = from; i < to && !t->rc; i++) {
+        struct dir_db_import_row *row = &rows[i];
+        if (!row->w.entity) continue;
+        json_t *x = json_array_get(res, k++);
+        const char *o = json_string_value(json_array_get(x, 0));
+        const char *id = json_string_value(json_array_get(x, 1));
+        const char *e = json_string_value(json_array_get(x, 2));
+        if (!o) {
+            t->rc = DIR_ERR_DB;
+            snprintf(t->err, t->errlen, "import: dir_import_rows answered %zu rows",
+                     json_array_size(res));
+            break;
+        }
+        snprintf(row->id, sizeof row->id, "%s", id ? id : "");
+        row->outcome = strcmp(o, "created") == 0     ? DIR_DB_IMPORT_CREATED
+                       : strcmp(o, "updated") == 0   ? DIR_DB_IMPORT_UPDATED
+                       : strcmp(o, "unchanged") == 0 ? DIR_DB_IMPORT_UNCHANGED
+                                                     : DIR_DB_IMPORT_ERROR;
+        if (row->outcome == DIR_DB_IMPORT_ERROR) {
+            snprintf(row->err, sizeof row->err, "%s", e ? e : "invalid value");
+            failed = true;
+        }
+        counts[row->outcome]++;
+    }
+    json_decref(res);
+    return failed;
 }
 
 enum dir_rc dir_db_import_apply(struct dir_db *db, const struct dir_db_actor *a,
@@ -525,35 +570,9 @@ enum dir_rc dir_db_import_apply(struct dir_db *db, const struct dir_db_actor *a,
          * the per-row lookups must use their indexes (as the sync's functions do, 0011). */
         qexec(&t, "SET LOCAL enable_seqscan = off", 0, NULL);
     }
-    for (int i = 0; i < n && !t.rc; i++) {
-        struct dir_db_import_row *row = &rows[i];
-        if (!row->w.entity) continue;
-        struct dir_db_result res;
-        char *before = NULL, *after = NULL;
-        memset(&res, 0, sizeof res);
-        if (!cmd(&t, "SAVEPOINT import_row")) break;
-        apply_body(&t, a, &row->w, &res, false, row->id, &before, &after);
-        if (t.rc == DIR_ERR_INVALID || t.rc == DIR_ERR_NOTFOUND) {
-            /* PostgreSQL refused this row: report it, undo it, go on with the next. */
-            row->outcome = DIR_DB_IMPORT_ERROR;
-            snprintf(row->err, sizeof row->err, "%s", err);
+    for (int i = 0; i < n && !t.rc; i += IMPORT_BATCH)
+        if (import_batch(&t, a, rows, i, i + IMPORT_BATCH < n ? i + IMPORT_BATCH : n, counts))
             row_failed = true;
-            t.rc = DIR_OK;
-            cmd(&t, "ROLLBACK TO SAVEPOINT import_row");
-            cmd(&t, "RELEASE SAVEPOINT import_row");
-        } else if (!t.rc && before && after && same_json(before, after)) {
-            row->outcome = DIR_DB_IMPORT_UNCHANGED;
-            /* Rolled back to, a savepoint stays: released, or they would nest line by line. */
-            cmd(&t, "ROLLBACK TO SAVEPOINT import_row");
-            cmd(&t, "RELEASE SAVEPOINT import_row");
-        } else if (!t.rc) {
-            row->outcome = before ? DIR_DB_IMPORT_UPDATED : DIR_DB_IMPORT_CREATED;
-            cmd(&t, "RELEASE SAVEPOINT import_row");
-        }
-        if (!t.rc) counts[row->outcome]++;
-        free(before);
-        free(after);
-    }
     bool commit = imp->commit && !row_failed && imp->errors == 0 && !t.rc;
     if (commit) {
         char c[3][16], after[512];

@@ -1,4 +1,5 @@
-/* main.c - the directoryd command: serve the directory, migrate, load the demo, add API clients.
+/* main.c - the directoryd command: serve the directory, migrate, load the demo, add API clients,
+ * import and export; one table (cmds) drives the subcommands and their usage text.
  *
  * The daemon context (struct dir_ctx) is the only long-lived state; it lives on main's stack
  * and is handed to each module. Signals are blocked in every thread and taken by sigwait in
@@ -23,6 +24,7 @@
 #include "dir_refresh.h"
 #include "dir_session.h"
 #include "dir_sync.h"
+#include "dir_vcard.h"
 #include "dir_version.h"
 #include "dir_webui.h"
 
@@ -48,50 +50,6 @@ struct dir_ctx {
     struct dir_webui *webui; /* the browser UI's files, or NULL */
     struct dir_api api;
 };
-
-static void usage(FILE *out)
-{
-    fprintf(out,
-            "directoryd %s - Bangkok's child-protection network directory\n\n"
-            "Usage: directoryd [options] [command]\n\n"
-            "Commands:\n"
-            "  serve                 migrate, then serve the JSON API (the default)\n"
-            "  migrate               apply schema/migrations/*.sql not yet applied, then exit\n"
-            "  load-demo             apply schema/demo/*.sql not yet applied (idempotent)\n"
-            "  api-client NAME ROLE  create or re-key an API client (ROLE: caseworker,\n"
-            "                        coordinator or admin); the secret is taken from the\n"
-            "                        environment variable DIRECTORYD_CLIENT_SECRET if set,\n"
-            "                        else generated and printed once\n"
-            "  local-account NAME ROLE  create or update a local account (partners not in the\n"
-            "                        city LDAP); the password is read from\n"
-            "                        DIRECTORYD_ACCOUNT_PASSWORD and stored as argon2id\n"
-            "  sync --once [--dry-run] [--full] [--force] [--relink]\n"
-            "                        sync staff from the city LDAP once (sync_* options);\n"
-            "                        --dry-run prints what would change and changes nothing,\n"
-            "                        --full reads everything, --force applies a run the\n"
-            "                        safety limits would refuse, --relink (after the city\n"
-            "                        LDAP was rebuilt) moves each new LDAP identity to the\n"
-            "                        synced person with its username or e-mail\n"
-            "  export ldif [--out FILE] [--public]\n"
-            "                        write the LDAP face's tree as LDIF (RFC 2849) for\n"
-            "                        slapadd, to FILE (else standard output); --public: only\n"
-            "                        what anonymous LDAP searches see\n"
-            "  import hsds DIR [--dry-run]\n"
-            "                        create organisations from an HSDS 3.0 data package in\n"
-            "                        one transaction; prints a JSON report (what is created,\n"
-            "                        errors, and every field directoryd cannot hold)\n"
-            "  export hsds --out DIR write the public directory as an HSDS 3.0 data package\n"
-            "                        (CSV files and datapackage.json) into DIR\n"
-            "  import KIND FILE [--dry-run] [--encoding E] [--delimiter D]\n"
-            "                        import a CSV file of organizations, people or\n"
-            "                        communities (docs/import.md); --dry-run reports per\n"
-            "                        line what would happen and writes nothing\n"
-            "  export csv KIND [--out FILE]\n"
-            "                        write KIND as CSV in the import template's columns\n"
-            "  version               print the version\n\n",
-            DIR_VERSION);
-    dir_cfg_print_help(out);
-}
 
 /* Opens the database, retrying for up to WAIT_S seconds (PostgreSQL may still be starting). */
 static enum dir_rc open_db(struct dir_ctx *ctx, int wait_s)
@@ -591,6 +549,222 @@ out:
     return ret;
 }
 
+/* `directoryd export vcard [--out FILE] [--public | --full]`: every organisation and every
+ * active person as one vCard 4.0 file (dir_vcard.h), to FILE (written next to it and renamed
+ * over it when complete) or standard output. Public contact points only unless --full. */
+static int cmd_export_vcard(struct dir_ctx *ctx, int nargs, char **args)
+{
+    const char *path = NULL;
+    bool full = false;
+    char err[1024], tmp[4096];
+    for (int i = 0; i < nargs; i++) {
+        if (strcmp(args[i], "--out") == 0 && i + 1 < nargs)
+            path = args[++i];
+        else if (strncmp(args[i], "--out=", 6) == 0 && args[i][6])
+            path = args[i] + 6;
+        else if (strcmp(args[i], "--public") == 0)
+            full = false;
+        else if (strcmp(args[i], "--full") == 0)
+            full = true;
+        else {
+            fprintf(stderr, "directoryd: export vcard: unknown argument %s\n", args[i]);
+            return 2;
+        }
+    }
+    if (open_db(ctx, 30)) return 1;
+    struct dir_model *m = NULL;
+    enum dir_rc rc =
+        dir_db_load_model(ctx->db, ctx->cfg.stale_days, ctx->cfg.changes_kept, &m, err, sizeof err);
+    dir_db_close(ctx->db);
+    ctx->db = NULL;
+    if (rc) {
+        DIR_LOG(DIR_LOG_ERROR, "main", "%s", err);
+        return 1;
+    }
+    struct dir_buf b;
+    dir_buf_init(&b, (size_t)1 << 31); /* 2 GiB: far past any directory */
+    int norgs = 0, npeople = 0;
+    for (int i = 0; !rc && i < m->norgs; i++, norgs++)
+        rc = dir_vcard_org(m, &m->orgs[i], full, &b);
+    for (int i = 0; !rc && i < m->npeople; i++)
+        if (m->people[i].active) {
+            rc = dir_vcard_person(m, &m->people[i], full, &b);
+            npeople++;
+        }
+    dir_model_release(m);
+    FILE *out = stdout;
+    if (!rc && path) {
+        snprintf(tmp, sizeof tmp, "%s.tmp", path);
+        if (!(out = fopen(tmp, "w"))) {
+            DIR_LOG(DIR_LOG_ERROR, "main", "cannot write %s", tmp);
+            dir_buf_free(&b);
+            return 1;
+        }
+    }
+    if (!rc && fwrite(b.data, 1, b.len, out) != b.len) rc = DIR_ERR_IO;
+    if (!rc && fflush(out) != 0) rc = DIR_ERR_IO;
+    if (path && out != stdout && fclose(out) != 0) rc = DIR_ERR_IO;
+    if (path && !rc && rename(tmp, path) != 0) rc = DIR_ERR_IO;
+    if (path && rc) unlink(tmp);
+    dir_buf_free(&b);
+    if (rc) {
+        DIR_LOG(DIR_LOG_ERROR, "main", "export vcard failed: %s", dir_rc_str(rc));
+        return 1;
+    }
+    DIR_LOG(DIR_LOG_INFO, "main", "export vcard: %d organisations, %d people (%s contacts)%s%s",
+            norgs, npeople, full ? "all" : "public", path ? " to " : "", path ? path : "");
+    return 0;
+}
+
+/* ---- the subcommands: one table drives dispatch and the usage text ---- */
+
+static int run_serve(struct dir_ctx *ctx, int nargs, char **args)
+{
+    (void)nargs;
+    (void)args;
+    return cmd_serve(ctx);
+}
+
+static int run_migrate(struct dir_ctx *ctx, int nargs, char **args)
+{
+    (void)nargs;
+    (void)args;
+    return cmd_migrate(ctx, "migrations");
+}
+
+static int run_load_demo(struct dir_ctx *ctx, int nargs, char **args)
+{
+    (void)nargs;
+    (void)args;
+    return cmd_migrate(ctx, "demo");
+}
+
+static int run_api_client(struct dir_ctx *ctx, int nargs, char **args)
+{
+    (void)nargs;
+    return cmd_api_client(ctx, args[0], args[1]);
+}
+
+static int run_local_account(struct dir_ctx *ctx, int nargs, char **args)
+{
+    (void)nargs;
+    return cmd_local_account(ctx, args[0], args[1]);
+}
+
+static int run_import_csv(struct dir_ctx *ctx, int nargs, char **args)
+{
+    return dir_import_cli_import(&ctx->cfg, nargs, args);
+}
+
+static int run_export_csv(struct dir_ctx *ctx, int nargs, char **args)
+{
+    return dir_import_cli_export(&ctx->cfg, nargs, args);
+}
+
+static int run_version(struct dir_ctx *ctx, int nargs, char **args)
+{
+    (void)ctx;
+    (void)nargs;
+    (void)args;
+    printf("directoryd %s\n", DIR_VERSION);
+    return 0;
+}
+
+/* One subcommand: `directoryd NAME [SUB] ARGS...`. */
+struct dir_cmd {
+    const char *name;
+    const char *sub; /* the second word it needs (export ldif, import hsds), or NULL */
+    int nargs;       /* the words after NAME (and SUB): exactly this many, or -1: any */
+    /* Runs it; ARGS are those words. */
+    int (*run)(struct dir_ctx *ctx, int nargs, char **args);
+    const char *synopsis; /* for the usage text */
+    const char *help;     /* lines separated by \n */
+};
+
+/* In the order they are tried (and listed): the first that matches runs; a command line no
+ * row matches (a wrong word count included) is a usage error (exit 2). */
+static const struct dir_cmd cmds[] = {
+    {"serve", NULL, 0, run_serve, "serve", "migrate, then serve the JSON API (the default)"},
+    {"migrate", NULL, 0, run_migrate, "migrate",
+     "apply schema/migrations/*.sql not yet applied, then exit"},
+    {"load-demo", NULL, 0, run_load_demo, "load-demo",
+     "apply schema/demo/*.sql not yet applied (idempotent)"},
+    {"api-client", NULL, 2, run_api_client, "api-client NAME ROLE",
+     "create or re-key an API client (ROLE: caseworker,\ncoordinator or admin); the secret is "
+     "taken from the\nenvironment variable DIRECTORYD_CLIENT_SECRET if set,\nelse generated and "
+     "printed once"},
+    {"local-account", NULL, 2, run_local_account, "local-account NAME ROLE",
+     "create or update a local account (partners not in the\ncity LDAP); the password is read "
+     "from\nDIRECTORYD_ACCOUNT_PASSWORD and stored as argon2id"},
+    {"sync", NULL, -1, cmd_sync, "sync --once [--dry-run] [--full] [--force] [--relink]",
+     "sync staff from the city LDAP once (sync_* options);\n--dry-run prints what would change "
+     "and changes nothing,\n--full reads everything, --force applies a run the\nsafety limits "
+     "would refuse, --relink (after the city\nLDAP was rebuilt) moves each new LDAP identity "
+     "to the\nsynced person with its username or e-mail"},
+    {"export", "ldif", -1, cmd_export_ldif, "export ldif [--out FILE] [--public]",
+     "write the LDAP face's tree as LDIF (RFC 2849) for\nslapadd, to FILE (else standard "
+     "output); --public: only\nwhat anonymous LDAP searches see"},
+    {"import", "hsds", -1, cmd_import_hsds, "import hsds DIR [--dry-run]",
+     "create organisations from an HSDS 3.0 data package in\none transaction; prints a JSON "
+     "report (what is created,\nerrors, and every field directoryd cannot hold)"},
+    {"export", "hsds", -1, cmd_export_hsds, "export hsds --out DIR",
+     "write the public directory as an HSDS 3.0 data package\n(CSV files and datapackage.json) "
+     "into DIR"},
+    {"import", NULL, -1, run_import_csv,
+     "import KIND FILE [--dry-run] [--encoding E] [--delimiter D]",
+     "import a CSV file of organizations, people or\ncommunities (docs/import.md); --dry-run "
+     "reports per\nline what would happen and writes nothing"},
+    {"export", "csv", -1, run_export_csv, "export csv KIND [--out FILE]",
+     "write KIND as CSV in the import template's columns"},
+    /* --- csv-speed --- */
+    {"export", "vcard", -1, cmd_export_vcard, "export vcard [--out FILE] [--public | --full]",
+     "write every organisation and active person as one\nvCard 4.0 file (RFC 6350) to FILE "
+     "(else standard\noutput); public contact points only unless --full"},
+    {"version", NULL, -1, run_version, "version", "print the version"},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "directoryd %s - Bangkok's child-protection network directory\n\n"
+            "Usage: directoryd [options] [command]\n\nCommands:\n",
+            DIR_VERSION);
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        const char *h = cmds[i].help;
+        if (strlen(cmds[i].synopsis) <= 21)
+            fprintf(out, "  %-21s %.*s\n", cmds[i].synopsis, (int)strcspn(h, "\n"), h);
+        else
+            fprintf(out, "  %s\n%24s%.*s\n", cmds[i].synopsis, "", (int)strcspn(h, "\n"), h);
+        for (h += strcspn(h, "\n"); *h; h += strcspn(h, "\n")) {
+            h++; /* past the line break */
+            fprintf(out, "%24s%.*s\n", "", (int)strcspn(h, "\n"), h);
+        }
+    }
+    fputc('\n', out);
+    dir_cfg_print_help(out);
+}
+
+/* The row of CMDS that the NPOS words at WORDS (argv after the options) name, or NULL;
+ * *SKIP: how many of them name it (1 or 2). NPOS 0 is `serve`. */
+static const struct dir_cmd *cmd_find(int npos, char **words, int *skip)
+{
+    static char *serve[] = {"serve", NULL};
+    if (npos == 0) {
+        words = serve;
+        npos = 1;
+    }
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        const struct dir_cmd *c = &cmds[i];
+        int k = c->sub ? 2 : 1;
+        if (strcmp(words[0], c->name) != 0) continue;
+        if (c->sub && (npos < 2 || strcmp(words[1], c->sub) != 0)) continue;
+        if (c->nargs >= 0 && npos - k != c->nargs) continue;
+        *skip = k;
+        return c;
+    }
+    return NULL;
+}
+
 int main(int argc, char **argv)
 {
     struct dir_ctx ctx;
@@ -628,34 +802,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "directoryd: libsodium failed to initialise\n");
         return 1;
     }
-    const char *cmd = npos ? argv[1] : "serve";
-    if (strcmp(cmd, "serve") == 0 && npos <= 1)
-        return cmd_serve(&ctx);
-    if (strcmp(cmd, "migrate") == 0 && npos == 1)
-        return cmd_migrate(&ctx, "migrations");
-    if (strcmp(cmd, "load-demo") == 0 && npos == 1)
-        return cmd_migrate(&ctx, "demo");
-    if (strcmp(cmd, "api-client") == 0 && npos == 3)
-        return cmd_api_client(&ctx, argv[2], argv[3]);
-    if (strcmp(cmd, "local-account") == 0 && npos == 3)
-        return cmd_local_account(&ctx, argv[2], argv[3]);
-    if (strcmp(cmd, "sync") == 0)
-        return cmd_sync(&ctx, npos - 1, argv + 2);
-    if (strcmp(cmd, "export") == 0 && npos >= 2 && strcmp(argv[2], "ldif") == 0)
-        return cmd_export_ldif(&ctx, npos - 2, argv + 3);
-    if (strcmp(cmd, "export") == 0 && npos >= 2 && strcmp(argv[2], "hsds") == 0)
-        return cmd_export_hsds(&ctx, npos - 2, argv + 3); /* --- hsds --- */
-    if (strcmp(cmd, "import") == 0 && npos >= 2 && strcmp(argv[2], "hsds") == 0)
-        return cmd_import_hsds(&ctx, npos - 2, argv + 3); /* --- hsds --- */
-    /* csvimport: CSV import and export (dir_import_cli.c). */
-    if (strcmp(cmd, "import") == 0)
-        return dir_import_cli_import(&ctx.cfg, npos - 1, argv + 2);
-    if (strcmp(cmd, "export") == 0 && npos >= 2 && strcmp(argv[2], "csv") == 0)
-        return dir_import_cli_export(&ctx.cfg, npos - 2, argv + 3);
-    if (strcmp(cmd, "version") == 0) {
-        printf("directoryd %s\n", DIR_VERSION);
-        return 0;
-    }
+    int skip = 0;
+    const struct dir_cmd *c = cmd_find(npos, argv + 1, &skip);
+    if (c) return c->run(&ctx, npos ? npos - skip : 0, argv + 1 + skip);
+    const char *cmd = argv[1];
     fprintf(stderr, "directoryd: unknown command or wrong arguments: %s (see --help)\n", cmd);
     return 2;
 }

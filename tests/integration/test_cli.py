@@ -135,3 +135,18 @@ def test_local_account_names_are_ones_that_can_log_in(pg):
     for bad in ("partner coord", "\uff50artner", ""):
         p = run_cli("local-account", bad, "coordinator", env=env, check=False)
         assert p.returncode == 2 and "account name" in p.stderr
+
+
+def test_subcommand_table_drives_help_and_dispatch():
+    """One table of subcommands: each is listed by --help, and a command line that names
+    none of them (or gives one the wrong number of words) is a usage error, exit 2."""
+    p = run_cli("--help")
+    for synopsis in ("serve", "migrate", "load-demo", "api-client NAME ROLE",
+                     "local-account NAME ROLE", "sync --once", "export ldif", "import hsds DIR",
+                     "export hsds --out DIR", "import KIND FILE", "export csv KIND",
+                     "export vcard [--out FILE]", "version"):
+        assert "\n  " + synopsis in p.stdout, synopsis
+    for args in (("bogus",), ("migrate", "extra"), ("api-client", "only-name"),
+                 ("export",), ("export", "pdf"), ("serve", "now")):
+        p = run_cli(*args, check=False)
+        assert p.returncode == 2 and "unknown command or wrong arguments" in p.stderr, args

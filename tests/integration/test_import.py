@@ -355,3 +355,29 @@ def test_repo_templates_match_the_served_ones(imp):
                   newline="") as f:
             assert f.read() == imp.http.get("/v1/imports/templates/%s.csv" % kind,
                                             key=COORD_KEY)[2]
+
+
+def test_reimport_tells_every_kind_of_change_from_none(imp):
+    """A matched row whose cells already hold what the directory holds is unchanged (answered
+    without writing it); any difference in a column, a contact point (value, extension,
+    label, public flag), a service, its target groups or its coverage is an update."""
+    def row(phone="02-123-4000", email="chg@example.org", services="counselling",
+            groups="street_children,families", cover="1006", en="Change test"):
+        return ('imp.chg,ศูนย์ทดสอบการเปลี่ยนแปลง,%s,community_org,ngo,1006,"%s","%s",,"%s","%s","%s"'
+                % (en, phone, email, services, groups, cover))
+    st, _, rep = post(imp, org_csv(row()))
+    assert st == 200 and rep["lines"][0]["action"] == "create", rep.get("lines", rep)
+    audit_before = count(imp, "audit")
+    for kw, want in (({}, "unchanged"),
+                     ({"groups": "families,street_children"}, "unchanged"),
+                     ({"en": "Change test 2"}, "update"),
+                     ({"phone": "02-123-4000 ext 5"}, "update"),
+                     ({"phone": "02-123-4000 (สำนักงาน | Office)"}, "update"),
+                     ({"email": "chg@example.org [private]"}, "update"),
+                     ({"phone": "02-123-4000\n02-123-4001"}, "update"),
+                     ({"services": "counselling;legal_aid"}, "update"),
+                     ({"groups": "street_children"}, "update"),
+                     ({"cover": "1006,1007"}, "update")):
+        st, _, rep = post(imp, org_csv(row(**kw)), dry=True)
+        assert st == 200 and rep["lines"][0]["action"] == want, (kw, rep["lines"])
+    assert count(imp, "audit") == audit_before

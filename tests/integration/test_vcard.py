@@ -4,6 +4,7 @@ ALTID alternative, TEL tel: URIs with ;ext=, EMAIL, URL, LINE as IMPP, ORG, TITL
 REV, KIND), lines folded at 75 octets never inside a UTF-8 character (checked on the raw
 bytes), and the JSON's visibility: anonymous callers never get people or non-public
 contacts."""
+import os
 import re
 import urllib.parse
 import urllib.request
@@ -11,7 +12,7 @@ import urllib.request
 import pytest
 import vobject
 
-from conftest import ADMIN_KEY, CASEWORKER_KEY
+from conftest import ADMIN_KEY, CASEWORKER_KEY, psql, run_cli
 from test_organizations import private_values
 
 VCARD = {"Accept": "text/vcard"}
@@ -291,3 +292,64 @@ def test_search_pages_and_negotiation(api):
     assert status == 404
     status, _, _ = api.get("/v1/resolve", {"area": "10"}, headers=VCARD)
     assert status == 400
+
+
+def test_cli_export_vcard_whole_directory(api, daemon, workdir):
+    """`directoryd export vcard`: every organisation and active person in one file that a
+    real parser reads: Thai names, TEL, EMAIL, ORG; public contacts unless --full."""
+    private = private_values(daemon)
+    env = {"DIRECTORYD_DB": daemon.db_url}
+    path = os.path.join(workdir, "directory.vcf")
+    run_cli("export", "vcard", "--out", path, env=env)
+    with open(path, "rb") as f:
+        raw = f.read()
+    text = check_raw(raw)
+    cs = cards(raw)
+    by_fn = {}
+    for c in cs:
+        by_fn.setdefault(by_lang(c, "fn")["th"], []).append(c)
+    all_orgs = orgs(api, ADMIN_KEY)
+    assert sum(c.kind.value == "org" for c in cs) == len(all_orgs)
+    assert all(o["name_th"] in by_fn for o in all_orgs)
+    people, cursor = [], None
+    while True:
+        params = {"limit": 500}
+        if cursor:
+            params["cursor"] = cursor
+        _, _, d = api.get("/v1/people", params, key=ADMIN_KEY)
+        people += d["items"]
+        cursor = d["next"]
+        if not cursor:
+            break
+    assert sum(c.kind.value == "individual" for c in cs) == len(people) > 0
+    # A person with a phone and an e-mail: by default the card carries only their public
+    # contact points (the demo's people have few), with --full all of them; both name the
+    # organisations they belong to in Thai.
+    def public(p):
+        return [c for c in p["contacts"] if c["public"]]
+    kinds = lambda p: {c["kind"] for c in p["contacts"]}
+    p = next(x for x in people if {"email"} <= kinds(x) and kinds(x) & {"phone", "mobile"}
+             and x["memberships"])
+    (card,) = [c for c in by_fn[p["name_th"]] if c.kind.value == "individual"]
+    check_contacts(card, public(p))
+    orgs_th = [o.value[-1] for o in props(card, "org") if o.params["LANGUAGE"] == ["th"]]
+    assert orgs_th == [m["organization"]["name_th"] for m in p["memberships"]]
+    o = next(x for x in all_orgs if x["contacts"])
+    check_contacts(by_fn[o["name_th"]][0], [c for c in o["contacts"] if c["public"]])
+    # Non-public contacts: never by default, all of them with --full.
+    assert private and not [v for v in private if appears(v, text)]
+    full = os.path.join(workdir, "directory-full.vcf")
+    run_cli("export", "vcard", "--full", "--out", full, env=env)
+    with open(full, "rb") as f:
+        raw = f.read()
+    text = check_raw(raw)
+    gone = set(psql(daemon.db_url, "SELECT c.value FROM contact_point c JOIN person p ON "
+                                   "p.id = c.person_id WHERE NOT p.active").splitlines())
+    assert gone and [v for v in private - gone if not appears(v, text)] == []
+    assert not [v for v in gone if appears(v, text)]  # inactive people are not exported
+    (card,) = [c for c in cards(raw) if c.kind.value == "individual"
+               and by_lang(c, "fn")["th"] == p["name_th"]]
+    check_contacts(card, p["contacts"])
+    assert props(card, "tel") and props(card, "email")
+    p = run_cli("export", "vcard", "--bogus", env=env, check=False)
+    assert p.returncode == 2

@@ -146,8 +146,7 @@ static bool update(struct run *r, json_t *o, const char *id)
                        str(o, "name_th"),
                        str(o, "name_en"),
                        json_is_true(json_object_get(o, "type_assumed")) ? NULL : str(o, "type"),
-                       json_is_true(json_object_get(o, "sector_assumed")) ? NULL
-                                                                           : str(o, "sector"),
+                       json_is_true(json_object_get(o, "sector_assumed")) ? NULL : str(o, "sector"),
                        str(o, "description_th"),
                        text(o, "opened_year", b2, sizeof b2),
                        str(o, "address_th"),
@@ -192,13 +191,14 @@ static bool contacts(struct run *r, const char *id, json_t *cs, bool created)
         phones = phones || (strcmp(k, "email") != 0 && strcmp(k, "website") != 0);
     }
     bool done =
-        js && (created || !phones ||
-               ok(r,
-                  "DELETE FROM contact_point c WHERE c.organization_id = $1::bigint AND "
-                  "c.is_public AND c.kind IN ('phone', 'mobile', 'fax') AND NOT EXISTS (SELECT 1 "
-                  "FROM jsonb_array_elements($2::jsonb) x WHERE x->>'kind' = c.kind AND "
-                  "x->>'value' = c.value)",
-                  2, p)) &&
+        js &&
+        (created || !phones ||
+         ok(r,
+            "DELETE FROM contact_point c WHERE c.organization_id = $1::bigint AND "
+            "c.is_public AND c.kind IN ('phone', 'mobile', 'fax') AND NOT EXISTS (SELECT 1 "
+            "FROM jsonb_array_elements($2::jsonb) x WHERE x->>'kind' = c.kind AND "
+            "x->>'value' = c.value)",
+            2, p)) &&
         (created ||
          ok(r,
             "UPDATE contact_point c SET extension = coalesce(x->>'extension', c.extension), "
@@ -331,8 +331,8 @@ static void sort_strings(json_t *a)
     const char **v = n ? calloc(n, sizeof *v) : NULL;
     if (!v) return;
     for (size_t i = 0; i < n; i++)
-        v[i] = json_string_value(json_array_get(a, i)) ? json_string_value(json_array_get(a, i))
-                                                       : "";
+        v[i] =
+            json_string_value(json_array_get(a, i)) ? json_string_value(json_array_get(a, i)) : "";
     qsort(v, n, sizeof *v, cmp_str);
     json_t *sorted = json_array();
     for (size_t i = 0; i < n; i++)
@@ -349,16 +349,16 @@ static void sort_strings(json_t *a)
 static json_t *norm_json(const char *s)
 {
     static const char *const top[] = {"version", "updated_at"};
-    static const char *const part[] = {"id", "version", "created_at", "updated_at", "demo",
-                                       "position"};
+    static const char *const part[] = {"id",         "version", "created_at",
+                                       "updated_at", "demo",    "position"};
     json_t *j = s ? json_loads(s, 0, NULL) : NULL;
     for (size_t k = 0; j && k < sizeof top / sizeof top[0]; k++)
         json_object_del(j, top[k]);
     size_t i;
     json_t *c;
-    json_array_foreach(json_object_get(j, "contacts"), i, c)
-        for (size_t k = 0; k < sizeof part / sizeof part[0]; k++)
-            json_object_del(c, part[k]);
+    json_array_foreach(json_object_get(j, "contacts"), i,
+                       c) for (size_t k = 0; k < sizeof part / sizeof part[0]; k++)
+        json_object_del(c, part[k]);
     json_array_foreach(json_object_get(j, "services"), i, c)
         sort_strings(json_object_get(c, "areas"));
     return j;
@@ -453,8 +453,8 @@ static bool apply_one(struct run *r, json_t *report, json_t *o, json_t *ids, con
     } else {
         done = create(r, o, id);
     }
-    done = done && contacts(r, id, json_object_get(o, "contacts"), !t) &&
-           offerings(r, id, o, bj) && hours(r, id, o, bj);
+    done = done && contacts(r, id, json_object_get(o, "contacts"), !t) && offerings(r, id, o, bj) &&
+           hours(r, id, o, bj);
     const char *ph = str(o, "parent_hsds_id");
     json_t *pid = ph ? json_object_get(ids, ph) : NULL;
     if (done && json_is_integer(pid)) {
@@ -462,11 +462,11 @@ static bool apply_one(struct run *r, json_t *report, json_t *o, json_t *ids, con
         snprintf(pb, sizeof pb, "%lld", (long long)json_integer_value(pid));
         done = set_parent(r, id, pb, &changed);
     } else if (ph && !pid) {
-        json_array_append_new(
-            json_object_get(report, "not_held"),
-            json_pack("{s:s, s:O, s:s, s:s, s:s}", "file", "organizations.csv", "line",
-                      json_object_get(o, "line"), "column", "parent_organization_id", "value", ph,
-                      "reason_en", "no organization of the package has this id"));
+        json_array_append_new(json_object_get(report, "not_held"),
+                              json_pack("{s:s, s:O, s:s, s:s, s:s}", "file", "organizations.csv",
+                                        "line", json_object_get(o, "line"), "column",
+                                        "parent_organization_id", "value", ph, "reason_en",
+                                        "no organization of the package has this id"));
     } else if (ph && done) {
         json_object_set_new(o, "_parent_later", json_true()); /* created further on */
         changed = true;
@@ -485,7 +485,8 @@ static bool apply_one(struct run *r, json_t *report, json_t *o, json_t *ids, con
         json_t *v;
         json_object_foreach(aj, k, v)
         {
-            if (!json_equal(v, json_object_get(bj, k))) json_array_append_new(fields, json_string(k));
+            if (!json_equal(v, json_object_get(bj, k)))
+                json_array_append_new(fields, json_string(k));
         }
         if (ph && json_is_null(pid)) json_array_append_new(fields, json_string("parent_id"));
         json_object_set_new(o, "fields", fields);
@@ -562,8 +563,10 @@ enum dir_rc dir_db_hsds_import(struct dir_db *db, const struct dir_db_actor *act
         const char *action = str(o, "action");
         if (!action || strcmp(action, "error") == 0) continue;
         char id[32], pb[32];
-        snprintf(id, sizeof id, "%lld", (long long)json_integer_value(json_object_get(o, "new_id")));
-        json_t *pid = json_object_get(ids, str(o, "parent_hsds_id") ? str(o, "parent_hsds_id") : "");
+        snprintf(id, sizeof id, "%lld",
+                 (long long)json_integer_value(json_object_get(o, "new_id")));
+        json_t *pid =
+            json_object_get(ids, str(o, "parent_hsds_id") ? str(o, "parent_hsds_id") : "");
         bool changed = false;
         if (json_is_true(json_object_get(o, "_parent_later")) && json_is_integer(pid)) {
             snprintf(pb, sizeof pb, "%lld", (long long)json_integer_value(pid));
@@ -572,8 +575,8 @@ enum dir_rc dir_db_hsds_import(struct dir_db *db, const struct dir_db_actor *act
         json_object_del(o, "_parent_later");
         n[strcmp(action, "create") == 0 ? 0 : strcmp(action, "update") == 0 ? 1 : 2]++;
         if (strcmp(action, "unchanged") == 0 || failed) continue;
-        const char *pa[] = {actor->kind, actor->name, actor->address, id, action,
-                            str(o, "_before")};
+        const char *pa[] = {actor->kind, actor->name, actor->address,
+                            id,          action,      str(o, "_before")};
         failed = !ok(&r,
                      "INSERT INTO audit (actor_kind, actor, address, entity, entity_id, action, "
                      "before, after) VALUES ($1, $2, $3, 'organization', $4::text, $5, $6::jsonb, "
@@ -633,8 +636,10 @@ enum dir_rc dir_db_hsds_import(struct dir_db *db, const struct dir_db_actor *act
         dir_dbi_exec(c->pg, "ROLLBACK", ignore, sizeof ignore);
     }
     dir_dbi_release(db, c);
-    if (failed) *seq = 0;
-    else if (commit) json_object_set_new(report, "import_id", json_integer(atoll(iid)));
+    if (failed)
+        *seq = 0;
+    else if (commit)
+        json_object_set_new(report, "import_id", json_integer(atoll(iid)));
     json_object_set_new(report, "dry_run", json_boolean(dry_run));
     json_object_set_new(report, "written", json_boolean(commit && !failed));
     if (failed) return DIR_ERR_DB;
@@ -658,17 +663,16 @@ void dir_db_hsds_lines(json_t *report)
                 str(e, "file") && strcmp(str(e, "file"), "organizations.csv") == 0)
                 json_array_append(errs, e);
         }
-        bool shown = action && strcmp(action, "error") != 0 &&
-                     (strcmp(action, "create") != 0 ||
-                      json_is_true(json_object_get(report, "written")));
+        bool shown =
+            action && strcmp(action, "error") != 0 &&
+            (strcmp(action, "create") != 0 || json_is_true(json_object_get(report, "written")));
         json_array_append_new(
             lines, json_pack("{s:O?, s:O?, s:O?, s:O?, s:s, s:O?, s:o, s:s?, s:O?}", "file",
                              json_object_get(o, "file"), "line", json_object_get(o, "line"),
                              "hsds_id", json_object_get(o, "hsds_id"), "name_th",
-                             json_object_get(o, "name_th"), "action",
-                             action ? action : "error", "id",
-                             shown ? json_object_get(o, "new_id") : json_null(), "errors", errs,
-                             "match_by", str(o, "match_by"), "fields",
+                             json_object_get(o, "name_th"), "action", action ? action : "error",
+                             "id", shown ? json_object_get(o, "new_id") : json_null(), "errors",
+                             errs, "match_by", str(o, "match_by"), "fields",
                              action && strcmp(action, "update") == 0 ? json_object_get(o, "fields")
                                                                      : NULL));
     }

@@ -16,118 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
-/* ---- CSV (RFC 4180: fields separated by commas, records by CRLF or LF; a field in double
- * quotes may hold commas, line breaks and doubled quotes) ---- */
-
-static const char *unneutralise(const char *v)
-{
-    return v[0] == '\'' && v[1] && strchr("=+-@\t\r", v[1]) ? v + 1 : v;
-}
-
-json_t *dir_hsds_csv_parse(const char *s, size_t n, char *err, size_t errlen)
-{
-    if (n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) s += 3, n -= 3;
-    json_t *rows = json_array(), *header = json_array(), *rec = json_array();
-    char *field = malloc(n + 1);
-    size_t i = 0;
-    int line = 1, start = 1;
-    bool ok = field != NULL;
-    while (ok && i <= n) {
-        size_t fl = 0;
-        bool quoted = i < n && s[i] == '"';
-        if (quoted) {
-            int qline = line;
-            for (i++;; i++) {
-                if (i >= n) {
-                    snprintf(err, errlen, "line %d: a quoted field is never closed", qline);
-                    ok = false;
-                    break;
-                }
-                if (s[i] == '"') {
-                    if (i + 1 < n && s[i + 1] == '"')
-                        field[fl++] = s[i++];
-                    else {
-                        i++;
-                        break;
-                    }
-                } else {
-                    if (s[i] == '\n') line++;
-                    field[fl++] = s[i];
-                }
-            }
-            if (!ok) break;
-            if (i < n && s[i] != ',' && s[i] != '\n' && s[i] != '\r') {
-                snprintf(err, errlen, "line %d: text after a closing quote", line);
-                ok = false;
-                break;
-            }
-        } else {
-            while (i < n && s[i] != ',' && s[i] != '\n' && s[i] != '\r') {
-                if (s[i] == '"') {
-                    snprintf(err, errlen, "line %d: a quote inside an unquoted field", line);
-                    ok = false;
-                    break;
-                }
-                field[fl++] = s[i++];
-            }
-            if (!ok) break;
-        }
-        field[fl] = '\0';
-        if (!dir_text_utf8_valid(field, fl)) {
-            snprintf(err, errlen, "line %d: not UTF-8", line);
-            ok = false;
-            break;
-        }
-        json_array_append_new(rec, json_string(field));
-        if (i < n && s[i] == ',') {
-            i++;
-            continue;
-        }
-        /* End of a record. */
-        if (i < n && s[i] == '\r') i++;
-        if (i < n && s[i] == '\n') i++;
-        bool blank = json_array_size(rec) == 1 && fl == 0 && !quoted;
-        if (!blank) {
-            if (json_array_size(header) == 0) {
-                json_array_extend(header, rec);
-            } else if (json_array_size(rec) > json_array_size(header)) {
-                snprintf(err, errlen, "line %d: %zu fields, the header has %zu", start,
-                         json_array_size(rec), json_array_size(header));
-                ok = false;
-                break;
-            } else {
-                json_t *row = json_object();
-                for (size_t k = 0; k < json_array_size(rec); k++) {
-                    const char *v = json_string_value(json_array_get(rec, k));
-                    if (*v)
-                        json_object_set_new(row, json_string_value(json_array_get(header, k)),
-                                            json_string(unneutralise(v)));
-                }
-                json_object_set_new(row, "_line", json_integer(start));
-                json_array_append_new(rows, row);
-            }
-        }
-        json_array_clear(rec);
-        line++;
-        start = line;
-        if (i >= n) break;
-    }
-    if (ok && json_array_size(header) == 0) {
-        snprintf(err, errlen, "the file is empty (no header)");
-        ok = false;
-    }
-    free(field);
-    json_decref(rec);
-    if (!ok) {
-        json_decref(rows);
-        json_decref(header);
-        return NULL;
-    }
-    rows = json_pack("{s:o, s:o}", "rows", rows, "header", header);
-    return rows;
-}
-
 /* ---- the report ---- */
 
 struct imp {
@@ -695,9 +583,9 @@ static void map_org(struct imp *x, json_t *row, json_t *seen)
                          "not a directoryd area or area group");
         }
         json_decref(sas);
-        json_array_append_new(offers, json_pack("{s:s, s:o, s:o, s:s?}", "code", code,
-                                                "target_groups", groups, "areas", areas,
-                                                "hsds_id", sid));
+        json_array_append_new(offers,
+                              json_pack("{s:s, s:o, s:o, s:s?}", "code", code, "target_groups",
+                                        groups, "areas", areas, "hsds_id", sid));
         const char *assured = col(s, "assured_date");
         if (assured && !json_object_get(o, "verified_at"))
             json_object_set_new(o, "verified_at", json_string(assured));
@@ -794,9 +682,9 @@ static void load_file(struct imp *x, const char *name, const char *data, size_t 
     for (const char *const *f = other_files; *f && !other; f++)
         other = strcmp(*f, base) == 0;
     if (!tb && !other) {
-        json_array_append_new(
-            x->not_held, json_pack("{s:s, s:i, s:s}", "file", base, "line", 0, "reason_en",
-                                   "not a file of an HSDS 3.0 package: not read"));
+        json_array_append_new(x->not_held,
+                              json_pack("{s:s, s:i, s:s}", "file", base, "line", 0, "reason_en",
+                                        "not a file of an HSDS 3.0 package: not read"));
         return;
     }
     char err[300];
@@ -849,12 +737,12 @@ static json_t *finish(struct imp *x, const char *name, const char *sha256)
         !json_array_size(x->errors))
         error(x, "organizations.csv", 0, NULL, NULL, "ไม่มีไฟล์ organizations.csv ในชุดข้อมูล",
               "the package has no organizations.csv (or organization table)");
-    json_t *report = json_pack(
-        "{s:s, s:s, s:s, s:{s:I, s:I, s:I}, s:o, s:o, s:o}", "kind", "hsds", "file_name", name,
-        "sha256", sha256, "counts", "organizations", (json_int_t)json_array_size(x->plan),
-        "errors", (json_int_t)json_array_size(x->errors), "not_held",
-        (json_int_t)json_array_size(x->not_held), "errors", x->errors, "not_held", x->not_held,
-        "plan", x->plan);
+    json_t *report = json_pack("{s:s, s:s, s:s, s:{s:I, s:I, s:I}, s:o, s:o, s:o}", "kind", "hsds",
+                               "file_name", name, "sha256", sha256, "counts", "organizations",
+                               (json_int_t)json_array_size(x->plan), "errors",
+                               (json_int_t)json_array_size(x->errors), "not_held",
+                               (json_int_t)json_array_size(x->not_held), "errors", x->errors,
+                               "not_held", x->not_held, "plan", x->plan);
     json_decref(x->tables);
     json_decref(x->visited);
     json_decref(x->index);
@@ -882,7 +770,8 @@ static char *read_all(const char *path, size_t *len, char *err, size_t errlen)
         buf[n] = '\0';
         *len = (size_t)n;
     } else {
-        snprintf(err, errlen, n > DIR_HSDS_IMPORT_MAX_FILE ? "larger than 64 MB" : "cannot be read");
+        snprintf(err, errlen,
+                 n > DIR_HSDS_IMPORT_MAX_FILE ? "larger than 64 MB" : "cannot be read");
         free(buf);
         buf = NULL;
     }
@@ -898,8 +787,9 @@ json_t *dir_hsds_import_plan(const struct dir_model *m, const char *dir)
     crypto_hash_sha256_init(&st);
     char path[4096], err[300];
     for (int t = 0; t <= dir_hsds_ntables; t++) {
-        const char *const *names = t < dir_hsds_ntables ? (const char *const[]){dir_hsds_tables[t].file, NULL}
-                                                         : other_files;
+        const char *const *names = t < dir_hsds_ntables
+                                       ? (const char *const[]){dir_hsds_tables[t].file, NULL}
+                                       : other_files;
         for (const char *const *f = names; *f; f++) {
             snprintf(path, sizeof path, "%s/%s", dir, *f);
             size_t len;
@@ -966,8 +856,10 @@ static void load_json(struct imp *x, json_t *doc)
             json_object_foreach(r, k, v)
             {
                 json_t *c = cell_of(v);
-                if (c && k[0] != '_') json_object_set_new(row, k, c);
-                else json_decref(c);
+                if (c && k[0] != '_')
+                    json_object_set_new(row, k, c);
+                else
+                    json_decref(c);
             }
             json_object_set_new(row, "_line", json_integer((json_int_t)i + 1));
             json_array_append_new(out, row);
@@ -1027,8 +919,7 @@ enum dir_rc dir_hsds_import_read(const struct dir_model *m, const char *name, co
         load_json(&x, doc);
         json_decref(doc);
     } else {
-        snprintf(err, errlen,
-                 "neither a ZIP archive (the HSDS data package) nor its JSON form");
+        snprintf(err, errlen, "neither a ZIP archive (the HSDS data package) nor its JSON form");
         return DIR_ERR_INVALID;
     }
     *report = finish(&x, name, hex);

@@ -21,9 +21,9 @@
 #include <jansson.h>
 #include <stdbool.h>
 
-#define DIR_HSDS_IMPORT_MAX_FILE (64L * 1024 * 1024)      /* one file of a package */
-#define DIR_HSDS_IMPORT_MAX_UNZIPPED (64L * 1024 * 1024)  /* all files of a ZIP, inflated */
-#define DIR_HSDS_IMPORT_MAX_ROWS 200000                    /* rows of one table */
+#define DIR_HSDS_IMPORT_MAX_FILE (64L * 1024 * 1024)     /* one file of a package */
+#define DIR_HSDS_IMPORT_MAX_UNZIPPED (64L * 1024 * 1024) /* all files of a ZIP, inflated */
+#define DIR_HSDS_IMPORT_MAX_ROWS 200000                  /* rows of one table */
 
 /* Reads package directory DIR against snapshot M (codes, areas, existing organisations).
  * Returns the report (new reference, owned by the caller):

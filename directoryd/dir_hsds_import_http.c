@@ -46,8 +46,8 @@ void dir_hsds_import_route_post(struct dir_route_ctx *x, const char *file_name, 
     if (rc) {
         dir_problem_init(&p, 422, "unreadable-package", "Unreadable package",
                          "This is not an HSDS data package directoryd reads: %s.", err);
-        dir_problem_add(&p, "file",
-                        "ไม่ใช่ชุดข้อมูล HSDS (ไฟล์ ZIP จาก /v1/export/hsds.zip หรือ JSON)", err);
+        dir_problem_add(&p, "file", "ไม่ใช่ชุดข้อมูล HSDS (ไฟล์ ZIP จาก /v1/export/hsds.zip หรือ JSON)",
+                        err);
         return respond(x, &p);
     }
     struct dir_db_actor actor = {x->who->kind, x->who->name, x->who->address};

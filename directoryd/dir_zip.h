@@ -1,7 +1,8 @@
 /* dir_zip.h - a small ZIP archive writer (deflate through zlib) for downloads made in memory
- * (the HSDS data package), and a reader for the archives uploaded to be imported. Files are added whole; dir_zip_finish writes the central directory.
- * Only what PKWARE's APPNOTE needs for plain files: no ZIP64 (each file and the archive stay
- * under 4 GiB and 65,535 entries), no encryption; names are UTF-8 (flag bit 11). */
+ * (the HSDS data package), and a reader for the archives uploaded to be imported. Files are added
+ * whole; dir_zip_finish writes the central directory. Only what PKWARE's APPNOTE needs for plain
+ * files: no ZIP64 (each file and the archive stay under 4 GiB and 65,535 entries), no encryption;
+ * names are UTF-8 (flag bit 11). */
 #ifndef DIR_ZIP_H
 #define DIR_ZIP_H
 

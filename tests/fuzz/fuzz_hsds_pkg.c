@@ -39,8 +39,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
                        1);
     dir_model_add_area(b, "1001", "district", "10", "พระนคร", "Phra Nakhon", NULL, 13.75, 100.49,
                        false, 1);
-    static const char *const tax[][2] = {{"counselling", "0"}, {"children", "1"}, {"ngo", "2"},
-                                         {"ngo", "3"},         {"government", "3"}};
+    static const char *const tax[][2] = {
+        {"counselling", "0"}, {"children", "1"}, {"ngo", "2"}, {"ngo", "3"}, {"government", "3"}};
     for (size_t i = 0; i < sizeof tax / sizeof tax[0]; i++)
         dir_model_add_taxon(b, (enum dir_tax_kind)(tax[i][1][0] - '0'), tax[i][0], "ไทย", tax[i][0],
                             NULL, NULL);

@@ -548,15 +548,29 @@ enum dir_rc dir_db_hsds_import(struct dir_db *db, const struct dir_db_actor *act
     }
     /* Which organisation each item is, before anything is written (IDS: null for one the
      * package has that is not created yet). */
+    json_t *taken = json_object(); /* directoryd id -> the line of the item matching it */
     for (size_t i = 0; i < json_array_size(plan) && !failed; i++) {
         json_t *o = json_array_get(plan, i);
         char id[32];
-        json_object_set_new(ids, str(o, "hsds_id"),
-                            find_target(&r, o, id, &failed) ? json_integer(atoll(id))
-                                                            : json_null());
+        bool found = find_target(&r, o, id, &failed);
+        json_object_set_new(ids, str(o, "hsds_id"), found ? json_integer(atoll(id)) : json_null());
+        json_t *first = found ? json_object_get(taken, id) : NULL;
+        if (first) { /* two organisations of the package would update one of directoryd's */
+            char msg[160];
+            snprintf(msg, sizeof msg,
+                     "matches directoryd organisation %s, as line %lld does: one of them is a "
+                     "duplicate",
+                     id, (long long)json_integer_value(first));
+            add_error(report, o, msg);
+            json_object_set_new(o, "action", json_string("error"));
+        } else if (found) {
+            json_object_set(taken, id, json_object_get(o, "line"));
+        }
     }
+    json_decref(taken);
     for (size_t i = 0; i < json_array_size(plan) && !failed; i++)
-        failed = !apply_one(&r, report, json_array_get(plan, i), ids, iid);
+        if (!str(json_array_get(plan, i), "action"))
+            failed = !apply_one(&r, report, json_array_get(plan, i), ids, iid);
     /* Parents created after their children; then the audit rows, with what is final. */
     for (size_t i = 0; i < json_array_size(plan) && !failed; i++) {
         json_t *o = json_array_get(plan, i);

@@ -171,6 +171,20 @@ def test_bad_packages_are_refused_clearly(hd):
     # Over the upload limit (20 MB), as the CSV import.
     st, p = post(hd, b"PK" + b"\0" * (21 * 1024 * 1024))
     assert st == 413, p
+    # Two organisations of a package that are one of directoryd's: an error, nothing written.
+    ref = psql(hd.db_url, "SELECT ref FROM organization WHERE ref IS NOT NULL ORDER BY id LIMIT 1")
+    a, b = "0b7a1c2e-aaaa-4222-8333-944455556666", "0b7a1c2e-bbbb-4222-8333-944455556666"
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        z.writestr("organizations.csv", "id,name\r\n%s,One\r\n%s,Two\r\n" % (a, b))
+        z.writestr("organization_identifiers.csv",
+                   "id,organization_id,identifier_scheme,identifier_type,identifier\r\n"
+                   "i1,%s,directoryd,directoryd ref,%s\r\ni2,%s,directoryd,directoryd ref,%s\r\n"
+                   % (a, ref, b, ref))
+    st, rep = post(hd, out.getvalue())
+    assert st == 422 and rep["written"] is False, rep
+    assert [(l["line"], l["action"]) for l in rep["lines"]] == [(2, "update"), (3, "error")]
+    assert "as line 2 does" in rep["lines"][1]["errors"][0]["reason_en"]
     # Caseworkers may not import.
     st, _ = post(hd, export_zip(hd), key=CASEWORKER_KEY)
     assert st in (401, 403)

@@ -76,4 +76,20 @@ void dir_hsds_sal_id(const struct dir_model *m, int org, int offer,
 void dir_hsds_taxonomy_id(int t, char out[DIR_HSDS_UUID_LEN + 1]);
 void dir_hsds_term_id(const struct dir_model *m, int t, int i, char out[DIR_HSDS_UUID_LEN + 1]);
 
+/* What an HSDS id of snapshot M names (dir_hsds_find). */
+enum dir_hsds_kind {
+    DIR_HSDS_K_ORGANIZATION,        /* A: org index */
+    DIR_HSDS_K_SERVICE,             /* A: org index, B: offering index */
+    DIR_HSDS_K_SERVICE_AT_LOCATION, /* A: org index, B: offering index */
+    DIR_HSDS_K_TAXONOMY,            /* A: taxonomy (< DIR_HSDS_NTAX) */
+    DIR_HSDS_K_TERM                 /* A: taxonomy, B: term index */
+};
+struct dir_hsds_hit {
+    enum dir_hsds_kind kind;
+    int a, b;
+};
+/* Finds the object whose HSDS id is ID (any case) in snapshot M through a hash table built
+ * once per snapshot (dir_hsds_index.c; thread-safe, freed with the snapshot): true with HIT. */
+bool dir_hsds_find(const struct dir_model *m, const char *id, struct dir_hsds_hit *hit);
+
 #endif

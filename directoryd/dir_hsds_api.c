@@ -101,36 +101,26 @@ static bool get_int(struct q *q, const char *name, int def, int max, int *out)
     return true;
 }
 
-/* The term whose id is ID: *T and *I, or false. */
+/* The term whose id is ID: *T and *I, or false (through the snapshot's id index). */
 static bool find_term(const struct dir_model *m, const char *id, int *t, int *i)
 {
-    char u[DIR_HSDS_UUID_LEN + 1];
-    for (*t = 0; *t < DIR_HSDS_NTAX; (*t)++)
-        for (*i = 0; *i < m->ntax[dir_hsds_tax_kinds[*t]]; (*i)++) {
-            dir_hsds_term_id(m, *t, *i, u);
-            if (strcmp(u, id) == 0) return true;
-        }
-    return false;
+    struct dir_hsds_hit h;
+    if (!dir_hsds_find(m, id, &h) || h.kind != DIR_HSDS_K_TERM) return false;
+    *t = h.a;
+    *i = h.b;
+    return true;
 }
 
-static int find_taxonomy(const char *id)
+static int find_taxonomy(const struct dir_model *m, const char *id)
 {
-    char u[DIR_HSDS_UUID_LEN + 1];
-    for (int t = 0; t < DIR_HSDS_NTAX; t++) {
-        dir_hsds_taxonomy_id(t, u);
-        if (strcmp(u, id) == 0) return t;
-    }
-    return -1;
+    struct dir_hsds_hit h;
+    return dir_hsds_find(m, id, &h) && h.kind == DIR_HSDS_K_TAXONOMY ? h.a : -1;
 }
 
 static int find_org(const struct dir_model *m, const char *id)
 {
-    char u[DIR_HSDS_UUID_LEN + 1];
-    for (int o = 0; o < m->norgs; o++) {
-        dir_hsds_org_id(m, o, u);
-        if (strcmp(u, id) == 0) return o;
-    }
-    return -1;
+    struct dir_hsds_hit h;
+    return dir_hsds_find(m, id, &h) && h.kind == DIR_HSDS_K_ORGANIZATION ? h.a : -1;
 }
 
 /* "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SS" with an optional "Z" (UTC, as last_modified is). */
@@ -181,7 +171,7 @@ static bool parse(struct q *q, struct dir_route_ctx *x, const char *const *names
     if ((s = dir_http_arg(x->req, "taxonomy_term_id")) && !find_term(m, s, &q->term_t, &q->term_i))
         q->term_t = -2;
     if ((s = dir_http_arg(x->req, "taxonomy_id")))
-        q->tax = find_taxonomy(s) >= 0 ? find_taxonomy(s) : -2;
+        q->tax = find_taxonomy(m, s) >= 0 ? find_taxonomy(m, s) : -2;
     if ((s = dir_http_arg(x->req, "organization_id"))) {
         q->org = find_org(m, s);
         if (q->org < 0) q->org = -2;
@@ -574,26 +564,20 @@ void dir_hsds_route_object(struct dir_route_ctx *x)
         return;
     }
     const struct dir_model *m = x->m;
-    char u[DIR_HSDS_UUID_LEN + 1];
     json_t *j = NULL;
     if (is_org) {
         int o = find_org(m, id);
         if (o >= 0) j = dir_hsds_organization(&q.h, o, true, q.full_service);
     } else if (strcmp(what, "service") == 0 || strcmp(what, "service_at_location") == 0) {
         bool sal = what[7] == '_';
-        for (int o = 0; o < m->norgs && !j; o++)
-            for (int i = 0; i < m->orgs[o].noffers && !j; i++) {
-                if (sal)
-                    dir_hsds_sal_id(m, o, i, u);
-                else
-                    dir_hsds_service_id(m, o, i, u);
-                if (strcmp(u, id) != 0) continue;
-                j = sal ? dir_hsds_service_at_location(&q.h, o, i, true)
-                        : dir_hsds_service(&q.h, o, i, true);
-                if (!j) goto miss; /* its organisation has no location */
-            }
+        struct dir_hsds_hit h;
+        if (dir_hsds_find(m, id, &h) &&
+            h.kind == (sal ? DIR_HSDS_K_SERVICE_AT_LOCATION : DIR_HSDS_K_SERVICE))
+            j = sal ? dir_hsds_service_at_location(&q.h, h.a, h.b, true)
+                    : dir_hsds_service(&q.h, h.a, h.b, true);
+        /* (a service_at_location of an organisation without a location is NULL: 404) */
     } else if (strcmp(what, "taxonomy") == 0) {
-        int t = find_taxonomy(id);
+        int t = find_taxonomy(m, id);
         if (t >= 0) j = dir_hsds_taxonomy(&q.h, t);
     } else {
         int t, i;
@@ -602,7 +586,6 @@ void dir_hsds_route_object(struct dir_route_ctx *x)
             json_object_set_new(j, "taxonomy_detail", dir_hsds_taxonomy(&q.h, t));
         }
     }
-miss:
     done(&q);
     if (!j) return not_found(x, what, id);
     send(x, j, "application/json; charset=utf-8");

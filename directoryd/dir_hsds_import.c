@@ -7,125 +7,14 @@
 #include "dir_mem.h"
 #include "dir_text.h"
 #include "dir_validate.h"
+#include "dir_zip.h"
 
+#include <sodium.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define MAX_FILE (64L * 1024 * 1024)
-
-/* ---- CSV (RFC 4180: fields separated by commas, records by CRLF or LF; a field in double
- * quotes may hold commas, line breaks and doubled quotes) ---- */
-
-static const char *unneutralise(const char *v)
-{
-    return v[0] == '\'' && v[1] && strchr("=+-@\t\r", v[1]) ? v + 1 : v;
-}
-
-json_t *dir_hsds_csv_parse(const char *s, size_t n, char *err, size_t errlen)
-{
-    if (n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) s += 3, n -= 3;
-    json_t *rows = json_array(), *header = json_array(), *rec = json_array();
-    char *field = malloc(n + 1);
-    size_t i = 0;
-    int line = 1, start = 1;
-    bool ok = field != NULL;
-    while (ok && i <= n) {
-        size_t fl = 0;
-        bool quoted = i < n && s[i] == '"';
-        if (quoted) {
-            int qline = line;
-            for (i++;; i++) {
-                if (i >= n) {
-                    snprintf(err, errlen, "line %d: a quoted field is never closed", qline);
-                    ok = false;
-                    break;
-                }
-                if (s[i] == '"') {
-                    if (i + 1 < n && s[i + 1] == '"')
-                        field[fl++] = s[i++];
-                    else {
-                        i++;
-                        break;
-                    }
-                } else {
-                    if (s[i] == '\n') line++;
-                    field[fl++] = s[i];
-                }
-            }
-            if (!ok) break;
-            if (i < n && s[i] != ',' && s[i] != '\n' && s[i] != '\r') {
-                snprintf(err, errlen, "line %d: text after a closing quote", line);
-                ok = false;
-                break;
-            }
-        } else {
-            while (i < n && s[i] != ',' && s[i] != '\n' && s[i] != '\r') {
-                if (s[i] == '"') {
-                    snprintf(err, errlen, "line %d: a quote inside an unquoted field", line);
-                    ok = false;
-                    break;
-                }
-                field[fl++] = s[i++];
-            }
-            if (!ok) break;
-        }
-        field[fl] = '\0';
-        if (!dir_text_utf8_valid(field, fl)) {
-            snprintf(err, errlen, "line %d: not UTF-8", line);
-            ok = false;
-            break;
-        }
-        json_array_append_new(rec, json_string(field));
-        if (i < n && s[i] == ',') {
-            i++;
-            continue;
-        }
-        /* End of a record. */
-        if (i < n && s[i] == '\r') i++;
-        if (i < n && s[i] == '\n') i++;
-        bool blank = json_array_size(rec) == 1 && fl == 0 && !quoted;
-        if (!blank) {
-            if (json_array_size(header) == 0) {
-                json_array_extend(header, rec);
-            } else if (json_array_size(rec) > json_array_size(header)) {
-                snprintf(err, errlen, "line %d: %zu fields, the header has %zu", start,
-                         json_array_size(rec), json_array_size(header));
-                ok = false;
-                break;
-            } else {
-                json_t *row = json_object();
-                for (size_t k = 0; k < json_array_size(rec); k++) {
-                    const char *v = json_string_value(json_array_get(rec, k));
-                    if (*v)
-                        json_object_set_new(row, json_string_value(json_array_get(header, k)),
-                                            json_string(unneutralise(v)));
-                }
-                json_object_set_new(row, "_line", json_integer(start));
-                json_array_append_new(rows, row);
-            }
-        }
-        json_array_clear(rec);
-        line++;
-        start = line;
-        if (i >= n) break;
-    }
-    if (ok && json_array_size(header) == 0) {
-        snprintf(err, errlen, "the file is empty (no header)");
-        ok = false;
-    }
-    free(field);
-    json_decref(rec);
-    if (!ok) {
-        json_decref(rows);
-        json_decref(header);
-        return NULL;
-    }
-    rows = json_pack("{s:o, s:o}", "rows", rows, "header", header);
-    return rows;
-}
 
 /* ---- the report ---- */
 
@@ -133,7 +22,9 @@ struct imp {
     const struct dir_model *m;
     json_t *errors, *not_held, *plan;
     json_t *visited; /* ids of the rows the mapping looked at */
-    json_t *tables;  /* table name -> {"file", "rows"} */
+    json_t *tables;  /* table name -> {"rows", "header"} */
+    json_t *index;   /* "table.column" -> {value: [rows]}, built on first use */
+    json_t *byname;  /* Thai name + district -> directoryd id, built on first use */
 };
 
 static void error(struct imp *x, const char *file, json_int_t line, const char *column,
@@ -209,15 +100,29 @@ static bool is_uuid(const char *s)
     return true;
 }
 
-/* Rows of TABLE whose column KEY is VALUE. */
+/* Rows of TABLE whose column KEY is VALUE (a new reference; not to be changed): through a
+ * hash of the table by that column, made on first use, so mapping a package costs one pass
+ * per table and column instead of one per organisation. */
 static json_t *rows_where(struct imp *x, const char *table, const char *key, const char *value)
 {
-    json_t *out = json_array(), *rows = rows_of(x, table);
-    for (size_t i = 0; value && i < json_array_size(rows); i++) {
-        const char *v = col(json_array_get(rows, i), key);
-        if (v && strcmp(v, value) == 0) json_array_append(out, json_array_get(rows, i));
+    char ik[128];
+    snprintf(ik, sizeof ik, "%s.%s", table, key);
+    json_t *idx = json_object_get(x->index, ik);
+    if (!idx) {
+        idx = json_object();
+        json_t *rows = rows_of(x, table);
+        for (size_t i = 0; i < json_array_size(rows); i++) {
+            json_t *r = json_array_get(rows, i);
+            const char *v = col(r, key);
+            if (!v) continue;
+            json_t *list = json_object_get(idx, v);
+            if (!list) json_object_set_new(idx, v, list = json_array());
+            json_array_append(list, r);
+        }
+        json_object_set_new(x->index, ik, idx);
     }
-    return out;
+    json_t *list = value ? json_object_get(idx, value) : NULL;
+    return list ? json_incref(list) : json_array();
 }
 
 /* The code of the term with id TERM when it is a code of taxonomy KIND, else NULL. */
@@ -373,6 +278,54 @@ static void phones(struct imp *x, json_t *contacts, json_t *list)
     }
 }
 
+/* The district an area index lies in (its code), or "" when unknown. */
+static const char *district_of(const struct dir_model *m, int a)
+{
+    while (a >= 0 && m->areas[a].kind != DIR_AREA_DISTRICT)
+        a = m->areas[a].parent;
+    return a >= 0 ? m->areas[a].code : "";
+}
+
+/* The organisation of snapshot M that plan item O is (as CSV imports match): the directoryd
+ * id its identifiers give, else the organisation whose derived HSDS id is O's, else its
+ * directoryd ref, else its Thai name in the same district. Sets "match_id" and "match_by"
+ * (the id a foreign id stored in PostgreSQL names comes first: dir_db_hsds.c). */
+static void match(struct imp *x, json_t *o)
+{
+    const struct dir_model *m = x->m;
+    json_t *id = json_object_get(o, "id");
+    const char *ref = col(o, "ref");
+    struct dir_hsds_hit h;
+    int found = -1;
+    const char *by = NULL;
+    if (json_is_integer(id) && (found = dir_model_org(m, json_integer_value(id))) >= 0)
+        by = "directoryd id";
+    else if (dir_hsds_find(m, col(o, "hsds_id"), &h) && h.kind == DIR_HSDS_K_ORGANIZATION)
+        found = h.a, by = "directoryd hsds id";
+    else if (ref && (found = dir_model_org_by_ref(m, ref)) >= 0)
+        by = "ref";
+    else {
+        char key[1024];
+        if (!x->byname) {
+            x->byname = json_object();
+            for (int i = 0; i < m->norgs; i++) {
+                snprintf(key, sizeof key, "%s\x1f%s", m->orgs[i].name_th,
+                         district_of(m, m->orgs[i].area));
+                if (!json_object_get(x->byname, key))
+                    json_object_set_new(x->byname, key, json_integer(m->orgs[i].id));
+            }
+        }
+        const char *area = col(o, "area_code");
+        snprintf(key, sizeof key, "%s\x1f%s", col(o, "name_th"),
+                 district_of(m, area ? dir_model_area(m, area) : -1));
+        json_t *v = json_object_get(x->byname, key);
+        if (v) found = dir_model_org(m, json_integer_value(v)), by = "name and district";
+    }
+    if (found < 0) return;
+    json_object_set_new(o, "match_id", json_integer(m->orgs[found].id));
+    json_object_set_new(o, "match_by", json_string(by));
+}
+
 static void map_org(struct imp *x, json_t *row, json_t *seen)
 {
     static const char *const used[] = {"id",
@@ -451,6 +404,7 @@ static void map_org(struct imp *x, json_t *row, json_t *seen)
             not_held(x, "organizations.csv", row, "legal_status", NULL,
                      "no sector given (sector 'ngo' assumed)");
         json_object_set_new(o, "sector", json_string("ngo"));
+        json_object_set_new(o, "sector_assumed", json_true()); /* an update keeps its own */
     }
     /* Its type: an attribute naming a directoryd organisation-type term. */
     json_t *attrs = rows_where(x, "attribute", "link_id", id);
@@ -469,6 +423,7 @@ static void map_org(struct imp *x, json_t *row, json_t *seen)
         not_held(x, "organizations.csv", row, NULL, NULL,
                  "no directoryd organisation type among its attributes (type 'ngo' assumed)");
         json_object_set_new(o, "type", json_string("ngo"));
+        json_object_set_new(o, "type_assumed", json_true());
     }
     if (col(row, "parent_organization_id"))
         json_object_set_new(o, "parent_hsds_id", json_string(col(row, "parent_organization_id")));
@@ -508,6 +463,7 @@ static void map_org(struct imp *x, json_t *row, json_t *seen)
                      "directoryd keeps one location per organisation");
             continue;
         }
+        if (col(l, "id")) json_object_set_new(o, "location_hsds_id", json_string(col(l, "id")));
         const char *lat = col(l, "latitude"), *lon = col(l, "longitude");
         if (lat && lon) {
             double la = strtod(lat, NULL), lo = strtod(lon, NULL);
@@ -627,8 +583,9 @@ static void map_org(struct imp *x, json_t *row, json_t *seen)
                          "not a directoryd area or area group");
         }
         json_decref(sas);
-        json_array_append_new(offers, json_pack("{s:s, s:o, s:o}", "code", code, "target_groups",
-                                                groups, "areas", areas));
+        json_array_append_new(offers,
+                              json_pack("{s:s, s:o, s:o, s:s?}", "code", code, "target_groups",
+                                        groups, "areas", areas, "hsds_id", sid));
         const char *assured = col(s, "assured_date");
         if (assured && !json_object_get(o, "verified_at"))
             json_object_set_new(o, "verified_at", json_string(assured));
@@ -667,6 +624,7 @@ static void map_org(struct imp *x, json_t *row, json_t *seen)
     json_object_set_new(o, "services", offers);
     json_object_set_new(o, "hours", hours ? hours : json_null());
     rest_not_held(x, "organization", row, used);
+    match(x, o);
     json_array_append_new(x->plan, o);
 }
 
@@ -682,6 +640,121 @@ static const char *const other_files[] = {"contacts.csv",
                                           "meta_table_descriptions.csv",
                                           NULL};
 
+static void imp_init(struct imp *x, const struct dir_model *m)
+{
+    *x = (struct imp){.m = m,
+                      .errors = json_array(),
+                      .not_held = json_array(),
+                      .plan = json_array(),
+                      .tables = json_object(),
+                      .visited = json_object(),
+                      .index = json_object()};
+    for (int t = 0; t < dir_hsds_ntables; t++)
+        json_object_set_new(x->tables, dir_hsds_tables[t].name,
+                            json_pack("{s:[], s:[]}", "rows", "header"));
+}
+
+/* The table whose CSV file is FILE, or NULL. */
+static const struct dir_hsds_table *table_of_file(const char *file)
+{
+    for (int t = 0; t < dir_hsds_ntables; t++)
+        if (strcmp(dir_hsds_tables[t].file, file) == 0) return &dir_hsds_tables[t];
+    return NULL;
+}
+
+static bool too_many_rows(struct imp *x, const char *file, json_t *rows)
+{
+    if (json_array_size(rows) <= DIR_HSDS_IMPORT_MAX_ROWS) return false;
+    char en[160];
+    snprintf(en, sizeof en, "more than %d rows: split the package", DIR_HSDS_IMPORT_MAX_ROWS);
+    error(x, file, 0, NULL, NULL, "มีแถวมากเกินไป: แบ่งเป็นหลายชุด", en);
+    return true;
+}
+
+/* One file of the package: a table's rows, or a file directoryd reads nothing from. */
+static void load_file(struct imp *x, const char *name, const char *data, size_t len)
+{
+    const char *base = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
+    if (!*base || strcmp(base, "datapackage.json") == 0) return;
+    if (!dir_text_utf8_valid(base, strlen(base))) base = "(a file name that is not UTF-8)";
+    const struct dir_hsds_table *tb = table_of_file(base);
+    bool other = false;
+    for (const char *const *f = other_files; *f && !other; f++)
+        other = strcmp(*f, base) == 0;
+    if (!tb && !other) {
+        json_array_append_new(x->not_held,
+                              json_pack("{s:s, s:i, s:s}", "file", base, "line", 0, "reason_en",
+                                        "not a file of an HSDS 3.0 package: not read"));
+        return;
+    }
+    char err[300];
+    json_t *parsed = dir_hsds_csv_parse(data, len, err, sizeof err);
+    if (!parsed) {
+        int line = 0;
+        sscanf(err, "line %d", &line);
+        error(x, base, line, NULL, NULL, "ไฟล์ CSV เสียหาย", err);
+        return;
+    }
+    if (too_many_rows(x, base, json_object_get(parsed, "rows"))) {
+        json_decref(parsed);
+    } else if (tb) {
+        json_t *have = json_object_get(x->tables, tb->name);
+        if (json_array_size(json_object_get(have, "header")))
+            error(x, base, 0, NULL, NULL, "ไฟล์นี้มีสองครั้งในชุดข้อมูล",
+                  "this file is in the package twice");
+        json_object_set_new(x->tables, tb->name, parsed);
+    } else {
+        json_t *rows = json_object_get(parsed, "rows");
+        for (size_t i = 0; i < json_array_size(rows); i++)
+            not_held(x, base, json_array_get(rows, i), NULL, NULL,
+                     "directoryd has no table for this HSDS object");
+        json_decref(parsed);
+    }
+}
+
+/* Maps the tables read into X onto the plan and makes the report (X's parts consumed). */
+static json_t *finish(struct imp *x, const char *name, const char *sha256)
+{
+    json_t *seen = json_object(), *orgs = rows_of(x, "organization");
+    for (size_t i = 0; i < json_array_size(orgs); i++)
+        map_org(x, json_array_get(orgs, i), seen);
+    json_decref(seen);
+    /* Rows the mapping never reached: they belong to no organisation (or service) that was
+     * imported. The taxonomies are looked up, not imported (their terms count through the
+     * attributes that use them). */
+    for (int t = 0; t < dir_hsds_ntables; t++) {
+        const char *tname = dir_hsds_tables[t].name;
+        if (strcmp(tname, "taxonomy") == 0 || strcmp(tname, "taxonomy_term") == 0) continue;
+        json_t *rows = rows_of(x, tname);
+        for (size_t i = 0; i < json_array_size(rows); i++) {
+            json_t *r = json_array_get(rows, i);
+            if (!json_object_get(x->visited, col(r, "id") ? col(r, "id") : ""))
+                not_held(x, dir_hsds_tables[t].file, r, NULL, NULL,
+                         "not imported: it belongs to no organization or service imported");
+        }
+    }
+    if (!json_array_size(json_object_get(json_object_get(x->tables, "organization"), "header")) &&
+        !json_array_size(x->errors))
+        error(x, "organizations.csv", 0, NULL, NULL, "ไม่มีไฟล์ organizations.csv ในชุดข้อมูล",
+              "the package has no organizations.csv (or organization table)");
+    json_t *report = json_pack("{s:s, s:s, s:s, s:{s:I, s:I, s:I}, s:o, s:o, s:o}", "kind", "hsds",
+                               "file_name", name, "sha256", sha256, "counts", "organizations",
+                               (json_int_t)json_array_size(x->plan), "errors",
+                               (json_int_t)json_array_size(x->errors), "not_held",
+                               (json_int_t)json_array_size(x->not_held), "errors", x->errors,
+                               "not_held", x->not_held, "plan", x->plan);
+    json_decref(x->tables);
+    json_decref(x->visited);
+    json_decref(x->index);
+    json_decref(x->byname);
+    return report;
+}
+
+static void sha_hex(const unsigned char h[crypto_hash_sha256_BYTES], char out[65])
+{
+    sodium_bin2hex(out, 65, h, crypto_hash_sha256_BYTES);
+}
+
 static char *read_all(const char *path, size_t *len, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "rb");
@@ -691,13 +764,14 @@ static char *read_all(const char *path, size_t *len, char *err, size_t errlen)
     }
     char *buf = NULL;
     long n = -1;
-    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && n <= MAX_FILE &&
+    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && n <= DIR_HSDS_IMPORT_MAX_FILE &&
         fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n + 1)) &&
         fread(buf, 1, (size_t)n, f) == (size_t)n) {
         buf[n] = '\0';
         *len = (size_t)n;
     } else {
-        snprintf(err, errlen, n > MAX_FILE ? "larger than 64 MB" : "cannot be read");
+        snprintf(err, errlen,
+                 n > DIR_HSDS_IMPORT_MAX_FILE ? "larger than 64 MB" : "cannot be read");
         free(buf);
         buf = NULL;
     }
@@ -707,72 +781,147 @@ static char *read_all(const char *path, size_t *len, char *err, size_t errlen)
 
 json_t *dir_hsds_import_plan(const struct dir_model *m, const char *dir)
 {
-    struct imp x = {.m = m,
-                    .errors = json_array(),
-                    .not_held = json_array(),
-                    .plan = json_array(),
-                    .tables = json_object(),
-                    .visited = json_object()};
+    struct imp x;
+    imp_init(&x, m);
+    crypto_hash_sha256_state st;
+    crypto_hash_sha256_init(&st);
     char path[4096], err[300];
-    for (int t = 0; t < dir_hsds_ntables; t++) {
-        const struct dir_hsds_table *tb = &dir_hsds_tables[t];
-        snprintf(path, sizeof path, "%s/%s", dir, tb->file);
-        size_t len;
-        char *data = read_all(path, &len, err, sizeof err);
-        json_t *parsed = NULL;
-        if (!data) {
-            if (errno != ENOENT) error(&x, tb->file, 0, NULL, NULL, "อ่านไฟล์ไม่ได้", err);
-            parsed = json_pack("{s:[], s:[]}", "rows", "header");
-        } else {
-            parsed = dir_hsds_csv_parse(data, len, err, sizeof err);
-            free(data);
-            if (!parsed) {
-                int line = 0;
-                sscanf(err, "line %d", &line);
-                error(&x, tb->file, line, NULL, NULL, "ไฟล์ CSV เสียหาย", err);
-                parsed = json_pack("{s:[], s:[]}", "rows", "header");
+    for (int t = 0; t <= dir_hsds_ntables; t++) {
+        const char *const *names = t < dir_hsds_ntables
+                                       ? (const char *const[]){dir_hsds_tables[t].file, NULL}
+                                       : other_files;
+        for (const char *const *f = names; *f; f++) {
+            snprintf(path, sizeof path, "%s/%s", dir, *f);
+            size_t len;
+            errno = 0;
+            char *data = read_all(path, &len, err, sizeof err);
+            if (!data) {
+                if (errno != ENOENT) error(&x, *f, 0, NULL, NULL, "อ่านไฟล์ไม่ได้", err);
+                continue;
             }
+            crypto_hash_sha256_update(&st, (const unsigned char *)*f, strlen(*f) + 1);
+            crypto_hash_sha256_update(&st, (const unsigned char *)data, len);
+            load_file(&x, *f, data, len);
+            free(data);
         }
-        json_object_set_new(x.tables, tb->name, parsed);
     }
-    for (const char *const *f = other_files; *f; f++) {
-        snprintf(path, sizeof path, "%s/%s", dir, *f);
-        size_t len;
-        char *data = read_all(path, &len, err, sizeof err);
-        if (!data) continue;
-        json_t *parsed = dir_hsds_csv_parse(data, len, err, sizeof err);
-        free(data);
-        json_t *rows = json_object_get(parsed, "rows");
-        for (size_t i = 0; i < json_array_size(rows); i++)
-            not_held(&x, *f, json_array_get(rows, i), NULL, NULL,
-                     "directoryd has no table for this HSDS object");
-        if (!parsed) error(&x, *f, 0, NULL, NULL, "ไฟล์ CSV เสียหาย", err);
-        json_decref(parsed);
+    unsigned char h[crypto_hash_sha256_BYTES];
+    char hex[65];
+    crypto_hash_sha256_final(&st, h);
+    sha_hex(h, hex);
+    return finish(&x, dir, hex);
+}
+
+/* A JSON value of an exported row as the CSV cell it was (NULL: an empty cell). */
+static json_t *cell_of(json_t *v)
+{
+    char b[64];
+    if (json_is_string(v)) return json_string_length(v) ? json_incref(v) : NULL;
+    if (json_is_integer(v)) {
+        snprintf(b, sizeof b, "%lld", (long long)json_integer_value(v));
+        return json_string(b);
     }
-    json_t *seen = json_object(), *orgs = rows_of(&x, "organization");
-    for (size_t i = 0; i < json_array_size(orgs); i++)
-        map_org(&x, json_array_get(orgs, i), seen);
-    json_decref(seen);
-    /* Rows the mapping never reached: they belong to no organisation (or service) that was
-     * imported. The taxonomies are looked up, not imported (their terms count through the
-     * attributes that use them). */
-    for (int t = 0; t < dir_hsds_ntables; t++) {
-        const char *name = dir_hsds_tables[t].name;
-        if (strcmp(name, "taxonomy") == 0 || strcmp(name, "taxonomy_term") == 0) continue;
-        json_t *rows = rows_of(&x, name);
+    if (json_is_real(v)) {
+        snprintf(b, sizeof b, "%.17g", json_real_value(v));
+        return json_string(b);
+    }
+    if (json_is_boolean(v)) return json_string(json_is_true(v) ? "true" : "false");
+    return NULL;
+}
+
+/* The JSON form ({"datapackage", "tables": {"organization": [rows], ...}}, as
+ * GET /v1/export/hsds.json gives it) into X's tables: a row's line is its place (from 1). */
+static void load_json(struct imp *x, json_t *doc)
+{
+    json_t *tables = json_object_get(doc, "tables"), *rows;
+    const char *tname;
+    if (!json_is_object(tables)) {
+        error(x, "tables", 0, NULL, NULL, "ไม่มี \"tables\" ในไฟล์ JSON",
+              "the JSON has no \"tables\" object (the form GET /v1/export/hsds.json gives)");
+        return;
+    }
+    json_object_foreach(tables, tname, rows)
+    {
+        const struct dir_hsds_table *tb = dir_hsds_table(tname);
+        const char *file = tb ? tb->file : tname;
+        if (!json_is_array(rows)) {
+            error(x, file, 0, NULL, NULL, "ต้องเป็นรายการ", "a table must be an array of rows");
+            continue;
+        }
+        if (too_many_rows(x, file, rows)) continue;
+        json_t *out = json_array(), *header = json_array();
         for (size_t i = 0; i < json_array_size(rows); i++) {
-            json_t *r = json_array_get(rows, i);
-            if (!json_object_get(x.visited, col(r, "id") ? col(r, "id") : ""))
-                not_held(&x, dir_hsds_tables[t].file, r, NULL, NULL,
-                         "not imported: it belongs to no organization or service imported");
+            json_t *r = json_array_get(rows, i), *row = json_object(), *v;
+            const char *k;
+            json_object_foreach(r, k, v)
+            {
+                json_t *c = cell_of(v);
+                if (c && k[0] != '_')
+                    json_object_set_new(row, k, c);
+                else
+                    json_decref(c);
+            }
+            json_object_set_new(row, "_line", json_integer((json_int_t)i + 1));
+            json_array_append_new(out, row);
+        }
+        if (tb) {
+            if (tb->columns[0]) json_array_append_new(header, json_string(tb->columns[0]));
+            json_object_set_new(x->tables, tb->name,
+                                json_pack("{s:o, s:o}", "rows", out, "header", header));
+        } else {
+            for (size_t i = 0; i < json_array_size(out); i++)
+                not_held(x, file, json_array_get(out, i), NULL, NULL,
+                         "directoryd has no table for this HSDS object");
+            json_decref(out);
+            json_decref(header);
         }
     }
-    json_t *report = json_pack("{s:s, s:{s:I, s:I, s:I}, s:o, s:o, s:o}", "dir", dir, "counts",
-                               "organizations", (json_int_t)json_array_size(x.plan), "errors",
-                               (json_int_t)json_array_size(x.errors), "not_held",
-                               (json_int_t)json_array_size(x.not_held), "errors", x.errors,
-                               "not_held", x.not_held, "plan", x.plan);
-    json_decref(x.tables);
-    json_decref(x.visited);
-    return report;
+}
+
+enum dir_rc dir_hsds_import_read(const struct dir_model *m, const char *name, const char *data,
+                                 size_t len, json_t **report, char *err, size_t errlen)
+{
+    *report = NULL;
+    unsigned char h[crypto_hash_sha256_BYTES];
+    char hex[65];
+    crypto_hash_sha256(h, (const unsigned char *)data, len);
+    sha_hex(h, hex);
+    size_t i = len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+    while (i < len && strchr(" \t\r\n", data[i]))
+        i++;
+    struct imp x;
+    if (len >= 4 && memcmp(data, "PK", 2) == 0) {
+        struct dir_zip_file *files;
+        int n;
+        enum dir_rc rc = dir_zip_read(data, len, DIR_HSDS_IMPORT_MAX_FILE,
+                                      DIR_HSDS_IMPORT_MAX_UNZIPPED, &files, &n, err, errlen);
+        if (rc) return rc;
+        imp_init(&x, m);
+        for (int k = 0; k < n; k++)
+            for (int j = 0; j < k; j++) {
+                const char *a = strrchr(files[k].name, '/'), *b = strrchr(files[j].name, '/');
+                if (strcmp(a ? a + 1 : files[k].name, b ? b + 1 : files[j].name) == 0)
+                    error(&x, files[k].name, 0, NULL, NULL, "ไฟล์นี้มีสองครั้งในชุดข้อมูล",
+                          "a second file with this name in the package");
+            }
+        for (int k = 0; k < n; k++)
+            load_file(&x, files[k].name, (const char *)files[k].data, files[k].len);
+        dir_zip_files_free(files, n);
+    } else if (i < len && data[i] == '{') {
+        json_error_t je;
+        json_t *doc = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je);
+        if (!doc) {
+            snprintf(err, errlen, "not valid JSON: %s (line %d, column %d)", je.text, je.line,
+                     je.column);
+            return DIR_ERR_INVALID;
+        }
+        imp_init(&x, m);
+        load_json(&x, doc);
+        json_decref(doc);
+    } else {
+        snprintf(err, errlen, "neither a ZIP archive (the HSDS data package) nor its JSON form");
+        return DIR_ERR_INVALID;
+    }
+    *report = finish(&x, name, hex);
+    return *report ? DIR_OK : DIR_ERR_LIMIT;
 }

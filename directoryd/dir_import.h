@@ -55,6 +55,9 @@ enum dir_rc dir_import_export_csv(struct dir_db *db, const struct dir_model *m, 
 void dir_import_route_post(struct dir_route_ctx *x);
 void dir_import_route_template(struct dir_route_ctx *x);
 void dir_import_route_export(struct dir_route_ctx *x);
+/* --- hsds-import --- POST /v1/imports?kind=hsds (dir_hsds_import_http.c): the body is an
+ * HSDS data package (ZIP or JSON) named FILE_NAME; the report or a problem is answered. */
+void dir_hsds_import_route_post(struct dir_route_ctx *x, const char *file_name, bool dry_run);
 
 /* The command line (dir_import_cli.c): `directoryd import <kind> FILE [--dry-run]
  * [--encoding E] [--delimiter D]` prints the report (exit 0 written or clean dry run, 3

@@ -207,10 +207,37 @@ static bool truthy(const char *s)
     return s && (strcmp(s, "1") == 0 || strcmp(s, "true") == 0 || strcmp(s, "yes") == 0);
 }
 
+/* The file's name from X-File-Name, percent-encoded by browsers (Thai names): decoded, kept
+ * if UTF-8 without a slash, else DEF. */
+static void upload_name(struct dir_route_ctx *x, char *fname, size_t n, const char *def)
+{
+    const char *fn = dir_http_header(x->req, "X-File-Name");
+    size_t k = 0;
+    for (const char *q = fn ? fn : ""; *q && k + 1 < n; q++) {
+        unsigned hi, lo;
+        if (q[0] == '%' && sscanf(q + 1, "%1x%1x", &hi, &lo) == 2) {
+            fname[k++] = (char)(hi << 4 | lo);
+            q += 2;
+        } else {
+            fname[k++] = *q;
+        }
+    }
+    fname[k] = '\0';
+    if (!k || !dir_text_utf8_valid(fname, k) || memchr(fname, '/', k)) snprintf(fname, n, "%s", def);
+}
+
 void dir_import_route_post(struct dir_route_ctx *x)
 {
     struct dir_problem p;
     const char *ct = dir_http_header(x->req, "Content-Type");
+    /* --- hsds-import: an HSDS data package (ZIP or its JSON form) --- */
+    const char *kind = dir_http_arg(x->req, "kind");
+    if (kind && strcmp(kind, "hsds") == 0) {
+        char fname[256];
+        upload_name(x, fname, sizeof fname, "hsds.zip");
+        dir_hsds_import_route_post(x, fname, truthy(dir_http_arg(x->req, "dry_run")));
+        return;
+    }
     static const char *const types[] = {"text/csv",
                                         "text/plain",
                                         "application/csv",
@@ -226,22 +253,8 @@ void dir_import_route_post(struct dir_route_ctx *x)
         dir_problem_respond(&p, dir_http_path(x->req), x->resp);
         return;
     }
-    /* The file's name, percent-encoded by browsers (Thai names): decoded, kept if UTF-8. */
     char fname[256];
-    const char *fn = dir_http_header(x->req, "X-File-Name");
-    size_t k = 0;
-    for (const char *q = fn ? fn : ""; *q && k + 1 < sizeof fname; q++) {
-        unsigned hi, lo;
-        if (q[0] == '%' && sscanf(q + 1, "%1x%1x", &hi, &lo) == 2) {
-            fname[k++] = (char)(hi << 4 | lo);
-            q += 2;
-        } else {
-            fname[k++] = *q;
-        }
-    }
-    fname[k] = '\0';
-    if (!k || !dir_text_utf8_valid(fname, k) || memchr(fname, '/', k))
-        snprintf(fname, sizeof fname, "import.csv");
+    upload_name(x, fname, sizeof fname, "import.csv");
     struct dir_import_opts o = {.kind = dir_http_arg(x->req, "kind"),
                                 .file_name = fname,
                                 .dry_run = truthy(dir_http_arg(x->req, "dry_run")),

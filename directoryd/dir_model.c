@@ -1709,6 +1709,8 @@ void dir_model_release(struct dir_model *m)
         struct dir_model_ext *x = atomic_load(&m->entries);
         if (x)
             x->free(x);
+        if ((x = atomic_load(&m->hsds_ids))) /* --- hsds-import --- */
+            x->free(x);
         if (m->pieces) {
             dir_modeli_share_release(m->pieces->share);
             for (int i = 0; i < DIR_BLOB_N; i++)

@@ -228,6 +228,9 @@ struct dir_model {
      * versions it was derived from by dir_model_apply, and the arrays it shares or owns. */
     struct dir_model_pieces *pieces;
     int applied; /* changes applied since the last full load (0 for a full load) */
+    /* --- hsds-import --- */
+    /* The HSDS id index (dir_hsds_index.c), like ENTRIES: set once, freed by the last release. */
+    _Atomic(struct dir_model_ext *) hsds_ids;
 };
 
 /* A derived view hanging off a snapshot; FREE releases it. */

@@ -28,12 +28,14 @@
 #include "dir_version.h"
 #include "dir_webui.h"
 
+#include <errno.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 struct dir_ctx {
@@ -96,7 +98,7 @@ static int cmd_export_hsds(struct dir_ctx *ctx, int nargs, char **args)
     return 0;
 }
 
-/* --- hsds: directoryd import hsds DIR [--dry-run] --- */
+/* --- hsds: directoryd import hsds DIR|FILE.zip|FILE.json [--dry-run] --- */
 static int cmd_import_hsds(struct dir_ctx *ctx, int nargs, char **args)
 {
     char err[1024];
@@ -108,41 +110,63 @@ static int cmd_import_hsds(struct dir_ctx *ctx, int nargs, char **args)
         else bad = true;
     }
     if (!dir || bad) {
-        fprintf(stderr, "directoryd: usage: import hsds DIR [--dry-run]\n");
+        fprintf(stderr, "directoryd: usage: import hsds DIR|FILE.zip|FILE.json [--dry-run]\n");
         return 2;
     }
-    if (open_db(ctx, 30)) return 1;
+    struct stat st;
+    if (stat(dir, &st) != 0) {
+        fprintf(stderr, "directoryd: import hsds: %s: %s\n", dir, strerror(errno));
+        return 2;
+    }
+    char *bytes = NULL;
+    size_t len = 0;
+    if (!S_ISDIR(st.st_mode)) {
+        FILE *f = fopen(dir, "rb");
+        if (f && st.st_size <= DIR_HSDS_IMPORT_MAX_FILE && (bytes = malloc((size_t)st.st_size + 1)))
+            len = fread(bytes, 1, (size_t)st.st_size, f);
+        if (f) fclose(f);
+        if (!bytes || len != (size_t)st.st_size) {
+            fprintf(stderr, "directoryd: import hsds: %s: %s\n", dir,
+                    st.st_size > DIR_HSDS_IMPORT_MAX_FILE ? "larger than 64 MB" : "cannot be read");
+            free(bytes);
+            return 2;
+        }
+    }
+    if (open_db(ctx, 30)) {
+        free(bytes);
+        return 1;
+    }
     struct dir_model *m = NULL;
     json_t *report = NULL;
     enum dir_rc rc = dir_db_load_model(ctx->db, ctx->cfg.stale_days, ctx->cfg.changes_kept, &m,
                                        err, sizeof err);
-    if (!rc && !(report = dir_hsds_import_plan(m, dir))) rc = DIR_ERR_LIMIT;
+    bool unreadable = false;
+    if (!rc && bytes) {
+        const char *base = strrchr(dir, '/') ? strrchr(dir, '/') + 1 : dir;
+        rc = dir_hsds_import_read(m, base, bytes, len, &report, err, sizeof err);
+        unreadable = rc != DIR_OK;
+    } else if (!rc && !(report = dir_hsds_import_plan(m, dir))) {
+        rc = DIR_ERR_LIMIT;
+    }
+    free(bytes);
     dir_model_release(m);
     const char *user = getenv("USER");
     char actor[200];
     snprintf(actor, sizeof actor, "cli:%s", user && *user ? user : "unknown");
     struct dir_db_actor who = {.kind = "local", .name = actor, .address = NULL};
-    if (!rc) rc = dir_db_hsds_import(ctx->db, &who, report, dry, err, sizeof err);
+    long long seq = 0;
+    if (!rc) rc = dir_db_hsds_import(ctx->db, &who, report, dry, &seq, err, sizeof err);
     dir_db_close(ctx->db);
     ctx->db = NULL;
     if (report) {
-        /* The plan's items, without their contents. */
-        json_t *items = json_array(), *plan = json_object_get(report, "plan");
-        for (size_t i = 0; i < json_array_size(plan); i++) {
-            json_t *o = json_array_get(plan, i);
-            json_array_append_new(items, json_pack("{s:O?, s:O?, s:O?, s:O?, s:O?, s:O?}", "file",
-                                                   json_object_get(o, "file"), "line",
-                                                   json_object_get(o, "line"), "hsds_id",
-                                                   json_object_get(o, "hsds_id"), "name_th",
-                                                   json_object_get(o, "name_th"), "action",
-                                                   json_object_get(o, "action"), "id",
-                                                   json_object_get(o, "new_id")));
-        }
-        json_object_set_new(report, "items", items);
-        json_object_del(report, "plan");
+        dir_db_hsds_lines(report);
         json_dumpf(report, stdout, JSON_INDENT(2));
         fputc('\n', stdout);
         json_decref(report);
+    }
+    if (unreadable) {
+        fprintf(stderr, "directoryd: import hsds: %s: %s: nothing written\n", dir, err);
+        return 1;
     }
     if (rc == DIR_ERR_INVALID) {
         fprintf(stderr, "directoryd: import hsds: errors (see the report): nothing written\n");
@@ -704,9 +728,10 @@ static const struct dir_cmd cmds[] = {
     {"export", "ldif", -1, cmd_export_ldif, "export ldif [--out FILE] [--public]",
      "write the LDAP face's tree as LDIF (RFC 2849) for\nslapadd, to FILE (else standard "
      "output); --public: only\nwhat anonymous LDAP searches see"},
-    {"import", "hsds", -1, cmd_import_hsds, "import hsds DIR [--dry-run]",
-     "create organisations from an HSDS 3.0 data package in\none transaction; prints a JSON "
-     "report (what is created,\nerrors, and every field directoryd cannot hold)"},
+    {"import", "hsds", -1, cmd_import_hsds, "import hsds DIR|FILE.zip|FILE.json [--dry-run]",
+     "import an HSDS 3.0 data package (a directory, its ZIP or\nthe JSON export) in one "
+     "transaction: organisations are\nmatched and created, updated or left unchanged; prints "
+     "a\nJSON report (per organisation, errors, and every field\ndirectoryd cannot hold)"},
     {"export", "hsds", -1, cmd_export_hsds, "export hsds --out DIR",
      "write the public directory as an HSDS 3.0 data package\n(CSV files and datapackage.json) "
      "into DIR"},

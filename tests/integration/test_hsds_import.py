@@ -1,9 +1,12 @@
-"""`directoryd import hsds DIR [--dry-run]`: Open Referral's HSDS 3.0 example package imports
-(with every field directoryd cannot hold reported), a dry run writes nothing, one error writes
-nothing, and export -> import into a fresh database -> export gives the same package."""
+"""`directoryd import hsds DIR|FILE.zip [--dry-run]`: Open Referral's HSDS 3.0 example package
+imports (with every field directoryd cannot hold reported), a dry run writes nothing, one
+error writes nothing, importing it again changes nothing (its foreign ids are kept), and
+export -> import into a fresh database -> export gives the same package, which imported
+again (as a ZIP) changes nothing."""
 import json
 import os
 import shutil
+import zipfile
 
 from conftest import psql, run_cli
 from test_hsds import HSDS, pytestmark  # noqa: F401  (skips without ../shared)
@@ -50,13 +53,23 @@ def test_the_hsds_examples_import_and_report_what_is_not_held(pg):
     assert rep["written"] is True and rep["counts"]["created"] >= 1
     name = psql(url, "SELECT name_th FROM organization WHERE source = 'hsds-import' LIMIT 1")
     assert name == "Example Organization Inc."
-    assert count(url, "SELECT count(*) FROM audit WHERE action = 'import'") == \
-        rep["counts"]["created"]
-    assert count(url, "SELECT count(*) FROM audit WHERE action = 'import_hsds'") == 1
-    # Importing it again changes nothing? Foreign ids are not kept, so it would create again:
-    # that is reported before it happens.
-    again = import_hsds(url, EXAMPLES, "--dry-run")
-    assert again["counts"]["organizations"] == rep["counts"]["organizations"]
+    # Audited as one import, each organisation's row pointing at it.
+    iid = rep["import_id"]
+    assert count(url, "SELECT count(*) FROM audit WHERE action = 'create' AND import_id = %d"
+                 % iid) == rep["counts"]["created"]
+    assert count(url, "SELECT count(*) FROM audit WHERE entity = 'import' AND entity_id = '%d'"
+                 % iid) == 1
+    # The package's own (foreign) ids are kept: importing it again matches them, changes
+    # nothing and writes nothing but the import's own audit row.
+    orgs = count(url, "SELECT count(*) FROM organization")
+    logged = count(url, "SELECT count(*) FROM change_log")
+    audits = count(url, "SELECT count(*) FROM audit")
+    again = import_hsds(url, EXAMPLES)
+    assert [l["action"] for l in again["lines"]] == ["unchanged"] * len(rep["lines"])
+    assert {l["match_by"] for l in again["lines"]} == {"foreign id"}
+    assert count(url, "SELECT count(*) FROM organization") == orgs
+    assert count(url, "SELECT count(*) FROM change_log") == logged
+    assert count(url, "SELECT count(*) FROM audit") == audits + 1
 
 
 def test_one_error_writes_nothing(pg, workdir):
@@ -119,3 +132,15 @@ def test_round_trip_export_import_export(pg, daemon, workdir):
         for r in a + b:
             r.pop("last_modified", None)
         assert a == b, name
+    # The same package as a ZIP (as GET /v1/export/hsds.zip gives it) into the database it
+    # went to: every organisation is matched by its directoryd id, nothing changes.
+    zpath = os.path.join(workdir, "hsds-rt.zip")
+    with zipfile.ZipFile(zpath, "w", zipfile.ZIP_DEFLATED) as z:
+        for name in os.listdir(first):
+            z.write(os.path.join(first, name), "package/" + name)
+    logged = count(url, "SELECT count(*) FROM change_log")
+    rep = import_hsds(url, zpath, "--dry-run")
+    assert rep["file_name"] == "hsds-rt.zip"
+    assert rep["counts"]["unchanged"] == rep["counts"]["organizations"] > 0, \
+        [l for l in rep["lines"] if l["action"] != "unchanged"][:3]
+    assert count(url, "SELECT count(*) FROM change_log") == logged

@@ -273,3 +273,13 @@ export async function checkImportFile(page, kind, file) {
 export function importReport(page) {
   return page.getByRole('table', { name: /ผลการตรวจแต่ละบรรทัด|What each line would do/ });
 }
+
+// --- hsds-import ---
+// Chooses "HSDS data package (.zip)", uploads FILE ({name, mimeType, buffer}) and asks for the
+// check (the dry run); waits for the report.
+export async function checkHsdsPackage(page, file) {
+  await page.getByLabel(/ข้อมูลในไฟล์|The file holds/).selectOption({ label: 'ชุดข้อมูล HSDS (.zip)' });
+  await page.getByLabel(/^ชุดข้อมูล HSDS|^HSDS data package/).setInputFiles(file);
+  await page.getByRole('button', { name: /ตรวจไฟล์|Check the file/ }).click();
+  await expect(importReport(page)).toBeVisible({ timeout: 30000 });
+}

@@ -727,4 +727,9 @@ export default {
     'import.template_of': 'Template for {kind} (CSV)',
     'import.exports': 'Export',
     'import.export_of': 'All {kind} (CSV)',
+    // --- hsds-import ---
+    'hsds_import.kind': 'HSDS data package (.zip)',
+    'hsds_import.file': 'HSDS data package (.zip, or the .json export)',
+    'hsds_import.not_held': '{count} values directoryd cannot hold (not imported: see the list)',
+    'hsds_import.export': 'The whole public directory as an HSDS 3.0 data package (.zip)',
 };

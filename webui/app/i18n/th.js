@@ -728,4 +728,9 @@ export default {
     'import.template_of': 'แม่แบบ{kind} (CSV)',
     'import.exports': 'ส่งออกข้อมูล',
     'import.export_of': 'ส่งออก{kind}ทั้งหมด (CSV)',
+    // --- hsds-import ---
+    'hsds_import.kind': 'ชุดข้อมูล HSDS (.zip)',
+    'hsds_import.file': 'ชุดข้อมูล HSDS (.zip หรือไฟล์ .json ที่ส่งออก)',
+    'hsds_import.not_held': '{count} ค่าที่ทำเนียบเก็บไม่ได้ (ไม่ได้นำเข้า ดูรายการ)',
+    'hsds_import.export': 'ทำเนียบสาธารณะทั้งหมดเป็นชุดข้อมูล HSDS 3.0 (.zip)',
 };

@@ -18,6 +18,7 @@
 #include "dir_ldap.h"
 #include "dir_ldif.h"
 #include "dir_log.h"
+#include "dir_openapi.h"
 #include "dir_rate.h"
 #include "dir_refresh.h"
 #include "dir_session.h"
@@ -87,9 +88,32 @@ static void usage(FILE *out)
             "                        line what would happen and writes nothing\n"
             "  export csv KIND [--out FILE]\n"
             "                        write KIND as CSV in the import template's columns\n"
+            "  openapi               print the API's OpenAPI 3.1 description (as served at\n"
+            "                        /v1/openapi.json)\n"
+            "  routes                print the HTTP route table as JSON (methods, path, least\n"
+            "                        role, declared query parameters)\n"
             "  version               print the version\n\n",
             DIR_VERSION);
     dir_cfg_print_help(out);
+}
+
+/* --- openapi --- directoryd openapi | routes: the API description / the route table on
+ * standard output (no database needed). */
+static int cmd_openapi(bool routes_only)
+{
+    size_t n;
+    const struct dir_route *routes = dir_api_routes(&n);
+    char *out = NULL, err[300];
+    if (routes_only)
+        out = dir_openapi_routes_json(routes, n);
+    else if (dir_openapi_build(routes, n, true, &out, err, sizeof err)) {
+        fprintf(stderr, "directoryd: openapi: %s\n", err);
+        return 1;
+    }
+    if (!out) return 1;
+    printf("%s\n", out);
+    free(out);
+    return 0;
 }
 
 /* Opens the database, retrying for up to WAIT_S seconds (PostgreSQL may still be starting). */
@@ -647,6 +671,8 @@ int main(int argc, char **argv)
         return dir_import_cli_import(&ctx.cfg, npos - 1, argv + 2);
     if (strcmp(cmd, "export") == 0 && npos >= 2 && strcmp(argv[2], "csv") == 0)
         return dir_import_cli_export(&ctx.cfg, npos - 2, argv + 3);
+    if ((strcmp(cmd, "openapi") == 0 || strcmp(cmd, "routes") == 0) && npos == 1)
+        return cmd_openapi(strcmp(cmd, "routes") == 0); /* --- openapi --- */
     if (strcmp(cmd, "version") == 0) {
         printf("directoryd %s\n", DIR_VERSION);
         return 0;

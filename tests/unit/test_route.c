@@ -23,19 +23,19 @@ static void h(struct dir_route_ctx *x)
 }
 
 static const struct dir_route table[] = {
-    {DIR_M_READ, "/v1/things", DIR_ROLE_ANON, 0, h, NULL, 0},
-    {DIR_M_POST, "/v1/things", DIR_ROLE_COORDINATOR, 0, h, NULL, 0},
-    {DIR_M_READ, "/v1/things/{id}", DIR_ROLE_ANON, 0, h, NULL, 0},
-    {DIR_M_PATCH | DIR_M_DELETE, "/v1/things/{id}", DIR_ROLE_COORDINATOR, 0, h, NULL, 0},
-    {DIR_M_POST, "/v1/things/{id}/close", DIR_ROLE_COORDINATOR, 0, h, "close", 0},
-    {DIR_M_POST, "/v1/things/{id}/{action}", DIR_ROLE_COORDINATOR, 0, h, NULL, 0},
-    {DIR_M_READ, "/v1/pairs/{a}/to/{b}", DIR_ROLE_ANON, 0, h, NULL, 0},
-    {DIR_M_POST, "/v1/admin/tool", DIR_ROLE_ADMIN, DIR_ROUTE_PREFIX | DIR_ROUTE_OWN_CHECKS, h, NULL,
-     0},
-    {DIR_M_READ, "/healthz", DIR_ROLE_ANON, DIR_ROUTE_EARLY, h, NULL, 0},
-    {DIR_M_POST, "/v1/wild", DIR_ROLE_ANON, 0, h, NULL, 0},
-    {DIR_M_READ, "/{any}/wild", DIR_ROLE_ANON, 0, h, NULL, 0},
-    {DIR_M_GET, "/v1/{any}", DIR_ROLE_ANON, 0, h, NULL, 0},
+    {DIR_M_READ, "/v1/things", DIR_ROLE_ANON, 0, h, NULL, 0, NULL},
+    {DIR_M_POST, "/v1/things", DIR_ROLE_COORDINATOR, 0, h, NULL, 0, NULL},
+    {DIR_M_READ, "/v1/things/{id}", DIR_ROLE_ANON, 0, h, NULL, 0, NULL},
+    {DIR_M_PATCH | DIR_M_DELETE, "/v1/things/{id}", DIR_ROLE_COORDINATOR, 0, h, NULL, 0, NULL},
+    {DIR_M_POST, "/v1/things/{id}/close", DIR_ROLE_COORDINATOR, 0, h, "close", 0, NULL},
+    {DIR_M_POST, "/v1/things/{id}/{action}", DIR_ROLE_COORDINATOR, 0, h, NULL, 0, NULL},
+    {DIR_M_READ, "/v1/pairs/{a}/to/{b}", DIR_ROLE_ANON, 0, h, NULL, 0, NULL},
+    {DIR_M_POST, "/v1/admin/tool", DIR_ROLE_ADMIN, DIR_ROUTE_PREFIX, h, NULL,
+     0, NULL},
+    {DIR_M_READ, "/healthz", DIR_ROLE_ANON, DIR_ROUTE_EARLY, h, NULL, 0, NULL},
+    {DIR_M_POST, "/v1/wild", DIR_ROLE_ANON, 0, h, NULL, 0, NULL},
+    {DIR_M_READ, "/{any}/wild", DIR_ROLE_ANON, 0, h, NULL, 0, NULL},
+    {DIR_M_GET, "/v1/{any}", DIR_ROLE_ANON, 0, h, NULL, 0, NULL},
 };
 static struct dir_route_table tt = /* static: its index lives as long as the process */ {
     .routes = table, .n = sizeof table / sizeof table[0]};
@@ -82,11 +82,13 @@ static void matching(void **state)
     assert_ptr_equal(find("GET", "/v1/pairs/x/to/y", &m), &table[6]);
     assert_string_equal(m.arg[0], "x");
     assert_string_equal(m.arg[1], "y");
-    /* A prefix route with its own checks takes every method and every path below it. */
-    assert_ptr_equal(find("BREW", "/v1/admin/tool", &m), &table[7]);
-    assert_ptr_equal(find("GET", "/v1/admin/tool/runs/1", &m), &table[7]);
+    /* A prefix route takes every path below it, for its methods only. */
+    assert_ptr_equal(find("POST", "/v1/admin/tool", &m), &table[7]);
+    assert_ptr_equal(find("POST", "/v1/admin/tool/runs/1", &m), &table[7]);
     assert_int_equal(m.nseg, 5);
     assert_string_equal(m.seg[3], "runs");
+    assert_null(find("GET", "/v1/admin/tool/runs/1", &m));
+    assert_int_equal(m.allow, DIR_M_POST);
     assert_ptr_equal(find("GET", "/healthz", &m), &table[8]);
     /* Routes with a parameter in their first segments, in table order with the others. */
     assert_ptr_equal(find("POST", "/v1/wild", &m), &table[9]);

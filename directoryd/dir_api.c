@@ -896,6 +896,7 @@ static void r_report_action(struct dir_route_ctx *x)
 
 /* ---- the query parameters of each route (dir_param.h) ---- */
 
+/* clang-format off */
 #define P_LIMIT                                                                                   \
     {"limit", DIR_PARAM_INT, 0, 1, MAX_LIMIT, NULL, "At most this many items (default 50)."}
 #define P_CURSOR_ID                                                                               \
@@ -909,6 +910,7 @@ static void r_report_action(struct dir_route_ctx *x)
 #define P_STR(name, doc) {name, DIR_PARAM_STRING, 0, 0, 0, NULL, doc}
 #define P_ENUM(name, doc, ...)                                                                    \
     {name, DIR_PARAM_ENUM, 0, 0, 0, (const char *const[]){__VA_ARGS__, NULL}, doc}
+/* clang-format on */
 
 static const struct dir_param p_areas[] = {
     P_ENUM("kind", "Only areas of this kind.", "country", "province", "district", "subdistrict",
@@ -1012,7 +1014,7 @@ static const struct dir_param p_sync_runs[] = {
  * wins). */
 static const struct dir_route routes[] = {
     /* methods, pattern, least role, flags, handler, what, kind, query parameters */
-    {READ, "/healthz", ANON, DIR_ROUTE_EARLY, r_healthz, NULL, 0, NONE},
+    {READ, "/healthz", ANON, DIR_ROUTE_EARLY, r_healthz, NULL, 0, dir_param_any},
     {POST, "/v1/session", ANON, DIR_ROUTE_NO_AUTH, r_session, NULL, 0, NONE}, /* log in */
     {READ | DIR_M_DELETE, "/v1/session", ANON, 0, r_session, NULL, 0, NONE},
     {READ, "/v1/areas", ANON, CACHE, r_areas, NULL, 0, p_areas},
@@ -1091,8 +1093,8 @@ static const struct dir_route routes[] = {
     {READ, "/v1/export/organizations.csv", COORDINATOR, DB, dir_import_route_export,
      "organizations", 0, NONE},
     {READ, "/v1/export/people.csv", COORDINATOR, DB, dir_import_route_export, "people", 0, NONE},
-    {READ, "/v1/export/communities.csv", COORDINATOR, DB, dir_import_route_export, "communities",
-     0, NONE},
+    {READ, "/v1/export/communities.csv", COORDINATOR, DB, dir_import_route_export, "communities", 0,
+     NONE},
     /* the staff sync from the city LDAP (dir_sync.c) */
     {POST, "/v1/admin/sync", ADMIN, DB, r_sync_run, NULL, 0, NONE},
     {READ, "/v1/admin/sync/runs", ADMIN, DB, r_sync_runs, NULL, 0, p_sync_runs},
@@ -1103,20 +1105,19 @@ static const struct dir_route routes[] = {
     {READ, "/hsds/services/{id}", ANON, CACHE | CORS, dir_hsds_route_object, "service", 0, NONE},
     {READ, "/hsds/organizations", ANON, CACHE | CORS, dir_hsds_route_organizations, NULL, 0,
      dir_hsds_params_organizations},
-    {READ, "/hsds/organizations/{id}", ANON, CACHE | CORS, dir_hsds_route_object, "organization",
-     0, dir_hsds_params_organization},
+    {READ, "/hsds/organizations/{id}", ANON, CACHE | CORS, dir_hsds_route_object, "organization", 0,
+     dir_hsds_params_organization},
     {READ, "/hsds/service_at_locations", ANON, CACHE | CORS, dir_hsds_route_service_at_locations,
      NULL, 0, dir_hsds_params_service_at_locations},
     {READ, "/hsds/service_at_locations/{id}", ANON, CACHE | CORS, dir_hsds_route_object,
      "service_at_location", 0, NONE},
     {READ, "/hsds/taxonomies", ANON, CACHE | CORS, dir_hsds_route_taxonomies, NULL, 0,
      dir_hsds_params_list},
-    {READ, "/hsds/taxonomies/{id}", ANON, CACHE | CORS, dir_hsds_route_object, "taxonomy", 0,
-     NONE},
+    {READ, "/hsds/taxonomies/{id}", ANON, CACHE | CORS, dir_hsds_route_object, "taxonomy", 0, NONE},
     {READ, "/hsds/taxonomy_terms", ANON, CACHE | CORS, dir_hsds_route_taxonomy_terms, NULL, 0,
      dir_hsds_params_taxonomy_terms},
-    {READ, "/hsds/taxonomy_terms/{id}", ANON, CACHE | CORS, dir_hsds_route_object,
-     "taxonomy_term", 0, NONE},
+    {READ, "/hsds/taxonomy_terms/{id}", ANON, CACHE | CORS, dir_hsds_route_object, "taxonomy_term",
+     0, NONE},
     {READ, "/v1/export/hsds.zip", ANON, CACHE | CORS, dir_hsds_route_export, "zip", 0, NONE},
     {READ, "/v1/export/hsds.json", ANON, CACHE | CORS, dir_hsds_route_export, "json", 0, NONE},
     /* --- openapi: the API's description (dir_openapi.c) --- */

@@ -368,6 +368,7 @@ static void page_end(struct page *p)
 
 /* ---- the query parameters of each route (dir_param.h; declared in dir_api.c's table) ---- */
 
+/* clang-format off */
 #define P_SEARCH                                                                                  \
     {"search", DIR_PARAM_STRING, 0, 0, MAX_SEARCH, NULL,                                          \
      "Text to find in names and descriptions (at most 200 bytes of UTF-8)."}
@@ -382,6 +383,7 @@ static void page_end(struct page *p)
 #define P_MODIFIED                                                                                \
     {"modified_after", DIR_PARAM_DATETIME, 0, 0, 0, NULL,                                         \
      "Only what changed after this UTC date or date-time (2025-01-31T08:00:00Z)."}
+/* clang-format on */
 
 const struct dir_param dir_hsds_params_list[] = {P_SEARCH, P_PAGE, P_PER_PAGE, P_FORMAT, {NULL}};
 const struct dir_param dir_hsds_params_services[] = {

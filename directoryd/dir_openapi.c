@@ -43,8 +43,7 @@ static json_t *load_parts(char *err, size_t errlen)
         json_error_t je;
         json_t *j = json_loadb(p->data, p->len, 0, &je);
         if (!json_is_object(j)) {
-            snprintf(err, errlen, "%s: not a JSON object (line %d: %s)", p->name, je.line,
-                     je.text);
+            snprintf(err, errlen, "%s: not a JSON object (line %d: %s)", p->name, je.line, je.text);
             json_decref(j);
             json_decref(doc);
             return NULL;
@@ -64,14 +63,14 @@ static json_t *load_parts(char *err, size_t errlen)
             merge(comps, json_object_get(j, "components"), 1);
         json_t *tags = json_object_get(doc, "tags"), *t;
         size_t k;
-        if (json_is_array(tags))
-            json_array_foreach(json_object_get(j, "tags"), k, t)
+        if (json_is_array(tags)) json_array_foreach(json_object_get(j, "tags"), k, t)
             {
                 const char *name = json_string_value(json_object_get(t, "name"));
                 bool seen = false;
                 size_t m;
                 json_t *have;
-                json_array_foreach(tags, m, have) seen = seen ||
+                json_array_foreach(tags, m, have) seen =
+                    seen ||
                     (name && json_equal(json_object_get(have, "name"), json_object_get(t, "name")));
                 if (name && !seen) json_array_append(tags, t);
             }
@@ -161,9 +160,9 @@ static void complete(json_t *op, json_t *item, const struct dir_route *r, const 
         size_t l = strcspn(s + 1, "}");
         snprintf(name, sizeof name, "%.*s", (int)(l < sizeof name ? l : sizeof name - 1), s + 1);
         if (!has_param(params, name, "path") && !has_param(item_params, name, "path"))
-            json_array_append_new(params, json_pack("{s:s, s:s, s:b, s:{s:s}}", "name", name, "in",
-                                                    "path", "required", 1, "schema", "type",
-                                                    "string"));
+            json_array_append_new(params,
+                                  json_pack("{s:s, s:s, s:b, s:{s:s}}", "name", name, "in", "path",
+                                            "required", 1, "schema", "type", "string"));
     }
     if (r->params) {
         for (size_t i = json_array_size(params); i-- > 0;) {
@@ -202,8 +201,9 @@ static void complete(json_t *op, json_t *item, const struct dir_route *r, const 
     json_t *responses = json_object_get(op, "responses");
     if (!json_is_object(responses)) json_object_set_new(op, "responses", responses = json_object());
     bool safe = strcmp(method, "get") == 0 || strcmp(method, "head") == 0;
-    if (!(r->flags & DIR_ROUTE_EARLY)) {
+    if (r->params != dir_param_any) /* an unknown query parameter, at least */
         add_response(responses, "400", "BadRequest");
+    if (!(r->flags & DIR_ROUTE_EARLY)) {
         if (!(r->flags & DIR_ROUTE_NO_AUTH)) add_response(responses, "401", "Unauthorized");
         if (r->role > DIR_ROLE_ANON || !safe) add_response(responses, "403", "Forbidden");
         add_response(responses, "503", "Unavailable");
@@ -270,10 +270,11 @@ char *dir_openapi_routes_json(const struct dir_route *routes, size_t n)
                                                         (p->flags & DIR_PARAM_REQUIRED) != 0));
         }
         json_array_append_new(
-            a, json_pack("{s:o, s:s, s:s, s:s, s:b, s:b, s:o}", "methods", methods, "pattern",
+            a, json_pack("{s:o, s:s, s:s, s:s, s:b, s:b, s:o, s:b}", "methods", methods, "pattern",
                          r->pattern, "path", doc_path(r->pattern), "role",
                          dir_auth_role_name(r->role), "database", (r->flags & DIR_ROUTE_DB) != 0,
-                         "cors", (r->flags & DIR_ROUTE_CORS) != 0, "params", params));
+                         "cors", (r->flags & DIR_ROUTE_CORS) != 0, "params", params, "any_query",
+                         r->params == dir_param_any));
     }
     char *s = json_dumps(a, JSON_INDENT(1));
     json_decref(a);
@@ -282,7 +283,7 @@ char *dir_openapi_routes_json(const struct dir_route *routes, size_t n)
 
 /* ---- serving it ---- */
 
-static char *served;   /* the description, built once, kept for the life of the process */
+static char *served; /* the description, built once, kept for the life of the process */
 static size_t served_len;
 static char served_etag[40];
 static pthread_once_t served_once = PTHREAD_ONCE_INIT;

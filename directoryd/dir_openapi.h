@@ -35,7 +35,8 @@ enum dir_rc dir_openapi_build(const struct dir_route *routes, size_t n, bool pre
                               char *err, size_t errlen);
 
 /* The N ROUTES as a JSON array (caller frees): per route its methods, pattern, least role,
- * flags of interest and declared query parameters (null when not declared). For
+ * flags of interest and declared query parameters (null when not declared; any_query when
+ * any query is ignored). For
  * `directoryd routes` and the tests that compare the table with the description. */
 char *dir_openapi_routes_json(const struct dir_route *routes, size_t n);
 

@@ -13,6 +13,7 @@
 #include <string.h>
 
 const struct dir_param dir_param_none[] = {{NULL}};
+const struct dir_param dir_param_any[] = {{NULL}};
 
 const char *dir_param_json_type(enum dir_param_type t)
 {
@@ -91,8 +92,8 @@ static bool check_value(const struct dir_param *p, const char *v, const char *in
     case DIR_PARAM_STRING:
         if (p->max > 0 && (strlen(v) > (size_t)p->max || !dir_text_utf8_valid(v, strlen(v)))) {
             snprintf(th, sizeof th, "ต้องเป็น UTF-8 และยาวไม่เกิน %lld ไบต์", p->max);
-            dir_problem_bad_param(instance, resp, p->name, th, "must be UTF-8 of at most %lld bytes",
-                                  p->max);
+            dir_problem_bad_param(instance, resp, p->name, th,
+                                  "must be UTF-8 of at most %lld bytes", p->max);
             return false;
         }
         return true;
@@ -135,7 +136,8 @@ static bool check_value(const struct dir_param *p, const char *v, const char *in
         return false;
     case DIR_PARAM_DATETIME:
         if (datetime_ok(v)) return true;
-        dir_problem_bad_param(instance, resp, p->name, "ใช้วันที่แบบ 2025-01-31 หรือวันเวลาแบบ 2025-01-31T08:00:00Z",
+        dir_problem_bad_param(instance, resp, p->name,
+                              "ใช้วันที่แบบ 2025-01-31 หรือวันเวลาแบบ 2025-01-31T08:00:00Z",
                               "'%s' is not a date like 2025-01-31 or a date-time like "
                               "2025-01-31T08:00:00Z",
                               SHOW(v));
@@ -147,7 +149,7 @@ static bool check_value(const struct dir_param *p, const char *v, const char *in
 bool dir_param_check(const struct dir_param *params, const struct dir_http_req *req,
                      const char *instance, struct dir_http_resp *resp)
 {
-    if (!params) return true;
+    if (!params || params == dir_param_any) return true;
     struct unknown u = {params, NULL};
     dir_http_args_each(req, known, &u);
     if (u.bad) {

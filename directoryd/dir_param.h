@@ -39,13 +39,16 @@ struct dir_param {
 
 /* A list of no parameters, for routes that take none (unknown ones are refused). */
 extern const struct dir_param dir_param_none[];
+/* No parameters, and any query is ignored (/healthz: probes add cache-busting ones). */
+extern const struct dir_param dir_param_any[];
 
 /* The JSON type name of T ("string", "integer", "number", "boolean"). */
 const char *dir_param_json_type(enum dir_param_type t);
 
 /* Checks REQ's query parameters against PARAMS (a list ending with {NULL}); true when they
  * pass, else RESP holds the 400 naming the first parameter at fault (INSTANCE is the path).
- * PARAMS NULL: nothing is checked (a route that has not declared its parameters). */
+ * PARAMS NULL (a route that has not declared its parameters) or dir_param_any: nothing is
+ * checked. */
 bool dir_param_check(const struct dir_param *params, const struct dir_http_req *req,
                      const char *instance, struct dir_http_resp *resp);
 

@@ -5,10 +5,10 @@
  * it answers, a path pattern whose "{name}" segments are parameters
  * ("/v1/organizations/{id}/close"), the least role that may call it, flags, the handler and
  * the query parameters it takes (dir_param.h: checked before the handler, and the source of
- * the parameters in the API's OpenAPI description, dir_openapi.h). dir_route_find gives the route of a
- * request, or the methods the path allows (a 405's Allow), or nothing (a 404), looking only
- * at the routes whose first two segments are the path's (an index made on first use). The
- * table can be listed (dir_api_routes), e.g. to compare it with the API's description.
+ * the parameters in the API's OpenAPI description, dir_openapi.h). dir_route_find gives the route
+ * of a request, or the methods the path allows (a 405's Allow), or nothing (a 404), looking only at
+ * the routes whose first two segments are the path's (an index made on first use). The table can be
+ * listed (dir_api_routes), e.g. to compare it with the API's description.
  */
 #ifndef DIR_ROUTE_H
 #define DIR_ROUTE_H

@@ -35,11 +35,12 @@ static void merge(json_t *to, json_t *from, int depth)
     }
 }
 
-static json_t *load_parts(char *err, size_t errlen)
+static json_t *load_parts(const struct dir_openapi_part *parts, size_t nparts, char *err,
+                          size_t errlen)
 {
     json_t *doc = NULL;
-    for (size_t i = 0; i < dir_openapi_nparts; i++) {
-        const struct dir_openapi_part *p = &dir_openapi_parts[i];
+    for (size_t i = 0; i < nparts; i++) {
+        const struct dir_openapi_part *p = &parts[i];
         json_error_t je;
         json_t *j = json_loadb(p->data, p->len, 0, &je);
         if (!json_is_object(j)) {
@@ -220,9 +221,20 @@ static const char *doc_path(const char *p)
 enum dir_rc dir_openapi_build(const struct dir_route *routes, size_t n, bool pretty, char **out,
                               char *err, size_t errlen)
 {
+    return dir_openapi_build_parts(dir_openapi_parts, dir_openapi_nparts, routes, n, pretty, out,
+                                   err, errlen);
+}
+
+enum dir_rc dir_openapi_build_parts(const struct dir_openapi_part *parts, size_t nparts,
+                                    const struct dir_route *routes, size_t n, bool pretty,
+                                    char **out, char *err, size_t errlen)
+{
     *out = NULL;
-    json_t *doc = load_parts(err, errlen);
-    if (!doc) return DIR_ERR_INVALID;
+    json_t *doc = load_parts(parts, nparts, err, errlen);
+    if (!doc) {
+        if (!nparts) snprintf(err, errlen, "no description");
+        return DIR_ERR_INVALID;
+    }
     json_t *paths = json_object_get(doc, "paths");
     for (size_t i = 0; i < n; i++) {
         const struct dir_route *r = &routes[i];

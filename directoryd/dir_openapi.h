@@ -33,6 +33,10 @@ extern const size_t dir_openapi_nparts;
  * frees). DIR_ERR_INVALID with ERR naming the file when an embedded file is not JSON. */
 enum dir_rc dir_openapi_build(const struct dir_route *routes, size_t n, bool pretty, char **out,
                               char *err, size_t errlen);
+/* The same from the NPARTS files PARTS (the first the base, the others fragments); for tests. */
+enum dir_rc dir_openapi_build_parts(const struct dir_openapi_part *parts, size_t nparts,
+                                    const struct dir_route *routes, size_t n, bool pretty,
+                                    char **out, char *err, size_t errlen);
 
 /* The N ROUTES as a JSON array (caller frees): per route its methods, pattern, least role,
  * flags of interest and declared query parameters (null when not declared; any_query when

@@ -905,7 +905,7 @@ static void r_report_action(struct dir_route_ctx *x)
     {"cursor", DIR_PARAM_STRING, 0, 0, 0, NULL, "The 'next' of the previous page."}
 #define P_Q                                                                                       \
     {"q", DIR_PARAM_STRING, 0, 0, MAX_Q_BYTES, NULL,                                              \
-     "Search text (at most 200 bytes of UTF-8), matched ignoring case and Thai tone marks."}
+     "Search text, matched ignoring case and Thai tone marks."}
 #define P_AREA(doc) {"area", DIR_PARAM_STRING, 0, 0, 0, NULL, doc}
 #define P_STR(name, doc) {name, DIR_PARAM_STRING, 0, 0, 0, NULL, doc}
 #define P_ENUM(name, doc, ...)                                                                    \

@@ -371,7 +371,7 @@ static void page_end(struct page *p)
 /* clang-format off */
 #define P_SEARCH                                                                                  \
     {"search", DIR_PARAM_STRING, 0, 0, MAX_SEARCH, NULL,                                          \
-     "Text to find in names and descriptions (at most 200 bytes of UTF-8)."}
+     "Text to find in names and descriptions."}
 #define P_PAGE {"page", DIR_PARAM_INT, 0, 1, 1000000, NULL, "The page number, from 1."}
 #define P_PER_PAGE                                                                                \
     {"per_page", DIR_PARAM_INT, 0, 1, MAX_PER_PAGE, NULL, "Items per page (default 50)."}

@@ -322,6 +322,12 @@ def test_every_route_answers_as_described(oad, doc):
         r, o2 = c.call("POST", path + "/" + act, 200, key=C, headers={"If-Match": etag}, body=b,
                        raw=None if b else b"")
         o, etag = settled(c, r, o2, OP, C, o["version"])
+    # A retried create answers the first result; the same key with another body, 422.
+    idem = {"Idempotency-Key": "oa-create-once"}
+    r, once = c.call("POST", "/v1/organizations", 201, key=C, headers=idem,
+                     body=dict(new_org, name_en="Created Once"))
+    c.call("POST", "/v1/organizations", 422, key=C, headers=idem,
+           body=dict(new_org, name_en="Another Body"))
     c.call("POST", "/v1/organizations/987654321/verify", 404, raw=b"", key=C,
            headers={"If-Match": '"1"'})
     c.call("GET", path + "/close", 405)
@@ -452,3 +458,25 @@ def test_every_route_answers_as_described(oad, doc):
     ok.add(("post", "/v1/admin/sync"))  # 202 needs a configured sync (test_sync.py): 409 here
     described = {(m, p) for p, item in doc["paths"].items() for m in item if m in METHODS}
     assert sorted(described - ok) == [], "operations never called with success"
+
+
+def test_every_route_refuses_a_query_parameter_it_does_not_take(oad):
+    """The route table's declarations are checked before any handler, on every route and
+    method (writes too: nothing is written), with the one 400 naming the parameter; /healthz
+    alone ignores its query."""
+    for r in routes():
+        path = re.sub(r"\{[^}]+\}", "1033", r["path"])
+        for m in r["methods"]:
+            conn = http.client.HTTPConnection("127.0.0.1", oad.port, timeout=15)
+            conn.request(m, path + "?oa_unknown=1", headers={"Authorization": "Bearer " + ADMIN_KEY})
+            resp = conn.getresponse()
+            body = resp.read()
+            conn.close()
+            if r["any_query"]:
+                assert resp.status == 200, (m, path)
+                continue
+            assert resp.status == 400, (m, path, resp.status, body[:200])
+            if m != "HEAD":
+                p = json.loads(body)
+                assert p["type"].endswith("/invalid-parameter")
+                assert [e["field"] for e in p["errors"]] == ["oa_unknown"], (m, path)

@@ -9,6 +9,7 @@
 #include "dir_import.h"
 #include "dir_log.h"
 #include "dir_mem.h"
+#include "dir_openapi.h"
 #include "dir_problem.h"
 #include "dir_query.h"
 #include "dir_resolve.h"
@@ -91,42 +92,6 @@ static void json_ok(struct call *c, enum dir_rc rc)
 }
 
 /* ---- parameters ---- */
-
-struct allowed {
-    const char *const *names;
-    const char *bad;
-};
-
-static bool check_arg(void *cls, const char *key, const char *value)
-{
-    struct allowed *a = cls;
-    (void)value;
-    for (const char *const *n = a->names; *n; n++)
-        if (strcmp(*n, key) == 0) return true;
-    a->bad = key;
-    return false;
-}
-
-/* Refuses unknown parameters (a typo like "aera=" would otherwise silently match all). */
-static bool only_args(struct call *c, const char *const *names)
-{
-    struct allowed a = {names, NULL};
-    dir_http_args_each(c->req, check_arg, &a);
-    if (!a.bad) return true;
-    char list[256] = "";
-    for (const char *const *n = names; *n; n++) {
-        strncat(list, *n, sizeof list - strlen(list) - 3);
-        if (n[1]) strncat(list, ", ", sizeof list - strlen(list) - 1);
-    }
-    struct dir_problem p;
-    char en[400];
-    snprintf(en, sizeof en, "unknown parameter; this endpoint takes: %s", *list ? list : "none");
-    dir_problem_init(&p, 400, "invalid-parameter", "Invalid query parameter",
-                     "Query parameter '%s' is not known here.", SHOW(a.bad));
-    dir_problem_add(&p, SHOW(a.bad), "ไม่รู้จักพารามิเตอร์นี้", en);
-    problem(c, &p);
-    return false;
-}
 
 static bool get_limit(struct call *c, int *limit)
 {
@@ -336,11 +301,10 @@ static void healthz(struct call *c, struct dir_api *api, const char *method)
 
 static void list_areas(struct call *c)
 {
-    static const char *const args[] = {"kind", "parent", "q", "limit", "cursor", NULL};
     struct dir_area_filter f = {.kind = -1, .parent = -1};
     int limit;
     char *q = NULL;
-    if (!only_args(c, args) || !get_limit(c, &limit) || !get_area(c, "parent", &f.parent)) return;
+    if (!get_limit(c, &limit) || !get_area(c, "parent", &f.parent)) return;
     const char *kind = dir_http_arg(c->req, "kind");
     if (kind && (f.kind = dir_model_area_kind_parse(kind)) < 0) {
         bad_param(c, "kind", "ใช้ country, province, district, subdistrict หรือ community",
@@ -356,8 +320,6 @@ static void list_areas(struct call *c)
 
 static void get_area_detail(struct call *c, const char *code)
 {
-    static const char *const args[] = {NULL};
-    if (!only_args(c, args)) return;
     int a = dir_model_area(c->m, code);
     if (a < 0) return not_found(c, "area", code);
     snprintf(c->resp->etag, sizeof c->resp->etag, "\"%d\"", c->m->areas[a].version);
@@ -366,8 +328,6 @@ static void get_area_detail(struct call *c, const char *code)
 
 static void list_groups(struct call *c)
 {
-    static const char *const args[] = {"kind", NULL};
-    if (!only_args(c, args)) return;
     const char *kind = dir_http_arg(c->req, "kind");
     if (kind && strcmp(kind, "zone") && strcmp(kind, "subzone") && strcmp(kind, "other")) {
         bad_param(c, "kind", "ใช้ zone, subzone หรือ other",
@@ -379,20 +339,17 @@ static void list_groups(struct call *c)
 
 static void list_taxa(struct call *c, enum dir_tax_kind kind)
 {
-    static const char *const args[] = {NULL};
-    if (only_args(c, args)) json_ok(c, dir_query_taxa(c->m, kind, &c->resp->body));
+    json_ok(c, dir_query_taxa(c->m, kind, &c->resp->body));
 }
 
 static void list_orgs(struct call *c)
 {
-    static const char *const args[] = {"q",      "area",  "service", "group", "type", "status",
-                                       "parent", "limit", "cursor",  "zone",  NULL};
     struct dir_org_filter f = {0};
     int limit, type;
     long long after;
     char *q = NULL;
-    if (!only_args(c, args) || !get_limit(c, &limit) || !get_id_cursor(c, &after) ||
-        !get_area(c, "area", &f.area) || !get_taxon(c, "service", DIR_TAX_SERVICE, &f.service) ||
+    if (!get_limit(c, &limit) || !get_id_cursor(c, &after) || !get_area(c, "area", &f.area) ||
+        !get_taxon(c, "service", DIR_TAX_SERVICE, &f.service) ||
         !get_taxon(c, "group", DIR_TAX_TARGET_GROUP, &f.group) ||
         !get_taxon(c, "type", DIR_TAX_ORG_TYPE, &type))
         return;
@@ -435,9 +392,7 @@ static void list_orgs(struct call *c)
 
 static void get_org(struct call *c, const char *key)
 {
-    static const char *const args[] = {NULL};
     long long id;
-    if (!only_args(c, args)) return;
     int o = parse_id(key, &id) ? dir_model_org(c->m, id) : dir_model_org_by_ref(c->m, key);
     if (o < 0) return not_found(c, "organization", key);
     const struct dir_org *org = &c->m->orgs[o];
@@ -463,12 +418,11 @@ static bool need_key(struct call *c)
 
 static void list_people(struct call *c)
 {
-    static const char *const args[] = {"q", "area", "org", "role", "limit", "cursor", NULL};
     struct dir_person_filter f = {.area = -1, .org = -1};
     int limit;
     long long after, org_id;
     char *q = NULL;
-    if (!need_key(c) || !only_args(c, args) || !get_limit(c, &limit) || !get_id_cursor(c, &after) ||
+    if (!need_key(c) || !get_limit(c, &limit) || !get_id_cursor(c, &after) ||
         !get_area(c, "area", &f.area))
         return;
     const char *org = dir_http_arg(c->req, "org");
@@ -491,9 +445,8 @@ static void list_people(struct call *c)
 
 static void get_person(struct call *c, const char *key)
 {
-    static const char *const args[] = {NULL};
     long long id;
-    if (!need_key(c) || !only_args(c, args)) return;
+    if (!need_key(c)) return;
     int p = parse_id(key, &id) ? dir_model_person(c->m, id) : -1;
     if (p < 0) return not_found(c, "person", key);
     const struct dir_person *person = &c->m->people[p];
@@ -506,11 +459,10 @@ static void get_person(struct call *c, const char *key)
 
 static void resolve(struct call *c, const char *central_ref)
 {
-    static const char *const args[] = {"area", "need", "group", "explain", "limit", NULL};
     struct dir_resolve_req rq = {.people = c->role >= DIR_ROLE_CASEWORKER,
                                  .central_ref = central_ref,
                                  .now = dir_hours_now()};
-    if (!only_args(c, args) || !get_limit(c, &rq.limit) || !get_area(c, "area", &rq.area) ||
+    if (!get_limit(c, &rq.limit) || !get_area(c, "area", &rq.area) ||
         !get_taxon(c, "need", DIR_TAX_SERVICE, &rq.need) ||
         !get_taxon(c, "group", DIR_TAX_TARGET_GROUP, &rq.group))
         return;
@@ -550,10 +502,9 @@ static void resolve(struct call *c, const char *central_ref)
 /* The change log for mirrors: changes with seq > since, oldest first. */
 static void changes(struct call *c)
 {
-    static const char *const args[] = {"since", "limit", NULL};
     int limit;
     long long since = 0;
-    if (!only_args(c, args) || !get_limit(c, &limit)) return;
+    if (!get_limit(c, &limit)) return;
     const char *v = dir_http_arg(c->req, "since");
     if (v && !dir_query_int(v, 0, LLONG_MAX, &since)) {
         bad_param(c, "since", "ต้องเป็นเลขลำดับการเปลี่ยนแปลง (seq)",
@@ -604,9 +555,7 @@ static void changes(struct call *c)
 
 static void programmes(struct call *c, const char *key)
 {
-    static const char *const args[] = {NULL};
     const struct dir_model *m = c->m;
-    if (!only_args(c, args)) return;
     if (*key) {
         long long id = 0;
         int i =
@@ -911,16 +860,14 @@ static void r_taxa(struct dir_route_ctx *x)
 {
     list_taxa(x->call, (enum dir_tax_kind)x->route->kind);
 }
-/* POST /v1/admin/sync and GET /v1/admin/sync/runs: dir_sync answers them, 405 and roles
- * included (to be converted to routes of their own). */
-static void r_sync(struct dir_route_ctx *x)
+/* POST /v1/admin/sync and GET /v1/admin/sync/runs (dir_sync.c). */
+static void r_sync_run(struct dir_route_ctx *x)
 {
-    struct dir_problem p;
-    if (dir_sync_http_handle(((struct dir_api *)x->app)->sync, x->who, x->method, x->seg + 1,
-                             x->nseg - 1, x->req, x->resp))
-        return;
-    dir_problem_init(&p, 404, "not-found", "Not found", "There is nothing at this path.");
-    problem(x->call, &p);
+    dir_sync_http_run(((struct dir_api *)x->app)->sync, x->who, x->req, x->resp);
+}
+static void r_sync_runs(struct dir_route_ctx *x)
+{
+    dir_sync_http_runs(((struct dir_api *)x->app)->sync, x->req, x->resp);
 }
 
 static void r_report_post(struct dir_route_ctx *x)
@@ -947,6 +894,109 @@ static void r_report_action(struct dir_route_ctx *x)
                       2);
 }
 
+/* ---- the query parameters of each route (dir_param.h) ---- */
+
+/* clang-format off */
+#define P_LIMIT                                                                                   \
+    {"limit", DIR_PARAM_INT, 0, 1, MAX_LIMIT, NULL, "At most this many items (default 50)."}
+#define P_CURSOR_ID                                                                               \
+    {"cursor", DIR_PARAM_INT, 0, 1, LLONG_MAX, NULL, "The 'next' of the previous page."}
+#define P_CURSOR                                                                                  \
+    {"cursor", DIR_PARAM_STRING, 0, 0, 0, NULL, "The 'next' of the previous page."}
+#define P_Q                                                                                       \
+    {"q", DIR_PARAM_STRING, 0, 0, MAX_Q_BYTES, NULL,                                              \
+     "Search text, matched ignoring case and Thai tone marks."}
+#define P_AREA(doc) {"area", DIR_PARAM_STRING, 0, 0, 0, NULL, doc}
+#define P_STR(name, doc) {name, DIR_PARAM_STRING, 0, 0, 0, NULL, doc}
+#define P_ENUM(name, doc, ...)                                                                    \
+    {name, DIR_PARAM_ENUM, 0, 0, 0, (const char *const[]){__VA_ARGS__, NULL}, doc}
+/* clang-format on */
+
+static const struct dir_param p_areas[] = {
+    P_ENUM("kind", "Only areas of this kind.", "country", "province", "district", "subdistrict",
+           "community"),
+    P_STR("parent", "Only the areas directly inside the area with this code."),
+    P_Q,
+    P_LIMIT,
+    P_CURSOR,
+    {NULL}};
+static const struct dir_param p_area_groups[] = {
+    P_ENUM("kind", "Only groups of this kind.", "zone", "subzone", "other"), {NULL}};
+static const struct dir_param p_orgs[] = {
+    P_Q,
+    P_AREA("Only organisations serving this area (an area code), or inside it."),
+    P_STR("service", "Only organisations offering this service (a code of /v1/services)."),
+    P_STR("group", "Only organisations serving this target group (a code of /v1/target-groups)."),
+    P_STR("type", "Only organisations of this type (a code of /v1/org-types)."),
+    P_ENUM("status", "Only organisations with this status.", "active", "closed", "moved"),
+    P_STR("parent", "Only the units of this organisation (its id or ref)."),
+    P_LIMIT,
+    P_CURSOR_ID,
+    P_STR("zone", "Only organisations in the districts of this zone (a code of /v1/area-groups)."),
+    {NULL}};
+static const struct dir_param p_people[] = {
+    P_Q,
+    P_AREA("Only people of organisations serving this area (an area code)."),
+    {"org", DIR_PARAM_INT, 0, 1, LLONG_MAX, NULL, "Only people of this organisation (its id)."},
+    P_STR("role", "Only people with this team role or profession (a code)."),
+    P_LIMIT,
+    P_CURSOR_ID,
+    {NULL}};
+static const struct dir_param p_resolve[] = {
+    {"area", DIR_PARAM_STRING, DIR_PARAM_REQUIRED, 0, 0, NULL,
+     "the code of a district, sub-district or community"},
+    P_STR("need", "The service needed (a code of /v1/services)."),
+    P_STR("group", "The target group (a code of /v1/target-groups)."),
+    {"explain", DIR_PARAM_BOOL, 0, 0, 0, NULL, "Add why each answer was chosen."},
+    {"limit", DIR_PARAM_INT, 0, 1, MAX_LIMIT, NULL, "At most this many answers (default 10)."},
+    {NULL}};
+static const struct dir_param p_changes[] = {
+    {"since", DIR_PARAM_INT, 0, 0, LLONG_MAX, NULL,
+     "Changes after this sequence number (0 or absent: from the oldest kept)."},
+    P_LIMIT,
+    {NULL}};
+static const struct dir_param p_search[] = {
+    P_STR("filter", "An LDAP search filter (RFC 4515); default (objectClass=*)."),
+    P_STR("base", "The base DN (default the directory's suffix)."),
+    P_ENUM("scope", "The search scope (default sub).", "base", "one", "sub"),
+    P_LIMIT,
+    P_STR("cursor", "The 'next' of the previous page (the DN of its last entry)."),
+    {NULL}};
+static const struct dir_param p_reports[] = {
+    P_ENUM("status", "Only reports with this status.", "open", "resolved"),
+    P_ENUM("entity", "Only reports about this kind of entry.", "organization", "person", "area"),
+    {"id", DIR_PARAM_STRING, 0, 0, DIR_REPORT_MAX_ID, NULL,
+     "Only reports about this entry (with entity): its id, ref or code."},
+    P_LIMIT,
+    P_CURSOR_ID,
+    {NULL}};
+static const struct dir_param p_worklist[] = {
+    P_ENUM("entity", "What to list (default organization).", "organization", "person"),
+    P_STR("zone", "Only entries in this zone (a code of /v1/area-groups of kind zone)."),
+    P_STR("district", "Only entries in this district (an area code)."),
+    P_STR("type", "Only organisations of this type (a code of /v1/org-types)."),
+    P_LIMIT,
+    P_CURSOR,
+    {NULL}};
+static const struct dir_param p_audit[] = {
+    P_STR("entity", "Only changes of this kind of entry (organization, person, area...)."),
+    P_STR("id", "Only changes of this entry (with entity)."),
+    P_STR("actor", "Only changes made by this API client or staff member."),
+    {"since", DIR_PARAM_DATETIME, 0, 0, 0, NULL, "Only changes at or after this date or time."},
+    P_LIMIT,
+    P_CURSOR_ID,
+    {NULL}};
+static const struct dir_param p_import[] = {
+    P_STR("kind", "What the file holds: organizations, people or communities."),
+    P_STR("dry_run", "1, true or yes: check the file and report, change nothing."),
+    P_STR("encoding", "The file's encoding: utf-8 or windows-874 (default: detected)."),
+    P_STR("delimiter", "comma, semicolon or tab (default: detected)."),
+    {NULL}};
+static const struct dir_param p_sync_runs[] = {
+    {"limit", DIR_PARAM_INT, 0, 1, 100, NULL, "At most this many runs (default 20)."},
+    {"before", DIR_PARAM_INT, 0, 0, LLONG_MAX, NULL, "Only runs with a smaller id (paging)."},
+    {NULL}};
+
 #define ANON DIR_ROLE_ANON
 #define CASEWORKER DIR_ROLE_CASEWORKER
 #define COORDINATOR DIR_ROLE_COORDINATOR
@@ -958,99 +1008,120 @@ static void r_report_action(struct dir_route_ctx *x)
 #define DB DIR_ROUTE_DB
 #define VCARD DIR_ROUTE_VCARD
 #define CORS DIR_ROUTE_CORS
+#define NONE dir_param_none
 
-/* Every route of the JSON API, one per line (README lists them; the first match wins). */
+/* Every route of the JSON API, one per line (docs/openapi.json describes them; the first match
+ * wins). */
 static const struct dir_route routes[] = {
-    /* methods, pattern, least role, flags, handler, what, kind */
-    {READ, "/healthz", ANON, DIR_ROUTE_EARLY, r_healthz, NULL, 0},
-    {POST, "/v1/session", ANON, DIR_ROUTE_NO_AUTH, r_session, NULL, 0}, /* log in */
-    {READ | DIR_M_DELETE, "/v1/session", ANON, 0, r_session, NULL, 0},
-    {READ, "/v1/areas", ANON, CACHE, r_areas, NULL, 0},
-    {POST, "/v1/areas", COORDINATOR, DB, dir_write_route_other, "area", 0},
-    {READ, "/v1/areas/{code}", ANON, CACHE, r_area, NULL, 0},
-    {PATCH, "/v1/areas/{code}", COORDINATOR, DB, dir_write_route_other, "area", 0},
-    {READ, "/v1/area-groups", ANON, CACHE, r_area_groups, NULL, 0},
-    {POST, "/v1/area-groups", COORDINATOR, DB, dir_write_route_other, "area_group", 0},
-    {PATCH, "/v1/area-groups/{code}", COORDINATOR, DB, dir_write_route_other, "area_group", 0},
-    {READ, "/v1/organizations", ANON, CACHE, r_orgs, NULL, 0},
-    {POST, "/v1/organizations", COORDINATOR, DB, dir_write_route_org, NULL, 0},
-    {READ, "/v1/organizations/{id}", ANON, CACHE | VCARD, r_org, NULL, 0},
-    {PATCH, "/v1/organizations/{id}", COORDINATOR, DB, dir_write_route_org, NULL, 0},
-    {POST, "/v1/organizations/{id}/close", COORDINATOR, DB, dir_write_route_org, "close", 0},
-    {POST, "/v1/organizations/{id}/reopen", COORDINATOR, DB, dir_write_route_org, "reopen", 0},
-    {POST, "/v1/organizations/{id}/verify", COORDINATOR, DB, dir_write_route_org, "verify", 0},
-    {READ, "/v1/people", CASEWORKER, CACHE, r_people, NULL, 0},
-    {POST, "/v1/people", COORDINATOR, DB, dir_write_route_person, NULL, 0},
-    {READ, "/v1/people/{id}", CASEWORKER, CACHE | VCARD, r_person, NULL, 0},
-    {PATCH, "/v1/people/{id}", COORDINATOR, DB, dir_write_route_person, NULL, 0},
-    {POST, "/v1/people/{id}/deactivate", COORDINATOR, DB, dir_write_route_person, "deactivate", 0},
-    {POST, "/v1/people/{id}/reactivate", COORDINATOR, DB, dir_write_route_person, "reactivate", 0},
-    {POST, "/v1/people/{id}/verify", COORDINATOR, DB, dir_write_route_person, "verify", 0},
-    {READ, "/v1/programmes", ANON, CACHE, r_programmes, NULL, 0},
-    {POST, "/v1/programmes", COORDINATOR, DB, dir_write_route_other, "programme", 0},
-    {READ, "/v1/programmes/{id}", ANON, CACHE, r_programmes, NULL, 0},
-    {PATCH, "/v1/programmes/{id}", COORDINATOR, DB, dir_write_route_other, "programme", 0},
-    {READ, "/v1/resolve", ANON, CACHE | VCARD, r_resolve, NULL, 0},
-    {READ, "/v1/changes", ANON, CACHE, r_changes, NULL, 0},
-    {READ, "/v1/search", ANON, CACHE | VCARD, r_search, NULL, 0},
-    {READ, "/v1/services", ANON, CACHE, r_taxa, NULL, DIR_TAX_SERVICE},
-    {READ, "/v1/target-groups", ANON, CACHE, r_taxa, NULL, DIR_TAX_TARGET_GROUP},
-    {READ, "/v1/org-types", ANON, CACHE, r_taxa, NULL, DIR_TAX_ORG_TYPE},
-    {READ, "/v1/sectors", ANON, CACHE, r_taxa, NULL, DIR_TAX_SECTOR},
-    {READ, "/v1/professions", ANON, CACHE, r_taxa, NULL, DIR_TAX_PROFESSION},
-    {READ, "/v1/team-roles", ANON, CACHE, r_taxa, NULL, DIR_TAX_TEAM_ROLE},
-    {POST, "/v1/reports", ANON, DB, r_report_post, NULL, 0},
-    {READ, "/v1/reports", COORDINATOR, DB, r_report_list, NULL, 0},
-    {POST, "/v1/reports/{id}/resolve", COORDINATOR, DB, r_report_action, "resolve", 0},
-    {POST, "/v1/reports/{id}/reopen", COORDINATOR, DB, r_report_action, "reopen", 0},
+    /* methods, pattern, least role, flags, handler, what, kind, query parameters */
+    {READ, "/healthz", ANON, DIR_ROUTE_EARLY, r_healthz, NULL, 0, dir_param_any},
+    {POST, "/v1/session", ANON, DIR_ROUTE_NO_AUTH, r_session, NULL, 0, NONE}, /* log in */
+    {READ | DIR_M_DELETE, "/v1/session", ANON, 0, r_session, NULL, 0, NONE},
+    {READ, "/v1/areas", ANON, CACHE, r_areas, NULL, 0, p_areas},
+    {POST, "/v1/areas", COORDINATOR, DB, dir_write_route_other, "area", 0, NONE},
+    {READ, "/v1/areas/{code}", ANON, CACHE, r_area, NULL, 0, NONE},
+    {PATCH, "/v1/areas/{code}", COORDINATOR, DB, dir_write_route_other, "area", 0, NONE},
+    {READ, "/v1/area-groups", ANON, CACHE, r_area_groups, NULL, 0, p_area_groups},
+    {POST, "/v1/area-groups", COORDINATOR, DB, dir_write_route_other, "area_group", 0, NONE},
+    {PATCH, "/v1/area-groups/{code}", COORDINATOR, DB, dir_write_route_other, "area_group", 0,
+     NONE},
+    {READ, "/v1/organizations", ANON, CACHE, r_orgs, NULL, 0, p_orgs},
+    {POST, "/v1/organizations", COORDINATOR, DB, dir_write_route_org, NULL, 0, NONE},
+    {READ, "/v1/organizations/{id}", ANON, CACHE | VCARD, r_org, NULL, 0, NONE},
+    {PATCH, "/v1/organizations/{id}", COORDINATOR, DB, dir_write_route_org, NULL, 0, NONE},
+    {POST, "/v1/organizations/{id}/close", COORDINATOR, DB, dir_write_route_org, "close", 0, NONE},
+    {POST, "/v1/organizations/{id}/reopen", COORDINATOR, DB, dir_write_route_org, "reopen", 0,
+     NONE},
+    {POST, "/v1/organizations/{id}/verify", COORDINATOR, DB, dir_write_route_org, "verify", 0,
+     NONE},
+    {READ, "/v1/people", CASEWORKER, CACHE, r_people, NULL, 0, p_people},
+    {POST, "/v1/people", COORDINATOR, DB, dir_write_route_person, NULL, 0, NONE},
+    {READ, "/v1/people/{id}", CASEWORKER, CACHE | VCARD, r_person, NULL, 0, NONE},
+    {PATCH, "/v1/people/{id}", COORDINATOR, DB, dir_write_route_person, NULL, 0, NONE},
+    {POST, "/v1/people/{id}/deactivate", COORDINATOR, DB, dir_write_route_person, "deactivate", 0,
+     NONE},
+    {POST, "/v1/people/{id}/reactivate", COORDINATOR, DB, dir_write_route_person, "reactivate", 0,
+     NONE},
+    {POST, "/v1/people/{id}/verify", COORDINATOR, DB, dir_write_route_person, "verify", 0, NONE},
+    {READ, "/v1/programmes", ANON, CACHE, r_programmes, NULL, 0, NONE},
+    {POST, "/v1/programmes", COORDINATOR, DB, dir_write_route_other, "programme", 0, NONE},
+    {READ, "/v1/programmes/{id}", ANON, CACHE, r_programmes, NULL, 0, NONE},
+    {PATCH, "/v1/programmes/{id}", COORDINATOR, DB, dir_write_route_other, "programme", 0, NONE},
+    {READ, "/v1/resolve", ANON, CACHE | VCARD, r_resolve, NULL, 0, p_resolve},
+    {READ, "/v1/changes", ANON, CACHE, r_changes, NULL, 0, p_changes},
+    {READ, "/v1/search", ANON, CACHE | VCARD, r_search, NULL, 0, p_search},
+    {READ, "/v1/services", ANON, CACHE, r_taxa, NULL, DIR_TAX_SERVICE, NONE},
+    {READ, "/v1/target-groups", ANON, CACHE, r_taxa, NULL, DIR_TAX_TARGET_GROUP, NONE},
+    {READ, "/v1/org-types", ANON, CACHE, r_taxa, NULL, DIR_TAX_ORG_TYPE, NONE},
+    {READ, "/v1/sectors", ANON, CACHE, r_taxa, NULL, DIR_TAX_SECTOR, NONE},
+    {READ, "/v1/professions", ANON, CACHE, r_taxa, NULL, DIR_TAX_PROFESSION, NONE},
+    {READ, "/v1/team-roles", ANON, CACHE, r_taxa, NULL, DIR_TAX_TEAM_ROLE, NONE},
+    {POST, "/v1/reports", ANON, DB, r_report_post, NULL, 0, NONE},
+    {READ, "/v1/reports", COORDINATOR, DB, r_report_list, NULL, 0, p_reports},
+    {POST, "/v1/reports/{id}/resolve", COORDINATOR, DB, r_report_action, "resolve", 0, NONE},
+    {POST, "/v1/reports/{id}/reopen", COORDINATOR, DB, r_report_action, "reopen", 0, NONE},
     /* uiwork: the coordinators' worklists */
-    {READ, "/v1/worklist/verification", COORDINATOR, DB, r_worklist_verification, NULL, 0},
-    {READ, "/v1/audit", COORDINATOR, DB, dir_write_route_audit, NULL, 0},
-    {READ | POST, "/v1/admin/api-clients", ADMIN, DB, dir_write_route_clients, NULL, 0},
-    {POST, "/v1/admin/api-clients/{name}/revoke", ADMIN, DB, dir_write_route_clients, "revoke", 0},
-    {DIR_M_PUT, "/v1/admin/staff-roles/{username}", ADMIN, DB, dir_write_route_staff_role, NULL, 0},
+    {READ, "/v1/worklist/verification", COORDINATOR, DB, r_worklist_verification, NULL, 0,
+     p_worklist},
+    {READ, "/v1/audit", COORDINATOR, DB, dir_write_route_audit, NULL, 0, p_audit},
+    {READ | POST, "/v1/admin/api-clients", ADMIN, DB, dir_write_route_clients, NULL, 0, NONE},
+    {POST, "/v1/admin/api-clients/{name}/revoke", ADMIN, DB, dir_write_route_clients, "revoke", 0,
+     NONE},
+    {DIR_M_PUT, "/v1/admin/staff-roles/{username}", ADMIN, DB, dir_write_route_staff_role, NULL, 0,
+     NONE},
     /* vcard: the .vcf downloads (the same checks and visibility as the JSON above) */
-    {READ, "/v1/organizations/{id}/vcard", ANON, CACHE | VCARD, r_org, "vcard", 0},
-    {READ, "/v1/people/{id}/vcard", CASEWORKER, CACHE | VCARD, r_person, "vcard", 0},
-    {READ, "/v1/admin/staff-roles", ADMIN, DB, dir_admin_route_staff_roles, NULL, 0}, /* uiadmin */
+    {READ, "/v1/organizations/{id}/vcard", ANON, CACHE | VCARD, r_org, "vcard", 0, NONE},
+    {READ, "/v1/people/{id}/vcard", CASEWORKER, CACHE | VCARD, r_person, "vcard", 0, NONE},
+    {READ, "/v1/admin/staff-roles", ADMIN, DB, dir_admin_route_staff_roles, NULL, 0,
+     NONE}, /* uiadmin */
     /* uiadmin: local accounts managed by admins (dir_admin.c) */
-    {READ | POST, "/v1/admin/accounts", ADMIN, DB, dir_admin_route_accounts, NULL, 0},
-    {POST, "/v1/admin/accounts/{username}/password", ADMIN, DB, dir_admin_route_accounts, "password", 0},
-    {POST, "/v1/admin/accounts/{username}/disable", ADMIN, DB, dir_admin_route_accounts, "disable", 0},
-    {POST, "/v1/admin/accounts/{username}/enable", ADMIN, DB, dir_admin_route_accounts, "enable", 0},
+    {READ | POST, "/v1/admin/accounts", ADMIN, DB, dir_admin_route_accounts, NULL, 0, NONE},
+    {POST, "/v1/admin/accounts/{username}/password", ADMIN, DB, dir_admin_route_accounts,
+     "password", 0, NONE},
+    {POST, "/v1/admin/accounts/{username}/disable", ADMIN, DB, dir_admin_route_accounts, "disable",
+     0, NONE},
+    {POST, "/v1/admin/accounts/{username}/enable", ADMIN, DB, dir_admin_route_accounts, "enable", 0,
+     NONE},
     /* csvimport: CSV import, templates and export (dir_import*.c). */
-    {POST, "/v1/imports", COORDINATOR, DB, dir_import_route_post, NULL, 0},
+    {POST, "/v1/imports", COORDINATOR, DB, dir_import_route_post, NULL, 0, p_import},
     {READ, "/v1/imports/templates/organizations.csv", COORDINATOR, 0, dir_import_route_template,
-     "organizations", 0},
+     "organizations", 0, NONE},
     {READ, "/v1/imports/templates/people.csv", COORDINATOR, 0, dir_import_route_template, "people",
-     0},
+     0, NONE},
     {READ, "/v1/imports/templates/communities.csv", COORDINATOR, 0, dir_import_route_template,
-     "communities", 0},
+     "communities", 0, NONE},
     {READ, "/v1/export/organizations.csv", COORDINATOR, DB, dir_import_route_export,
-     "organizations", 0},
-    {READ, "/v1/export/people.csv", COORDINATOR, DB, dir_import_route_export, "people", 0},
-    {READ, "/v1/export/communities.csv", COORDINATOR, DB, dir_import_route_export, "communities",
-     0},
-    {READ | POST, "/v1/admin/sync", ADMIN, DB | DIR_ROUTE_PREFIX | DIR_ROUTE_OWN_CHECKS, r_sync,
-     NULL, 0}, /* and /v1/admin/sync/runs */
+     "organizations", 0, NONE},
+    {READ, "/v1/export/people.csv", COORDINATOR, DB, dir_import_route_export, "people", 0, NONE},
+    {READ, "/v1/export/communities.csv", COORDINATOR, DB, dir_import_route_export, "communities", 0,
+     NONE},
+    /* the staff sync from the city LDAP (dir_sync.c) */
+    {POST, "/v1/admin/sync", ADMIN, DB, r_sync_run, NULL, 0, NONE},
+    {READ, "/v1/admin/sync/runs", ADMIN, DB, r_sync_runs, NULL, 0, p_sync_runs},
     /* --- hsds: the HSDS 3.0 read API (dir_hsds_api.c; "/hsds/" is routed as "/hsds") --- */
-    {READ, "/hsds", ANON, CACHE | CORS, dir_hsds_route_info, NULL, 0},
-    {READ, "/hsds/services", ANON, CACHE | CORS, dir_hsds_route_services, NULL, 0},
-    {READ, "/hsds/services/{id}", ANON, CACHE | CORS, dir_hsds_route_object, "service", 0},
-    {READ, "/hsds/organizations", ANON, CACHE | CORS, dir_hsds_route_organizations, NULL, 0},
-    {READ, "/hsds/organizations/{id}", ANON, CACHE | CORS, dir_hsds_route_object, "organization",
-     0},
+    {READ, "/hsds", ANON, CACHE | CORS, dir_hsds_route_info, NULL, 0, NONE},
+    {READ, "/hsds/services", ANON, CACHE | CORS, dir_hsds_route_services, NULL, 0,
+     dir_hsds_params_services},
+    {READ, "/hsds/services/{id}", ANON, CACHE | CORS, dir_hsds_route_object, "service", 0, NONE},
+    {READ, "/hsds/organizations", ANON, CACHE | CORS, dir_hsds_route_organizations, NULL, 0,
+     dir_hsds_params_organizations},
+    {READ, "/hsds/organizations/{id}", ANON, CACHE | CORS, dir_hsds_route_object, "organization", 0,
+     dir_hsds_params_organization},
     {READ, "/hsds/service_at_locations", ANON, CACHE | CORS, dir_hsds_route_service_at_locations,
-     NULL, 0},
+     NULL, 0, dir_hsds_params_service_at_locations},
     {READ, "/hsds/service_at_locations/{id}", ANON, CACHE | CORS, dir_hsds_route_object,
-     "service_at_location", 0},
-    {READ, "/hsds/taxonomies", ANON, CACHE | CORS, dir_hsds_route_taxonomies, NULL, 0},
-    {READ, "/hsds/taxonomies/{id}", ANON, CACHE | CORS, dir_hsds_route_object, "taxonomy", 0},
-    {READ, "/hsds/taxonomy_terms", ANON, CACHE | CORS, dir_hsds_route_taxonomy_terms, NULL, 0},
-    {READ, "/hsds/taxonomy_terms/{id}", ANON, CACHE | CORS, dir_hsds_route_object,
-     "taxonomy_term", 0},
-    {READ, "/v1/export/hsds.zip", ANON, CACHE | CORS, dir_hsds_route_export, "zip", 0},
-    {READ, "/v1/export/hsds.json", ANON, CACHE | CORS, dir_hsds_route_export, "json", 0},
+     "service_at_location", 0, NONE},
+    {READ, "/hsds/taxonomies", ANON, CACHE | CORS, dir_hsds_route_taxonomies, NULL, 0,
+     dir_hsds_params_list},
+    {READ, "/hsds/taxonomies/{id}", ANON, CACHE | CORS, dir_hsds_route_object, "taxonomy", 0, NONE},
+    {READ, "/hsds/taxonomy_terms", ANON, CACHE | CORS, dir_hsds_route_taxonomy_terms, NULL, 0,
+     dir_hsds_params_taxonomy_terms},
+    {READ, "/hsds/taxonomy_terms/{id}", ANON, CACHE | CORS, dir_hsds_route_object, "taxonomy_term",
+     0, NONE},
+    {READ, "/v1/export/hsds.zip", ANON, CACHE | CORS, dir_hsds_route_export, "zip", 0, NONE},
+    {READ, "/v1/export/hsds.json", ANON, CACHE | CORS, dir_hsds_route_export, "json", 0, NONE},
+    /* --- openapi: the API's description (dir_openapi.c) --- */
+    {READ, "/v1/openapi.json", ANON, CACHE | CORS, dir_openapi_route, NULL, 0, NONE},
 };
 
 #define NROUTES (sizeof routes / sizeof routes[0])
@@ -1196,10 +1267,11 @@ void dir_api_handle(void *app, const struct dir_http_req *req, struct dir_http_r
         problem(&c, &p);
         goto out;
     }
-    if (!(r->flags & DIR_ROUTE_OWN_CHECKS) && c.role < r->role) {
+    if (c.role < r->role) {
         deny(&c, r->role);
         goto out;
     }
+
     if (r->flags & DIR_ROUTE_CACHE) {
         resp->cache = "no-cache";
         /* What a read shows depends on who asks (people's contacts, staff in answers)
@@ -1212,7 +1284,8 @@ void dir_api_handle(void *app, const struct dir_http_req *req, struct dir_http_r
         c.attach = r->what && strcmp(r->what, "vcard") == 0;
         c.vcard = c.attach || dir_vcard_wanted(dir_http_header(req, "Accept"));
     }
-    r->handler(&x);
+    /* The query: the parameters the route declares, of their types and within their bounds. */
+    if (dir_param_check(r->params, req, c.path, resp)) r->handler(&x);
 out:
     if (resp->status >= 500)
         DIR_LOG(DIR_LOG_ERROR, "api", "%s %s answered %d", method, c.path, resp->status);

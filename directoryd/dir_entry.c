@@ -2514,21 +2514,6 @@ static void http_bad(struct dir_http_resp *resp, const char *path, const char *f
     http_problem(resp, path, &p);
 }
 
-struct arg_check {
-    const char *bad;
-};
-
-static bool check_arg(void *cls, const char *key, const char *value)
-{
-    static const char *const ok[] = {"filter", "base", "scope", "limit", "cursor", NULL};
-    (void)value;
-    for (int i = 0; ok[i]; i++)
-        if (strcmp(key, ok[i]) == 0)
-            return true;
-    ((struct arg_check *)cls)->bad = key;
-    return false;
-}
-
 static enum dir_rc json_entry(struct dir_buf *b, const struct dir_entry *e, bool see_private)
 {
     enum dir_rc rc = dir_buf_adds(b, "{\"dn\":");
@@ -2573,18 +2558,6 @@ void dir_entry_http_search_as(struct dir_model *m, enum dir_role role,
                               dir_entry_page_fn page, void *cls)
 {
     const char *path = dir_http_path(req);
-    struct arg_check ac = {NULL};
-    dir_http_args_each(req, check_arg, &ac);
-    if (ac.bad) {
-        struct dir_problem p;
-        dir_problem_init(&p, 400, "invalid-parameter", "Invalid query parameter",
-                         "Query parameter '%.100s' is not known here.", ac.bad);
-        dir_problem_add(&p, ac.bad, "ไม่รู้จักพารามิเตอร์นี้",
-                        "unknown parameter; this endpoint takes: filter, base, scope, limit, "
-                        "cursor");
-        http_problem(resp, path, &p);
-        return;
-    }
     const char *ftext = dir_http_arg(req, "filter");
     const char *base = dir_http_arg(req, "base");
     const char *scope_s = dir_http_arg(req, "scope");

@@ -56,21 +56,6 @@ static void not_found(struct dir_route_ctx *x, const char *what, const char *id)
     dir_problem_respond(&p, dir_http_path(x->req), x->resp);
 }
 
-struct allowed {
-    const char *const *names;
-    const char *bad;
-};
-
-static bool check_arg(void *cls, const char *key, const char *value)
-{
-    struct allowed *a = cls;
-    (void)value;
-    for (const char *const *n = a->names; *n; n++)
-        if (strcmp(*n, key) == 0) return true;
-    a->bad = key;
-    return false;
-}
-
 static bool get_bool(struct q *q, const char *name, bool *out)
 {
     const char *v = dir_http_arg(q->x->req, name);
@@ -135,18 +120,13 @@ static bool iso_ok(const char *s)
     return true;
 }
 
-/* Reads the parameters NAMES allows into Q; false after answering 400. */
-static bool parse(struct q *q, struct dir_route_ctx *x, const char *const *names)
+/* Reads the parameters into Q (the router has refused those the route does not declare);
+ * false after answering 400. */
+static bool parse(struct q *q, struct dir_route_ctx *x)
 {
     memset(q, 0, sizeof *q);
     q->x = x;
     q->term_t = q->tax = q->org = -1;
-    struct allowed a = {names, NULL};
-    dir_http_args_each(x->req, check_arg, &a);
-    if (a.bad) {
-        problem(q, a.bad, "ไม่รู้จักพารามิเตอร์นี้", "'%s' is not a parameter of this path", SHOW(a.bad));
-        return false;
-    }
     const char *fmt = dir_http_arg(x->req, "format");
     if (fmt && strcmp(fmt, "json") != 0 && strcmp(fmt, "ndjson") != 0) {
         problem(q, "format", "ใช้ json หรือ ndjson", "'%s' is not json or ndjson", SHOW(fmt));
@@ -376,13 +356,78 @@ static void page_end(struct page *p)
     send(x, j, "application/json; charset=utf-8");
 }
 
+/* ---- the query parameters of each route (dir_param.h; declared in dir_api.c's table) ---- */
+
+/* clang-format off */
+#define P_SEARCH                                                                                  \
+    {"search", DIR_PARAM_STRING, 0, 0, MAX_SEARCH, NULL,                                          \
+     "Text to find in names and descriptions."}
+#define P_PAGE {"page", DIR_PARAM_INT, 0, 1, 1000000, NULL, "The page number, from 1."}
+#define P_PER_PAGE                                                                                \
+    {"per_page", DIR_PARAM_INT, 0, 1, MAX_PER_PAGE, NULL, "Items per page (default 50)."}
+#define P_FORMAT                                                                                  \
+    {"format", DIR_PARAM_ENUM, 0, 0, 0, (const char *const[]){"json", "ndjson", NULL},        \
+     "json (default): a page; ndjson: one object a line, every page."}
+#define P_BOOL(name, doc) {name, DIR_PARAM_BOOL, 0, 0, 0, NULL, doc}
+#define P_ID(name, doc) {name, DIR_PARAM_STRING, 0, 0, 0, NULL, doc}
+#define P_MODIFIED                                                                                \
+    {"modified_after", DIR_PARAM_DATETIME, 0, 0, 0, NULL,                                         \
+     "Only what changed after this UTC date or date-time (2025-01-31T08:00:00Z)."}
+/* clang-format on */
+
+const struct dir_param dir_hsds_params_list[] = {P_SEARCH, P_PAGE, P_PER_PAGE, P_FORMAT, {NULL}};
+const struct dir_param dir_hsds_params_services[] = {
+    P_SEARCH,
+    P_PAGE,
+    P_PER_PAGE,
+    P_FORMAT,
+    P_ID("taxonomy_term_id", "Only services with this taxonomy term (its id)."),
+    P_ID("taxonomy_id", "Only services with a term of this taxonomy (its id)."),
+    P_ID("organization_id", "Only services of this organization (its id)."),
+    P_MODIFIED,
+    P_BOOL("minimal", "Only each service's id and last_modified."),
+    P_BOOL("full", "Each service with its related objects."),
+    {NULL}};
+const struct dir_param dir_hsds_params_service_at_locations[] = {
+    P_SEARCH,
+    P_PAGE,
+    P_PER_PAGE,
+    P_FORMAT,
+    P_ID("taxonomy_term_id", "Only services with this taxonomy term (its id)."),
+    P_ID("taxonomy_id", "Only services with a term of this taxonomy (its id)."),
+    P_ID("organization_id", "Only services of this organization (its id)."),
+    P_MODIFIED,
+    P_BOOL("full", "Each item with its related objects."),
+    P_ID("postcode", "Only locations with this postal code."),
+    {"proximity", DIR_PARAM_NUMBER, 0, 0, 20000000, NULL,
+     "Only locations within this many metres of the postcode's area (needs postcode)."},
+    {NULL}};
+const struct dir_param dir_hsds_params_organizations[] = {
+    P_SEARCH,
+    P_PAGE,
+    P_PER_PAGE,
+    P_FORMAT,
+    P_BOOL("full", "Each organization with its related objects."),
+    P_BOOL("full_service", "With full, each service with its related objects too."),
+    {NULL}};
+const struct dir_param dir_hsds_params_organization[] = {
+    P_BOOL("full_service", "Each service with its related objects."), {NULL}};
+const struct dir_param dir_hsds_params_taxonomy_terms[] = {
+    P_SEARCH,
+    P_PAGE,
+    P_PER_PAGE,
+    P_FORMAT,
+    P_ID("taxonomy_id", "Only the terms of this taxonomy (its id)."),
+    P_BOOL("top_only", "Only terms without a parent (all of them here)."),
+    P_ID("parent_id", "Only the children of this term (none here)."),
+    {NULL}};
+
 /* ---- handlers ---- */
 
 void dir_hsds_route_info(struct dir_route_ctx *x)
 {
-    static const char *const names[] = {NULL};
     struct q q;
-    if (!parse(&q, x, names)) {
+    if (!parse(&q, x)) {
         done(&q);
         return;
     }
@@ -399,24 +444,12 @@ void dir_hsds_route_info(struct dir_route_ctx *x)
     send(x, j, "application/json; charset=utf-8");
 }
 
-static const char *const list_params[] = {"search", "page", "per_page", "format", NULL};
 
 void dir_hsds_route_services(struct dir_route_ctx *x)
 {
-    static const char *const names[] = {"search",
-                                        "page",
-                                        "per_page",
-                                        "format",
-                                        "taxonomy_term_id",
-                                        "taxonomy_id",
-                                        "organization_id",
-                                        "modified_after",
-                                        "minimal",
-                                        "full",
-                                        NULL};
     struct q q;
     struct page p;
-    if (!parse(&q, x, names)) {
+    if (!parse(&q, x)) {
         done(&q);
         return;
     }
@@ -442,21 +475,9 @@ void dir_hsds_route_services(struct dir_route_ctx *x)
 
 void dir_hsds_route_service_at_locations(struct dir_route_ctx *x)
 {
-    static const char *const names[] = {"search",
-                                        "page",
-                                        "per_page",
-                                        "format",
-                                        "taxonomy_term_id",
-                                        "taxonomy_id",
-                                        "organization_id",
-                                        "modified_after",
-                                        "full",
-                                        "postcode",
-                                        "proximity",
-                                        NULL};
     struct q q;
     struct page p;
-    if (!parse(&q, x, names)) {
+    if (!parse(&q, x)) {
         done(&q);
         return;
     }
@@ -476,11 +497,9 @@ void dir_hsds_route_service_at_locations(struct dir_route_ctx *x)
 
 void dir_hsds_route_organizations(struct dir_route_ctx *x)
 {
-    static const char *const names[] = {"search", "page",         "per_page", "format",
-                                        "full",   "full_service", NULL};
     struct q q;
     struct page p;
-    if (!parse(&q, x, names)) {
+    if (!parse(&q, x)) {
         done(&q);
         return;
     }
@@ -506,7 +525,7 @@ void dir_hsds_route_taxonomies(struct dir_route_ctx *x)
 {
     struct q q;
     struct page p;
-    if (!parse(&q, x, list_params)) {
+    if (!parse(&q, x)) {
         done(&q);
         return;
     }
@@ -527,11 +546,9 @@ void dir_hsds_route_taxonomies(struct dir_route_ctx *x)
 
 void dir_hsds_route_taxonomy_terms(struct dir_route_ctx *x)
 {
-    static const char *const names[] = {"search",      "page",     "per_page",  "format",
-                                        "taxonomy_id", "top_only", "parent_id", NULL};
     struct q q;
     struct page p;
-    if (!parse(&q, x, names)) {
+    if (!parse(&q, x)) {
         done(&q);
         return;
     }
@@ -555,11 +572,10 @@ void dir_hsds_route_taxonomy_terms(struct dir_route_ctx *x)
 
 void dir_hsds_route_object(struct dir_route_ctx *x)
 {
-    static const char *const none[] = {NULL}, *const org_names[] = {"full_service", NULL};
     const char *what = x->route->what, *id = x->arg[0];
     bool is_org = strcmp(what, "organization") == 0;
     struct q q;
-    if (!parse(&q, x, is_org ? org_names : none)) {
+    if (!parse(&q, x)) {
         done(&q);
         return;
     }
@@ -595,9 +611,8 @@ void dir_hsds_route_object(struct dir_route_ctx *x)
 
 void dir_hsds_route_export(struct dir_route_ctx *x)
 {
-    static const char *const none[] = {NULL};
     struct q q;
-    bool ok = parse(&q, x, none);
+    bool ok = parse(&q, x);
     done(&q);
     if (!ok) return;
     bool zip = strcmp(x->route->what, "zip") == 0;

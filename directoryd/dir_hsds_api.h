@@ -19,4 +19,13 @@ void dir_hsds_route_object(struct dir_route_ctx *x);
  * data package (dir_hsds_export.h) as a download. */
 void dir_hsds_route_export(struct dir_route_ctx *x);
 
+/* The query parameters of the routes above (static lists for dir_api.c's table; routes not
+ * named here take none). */
+extern const struct dir_param dir_hsds_params_list[]; /* /hsds/taxonomies */
+extern const struct dir_param dir_hsds_params_services[];
+extern const struct dir_param dir_hsds_params_service_at_locations[];
+extern const struct dir_param dir_hsds_params_organizations[];
+extern const struct dir_param dir_hsds_params_organization[]; /* /hsds/organizations/{id} */
+extern const struct dir_param dir_hsds_params_taxonomy_terms[];
+
 #endif

@@ -466,20 +466,6 @@ static void add_names(const struct dir_model *m, json_t *item)
     json_object_set_new(item, "entity_name_en", en ? json_string(en) : json_null());
 }
 
-struct args_check {
-    const char *bad;
-};
-
-static bool known_arg(void *cls, const char *key, const char *value)
-{
-    static const char *const known[] = {"status", "entity", "id", "limit", "cursor", NULL};
-    (void)value;
-    for (const char *const *k = known; *k; k++)
-        if (strcmp(*k, key) == 0) return true;
-    ((struct args_check *)cls)->bad = key;
-    return false;
-}
-
 static void bad_param(struct rq *q, const char *name, const char *th, const char *en)
 {
     dir_problem_bad_param(dir_http_path(q->req), q->resp, name, th, "%s", en);
@@ -493,12 +479,6 @@ void dir_report_list(const struct dir_report_env *env, const struct dir_model *m
     (void)params;
     (void)nparams;
     if (!need_coordinator(&q) || !need_db(&q)) return;
-    struct args_check a = {NULL};
-    dir_http_args_each(req, known_arg, &a);
-    if (a.bad)
-        return bad_param(&q, a.bad, "ไม่รู้จักพารามิเตอร์นี้",
-                         "unknown parameter; this endpoint takes: status, entity, id, limit, "
-                         "cursor");
     struct dir_db_report_filter f = {.limit = DEFAULT_LIMIT};
     const char *status = dir_http_arg(req, "status"), *entity = dir_http_arg(req, "entity");
     const char *id = dir_http_arg(req, "id"), *lim = dir_http_arg(req, "limit");

@@ -176,7 +176,7 @@ static bool try_route(const struct dir_route_table *t, const struct dir_route_in
         }
     }
     m->flags |= r->flags;
-    if ((r->methods & bit) || (r->flags & DIR_ROUTE_OWN_CHECKS)) {
+    if (r->methods & bit) {
         m->route = r;
         m->narg = narg;
         memcpy(m->arg, arg, sizeof arg[0] * (size_t)narg);

@@ -1,18 +1,21 @@
 /* dir_route.h - route tables: which handler answers a method on a path, and who may call it.
  *
  * A face of the HTTP server keeps one table of struct dir_route (dir_api.c: the JSON API,
- * its writes, sessions and admin routes). Each route is one line: the methods it answers, a
- * path pattern whose "{name}" segments are parameters ("/v1/organizations/{id}/close"), the
- * least role that may call it, flags, and the handler. dir_route_find gives the route of a
- * request, or the methods the path allows (a 405's Allow), or nothing (a 404), looking only
- * at the routes whose first two segments are the path's (an index made on first use). The
- * table can be listed (dir_api_routes), e.g. to compare it with the API's description.
+ * its writes, sessions, admin routes and the HSDS API). Each route is one line: the methods
+ * it answers, a path pattern whose "{name}" segments are parameters
+ * ("/v1/organizations/{id}/close"), the least role that may call it, flags, the handler and
+ * the query parameters it takes (dir_param.h: checked before the handler, and the source of
+ * the parameters in the API's OpenAPI description, dir_openapi.h). dir_route_find gives the route
+ * of a request, or the methods the path allows (a 405's Allow), or nothing (a 404), looking only at
+ * the routes whose first two segments are the path's (an index made on first use). The table can be
+ * listed (dir_api_routes), e.g. to compare it with the API's description.
  */
 #ifndef DIR_ROUTE_H
 #define DIR_ROUTE_H
 
 #include "dir_auth.h"
 #include "dir_http.h"
+#include "dir_param.h"
 
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -40,9 +43,6 @@ enum {
     DIR_ROUTE_CACHE = 1 << 3,     /* answers may be kept and revalidated: Cache-Control no-cache
                                    * (else no-store) */
     DIR_ROUTE_PREFIX = 1 << 4,    /* the pattern also matches every path below it */
-    DIR_ROUTE_OWN_CHECKS = 1 << 5, /* the handler answers the 405 and checks the role itself
-                                    * (dir_sync, until it is converted): the route matches every
-                                    * method and the router checks no role */
     DIR_ROUTE_VCARD = 1 << 6, /* answers text/vcard when Accept prefers it (dir_vcard_http), or
                               * always when the route's "what" is "vcard" (the .vcf links) */
     DIR_ROUTE_CORS = 1 << 7 /* open to every web origin: every answer on the path (errors too)
@@ -62,6 +62,10 @@ struct dir_route {
     dir_route_fn handler;
     const char *what; /* for the handler: an entity, an action... (static), or NULL */
     int kind;         /* for the handler: a number (e.g. a taxonomy) */
+    /* The query parameters it takes, ending with {NULL} (dir_param_none: none); unknown ones,
+     * wrong types and bounds are answered 400 before the handler. NULL: not declared, nothing
+     * checked (the API's unit test requires a declaration on every route). */
+    const struct dir_param *params;
 };
 
 struct dir_caller;

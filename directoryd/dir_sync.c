@@ -479,72 +479,53 @@ static bool body_flags(const struct dir_http_req *req, struct dir_sync_req *r,
     return ok;
 }
 
-bool dir_sync_http_handle(struct dir_sync *s, const struct dir_caller *who, const char *method,
-                          char **seg, int nseg, const struct dir_http_req *req,
-                          struct dir_http_resp *resp)
+void dir_sync_http_runs(struct dir_sync *s, const struct dir_http_req *req,
+                        struct dir_http_resp *resp)
 {
-    if (!s || nseg < 2 || strcmp(seg[0], "admin") != 0 || strcmp(seg[1], "sync") != 0 || nseg > 3 ||
-        (nseg == 3 && strcmp(seg[2], "runs") != 0))
-        return false;
     const char *path = dir_http_path(req);
     struct dir_problem p;
-    bool runs = nseg == 3;
-    const char *want = runs ? "GET" : "POST";
-    if (strcmp(method, want) != 0 && !(runs && strcmp(method, "HEAD") == 0)) {
-        resp->allow = runs ? "GET, HEAD" : "POST";
-        dir_problem_init(&p, 405, "method-not-allowed", "Method not allowed",
-                         "%.16s is not allowed on this path.", method);
-        respond(resp, &p, path);
-        return true;
-    }
-    if (who->role < DIR_ROLE_ADMIN) {
-        if (who->role == DIR_ROLE_ANON)
-            dir_problem_init(&p, 401, "unauthorized", "Authentication required",
-                             "Send an admin API key: 'Authorization: Bearer <API key>'.");
-        else
-            dir_problem_init(&p, 403, "forbidden", "Forbidden",
-                             "Only admins may run the staff sync or read its history.");
-        respond(resp, &p, path);
-        return true;
-    }
     char err[512];
-    if (runs) {
-        const char *lim = dir_http_arg(req, "limit"), *bef = dir_http_arg(req, "before");
-        long long limit = 20, before = 0;
-        bool limit_ok = !lim || dir_query_int(lim, 1, 100, &limit);
-        if (!limit_ok || (bef && !dir_query_int(bef, 0, LLONG_MAX, &before))) {
-            dir_problem_init(&p, 400, "invalid-parameter", "Invalid query parameter",
-                             "limit must be 1 to 100 and before a run id.");
-            dir_problem_add(&p, !limit_ok ? "limit" : "before", "ค่าไม่ถูกต้อง", "invalid value");
-            respond(resp, &p, path);
-            return true;
-        }
-        char *json = NULL;
-        if (dir_db_sync_runs(s->db, (int)limit, before, &json, err, sizeof err)) {
-            DIR_LOG(DIR_LOG_ERROR, "sync", "run history: %s", err);
-            dir_problem_init(&p, 503, "database-unavailable", "Database unavailable",
-                             "The run history could not be read; try again shortly.");
-            respond(resp, &p, path);
-            return true;
-        }
-        resp->status = 200;
-        resp->content_type = "application/json; charset=utf-8";
-        resp->cache = "no-store";
-        dir_buf_printf(&resp->body, "{\"items\":%s}", json);
-        free(json);
-        return true;
+    const char *lim = dir_http_arg(req, "limit"), *bef = dir_http_arg(req, "before");
+    long long limit = 20, before = 0;
+    bool limit_ok = !lim || dir_query_int(lim, 1, 100, &limit);
+    if (!limit_ok || (bef && !dir_query_int(bef, 0, LLONG_MAX, &before))) {
+        dir_problem_init(&p, 400, "invalid-parameter", "Invalid query parameter",
+                         "limit must be 1 to 100 and before a run id.");
+        dir_problem_add(&p, !limit_ok ? "limit" : "before", "ค่าไม่ถูกต้อง", "invalid value");
+        respond(resp, &p, path);
+        return;
     }
+    char *json = NULL;
+    if (!s || dir_db_sync_runs(s->db, (int)limit, before, &json, err, sizeof err)) {
+        if (s) DIR_LOG(DIR_LOG_ERROR, "sync", "run history: %s", err);
+        dir_problem_init(&p, 503, "database-unavailable", "Database unavailable",
+                         "The run history could not be read; try again shortly.");
+        respond(resp, &p, path);
+        return;
+    }
+    resp->status = 200;
+    resp->content_type = "application/json; charset=utf-8";
+    resp->cache = "no-store";
+    dir_buf_printf(&resp->body, "{\"items\":%s}", json);
+    free(json);
+}
+
+void dir_sync_http_run(struct dir_sync *s, const struct dir_caller *who,
+                       const struct dir_http_req *req, struct dir_http_resp *resp)
+{
+    const char *path = dir_http_path(req);
+    struct dir_problem p;
     struct dir_sync_req r = {.trigger = "api"};
     if (!body_flags(req, &r, &p)) {
         respond(resp, &p, path);
-        return true;
+        return;
     }
-    if (!dir_sync_configured(s) || !s->started) {
+    if (!s || !dir_sync_configured(s) || !s->started) {
         dir_problem_init(&p, 409, "sync-not-configured", "Staff sync not configured",
                          "Set sync_uri (and sync_mode other than off) to sync staff from the "
                          "city LDAP.");
         respond(resp, &p, path);
-        return true;
+        return;
     }
     pthread_mutex_lock(&s->lock);
     if (s->requested) { /* merge with the request still waiting */
@@ -566,7 +547,6 @@ bool dir_sync_http_handle(struct dir_sync *s, const struct dir_caller *who, cons
                    "\"relink\":%s,\"runs\":\"/v1/admin/sync/runs\"}",
                    r.full || r.relink ? "true" : "false", r.dry_run ? "true" : "false",
                    r.force ? "true" : "false", r.relink ? "true" : "false");
-    return true;
 }
 
 void dir_sync_health(struct dir_sync *s, struct dir_buf *out)

@@ -81,12 +81,15 @@ enum dir_rc dir_sync_run(struct dir_sync *s, const struct dir_sync_req *req,
                          struct dir_sync_report *rep);
 void dir_sync_report_free(struct dir_sync_report *rep);
 
-/* The admin routes POST /v1/admin/sync (start a run now; 202) and GET /v1/admin/sync/runs
- * (the run history). SEG holds the path segments after /v1. Returns false, touching
- * nothing, when the route is not one of them or S is NULL. */
-bool dir_sync_http_handle(struct dir_sync *s, const struct dir_caller *who, const char *method,
-                          char **seg, int nseg, const struct dir_http_req *req,
-                          struct dir_http_resp *resp);
+/* The admin route POST /v1/admin/sync: asks for a run now (202), with the body's flags.
+ * The router (dir_api's table) has checked the method, the admin role and the query. WHO is
+ * the caller (for the log). S NULL: 409 not configured. */
+void dir_sync_http_run(struct dir_sync *s, const struct dir_caller *who,
+                       const struct dir_http_req *req, struct dir_http_resp *resp);
+/* The admin route GET /v1/admin/sync/runs: the run history, newest first ("limit" 1-100,
+ * "before" a run id; checked by the router). S NULL: 503. */
+void dir_sync_http_runs(struct dir_sync *s, const struct dir_http_req *req,
+                        struct dir_http_resp *resp);
 
 /* Appends ,"sync":{...} (the last run's state) to a JSON object being built in OUT; nothing
  * when S is NULL. */

@@ -40,21 +40,6 @@ static void unavailable(struct rq *q)
     respond(q, &p);
 }
 
-struct args_check {
-    const char *bad;
-};
-
-static bool known_arg(void *cls, const char *key, const char *value)
-{
-    static const char *const known[] = {"entity", "zone",   "district", "type",
-                                        "limit",  "cursor", NULL};
-    (void)value;
-    for (const char *const *k = known; *k; k++)
-        if (strcmp(*k, key) == 0) return true;
-    ((struct args_check *)cls)->bad = key;
-    return false;
-}
-
 /* A whole decimal number filling [S, END), in [MIN, MAX]. */
 static bool number(const char *s, const char *end, long long min, long long max, long long *out)
 {
@@ -112,12 +97,6 @@ void dir_worklist_verification(struct dir_db *db, const struct dir_model *m,
     struct rq q = {req, resp};
     (void)who;
     if (!db) return unavailable(&q);
-    struct args_check a = {NULL};
-    dir_http_args_each(req, known_arg, &a);
-    if (a.bad)
-        return bad_param(&q, a.bad, "ไม่รู้จักพารามิเตอร์นี้",
-                         "unknown parameter; this endpoint takes: entity, zone, district, type, "
-                         "limit, cursor");
     struct dir_db_worklist_filter f = {
         .entity = "organization", .stale_days = m->stale_days, .limit = DEFAULT_LIMIT};
     const char *entity = dir_http_arg(req, "entity"), *zone = dir_http_arg(req, "zone");

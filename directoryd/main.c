@@ -20,6 +20,7 @@
 #include "dir_ldap.h"
 #include "dir_ldif.h"
 #include "dir_log.h"
+#include "dir_openapi.h"
 #include "dir_rate.h"
 #include "dir_refresh.h"
 #include "dir_session.h"
@@ -52,6 +53,25 @@ struct dir_ctx {
     struct dir_webui *webui; /* the browser UI's files, or NULL */
     struct dir_api api;
 };
+
+/* --- openapi --- directoryd openapi | routes: the API description / the route table on
+ * standard output (no database needed). */
+static int cmd_openapi(bool routes_only)
+{
+    size_t n;
+    const struct dir_route *routes = dir_api_routes(&n);
+    char *out = NULL, err[300];
+    if (routes_only)
+        out = dir_openapi_routes_json(routes, n);
+    else if (dir_openapi_build(routes, n, true, &out, err, sizeof err)) {
+        fprintf(stderr, "directoryd: openapi: %s\n", err);
+        return 1;
+    }
+    if (!out) return 1;
+    printf("%s\n", out);
+    free(out);
+    return 0;
+}
 
 /* Opens the database, retrying for up to WAIT_S seconds (PostgreSQL may still be starting). */
 static enum dir_rc open_db(struct dir_ctx *ctx, int wait_s)
@@ -685,6 +705,22 @@ static int run_export_csv(struct dir_ctx *ctx, int nargs, char **args)
     return dir_import_cli_export(&ctx->cfg, nargs, args);
 }
 
+static int run_openapi(struct dir_ctx *ctx, int nargs, char **args)
+{
+    (void)ctx;
+    (void)nargs;
+    (void)args;
+    return cmd_openapi(false);
+}
+
+static int run_routes(struct dir_ctx *ctx, int nargs, char **args)
+{
+    (void)ctx;
+    (void)nargs;
+    (void)args;
+    return cmd_openapi(true);
+}
+
 static int run_version(struct dir_ctx *ctx, int nargs, char **args)
 {
     (void)ctx;
@@ -745,6 +781,10 @@ static const struct dir_cmd cmds[] = {
     {"export", "vcard", -1, cmd_export_vcard, "export vcard [--out FILE] [--public | --full]",
      "write every organisation and active person as one\nvCard 4.0 file (RFC 6350) to FILE "
      "(else standard\noutput); public contact points only unless --full"},
+    {"openapi", NULL, 0, run_openapi, "openapi",
+     "print the API's OpenAPI 3.1 description (as served at\n/v1/openapi.json)"},
+    {"routes", NULL, 0, run_routes, "routes",
+     "print the HTTP route table as JSON (methods, path, least\nrole, declared query parameters)"},
     {"version", NULL, -1, run_version, "version", "print the version"},
 };
 

@@ -164,7 +164,7 @@ BerElement *dir_ldap_msg_begin(ber_int_t msgid)
 void dir_ldap_send_result(struct conn *c, ber_int_t msgid, ber_tag_t tag, int rc,
                           const char *matched, const char *text)
 {
-    dir_metrics_ldap_op(tag, rc, dir_ldap_now_us() - c->op_t0_us);
+    dir_metrics_ldap_op(tag, rc, DIR_LDAP_OP_US(c));
     BerElement *ber = dir_ldap_msg_begin(msgid);
     ber_printf(ber, "t{ess}}", tag, (ber_int_t)rc, matched ? matched : "", text ? text : "");
     dir_ldap_send_ber(c, ber);
@@ -175,7 +175,7 @@ void dir_ldap_send_result(struct conn *c, ber_int_t msgid, ber_tag_t tag, int rc
 void dir_ldap_send_extended(struct conn *c, ber_int_t msgid, int rc, const char *text,
                             const char *oid, const struct berval *value)
 {
-    dir_metrics_ldap_op(LDAP_RES_EXTENDED, rc, dir_ldap_now_us() - c->op_t0_us);
+    dir_metrics_ldap_op(LDAP_RES_EXTENDED, rc, DIR_LDAP_OP_US(c));
     BerElement *ber = dir_ldap_msg_begin(msgid);
     ber_printf(ber, "t{ess", (ber_tag_t)LDAP_RES_EXTENDED, (ber_int_t)rc, "", text ? text : "");
     if (oid) ber_printf(ber, "ts", (ber_tag_t)LDAP_TAG_EXOP_RES_OID, oid);

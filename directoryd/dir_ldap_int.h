@@ -182,6 +182,10 @@ static inline long long dir_ldap_now_us(void)
     return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* Microseconds since C's current operation started (0 when none has: a notice sent before
+ * any request was read). */
+#define DIR_LDAP_OP_US(c) ((c)->op_t0_us ? dir_ldap_now_us() - (c)->op_t0_us : 0)
+
 /* The server's size and time limits now (ldap_size_limit, ldap_time_limit; 0 = none). */
 static inline int dir_ldap_size_limit(const struct dir_ldap *s)
 {

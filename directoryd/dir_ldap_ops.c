@@ -416,7 +416,7 @@ static void emit_entry(struct conn *c, struct stream *s, const struct dir_entry 
 
 static void finish_search(struct conn *c, struct stream *s)
 {
-    dir_metrics_ldap_op(LDAP_RES_SEARCH_RESULT, s->done_rc, dir_ldap_now_us() - c->op_t0_us);
+    dir_metrics_ldap_op(LDAP_RES_SEARCH_RESULT, s->done_rc, DIR_LDAP_OP_US(c));
     BerElement *ber = dir_ldap_msg_begin(s->msgid);
     ber_printf(ber, "t{ess}", (ber_tag_t)LDAP_RES_SEARCH_RESULT, (ber_int_t)s->done_rc, "",
                s->done_text ? s->done_text : "");

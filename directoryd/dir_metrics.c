@@ -21,8 +21,8 @@
 #define MAX_ROUTES 256 /* route slots (a power of two); the last is "(other)" */
 #define ROUTE_OTHER (MAX_ROUTES - 1)
 
-static const char *const methods[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS",
-                                      "other"};
+static const char *const methods[] = {"GET",   "HEAD",   "POST",    "PUT",
+                                      "PATCH", "DELETE", "OPTIONS", "other"};
 #define NMETHODS (sizeof methods / sizeof methods[0])
 
 static const int statuses[] = {200, 201, 202, 204, 206, 301, 302, 303, 304, 307, 308,
@@ -34,9 +34,9 @@ static const int statuses[] = {200, 201, 202, 204, 206, 301, 302, 303, 304, 307,
 static const struct {
     unsigned long tag;
     const char *name;
-} ldap_ops[] = {{0x61, "bind"},   {0x65, "search"}, {0x67, "modify"},   {0x69, "add"},
-                {0x6b, "delete"}, {0x6d, "modrdn"}, {0x6f, "compare"}, {0x78, "extended"},
-                {0, "other"}};
+} ldap_ops[] = {{0x61, "bind"},    {0x65, "search"},   {0x67, "modify"},
+                {0x69, "add"},     {0x6b, "delete"},   {0x6d, "modrdn"},
+                {0x6f, "compare"}, {0x78, "extended"}, {0, "other"}};
 #define NLDAPOPS (sizeof ldap_ops / sizeof ldap_ops[0])
 #define NLDAPRC 129 /* result codes 0..127, then any other */
 
@@ -82,17 +82,16 @@ static const char *const ldap_rc_names[NLDAPRC] = {
     [80] = "other",
 };
 
-static const char *const sync_statuses[] = {"ok", "attention", "failed", "refused", "dry-run",
-                                            "other"};
+static const char *const sync_statuses[] = {"ok",      "attention", "failed",
+                                            "refused", "dry-run",   "other"};
 #define NSYNC (sizeof sync_statuses / sizeof sync_statuses[0])
 static const char *const sync_changes[] = {"created", "updated", "deactivated", "reactivated",
                                            "skipped"};
 #define NSYNCCH (sizeof sync_changes / sizeof sync_changes[0])
 
 /* Latency buckets, upper bounds in microseconds (the exposition shows seconds). */
-static const long long bucket_us[] = {500,    1000,   2500,    5000,    10000,
-                                      25000,  50000,  100000,  250000,  500000,
-                                      1000000, 2500000, 5000000, 10000000};
+static const long long bucket_us[] = {500,    1000,   2500,   5000,    10000,   25000,   50000,
+                                      100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000};
 #define NBUCKETS (sizeof bucket_us / sizeof bucket_us[0] + 1) /* the last: +Inf */
 
 struct hist {
@@ -144,8 +143,7 @@ static size_t route_slot(const char *label)
         if (!cur) {
             const char *expected = NULL;
             if (atomic_compare_exchange_strong_explicit(&reg.route[i], &expected, label,
-                                                        memory_order_acq_rel,
-                                                        memory_order_acquire))
+                                                        memory_order_acq_rel, memory_order_acquire))
                 return i;
             cur = expected; /* another thread claimed it meanwhile */
         }
@@ -458,21 +456,18 @@ static const struct metric {
     {"directoryd_ldap_operations_total", "counter",
      "LDAP operations answered, by operation and result code.", "op,result", r_ldap_ops},
     {"directoryd_open_connections", "gauge", "Connections open now, by face.", "face", r_conns},
-    {"directoryd_snapshot_sequence", "gauge",
-     "Change-log sequence of the snapshot being served.", "", r_seq},
+    {"directoryd_snapshot_sequence", "gauge", "Change-log sequence of the snapshot being served.",
+     "", r_seq},
     {"directoryd_snapshots_published_total", "counter",
      "Snapshot versions published (full loads and applied changes).", "", r_snapshots},
     {"directoryd_snapshot_age_seconds", "gauge",
-     "Seconds since the served snapshot was published (grows while nothing changes).", "",
-     r_age},
+     "Seconds since the served snapshot was published (grows while nothing changes).", "", r_age},
     {"directoryd_change_apply_lag_seconds", "gauge",
-     "Seconds since the served snapshot was last confirmed current with the database.", "",
-     r_lag},
+     "Seconds since the served snapshot was last confirmed current with the database.", "", r_lag},
     {"directoryd_sync_runs_total", "counter", "Staff sync runs ended, by status.", "status",
      r_sync_runs},
     {"directoryd_sync_entries_total", "counter",
-     "Staff entries changed by committed sync runs, by kind of change.", "change",
-     r_sync_entries},
+     "Staff entries changed by committed sync runs, by kind of change.", "change", r_sync_entries},
     {"directoryd_db_pool_connections", "gauge", "PostgreSQL connections in the pool.", "",
      r_pool_size},
     {"directoryd_db_pool_in_use", "gauge", "PostgreSQL pool connections taken now.", "",

@@ -20,8 +20,8 @@ void dir_obs_configure(bool metrics_key_only, int ready_max_lag_s)
 void dir_obs_route_metrics(struct dir_route_ctx *x)
 {
     bool admin = x->who && x->who->role >= DIR_ROLE_ADMIN;
-    bool local = !atomic_load_explicit(&key_only, memory_order_relaxed) &&
-                 dir_http_from_loopback(x->req);
+    bool local =
+        !atomic_load_explicit(&key_only, memory_order_relaxed) && dir_http_from_loopback(x->req);
     if (!admin && !local) {
         struct dir_problem p;
         dir_problem_init(&p, 403, "forbidden", "Not allowed",

@@ -54,8 +54,8 @@ static const struct opt opts[] = {
     {"http_idle_timeout", INT(http_idle_timeout, 1, 3600), "30", "DIRECTORYD_HTTP_IDLE_TIMEOUT",
      "seconds an HTTP connection may send nothing while its body or answer is under way"},
     {"http_health_port", INT(http_health_port, 0, 65535), "0", "DIRECTORYD_HTTP_HEALTH_PORT",
-     "a second listener on http_addr serving only /healthz (for probes; never crowded out by "
-     "API clients); 0 = none"},
+     "a second listener on http_addr serving only /healthz and /readyz (for probes; never "
+     "crowded out by API clients); 0 = none"},
     {"ldap_port", INT(ldap_port, 0, 65535), "3890", "DIRECTORYD_LDAP_PORT",
      "LDAP face port (read-only LDAPv3)"},
     {"ldap_addr", STR(ldap_addr), "127.0.0.1", "DIRECTORYD_LDAP_ADDR",

@@ -645,10 +645,10 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
                           "Only the chunked transfer coding is accepted.");
             return send_and_close(h, conn, req, &resp);
         }
-        if (h->health_only && strcmp(url, "/healthz") != 0) {
+        if (h->health_only && strcmp(url, "/healthz") != 0 && strcmp(url, "/readyz") != 0) {
             dir_http_resp_init(&resp);
             early_problem(&resp, 404, "not-found", "Not found",
-                          "This listener serves /healthz only.");
+                          "This listener serves /healthz and /readyz only.");
             return send_and_close(h, conn, req, &resp);
         }
         return MHD_YES;

@@ -6,7 +6,7 @@
  * HTTP keep-alive working. Request bodies are capped (DIR_HTTP_MAX_BODY). Against slow and
  * greedy clients: a header deadline and a body deadline (a sweeper thread shuts down
  * connections whose request headers or body are overdue), a per-address connection cap, a total
- * cap, and an optional second listener serving only /healthz so probes are answered while the first
+ * cap, and an optional second listener serving only /healthz and /readyz so probes are answered while the first
  * is crowded. Transfer codings other than chunked are refused at once (501) and header values
  * holding control bytes answer 400.
  *

@@ -686,10 +686,8 @@ int main(int argc, char **argv)
     memset(&ctx, 0, sizeof ctx);
     /* SIGHUP resolves the configuration again from the arguments as given (obs): keep a
      * copy, dir_cfg_resolve reorders ARGV. */
-    static char **argv_copy; /* static: kept for the life of the process */
-    argv_copy = calloc((size_t)argc + 1, sizeof *argv_copy);
-    if (!argv_copy) return 1;
-    memcpy(argv_copy, argv, sizeof *argv * (size_t)argc);
+    char *argv_copy[argc + 1]; /* lives as long as main, so as the daemon */
+    memcpy(argv_copy, argv, sizeof *argv * (size_t)(argc + 1));
     ctx.argc = argc;
     ctx.argv = argv_copy;
     /* Snapshots are built from 256 KiB arena chunks and big index arrays and freed whole

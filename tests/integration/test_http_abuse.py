@@ -404,6 +404,7 @@ def test_slow_clients_do_not_starve_healthz(demo_db, workdir):
             time.sleep(0.1)
         assert peak >= 40, peak  # the main port was (about) full
         assert probe(health_port, b"/v1/areas")[0] == 404  # probes only there
+        assert probe(health_port, b"/readyz")[0] == 200  # readiness too (obs)
         many.close()
         few.close()
         times.sort()

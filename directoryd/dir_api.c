@@ -10,6 +10,8 @@
 #include "dir_log.h"
 #include "dir_mem.h"
 #include "dir_openapi.h"
+#include "dir_metrics.h"
+#include "dir_obs.h"
 #include "dir_problem.h"
 #include "dir_query.h"
 #include "dir_resolve.h"
@@ -1122,6 +1124,9 @@ static const struct dir_route routes[] = {
     {READ, "/v1/export/hsds.json", ANON, CACHE | CORS, dir_hsds_route_export, "json", 0, NONE},
     /* --- openapi: the API's description (dir_openapi.c) --- */
     {READ, "/v1/openapi.json", ANON, CACHE | CORS, dir_openapi_route, NULL, 0, NONE},
+    /* --- obs: the operator's routes (dir_obs.c) --- */
+    {READ, "/metrics", ANON, 0, dir_obs_route_metrics, NULL, 0, NONE}, /* loopback or admin */
+    {READ, "/readyz", ANON, DIR_ROUTE_EARLY, dir_obs_route_readyz, NULL, 0, dir_param_any},
 };
 
 #define NROUTES (sizeof routes / sizeof routes[0])
@@ -1181,11 +1186,12 @@ static bool admit(struct call *c, struct dir_api *api, const struct dir_route *r
     return true;
 }
 
-/* True for the paths of the JSON API (/v1, /healthz, /hsds and below them); the rest is the
- * UI's. */
+/* True for the paths of the JSON API (/v1, /healthz, /hsds and below them, /metrics,
+ * /readyz); the rest is the UI's. */
 static bool api_path(const char *path)
 {
     return (strncmp(path, "/v1", 3) == 0 && (path[3] == '\0' || path[3] == '/')) ||
+           strcmp(path, "/metrics") == 0 || strcmp(path, "/readyz") == 0 ||
            (strncmp(path, "/healthz", 8) == 0 && (path[8] == '\0' || path[8] == '/')) ||
            (strncmp(path, "/hsds", 5) == 0 && (path[5] == '\0' || path[5] == '/'));
 }
@@ -1201,6 +1207,7 @@ void dir_api_handle(void *app, const struct dir_http_req *req, struct dir_http_r
         /* Static files: no caller, no snapshot (a stale session cookie must not stop the
          * app from loading). */
         dir_webui_handle(api->webui, req, resp);
+        resp->route = DIR_METRICS_ROUTE_WEBUI;
         return;
     }
     struct dir_route_match rm;
@@ -1287,6 +1294,11 @@ void dir_api_handle(void *app, const struct dir_http_req *req, struct dir_http_r
     /* The query: the parameters the route declares, of their types and within their bounds. */
     if (dir_param_check(r->params, req, c.path, resp)) r->handler(&x);
 out:
+    /* For the metrics and the access log: the route's pattern, never the path; who asked. */
+    resp->route = r ? r->pattern : NULL;
+    resp->actor = !c.kind                            ? "anonymous"
+                  : strcmp(c.kind, "api_client") == 0 ? "api_client"
+                                                      : "staff";
     if (resp->status >= 500)
         DIR_LOG(DIR_LOG_ERROR, "api", "%s %s answered %d", method, c.path, resp->status);
     dir_model_release(c.m);

@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -19,11 +20,18 @@ struct opt {
     const char *def;
     const char *env;
     const char *help;
+    unsigned flags; /* OPT_RELOAD */
 };
+
+/* obs: the option can change without a restart (SIGHUP applies it). */
+#define OPT_RELOAD 1u
 
 #define STR(f) OPT_STR, offsetof(struct dir_cfg, f), sizeof(((struct dir_cfg *)0)->f), 0, 0
 #define INT(f, lo, hi) OPT_INT, offsetof(struct dir_cfg, f), 0, lo, hi
 
+/* An entry may leave FLAGS out (0: needs a restart). */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 static const struct opt opts[] = {
     {"config", STR(config), "", "DIRECTORYD_CONFIG", "config file to read (name = value lines)"},
     {"db", STR(db), "postgresql://postgres@127.0.0.1:5432/directoryd", "DIRECTORYD_DB",
@@ -49,8 +57,8 @@ static const struct opt opts[] = {
     {"http_idle_timeout", INT(http_idle_timeout, 1, 3600), "30", "DIRECTORYD_HTTP_IDLE_TIMEOUT",
      "seconds an HTTP connection may send nothing while its body or answer is under way"},
     {"http_health_port", INT(http_health_port, 0, 65535), "0", "DIRECTORYD_HTTP_HEALTH_PORT",
-     "a second listener on http_addr serving only /healthz (for probes; never crowded out by "
-     "API clients); 0 = none"},
+     "a second listener on http_addr serving only /healthz and /readyz (for probes; never "
+     "crowded out by API clients); 0 = none"},
     {"ldap_port", INT(ldap_port, 0, 65535), "3890", "DIRECTORYD_LDAP_PORT",
      "LDAP face port (read-only LDAPv3)"},
     {"ldap_addr", STR(ldap_addr), "127.0.0.1", "DIRECTORYD_LDAP_ADDR",
@@ -65,9 +73,10 @@ static const struct opt opts[] = {
      "DIRECTORYD_LDAP_MAX_MESSAGE",
      "largest LDAP request accepted, in bytes; a larger one closes the connection"},
     {"ldap_size_limit", INT(ldap_size_limit, 0, 100000000), "500", "DIRECTORYD_LDAP_SIZE_LIMIT",
-     "most entries one LDAP search (or one page of a paged search) returns; 0 = no cap"},
+     "most entries one LDAP search (or one page of a paged search) returns; 0 = no cap",
+     OPT_RELOAD},
     {"ldap_time_limit", INT(ldap_time_limit, 0, 3600), "30", "DIRECTORYD_LDAP_TIME_LIMIT",
-     "most seconds one LDAP search may take; 0 = no cap"},
+     "most seconds one LDAP search may take; 0 = no cap", OPT_RELOAD},
     {"ldap_idle_timeout", INT(ldap_idle_timeout, 0, 86400), "300", "DIRECTORYD_LDAP_IDLE_TIMEOUT",
      "seconds an LDAP connection may send and read nothing before it is closed (also a client "
      "that stopped reading its answers); 0 = never"},
@@ -105,11 +114,12 @@ static const struct opt opts[] = {
      "directory holding migrations/ and demo/"},
     {"webui_dir", STR(webui_dir), DIR_DEFAULT_WEBUI_DIR, "DIRECTORYD_WEBUI_DIR",
      "folder of the browser UI's files, read once at start and served at /; empty = no UI"},
-    {"log_level", STR(log_level), "info", "DIRECTORYD_LOG_LEVEL", "debug, info, warn or error"},
+    {"log_level", STR(log_level), "info", "DIRECTORYD_LOG_LEVEL", "debug, info, warn or error",
+     OPT_RELOAD},
     {"refresh_ms", INT(refresh_ms, 10, 60000), "250", "DIRECTORYD_REFRESH_MS",
      "how often the change log is polled, in milliseconds (also woken by NOTIFY)"},
     {"stale_days", INT(stale_days, 1, 36500), "365", "DIRECTORYD_STALE_DAYS",
-     "contacts not verified for this many days are marked stale"},
+     "contacts not verified for this many days are marked stale", OPT_RELOAD},
     {"db_pool", INT(db_pool, 1, 64), "4", "DIRECTORYD_DB_POOL", "PostgreSQL connections kept"},
     {"changes_kept", INT(changes_kept, 0, 10000000), "100000", "DIRECTORYD_CHANGES_KEPT",
      "newest change-log rows kept in memory for GET /v1/changes"},
@@ -128,15 +138,17 @@ static const struct opt opts[] = {
     {"sync_page_size", INT(sync_page_size, 1, 100000), "500", "DIRECTORYD_SYNC_PAGE_SIZE",
      "paged-results page size of a full sync"},
     {"sync_interval_s", INT(sync_interval_s, 5, 86400), "300", "DIRECTORYD_SYNC_INTERVAL_S",
-     "seconds between scheduled syncs"},
+     "seconds between scheduled syncs", OPT_RELOAD},
     {"sync_mode", STR(sync_mode), "auto", "DIRECTORYD_SYNC_MODE",
      "auto, syncrepl, persist, poll or off"},
     {"sync_max_deactivate_pct", INT(sync_max_deactivate_pct, 0, 100), "10",
-     "DIRECTORYD_SYNC_MAX_DEACTIVATE_PCT", "a run deactivating more than this share stops"},
+     "DIRECTORYD_SYNC_MAX_DEACTIVATE_PCT", "a run deactivating more than this share stops",
+     OPT_RELOAD},
     {"sync_unit_map", STR(sync_unit_map), "", "DIRECTORYD_SYNC_UNIT_MAP",
      "LDAP unit to organisation ref, 'unit=ref;unit=ref'"},
     {"role_groups", STR(role_groups), "directory-admins=admin,directory-coordinators=coordinator",
-     "DIRECTORYD_ROLE_GROUPS", "city LDAP groups (cn) that give staff a role; others are caseworkers"},
+     "DIRECTORYD_ROLE_GROUPS", "city LDAP groups (cn) that give staff a role; others are caseworkers",
+     OPT_RELOAD},
     {"session_hours", INT(session_hours, 1, 720), "8", "DIRECTORYD_SESSION_HOURS",
      "how long a staff session lasts"},
     {"login_brake_slots", INT(login_brake_slots, 16, 1048576), "16384",
@@ -155,7 +167,26 @@ static const struct opt opts[] = {
     {"test_now", STR(test_now), "", "DIRECTORYD_TEST_NOW",
      "FOR TESTS ONLY: answer open_now and next_change as if it were always this time "
      "(YYYY-MM-DDTHH:MM:SS+07:00 or ...Z); empty = the real clock"},
+    /* --- obs --- */
+    {"access_log", INT(access_log, 0, 1), "1", "DIRECTORYD_ACCESS_LOG",
+     "1: one logfmt line per HTTP request on the log (request id, method, route pattern, "
+     "status, duration, bytes, actor kind; never paths, queries or keys)",
+     OPT_RELOAD},
+    {"metrics_access", STR(metrics_access), "loopback", "DIRECTORYD_METRICS_ACCESS",
+     "who may read GET /metrics: loopback (callers on 127.0.0.1 or ::1, or an admin) or key "
+     "(admins only: an admin API key or session)",
+     OPT_RELOAD},
+    {"ready_max_lag", INT(ready_max_lag, 1, 86400), "30", "DIRECTORYD_READY_MAX_LAG",
+     "/readyz answers 503 when the served snapshot was last confirmed current with the "
+     "database longer ago than this many seconds",
+     OPT_RELOAD},
+    {"http_tls_cert", STR(http_tls_cert), "", "DIRECTORYD_HTTP_TLS_CERT",
+     "PEM certificate chain (server certificate first): the HTTP API speaks HTTPS only, with "
+     "HSTS; empty = plain HTTP"},
+    {"http_tls_key", STR(http_tls_key), "", "DIRECTORYD_HTTP_TLS_KEY",
+     "PEM private key of http_tls_cert (keep it readable by directoryd only)"},
 };
+#pragma GCC diagnostic pop
 
 #define NOPTS (sizeof opts / sizeof opts[0])
 
@@ -374,6 +405,63 @@ enum dir_rc dir_cfg_read_secret(const char *path, char *buf, size_t n, char *err
     return DIR_OK;
 }
 
+/* --- obs: reloading --- */
+
+static pthread_rwlock_t live_lock = PTHREAD_RWLOCK_INITIALIZER;
+
+void dir_cfg_live_rdlock(void)
+{
+    pthread_rwlock_rdlock(&live_lock);
+}
+
+void dir_cfg_live_unlock(void)
+{
+    pthread_rwlock_unlock(&live_lock);
+}
+
+static bool opt_equal(const struct opt *o, const struct dir_cfg *a, const struct dir_cfg *b)
+{
+    const char *x = (const char *)a + o->offset, *y = (const char *)b + o->offset;
+    if (o->type == OPT_STR) return strcmp(x, y) == 0;
+    return *(const int *)x == *(const int *)y;
+}
+
+void dir_cfg_diff(const struct dir_cfg *old, const struct dir_cfg *new_cfg,
+                  void (*cb)(void *cls, const char *name, bool reloadable, const char *value),
+                  void *cls)
+{
+    for (size_t i = 0; i < NOPTS; i++) {
+        const struct opt *o = &opts[i];
+        if (strcmp(o->name, "config") == 0 || opt_equal(o, old, new_cfg)) continue;
+        bool reload = o->flags & OPT_RELOAD;
+        char num[24];
+        const char *v = NULL;
+        if (reload && o->type == OPT_STR) {
+            v = (const char *)new_cfg + o->offset;
+        } else if (reload) {
+            snprintf(num, sizeof num, "%d", *(const int *)((const char *)new_cfg + o->offset));
+            v = num;
+        }
+        cb(cls, o->name, reload, v);
+    }
+}
+
+void dir_cfg_copy_reloadable(struct dir_cfg *dst, const struct dir_cfg *src)
+{
+    pthread_rwlock_wrlock(&live_lock);
+    for (size_t i = 0; i < NOPTS; i++) {
+        const struct opt *o = &opts[i];
+        if (!(o->flags & OPT_RELOAD)) continue;
+        char *d = (char *)dst + o->offset;
+        const char *s = (const char *)src + o->offset;
+        if (o->type == OPT_STR)
+            memcpy(d, s, o->size);
+        else /* read by other threads without the lock (one int: never torn) */
+            __atomic_store_n((int *)d, *(const int *)s, __ATOMIC_RELAXED);
+    }
+    pthread_rwlock_unlock(&live_lock);
+}
+
 void dir_cfg_print_help(FILE *out)
 {
     fprintf(out, "Options (flag / environment variable / config file name; default):\n");
@@ -386,6 +474,7 @@ void dir_cfg_print_help(FILE *out)
         fprintf(out, "  %-18s %-26s %s", flag, opts[i].env, opts[i].help);
         if (opts[i].type == OPT_INT)
             fprintf(out, " [%ld..%ld]", opts[i].min, opts[i].max);
-        fprintf(out, " (default: %s)\n", *opts[i].def ? opts[i].def : "none");
+        fprintf(out, " (default: %s)%s\n", *opts[i].def ? opts[i].def : "none",
+                (opts[i].flags & OPT_RELOAD) ? " (SIGHUP reloads it)" : "");
     }
 }

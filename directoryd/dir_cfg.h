@@ -12,6 +12,7 @@
 #define DIR_CFG_H
 
 #include "dir_rc.h"
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -75,6 +76,12 @@ struct dir_cfg {
     char central_ref[80];   /* ref of the central coordinating unit (resolver tier 4) */
     char test_now[40];      /* for tests only: the time open_now is computed for ("" = clock) */
     char config[1024];      /* the config file read, if any */
+    /* --- obs --- */
+    int access_log;          /* 1: one logfmt line per HTTP request (sub=access) */
+    char metrics_access[16]; /* who may GET /metrics: loopback (or an admin) or key (admins) */
+    int ready_max_lag;       /* /readyz: most seconds since the snapshot was confirmed current */
+    char http_tls_cert[512]; /* PEM chain: the HTTP API speaks HTTPS only; empty = plain HTTP */
+    char http_tls_key[512];  /* its PEM private key */
 };
 
 /* Fills CFG with the defaults. */
@@ -98,5 +105,21 @@ enum dir_rc dir_cfg_resolve(struct dir_cfg *cfg, int argc, char **argv, int *npo
 enum dir_rc dir_cfg_read_secret(const char *path, char *buf, size_t n, char *err, size_t errlen);
 /* Prints every option with its flag, environment variable, default and help. */
 void dir_cfg_print_help(FILE *out);
+
+/* --- obs: reloading on SIGHUP --- */
+
+/* Calls CB for each option whose value differs between OLD and NEW, in table order, with
+ * whether it can change without a restart and, for those only, its new value as text (the
+ * others' values are never shown: one may hold a secret, e.g. a password in db). */
+void dir_cfg_diff(const struct dir_cfg *old, const struct dir_cfg *new_cfg,
+                  void (*cb)(void *cls, const char *name, bool reloadable, const char *value),
+                  void *cls);
+/* Copies the options that can change without a restart from SRC into DST, under the write
+ * side of the live lock. */
+void dir_cfg_copy_reloadable(struct dir_cfg *dst, const struct dir_cfg *src);
+/* Readers of a reloadable text option of the daemon's configuration (role_groups) hold the
+ * read side of this lock while they copy it. */
+void dir_cfg_live_rdlock(void);
+void dir_cfg_live_unlock(void);
 
 #endif

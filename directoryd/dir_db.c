@@ -2,6 +2,7 @@
 #include "dir_db.h"
 #include "dir_db_int.h"
 #include "dir_log.h"
+#include "dir_metrics.h"
 #include "dir_mem.h"
 
 #include <dirent.h>
@@ -111,6 +112,7 @@ static const char *stmt_sql[ST_COUNT] = {
 
 void dir_dbi_error(char *err, size_t errlen, const char *what, PGconn *pg, const PGresult *res)
 {
+    dir_metrics_db_error();
     const char *msg = res ? PQresultErrorMessage(res) : NULL;
     if (!msg || !*msg)
         msg = pg ? PQerrorMessage(pg) : "no connection";
@@ -140,6 +142,7 @@ enum dir_rc dir_db_open(const char *url, int pool, struct dir_db **out, char *er
     db->url = dir_xstrdup(url);
     db->n = pool;
     db->conns = dir_xcalloc((size_t)pool, sizeof *db->conns);
+    dir_metrics_db_pool_size(pool);
     pthread_mutex_init(&db->lock, NULL);
     pthread_cond_init(&db->freed, NULL);
     /* One connection now proves the URL; the rest connect on first use. */
@@ -161,6 +164,7 @@ void dir_db_close(struct dir_db *db)
             PQfinish(db->conns[i].pg);
     pthread_mutex_destroy(&db->lock);
     pthread_cond_destroy(&db->freed);
+    dir_metrics_db_pool_size(-db->n);
     free(db->conns);
     free(db->url);
     free(db);
@@ -170,6 +174,7 @@ void dir_db_close(struct dir_db *db)
 struct conn *dir_dbi_acquire(struct dir_db *db, char *err, size_t errlen)
 {
     struct conn *c = NULL;
+    bool waited = false;
     pthread_mutex_lock(&db->lock);
     for (;;) {
         for (int i = 0; i < db->n && !c; i++)
@@ -177,6 +182,7 @@ struct conn *dir_dbi_acquire(struct dir_db *db, char *err, size_t errlen)
                 c = &db->conns[i];
         if (c)
             break;
+        waited = true;
         pthread_cond_wait(&db->freed, &db->lock);
     }
     c->busy = true;
@@ -202,11 +208,13 @@ struct conn *dir_dbi_acquire(struct dir_db *db, char *err, size_t errlen)
         pthread_mutex_unlock(&db->lock);
         return NULL;
     }
+    dir_metrics_db_pool_use(1, waited);
     return c;
 }
 
 void dir_dbi_release(struct dir_db *db, struct conn *c)
 {
+    dir_metrics_db_pool_use(-1, false);
     pthread_mutex_lock(&db->lock);
     c->busy = false;
     pthread_cond_signal(&db->freed);

@@ -4,9 +4,11 @@
 #include "dir_log.h"
 #include "dir_mem.h"
 #include "dir_proxy.h"
+#include "dir_metrics.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
+#include <sodium.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -14,6 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <errno.h>
+#include <stdatomic.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -32,6 +37,8 @@ struct dir_http {
     struct conn_state *conns; /* every open connection */
     bool stopping;
     long long swept; /* connections closed for overdue headers or bodies */
+    bool tls;        /* HTTPS: answers carry Strict-Transport-Security */
+    char *tls_cert, *tls_key; /* the PEM text libmicrohttpd was given (kept while it runs) */
 };
 
 struct dir_http_req {
@@ -55,8 +62,65 @@ struct dir_http_req {
     const char *data;
     size_t data_len;
     const char *raw; /* the path as sent (dir_http_raw_path), or NULL: PATH */
+    char rid[65];    /* the request id (dir_http_request_id) */
+    struct timespec t0; /* when the request line arrived */
     char raw_copy[]; /* where RAW points for a network request */
 };
+
+/* ---- request ids ---- */
+
+static char rid_prefix[9];
+static atomic_ullong rid_counter;
+static pthread_once_t rid_once = PTHREAD_ONCE_INIT;
+
+static void rid_init(void)
+{
+    unsigned char b[4] = {0};
+    if (getrandom(b, sizeof b, GRND_NONBLOCK) != (ssize_t)sizeof b) {
+        struct timespec t;
+        clock_gettime(CLOCK_REALTIME, &t);
+        unsigned long long v = (unsigned long long)t.tv_nsec ^ ((unsigned long long)getpid() << 16);
+        memcpy(b, &v, sizeof b);
+    }
+    snprintf(rid_prefix, sizeof rid_prefix, "%02x%02x%02x%02x", b[0], b[1], b[2], b[3]);
+}
+
+/* A new id: the process's random prefix and a counter ("3f9a12c4-00000001a"). */
+static void rid_make(char *out, size_t n)
+{
+    pthread_once(&rid_once, rid_init);
+    unsigned long long k = atomic_fetch_add_explicit(&rid_counter, 1, memory_order_relaxed) + 1;
+    snprintf(out, n, "%s-%09llx", rid_prefix, k);
+}
+
+/* True for an inbound X-Request-Id this server repeats: 1 to 64 of A-Z a-z 0-9 . _ : - */
+static bool rid_ok(const char *v, size_t n)
+{
+    if (!v || n == 0 || n > 64) return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)v[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '.' || ch == '_' || ch == ':' || ch == '-'))
+            return false;
+    }
+    return true;
+}
+
+/* Takes the client's X-Request-Id when it is sane. */
+static void rid_from_client(struct dir_http_req *req)
+{
+    size_t n = 0;
+    const char *v = dir_http_header_n(req, "X-Request-Id", &n);
+    if (rid_ok(v, n)) {
+        memcpy(req->rid, v, n);
+        req->rid[n] = '\0';
+    }
+}
+
+const char *dir_http_request_id(const struct dir_http_req *req)
+{
+    return req->rid;
+}
 
 const char *dir_http_method(const struct dir_http_req *req)
 {
@@ -145,6 +209,9 @@ struct dir_http_req *dir_http_req_new(const char *method, const char *path,
     req->too_big = body_len > DIR_HTTP_MAX_BODY;
     for (size_t i = 0; i < nheaders; i++)
         if (!header_value_ok(headers[i].value, headers[i].value_len)) req->bad_header = true;
+    rid_make(req->rid, sizeof req->rid);
+    if (!req->bad_header) rid_from_client(req);
+    clock_gettime(CLOCK_MONOTONIC, &req->t0);
     return req;
 }
 
@@ -224,6 +291,14 @@ void dir_http_client_addr(const struct dir_http_req *req, char *buf, size_t n)
     dir_proxy_client(peer, j.len ? j.buf : NULL, buf, n);
 }
 
+bool dir_http_from_loopback(const struct dir_http_req *req)
+{
+    char a[64];
+    dir_http_client_addr(req, a, sizeof a);
+    return strncmp(a, "127.", 4) == 0 || strcmp(a, "::1") == 0 ||
+           strncmp(a, "::ffff:127.", 11) == 0;
+}
+
 struct each_cls {
     bool (*cb)(void *, const char *, const char *);
     void *cls;
@@ -268,7 +343,8 @@ static const struct dir_http_header default_headers[] = {
     {"Referrer-Policy", "no-referrer"},
 };
 
-static enum MHD_Result send_resp(struct MHD_Connection *conn, struct dir_http_resp *resp)
+static enum MHD_Result send_resp(struct dir_http *h, struct MHD_Connection *conn,
+                                 struct dir_http_resp *resp)
 {
     struct MHD_Response *r;
     if (resp->static_body) {
@@ -304,6 +380,9 @@ static enum MHD_Result send_resp(struct MHD_Connection *conn, struct dir_http_re
         MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, ra);
     }
     if (resp->close) MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+    if (resp->request_id) MHD_add_response_header(r, "X-Request-Id", resp->request_id);
+    if (h->tls)
+        MHD_add_response_header(r, "Strict-Transport-Security", "max-age=31536000");
     MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL,
                             resp->cache ? resp->cache : "no-store");
     enum MHD_Result ret = MHD_queue_response(conn, (unsigned)resp->status, r);
@@ -330,6 +409,25 @@ static void early_problem(struct dir_http_resp *resp, int status, const char *sl
                    slug, title, status, detail);
 }
 
+/* Adds "request_id" to a problem-details body that has none (the id is plain ASCII). */
+static void problem_add_rid(struct dir_http_resp *resp)
+{
+    struct dir_buf *b = &resp->body;
+    if (!resp->request_id || resp->static_body || !resp->content_type ||
+        strncmp(resp->content_type, "application/problem+json", 24) != 0)
+        return;
+    size_t n = b->len;
+    while (n && (b->data[n - 1] == '\n' || b->data[n - 1] == ' '))
+        n--;
+    if (!n || b->data[n - 1] != '}' || memmem(b->data, b->len, "\"request_id\"", 12)) return;
+    char tail[96];
+    int k = snprintf(tail, sizeof tail, ",\"request_id\":\"%s\"}", resp->request_id);
+    b->len = n - 1;
+    if (dir_buf_add(b, tail, (size_t)k)) { /* no room: put the brace back */
+        b->len = n;
+    }
+}
+
 void dir_http_dispatch(dir_http_handler handler, void *app, const struct dir_http_req *req,
                        struct dir_http_resp *resp)
 {
@@ -347,6 +445,8 @@ void dir_http_dispatch(dir_http_handler handler, void *app, const struct dir_htt
     } else {
         handler(app, req, resp);
     }
+    resp->request_id = req->rid;
+    problem_add_rid(resp);
 }
 
 /* libmicrohttpd cuts a header value at a NUL byte, so "Bearer K\0junk" reads as "Bearer K".
@@ -432,9 +532,11 @@ static void notify_conn_cb(void *cls, struct MHD_Connection *conn, void **socket
         h->conns = cs;
         pthread_mutex_unlock(&h->lock);
         *socket_context = cs;
+        dir_metrics_conn(DIR_METRICS_HTTP, 1);
     } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
         struct conn_state *cs = *socket_context;
         if (!cs) return;
+        dir_metrics_conn(DIR_METRICS_HTTP, -1);
         pthread_mutex_lock(&h->lock);
         if (cs->prev)
             cs->prev->next = cs->next;
@@ -492,6 +594,8 @@ static void *uri_log_cb(void *cls, const char *uri, struct MHD_Connection *conn)
     memcpy(req->raw_copy, uri, n);
     req->raw = req->raw_copy;
     req->conn = conn;
+    clock_gettime(CLOCK_MONOTONIC, &req->t0);
+    rid_make(req->rid, sizeof req->rid);
     /* A file upload (the CSV importer) may be larger than other bodies. */
     req->upload = strcmp(req->raw_copy, "/v1/imports") == 0;
     dir_buf_init(&req->body, req->upload ? DIR_HTTP_MAX_UPLOAD : DIR_HTTP_MAX_BODY);
@@ -510,14 +614,48 @@ static bool coding_ok(const char *te)
     return n == 7 && strncasecmp(te, "chunked", 7) == 0;
 }
 
-/* Queues RESP at once and closes the connection after it (the request's body, if any,
- * cannot be delimited). */
-static enum MHD_Result send_and_close(struct MHD_Connection *conn, struct dir_http_resp *resp)
+/* Counts the answer RESP to REQ (dir_metrics) and logs it (the access log, when on). Never
+ * the path, the query or a header: the route's pattern stands for the path. */
+static void observe(const struct dir_http_req *req, const struct dir_http_resp *resp)
 {
-    resp->close = true;
-    enum MHD_Result ret = send_resp(conn, resp);
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    long long us =
+        (t1.tv_sec - req->t0.tv_sec) * 1000000LL + (t1.tv_nsec - req->t0.tv_nsec) / 1000;
+    dir_metrics_http_request(resp->route, req->method, resp->status, us);
+    if (dir_log_access_on()) {
+        struct dir_log_access a = {.face = "http",
+                                   .rid = req->rid,
+                                   .method = req->method,
+                                   .route = resp->route ? resp->route : DIR_METRICS_ROUTE_NONE,
+                                   .status = resp->status,
+                                   .us = us,
+                                   .bytes = resp->static_body ? resp->static_len : resp->body.len,
+                                   .actor = resp->actor ? resp->actor : "anonymous"};
+        dir_log_access(&a);
+    }
+}
+
+/* Sends RESP, counts and logs it, and frees its body. */
+static enum MHD_Result answer(struct dir_http *h, struct MHD_Connection *conn,
+                              const struct dir_http_req *req, struct dir_http_resp *resp)
+{
+    observe(req, resp);
+    enum MHD_Result ret = send_resp(h, conn, resp);
     dir_buf_free(&resp->body);
     return ret;
+}
+
+/* Queues RESP at once and closes the connection after it (the request's body, if any,
+ * cannot be delimited). */
+static enum MHD_Result send_and_close(struct dir_http *h, struct MHD_Connection *conn,
+                                      const struct dir_http_req *req,
+                                      struct dir_http_resp *resp)
+{
+    resp->close = true;
+    resp->request_id = req->rid;
+    problem_add_rid(resp);
+    return answer(h, conn, req, resp);
 }
 
 static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const char *url,
@@ -534,6 +672,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
         req->started = true;
         req->method = method;
         req->path = url;
+        rid_from_client(req);
         conn_wait(h, conn_state_of(conn), WAIT_BODY);
         /* libmicrohttpd parses the header block in place, from the method on: each value is
          * checked against the raw bytes after it (gap_ok). With a secret in the request, a
@@ -556,13 +695,13 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
             dir_http_resp_init(&resp);
             early_problem(&resp, 501, "transfer-coding", "Transfer coding not supported",
                           "Only the chunked transfer coding is accepted.");
-            return send_and_close(conn, &resp);
+            return send_and_close(h, conn, req, &resp);
         }
-        if (h->health_only && strcmp(url, "/healthz") != 0) {
+        if (h->health_only && strcmp(url, "/healthz") != 0 && strcmp(url, "/readyz") != 0) {
             dir_http_resp_init(&resp);
             early_problem(&resp, 404, "not-found", "Not found",
-                          "This listener serves /healthz only.");
-            return send_and_close(conn, &resp);
+                          "This listener serves /healthz and /readyz only.");
+            return send_and_close(h, conn, req, &resp);
         }
         return MHD_YES;
     }
@@ -577,9 +716,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
     struct dir_http_resp resp;
     dir_http_resp_init(&resp);
     dir_http_dispatch(h->handler, h->app, req, &resp);
-    enum MHD_Result ret = send_resp(conn, &resp);
-    dir_buf_free(&resp.body);
-    return ret;
+    return answer(h, conn, req, &resp);
 }
 
 static void completed_cb(void *cls, struct MHD_Connection *conn, void **req_cls,
@@ -608,6 +745,32 @@ __attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char 
     DIR_LOG(DIR_LOG_DEBUG, "http", "%s", msg);
 }
 
+/* Reads the PEM file PATH (at most 1 MiB) into a new string (caller frees); NULL with ERR. */
+static char *read_pem(const char *what, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "%s %s: %s", what, path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 1 << 20, n;
+    char *buf = dir_xcalloc(1, cap + 1);
+    n = fread(buf, 1, cap, f);
+    bool more = fgetc(f) != EOF;
+    fclose(f);
+    if (!n || more || !strstr(buf, "-----BEGIN ")) {
+        snprintf(err, errlen, "%s %s: not a PEM file (or larger than 1 MiB)", what, path);
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+bool dir_http_tls(const struct dir_http *h)
+{
+    return h->tls;
+}
+
 enum dir_rc dir_http_start(const char *addr, int port, const struct dir_http_limits *lim,
                            dir_http_handler handler, void *app, struct dir_http **out, char *err,
                            size_t errlen)
@@ -617,7 +780,30 @@ enum dir_rc dir_http_start(const char *addr, int port, const struct dir_http_lim
         snprintf(err, errlen, "http_addr '%s' is not an IPv4 address", addr);
         return DIR_ERR_INVALID;
     }
+    bool tls = lim->tls_cert && lim->tls_cert[0];
+    if (tls && (!lim->tls_key || !lim->tls_key[0])) {
+        snprintf(err, errlen, "http_tls_cert is set but http_tls_key is not");
+        return DIR_ERR_INVALID;
+    }
+    if (!tls && lim->tls_key && lim->tls_key[0]) {
+        snprintf(err, errlen, "http_tls_key is set but http_tls_cert is not");
+        return DIR_ERR_INVALID;
+    }
+    if (tls && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+        snprintf(err, errlen, "this libmicrohttpd is built without TLS: http_tls_cert cannot be "
+                              "used");
+        return DIR_ERR_INVALID;
+    }
+    char *cert = NULL, *key = NULL;
+    if (tls && (!(cert = read_pem("http_tls_cert", lim->tls_cert, err, errlen)) ||
+                !(key = read_pem("http_tls_key", lim->tls_key, err, errlen)))) {
+        free(cert);
+        return DIR_ERR_INVALID;
+    }
     struct dir_http *h = dir_xcalloc(1, sizeof *h);
+    h->tls = tls;
+    h->tls_cert = cert;
+    h->tls_key = key;
     h->handler = handler;
     h->app = app;
     h->health_only = lim->health_only;
@@ -633,20 +819,35 @@ enum dir_rc dir_http_start(const char *addr, int port, const struct dir_http_lim
         snprintf(err, errlen, "cannot start the HTTP header sweeper thread");
         pthread_cond_destroy(&h->cond);
         pthread_mutex_destroy(&h->lock);
+        free(h->tls_cert);
+        free(h->tls_key);
         free(h);
         return DIR_ERR_IO;
     }
+    struct MHD_OptionItem tls_opts[] = {
+        {tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, cert},
+        {MHD_OPTION_HTTPS_MEM_KEY, 0, key},
+        {MHD_OPTION_END, 0, NULL},
+    };
     h->mhd = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, (uint16_t)port, NULL,
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+            (tls ? MHD_USE_TLS : 0),
+        (uint16_t)port, NULL,
         NULL, access_cb, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h, MHD_OPTION_SOCK_ADDR,
         (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)lim->threads,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)lim->max_conns, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
         (unsigned)lim->max_conns_per_addr, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)lim->idle_timeout_s, MHD_OPTION_NOTIFY_COMPLETED, completed_cb, h,
         MHD_OPTION_NOTIFY_CONNECTION, notify_conn_cb, h, MHD_OPTION_URI_LOG_CALLBACK, uri_log_cb, h,
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
     if (!h->mhd) {
-        snprintf(err, errlen, "cannot listen on %s:%d (in use, or not allowed)", addr, port);
+        if (tls)
+            snprintf(err, errlen,
+                     "cannot listen on %s:%d with TLS (in use, not allowed, or the certificate "
+                     "and key in %s and %s do not load or do not match)",
+                     addr, port, lim->tls_cert, lim->tls_key);
+        else
+            snprintf(err, errlen, "cannot listen on %s:%d (in use, or not allowed)", addr, port);
         h->mhd = NULL;
         dir_http_stop(h);
         return DIR_ERR_IO;
@@ -681,5 +882,8 @@ void dir_http_stop(struct dir_http *h)
     pthread_join(h->sweep_thread, NULL);
     pthread_cond_destroy(&h->cond);
     pthread_mutex_destroy(&h->lock);
+    if (h->tls_key) sodium_memzero(h->tls_key, strlen(h->tls_key));
+    free(h->tls_cert);
+    free(h->tls_key);
     free(h);
 }

@@ -6,9 +6,16 @@
  * HTTP keep-alive working. Request bodies are capped (DIR_HTTP_MAX_BODY). Against slow and
  * greedy clients: a header deadline and a body deadline (a sweeper thread shuts down
  * connections whose request headers or body are overdue), a per-address connection cap, a total
- * cap, and an optional second listener serving only /healthz so probes are answered while the first
+ * cap, and an optional second listener serving only /healthz and /readyz so probes are answered while the first
  * is crowded. Transfer codings other than chunked are refused at once (501) and header values
  * holding control bytes answer 400.
+ *
+ * Observability (issue 15): each request gets an id (a sane inbound X-Request-Id, else one
+ * made here) sent back in X-Request-Id on every answer and added as "request_id" to every
+ * problem-details body (application/problem+json) whoever built it. Each answer is counted
+ * in dir_metrics (route, method, status, duration) and, when the access log is on
+ * (dir_log_access), logged as one logfmt line. With a certificate the listener speaks HTTPS
+ * only and every answer carries Strict-Transport-Security.
  */
 #ifndef DIR_HTTP_H
 #define DIR_HTTP_H
@@ -57,6 +64,12 @@ struct dir_http_resp {
      * OWN_NAME (static) is set. */
     const char *own_name;
     char own_value[1024];
+    /* --- obs --- */
+    const char *request_id; /* set by dir_http_dispatch: the request's id (borrowed) */
+    const char *route;      /* set by the handler: the route table's pattern (static), for
+                             * metrics and the access log; NULL: DIR_METRICS_ROUTE_NONE */
+    const char *actor;      /* set by the handler: anonymous, api_client or staff (static);
+                             * NULL: anonymous */
 };
 
 /* Called once per complete request, on a server thread; must fill RESP. */
@@ -75,6 +88,9 @@ struct dir_http_limits {
                              * (0: 30 s), however it trickles bytes */
     int idle_timeout_s;     /* libmicrohttpd's inactivity timeout (bodies, answers) */
     bool health_only;       /* serve /healthz only (a reserve listener for probes) */
+    /* --- obs --- */
+    const char *tls_cert; /* PEM certificate chain file: HTTPS (with HSTS); NULL/"": plain */
+    const char *tls_key;  /* its PEM private key file */
 };
 
 /* Starts listening on ADDR:PORT (PORT 0 picks a free one) with limits LIM (copied). Caller
@@ -109,6 +125,13 @@ void dir_http_args_each(const struct dir_http_req *req,
 void dir_http_client_addr(const struct dir_http_req *req, char *buf, size_t n);
 /* The request body (NUL-terminated) and its length; "" when there is none. */
 const char *dir_http_body(const struct dir_http_req *req, size_t *len);
+/* The request's id (borrowed, valid during the handler call): the client's X-Request-Id when
+ * it is 1 to 64 of A-Z a-z 0-9 . _ : -, else one made here (unique in the process). */
+const char *dir_http_request_id(const struct dir_http_req *req);
+/* True when the request came over a loopback address (127.0.0.0/8, ::1). */
+bool dir_http_from_loopback(const struct dir_http_req *req);
+/* True when H serves HTTPS. */
+bool dir_http_tls(const struct dir_http *h);
 
 /* ---- requests without a connection (unit tests and fuzzing) ---- */
 
@@ -138,7 +161,8 @@ const char *dir_http_resp_header_get(const struct dir_http_resp *resp, const cha
  * dir_http_req_new; RAW is borrowed. Without it the raw path is the decoded one. */
 void dir_http_req_set_raw_path(struct dir_http_req *req, const char *raw);
 /* What the server does with a complete request: 413 for an oversized body, 400 for a
- * header holding control bytes, else HANDLER fills RESP. */
+ * header holding control bytes, else HANDLER fills RESP. Then RESP gets the request's id
+ * (RESP->request_id, and "request_id" in a problem-details body). */
 void dir_http_dispatch(dir_http_handler handler, void *app, const struct dir_http_req *req,
                        struct dir_http_resp *resp);
 

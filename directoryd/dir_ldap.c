@@ -19,6 +19,7 @@
 #include "dir_entry.h"
 #include "dir_filter.h"
 #include "dir_log.h"
+#include "dir_metrics.h"
 #include "dir_mem.h"
 #include "dir_tls.h"
 
@@ -163,6 +164,7 @@ BerElement *dir_ldap_msg_begin(ber_int_t msgid)
 void dir_ldap_send_result(struct conn *c, ber_int_t msgid, ber_tag_t tag, int rc,
                           const char *matched, const char *text)
 {
+    dir_metrics_ldap_op(tag, rc, DIR_LDAP_OP_US(c));
     BerElement *ber = dir_ldap_msg_begin(msgid);
     ber_printf(ber, "t{ess}}", tag, (ber_int_t)rc, matched ? matched : "", text ? text : "");
     dir_ldap_send_ber(c, ber);
@@ -173,6 +175,7 @@ void dir_ldap_send_result(struct conn *c, ber_int_t msgid, ber_tag_t tag, int rc
 void dir_ldap_send_extended(struct conn *c, ber_int_t msgid, int rc, const char *text,
                             const char *oid, const struct berval *value)
 {
+    dir_metrics_ldap_op(LDAP_RES_EXTENDED, rc, DIR_LDAP_OP_US(c));
     BerElement *ber = dir_ldap_msg_begin(msgid);
     ber_printf(ber, "t{ess", (ber_tag_t)LDAP_RES_EXTENDED, (ber_int_t)rc, "", text ? text : "");
     if (oid) ber_printf(ber, "ts", (ber_tag_t)LDAP_TAG_EXOP_RES_OID, oid);
@@ -265,6 +268,7 @@ static void conn_close(struct conn *c)
         l->conns = c->next;
     if (c->next) c->next->prev = c->prev;
     atomic_fetch_sub(&l->srv->nconns, 1);
+    dir_metrics_conn(DIR_METRICS_LDAP, -1);
     free(c);
 }
 
@@ -353,6 +357,7 @@ static bool run_work(struct conn *c)
         if (!c->qhead) c->qtail = NULL;
         c->nqueued--;
         dir_ldap_queue_account(c, o, false);
+        c->op_t0_us = dir_ldap_now_us();
         dir_ldap_dispatch(c, o);
         dir_ldap_op_free(o);
         did = true;
@@ -554,6 +559,7 @@ static void accept_all(struct loop *l, int lfd, bool tls)
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         struct conn *c = dir_xcalloc(1, sizeof *c);
+        dir_metrics_conn(DIR_METRICS_LDAP, 1);
         c->fd = fd;
         c->loop = l;
         c->addr = addr;
@@ -759,6 +765,8 @@ enum dir_rc dir_ldap_start(const struct dir_ldap_opts *opts, struct dir_ldap **o
 {
     struct dir_ldap *s = dir_xcalloc(1, sizeof *s);
     s->o = *opts;
+    atomic_init(&s->size_limit, opts->size_limit);
+    atomic_init(&s->time_limit, opts->time_limit);
     s->nloops = opts->threads < 1 ? 1 : opts->threads > MAX_THREADS ? MAX_THREADS : opts->threads;
     if (s->o.max_message < 1024) s->o.max_message = 1024;
     s->nsuffix = dir_entry_dn_normalize(dir_entry_suffix());
@@ -837,6 +845,13 @@ enum dir_rc dir_ldap_start(const struct dir_ldap_opts *opts, struct dir_ldap **o
     }
     *out = s;
     return DIR_OK;
+}
+
+void dir_ldap_set_limits(struct dir_ldap *l, int size_limit, int time_limit)
+{
+    if (!l) return;
+    atomic_store_explicit(&l->size_limit, size_limit, memory_order_relaxed);
+    atomic_store_explicit(&l->time_limit, time_limit, memory_order_relaxed);
 }
 
 int dir_ldap_port(const struct dir_ldap *l)

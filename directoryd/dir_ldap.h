@@ -60,6 +60,8 @@ int dir_ldap_port(const struct dir_ldap *l);
 int dir_ldap_tls_port(const struct dir_ldap *l);
 /* True when a certificate is loaded (StartTLS answers). */
 bool dir_ldap_has_tls(const struct dir_ldap *l);
+/* Changes the size and time limits (SIGHUP): searches started from now on use them. */
+void dir_ldap_set_limits(struct dir_ldap *l, int size_limit, int time_limit);
 /* Closes every connection, stops the loops and frees L. NULL is a no-op. */
 void dir_ldap_stop(struct dir_ldap *l);
 

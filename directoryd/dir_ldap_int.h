@@ -122,6 +122,7 @@ struct conn {
     size_t partial_bytes;    /* bytes allocated for the message being read */
     long long partial_at;    /* since when (dir_ldap_now()) */
     struct conn *prev, *next;
+    long long op_t0_us; /* obs: when the operation being answered started (monotonic us) */
 };
 
 struct loop {
@@ -169,7 +170,31 @@ struct dir_ldap {
     atomic_llong queued_total; /* bytes of queued requests and of messages being read */
     pthread_mutex_t addr_mu;
     struct addr_count *addrs[ADDR_BUCKETS]; /* connections per peer address (addr_mu) */
+    /* --- obs: limits SIGHUP may change (dir_ldap_set_limits); read with relaxed loads --- */
+    atomic_int size_limit, time_limit;
 };
+
+/* Microseconds on the monotonic clock. */
+static inline long long dir_ldap_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Microseconds since C's current operation started (0 when none has: a notice sent before
+ * any request was read). */
+#define DIR_LDAP_OP_US(c) ((c)->op_t0_us ? dir_ldap_now_us() - (c)->op_t0_us : 0)
+
+/* The server's size and time limits now (ldap_size_limit, ldap_time_limit; 0 = none). */
+static inline int dir_ldap_size_limit(const struct dir_ldap *s)
+{
+    return atomic_load_explicit(&s->size_limit, memory_order_relaxed);
+}
+static inline int dir_ldap_time_limit(const struct dir_ldap *s)
+{
+    return atomic_load_explicit(&s->time_limit, memory_order_relaxed);
+}
 
 /* Seconds on the monotonic clock. */
 static inline long long dir_ldap_now(void)

@@ -8,6 +8,7 @@
 #include "dir_filter.h"
 #include "dir_ldap_int.h"
 #include "dir_log.h"
+#include "dir_metrics.h"
 #include "dir_mem.h"
 
 #include <arpa/inet.h>
@@ -107,7 +108,7 @@ static bool paged_continue(struct conn *c, const struct dir_ldap_req *q, struct 
         return false;
     }
     int page = q->paged.size;
-    if (opt->size_limit > 0 && page > opt->size_limit) page = opt->size_limit;
+    if (dir_ldap_size_limit(c->loop->srv) > 0 && page > dir_ldap_size_limit(c->loop->srv)) page = dir_ldap_size_limit(c->loop->srv);
     s->rs = c->paged;
     s->owned = false;
     s->end = s->rs->n - s->rs->pos > page ? s->rs->pos + page : s->rs->n;
@@ -415,6 +416,7 @@ static void emit_entry(struct conn *c, struct stream *s, const struct dir_entry 
 
 static void finish_search(struct conn *c, struct stream *s)
 {
+    dir_metrics_ldap_op(LDAP_RES_SEARCH_RESULT, s->done_rc, DIR_LDAP_OP_US(c));
     BerElement *ber = dir_ldap_msg_begin(s->msgid);
     ber_printf(ber, "t{ess}", (ber_tag_t)LDAP_RES_SEARCH_RESULT, (ber_int_t)s->done_rc, "",
                s->done_text ? s->done_text : "");
@@ -488,7 +490,6 @@ static void select_attrs(struct stream *s, const struct dir_ldap_req *q)
 static void do_search(struct conn *c, struct op *o)
 {
     if (c->loop->srv->o.used) atomic_store(c->loop->srv->o.used, true);
-    const struct dir_ldap_opts *opt = &c->loop->srv->o;
     struct dir_ldap_req *q = &o->req;
     const char *matched = NULL;
     struct stream *s = dir_xcalloc(1, sizeof *s);
@@ -519,10 +520,10 @@ static void do_search(struct conn *c, struct op *o)
     const struct dir_entry_view *v = dir_entry_view(m);
     int sizelimit = q->search.size_limit;
     int limit = sizelimit > 0 ? sizelimit : 0;
-    if (opt->size_limit > 0 && (limit == 0 || limit > opt->size_limit) && !q->paged.present)
-        limit = opt->size_limit;
+    if (dir_ldap_size_limit(c->loop->srv) > 0 && (limit == 0 || limit > dir_ldap_size_limit(c->loop->srv)) && !q->paged.present)
+        limit = dir_ldap_size_limit(c->loop->srv);
     int tl = q->search.time_limit > 0 ? q->search.time_limit : 0;
-    if (opt->time_limit > 0 && (tl == 0 || tl > opt->time_limit)) tl = opt->time_limit;
+    if (dir_ldap_time_limit(c->loop->srv) > 0 && (tl == 0 || tl > dir_ldap_time_limit(c->loop->srv))) tl = dir_ldap_time_limit(c->loop->srv);
     struct timespec deadline;
     clock_gettime(CLOCK_MONOTONIC, &deadline);
     deadline.tv_sec += tl;
@@ -581,7 +582,7 @@ static void do_search(struct conn *c, struct op *o)
             s->done_text = "size limit exceeded";
         }
         int page = q->paged.size > 0 ? q->paged.size : rs->n;
-        if (opt->size_limit > 0 && page > opt->size_limit) page = opt->size_limit;
+        if (dir_ldap_size_limit(c->loop->srv) > 0 && page > dir_ldap_size_limit(c->loop->srv)) page = dir_ldap_size_limit(c->loop->srv);
         s->paged = true;
         s->end = page < rs->n ? page : rs->n;
         s->rs = rs;

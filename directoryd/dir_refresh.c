@@ -4,6 +4,7 @@
 #include "dir_refresh.h"
 #include "dir_admin.h"
 #include "dir_log.h"
+#include "dir_metrics.h"
 #include "dir_mem.h"
 
 #include <errno.h>
@@ -40,6 +41,7 @@ struct dir_refresh {
     pthread_t thread, warmer;
     int wake[2]; /* self-pipe: a byte means "stop" */
     bool started;
+    atomic_int new_stale_days; /* obs: a stale_days set by SIGHUP, not yet used (0: none) */
 };
 
 struct dir_model *dir_refresh_acquire(struct dir_refresh *r)
@@ -67,6 +69,7 @@ static void publish(struct dir_refresh *r, struct dir_model *m)
     pthread_mutex_lock(&r->lock);
     struct dir_model *old = r->cur, *old_warm = NULL;
     r->cur = m;
+    dir_metrics_snapshot(m->seq);
     if (!r->after_publish) { /* nothing to warm: every version is ready as it comes */
         old_warm = r->warm;
         r->warm = NULL;
@@ -188,7 +191,9 @@ static void *loop(void *arg)
 
         struct dir_model *m = dir_refresh_acquire(r);
         enum dir_rc rc = DIR_OK;
-        bool full = !m || time(NULL) - m->built_at > REBUILD_EVERY_S ||
+        int days = atomic_exchange(&r->new_stale_days, 0);
+        if (days > 0) r->stale_days = days; /* the full load below marks with it */
+        bool full = days > 0 || !m || time(NULL) - m->built_at > REBUILD_EVERY_S ||
                     m->applied >= MAX_APPLIED || dir_model_delta_bytes(m) > MAX_DELTA_BYTES;
         if (!full) {
             bool db_failed;
@@ -215,6 +220,7 @@ static void *loop(void *arg)
             failing = false;
             backoff_ms = r->refresh_ms;
         }
+        if (!rc) dir_metrics_refresh_ok(); /* the served snapshot is current */
         if (!rc) dir_admin_flush_uses(r->db, false); /* API clients' last use, noted by requests */
     }
     dir_db_listener_close(lis);
@@ -266,6 +272,13 @@ enum dir_rc dir_refresh_start(struct dir_db *db, const struct dir_refresh_opts *
     r->started = true;
     *out = r;
     return DIR_OK;
+}
+
+void dir_refresh_set_stale_days(struct dir_refresh *r, int days)
+{
+    if (!r || days <= 0) return;
+    atomic_store(&r->new_stale_days, days);
+    dir_refresh_kick(r);
 }
 
 void dir_refresh_kick(struct dir_refresh *r)

@@ -51,6 +51,9 @@ struct dir_model *dir_refresh_acquire(struct dir_refresh *r);
  * dir_refresh_acquire. For readers of derived views: they never wait for a view build. */
 struct dir_model *dir_refresh_acquire_warm(struct dir_refresh *r);
 
+/* obs: uses DAYS as stale_days from now on (SIGHUP): a full snapshot is loaded at once so
+ * the "stale" marks follow it. */
+void dir_refresh_set_stale_days(struct dir_refresh *r, int days);
 /* Asks the thread to look at the change log now (after a write). */
 void dir_refresh_kick(struct dir_refresh *r);
 /* Waits until the served snapshot includes change SEQ, or TIMEOUT_MS pass; true if it does.

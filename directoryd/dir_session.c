@@ -379,7 +379,9 @@ static enum dir_role role_from_groups(const struct dir_cfg *cfg, LDAP *ld, const
 {
     enum dir_role best = DIR_ROLE_CASEWORKER;
     char map[sizeof cfg->role_groups], *save = NULL;
+    dir_cfg_live_rdlock(); /* SIGHUP may change it (obs) */
     snprintf(map, sizeof map, "%s", cfg->role_groups);
+    dir_cfg_live_unlock();
     /* Group names: from memberOf if the server keeps it, else a search for groupOfNames. */
     char **names = NULL;
     int n = 0;

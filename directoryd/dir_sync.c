@@ -13,6 +13,7 @@
  */
 #include "dir_sync_int.h"
 #include "dir_log.h"
+#include "dir_metrics.h"
 #include "dir_mem.h"
 #include "dir_problem.h"
 #include "dir_query.h"
@@ -144,6 +145,8 @@ bool dir_sync_stopping(struct dir_sync *s, bool persist, time_t until)
 
 void dir_sync_set_last(struct dir_sync *s, const struct dir_sync_report *rep)
 {
+    dir_metrics_sync_run(rep->status, rep->n.created, rep->n.updated, rep->n.deactivated,
+                         rep->n.reactivated, rep->n.skipped);
     pthread_mutex_lock(&s->lock);
     snprintf(s->last_status, sizeof s->last_status, "%s", rep->status);
     snprintf(s->last_mode, sizeof s->last_mode, "%s", rep->mode);

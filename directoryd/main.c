@@ -21,6 +21,7 @@
 #include "dir_ldif.h"
 #include "dir_log.h"
 #include "dir_openapi.h"
+#include "dir_obs.h"
 #include "dir_rate.h"
 #include "dir_refresh.h"
 #include "dir_session.h"
@@ -52,6 +53,9 @@ struct dir_ctx {
     struct dir_rate *report_rate; /* the limit on new reports of mistakes */
     struct dir_webui *webui; /* the browser UI's files, or NULL */
     struct dir_api api;
+    /* --- obs: what SIGHUP re-reads the configuration from (argv as given) --- */
+    int argc;
+    char **argv;
 };
 
 /* --- openapi --- directoryd openapi | routes: the API description / the route table on
@@ -419,6 +423,82 @@ static int cmd_export_ldif(struct dir_ctx *ctx, int nargs, char **args)
     return 0;
 }
 
+/* --- obs: SIGHUP --- */
+
+/* Applies the settings of CFG that need no restart to the running modules. */
+static void apply_live(struct dir_ctx *ctx, const struct dir_cfg *cfg)
+{
+    dir_log_set_level((enum dir_log_level)dir_log_level_parse(cfg->log_level));
+    dir_log_set_access(cfg->access_log != 0);
+    dir_obs_configure(strcmp(cfg->metrics_access, "key") == 0, cfg->ready_max_lag);
+    dir_ldap_set_limits(ctx->ldap, cfg->ldap_size_limit, cfg->ldap_time_limit);
+}
+
+/* Checks the values the option table cannot (one of a set of words); false with ERR. */
+static bool live_valid(const struct dir_cfg *cfg, char *err, size_t errlen)
+{
+    if (dir_log_level_parse(cfg->log_level) < 0) {
+        snprintf(err, errlen, "log_level must be debug, info, warn or error");
+        return false;
+    }
+    if (strcmp(cfg->metrics_access, "loopback") != 0 && strcmp(cfg->metrics_access, "key") != 0) {
+        snprintf(err, errlen, "metrics_access must be loopback or key");
+        return false;
+    }
+    return true;
+}
+
+struct reload_log {
+    int applied, ignored;
+};
+
+static void reload_one(void *cls, const char *name, bool reloadable, const char *value)
+{
+    struct reload_log *rl = cls;
+    if (reloadable) {
+        rl->applied++;
+        DIR_LOG(DIR_LOG_INFO, "main", "reload: %s = %s", name, value);
+    } else {
+        rl->ignored++;
+        DIR_LOG(DIR_LOG_WARN, "main", "reload: %s changed but needs a restart; still using the old value",
+                name);
+    }
+}
+
+/* SIGHUP: reads the configuration again (file, environment, flags) and applies what can
+ * change without a restart; connections stay open. */
+static void reload(struct dir_ctx *ctx)
+{
+    struct dir_cfg *fresh = malloc(sizeof *fresh);
+    char err[1024];
+    int npos;
+    char **args = malloc(sizeof *args * (size_t)(ctx->argc + 1));
+    if (!fresh || !args) {
+        free(fresh);
+        free(args);
+        DIR_LOG(DIR_LOG_ERROR, "main", "reload: out of memory");
+        return;
+    }
+    memcpy(args, ctx->argv, sizeof *args * (size_t)(ctx->argc + 1));
+    enum dir_rc rc = dir_cfg_resolve(fresh, ctx->argc, args, &npos, err, sizeof err);
+    free(args);
+    if (rc || !live_valid(fresh, err, sizeof err)) {
+        DIR_LOG(DIR_LOG_ERROR, "main", "reload refused, nothing changed: %s", err);
+        free(fresh);
+        return;
+    }
+    struct reload_log rl = {0};
+    dir_cfg_diff(&ctx->cfg, fresh, reload_one, &rl);
+    int old_stale = ctx->cfg.stale_days;
+    dir_cfg_copy_reloadable(&ctx->cfg, fresh);
+    apply_live(ctx, &ctx->cfg);
+    if (ctx->cfg.stale_days != old_stale)
+        dir_refresh_set_stale_days(ctx->refresh, ctx->cfg.stale_days);
+    DIR_LOG(DIR_LOG_INFO, "main", "reload: %d setting(s) applied, %d need a restart", rl.applied,
+            rl.ignored);
+    free(fresh);
+}
+
 /* After each new snapshot: build the LDAP face's view of it on the refresher's warmer
  * thread (the first one before serving), so no LDAP search or /v1/search waits for a build:
  * they read the newest version whose view is built (dir_refresh_acquire_warm). */
@@ -456,6 +536,11 @@ static int cmd_serve(struct dir_ctx *ctx)
         DIR_LOG(DIR_LOG_ERROR, "main", "%s", err);
         return 2;
     }
+    if (!live_valid(&ctx->cfg, err, sizeof err)) {
+        DIR_LOG(DIR_LOG_ERROR, "main", "%s", err);
+        return 2;
+    }
+    apply_live(ctx, &ctx->cfg); /* the LDAP limits once it starts, below */
     if (open_db(ctx, 30))
         return 1;
     if (dir_db_migrate(ctx->db, ctx->cfg.schema_dir, "migrations", &applied, err, sizeof err)) {
@@ -542,14 +627,17 @@ static int cmd_serve(struct dir_ctx *ctx)
                                   .max_conns_per_addr = ctx->cfg.http_max_conns_per_addr,
                                   .header_timeout_s = ctx->cfg.http_header_timeout,
                                   .body_timeout_s = ctx->cfg.http_body_timeout,
-                                  .idle_timeout_s = ctx->cfg.http_idle_timeout};
+                                  .idle_timeout_s = ctx->cfg.http_idle_timeout,
+                                  .tls_cert = ctx->cfg.http_tls_cert,
+                                  .tls_key = ctx->cfg.http_tls_key};
     if (dir_http_start(ctx->cfg.http_addr, ctx->cfg.http_port, &lim, dir_api_handle, &ctx->api,
                        &ctx->http, err, sizeof err)) {
         DIR_LOG(DIR_LOG_ERROR, "main", "%s", err);
         goto out;
     }
-    DIR_LOG(DIR_LOG_INFO, "main", "directoryd %s serving http://%s:%d/ (pid %d)", DIR_VERSION,
-            ctx->cfg.http_addr, dir_http_port(ctx->http), (int)getpid());
+    DIR_LOG(DIR_LOG_INFO, "main", "directoryd %s serving %s://%s:%d/ (pid %d)", DIR_VERSION,
+            dir_http_tls(ctx->http) ? "https" : "http", ctx->cfg.http_addr,
+            dir_http_port(ctx->http), (int)getpid());
     if (ctx->cfg.http_health_port) {
         /* The reserve for probes: its own few connections, /healthz only. */
         struct dir_http_limits hl = {.threads = 1, .max_conns = 16, .max_conns_per_addr = 16,
@@ -572,8 +660,11 @@ static int cmd_serve(struct dir_ctx *ctx)
     for (;;) {
         int sig = 0;
         sigwait(&sigs, &sig);
-        if (sig == SIGHUP)
-            continue; /* the snapshot follows the change log; nothing to reload */
+        if (sig == SIGHUP) { /* the settings that need no restart (obs) */
+            DIR_LOG(DIR_LOG_INFO, "main", "SIGHUP: reloading the configuration");
+            reload(ctx);
+            continue;
+        }
         DIR_LOG(DIR_LOG_INFO, "main", "signal %d: stopping", sig);
         break;
     }
@@ -837,6 +928,12 @@ int main(int argc, char **argv)
     int npos;
 
     memset(&ctx, 0, sizeof ctx);
+    /* SIGHUP resolves the configuration again from the arguments as given (obs): keep a
+     * copy, dir_cfg_resolve reorders ARGV. */
+    char *argv_copy[argc + 1]; /* lives as long as main, so as the daemon */
+    memcpy(argv_copy, argv, sizeof *argv * (size_t)(argc + 1));
+    ctx.argc = argc;
+    ctx.argv = argv_copy;
     /* Snapshots are built from 256 KiB arena chunks and big index arrays and freed whole
      * when the next snapshot replaces them. A fixed mmap threshold keeps every such block an
      * mmap of its own, returned to the system when freed; glibc's default threshold rises

@@ -11,7 +11,8 @@ DIR_PACKAGES="build-essential cmake pkg-config git ca-certificates util-linux
   postgresql postgresql-client libpq-dev
   libmicrohttpd-dev libjansson-dev libldap2-dev libsodium-dev libcmocka-dev libssl-dev openssl
   zlib1g-dev
-  ldap-utils slapd python3 python3-pytest python3-ldap python3-vobject python3-jsonschema curl"
+  ldap-utils slapd python3 python3-pytest python3-ldap python3-vobject python3-jsonschema curl
+  python3-prometheus-client"
 
 # What the libFuzzer build (scripts/fuzz, the fuzz step of scripts/test) needs besides them:
 # Debian 12's clang 14 and its runtimes (libFuzzer, ASan, UBSan).

@@ -58,8 +58,9 @@ def free_port():
 class Http:
     """A tiny client: get() returns (status, headers, parsed JSON or text)."""
 
-    def __init__(self, base):
+    def __init__(self, base, context=None):
         self.base = base
+        self.context = context  # an ssl.SSLContext for https (obs)
 
     def request(self, method, path, params=None, key=None, headers=None, body=None):
         url = self.base + path
@@ -70,7 +71,7 @@ class Http:
             h["Authorization"] = "Bearer " + key
         req = urllib.request.Request(url, method=method, headers=h, data=body)
         try:
-            with urllib.request.urlopen(req, timeout=10) as r:
+            with urllib.request.urlopen(req, timeout=10, context=self.context) as r:
                 status, hdrs, raw = r.status, r.headers, r.read()
         except urllib.error.HTTPError as e:
             status, hdrs, raw = e.code, e.headers, e.read()
@@ -83,7 +84,8 @@ class Http:
 
 
 class Daemon:
-    def __init__(self, db_url, workdir, extra_env=None):
+    def __init__(self, db_url, workdir, extra_env=None, tls_ca=None):
+        """TLS_CA: the HTTP API speaks HTTPS with a certificate this CA file verifies."""
         self.db_url = db_url
         self.port = free_port()
         self.ldap_port = free_port()
@@ -96,7 +98,12 @@ class Daemon:
         self.log = open(self.log_path, "wb")
         self.proc = subprocess.Popen([BIN, "serve"], env=env, stdout=self.log,
                                      stderr=subprocess.STDOUT)
-        self.http = Http("http://127.0.0.1:%d" % self.port)
+        if tls_ca:
+            import ssl
+            self.http = Http("https://127.0.0.1:%d" % self.port,
+                             ssl.create_default_context(cafile=tls_ca))
+        else:
+            self.http = Http("http://127.0.0.1:%d" % self.port)
         deadline = time.time() + 60
         while time.time() < deadline:
             if self.proc.poll() is not None:

@@ -235,6 +235,10 @@ def test_every_route_answers_as_described(oad, doc):
     c.call("GET", "/healthz", 200)
     c.call("HEAD", "/healthz", 200)
     c.call("DELETE", "/healthz", 405)
+    # the operator's routes: metrics to a loopback caller, readiness once loaded
+    c.call("GET", "/metrics", 200)
+    c.call("GET", "/readyz", 200)
+    c.call("HEAD", "/readyz", 200)
     _, _ = c.call("GET", "/v1/openapi.json", 200)
     etag = c.call("GET", "/v1/openapi.json", 200)[0].getheader("ETag")
     c.call("GET", "/v1/openapi.json", 304, headers={"If-None-Match": etag})

@@ -239,6 +239,14 @@ def test_refresh_only_runs_and_the_cookie_survives_a_restart(city, db, workdir):
         assert wait_for(lambda: phone_is("02 224 1234"))[0]
         _, _, h = d.http.get("/healthz")
         assert h["sync"]["last_status"] == "ok" and h["sync"]["last_run"] == run["id"]
+        # obs: /metrics counts both runs and what they changed (created 1, updated 1 + 1).
+        from prometheus_client.parser import text_string_to_metric_families
+        _, _, text = d.http.get("/metrics")
+        fam = {f.name: {tuple(sorted(s.labels.items())): s.value for s in f.samples}
+               for f in text_string_to_metric_families(text)}
+        assert fam["directoryd_sync_runs"][(("status", "ok"),)] == 2
+        assert fam["directoryd_sync_entries"][(("change", "updated"),)] == 2
+        assert fam["directoryd_sync_entries"][(("change", "created"),)] == 1
     finally:
         d.stop()
 

@@ -121,6 +121,14 @@ void dir_dbi_error(char *err, size_t errlen, const char *what, PGconn *pg, const
         err[--n] = '\0';
 }
 
+/* libpq's notices (a server's "terminating connection" on an idle connection among them) go
+ * to the log as logfmt lines instead of raw to stderr. */
+static void notice_to_log(void *arg, const char *message)
+{
+    (void)arg;
+    DIR_LOG(DIR_LOG_WARN, "db", "postgres: %.*s", (int)strcspn(message, "\n"), message);
+}
+
 static PGconn *connect_url(const char *url, char *err, size_t errlen)
 {
     /* A bounded connect, so a primary that vanished from the network answers a write with
@@ -133,6 +141,7 @@ static PGconn *connect_url(const char *url, char *err, size_t errlen)
         PQfinish(pg);
         return NULL;
     }
+    PQsetNoticeProcessor(pg, notice_to_log, NULL);
     PQsetClientEncoding(pg, "UTF8");
     PGresult *r = PQexec(pg, "SET application_name = 'directoryd'");
     PQclear(r);

@@ -343,14 +343,13 @@ static void healthz(struct call *c, struct dir_api *api, const char *method)
     dir_buf_printf(b,
                    "{\"status\":\"%s\",\"seq\":%lld,\"model\":{\"areas\":%d,\"organizations\":%d,"
                    "\"people\":%d,\"built_at\":%lld}",
-                   down ? "degraded" : "ok", c->m->seq, c->m->nareas, c->m->norgs,
-                   c->m->npeople, (long long)c->m->built_at);
+                   down ? "degraded" : "ok", c->m->seq, c->m->nareas, c->m->norgs, c->m->npeople,
+                   (long long)c->m->built_at);
     if (pr) {
         pthread_mutex_lock(&pr->lock);
         health_end(b, "database", &pr->end[0]);
         if (pr->nend > 1) health_end(b, "read_database", &pr->end[1]);
-        dir_buf_printf(b, ",\"writes\":\"%s\"",
-                       pr->end[0].state < 0 ? "unavailable" : "available");
+        dir_buf_printf(b, ",\"writes\":\"%s\"", pr->end[0].state < 0 ? "unavailable" : "available");
         pthread_mutex_unlock(&pr->lock);
     }
     dir_sync_health(api->sync, b);
@@ -1237,8 +1236,7 @@ void dir_api_handle(void *app, const struct dir_http_req *req, struct dir_http_r
     r->handler(&x);
 out:
     /* --- replica --- every 503 (the write database down, starting) says when to retry. */
-    if (resp->status == 503 && resp->retry_after <= 0)
-        resp->retry_after = DIR_API_RETRY_AFTER_S;
+    if (resp->status == 503 && resp->retry_after <= 0) resp->retry_after = DIR_API_RETRY_AFTER_S;
     if (resp->status >= 500)
         DIR_LOG(DIR_LOG_ERROR, "api", "%s %s answered %d", method, c.path, resp->status);
     dir_model_release(c.m);

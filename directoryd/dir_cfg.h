@@ -75,9 +75,9 @@ struct dir_cfg {
     char test_now[40];      /* for tests only: the time open_now is computed for ("" = clock) */
     char config[1024];      /* the config file read, if any */
     /* --- replica --- */
-    char db_write[1024];    /* libpq connection string for writes ("" = the same as db) */
-    int write_wait_ms;      /* how long a write's answer waits for this daemon's model to show it */
-    int migrate_on_start;   /* 1: serve applies migrations through db_write when it is a primary */
+    char db_write[1024];  /* libpq connection string for writes ("" = the same as db) */
+    int write_wait_ms;    /* how long a write's answer waits for this daemon's model to show it */
+    int migrate_on_start; /* 1: serve applies migrations through db_write when it is a primary */
 };
 
 /* Fills CFG with the defaults. */

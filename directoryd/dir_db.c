@@ -199,16 +199,12 @@ void dir_db_close(struct dir_db *db)
  * a pooled connection to a primary that stopped is replaced before a write tries it. */
 static bool conn_alive(PGconn *pg)
 {
-    if (PQstatus(pg) != CONNECTION_OK)
-        return false;
+    if (PQstatus(pg) != CONNECTION_OK) return false;
     struct pollfd p = {.fd = PQsocket(pg), .events = POLLIN};
-    if (p.fd < 0)
-        return false;
+    if (p.fd < 0) return false;
     if (poll(&p, 1, 0) > 0) {
-        if (p.revents & (POLLHUP | POLLERR | POLLNVAL))
-            return false;
-        if (!PQconsumeInput(pg) || PQstatus(pg) != CONNECTION_OK)
-            return false;
+        if (p.revents & (POLLHUP | POLLERR | POLLNVAL)) return false;
+        if (!PQconsumeInput(pg) || PQstatus(pg) != CONNECTION_OK) return false;
         PGnotify *n;
         while ((n = PQnotifies(pg)))
             PQfreemem(n);
@@ -440,11 +436,9 @@ enum dir_rc dir_db_schema_check(struct dir_db *db, const char *schema_dir, const
     int n = 0;
     snprintf(dirpath, sizeof dirpath, "%s/%s", schema_dir, subdir);
     enum dir_rc rc = list_sql(dirpath, &names, &n, err, errlen);
-    if (rc)
-        return rc;
+    if (rc) return rc;
     *missing = 0;
-    if (firstlen)
-        first[0] = '\0';
+    if (firstlen) first[0] = '\0';
     struct conn *c = dir_dbi_acquire(db, err, errlen);
     if (!c) {
         rc = DIR_ERR_DB;
@@ -452,8 +446,8 @@ enum dir_rc dir_db_schema_check(struct dir_db *db, const char *schema_dir, const
     }
     /* A database never migrated has no schema_migrations: everything is missing. */
     PGresult *r = PQexec(c->pg, "SELECT to_regclass('schema_migrations') IS NOT NULL");
-    bool exists = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
-                  PQgetvalue(r, 0, 0)[0] == 't';
+    bool exists =
+        PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         dir_dbi_error(err, errlen, "reading schema_migrations", c->pg, r);
         rc = DIR_ERR_DB;
@@ -475,8 +469,7 @@ enum dir_rc dir_db_schema_check(struct dir_db *db, const char *schema_dir, const
         snprintf(name, sizeof name, "%s/%s", subdir, names[i]);
         for (int k = 0; r && !found && k < PQntuples(r); k++)
             found = strcmp(PQgetvalue(r, k, 0), name) == 0;
-        if (!found && (*missing)++ == 0 && firstlen)
-            snprintf(first, firstlen, "%s", name);
+        if (!found && (*missing)++ == 0 && firstlen) snprintf(first, firstlen, "%s", name);
     }
     PQclear(r);
     dir_dbi_release(db, c);
@@ -490,8 +483,7 @@ out:
 enum dir_rc dir_db_is_primary(struct dir_db *db, bool *primary, char *err, size_t errlen)
 {
     struct conn *c = dir_dbi_acquire(db, err, errlen);
-    if (!c)
-        return DIR_ERR_DB;
+    if (!c) return DIR_ERR_DB;
     PGresult *r = PQexec(c->pg, "SELECT pg_is_in_recovery()");
     enum dir_rc rc = DIR_OK;
     if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
@@ -512,8 +504,7 @@ enum dir_rc dir_db_migrate(struct dir_db *db, const char *schema_dir, const char
     char **names = NULL;
     int n = 0;
     snprintf(dirpath, sizeof dirpath, "%s/%s", schema_dir, subdir);
-    if (list_sql(dirpath, &names, &n, err, errlen))
-        return DIR_ERR_IO;
+    if (list_sql(dirpath, &names, &n, err, errlen)) return DIR_ERR_IO;
 
     enum dir_rc rc = DIR_OK;
     *applied = 0;
@@ -980,8 +971,7 @@ enum dir_rc dir_db_put_api_client(struct dir_db *db, const char *name, const cha
 enum dir_rc dir_db_server_key_read(struct dir_db *db, uint8_t key[32], char *err, size_t errlen)
 {
     struct conn *c = dir_dbi_acquire(db, err, errlen);
-    if (!c)
-        return DIR_ERR_DB;
+    if (!c) return DIR_ERR_DB;
     PGresult *r = PQexec(c->pg, "SELECT encode(key, 'hex') FROM server_key LIMIT 1");
     enum dir_rc rc = DIR_OK;
     size_t got = 0;

@@ -41,8 +41,8 @@ struct dir_refresh {
     int wake[2]; /* self-pipe: a byte means "stop" */
     bool started;
     /* --- replica --- */
-    struct dir_db *write_db; /* where API clients' last use is written */
-    long long want_seq;      /* the newest change a writer waits for (under lock) */
+    struct dir_db *write_db;    /* where API clients' last use is written */
+    long long want_seq;         /* the newest change a writer waits for (under lock) */
     struct timespec want_until; /* CLOCK_MONOTONIC: until then the log is polled every FAST_MS */
 };
 
@@ -194,8 +194,7 @@ static void *loop(void *arg)
         struct pollfd fds[2] = {{.fd = r->wake[0], .events = POLLIN},
                                 {.fd = lis ? dir_db_listener_fd(lis) : -1, .events = POLLIN}};
         int wait_ms = failing ? backoff_ms : r->refresh_ms;
-        if (!failing && wait_ms > FAST_MS && writer_waiting(r))
-            wait_ms = FAST_MS;
+        if (!failing && wait_ms > FAST_MS && writer_waiting(r)) wait_ms = FAST_MS;
         int n = poll(fds, 2, wait_ms);
         if (n < 0 && errno != EINTR)
             break;
@@ -312,8 +311,7 @@ bool dir_refresh_wait(struct dir_refresh *r, long long seq, int timeout_ms)
     }
     bool ok;
     pthread_mutex_lock(&r->lock);
-    if (seq > r->want_seq)
-        r->want_seq = seq;
+    if (seq > r->want_seq) r->want_seq = seq;
     clock_gettime(CLOCK_MONOTONIC, &r->want_until);
     r->want_until.tv_sec += timeout_ms / 1000 + 1;
     pthread_mutex_unlock(&r->lock);

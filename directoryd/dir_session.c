@@ -51,7 +51,8 @@ enum dir_rc dir_session_init(const struct dir_cfg *cfg, struct dir_db *db, struc
     /* The key is read where reads go (a standby has it too, and may be all that answers
      * while the primary is down); only a database without one yet needs DB to create it. */
     char e2[256];
-    enum dir_rc rc = read_db ? dir_db_server_key_read(read_db, s->key, e2, sizeof e2) : DIR_ERR_NOTFOUND;
+    enum dir_rc rc =
+        read_db ? dir_db_server_key_read(read_db, s->key, e2, sizeof e2) : DIR_ERR_NOTFOUND;
     if (rc) {
         randombytes_buf(candidate, sizeof candidate);
         rc = dir_db_server_key(db, candidate, s->key, err, errlen);

@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 /* One request's work: validation state and the write being built. */
 struct job {
     const struct dir_write_env *env;

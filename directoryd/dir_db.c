@@ -169,6 +169,17 @@ enum dir_rc dir_db_open(const char *url, int pool, struct dir_db **out, char *er
 enum dir_rc dir_db_open_lazy(const char *url, int pool, struct dir_db **out, char *err,
                              size_t errlen)
 {
+    /* A string libpq cannot parse is a mistake in the settings, not an outage. */
+    char *perr = NULL;
+    PQconninfoOption *opts = PQconninfoParse(url, &perr);
+    if (!opts) {
+        snprintf(err, errlen, "not a libpq connection string: %.*s",
+                 perr ? (int)strcspn(perr, "\n") : 0, perr ? perr : "");
+        PQfreemem(perr);
+        *out = NULL;
+        return DIR_ERR_INVALID;
+    }
+    PQconninfoFree(opts);
     struct dir_db *db = dir_xcalloc(1, sizeof *db);
     db->url = dir_xstrdup(url);
     db->n = pool;

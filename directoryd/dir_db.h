@@ -23,7 +23,8 @@ void dir_db_close(struct dir_db *db);
 /* --- replica --- */
 /* As dir_db_open, but *OUT is set (caller frees with dir_db_close) even when the first
  * connection fails (DIR_ERR_DB with the reason in ERR): for the write database, which may
- * be down while the daemon starts on a standby; its connections are made on first use. */
+ * be down while the daemon starts on a standby; its connections are made on first use.
+ * DIR_ERR_INVALID (*OUT NULL) when libpq cannot parse URL. */
 enum dir_rc dir_db_open_lazy(const char *url, int pool, struct dir_db **out, char *err,
                              size_t errlen);
 /* *PRIMARY: the database accepts writes (it is not a standby in recovery). */

@@ -444,7 +444,14 @@ static enum dir_rc open_write_db(struct dir_ctx *ctx)
         ctx->wdb = ctx->db;
         return DIR_OK;
     }
-    if (dir_db_open_lazy(ctx->cfg.db_write, ctx->cfg.db_pool, &ctx->wdb, err, sizeof err))
+    enum dir_rc rc = dir_db_open_lazy(ctx->cfg.db_write, ctx->cfg.db_pool, &ctx->wdb, err,
+                                      sizeof err);
+    if (rc == DIR_ERR_INVALID) {
+        DIR_LOG(DIR_LOG_ERROR, "main", "db_write: %s", err);
+        ctx->wdb = ctx->db; /* closed once, with it */
+        return rc;
+    }
+    if (rc)
         DIR_LOG(DIR_LOG_WARN, "main", "write database: %s; serving reads, writes answer 503 "
                 "until it answers", err);
     return DIR_OK;

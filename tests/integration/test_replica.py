@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from conftest import ADMIN_KEY, PGCTL, Daemon, free_port, make_demo_db, psql, wait_for
+from conftest import ADMIN_KEY, BIN, PGCTL, Daemon, free_port, make_demo_db, psql, wait_for
 
 JSON = {"Content-Type": "application/json"}
 
@@ -71,6 +71,12 @@ def test_serve_starts_on_a_standby_without_writing_to_it(pair, workdir):
     assert h["status"] == "ok" and h["writes"] == "available", h
     assert h["read_database"]["state"] == "up" and h["database"]["state"] == "up", h
     assert "not migrating" not in pair.b.read_log()  # its write database is the primary
+    # A --db-write libpq cannot parse is a mistake in the settings, not an outage: no start.
+    bad = subprocess.run([BIN, "serve"], capture_output=True, text=True, timeout=60,
+                         env=dict(os.environ, DIRECTORYD_DB=pair.standby_url,
+                                  DIRECTORYD_DB_WRITE="host=127.0.0.1 port"))
+    assert bad.returncode == 1 and "db_write: not a libpq connection string" in bad.stderr, \
+        bad.stderr
     # A daemon given only the standby starts too (it migrates nothing, reads the session key)
     # and serves reads; its writes cannot go anywhere.
     c = Daemon(pair.standby_url, workdir)

@@ -22,7 +22,6 @@
 #include <string.h>
 #include <time.h>
 
-#define WAIT_MS 3000
 #define MIN_PASSWORD 10
 #define MAX_PASSWORD 1024
 
@@ -199,8 +198,7 @@ static void change(struct dir_route_ctx *x, const struct dir_db_actor *actor, co
         char e2[256];
         /* The old password's sessions end with it. */
         if (!rc && dir_session_end_all(x->write->db, name, &seq, e2, sizeof e2) == DIR_OK) {
-            dir_refresh_kick(x->write->refresh);
-            dir_refresh_wait(x->write->refresh, seq, WAIT_MS);
+            dir_write_settle(x->write, seq, 0, x->resp);
         } else if (!rc) {
             DIR_LOG(DIR_LOG_WARN, "admin", "sessions of %s not ended: %s", name, e2);
         }

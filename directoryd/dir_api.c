@@ -178,15 +178,22 @@ static bool get_taxon(struct call *c, const char *name, enum dir_tax_kind kind, 
 
 /* ---- the database probe ---- */
 
-struct dir_api_probe {
+/* One database the probe watches. */
+struct probe_end {
     struct dir_db *db;
+    const char *name; /* for the log: "database", "read database" */
+    int state;        /* 0 unknown, 1 up, -1 down */
+    long long since;  /* epoch seconds of the last change of state */
+    char error[200];  /* why it is down */
+};
+
+struct dir_api_probe {
     pthread_t thread;
     pthread_mutex_t lock;
     pthread_cond_t cond;
     bool stopping;
-    int state;       /* 0 unknown, 1 up, -1 down */
-    long long since; /* epoch seconds of the last change of state */
-    char error[200]; /* why it is down */
+    struct probe_end end[2]; /* the write database; the read database when it is another */
+    int nend;
 };
 
 static void *probe_run(void *arg)
@@ -194,19 +201,22 @@ static void *probe_run(void *arg)
     struct dir_api_probe *pr = arg;
     pthread_mutex_lock(&pr->lock);
     while (!pr->stopping) {
-        pthread_mutex_unlock(&pr->lock);
-        long long seq = 0;
-        char err[256] = "";
-        int state = dir_db_change_seq(pr->db, &seq, err, sizeof err) == DIR_OK ? 1 : -1;
-        pthread_mutex_lock(&pr->lock);
-        if (state != pr->state) {
-            pr->state = state;
-            pr->since = (long long)time(NULL);
-            DIR_LOG(state > 0 ? DIR_LOG_INFO : DIR_LOG_WARN, "api", "database %s%s%s",
-                    state > 0 ? "up" : "down", state > 0 ? "" : ": ", state > 0 ? "" : err);
+        for (int i = 0; i < pr->nend; i++) {
+            struct probe_end *e = &pr->end[i];
+            pthread_mutex_unlock(&pr->lock);
+            long long seq = 0;
+            char err[256] = "";
+            int state = dir_db_change_seq(e->db, &seq, err, sizeof err) == DIR_OK ? 1 : -1;
+            pthread_mutex_lock(&pr->lock);
+            if (state != e->state) {
+                e->state = state;
+                e->since = (long long)time(NULL);
+                DIR_LOG(state > 0 ? DIR_LOG_INFO : DIR_LOG_WARN, "api", "%s %s%s%s", e->name,
+                        state > 0 ? "up" : "down", state > 0 ? "" : ": ", state > 0 ? "" : err);
+            }
+            if (state < 0) /* libpq messages end in a new line */
+                snprintf(e->error, sizeof e->error, "%.*s", (int)strcspn(err, "\n"), err);
         }
-        if (state < 0) /* libpq messages end in a new line */
-            snprintf(pr->error, sizeof pr->error, "%.*s", (int)strcspn(err, "\n"), err);
         struct timespec wake;
         clock_gettime(CLOCK_MONOTONIC, &wake);
         wake.tv_sec += 1;
@@ -219,7 +229,10 @@ static void *probe_run(void *arg)
 enum dir_rc dir_api_start(struct dir_api *api, char *err, size_t errlen)
 {
     struct dir_api_probe *pr = dir_xcalloc(1, sizeof *pr);
-    pr->db = api->write.db;
+    pr->end[0] = (struct probe_end){.db = api->write.db, .name = "database"};
+    pr->nend = 1;
+    if (api->read_db && api->read_db != api->write.db)
+        pr->end[pr->nend++] = (struct probe_end){.db = api->read_db, .name = "read database"};
     pthread_mutex_init(&pr->lock, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -252,6 +265,23 @@ void dir_api_stop(struct dir_api *api)
     api->probe = NULL;
 }
 
+/* ",\"KEY\":{\"state\":...,\"since\":...[,\"error\":...]}" of probe end E (lock held). */
+static void health_end(struct dir_buf *b, const char *key, const struct probe_end *e)
+{
+    char error[200];
+    dir_text_utf8_clean(e->error, strlen(e->error), sizeof error - 1, error);
+    dir_buf_printf(b, ",\"%s\":{\"state\":\"%s\",\"since\":%lld", key,
+                   e->state > 0   ? "up"
+                   : e->state < 0 ? "down"
+                                  : "unknown",
+                   e->since);
+    if (e->state < 0) {
+        dir_buf_adds(b, ",\"error\":");
+        dir_buf_add_json_str(b, error);
+    }
+    dir_buf_adds(b, "}");
+}
+
 static void healthz(struct call *c, struct dir_api *api, const char *method)
 {
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
@@ -268,34 +298,26 @@ static void healthz(struct call *c, struct dir_api *api, const char *method)
         dir_buf_adds(&c->resp->body, "{\"status\":\"starting\"}");
         return;
     }
-    int state = 0;
-    long long since = 0;
-    char error[200] = "";
     struct dir_api_probe *pr = api->probe;
+    struct dir_buf *b = &c->resp->body;
+    bool down = false;
     if (pr) {
         pthread_mutex_lock(&pr->lock);
-        state = pr->state;
-        since = pr->since;
-        dir_text_utf8_clean(pr->error, strlen(pr->error), sizeof error - 1, error);
+        for (int i = 0; i < pr->nend; i++)
+            down |= pr->end[i].state < 0;
         pthread_mutex_unlock(&pr->lock);
     }
-    struct dir_buf *b = &c->resp->body;
     dir_buf_printf(b,
                    "{\"status\":\"%s\",\"seq\":%lld,\"model\":{\"areas\":%d,\"organizations\":%d,"
                    "\"people\":%d,\"built_at\":%lld}",
-                   state < 0 ? "degraded" : "ok", c->m->seq, c->m->nareas, c->m->norgs,
-                   c->m->npeople, (long long)c->m->built_at);
+                   down ? "degraded" : "ok", c->m->seq, c->m->nareas, c->m->norgs, c->m->npeople,
+                   (long long)c->m->built_at);
     if (pr) {
-        dir_buf_printf(b, ",\"database\":{\"state\":\"%s\",\"since\":%lld",
-                       state > 0   ? "up"
-                       : state < 0 ? "down"
-                                   : "unknown",
-                       since);
-        if (state < 0) {
-            dir_buf_adds(b, ",\"error\":");
-            dir_buf_add_json_str(b, error);
-        }
-        dir_buf_adds(b, "}");
+        pthread_mutex_lock(&pr->lock);
+        health_end(b, "database", &pr->end[0]);
+        if (pr->nend > 1) health_end(b, "read_database", &pr->end[1]);
+        dir_buf_printf(b, ",\"writes\":\"%s\"", pr->end[0].state < 0 ? "unavailable" : "available");
+        pthread_mutex_unlock(&pr->lock);
     }
     dir_sync_health(api->sync, b);
     dir_buf_adds(b, "}");
@@ -730,8 +752,7 @@ static void session_route(struct call *c, struct dir_api *api, const char *metho
             problem(c, &p);
             return;
         }
-        dir_refresh_kick(api->refresh);
-        dir_refresh_wait(api->refresh, seq, 3000);
+        dir_write_settle(&api->write, seq, 0, c->resp);
         snprintf(c->resp->set_cookie, sizeof c->resp->set_cookie,
                  COOKIE_NAME "=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict%s",
                  api->cookie_secure ? "; Secure" : "");
@@ -1299,6 +1320,8 @@ out:
     resp->actor = !c.kind                            ? "anonymous"
                   : strcmp(c.kind, "api_client") == 0 ? "api_client"
                                                       : "staff";
+    /* --- replica --- every 503 (the write database down, starting) says when to retry. */
+    if (resp->status == 503 && resp->retry_after <= 0) resp->retry_after = DIR_API_RETRY_AFTER_S;
     if (resp->status >= 500)
         DIR_LOG(DIR_LOG_ERROR, "api", "%s %s answered %d", method, c.path, resp->status);
     dir_model_release(c.m);

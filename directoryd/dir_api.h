@@ -6,7 +6,9 @@
  *
  * /healthz answers GET and HEAD only: 200 with "status":"ok" while serving, "degraded"
  * (still 200: the process is alive and reads are answered) when the database probe fails,
- * with "database":{"state","since","error"}; 503 "starting" before the first snapshot.
+ * with "database":{"state","since","error"} (the database writes go to) and, when reads come
+ * from another one (a standby), "read_database" alike; "writes":"available" or
+ * "unavailable"; 503 "starting" before the first snapshot.
  *
  * Paths outside /v1 and /healthz belong to the browser UI (dir_webui) when there is one:
  * they are answered before authentication and whether or not a snapshot is loaded.
@@ -38,7 +40,13 @@ struct dir_api {
     /* For tests and fuzzing: with REFRESH NULL, this snapshot (borrowed) is served; with
      * write.db NULL, writes and the database-backed admin routes answer 503. */
     struct dir_model *model;
+    /* --- replica --- */
+    struct dir_db *read_db; /* borrowed: the database the model is read from when it is not
+                             * write.db (a standby), probed for /healthz too; or NULL */
 };
+
+/* Retry-After of every 503 answer (the write database down, starting), in seconds. */
+#define DIR_API_RETRY_AFTER_S 5
 
 /* Starts the database probe /healthz reports (a thread asking PostgreSQL for the change-log
  * sequence once a second, so /healthz itself never waits for the database). Without it

@@ -35,7 +35,8 @@ struct opt {
 static const struct opt opts[] = {
     {"config", STR(config), "", "DIRECTORYD_CONFIG", "config file to read (name = value lines)"},
     {"db", STR(db), "postgresql://postgres@127.0.0.1:5432/directoryd", "DIRECTORYD_DB",
-     "PostgreSQL connection URL (libpq)"},
+     "PostgreSQL connection string (libpq) the read model is loaded and polled from; may be a "
+     "hot standby (see db_write)"},
     {"http_addr", STR(http_addr), "127.0.0.1", "DIRECTORYD_HTTP_ADDR",
      "address the HTTP API listens on (loopback by default)"},
     {"http_port", INT(http_port, 0, 65535), "8080", "DIRECTORYD_HTTP_PORT", "HTTP API port"},
@@ -185,6 +186,18 @@ static const struct opt opts[] = {
      "HSTS; empty = plain HTTP"},
     {"http_tls_key", STR(http_tls_key), "", "DIRECTORYD_HTTP_TLS_KEY",
      "PEM private key of http_tls_cert (keep it readable by directoryd only)"},
+    /* --- replica --- */
+    {"db_write", STR(db_write), "", "DIRECTORYD_DB_WRITE",
+     "PostgreSQL connection string (libpq) for writes, sessions, audit, sync and imports; "
+     "empty = the same as db. With db on a hot standby, point this at the primary; a "
+     "multi-host string with target_session_attrs=read-write follows a failover"},
+    {"write_wait_ms", INT(write_wait_ms, 1, 60000), "2000", "DIRECTORYD_WRITE_WAIT_MS",
+     "how long a write's answer waits until this daemon's read model shows the write (db may "
+     "lag behind db_write); after that it answers anyway with X-Directoryd-Stale"},
+    {"migrate_on_start", INT(migrate_on_start, 0, 1), "1", "DIRECTORYD_MIGRATE_ON_START",
+     "1: serve first applies new migrations through db_write when that is a primary it can "
+     "reach; 0 (or a standby, or an unreachable primary): serve only checks that db has every "
+     "migration and refuses to start if not (run `directoryd migrate` against the primary)"},
 };
 #pragma GCC diagnostic pop
 

@@ -82,6 +82,10 @@ struct dir_cfg {
     int ready_max_lag;       /* /readyz: most seconds since the snapshot was confirmed current */
     char http_tls_cert[512]; /* PEM chain: the HTTP API speaks HTTPS only; empty = plain HTTP */
     char http_tls_key[512];  /* its PEM private key */
+    /* --- replica --- */
+    char db_write[1024];  /* libpq connection string for writes ("" = the same as db) */
+    int write_wait_ms;    /* how long a write's answer waits for this daemon's model to show it */
+    int migrate_on_start; /* 1: serve applies migrations through db_write when it is a primary */
 };
 
 /* Fills CFG with the defaults. */

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <libpq-fe.h>
 #include <math.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -122,14 +123,27 @@ void dir_dbi_error(char *err, size_t errlen, const char *what, PGconn *pg, const
         err[--n] = '\0';
 }
 
+/* libpq's notices (a server's "terminating connection" on an idle connection among them) go
+ * to the log as logfmt lines instead of raw to stderr. */
+static void notice_to_log(void *arg, const char *message)
+{
+    (void)arg;
+    DIR_LOG(DIR_LOG_WARN, "db", "postgres: %.*s", (int)strcspn(message, "\n"), message);
+}
+
 static PGconn *connect_url(const char *url, char *err, size_t errlen)
 {
-    PGconn *pg = PQconnectdb(url);
+    /* A bounded connect, so a primary that vanished from the network answers a write with
+     * 503 in seconds instead of hanging it (a connect_timeout in URL wins: it comes later). */
+    const char *const keys[] = {"connect_timeout", "dbname", NULL};
+    const char *const vals[] = {"5", url, NULL};
+    PGconn *pg = PQconnectdbParams(keys, vals, 1);
     if (PQstatus(pg) != CONNECTION_OK) {
         dir_dbi_error(err, errlen, "cannot connect to PostgreSQL", pg, NULL);
         PQfinish(pg);
         return NULL;
     }
+    PQsetNoticeProcessor(pg, notice_to_log, NULL);
     PQsetClientEncoding(pg, "UTF8");
     PGresult *r = PQexec(pg, "SET application_name = 'directoryd'");
     PQclear(r);
@@ -155,6 +169,31 @@ enum dir_rc dir_db_open(const char *url, int pool, struct dir_db **out, char *er
     return DIR_OK;
 }
 
+enum dir_rc dir_db_open_lazy(const char *url, int pool, struct dir_db **out, char *err,
+                             size_t errlen)
+{
+    /* A string libpq cannot parse is a mistake in the settings, not an outage. */
+    char *perr = NULL;
+    PQconninfoOption *opts = PQconninfoParse(url, &perr);
+    if (!opts) {
+        snprintf(err, errlen, "not a libpq connection string: %.*s",
+                 perr ? (int)strcspn(perr, "\n") : 0, perr ? perr : "");
+        PQfreemem(perr);
+        *out = NULL;
+        return DIR_ERR_INVALID;
+    }
+    PQconninfoFree(opts);
+    struct dir_db *db = dir_xcalloc(1, sizeof *db);
+    db->url = dir_xstrdup(url);
+    db->n = pool;
+    db->conns = dir_xcalloc((size_t)pool, sizeof *db->conns);
+    pthread_mutex_init(&db->lock, NULL);
+    pthread_cond_init(&db->freed, NULL);
+    *out = db;
+    db->conns[0].pg = connect_url(url, err, errlen);
+    return db->conns[0].pg ? DIR_OK : DIR_ERR_DB;
+}
+
 void dir_db_close(struct dir_db *db)
 {
     if (!db)
@@ -168,6 +207,24 @@ void dir_db_close(struct dir_db *db)
     free(db->conns);
     free(db->url);
     free(db);
+}
+
+/* False when idle connection PG is known to be gone: its status is bad, or the server sent
+ * something while it was idle (a shutdown's "terminating connection", then end of file), so
+ * a pooled connection to a primary that stopped is replaced before a write tries it. */
+static bool conn_alive(PGconn *pg)
+{
+    if (PQstatus(pg) != CONNECTION_OK) return false;
+    struct pollfd p = {.fd = PQsocket(pg), .events = POLLIN};
+    if (p.fd < 0) return false;
+    if (poll(&p, 1, 0) > 0) {
+        if (p.revents & (POLLHUP | POLLERR | POLLNVAL)) return false;
+        if (!PQconsumeInput(pg) || PQstatus(pg) != CONNECTION_OK) return false;
+        PGnotify *n;
+        while ((n = PQnotifies(pg)))
+            PQfreemem(n);
+    }
+    return true;
 }
 
 /* Takes a free connection, (re)connecting it if needed. */
@@ -188,7 +245,7 @@ struct conn *dir_dbi_acquire(struct dir_db *db, char *err, size_t errlen)
     c->busy = true;
     pthread_mutex_unlock(&db->lock);
 
-    if (c->pg && PQstatus(c->pg) != CONNECTION_OK) {
+    if (c->pg && !conn_alive(c->pg)) {
         DIR_LOG(DIR_LOG_WARN, "db", "connection lost; reconnecting");
         PQreset(c->pg);
         memset(c->prepared, 0, sizeof c->prepared);
@@ -362,11 +419,10 @@ static enum dir_rc apply_one(struct conn *c, const char *name, const char *path,
     return rc;
 }
 
-enum dir_rc dir_db_migrate(struct dir_db *db, const char *schema_dir, const char *subdir,
-                           int *applied, char *err, size_t errlen)
+/* The *.sql files of DIRPATH in name order into *NAMES (caller frees each and the array). */
+static enum dir_rc list_sql(const char *dirpath, char ***names_out, int *n_out, char *err,
+                            size_t errlen)
 {
-    char dirpath[2048];
-    snprintf(dirpath, sizeof dirpath, "%s/%s", schema_dir, subdir);
     DIR *d = opendir(dirpath);
     if (!d) {
         snprintf(err, errlen, "cannot open %s: %s", dirpath, strerror(errno));
@@ -385,6 +441,89 @@ enum dir_rc dir_db_migrate(struct dir_db *db, const char *schema_dir, const char
     closedir(d);
     if (n > 1)
         qsort(names, (size_t)n, sizeof *names, cmp_str);
+    *names_out = names;
+    *n_out = n;
+    return DIR_OK;
+}
+
+enum dir_rc dir_db_schema_check(struct dir_db *db, const char *schema_dir, const char *subdir,
+                                int *missing, char *first, size_t firstlen, char *err,
+                                size_t errlen)
+{
+    char dirpath[2048];
+    char **names = NULL;
+    int n = 0;
+    snprintf(dirpath, sizeof dirpath, "%s/%s", schema_dir, subdir);
+    enum dir_rc rc = list_sql(dirpath, &names, &n, err, errlen);
+    if (rc) return rc;
+    *missing = 0;
+    if (firstlen) first[0] = '\0';
+    struct conn *c = dir_dbi_acquire(db, err, errlen);
+    if (!c) {
+        rc = DIR_ERR_DB;
+        goto out;
+    }
+    /* A database never migrated has no schema_migrations: everything is missing. */
+    PGresult *r = PQexec(c->pg, "SELECT to_regclass('schema_migrations') IS NOT NULL");
+    bool exists =
+        PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        dir_dbi_error(err, errlen, "reading schema_migrations", c->pg, r);
+        rc = DIR_ERR_DB;
+    }
+    PQclear(r);
+    r = NULL;
+    if (!rc && exists) {
+        r = PQexec(c->pg, "SELECT name FROM schema_migrations");
+        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+            dir_dbi_error(err, errlen, "reading schema_migrations", c->pg, r);
+            PQclear(r);
+            r = NULL;
+            rc = DIR_ERR_DB;
+        }
+    }
+    for (int i = 0; !rc && i < n; i++) {
+        char name[512];
+        bool found = false;
+        snprintf(name, sizeof name, "%s/%s", subdir, names[i]);
+        for (int k = 0; r && !found && k < PQntuples(r); k++)
+            found = strcmp(PQgetvalue(r, k, 0), name) == 0;
+        if (!found && (*missing)++ == 0 && firstlen) snprintf(first, firstlen, "%s", name);
+    }
+    PQclear(r);
+    dir_dbi_release(db, c);
+out:
+    for (int i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    return rc;
+}
+
+enum dir_rc dir_db_is_primary(struct dir_db *db, bool *primary, char *err, size_t errlen)
+{
+    struct conn *c = dir_dbi_acquire(db, err, errlen);
+    if (!c) return DIR_ERR_DB;
+    PGresult *r = PQexec(c->pg, "SELECT pg_is_in_recovery()");
+    enum dir_rc rc = DIR_OK;
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+        dir_dbi_error(err, errlen, "pg_is_in_recovery", c->pg, r);
+        rc = DIR_ERR_DB;
+    } else {
+        *primary = PQgetvalue(r, 0, 0)[0] != 't';
+    }
+    PQclear(r);
+    dir_dbi_release(db, c);
+    return rc;
+}
+
+enum dir_rc dir_db_migrate(struct dir_db *db, const char *schema_dir, const char *subdir,
+                           int *applied, char *err, size_t errlen)
+{
+    char dirpath[2048];
+    char **names = NULL;
+    int n = 0;
+    snprintf(dirpath, sizeof dirpath, "%s/%s", schema_dir, subdir);
+    if (list_sql(dirpath, &names, &n, err, errlen)) return DIR_ERR_IO;
 
     enum dir_rc rc = DIR_OK;
     *applied = 0;
@@ -846,6 +985,28 @@ enum dir_rc dir_db_put_api_client(struct dir_db *db, const char *name, const cha
         return DIR_ERR_DB;
     PQclear(r);
     return DIR_OK;
+}
+
+enum dir_rc dir_db_server_key_read(struct dir_db *db, uint8_t key[32], char *err, size_t errlen)
+{
+    struct conn *c = dir_dbi_acquire(db, err, errlen);
+    if (!c) return DIR_ERR_DB;
+    PGresult *r = PQexec(c->pg, "SELECT encode(key, 'hex') FROM server_key LIMIT 1");
+    enum dir_rc rc = DIR_OK;
+    size_t got = 0;
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        dir_dbi_error(err, errlen, "reading the server key", c->pg, r);
+        rc = DIR_ERR_DB;
+    } else if (PQntuples(r) != 1 ||
+               sodium_hex2bin(key, 32, PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0), NULL,
+                              &got, NULL) != 0 ||
+               got != 32) {
+        snprintf(err, errlen, "no server key yet");
+        rc = DIR_ERR_NOTFOUND;
+    }
+    PQclear(r);
+    dir_dbi_release(db, c);
+    return rc;
 }
 
 /* ---- the change listener ---- */

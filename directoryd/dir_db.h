@@ -11,6 +11,7 @@
 #include "dir_model.h"
 #include "dir_rc.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct dir_db;
@@ -19,6 +20,21 @@ struct dir_db;
  * (the URL's password is never included). Caller frees with dir_db_close. */
 enum dir_rc dir_db_open(const char *url, int pool, struct dir_db **out, char *err, size_t errlen);
 void dir_db_close(struct dir_db *db);
+/* --- replica --- */
+/* As dir_db_open, but *OUT is set (caller frees with dir_db_close) even when the first
+ * connection fails (DIR_ERR_DB with the reason in ERR): for the write database, which may
+ * be down while the daemon starts on a standby; its connections are made on first use.
+ * DIR_ERR_INVALID (*OUT NULL) when libpq cannot parse URL. */
+enum dir_rc dir_db_open_lazy(const char *url, int pool, struct dir_db **out, char *err,
+                             size_t errlen);
+/* *PRIMARY: the database accepts writes (it is not a standby in recovery). */
+enum dir_rc dir_db_is_primary(struct dir_db *db, bool *primary, char *err, size_t errlen);
+/* Counts in *MISSING the SCHEMA_DIR/SUBDIR/NAME.sql files not recorded in the database's
+ * schema_migrations (all of them when it has none), without writing anything (works on a
+ * standby); FIRST gets the first missing one's name ("" if none). */
+enum dir_rc dir_db_schema_check(struct dir_db *db, const char *schema_dir, const char *subdir,
+                                int *missing, char *first, size_t firstlen, char *err,
+                                size_t errlen);
 
 /* Applies every SCHEMA_DIR/SUBDIR/NAME.sql not yet recorded in schema_migrations, in name
  * order, each in its own transaction with its record; stops at the first failure, naming
@@ -178,6 +194,10 @@ enum dir_rc dir_db_revoke_client(struct dir_db *db, const struct dir_db_actor *a
  * CANDIDATE) if there is none yet, else the stored one. Never logged. */
 enum dir_rc dir_db_server_key(struct dir_db *db, const uint8_t candidate[32], uint8_t key[32],
                               char *err, size_t errlen);
+/* --- replica --- */
+/* The stored session key without writing anything (works on a standby); DIR_ERR_NOTFOUND
+ * when there is none yet. Never logged. */
+enum dir_rc dir_db_server_key_read(struct dir_db *db, uint8_t key[32], char *err, size_t errlen);
 /* A local account's argon2id hash and role; DIR_ERR_NOTFOUND if none (or disabled). */
 enum dir_rc dir_db_local_account(struct dir_db *db, const char *username, char *hash, size_t hn,
                                  char *role, size_t rn, char *err, size_t errlen);

@@ -26,7 +26,7 @@ static bool open_all(const struct dir_cfg *cfg, struct dir_db **db, struct dir_m
 {
     char err[1024];
     int applied;
-    if (dir_db_open(cfg->db, 2, db, err, sizeof err) ||
+    if (dir_db_open(cfg->db_write[0] ? cfg->db_write : cfg->db, 2, db, err, sizeof err) ||
         dir_db_migrate(*db, cfg->schema_dir, "migrations", &applied, err, sizeof err) ||
         dir_db_load_model(*db, cfg->stale_days, 0, m, err, sizeof err)) {
         fprintf(stderr, "directoryd: %s\n", err);

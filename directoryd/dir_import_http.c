@@ -271,12 +271,8 @@ void dir_import_route_post(struct dir_route_ctx *x)
         dir_problem_respond(&p, dir_http_path(x->req), x->resp);
         return;
     }
-    if (seq) {
-        dir_refresh_kick(x->write->refresh);
-        if (!dir_refresh_wait(x->write->refresh, seq, WAIT_MS))
-            DIR_LOG(DIR_LOG_WARN, "import", "the read model did not reach change %lld in time",
-                    seq);
-    }
+    /* An import may load a whole new snapshot: it waits at least WAIT_MS. */
+    dir_write_settle(x->write, seq, WAIT_MS, x->resp);
     char *s = json_dumps(report, JSON_COMPACT);
     x->resp->status = status;
     x->resp->content_type = "application/json; charset=utf-8";

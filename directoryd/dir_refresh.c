@@ -42,7 +42,29 @@ struct dir_refresh {
     int wake[2]; /* self-pipe: a byte means "stop" */
     bool started;
     atomic_int new_stale_days; /* obs: a stale_days set by SIGHUP, not yet used (0: none) */
+    /* --- replica --- */
+    struct dir_db *write_db;    /* where API clients' last use is written */
+    long long want_seq;         /* the newest change a writer waits for (under lock) */
+    struct timespec want_until; /* CLOCK_MONOTONIC: until then the log is polled every FAST_MS */
 };
+
+/* While a writer waits for its change to reach the model (a standby replays it a little
+ * after the primary committed it), the change log is polled this often instead of every
+ * refresh_ms. */
+#define FAST_MS 10
+
+/* True while a writer waits for a change the served version does not include yet. */
+static bool writer_waiting(struct dir_refresh *r)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    pthread_mutex_lock(&r->lock);
+    bool w = r->cur && r->want_seq > r->cur->seq &&
+             (now.tv_sec < r->want_until.tv_sec ||
+              (now.tv_sec == r->want_until.tv_sec && now.tv_nsec < r->want_until.tv_nsec));
+    pthread_mutex_unlock(&r->lock);
+    return w;
+}
 
 struct dir_model *dir_refresh_acquire(struct dir_refresh *r)
 {
@@ -175,6 +197,7 @@ static void *loop(void *arg)
         struct pollfd fds[2] = {{.fd = r->wake[0], .events = POLLIN},
                                 {.fd = lis ? dir_db_listener_fd(lis) : -1, .events = POLLIN}};
         int wait_ms = failing ? backoff_ms : r->refresh_ms;
+        if (!failing && wait_ms > FAST_MS && writer_waiting(r)) wait_ms = FAST_MS;
         int n = poll(fds, 2, wait_ms);
         if (n < 0 && errno != EINTR)
             break;
@@ -221,7 +244,8 @@ static void *loop(void *arg)
             backoff_ms = r->refresh_ms;
         }
         if (!rc) dir_metrics_refresh_ok(); /* the served snapshot is current */
-        if (!rc) dir_admin_flush_uses(r->db, false); /* API clients' last use, noted by requests */
+        if (!rc) /* API clients' last use, noted by requests */
+            dir_admin_flush_uses(r->write_db ? r->write_db : r->db, false);
     }
     dir_db_listener_close(lis);
     return NULL;
@@ -238,6 +262,7 @@ enum dir_rc dir_refresh_start(struct dir_db *db, const struct dir_refresh_opts *
     r->changes_kept = opts->changes_kept;
     r->after_publish = opts->after_publish;
     r->after_arg = opts->after_arg;
+    r->write_db = opts->write_db;
     pthread_mutex_init(&r->lock, NULL);
     pthread_cond_init(&r->published, NULL);
     pthread_cond_init(&r->wake_warmer, NULL);
@@ -298,6 +323,12 @@ bool dir_refresh_wait(struct dir_refresh *r, long long seq, int timeout_ms)
         until.tv_nsec -= 1000000000L;
     }
     bool ok;
+    pthread_mutex_lock(&r->lock);
+    if (seq > r->want_seq) r->want_seq = seq;
+    clock_gettime(CLOCK_MONOTONIC, &r->want_until);
+    r->want_until.tv_sec += timeout_ms / 1000 + 1;
+    pthread_mutex_unlock(&r->lock);
+    dir_refresh_kick(r);
     pthread_mutex_lock(&r->lock);
     while (!(ok = r->cur && r->cur->seq >= seq))
         if (pthread_cond_timedwait(&r->published, &r->lock, &until) != 0) {

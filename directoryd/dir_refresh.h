@@ -37,6 +37,9 @@ struct dir_refresh_opts {
      * needs them; may be NULL. */
     void (*after_publish)(void *arg, struct dir_model *m);
     void *after_arg;
+    /* --- replica --- */
+    struct dir_db *write_db; /* borrowed: where the refresher's few writes (API clients' last
+                              * use) go; NULL = the same as DB */
 };
 enum dir_rc dir_refresh_start(struct dir_db *db, const struct dir_refresh_opts *opts,
                               struct dir_refresh **out, char *err, size_t errlen);
@@ -57,7 +60,9 @@ void dir_refresh_set_stale_days(struct dir_refresh *r, int days);
 /* Asks the thread to look at the change log now (after a write). */
 void dir_refresh_kick(struct dir_refresh *r);
 /* Waits until the served snapshot includes change SEQ, or TIMEOUT_MS pass; true if it does.
- * Gives writers read-your-writes: the answer to a write shows the write. */
+ * Gives writers read-your-writes: the answer to a write shows the write. Kicks the thread,
+ * which meanwhile polls the change log every 10 ms (the snapshot may come from a standby
+ * that replays the write a little after the primary committed it). */
 bool dir_refresh_wait(struct dir_refresh *r, long long seq, int timeout_ms);
 
 #endif

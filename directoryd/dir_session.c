@@ -41,16 +41,23 @@ static void brake_alloc(struct dir_sessions *s)
     s->brakes = dir_xcalloc((size_t)s->nbrakes, sizeof *s->brakes);
 }
 
-enum dir_rc dir_session_init(const struct dir_cfg *cfg, struct dir_db *db,
+enum dir_rc dir_session_init(const struct dir_cfg *cfg, struct dir_db *db, struct dir_db *read_db,
                              struct dir_sessions **out, char *err, size_t errlen)
 {
     struct dir_sessions *s = dir_xcalloc(1, sizeof *s);
     uint8_t candidate[32];
     s->cfg = cfg;
     s->db = db;
-    randombytes_buf(candidate, sizeof candidate);
-    enum dir_rc rc = dir_db_server_key(db, candidate, s->key, err, errlen);
-    sodium_memzero(candidate, sizeof candidate);
+    /* The key is read where reads go (a standby has it too, and may be all that answers
+     * while the primary is down); only a database without one yet needs DB to create it. */
+    char e2[256];
+    enum dir_rc rc =
+        read_db ? dir_db_server_key_read(read_db, s->key, e2, sizeof e2) : DIR_ERR_NOTFOUND;
+    if (rc) {
+        randombytes_buf(candidate, sizeof candidate);
+        rc = dir_db_server_key(db, candidate, s->key, err, errlen);
+        sodium_memzero(candidate, sizeof candidate);
+    }
     if (rc) {
         free(s);
         return rc;

@@ -54,9 +54,10 @@ enum dir_login {
     DIR_LOGIN_UNAVAILABLE /* the city LDAP or PostgreSQL could not be asked */
 };
 
-/* Loads (or creates) the server key. CFG and DB are borrowed and must outlive the result;
- * free with dir_session_free. */
-enum dir_rc dir_session_init(const struct dir_cfg *cfg, struct dir_db *db,
+/* Loads the server key from READ_DB (may be NULL, or a standby), else loads or creates it
+ * through DB (the write database, used for every session write too). CFG and DB are
+ * borrowed and must outlive the result; free with dir_session_free. */
+enum dir_rc dir_session_init(const struct dir_cfg *cfg, struct dir_db *db, struct dir_db *read_db,
                              struct dir_sessions **out, char *err, size_t errlen);
 void dir_session_free(struct dir_sessions *s);
 /* Sessions signed with KEY and no database, for unit tests and fuzzing: tokens verify

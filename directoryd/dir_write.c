@@ -15,8 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define WAIT_MS 3000
-
 /* One request's work: validation state and the write being built. */
 struct job {
     const struct dir_write_env *env;
@@ -156,11 +154,24 @@ static void db_failed(struct job *j, enum dir_rc rc, const char *err)
     default:
         DIR_LOG(DIR_LOG_WARN, "write", "write failed: %s", err);
         dir_problem_init(&p, 503, "database-unavailable", "Database unavailable",
-                         "The directory could not save this right now; nothing was changed. "
-                         "Retry shortly.");
+                         "The directory's database for writes cannot be reached, so nothing was "
+                         "changed; reading still works. Retry after the time in Retry-After.");
         break;
     }
     dir_problem_respond(&p, j->path, j->resp);
+}
+
+bool dir_write_settle(const struct dir_write_env *env, long long seq, int min_ms,
+                      struct dir_http_resp *resp)
+{
+    if (seq <= 0 || !env || !env->refresh) return true;
+    int ms = env->wait_ms > 0 ? env->wait_ms : 2000;
+    if (ms < min_ms) ms = min_ms;
+    if (dir_refresh_wait(env->refresh, seq, ms)) return true;
+    DIR_LOG(DIR_LOG_WARN, "write", "the read model did not reach change %lld within %d ms", seq,
+            ms);
+    if (resp) dir_http_resp_header(resp, DIR_WRITE_STALE_HEADER, "write not yet visible here");
+    return false;
 }
 
 /* Runs the write, then answers with the entity as the read model shows it afterwards. */
@@ -179,10 +190,8 @@ static void commit(struct job *j, int ok_status)
                         "This Idempotency-Key was used for a different request.");
         return;
     }
-    dir_refresh_kick(j->env->refresh);
     struct dir_model *fresh = NULL;
-    if (res.seq && !dir_refresh_wait(j->env->refresh, res.seq, WAIT_MS))
-        DIR_LOG(DIR_LOG_WARN, "write", "the read model did not reach change %lld in time", res.seq);
+    dir_write_settle(j->env, res.seq, 0, j->resp);
     fresh = dir_refresh_acquire(j->env->refresh);
     const struct dir_model *old = j->c.m;
     j->c.m = fresh ? fresh : old;
@@ -365,8 +374,7 @@ static void clients(struct job *j, const char *method, const char *name, const c
     if (strcmp(method, "POST") == 0 && name && action && strcmp(action, "revoke") == 0) {
         enum dir_rc rc = dir_db_revoke_client(j->env->db, &actor, name, &seq, err, sizeof err);
         if (rc) return db_failed(j, rc, err);
-        dir_refresh_kick(j->env->refresh);
-        dir_refresh_wait(j->env->refresh, seq, WAIT_MS);
+        dir_write_settle(j->env, seq, 0, j->resp);
         j->resp->status = 200;
         j->resp->content_type = "application/json; charset=utf-8";
         dir_buf_adds(&j->resp->body, "{\"name\":");
@@ -403,8 +411,7 @@ static void clients(struct job *j, const char *method, const char *name, const c
     } else if (rc) {
         db_failed(j, rc, err);
     } else {
-        dir_refresh_kick(j->env->refresh);
-        dir_refresh_wait(j->env->refresh, seq, WAIT_MS);
+        dir_write_settle(j->env, seq, 0, j->resp);
         /* The secret is shown once, here; only its hash is stored. */
         json_t *out = json_pack("{s:s, s:s, s:s, s:o}", "name", cname, "role", role, "secret",
                                 secret, "expires_at", exp ? json_string(exp) : json_null());

@@ -24,7 +24,18 @@
 struct dir_write_env {
     struct dir_db *db;           /* borrowed */
     struct dir_refresh *refresh; /* borrowed */
+    /* --- replica --- */
+    int wait_ms; /* how long an answer waits for its write to reach the model (0: 2000) */
 };
+
+/* Read-your-writes, for every route that writes: waits (ENV->wait_ms, at least MIN_MS) until
+ * this daemon's read model includes change SEQ, which the write's transaction returned (the
+ * model may come from a standby that replays it later). When the wait times out the answer
+ * still goes out, with the header "X-Directoryd-Stale: write not yet visible here" added to
+ * RESP (may be NULL); false then. SEQ 0 (nothing written) returns true at once. */
+#define DIR_WRITE_STALE_HEADER "X-Directoryd-Stale"
+bool dir_write_settle(const struct dir_write_env *env, long long seq, int min_ms,
+                      struct dir_http_resp *resp);
 
 struct dir_caller {
     enum dir_role role;

@@ -43,7 +43,8 @@
 struct dir_ctx {
     struct dir_cfg cfg;
     atomic_bool ldap_used; /* set by the LDAP face at its first search */
-    struct dir_db *db;
+    struct dir_db *db;  /* reads: the snapshot and change-log polling (may be a standby) */
+    struct dir_db *wdb; /* --- replica --- writes: DB itself, or the db_write pool */
     struct dir_sessions *sessions;
     struct dir_refresh *refresh;
     struct dir_http *http;
@@ -77,12 +78,19 @@ static int cmd_openapi(bool routes_only)
     return 0;
 }
 
-/* Opens the database, retrying for up to WAIT_S seconds (PostgreSQL may still be starting). */
-static enum dir_rc open_db(struct dir_ctx *ctx, int wait_s)
+/* --- replica --- The database writes go to: db_write, or db when that is empty. */
+static const char *write_url(const struct dir_cfg *cfg)
+{
+    return cfg->db_write[0] ? cfg->db_write : cfg->db;
+}
+
+/* Opens the database at URL, retrying for up to WAIT_S seconds (PostgreSQL may still be
+ * starting). */
+static enum dir_rc open_db(struct dir_ctx *ctx, const char *url, int wait_s)
 {
     char err[512];
     for (int i = 0;; i++) {
-        if (dir_db_open(ctx->cfg.db, ctx->cfg.db_pool, &ctx->db, err, sizeof err) == DIR_OK)
+        if (dir_db_open(url, ctx->cfg.db_pool, &ctx->db, err, sizeof err) == DIR_OK)
             return DIR_OK;
         if (i >= wait_s * 2) {
             DIR_LOG(DIR_LOG_ERROR, "main", "%s", err);
@@ -107,7 +115,7 @@ static int cmd_export_hsds(struct dir_ctx *ctx, int nargs, char **args)
         fprintf(stderr, "directoryd: usage: export hsds --out DIR\n");
         return 2;
     }
-    if (open_db(ctx, 30)) return 1;
+    if (open_db(ctx, ctx->cfg.db, 30)) return 1;
     struct dir_model *m = NULL;
     enum dir_rc rc = dir_db_load_model(ctx->db, ctx->cfg.stale_days, ctx->cfg.changes_kept, &m,
                                        err, sizeof err);
@@ -156,7 +164,7 @@ static int cmd_import_hsds(struct dir_ctx *ctx, int nargs, char **args)
             return 2;
         }
     }
-    if (open_db(ctx, 30)) {
+    if (open_db(ctx, write_url(&ctx->cfg), 30)) {
         free(bytes);
         return 1;
     }
@@ -207,7 +215,7 @@ static int cmd_migrate(struct dir_ctx *ctx, const char *subdir)
 {
     char err[1024];
     int applied;
-    if (open_db(ctx, 30))
+    if (open_db(ctx, write_url(&ctx->cfg), 30))
         return 1;
     enum dir_rc rc = dir_db_migrate(ctx->db, ctx->cfg.schema_dir, subdir, &applied, err, sizeof err);
     if (rc)
@@ -235,7 +243,7 @@ static int cmd_api_client(struct dir_ctx *ctx, const char *name, const char *rol
     if (!given)
         dir_auth_new_secret(secret);
     dir_auth_hash(given ? given : secret, hash);
-    if (open_db(ctx, 30))
+    if (open_db(ctx, write_url(&ctx->cfg), 30))
         return 1;
     enum dir_rc rc = dir_db_put_api_client(ctx->db, name, role, hash, err, sizeof err);
     dir_db_close(ctx->db);
@@ -272,7 +280,7 @@ static int cmd_local_account(struct dir_ctx *ctx, const char *given, const char 
         fprintf(stderr, "directoryd: cannot hash the password\n");
         return 1;
     }
-    if (open_db(ctx, 30))
+    if (open_db(ctx, write_url(&ctx->cfg), 30))
         return 1;
     enum dir_rc rc = dir_db_put_local_account(ctx->db, name, hash, role, err, sizeof err);
     dir_db_close(ctx->db);
@@ -328,7 +336,7 @@ static int cmd_sync(struct dir_ctx *ctx, int nargs, char **args)
         fprintf(stderr, "directoryd: sync needs --once (the daemon syncs on its own schedule)\n");
         return 2;
     }
-    if (open_db(ctx, 30))
+    if (open_db(ctx, write_url(&ctx->cfg), 30))
         return 1;
     if (dir_db_migrate(ctx->db, ctx->cfg.schema_dir, "migrations", &applied, err, sizeof err)) {
         DIR_LOG(DIR_LOG_ERROR, "main", "migration failed: %s", err);
@@ -384,7 +392,7 @@ static int cmd_export_ldif(struct dir_ctx *ctx, int nargs, char **args)
         fprintf(stderr, "directoryd: %s\n", err);
         return 2;
     }
-    if (open_db(ctx, 30))
+    if (open_db(ctx, ctx->cfg.db, 30))
         return 1;
     struct dir_model *m = NULL;
     enum dir_rc rc = dir_db_load_model(ctx->db, ctx->cfg.stale_days, ctx->cfg.changes_kept, &m,
@@ -508,10 +516,76 @@ static void warm_views(void *arg, struct dir_model *m)
     (void)dir_entry_view(m);
 }
 
+/* --- replica --- The write pool: the read pool itself when db_write is empty or the same,
+ * else a pool of its own that may be down at start (the daemon then serves reads and answers
+ * writes 503 until it is back). */
+static enum dir_rc open_write_db(struct dir_ctx *ctx)
+{
+    char err[512];
+    if (!ctx->cfg.db_write[0] || strcmp(ctx->cfg.db_write, ctx->cfg.db) == 0) {
+        ctx->wdb = ctx->db;
+        return DIR_OK;
+    }
+    enum dir_rc rc = dir_db_open_lazy(ctx->cfg.db_write, ctx->cfg.db_pool, &ctx->wdb, err,
+                                      sizeof err);
+    if (rc == DIR_ERR_INVALID) {
+        DIR_LOG(DIR_LOG_ERROR, "main", "db_write: %s", err);
+        ctx->wdb = ctx->db; /* closed once, with it */
+        return rc;
+    }
+    if (rc)
+        DIR_LOG(DIR_LOG_WARN, "main", "write database: %s; serving reads, writes answer 503 "
+                "until it answers", err);
+    return DIR_OK;
+}
+
+/* --- replica --- Migrations at start: applied through the write database when it is a
+ * primary this daemon reaches (and migrate_on_start is 1); then the read database, which may
+ * be a standby, must have every migration of this build (a standby gets them by replication:
+ * waited for briefly). A standby alone, or a primary that is down, is only checked. */
+static enum dir_rc serve_schema(struct dir_ctx *ctx)
+{
+    char err[1024], first[512];
+    int applied = 0, missing = 0;
+    bool primary = false;
+    if (ctx->cfg.migrate_on_start) {
+        if (dir_db_is_primary(ctx->wdb, &primary, err, sizeof err))
+            DIR_LOG(DIR_LOG_WARN, "main", "write database unreachable (%s): not migrating, "
+                    "checking the schema only", err);
+        else if (!primary)
+            DIR_LOG(DIR_LOG_INFO, "main", "the write database is a standby: not migrating, "
+                    "checking the schema only");
+        if (primary &&
+            dir_db_migrate(ctx->wdb, ctx->cfg.schema_dir, "migrations", &applied, err, sizeof err)) {
+            DIR_LOG(DIR_LOG_ERROR, "main", "migration failed: %s", err);
+            return DIR_ERR_DB;
+        }
+    }
+    for (int i = 0;; i++) {
+        if (dir_db_schema_check(ctx->db, ctx->cfg.schema_dir, "migrations", &missing, first,
+                                sizeof first, err, sizeof err)) {
+            DIR_LOG(DIR_LOG_ERROR, "main", "schema check: %s", err);
+            return DIR_ERR_DB;
+        }
+        /* Migrations just applied on the primary reach a standby a little later. */
+        if (!missing || !applied || i >= 100)
+            break;
+        usleep(100 * 1000);
+    }
+    if (missing) {
+        DIR_LOG(DIR_LOG_ERROR, "main",
+                "the database lacks %d migration(s) of this build, the first %s: run "
+                "`directoryd migrate` against the primary (db_write), then start again",
+                missing, first);
+        return DIR_ERR_STATE;
+    }
+    return DIR_OK;
+}
+
 static int cmd_serve(struct dir_ctx *ctx)
 {
     char err[1024];
-    int applied, ret = 1;
+    int ret = 1;
     sigset_t sigs;
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
@@ -541,12 +615,10 @@ static int cmd_serve(struct dir_ctx *ctx)
         return 2;
     }
     apply_live(ctx, &ctx->cfg); /* the LDAP limits once it starts, below */
-    if (open_db(ctx, 30))
+    if (open_db(ctx, ctx->cfg.db, 30))
         return 1;
-    if (dir_db_migrate(ctx->db, ctx->cfg.schema_dir, "migrations", &applied, err, sizeof err)) {
-        DIR_LOG(DIR_LOG_ERROR, "main", "migration failed: %s", err);
+    if (open_write_db(ctx) || serve_schema(ctx))
         goto out;
-    }
     /* The LDAP tree's suffix and root DSE before the first view is built (at start). */
     if (dir_entry_configure(ctx->cfg.ldap_suffix, err, sizeof err)) {
         DIR_LOG(DIR_LOG_ERROR, "main", "%s", err);
@@ -554,6 +626,7 @@ static int cmd_serve(struct dir_ctx *ctx)
     }
     dir_entry_offer_starttls(ctx->cfg.ldap_tls_cert[0] != '\0');
     struct dir_refresh_opts ro = {.url = ctx->cfg.db,
+                                  .write_db = ctx->wdb,
                                   .refresh_ms = ctx->cfg.refresh_ms,
                                   .stale_days = ctx->cfg.stale_days,
                                   .changes_kept = ctx->cfg.changes_kept,
@@ -565,19 +638,21 @@ static int cmd_serve(struct dir_ctx *ctx)
     }
     ctx->api.refresh = ctx->refresh;
     ctx->api.central_ref = ctx->cfg.central_ref;
-    ctx->api.write.db = ctx->db;
+    ctx->api.write.db = ctx->wdb;
     ctx->api.write.refresh = ctx->refresh;
-    if (dir_session_init(&ctx->cfg, ctx->db, &ctx->sessions, err, sizeof err)) {
+    ctx->api.write.wait_ms = ctx->cfg.write_wait_ms;
+    ctx->api.read_db = ctx->db;
+    if (dir_session_init(&ctx->cfg, ctx->wdb, ctx->db, &ctx->sessions, err, sizeof err)) {
         DIR_LOG(DIR_LOG_ERROR, "main", "sessions: %s", err);
         goto out;
     }
     ctx->api.sessions = ctx->sessions;
-    ctx->sync = dir_sync_new(&ctx->cfg, ctx->db);
+    ctx->sync = dir_sync_new(&ctx->cfg, ctx->wdb);
     ctx->api.sync = ctx->sync;
     ctx->api.cookie_secure = ctx->cfg.cookie_secure;
     ctx->report_rate =
         dir_rate_new(ctx->cfg.report_rate, DIR_REPORT_RATE_WINDOW_S, ctx->cfg.report_rate_slots);
-    ctx->api.reports = (struct dir_report_env){.db = ctx->db, .rate = ctx->report_rate};
+    ctx->api.reports = (struct dir_report_env){.db = ctx->wdb, .rate = ctx->report_rate};
     if (dir_api_start(&ctx->api, err, sizeof err)) {
         DIR_LOG(DIR_LOG_ERROR, "main", "%s", err);
         goto out;
@@ -679,6 +754,8 @@ out:
     dir_refresh_stop(ctx->refresh);
     dir_session_free(ctx->sessions);
     dir_rate_free(ctx->report_rate);
+    if (ctx->wdb != ctx->db)
+        dir_db_close(ctx->wdb);
     dir_db_close(ctx->db);
     DIR_LOG(DIR_LOG_INFO, "main", "stopped");
     return ret;
@@ -706,7 +783,7 @@ static int cmd_export_vcard(struct dir_ctx *ctx, int nargs, char **args)
             return 2;
         }
     }
-    if (open_db(ctx, 30)) return 1;
+    if (open_db(ctx, ctx->cfg.db, 30)) return 1;
     struct dir_model *m = NULL;
     enum dir_rc rc =
         dir_db_load_model(ctx->db, ctx->cfg.stale_days, ctx->cfg.changes_kept, &m, err, sizeof err);
@@ -835,7 +912,9 @@ struct dir_cmd {
 /* In the order they are tried (and listed): the first that matches runs; a command line no
  * row matches (a wrong word count included) is a usage error (exit 2). */
 static const struct dir_cmd cmds[] = {
-    {"serve", NULL, 0, run_serve, "serve", "migrate, then serve the JSON API (the default)"},
+    {"serve", NULL, 0, run_serve, "serve",
+     "migrate (through db_write, when it is a primary), check\nthe schema, then serve the JSON "
+     "API (the default)"},
     {"migrate", NULL, 0, run_migrate, "migrate",
      "apply schema/migrations/*.sql not yet applied, then exit"},
     {"load-demo", NULL, 0, run_load_demo, "load-demo",

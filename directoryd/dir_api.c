@@ -9,6 +9,8 @@
 #include "dir_import.h"
 #include "dir_log.h"
 #include "dir_mem.h"
+#include "dir_pdpa.h"
+#include "dir_pdpa_http.h"
 #include "dir_problem.h"
 #include "dir_query.h"
 #include "dir_resolve.h"
@@ -1051,6 +1053,9 @@ static const struct dir_route routes[] = {
      "taxonomy_term", 0},
     {READ, "/v1/export/hsds.zip", ANON, CACHE | CORS, dir_hsds_route_export, "zip", 0},
     {READ, "/v1/export/hsds.json", ANON, CACHE | CORS, dir_hsds_route_export, "json", 0},
+    /* --- pdpa: the personal-data access log (dir_pdpa_http.c) --- */
+    {READ, "/v1/admin/access-log", ADMIN, DB, dir_pdpa_route_access_log, NULL, 0},
+    {READ, "/v1/admin/people/{id}/data-report", ADMIN, DB, dir_pdpa_route_data_report, NULL, 0},
 };
 
 #define NROUTES (sizeof routes / sizeof routes[0])
@@ -1075,6 +1080,13 @@ static void deny(struct call *c, enum dir_role role)
         dir_problem_init(&p, 403, "forbidden", "Not allowed", "This needs the %s role.",
                          dir_auth_role_name(role));
     problem(c, &p);
+}
+
+/* The face an answer goes out through, for the access log. */
+static const char *pdpa_face(const struct call *c, const struct dir_route *r)
+{
+    if (c->vcard) return DIR_PDPA_VCARD;
+    return strncmp(r->pattern, "/v1/export/", 11) == 0 ? DIR_PDPA_EXPORT : DIR_PDPA_JSON;
 }
 
 /* The checks before routing: a snapshot, the caller (unless R is the login) and, for a
@@ -1212,7 +1224,15 @@ void dir_api_handle(void *app, const struct dir_http_req *req, struct dir_http_r
         c.attach = r->what && strcmp(r->what, "vcard") == 0;
         c.vcard = c.attach || dir_vcard_wanted(dir_http_header(req, "Accept"));
     }
+    /* The access log (PDPA): an authenticated caller's answer may hold people's non-public
+     * contact points; the code that puts them in notes the people (dir_pdpa.h). Anonymous
+     * callers never see them, so nothing is opened for them. */
+    struct dir_pdpa_read rd;
+    bool logged = c.role >= DIR_ROLE_CASEWORKER;
+    if (logged)
+        dir_pdpa_begin(&rd, c.kind, c.client, pdpa_face(&c, r), r->pattern);
     r->handler(&x);
+    if (logged) dir_pdpa_end(&rd);
 out:
     if (resp->status >= 500)
         DIR_LOG(DIR_LOG_ERROR, "api", "%s %s answered %d", method, c.path, resp->status);

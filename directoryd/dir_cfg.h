@@ -74,6 +74,11 @@ struct dir_cfg {
     char central_ref[80];   /* ref of the central coordinating unit (resolver tier 4) */
     char test_now[40];      /* for tests only: the time open_now is computed for ("" = clock) */
     char config[1024];      /* the config file read, if any */
+    /* --- pdpa --- */
+    int access_log;                /* 1: record reads of non-public contact points */
+    int access_log_retention_days; /* rows older than this are purged */
+    int access_log_queue;          /* reads queued in memory before new ones are dropped */
+    int access_log_flush_ms;       /* how often queued reads are written */
 };
 
 /* Fills CFG with the defaults. */

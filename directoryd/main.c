@@ -5,6 +5,7 @@
  * main, so SIGTERM/SIGINT stop the daemon cleanly.
  */
 #include "dir_api.h"
+#include "dir_pdpa.h"
 #include "dir_auth.h"
 #include "dir_cfg.h"
 #include "dir_db.h"
@@ -490,6 +491,18 @@ static int cmd_serve(struct dir_ctx *ctx)
         DIR_LOG(DIR_LOG_ERROR, "main", "%s", err);
         goto out;
     }
+    /* pdpa: the access log's writer, before any face can answer. */
+    struct dir_pdpa_opts po = {.db = ctx->db,
+                               .retention_days = ctx->cfg.access_log_retention_days,
+                               .queue = ctx->cfg.access_log_queue,
+                               .flush_ms = ctx->cfg.access_log_flush_ms};
+    if (ctx->cfg.access_log && dir_pdpa_start(&po, err, sizeof err)) {
+        DIR_LOG(DIR_LOG_ERROR, "main", "%s", err);
+        goto out;
+    }
+    if (!ctx->cfg.access_log)
+        DIR_LOG(DIR_LOG_WARN, "main", "access log off: reads of non-public contact points are "
+                                      "not recorded");
     /* The LDAP face first: a bad TLS setting stops the start before /healthz answers. */
     struct dir_ldap_opts lo = {.addr = ctx->cfg.ldap_addr,
                                .port = ctx->cfg.ldap_port,
@@ -577,6 +590,7 @@ out:
     dir_http_stop(ctx->http);
     dir_webui_free(ctx->webui); /* after the server: answers borrow its bytes */
     dir_api_stop(&ctx->api);
+    dir_pdpa_stop(); /* after every face: writes what is queued */
     dir_sync_free(ctx->sync);
     dir_refresh_stop(ctx->refresh);
     dir_session_free(ctx->sessions);

@@ -6,11 +6,13 @@
 #include "dir_mem.h"
 
 #include <pthread.h>
+#include <pwd.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /* A queued read: one allocation holding its ids and strings. */
 struct rec {
@@ -428,4 +430,35 @@ long long dir_pdpa_dropped(void)
 int dir_pdpa_retention_days(void)
 {
     return atomic_load(&g_retention_days);
+}
+
+enum dir_rc dir_pdpa_end_write(struct dir_pdpa_read *r, struct dir_db *db, char *err, size_t errlen)
+{
+    t_cur = r->outer;
+    enum dir_rc rc = DIR_OK;
+    if (r->n) {
+        long long at = now_us();
+        int n = sort_unique(r->ids, r->n);
+        struct dir_db_access_row row = {
+            at, at, 1, r->actor_kind, r->actor_id, r->face, r->operation, r->ids, n};
+        rc = dir_db_access_log_write(db, &row, 1, err, errlen);
+        if (!rc) {
+            atomic_fetch_add(&st_written, 1);
+            atomic_fetch_add(&st_rows, 1);
+        }
+    }
+    if (r->ids != r->inline_ids) free(r->ids);
+    r->ids = r->inline_ids;
+    r->n = 0;
+    return rc;
+}
+
+void dir_pdpa_os_user(char *out, size_t n)
+{
+    struct passwd pw, *res = NULL;
+    char buf[1024];
+    if (getpwuid_r(geteuid(), &pw, buf, sizeof buf, &res) == 0 && res)
+        snprintf(out, n, "%s", res->pw_name);
+    else
+        snprintf(out, n, "uid %u", (unsigned)geteuid());
 }

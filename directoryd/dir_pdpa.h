@@ -93,6 +93,13 @@ void dir_pdpa_set_face(const char *face);
 /* Closes R and queues it when it noted anyone. */
 void dir_pdpa_end(struct dir_pdpa_read *r);
 
+/* For one-shot commands (directoryd export ...): closes R and writes it to DB at once, as
+ * one row. DIR_ERR_DB with ERR when it could not be written. */
+enum dir_rc dir_pdpa_end_write(struct dir_pdpa_read *r, struct dir_db *db, char *err,
+                               size_t errlen);
+/* The name of the OS user running this process into OUT ("uid N" without a name). */
+void dir_pdpa_os_user(char *out, size_t n);
+
 /* True when P has at least one non-public contact point. */
 bool dir_pdpa_person_private(const struct dir_person *p);
 

@@ -383,8 +383,8 @@ static int cmd_export_ldif(struct dir_ctx *ctx, int nargs, char **args)
     struct dir_model *m = NULL;
     enum dir_rc rc = dir_db_load_model(ctx->db, ctx->cfg.stale_days, ctx->cfg.changes_kept, &m,
                                        err, sizeof err);
-    dir_db_close(ctx->db);
     if (rc) {
+        dir_db_close(ctx->db);
         DIR_LOG(DIR_LOG_ERROR, "main", "%s", err);
         return 1;
     }
@@ -394,15 +394,28 @@ static int cmd_export_ldif(struct dir_ctx *ctx, int nargs, char **args)
         if (!(out = fopen(tmp, "w"))) {
             DIR_LOG(DIR_LOG_ERROR, "main", "cannot write %s", tmp);
             dir_model_release(m);
+            dir_db_close(ctx->db);
             return 1;
         }
     }
+    /* pdpa: the OS user who exported people's non-public contact points is recorded (a file
+     * whose export cannot be recorded is not kept). */
+    struct dir_pdpa_read rd;
+    char user[128];
+    dir_pdpa_os_user(user, sizeof user);
+    dir_pdpa_begin(&rd, "cli", user, DIR_PDPA_EXPORT, "export ldif");
     int n = 0;
     rc = dir_ldif_write(m, !public_only, out, &n);
     if (fflush(out) != 0)
         rc = DIR_ERR_IO;
     if (path && fclose(out) != 0)
         rc = DIR_ERR_IO;
+    if (!rc && dir_pdpa_end_write(&rd, ctx->db, err, sizeof err)) {
+        DIR_LOG(DIR_LOG_ERROR, "main", "the access log cannot record the export: %s", err);
+        rc = DIR_ERR_DB;
+    }
+    dir_pdpa_end(&rd); /* no-op when written */
+    dir_db_close(ctx->db);
     if (path && !rc && rename(tmp, path) != 0)
         rc = DIR_ERR_IO;
     if (path && rc)

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from conftest import ADMIN_KEY, CASEWORKER_KEY, Daemon, make_demo_db, psql, wait_for
+from conftest import ADMIN_KEY, CASEWORKER_KEY, Daemon, make_demo_db, psql, run_cli, wait_for
 
 SUFFIX = "ou=childnet,dc=bangkok,dc=go,dc=th"
 CW_DN = "cn=it-caseworker,ou=clients," + SUFFIX
@@ -75,6 +75,16 @@ def test_list_search_and_exports_are_logged(dlog, pid):
     status, _, csv = dlog.http.get("/v1/export/people.csv", key=ADMIN_KEY)
     assert status == 200
     assert logged(dlog, pid, "it-admin", "export", "/v1/export/people.csv")
+
+
+def test_cli_ldif_export_is_logged(dlog, pid, workdir):
+    out = workdir + "/pdpa-export.ldif"
+    run_cli("export", "ldif", "--out", out, env={"DIRECTORYD_DB": dlog.db_url})
+    ids = psql(dlog.db_url, "SELECT person_ids FROM access_log WHERE actor_kind = 'cli' "
+                            "AND operation = 'export ldif'")
+    assert ids and str(pid) in ids.strip("{}").split(",")
+    run_cli("export", "ldif", "--public", "--out", out, env={"DIRECTORYD_DB": dlog.db_url})
+    assert psql(dlog.db_url, "SELECT count(*) FROM access_log WHERE actor_kind = 'cli'") == "1"
 
 
 def test_ldap_bound_search_is_logged_with_the_bind_dn(dlog, pid):

@@ -12,6 +12,8 @@
 #include "dir_openapi.h"
 #include "dir_metrics.h"
 #include "dir_obs.h"
+#include "dir_pdpa.h"
+#include "dir_pdpa_http.h"
 #include "dir_problem.h"
 #include "dir_query.h"
 #include "dir_resolve.h"
@@ -1009,6 +1011,20 @@ static const struct dir_param p_audit[] = {
     P_LIMIT,
     P_CURSOR_ID,
     {NULL}};
+static const struct dir_param p_access_log[] = {
+    {"person", DIR_PARAM_INT, 0, 1, LLONG_MAX, NULL, "Only rows that showed this person."},
+    {"actor", DIR_PARAM_STRING, 0, 0, 1000, NULL,
+     "Only rows of this actor (API client name, username or bind DN)."},
+    {"since", DIR_PARAM_DATETIME, 0, 0, 0, NULL, "Only reads at or after this time."},
+    {"until", DIR_PARAM_DATETIME, 0, 0, 0, NULL, "Only reads before this time."},
+    {"limit", DIR_PARAM_INT, 0, 1, 500, NULL, "At most this many rows (default 50)."},
+    P_CURSOR,
+    {NULL}};
+static const struct dir_param p_data_report[] = {
+    {"since", DIR_PARAM_DATETIME, 0, 0, 0, NULL,
+     "Reads at or after this time (default: the retention period ago)."},
+    {"until", DIR_PARAM_DATETIME, 0, 0, 0, NULL, "Reads before this time (default: now)."},
+    {NULL}};
 static const struct dir_param p_import[] = {
     P_STR("kind", "What the file holds: organizations, people or communities."),
     P_STR("dry_run", "1, true or yes: check the file and report, change nothing."),
@@ -1148,6 +1164,10 @@ static const struct dir_route routes[] = {
     /* --- obs: the operator's routes (dir_obs.c) --- */
     {READ, "/metrics", ANON, 0, dir_obs_route_metrics, NULL, 0, NONE}, /* loopback or admin */
     {READ, "/readyz", ANON, DIR_ROUTE_EARLY, dir_obs_route_readyz, NULL, 0, dir_param_any},
+    /* --- pdpa: the personal-data access log (dir_pdpa_http.c) --- */
+    {READ, "/v1/admin/access-log", ADMIN, DB, dir_pdpa_route_access_log, NULL, 0, p_access_log},
+    {READ, "/v1/admin/people/{id}/data-report", ADMIN, DB, dir_pdpa_route_data_report, NULL, 0,
+     p_data_report},
 };
 
 #define NROUTES (sizeof routes / sizeof routes[0])
@@ -1172,6 +1192,13 @@ static void deny(struct call *c, enum dir_role role)
         dir_problem_init(&p, 403, "forbidden", "Not allowed", "This needs the %s role.",
                          dir_auth_role_name(role));
     problem(c, &p);
+}
+
+/* The face an answer goes out through, for the access log. */
+static const char *pdpa_face(const struct call *c, const struct dir_route *r)
+{
+    if (c->vcard) return DIR_PDPA_VCARD;
+    return strncmp(r->pattern, "/v1/export/", 11) == 0 ? DIR_PDPA_EXPORT : DIR_PDPA_JSON;
 }
 
 /* The checks before routing: a snapshot, the caller (unless R is the login) and, for a
@@ -1312,10 +1339,18 @@ void dir_api_handle(void *app, const struct dir_http_req *req, struct dir_http_r
         c.attach = r->what && strcmp(r->what, "vcard") == 0;
         c.vcard = c.attach || dir_vcard_wanted(dir_http_header(req, "Accept"));
     }
+    /* The access log (PDPA): an authenticated caller's answer may hold people's non-public
+     * contact points; the code that puts them in notes the people (dir_pdpa.h). Anonymous
+     * callers never see them, so nothing is opened for them. */
+    struct dir_pdpa_read rd;
+    bool logged = c.role >= DIR_ROLE_CASEWORKER;
+    if (logged)
+        dir_pdpa_begin(&rd, c.kind, c.client, pdpa_face(&c, r), r->pattern);
     /* The query: the parameters the route declares, of their types and within their bounds. */
     if (dir_param_check(r->params, req, c.path, resp)) r->handler(&x);
+    if (logged) dir_pdpa_end(&rd);
 out:
-    /* For the metrics and the access log: the route's pattern, never the path; who asked. */
+    /* For the metrics and the request log: the route's pattern, never the path; who asked. */
     resp->route = r ? r->pattern : NULL;
     resp->actor = !c.kind                            ? "anonymous"
                   : strcmp(c.kind, "api_client") == 0 ? "api_client"

@@ -169,7 +169,7 @@ static const struct opt opts[] = {
      "FOR TESTS ONLY: answer open_now and next_change as if it were always this time "
      "(YYYY-MM-DDTHH:MM:SS+07:00 or ...Z); empty = the real clock"},
     /* --- obs --- */
-    {"access_log", INT(access_log, 0, 1), "1", "DIRECTORYD_ACCESS_LOG",
+    {"request_log", INT(request_log, 0, 1), "1", "DIRECTORYD_REQUEST_LOG",
      "1: one logfmt line per HTTP request on the log (request id, method, route pattern, "
      "status, duration, bytes, actor kind; never paths, queries or keys)",
      OPT_RELOAD},
@@ -198,6 +198,18 @@ static const struct opt opts[] = {
      "1: serve first applies new migrations through db_write when that is a primary it can "
      "reach; 0 (or a standby, or an unreachable primary): serve only checks that db has every "
      "migration and refuses to start if not (run `directoryd migrate` against the primary)"},
+    /* --- pdpa --- */
+    {"access_log", INT(access_log, 0, 1), "1", "DIRECTORYD_ACCESS_LOG",
+     "1: record who read people's non-public contact points (PDPA access log, table "
+     "access_log); 0: record nothing"},
+    {"access_log_retention_days", INT(access_log_retention_days, 1, 36500), "365",
+     "DIRECTORYD_ACCESS_LOG_RETENTION_DAYS",
+     "access log rows older than this are purged (at start, then daily)"},
+    {"access_log_queue", INT(access_log_queue, 16, 16777216), "200000",
+     "DIRECTORYD_ACCESS_LOG_QUEUE",
+     "reads kept in memory until written (about 100 bytes each); more are dropped and counted"},
+    {"access_log_flush_ms", INT(access_log_flush_ms, 10, 60000), "1000",
+     "DIRECTORYD_ACCESS_LOG_FLUSH_MS", "how often queued reads are written to PostgreSQL"},
 };
 #pragma GCC diagnostic pop
 

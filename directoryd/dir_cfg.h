@@ -77,7 +77,7 @@ struct dir_cfg {
     char test_now[40];      /* for tests only: the time open_now is computed for ("" = clock) */
     char config[1024];      /* the config file read, if any */
     /* --- obs --- */
-    int access_log;          /* 1: one logfmt line per HTTP request (sub=access) */
+    int request_log;         /* 1: one logfmt line per HTTP request (sub=access) */
     char metrics_access[16]; /* who may GET /metrics: loopback (or an admin) or key (admins) */
     int ready_max_lag;       /* /readyz: most seconds since the snapshot was confirmed current */
     char http_tls_cert[512]; /* PEM chain: the HTTP API speaks HTTPS only; empty = plain HTTP */
@@ -86,6 +86,11 @@ struct dir_cfg {
     char db_write[1024];  /* libpq connection string for writes ("" = the same as db) */
     int write_wait_ms;    /* how long a write's answer waits for this daemon's model to show it */
     int migrate_on_start; /* 1: serve applies migrations through db_write when it is a primary */
+    /* --- pdpa --- */
+    int access_log;                /* 1: record reads of non-public contact points */
+    int access_log_retention_days; /* rows older than this are purged */
+    int access_log_queue;          /* reads queued in memory before new ones are dropped */
+    int access_log_flush_ms;       /* how often queued reads are written */
 };
 
 /* Fills CFG with the defaults. */

@@ -27,6 +27,7 @@
 #include "dir_entry.h"
 #include "dir_log.h"
 #include "dir_mem.h"
+#include "dir_pdpa.h"
 #include "dir_problem.h"
 #include "dir_query.h"
 #include "dir_text.h"
@@ -2514,6 +2515,16 @@ static void http_bad(struct dir_http_resp *resp, const char *path, const char *f
     http_problem(resp, path, &p);
 }
 
+long long dir_entry_person_id(const struct dir_entry *e)
+{
+    if (!e->priv)
+        return 0;
+    for (int k = 0; k < e->nattrs; k++)
+        if (e->attrs[k].id == A_DIR_ID && e->attrs[k].nvals > 0)
+            return strtoll(e->attrs[k].vals[0].val, NULL, 10);
+    return 0;
+}
+
 static enum dir_rc json_entry(struct dir_buf *b, const struct dir_entry *e, bool see_private)
 {
     enum dir_rc rc = dir_buf_adds(b, "{\"dn\":");
@@ -2522,6 +2533,7 @@ static enum dir_rc json_entry(struct dir_buf *b, const struct dir_entry *e, bool
     if (!rc)
         rc = dir_buf_adds(b, ",\"attributes\":{");
     int n = 0;
+    bool priv_shown = false;
     for (int k = 0; k < e->nattrs && !rc; k++) {
         const struct dir_fattr *a = &e->attrs[k];
         if (attrs[a->id].flags & F_OPER)
@@ -2530,6 +2542,7 @@ static enum dir_rc json_entry(struct dir_buf *b, const struct dir_entry *e, bool
         for (int j = 0; j < a->nvals && !rc; j++) {
             if (a->vals[j].priv && !see_private)
                 continue;
+            priv_shown = priv_shown || a->vals[j].priv;
             if (shown == 0) {
                 rc = dir_buf_printf(b, "%s\"%s\":[", n++ ? "," : "", attrs[a->id].name);
             } else {
@@ -2544,6 +2557,8 @@ static enum dir_rc json_entry(struct dir_buf *b, const struct dir_entry *e, bool
     }
     if (!rc)
         rc = dir_buf_adds(b, "}}");
+    if (priv_shown && e->priv) /* a person's non-public contact points: the access log */
+        dir_pdpa_note_id(dir_entry_person_id(e));
     return rc;
 }
 

@@ -63,6 +63,10 @@ int dir_entry_count(const struct dir_entry_view *v);
 /* Entry I (0 <= I < count); borrowed like the view. */
 const struct dir_entry *dir_entry_at(const struct dir_entry_view *v, int i);
 
+/* The person id (dirId) of entry E when E is a person's entry (only people's entries are
+ * private), else 0. */
+long long dir_entry_person_id(const struct dir_entry *e);
+
 /* Attribute types. */
 int dir_entry_attr_count(void);
 /* The attribute id of NAME (name, alias or OID, any case), or -1. */

@@ -5,6 +5,7 @@
 #include "dir_import.h"
 #include "dir_log.h"
 #include "dir_mem.h"
+#include "dir_pdpa.h"
 
 #include <pwd.h>
 #include <stdio.h>
@@ -151,7 +152,19 @@ int dir_import_cli_export(const struct dir_cfg *cfg, int nargs, char **args)
     char err[512];
     dir_buf_init(&b, (size_t)1 << 30);
     int rc = 0;
-    if (dir_import_export_csv(db, m, kind, &b, err, sizeof err)) {
+    /* The access log (PDPA): the OS user who exported people's non-public contact points. */
+    struct dir_pdpa_read rd;
+    char user[128], op[64];
+    dir_pdpa_os_user(user, sizeof user);
+    snprintf(op, sizeof op, "export csv %s", kind);
+    dir_pdpa_begin(&rd, "cli", user, DIR_PDPA_EXPORT, op);
+    enum dir_rc erc = dir_import_export_csv(db, m, kind, &b, err, sizeof err);
+    if (!erc && dir_pdpa_end_write(&rd, db, err, sizeof err)) {
+        fprintf(stderr, "directoryd: export: not written: the access log cannot record it: %s\n",
+                err);
+        rc = 1;
+    } else if (erc) {
+        dir_pdpa_end(&rd);
         fprintf(stderr, "directoryd: export: %s\n", err);
         rc = 1;
     } else {

@@ -4,6 +4,7 @@
 #include "dir_import.h"
 #include "dir_import_int.h"
 #include "dir_log.h"
+#include "dir_pdpa.h"
 #include "dir_refresh.h"
 #include "dir_text.h"
 #include "dir_write.h"
@@ -94,6 +95,9 @@ static void export_cell(const struct dir_model *m, const struct dir_import_col *
             if (!first) dir_buf_add(b, "\n", 1);
             first = false;
             dir_import_contact_format(x, !person, b);
+            /* A person's non-public contact point in the file: the access log (PDPA). */
+            if (person && json_is_false(json_object_get(x, "is_public")))
+                dir_pdpa_note_id((long long)json_integer_value(json_object_get(e, "id")));
         }
         break;
     }

@@ -10,6 +10,7 @@
 #include "dir_log.h"
 #include "dir_metrics.h"
 #include "dir_mem.h"
+#include "dir_pdpa.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -394,7 +395,7 @@ static void do_bind(struct conn *c, struct op *o)
 static void emit_entry(struct conn *c, struct stream *s, const struct dir_entry *e)
 {
     BerElement *ber = dir_ldap_msg_begin(s->msgid);
-    bool see_private = s->rs->see_private;
+    bool see_private = s->rs->see_private, priv_shown = false;
     ber_printf(ber, "t{s{", (ber_tag_t)LDAP_RES_SEARCH_ENTRY, e->dn);
     for (int k = 0; k < e->nattrs; k++) {
         const struct dir_fattr *a = &e->attrs[k];
@@ -407,10 +408,13 @@ static void emit_entry(struct conn *c, struct stream *s, const struct dir_entry 
             if (a->vals[j].priv && !see_private) continue;
             if (shown++ == 0) ber_printf(ber, "{s[", dir_entry_attr_name(a->id));
             if (!s->types_only) ber_printf(ber, "o", a->vals[j].val, (ber_len_t)a->vals[j].len);
+            priv_shown = priv_shown || (a->vals[j].priv && !s->types_only);
         }
         if (shown) ber_printf(ber, "]}");
     }
     ber_printf(ber, "}}}");
+    /* A person's non-public contact points went out: the access log (PDPA). */
+    if (priv_shown && e->priv) dir_pdpa_note_id(dir_entry_person_id(e));
     dir_ldap_send_ber(c, ber);
 }
 
@@ -452,10 +456,16 @@ static void finish_search(struct conn *c, struct stream *s)
 bool dir_ldap_stream_some(struct conn *c)
 {
     struct stream *s = c->active;
+    /* Only a bound identity sees non-public values; each part of a streamed answer is one
+     * read in the access log. */
+    struct dir_pdpa_read rd;
+    if (s->rs->see_private)
+        dir_pdpa_begin(&rd, "ldap_bind", c->bind_dn ? c->bind_dn : "", DIR_PDPA_LDAP, "search");
     while (s->rs->pos < s->end && dir_ldap_out_pending(c) < OUT_HIGH) {
         const struct dir_entry *e = dir_entry_at(s->rs->v, s->rs->idx[s->rs->pos++]);
         emit_entry(c, s, e);
     }
+    if (s->rs->see_private) dir_pdpa_end(&rd);
     if (s->rs->pos < s->end) return false;
     finish_search(c, s);
     if (!s->owned && !s->cookie) /* the last page: drop the kept answer */

@@ -2,6 +2,7 @@
 #include "dir_ldif.h"
 #include "dir_entry.h"
 #include "dir_filter.h"
+#include "dir_pdpa.h"
 
 #include <sodium.h>
 #include <stdlib.h>
@@ -71,13 +72,18 @@ enum dir_rc dir_ldif_line(struct dir_buf *b, const char *name, const char *value
 static enum dir_rc entry(struct dir_buf *b, const struct dir_entry *e, bool see_private)
 {
     enum dir_rc rc = dir_ldif_line(b, "dn", e->dn, strlen(e->dn));
+    bool priv_shown = false;
     for (int k = 0; !rc && k < e->nattrs; k++) {
         const struct dir_fattr *a = &e->attrs[k];
         if (dir_entry_attr_operational(a->id)) continue;
         for (int j = 0; !rc && j < a->nvals; j++)
-            if (!a->vals[j].priv || see_private)
+            if (!a->vals[j].priv || see_private) {
                 rc = dir_ldif_line(b, dir_entry_attr_name(a->id), a->vals[j].val, a->vals[j].len);
+                priv_shown = priv_shown || a->vals[j].priv;
+            }
     }
+    /* A person's non-public contact points in the file: the access log (PDPA). */
+    if (priv_shown && e->priv) dir_pdpa_note_id(dir_entry_person_id(e));
     return rc ? rc : dir_buf_add(b, "\n", 1);
 }
 

@@ -7,6 +7,7 @@
  * under "(other)").
  */
 #include "dir_metrics.h"
+#include "dir_pdpa.h"
 #include "dir_version.h"
 
 #include <stdatomic.h>
@@ -431,6 +432,16 @@ static enum dir_rc r_rss(struct dir_buf *out, const char *name)
     return dir_buf_printf(out, "%s %lld\n", name, rss * (long long)sysconf(_SC_PAGESIZE));
 }
 
+/* The personal-data access log (dir_pdpa.h): reads recorded, written, dropped. */
+static enum dir_rc r_pdpa(struct dir_buf *out, const char *name)
+{
+    struct dir_pdpa_stats st;
+    dir_pdpa_stats(&st);
+    return dir_buf_printf(out, "%s{state=\"recorded\"} %lld\n%s{state=\"written\"} %lld\n"
+                               "%s{state=\"dropped\"} %lld\n",
+                          name, st.recorded, name, st.written, name, st.dropped);
+}
+
 static enum dir_rc r_build(struct dir_buf *out, const char *name)
 {
     return dir_buf_printf(out, "%s{version=\"%s\"} 1\n", name, DIR_VERSION);
@@ -468,6 +479,10 @@ static const struct metric {
      r_sync_runs},
     {"directoryd_sync_entries_total", "counter",
      "Staff entries changed by committed sync runs, by kind of change.", "change", r_sync_entries},
+    {"directoryd_access_log_reads_total", "counter",
+     "Reads of non-public contact points for the PDPA access log: recorded, written to "
+     "PostgreSQL, dropped (queue full).",
+     "state", r_pdpa},
     {"directoryd_db_pool_connections", "gauge", "PostgreSQL connections in the pool.", "",
      r_pool_size},
     {"directoryd_db_pool_in_use", "gauge", "PostgreSQL pool connections taken now.", "",

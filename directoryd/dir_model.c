@@ -8,6 +8,7 @@
 #include "dir_log.h"
 #include "dir_model_int.h"
 #include "dir_mem.h"
+#include "dir_pdpa.h"
 #include "dir_text.h"
 
 #include <jansson.h>
@@ -912,15 +913,18 @@ static enum dir_rc person_json(const struct dir_model *m, const struct dir_perso
     return rc || !braces ? rc : dir_buf_adds(b, "}");
 }
 
+/* A person's JSON always holds every contact point: the access log notes the person. */
 enum dir_rc dir_model_person_json(const struct dir_model *m, const struct dir_person *p,
                                   bool braces, struct dir_buf *b)
 {
+    dir_pdpa_note_person(p);
     return person_json(m, p, braces, false, b);
 }
 
 enum dir_rc dir_model_person_card(const struct dir_model *m, const struct dir_person *p,
                                   struct dir_buf *b)
 {
+    dir_pdpa_note_person(p);
     return person_json(m, p, false, true, b);
 }
 

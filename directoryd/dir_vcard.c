@@ -1,5 +1,6 @@
 /* dir_vcard.c - vCard 4.0 renderings of organisations and people (see dir_vcard.h). */
 #include "dir_vcard.h"
+#include "dir_pdpa.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -449,6 +450,7 @@ enum dir_rc dir_vcard_person(const struct dir_model *m, const struct dir_person 
                  m->tax[DIR_TAX_TEAM_ROLE][r].name_en);
     }
     contacts(&c, p->contacts, p->ncontacts, full, true);
+    if (full) dir_pdpa_note_person(p); /* the access log (PDPA) */
     rev(&c, p->verified_at);
     return close_card(&c);
 }

@@ -4,6 +4,7 @@
 #include "dir_admin.h"
 #include "dir_log.h"
 #include "dir_mem.h"
+#include "dir_pdpa.h"
 #include "dir_problem.h"
 #include "dir_query.h"
 #include "dir_validate.h"
@@ -300,6 +301,31 @@ static void other_write(struct job *j, const char *entity, const char *key)
 
 /* ---- audit and API clients ---- */
 
+/* The access log (PDPA): audit rows of people show their non-public contact points (in
+ * "before" and "after"). */
+static void note_people(json_t *items)
+{
+    size_t i, k;
+    json_t *it, *c;
+    if (!dir_pdpa_active()) return;
+    json_array_foreach(items, i, it)
+    {
+        if (!json_is_string(json_object_get(it, "entity")) ||
+            strcmp(json_string_value(json_object_get(it, "entity")), "person") != 0)
+            continue;
+        bool priv = false;
+        for (int side = 0; side < 2 && !priv; side++) {
+            json_t *e = json_object_get(it, side ? "after" : "before");
+            json_array_foreach(json_object_get(e, "contacts"), k, c)
+            {
+                if (json_is_false(json_object_get(c, "is_public"))) priv = true;
+            }
+        }
+        const char *id = json_string_value(json_object_get(it, "entity_id"));
+        if (priv && id) dir_pdpa_note_id(strtoll(id, NULL, 10));
+    }
+}
+
 static void audit_read(struct job *j)
 {
     if (!need_role(j, DIR_ROLE_COORDINATOR)) return;
@@ -338,6 +364,7 @@ static void audit_read(struct job *j)
     json_t *items = json_loads(rows, 0, NULL);
     free(rows);
     size_t n = json_array_size(items);
+    note_people(items);
     json_t *out = json_object();
     json_object_set_new(out, "items", items);
     json_t *last = json_array_get(items, n ? n - 1 : 0);

@@ -6,6 +6,7 @@
  * main, so SIGTERM/SIGINT stop the daemon cleanly.
  */
 #include "dir_api.h"
+#include "dir_pdpa.h"
 #include "dir_auth.h"
 #include "dir_cfg.h"
 #include "dir_db.h"
@@ -392,13 +393,13 @@ static int cmd_export_ldif(struct dir_ctx *ctx, int nargs, char **args)
         fprintf(stderr, "directoryd: %s\n", err);
         return 2;
     }
-    if (open_db(ctx, ctx->cfg.db, 30))
+    if (open_db(ctx, write_url(&ctx->cfg), 30)) /* the export is recorded (PDPA) */
         return 1;
     struct dir_model *m = NULL;
     enum dir_rc rc = dir_db_load_model(ctx->db, ctx->cfg.stale_days, ctx->cfg.changes_kept, &m,
                                        err, sizeof err);
-    dir_db_close(ctx->db);
     if (rc) {
+        dir_db_close(ctx->db);
         DIR_LOG(DIR_LOG_ERROR, "main", "%s", err);
         return 1;
     }
@@ -408,15 +409,28 @@ static int cmd_export_ldif(struct dir_ctx *ctx, int nargs, char **args)
         if (!(out = fopen(tmp, "w"))) {
             DIR_LOG(DIR_LOG_ERROR, "main", "cannot write %s", tmp);
             dir_model_release(m);
+            dir_db_close(ctx->db);
             return 1;
         }
     }
+    /* pdpa: the OS user who exported people's non-public contact points is recorded (a file
+     * whose export cannot be recorded is not kept). */
+    struct dir_pdpa_read rd;
+    char user[128];
+    dir_pdpa_os_user(user, sizeof user);
+    dir_pdpa_begin(&rd, "cli", user, DIR_PDPA_EXPORT, "export ldif");
     int n = 0;
     rc = dir_ldif_write(m, !public_only, out, &n);
     if (fflush(out) != 0)
         rc = DIR_ERR_IO;
     if (path && fclose(out) != 0)
         rc = DIR_ERR_IO;
+    if (!rc && dir_pdpa_end_write(&rd, ctx->db, err, sizeof err)) {
+        DIR_LOG(DIR_LOG_ERROR, "main", "the access log cannot record the export: %s", err);
+        rc = DIR_ERR_DB;
+    }
+    dir_pdpa_end(&rd); /* no-op when written */
+    dir_db_close(ctx->db);
     if (path && !rc && rename(tmp, path) != 0)
         rc = DIR_ERR_IO;
     if (path && rc)
@@ -437,7 +451,7 @@ static int cmd_export_ldif(struct dir_ctx *ctx, int nargs, char **args)
 static void apply_live(struct dir_ctx *ctx, const struct dir_cfg *cfg)
 {
     dir_log_set_level((enum dir_log_level)dir_log_level_parse(cfg->log_level));
-    dir_log_set_access(cfg->access_log != 0);
+    dir_log_set_access(cfg->request_log != 0);
     dir_obs_configure(strcmp(cfg->metrics_access, "key") == 0, cfg->ready_max_lag);
     dir_ldap_set_limits(ctx->ldap, cfg->ldap_size_limit, cfg->ldap_time_limit);
 }
@@ -657,6 +671,18 @@ static int cmd_serve(struct dir_ctx *ctx)
         DIR_LOG(DIR_LOG_ERROR, "main", "%s", err);
         goto out;
     }
+    /* pdpa: the access log's writer, before any face can answer. */
+    struct dir_pdpa_opts po = {.db = ctx->wdb,
+                               .retention_days = ctx->cfg.access_log_retention_days,
+                               .queue = ctx->cfg.access_log_queue,
+                               .flush_ms = ctx->cfg.access_log_flush_ms};
+    if (ctx->cfg.access_log && dir_pdpa_start(&po, err, sizeof err)) {
+        DIR_LOG(DIR_LOG_ERROR, "main", "%s", err);
+        goto out;
+    }
+    if (!ctx->cfg.access_log)
+        DIR_LOG(DIR_LOG_WARN, "main", "access log off: reads of non-public contact points are "
+                                      "not recorded");
     /* The LDAP face first: a bad TLS setting stops the start before /healthz answers. */
     struct dir_ldap_opts lo = {.addr = ctx->cfg.ldap_addr,
                                .port = ctx->cfg.ldap_port,
@@ -750,6 +776,7 @@ out:
     dir_http_stop(ctx->http);
     dir_webui_free(ctx->webui); /* after the server: answers borrow its bytes */
     dir_api_stop(&ctx->api);
+    dir_pdpa_stop(); /* after every face: writes what is queued */
     dir_sync_free(ctx->sync);
     dir_refresh_stop(ctx->refresh);
     dir_session_free(ctx->sessions);
@@ -783,16 +810,22 @@ static int cmd_export_vcard(struct dir_ctx *ctx, int nargs, char **args)
             return 2;
         }
     }
-    if (open_db(ctx, ctx->cfg.db, 30)) return 1;
+    /* The primary: with --full the export is recorded in the access log (PDPA). */
+    if (open_db(ctx, write_url(&ctx->cfg), 30)) return 1;
     struct dir_model *m = NULL;
     enum dir_rc rc =
         dir_db_load_model(ctx->db, ctx->cfg.stale_days, ctx->cfg.changes_kept, &m, err, sizeof err);
-    dir_db_close(ctx->db);
-    ctx->db = NULL;
     if (rc) {
         DIR_LOG(DIR_LOG_ERROR, "main", "%s", err);
+        dir_db_close(ctx->db);
         return 1;
     }
+    /* pdpa: the OS user who exported people's non-public contact points is recorded (a file
+     * whose export cannot be recorded is not kept). */
+    struct dir_pdpa_read rd;
+    char user[128];
+    dir_pdpa_os_user(user, sizeof user);
+    dir_pdpa_begin(&rd, "cli", user, DIR_PDPA_EXPORT, "export vcard");
     struct dir_buf b;
     dir_buf_init(&b, (size_t)1 << 31); /* 2 GiB: far past any directory */
     int norgs = 0, npeople = 0;
@@ -809,6 +842,8 @@ static int cmd_export_vcard(struct dir_ctx *ctx, int nargs, char **args)
         snprintf(tmp, sizeof tmp, "%s.tmp", path);
         if (!(out = fopen(tmp, "w"))) {
             DIR_LOG(DIR_LOG_ERROR, "main", "cannot write %s", tmp);
+            dir_pdpa_end(&rd);
+            dir_db_close(ctx->db);
             dir_buf_free(&b);
             return 1;
         }
@@ -816,6 +851,13 @@ static int cmd_export_vcard(struct dir_ctx *ctx, int nargs, char **args)
     if (!rc && fwrite(b.data, 1, b.len, out) != b.len) rc = DIR_ERR_IO;
     if (!rc && fflush(out) != 0) rc = DIR_ERR_IO;
     if (path && out != stdout && fclose(out) != 0) rc = DIR_ERR_IO;
+    if (!rc && dir_pdpa_end_write(&rd, ctx->db, err, sizeof err)) {
+        DIR_LOG(DIR_LOG_ERROR, "main", "the access log cannot record the export: %s", err);
+        rc = DIR_ERR_DB;
+    }
+    dir_pdpa_end(&rd); /* no-op when written */
+    dir_db_close(ctx->db);
+    ctx->db = NULL;
     if (path && !rc && rename(tmp, path) != 0) rc = DIR_ERR_IO;
     if (path && rc) unlink(tmp);
     dir_buf_free(&b);

@@ -407,6 +407,11 @@ def test_every_route_answers_as_described(oad, doc):
     c.call("PUT", "/v1/admin/staff-roles/oa.staffer", 200, key=A, body={"role": "coordinator"})
     c.call("PUT", "/v1/admin/staff-roles/oa.staffer", 400, key=A, body={"role": "king"})
     c.call("GET", "/v1/admin/accounts", 200, key=A)
+    # the personal-data access log (PDPA): who read whom, and one person's report
+    c.call("GET", "/v1/admin/access-log?person=%d&limit=5" % person, 200, key=A)
+    c.call("GET", "/v1/admin/access-log?since=yesterday", 400, key=A)
+    c.call("GET", "/v1/admin/access-log", 403, key=W)
+    c.call("GET", "/v1/admin/people/%d/data-report" % person, 200, key=A)
     acc = {"username": "oa.partner", "password": "openapi-partner-pass-1", "role": "caseworker",
            "display_name": "คุณทดสอบ"}
     c.call("POST", "/v1/admin/accounts", 201, key=A, body=acc)

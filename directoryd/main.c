@@ -22,6 +22,7 @@
 #include "dir_refresh.h"
 #include "dir_session.h"
 #include "dir_sync.h"
+#include "dir_usage.h"
 #include "dir_version.h"
 #include "dir_webui.h"
 
@@ -48,48 +49,10 @@ struct dir_ctx {
     struct dir_api api;
 };
 
+/* The commands and options: their table is in dir_usage.c (it also writes the man page). */
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "directoryd %s - Bangkok's child-protection network directory\n\n"
-            "Usage: directoryd [options] [command]\n\n"
-            "Commands:\n"
-            "  serve                 migrate, then serve the JSON API (the default)\n"
-            "  migrate               apply schema/migrations/*.sql not yet applied, then exit\n"
-            "  load-demo             apply schema/demo/*.sql not yet applied (idempotent)\n"
-            "  api-client NAME ROLE  create or re-key an API client (ROLE: caseworker,\n"
-            "                        coordinator or admin); the secret is taken from the\n"
-            "                        environment variable DIRECTORYD_CLIENT_SECRET if set,\n"
-            "                        else generated and printed once\n"
-            "  local-account NAME ROLE  create or update a local account (partners not in the\n"
-            "                        city LDAP); the password is read from\n"
-            "                        DIRECTORYD_ACCOUNT_PASSWORD and stored as argon2id\n"
-            "  sync --once [--dry-run] [--full] [--force] [--relink]\n"
-            "                        sync staff from the city LDAP once (sync_* options);\n"
-            "                        --dry-run prints what would change and changes nothing,\n"
-            "                        --full reads everything, --force applies a run the\n"
-            "                        safety limits would refuse, --relink (after the city\n"
-            "                        LDAP was rebuilt) moves each new LDAP identity to the\n"
-            "                        synced person with its username or e-mail\n"
-            "  export ldif [--out FILE] [--public]\n"
-            "                        write the LDAP face's tree as LDIF (RFC 2849) for\n"
-            "                        slapadd, to FILE (else standard output); --public: only\n"
-            "                        what anonymous LDAP searches see\n"
-            "  import hsds DIR [--dry-run]\n"
-            "                        create organisations from an HSDS 3.0 data package in\n"
-            "                        one transaction; prints a JSON report (what is created,\n"
-            "                        errors, and every field directoryd cannot hold)\n"
-            "  export hsds --out DIR write the public directory as an HSDS 3.0 data package\n"
-            "                        (CSV files and datapackage.json) into DIR\n"
-            "  import KIND FILE [--dry-run] [--encoding E] [--delimiter D]\n"
-            "                        import a CSV file of organizations, people or\n"
-            "                        communities (docs/import.md); --dry-run reports per\n"
-            "                        line what would happen and writes nothing\n"
-            "  export csv KIND [--out FILE]\n"
-            "                        write KIND as CSV in the import template's columns\n"
-            "  version               print the version\n\n",
-            DIR_VERSION);
-    dir_cfg_print_help(out);
+    dir_usage_print_help(out);
 }
 
 /* Opens the database, retrying for up to WAIT_S seconds (PostgreSQL may still be starting). */
@@ -602,6 +565,10 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout);
+            return 0;
+        }
+        if (strcmp(argv[i], "--man") == 0) { /* pkg: CMake writes directoryd.8 with it */
+            dir_usage_print_man(stdout);
             return 0;
         }
         if (strcmp(argv[i], "--version") == 0) {

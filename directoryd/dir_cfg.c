@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 enum opt_type { OPT_STR, OPT_INT };
 
@@ -255,12 +256,71 @@ static enum dir_rc set_opt(struct dir_cfg *cfg, const struct opt *o, const char 
     return DIR_OK;
 }
 
+/* --- pkg: the installed layout --- */
+static int is_data_dir(const struct opt *o)
+{
+    return o->offset == offsetof(struct dir_cfg, schema_dir) ||
+           o->offset == offsetof(struct dir_cfg, webui_dir);
+}
+
+int dir_cfg_data_dir(char *buf, size_t n)
+{
+    char exe[PATH_MAX], probe[PATH_MAX + 64];
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (len <= 0)
+        return 0;
+    exe[len] = '\0';
+    /* PREFIX/SBINDIR/directoryd: strip the file name, then SBINDIR ("sbin"). */
+    char *slash = strrchr(exe, '/');
+    if (!slash)
+        return 0;
+    *slash = '\0';
+    size_t sl = strlen(DIR_INSTALL_SBINDIR), el = strlen(exe);
+    if (el <= sl || exe[el - sl - 1] != '/' || strcmp(exe + el - sl, DIR_INSTALL_SBINDIR) != 0)
+        return 0;
+    exe[el - sl - 1] = '\0';
+    int w = snprintf(buf, n, "%s/%s", exe, DIR_INSTALL_DATADIR);
+    if (w < 0 || (size_t)w >= n)
+        return 0;
+    snprintf(probe, sizeof probe, "%s/schema/migrations", buf);
+    struct stat st;
+    return stat(probe, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* The default of O: the table's, except the data directories of an installed binary. BUF
+ * holds the computed text. */
+static const char *opt_default(const struct opt *o, char *buf, size_t n)
+{
+    char data[PATH_MAX];
+    if (!is_data_dir(o) || !dir_cfg_data_dir(data, sizeof data))
+        return o->def;
+    snprintf(buf, n, "%s/%s", data,
+             o->offset == offsetof(struct dir_cfg, schema_dir) ? "schema" : "webui");
+    return buf;
+}
+
+int dir_cfg_info(size_t i, struct dir_cfg_info *info)
+{
+    if (i >= NOPTS)
+        return 0;
+    const struct opt *o = &opts[i];
+    *info = (struct dir_cfg_info){.name = o->name,
+                                  .env = o->env,
+                                  .help = o->help,
+                                  .def = o->def,
+                                  .is_int = o->type == OPT_INT,
+                                  .min = o->min,
+                                  .max = o->max,
+                                  .is_data_dir = is_data_dir(o)};
+    return 1;
+}
+
 void dir_cfg_defaults(struct dir_cfg *cfg)
 {
-    char err[256];
+    char err[256], buf[PATH_MAX + 16];
     memset(cfg, 0, sizeof *cfg);
     for (size_t i = 0; i < NOPTS; i++)
-        (void)set_opt(cfg, &opts[i], opts[i].def, err, sizeof err);
+        (void)set_opt(cfg, &opts[i], opt_default(&opts[i], buf, sizeof buf), err, sizeof err);
 }
 
 enum dir_rc dir_cfg_set(struct dir_cfg *cfg, const char *name, const char *value, char *err,
@@ -499,7 +559,9 @@ void dir_cfg_print_help(FILE *out)
         fprintf(out, "  %-18s %-26s %s", flag, opts[i].env, opts[i].help);
         if (opts[i].type == OPT_INT)
             fprintf(out, " [%ld..%ld]", opts[i].min, opts[i].max);
-        fprintf(out, " (default: %s)%s\n", *opts[i].def ? opts[i].def : "none",
+        char buf[PATH_MAX + 16];
+        const char *def = opt_default(&opts[i], buf, sizeof buf);
+        fprintf(out, " (default: %s)%s\n", *def ? def : "none",
                 (opts[i].flags & OPT_RELOAD) ? " (SIGHUP reloads it)" : "");
     }
 }

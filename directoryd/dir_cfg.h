@@ -131,4 +131,25 @@ void dir_cfg_copy_reloadable(struct dir_cfg *dst, const struct dir_cfg *src);
 void dir_cfg_live_rdlock(void);
 void dir_cfg_live_unlock(void);
 
+/* --- pkg --- */
+/* One option of the table, read-only (for the man page, dir_usage.c). The strings are the
+ * table's own (static; nobody frees them). */
+struct dir_cfg_info {
+    const char *name;    /* config file name, e.g. "http_port" (the flag is --http-port) */
+    const char *env;     /* environment variable */
+    const char *help;    /* one line, no trailing period */
+    const char *def;     /* the table's default ("" = none); see dir_cfg_data_dir */
+    int is_int;          /* 1: a whole number from min to max */
+    long min, max;
+    int is_data_dir;     /* 1: schema_dir or webui_dir, whose default depends on the layout */
+};
+/* Fills *INFO with option I of the table; returns 0 past the end. */
+int dir_cfg_info(size_t i, struct dir_cfg_info *info);
+/* The installed layout: when the running binary is PREFIX/sbin/directoryd (its
+ * CMAKE_INSTALL_SBINDIR) and PREFIX/share/directoryd/schema/migrations exists, writes
+ * PREFIX/share/directoryd into BUF and returns 1 (schema_dir and webui_dir then default to
+ * its schema/ and webui/); otherwise (a build tree) returns 0 and the compiled-in source-tree
+ * defaults stand. */
+int dir_cfg_data_dir(char *buf, size_t n);
+
 #endif

@@ -28,6 +28,7 @@
 #include "dir_session.h"
 #include "dir_sync.h"
 #include "dir_vcard.h"
+#include "dir_usage.h"
 #include "dir_version.h"
 #include "dir_webui.h"
 
@@ -948,77 +949,79 @@ struct dir_cmd {
     /* Runs it; ARGS are those words. */
     int (*run)(struct dir_ctx *ctx, int nargs, char **args);
     const char *synopsis; /* for the usage text */
-    const char *help;     /* lines separated by \n */
+    const char *help;     /* sentences; wrapped when printed (dir_usage.c) */
 };
 
 /* In the order they are tried (and listed): the first that matches runs; a command line no
  * row matches (a wrong word count included) is a usage error (exit 2). */
 static const struct dir_cmd cmds[] = {
     {"serve", NULL, 0, run_serve, "serve",
-     "migrate (through db_write, when it is a primary), check\nthe schema, then serve the JSON "
+     "migrate (through db_write, when it is a primary), check the schema, then serve the JSON "
      "API (the default)"},
     {"migrate", NULL, 0, run_migrate, "migrate",
      "apply schema/migrations/*.sql not yet applied, then exit"},
     {"load-demo", NULL, 0, run_load_demo, "load-demo",
      "apply schema/demo/*.sql not yet applied (idempotent)"},
     {"api-client", NULL, 2, run_api_client, "api-client NAME ROLE",
-     "create or re-key an API client (ROLE: caseworker,\ncoordinator or admin); the secret is "
-     "taken from the\nenvironment variable DIRECTORYD_CLIENT_SECRET if set,\nelse generated and "
+     "create or re-key an API client (ROLE: caseworker, coordinator or admin); the secret is "
+     "taken from the environment variable DIRECTORYD_CLIENT_SECRET if set, else generated and "
      "printed once"},
     {"local-account", NULL, 2, run_local_account, "local-account NAME ROLE",
-     "create or update a local account (partners not in the\ncity LDAP); the password is read "
-     "from\nDIRECTORYD_ACCOUNT_PASSWORD and stored as argon2id"},
+     "create or update a local account (partners not in the city LDAP); the password is read "
+     "from DIRECTORYD_ACCOUNT_PASSWORD and stored as argon2id"},
     {"sync", NULL, -1, cmd_sync, "sync --once [--dry-run] [--full] [--force] [--relink]",
-     "sync staff from the city LDAP once (sync_* options);\n--dry-run prints what would change "
-     "and changes nothing,\n--full reads everything, --force applies a run the\nsafety limits "
-     "would refuse, --relink (after the city\nLDAP was rebuilt) moves each new LDAP identity "
-     "to the\nsynced person with its username or e-mail"},
+     "sync staff from the city LDAP once (sync_* options); --dry-run prints what would change "
+     "and changes nothing, --full reads everything, --force applies a run the safety limits "
+     "would refuse, --relink (after the city LDAP was rebuilt) moves each new LDAP identity "
+     "to the synced person with its username or e-mail"},
     {"export", "ldif", -1, cmd_export_ldif, "export ldif [--out FILE] [--public]",
-     "write the LDAP face's tree as LDIF (RFC 2849) for\nslapadd, to FILE (else standard "
-     "output); --public: only\nwhat anonymous LDAP searches see"},
+     "write the LDAP face's tree as LDIF (RFC 2849) for slapadd, to FILE (else standard "
+     "output); --public: only what anonymous LDAP searches see"},
     {"import", "hsds", -1, cmd_import_hsds, "import hsds DIR|FILE.zip|FILE.json [--dry-run]",
-     "import an HSDS 3.0 data package (a directory, its ZIP or\nthe JSON export) in one "
-     "transaction: organisations are\nmatched and created, updated or left unchanged; prints "
-     "a\nJSON report (per organisation, errors, and every field\ndirectoryd cannot hold)"},
+     "import an HSDS 3.0 data package (a directory, its ZIP or the JSON export) in one "
+     "transaction: organisations are matched and created, updated or left unchanged; prints "
+     "a JSON report (per organisation, errors, and every field directoryd cannot hold)"},
     {"export", "hsds", -1, cmd_export_hsds, "export hsds --out DIR",
-     "write the public directory as an HSDS 3.0 data package\n(CSV files and datapackage.json) "
+     "write the public directory as an HSDS 3.0 data package (CSV files and datapackage.json) "
      "into DIR"},
     {"import", NULL, -1, run_import_csv,
      "import KIND FILE [--dry-run] [--encoding E] [--delimiter D]",
-     "import a CSV file of organizations, people or\ncommunities (docs/import.md); --dry-run "
-     "reports per\nline what would happen and writes nothing"},
+     "import a CSV file of organizations, people or communities (docs/import.md); --dry-run "
+     "reports per line what would happen and writes nothing"},
     {"export", "csv", -1, run_export_csv, "export csv KIND [--out FILE]",
      "write KIND as CSV in the import template's columns"},
     /* --- csv-speed --- */
     {"export", "vcard", -1, cmd_export_vcard, "export vcard [--out FILE] [--public | --full]",
-     "write every organisation and active person as one\nvCard 4.0 file (RFC 6350) to FILE "
-     "(else standard\noutput); public contact points only unless --full"},
+     "write every organisation and active person as one vCard 4.0 file (RFC 6350) to FILE "
+     "(else standard output); public contact points only unless --full"},
     {"openapi", NULL, 0, run_openapi, "openapi",
-     "print the API's OpenAPI 3.1 description (as served at\n/v1/openapi.json)"},
+     "print the API's OpenAPI 3.1 description (as served at /v1/openapi.json)"},
     {"routes", NULL, 0, run_routes, "routes",
-     "print the HTTP route table as JSON (methods, path, least\nrole, declared query parameters)"},
+     "print the HTTP route table as JSON (methods, path, least role, declared query parameters)"},
     {"version", NULL, -1, run_version, "version", "print the version"},
 };
+#define NCMDS (sizeof cmds / sizeof cmds[0])
+
+
+/* The commands' documentation, from CMDS, for --help and --man (dir_usage.c). */
+static void usage_docs(struct dir_usage_cmd *docs)
+{
+    for (size_t i = 0; i < NCMDS; i++)
+        docs[i] = (struct dir_usage_cmd){cmds[i].synopsis, cmds[i].help};
+}
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "directoryd %s - Bangkok's child-protection network directory\n\n"
-            "Usage: directoryd [options] [command]\n\nCommands:\n",
-            DIR_VERSION);
-    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
-        const char *h = cmds[i].help;
-        if (strlen(cmds[i].synopsis) <= 21)
-            fprintf(out, "  %-21s %.*s\n", cmds[i].synopsis, (int)strcspn(h, "\n"), h);
-        else
-            fprintf(out, "  %s\n%24s%.*s\n", cmds[i].synopsis, "", (int)strcspn(h, "\n"), h);
-        for (h += strcspn(h, "\n"); *h; h += strcspn(h, "\n")) {
-            h++; /* past the line break */
-            fprintf(out, "%24s%.*s\n", "", (int)strcspn(h, "\n"), h);
-        }
-    }
-    fputc('\n', out);
-    dir_cfg_print_help(out);
+    struct dir_usage_cmd docs[NCMDS];
+    usage_docs(docs);
+    dir_usage_print_help(out, docs, NCMDS);
+}
+
+static void man(FILE *out)
+{
+    struct dir_usage_cmd docs[NCMDS];
+    usage_docs(docs);
+    dir_usage_print_man(out, docs, NCMDS);
 }
 
 /* The row of CMDS that the NPOS words at WORDS (argv after the options) name, or NULL;
@@ -1030,7 +1033,7 @@ static const struct dir_cmd *cmd_find(int npos, char **words, int *skip)
         words = serve;
         npos = 1;
     }
-    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+    for (size_t i = 0; i < NCMDS; i++) {
         const struct dir_cmd *c = &cmds[i];
         int k = c->sub ? 2 : 1;
         if (strcmp(words[0], c->name) != 0) continue;
@@ -1064,6 +1067,10 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout);
+            return 0;
+        }
+        if (strcmp(argv[i], "--man") == 0) { /* pkg: CMake writes directoryd.8 with it */
+            man(stdout);
             return 0;
         }
         if (strcmp(argv[i], "--version") == 0) {

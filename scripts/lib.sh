@@ -30,6 +30,10 @@ DIR_UI_PACKAGES="chromium fonts-thai-tlwg poppler-utils"
 # scripts/run never needs it.
 DIR_AD_PACKAGES="samba samba-ad-dc samba-ad-provision iproute2"
 
+# pkg: checking the Debian package by hand (docs/operations.md "Install and package"); cpack,
+# dpkg-shlibdeps and systemd-analyze come with DIR_PACKAGES (cmake, build-essential) and systemd.
+DIR_PKG_PACKAGES="lintian"
+
 dir_say() { printf '%s\n' "directoryd: $*" >&2; }
 
 # Installs the Debian packages that are missing (apt-get; needs root or sudo).

@@ -30,7 +30,8 @@ DIR_UI_PACKAGES="chromium fonts-thai-tlwg poppler-utils"
 # scripts/run never needs it.
 DIR_AD_PACKAGES="samba samba-ad-dc samba-ad-provision iproute2"
 
-# pkg: checking the Debian package by hand (docs/operations.md "Install and package"); cpack,
+# pkg: checking the Debian package (docs/operations.md "Install and package"; scripts/test
+# installs it for tests/integration/test_package.py, which fails on a lintian error); cpack,
 # dpkg-shlibdeps and systemd-analyze come with DIR_PACKAGES (cmake, build-essential) and systemd.
 DIR_PKG_PACKAGES="lintian"
 

@@ -63,6 +63,14 @@ def test_deb_installs_serves_from_its_places_and_purges(pg, workdir, monkeypatch
         run("cpack", "-G", "DEB", "--config", cpack_config, "-B", out, cwd=BUILD)
         debs = glob.glob(os.path.join(out, "directoryd_*.deb"))
         assert len(debs) == 1, debs
+        # Debian's package checker finds no errors (warnings are docs/operations.md's).
+        if shutil.which("lintian"):
+            p = subprocess.run(["lintian", "--fail-on", "error", debs[0]], capture_output=True,
+                               text=True)
+            errors = [l for l in p.stdout.splitlines() if l.startswith("E: ")]
+            assert p.returncode == 0 and errors == [], p.stdout + p.stderr
+        elif os.environ.get("DIRECTORYD_REQUIRE_LINTIAN"):
+            pytest.fail("lintian is not installed (scripts/lib.sh DIR_PKG_PACKAGES)")
         try:
             run("apt-get", "install", "-y", "-q", "--no-install-recommends", *APT_LOCK,
                 "./" + os.path.basename(debs[0]), cwd=out, env=APT_ENV)

@@ -944,9 +944,9 @@ static const struct dir_param p_areas[] = {
     P_Q,
     P_LIMIT,
     P_CURSOR,
-    {NULL}};
+    DIR_PARAM_END};
 static const struct dir_param p_area_groups[] = {
-    P_ENUM("kind", "Only groups of this kind.", "zone", "subzone", "other"), {NULL}};
+    P_ENUM("kind", "Only groups of this kind.", "zone", "subzone", "other"), DIR_PARAM_END};
 static const struct dir_param p_orgs[] = {
     P_Q,
     P_AREA("Only organisations serving this area (an area code), or inside it."),
@@ -958,7 +958,7 @@ static const struct dir_param p_orgs[] = {
     P_LIMIT,
     P_CURSOR_ID,
     P_STR("zone", "Only organisations in the districts of this zone (a code of /v1/area-groups)."),
-    {NULL}};
+    DIR_PARAM_END};
 static const struct dir_param p_people[] = {
     P_Q,
     P_AREA("Only people of organisations serving this area (an area code)."),
@@ -966,7 +966,7 @@ static const struct dir_param p_people[] = {
     P_STR("role", "Only people with this team role or profession (a code)."),
     P_LIMIT,
     P_CURSOR_ID,
-    {NULL}};
+    DIR_PARAM_END};
 static const struct dir_param p_resolve[] = {
     {"area", DIR_PARAM_STRING, DIR_PARAM_REQUIRED, 0, 0, NULL,
      "the code of a district, sub-district or community"},
@@ -974,19 +974,19 @@ static const struct dir_param p_resolve[] = {
     P_STR("group", "The target group (a code of /v1/target-groups)."),
     {"explain", DIR_PARAM_BOOL, 0, 0, 0, NULL, "Add why each answer was chosen."},
     {"limit", DIR_PARAM_INT, 0, 1, MAX_LIMIT, NULL, "At most this many answers (default 10)."},
-    {NULL}};
+    DIR_PARAM_END};
 static const struct dir_param p_changes[] = {
     {"since", DIR_PARAM_INT, 0, 0, LLONG_MAX, NULL,
      "Changes after this sequence number (0 or absent: from the oldest kept)."},
     P_LIMIT,
-    {NULL}};
+    DIR_PARAM_END};
 static const struct dir_param p_search[] = {
     P_STR("filter", "An LDAP search filter (RFC 4515); default (objectClass=*)."),
     P_STR("base", "The base DN (default the directory's suffix)."),
     P_ENUM("scope", "The search scope (default sub).", "base", "one", "sub"),
     P_LIMIT,
     P_STR("cursor", "The 'next' of the previous page (the DN of its last entry)."),
-    {NULL}};
+    DIR_PARAM_END};
 static const struct dir_param p_reports[] = {
     P_ENUM("status", "Only reports with this status.", "open", "resolved"),
     P_ENUM("entity", "Only reports about this kind of entry.", "organization", "person", "area"),
@@ -994,7 +994,7 @@ static const struct dir_param p_reports[] = {
      "Only reports about this entry (with entity): its id, ref or code."},
     P_LIMIT,
     P_CURSOR_ID,
-    {NULL}};
+    DIR_PARAM_END};
 static const struct dir_param p_worklist[] = {
     P_ENUM("entity", "What to list (default organization).", "organization", "person"),
     P_STR("zone", "Only entries in this zone (a code of /v1/area-groups of kind zone)."),
@@ -1002,7 +1002,7 @@ static const struct dir_param p_worklist[] = {
     P_STR("type", "Only organisations of this type (a code of /v1/org-types)."),
     P_LIMIT,
     P_CURSOR,
-    {NULL}};
+    DIR_PARAM_END};
 static const struct dir_param p_audit[] = {
     P_STR("entity", "Only changes of this kind of entry (organization, person, area...)."),
     P_STR("id", "Only changes of this entry (with entity)."),
@@ -1010,7 +1010,7 @@ static const struct dir_param p_audit[] = {
     {"since", DIR_PARAM_DATETIME, 0, 0, 0, NULL, "Only changes at or after this date or time."},
     P_LIMIT,
     P_CURSOR_ID,
-    {NULL}};
+    DIR_PARAM_END};
 static const struct dir_param p_access_log[] = {
     {"person", DIR_PARAM_INT, 0, 1, LLONG_MAX, NULL, "Only rows that showed this person."},
     {"actor", DIR_PARAM_STRING, 0, 0, 1000, NULL,
@@ -1019,22 +1019,22 @@ static const struct dir_param p_access_log[] = {
     {"until", DIR_PARAM_DATETIME, 0, 0, 0, NULL, "Only reads before this time."},
     {"limit", DIR_PARAM_INT, 0, 1, 500, NULL, "At most this many rows (default 50)."},
     P_CURSOR,
-    {NULL}};
+    DIR_PARAM_END};
 static const struct dir_param p_data_report[] = {
     {"since", DIR_PARAM_DATETIME, 0, 0, 0, NULL,
      "Reads at or after this time (default: the retention period ago)."},
     {"until", DIR_PARAM_DATETIME, 0, 0, 0, NULL, "Reads before this time (default: now)."},
-    {NULL}};
+    DIR_PARAM_END};
 static const struct dir_param p_import[] = {
     P_STR("kind", "What the file holds: organizations, people or communities."),
     P_STR("dry_run", "1, true or yes: check the file and report, change nothing."),
     P_STR("encoding", "The file's encoding: utf-8 or windows-874 (default: detected)."),
     P_STR("delimiter", "comma, semicolon or tab (default: detected)."),
-    {NULL}};
+    DIR_PARAM_END};
 static const struct dir_param p_sync_runs[] = {
     {"limit", DIR_PARAM_INT, 0, 1, 100, NULL, "At most this many runs (default 20)."},
     {"before", DIR_PARAM_INT, 0, 0, LLONG_MAX, NULL, "Only runs with a smaller id (paging)."},
-    {NULL}};
+    DIR_PARAM_END};
 
 #define ANON DIR_ROLE_ANON
 #define CASEWORKER DIR_ROLE_CASEWORKER

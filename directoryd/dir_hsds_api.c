@@ -375,7 +375,7 @@ static void page_end(struct page *p)
      "Only what changed after this UTC date or date-time (2025-01-31T08:00:00Z)."}
 /* clang-format on */
 
-const struct dir_param dir_hsds_params_list[] = {P_SEARCH, P_PAGE, P_PER_PAGE, P_FORMAT, {NULL}};
+const struct dir_param dir_hsds_params_list[] = {P_SEARCH, P_PAGE, P_PER_PAGE, P_FORMAT, DIR_PARAM_END};
 const struct dir_param dir_hsds_params_services[] = {
     P_SEARCH,
     P_PAGE,
@@ -387,7 +387,7 @@ const struct dir_param dir_hsds_params_services[] = {
     P_MODIFIED,
     P_BOOL("minimal", "Only each service's id and last_modified."),
     P_BOOL("full", "Each service with its related objects."),
-    {NULL}};
+    DIR_PARAM_END};
 const struct dir_param dir_hsds_params_service_at_locations[] = {
     P_SEARCH,
     P_PAGE,
@@ -401,7 +401,7 @@ const struct dir_param dir_hsds_params_service_at_locations[] = {
     P_ID("postcode", "Only locations with this postal code."),
     {"proximity", DIR_PARAM_NUMBER, 0, 0, 20000000, NULL,
      "Only locations within this many metres of the postcode's area (needs postcode)."},
-    {NULL}};
+    DIR_PARAM_END};
 const struct dir_param dir_hsds_params_organizations[] = {
     P_SEARCH,
     P_PAGE,
@@ -409,9 +409,9 @@ const struct dir_param dir_hsds_params_organizations[] = {
     P_FORMAT,
     P_BOOL("full", "Each organization with its related objects."),
     P_BOOL("full_service", "With full, each service with its related objects too."),
-    {NULL}};
+    DIR_PARAM_END};
 const struct dir_param dir_hsds_params_organization[] = {
-    P_BOOL("full_service", "Each service with its related objects."), {NULL}};
+    P_BOOL("full_service", "Each service with its related objects."), DIR_PARAM_END};
 const struct dir_param dir_hsds_params_taxonomy_terms[] = {
     P_SEARCH,
     P_PAGE,
@@ -420,7 +420,7 @@ const struct dir_param dir_hsds_params_taxonomy_terms[] = {
     P_ID("taxonomy_id", "Only the terms of this taxonomy (its id)."),
     P_BOOL("top_only", "Only terms without a parent (all of them here)."),
     P_ID("parent_id", "Only the children of this term (none here)."),
-    {NULL}};
+    DIR_PARAM_END};
 
 /* ---- handlers ---- */
 

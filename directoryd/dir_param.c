@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-const struct dir_param dir_param_none[] = {{NULL}};
-const struct dir_param dir_param_any[] = {{NULL}};
+const struct dir_param dir_param_none[] = {DIR_PARAM_END};
+const struct dir_param dir_param_any[] = {DIR_PARAM_END};
 
 const char *dir_param_json_type(enum dir_param_type t)
 {

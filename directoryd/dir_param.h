@@ -37,6 +37,9 @@ struct dir_param {
     const char *doc;           /* one English sentence for the API description */
 };
 
+/* The end of a list (every field given: clang's -Wmissing-field-initializers wants them). */
+#define DIR_PARAM_END {NULL, DIR_PARAM_STRING, 0, 0, 0, NULL, NULL}
+
 /* A list of no parameters, for routes that take none (unknown ones are refused). */
 extern const struct dir_param dir_param_none[];
 /* No parameters, and any query is ignored (/healthz: probes add cache-busting ones). */

@@ -375,7 +375,8 @@ static void page_end(struct page *p)
      "Only what changed after this UTC date or date-time (2025-01-31T08:00:00Z)."}
 /* clang-format on */
 
-const struct dir_param dir_hsds_params_list[] = {P_SEARCH, P_PAGE, P_PER_PAGE, P_FORMAT, DIR_PARAM_END};
+const struct dir_param dir_hsds_params_list[] = {P_SEARCH, P_PAGE, P_PER_PAGE, P_FORMAT,
+                                                 DIR_PARAM_END};
 const struct dir_param dir_hsds_params_services[] = {
     P_SEARCH,
     P_PAGE,

@@ -437,8 +437,9 @@ static enum dir_rc r_pdpa(struct dir_buf *out, const char *name)
 {
     struct dir_pdpa_stats st;
     dir_pdpa_stats(&st);
-    return dir_buf_printf(out, "%s{state=\"recorded\"} %lld\n%s{state=\"written\"} %lld\n"
-                               "%s{state=\"dropped\"} %lld\n",
+    return dir_buf_printf(out,
+                          "%s{state=\"recorded\"} %lld\n%s{state=\"written\"} %lld\n"
+                          "%s{state=\"dropped\"} %lld\n",
                           name, st.recorded, name, st.written, name, st.dropped);
 }
 

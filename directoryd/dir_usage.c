@@ -6,7 +6,6 @@
 
 #include <string.h>
 
-
 /* Exit statuses, for the man page (main.c and the commands return them). */
 static const struct {
     int code;

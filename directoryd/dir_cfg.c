@@ -248,7 +248,7 @@ static enum dir_rc set_opt(struct dir_cfg *cfg, const struct opt *o, const char 
     errno = 0;
     long v = strtol(value, &end, 10);
     if (errno || end == value || *end || v < o->min || v > o->max) {
-        snprintf(err, errlen, "%s: '%s' is not a whole number from %ld to %ld", o->name, value,
+        snprintf(err, errlen, "%s: '%.40s' is not a whole number from %ld to %ld", o->name, value,
                  o->min, o->max);
         return DIR_ERR_INVALID;
     }

@@ -1701,6 +1701,8 @@ enum dir_rc dir_model_finish(struct dir_model_builder *b, long long seq, struct 
     builder_free_rows(b);
     m->pieces = dir_xcalloc(1, sizeof *m->pieces);
     m->pieces->share = dir_modeli_share_new(m->arena, NULL);
+    static atomic_ullong lineages;
+    m->lineage = atomic_fetch_add(&lineages, 1) + 1;
     *out = m;
     return DIR_OK;
 }

@@ -185,6 +185,12 @@ struct dir_change {
     const char *entity, *id, *op, *at;
 };
 
+/* An organisation or person changed (or added) by an applied version: its index and the
+ * APPLIED count of the newest version that changed it (see struct dir_model). */
+struct dir_dirty {
+    int idx, applied;
+};
+
 struct dir_client {
     uint8_t hash[DIR_AUTH_HASH_LEN];
     const char *name;
@@ -228,6 +234,17 @@ struct dir_model {
      * versions it was derived from by dir_model_apply, and the arrays it shares or owns. */
     struct dir_model_pieces *pieces;
     int applied; /* changes applied since the last full load (0 for a full load) */
+    /* Versions derived by dir_model_apply from one full load share its LINEAGE (a full load
+     * gets a new one). Within a lineage areas, groups and taxa never change and an
+     * organisation's or a person's index never moves (ids only grow; new ones are appended),
+     * so a view built for an earlier version of the lineage (the LDAP entries, the name
+     * index) can be brought up to date from the DIRTY lists: every organisation and person
+     * changed or added since the full load, sorted by index, each stamped with the APPLIED
+     * count of the version that last changed it (those changed after version W are the ones
+     * stamped above W->applied). Empty for a full load. In the version's own memory. */
+    unsigned long long lineage;
+    const struct dir_dirty *dirty_orgs, *dirty_people;
+    int ndirty_orgs, ndirty_people;
     /* --- hsds-import --- */
     /* The HSDS id index (dir_hsds_index.c), like ENTRIES: set once, freed by the last release. */
     _Atomic(struct dir_model_ext *) hsds_ids;

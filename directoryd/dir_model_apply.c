@@ -304,6 +304,25 @@ static bool splice(struct dir_model_pieces *pc, int which, const void *old, int 
     return true;
 }
 
+/* OLD's dirty list with the indexes in CHANGED (sorted, distinct) stamped APPLIED, in arena A. */
+static const struct dir_dirty *merge_dirty(struct dir_arena *a, const struct dir_dirty *old,
+                                           int nold, const struct iset *changed, int applied,
+                                           int *nout)
+{
+    struct dir_dirty *v = dir_arena_alloc(a, sizeof *v * (size_t)(nold + changed->n + 1));
+    int n = 0, i = 0, k = 0;
+    while (i < nold || k < changed->n) {
+        if (k == changed->n || (i < nold && old[i].idx < changed->v[k])) {
+            v[n++] = old[i++];
+        } else {
+            if (i < nold && old[i].idx == changed->v[k]) i++;
+            v[n++] = (struct dir_dirty){changed->v[k++], applied};
+        }
+    }
+    *nout = n;
+    return v;
+}
+
 size_t dir_model_delta_bytes(const struct dir_model *m)
 {
     return m->pieces ? m->pieces->delta_bytes : 0;
@@ -344,6 +363,11 @@ enum dir_rc dir_model_apply(const struct dir_model *old, struct dir_model_builde
     n->nrevoked = old->nrevoked;
     n->holidays = old->holidays;
     n->applied = old->applied + 1;
+    n->lineage = old->lineage;
+    n->dirty_orgs = old->dirty_orgs;
+    n->ndirty_orgs = old->ndirty_orgs;
+    n->dirty_people = old->dirty_people;
+    n->ndirty_people = old->ndirty_people;
     n->arena = arena;
     atomic_init(&n->refs, 1);
     atomic_init(&n->entries, NULL);
@@ -458,6 +482,12 @@ enum dir_rc dir_model_apply(const struct dir_model *old, struct dir_model_builde
         }
     }
     if (orgs.n && org_lists_change(old, n, &orgs)) rebuild_org_lists(n);
+    if (orgs.n)
+        n->dirty_orgs = merge_dirty(arena, old->dirty_orgs, old->ndirty_orgs, &orgs, n->applied,
+                                    &n->ndirty_orgs);
+    if (people.n)
+        n->dirty_people = merge_dirty(arena, old->dirty_people, old->ndirty_people, &people,
+                                      n->applied, &n->ndirty_people);
 
     /* The newest change-log rows, as the full load keeps them. */
     int nnew;

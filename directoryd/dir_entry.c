@@ -577,21 +577,59 @@ struct gram_index {
     double build_ms;
 };
 
+struct dn_ref { /* a patched entry by normalised DN */
+    const char *ndn;
+    int e;
+};
+
 struct dir_entry_view {
     struct dir_model_ext ext; /* first: the snapshot frees us through it */
     struct dir_arena *arena;
     struct dir_entry *entries;
     int n, cap;
-    int root_dse, subschema, suffix_entry, people_ou;
+    int root_dse, subschema, suffix_entry, orgs_ou, people_ou;
+    /* Every organisation and every person has a slot, in index order: organisation i's entry
+     * is first_org + i, person i's first_person + i (gone when closed or inactive). People
+     * come last, so people added later are appended. */
+    int first_org, norg_slots, first_person, nperson_slots;
     struct index idx[A_NATTRS];
     struct gram_index grams;
     int *dns;    /* entries by normalised DN: open addressing, -1 empty */
     size_t ndns; /* power of two */
+    /* Who depends on an organisation (built whole only): the people with a membership in
+     * organisation i are mem[mem_at[i] .. mem_at[i + 1]), its child organisations
+     * kid[kid_at[i] .. kid_at[i + 1]). */
+    int *mem_at, *mem, *kid_at, *kid;
+    /* The model version this view is of. */
+    unsigned long long lineage;
+    int applied;
+    /* A view derived from an earlier version's (dir_entry_view_from): ROOT is the view built
+     * whole whose indexes, DN table and dependants this one uses, held through ROOT_MODEL;
+     * ENTRIES is a copy of its entries with PATCHED (sorted) rebuilt or appended, found by
+     * DN through PDNS (sorted by ndn). NULL for a view built whole. */
+    const struct dir_entry_view *root;
+    struct dir_model *root_model;
+    int *patched, npatched;
+    struct dn_ref *pdns;
+    int npdns;
 };
 
 static void view_free(struct dir_model_ext *x)
 {
     struct dir_entry_view *v = (struct dir_entry_view *)x;
+    if (v->root) { /* a patched view: the indexes are the root's */
+        free(v->patched);
+        free(v->pdns);
+        free(v->entries);
+        dir_arena_free(v->arena);
+        dir_model_release(v->root_model);
+        free(v);
+        return;
+    }
+    free(v->mem_at);
+    free(v->mem);
+    free(v->kid_at);
+    free(v->kid);
     for (int i = 0; i < A_NATTRS; i++) {
         free(v->idx[i].k);
         free(v->idx[i].ent);
@@ -831,6 +869,7 @@ static int emit(struct eb *b, const char *dn, const char *ndn, int parent, bool 
     e->parent = parent;
     e->end = idx + 1;
     e->priv = priv;
+    e->gone = false;
     put(b, A_ENTRYDN, dn, false);
     qsort(b->t, (size_t)b->n, sizeof *b->t, cmp_triple);
     int nattrs = 0;
@@ -1067,95 +1106,135 @@ static bool org_in_tree(const struct dir_org *o)
     return !o->status || strcmp(o->status, "closed") != 0;
 }
 
-static void build_orgs(struct eb *b, const struct dir_model *m, int parent, int *org_entry)
+/* Writes the entry of slot IDX (emit writes at v->n): patching rebuilds entries in place. */
+static int emit_at(struct eb *b, int idx, const char *dn, const char *ndn, int parent, bool priv)
+{
+    struct dir_entry_view *v = b->v;
+    int n = v->n;
+    v->n = idx;
+    emit(b, dn, ndn, parent, priv);
+    v->n = n > idx + 1 ? n : idx + 1;
+    return idx;
+}
+
+/* A slot that is not an entry (a closed organisation, an inactive person). */
+static void emit_gone(struct eb *b, int idx, int parent, bool priv)
+{
+    struct dir_entry_view *v = b->v;
+    b->n = 0;
+    if (idx >= v->cap) { /* appending while building whole */
+        v->cap = v->cap ? v->cap * 2 : 1024;
+        v->entries = dir_xrealloc(v->entries, sizeof *v->entries * (size_t)v->cap);
+    }
+    v->entries[idx] = (struct dir_entry){"", "", parent, idx + 1, priv, true, NULL, 0};
+    if (v->n < idx + 1)
+        v->n = idx + 1;
+}
+
+/* Organisation I's entry, in its slot under PARENT (ou=organizations). */
+static void build_org(struct eb *b, const struct dir_model *m, int i, int parent)
 {
     struct dir_entry_view *v = b->v;
     const char *pdn = v->entries[parent].dn, *pndn = v->entries[parent].ndn;
-    for (int i = 0; i < m->norgs; i++) {
-        const struct dir_org *o = &m->orgs[i];
-        org_entry[i] = -1;
-        if (!org_in_tree(o))
-            continue;
-        char key[64], *ndn;
-        snprintf(key, sizeof key, "org-%lld", o->id);
-        const char *rdn = o->ref ? o->ref : dir_arena_strdup(v->arena, key);
-        const char *dn = join_dn(v->arena, "o", rdn, pdn, &ndn, pndn);
-        put(b, A_OBJECTCLASS, "top", false);
-        put(b, A_OBJECTCLASS, "organization", false);
-        put(b, A_OBJECTCLASS, "dirOrganization", false);
-        put(b, A_STRUCTURALOC, "organization", false);
-        put(b, A_O, rdn, false);
-        put(b, A_O, o->name_th, false);
-        put(b, A_O, o->name_en, false);
-        put(b, A_CN, o->name_th, false);
-        put(b, A_CN, o->name_en, false);
-        put(b, A_DISPLAYNAME, o->name_th ? o->name_th : o->name_en, false);
-        put_int(b, A_DIR_ID, o->id);
-        put(b, A_DIR_REF, o->ref, false);
-        put(b, A_DIR_ORGTYPE, o->type, false);
-        put(b, A_DIR_SECTOR, o->sector, false);
-        put(b, A_DIR_STATUS, o->status, false);
-        put(b, A_DIR_STATUSDATE, o->status_date, false);
-        put(b, A_POSTALADDRESS, o->address_th, false);
-        put(b, A_POSTALADDRESS, o->address_en, false);
-        if (o->area >= 0) {
-            put(b, A_DIR_AREACODE, m->areas[o->area].code, false);
-            int d = district_of(m, o->area);
-            if (d >= 0) {
-                put(b, A_L, m->areas[d].name_th, false);
-                put(b, A_L, m->areas[d].name_en, false);
-            } else {
-                put(b, A_L, m->areas[o->area].name_th, false);
-                put(b, A_L, m->areas[o->area].name_en, false);
-            }
-            int p = province_of(m, o->area);
-            if (p >= 0) {
-                put(b, A_ST, m->areas[p].name_th, false);
-                put(b, A_ST, m->areas[p].name_en, false);
-            }
-        }
-        for (int k = 0; k < o->noffers; k++) {
-            const struct dir_offering *of = &o->offerings[k];
-            put(b, A_DIR_SERVICE, m->tax[DIR_TAX_SERVICE][of->service].code, false);
-            for (int g = 0; g < m->ntax[DIR_TAX_TARGET_GROUP] && g < 64; g++)
-                if (of->groups & (1ULL << g))
-                    put(b, A_DIR_TARGETGROUP, m->tax[DIR_TAX_TARGET_GROUP][g].code, false);
-            for (int c = 0; c < of->cov.ncodes; c++)
-                put(b, A_DIR_COVERAGE, of->cov.codes[c], false);
-            if (!of->cov.ncodes && o->area >= 0)
-                put(b, A_DIR_COVERAGE, m->areas[o->area].code, false);
-        }
-        put_contacts(b, o->contacts, o->ncontacts, false);
-        put(b, A_DIR_VERIFIEDAT, o->verified_at, false);
-        put(b, A_DIR_STALE, bool_str(o->stale), false);
-        put(b, A_HASSUBORDINATES, "FALSE", false);
-        org_entry[i] = emit(b, dn, ndn, parent, false);
+    int slot = v->first_org + i;
+    const struct dir_org *o = &m->orgs[i];
+    if (!org_in_tree(o)) {
+        emit_gone(b, slot, parent, false);
+        return;
     }
-    /* Parents are known only once every organisation has its DN. */
-    for (int i = 0; i < m->norgs; i++) {
-        if (org_entry[i] < 0 || !m->orgs[i].parent_id)
-            continue;
-        int p = dir_model_org(m, m->orgs[i].parent_id);
-        if (p < 0 || org_entry[p] < 0)
-            continue;
-        struct dir_entry *e = &v->entries[org_entry[i]];
-        /* Rebuild the attribute list with one more value: rare enough to copy. */
-        struct dir_fattr *fa = dir_arena_alloc(v->arena, sizeof *fa * (size_t)(e->nattrs + 1));
-        int k = 0, j = 0;
-        const char *pv = v->entries[org_entry[p]].dn;
-        size_t len = strlen(pv);
-        struct dir_fval *val = dir_arena_alloc(v->arena, sizeof *val);
-        char *norm = dir_arena_alloc(v->arena, len + 1);
-        size_t nn = dir_filter_normalize(DIR_MATCH_CASE_IGNORE, pv, len, norm);
-        *val = (struct dir_fval){pv, norm, (uint32_t)len, (uint32_t)nn, false};
-        for (; j < e->nattrs && e->attrs[j].id < A_DIR_PARENTORG; j++)
-            fa[k++] = e->attrs[j];
-        fa[k++] = (struct dir_fattr){A_DIR_PARENTORG, DIR_MATCH_CASE_IGNORE, 1, val};
-        for (; j < e->nattrs; j++)
-            fa[k++] = e->attrs[j];
-        e->attrs = fa;
-        e->nattrs = k;
+    char key[64], *ndn;
+    snprintf(key, sizeof key, "org-%lld", o->id);
+    const char *rdn = o->ref ? o->ref : dir_arena_strdup(v->arena, key);
+    const char *dn = join_dn(v->arena, "o", rdn, pdn, &ndn, pndn);
+    put(b, A_OBJECTCLASS, "top", false);
+    put(b, A_OBJECTCLASS, "organization", false);
+    put(b, A_OBJECTCLASS, "dirOrganization", false);
+    put(b, A_STRUCTURALOC, "organization", false);
+    put(b, A_O, rdn, false);
+    put(b, A_O, o->name_th, false);
+    put(b, A_O, o->name_en, false);
+    put(b, A_CN, o->name_th, false);
+    put(b, A_CN, o->name_en, false);
+    put(b, A_DISPLAYNAME, o->name_th ? o->name_th : o->name_en, false);
+    put_int(b, A_DIR_ID, o->id);
+    put(b, A_DIR_REF, o->ref, false);
+    put(b, A_DIR_ORGTYPE, o->type, false);
+    put(b, A_DIR_SECTOR, o->sector, false);
+    put(b, A_DIR_STATUS, o->status, false);
+    put(b, A_DIR_STATUSDATE, o->status_date, false);
+    put(b, A_POSTALADDRESS, o->address_th, false);
+    put(b, A_POSTALADDRESS, o->address_en, false);
+    if (o->area >= 0) {
+        put(b, A_DIR_AREACODE, m->areas[o->area].code, false);
+        int d = district_of(m, o->area);
+        if (d >= 0) {
+            put(b, A_L, m->areas[d].name_th, false);
+            put(b, A_L, m->areas[d].name_en, false);
+        } else {
+            put(b, A_L, m->areas[o->area].name_th, false);
+            put(b, A_L, m->areas[o->area].name_en, false);
+        }
+        int p = province_of(m, o->area);
+        if (p >= 0) {
+            put(b, A_ST, m->areas[p].name_th, false);
+            put(b, A_ST, m->areas[p].name_en, false);
+        }
     }
+    for (int k = 0; k < o->noffers; k++) {
+        const struct dir_offering *of = &o->offerings[k];
+        put(b, A_DIR_SERVICE, m->tax[DIR_TAX_SERVICE][of->service].code, false);
+        for (int g = 0; g < m->ntax[DIR_TAX_TARGET_GROUP] && g < 64; g++)
+            if (of->groups & (1ULL << g))
+                put(b, A_DIR_TARGETGROUP, m->tax[DIR_TAX_TARGET_GROUP][g].code, false);
+        for (int c = 0; c < of->cov.ncodes; c++)
+            put(b, A_DIR_COVERAGE, of->cov.codes[c], false);
+        if (!of->cov.ncodes && o->area >= 0)
+            put(b, A_DIR_COVERAGE, m->areas[o->area].code, false);
+    }
+    put_contacts(b, o->contacts, o->ncontacts, false);
+    put(b, A_DIR_VERIFIEDAT, o->verified_at, false);
+    put(b, A_DIR_STALE, bool_str(o->stale), false);
+    put(b, A_HASSUBORDINATES, "FALSE", false);
+    emit_at(b, slot, dn, ndn, parent, false);
+}
+
+/* Adds dirParentOrg to organisation I's entry (just built) when its parent has an entry:
+ * parents are known only once every organisation has its DN. */
+static void org_parent_fix(struct dir_entry_view *v, const struct dir_model *m, int i)
+{
+    struct dir_entry *e = &v->entries[v->first_org + i];
+    if (e->gone || !m->orgs[i].parent_id)
+        return;
+    int p = dir_model_org(m, m->orgs[i].parent_id);
+    if (p < 0 || v->entries[v->first_org + p].gone)
+        return;
+    /* Rebuild the attribute list with one more value: rare enough to copy. */
+    struct dir_fattr *fa = dir_arena_alloc(v->arena, sizeof *fa * (size_t)(e->nattrs + 1));
+    int k = 0, j = 0;
+    const char *pv = v->entries[v->first_org + p].dn;
+    size_t len = strlen(pv);
+    struct dir_fval *val = dir_arena_alloc(v->arena, sizeof *val);
+    char *norm = dir_arena_alloc(v->arena, len + 1);
+    size_t nn = dir_filter_normalize(DIR_MATCH_CASE_IGNORE, pv, len, norm);
+    *val = (struct dir_fval){pv, norm, (uint32_t)len, (uint32_t)nn, false};
+    for (; j < e->nattrs && e->attrs[j].id < A_DIR_PARENTORG; j++)
+        fa[k++] = e->attrs[j];
+    fa[k++] = (struct dir_fattr){A_DIR_PARENTORG, DIR_MATCH_CASE_IGNORE, 1, val};
+    for (; j < e->nattrs; j++)
+        fa[k++] = e->attrs[j];
+    e->attrs = fa;
+    e->nattrs = k;
+}
+
+static void build_orgs(struct eb *b, const struct dir_model *m, int parent)
+{
+    struct dir_entry_view *v = b->v;
+    v->first_org = v->n;
+    v->norg_slots = m->norgs;
+    for (int i = 0; i < m->norgs; i++)
+        build_org(b, m, i, parent);
+    for (int i = 0; i < m->norgs; i++)
+        org_parent_fix(v, m, i);
 }
 
 static bool has_code(const char **codes, int n, const char *c)
@@ -1166,92 +1245,137 @@ static bool has_code(const char **codes, int n, const char *c)
     return false;
 }
 
-static void build_people(struct eb *b, const struct dir_model *m, int parent, const int *org_entry)
+/* Person I's entry, in its slot under PARENT (ou=people); DISTRICTS is scratch for 64. */
+static void build_person(struct eb *b, const struct dir_model *m, int i, int parent,
+                         const char **districts)
 {
     struct dir_entry_view *v = b->v;
     const char *pdn = v->entries[parent].dn, *pndn = v->entries[parent].ndn;
-    const char **districts = dir_xcalloc(64, sizeof *districts);
-    for (int i = 0; i < m->npeople; i++) {
-        const struct dir_person *p = &m->people[i];
-        if (!p->active)
+    int slot = v->first_person + i;
+    const struct dir_person *p = &m->people[i];
+    if (!p->active) {
+        emit_gone(b, slot, parent, true);
+        return;
+    }
+    char key[64], *ndn;
+    snprintf(key, sizeof key, "person-%lld", p->id);
+    const char *uid = p->username ? p->username : p->ref ? p->ref : NULL;
+    if (!uid)
+        uid = dir_arena_strdup(v->arena, key);
+    const char *dn = join_dn(v->arena, "uid", uid, pdn, &ndn, pndn);
+    put(b, A_OBJECTCLASS, "top", false);
+    put(b, A_OBJECTCLASS, "person", false);
+    put(b, A_OBJECTCLASS, "organizationalPerson", false);
+    put(b, A_OBJECTCLASS, "inetOrgPerson", false);
+    put(b, A_OBJECTCLASS, "dirPerson", false);
+    put(b, A_STRUCTURALOC, "inetOrgPerson", false);
+    put(b, A_UID, uid, false);
+    put(b, A_CN, p->name_th, false);
+    put(b, A_CN, p->name_en, false);
+    put_split_name(b, p->name_th);
+    put_split_name(b, p->name_en);
+    put(b, A_DISPLAYNAME, p->name_th ? p->name_th : p->name_en, false);
+    put(b, A_TITLE, p->title_th, false);
+    put(b, A_TITLE, p->title_en, false);
+    if (p->profession)
+        put(b, A_EMPLOYEETYPE, camel(v->arena, p->profession), false);
+    put_int(b, A_DIR_ID, p->id);
+    put(b, A_DIR_REF, p->ref, false);
+    put(b, A_DIR_SOURCE, p->source, false);
+    put_contacts(b, p->contacts, p->ncontacts, false);
+    /* departmentNumber: districts served as district welfare, else where the orgs are. */
+    int nd = 0;
+    for (int k = 0; k < p->nmembers; k++) {
+        const struct dir_membership *ms = &p->members[k];
+        if (!ms->team_role || strcmp(ms->team_role, "district_welfare") != 0)
             continue;
-        char key[64], *ndn;
-        snprintf(key, sizeof key, "person-%lld", p->id);
-        const char *uid = p->username ? p->username : p->ref ? p->ref : NULL;
-        if (!uid)
-            uid = dir_arena_strdup(v->arena, key);
-        const char *dn = join_dn(v->arena, "uid", uid, pdn, &ndn, pndn);
-        put(b, A_OBJECTCLASS, "top", false);
-        put(b, A_OBJECTCLASS, "person", false);
-        put(b, A_OBJECTCLASS, "organizationalPerson", false);
-        put(b, A_OBJECTCLASS, "inetOrgPerson", false);
-        put(b, A_OBJECTCLASS, "dirPerson", false);
-        put(b, A_STRUCTURALOC, "inetOrgPerson", false);
-        put(b, A_UID, uid, false);
-        put(b, A_CN, p->name_th, false);
-        put(b, A_CN, p->name_en, false);
-        put_split_name(b, p->name_th);
-        put_split_name(b, p->name_en);
-        put(b, A_DISPLAYNAME, p->name_th ? p->name_th : p->name_en, false);
-        put(b, A_TITLE, p->title_th, false);
-        put(b, A_TITLE, p->title_en, false);
-        if (p->profession)
-            put(b, A_EMPLOYEETYPE, camel(v->arena, p->profession), false);
-        put_int(b, A_DIR_ID, p->id);
-        put(b, A_DIR_REF, p->ref, false);
-        put(b, A_DIR_SOURCE, p->source, false);
-        put_contacts(b, p->contacts, p->ncontacts, false);
-        /* departmentNumber: districts served as district welfare, else where the orgs are. */
-        int nd = 0;
-        for (int k = 0; k < p->nmembers; k++) {
-            const struct dir_membership *ms = &p->members[k];
-            if (!ms->team_role || strcmp(ms->team_role, "district_welfare") != 0)
-                continue;
-            for (int a = 0; a < ms->cov.nareas && nd < 64; a++) {
-                int d = district_of(m, ms->cov.areas[a]);
-                if (d >= 0 && !has_code(districts, nd, m->areas[d].code))
-                    districts[nd++] = m->areas[d].code;
-            }
-        }
-        for (int k = 0; k < p->nmembers && nd == 0; k++) {
-            int oa = m->orgs[p->members[k].org].area;
-            int d = oa >= 0 ? district_of(m, oa) : -1;
-            if (d >= 0)
+        for (int a = 0; a < ms->cov.nareas && nd < 64; a++) {
+            int d = district_of(m, ms->cov.areas[a]);
+            if (d >= 0 && !has_code(districts, nd, m->areas[d].code))
                 districts[nd++] = m->areas[d].code;
         }
-        for (int k = 0; k < nd; k++) {
-            int d = dir_model_area(m, districts[k]);
-            put(b, A_DEPARTMENT, districts[k], false);
-            put(b, A_L, m->areas[d].name_th, false);
-            put(b, A_L, m->areas[d].name_en, false);
-        }
-        for (int k = 0; k < p->nmembers; k++) {
-            const struct dir_membership *ms = &p->members[k];
-            const struct dir_org *o = &m->orgs[ms->org];
-            int par = o->parent_id ? dir_model_org(m, o->parent_id) : -1;
-            if (par >= 0) {
-                put(b, A_O, m->orgs[par].name_th, false);
-                put(b, A_O, m->orgs[par].name_en, false);
-                put(b, A_OU, o->name_th, false);
-                put(b, A_OU, o->name_en, false);
-            } else {
-                put(b, A_O, o->name_th, false);
-                put(b, A_O, o->name_en, false);
-            }
-            if (org_entry[ms->org] >= 0)
-                put(b, A_DIR_MEMBEROF, v->entries[org_entry[ms->org]].dn, false);
-            put(b, A_DIR_TEAMROLE, ms->team_role, false);
-            put(b, A_TITLE, ms->title_th, false);
-            put(b, A_TITLE, ms->title_en, false);
-            for (int c = 0; c < ms->cov.ncodes; c++)
-                put(b, A_DIR_AREASERVED, ms->cov.codes[c], false);
-        }
-        put(b, A_DIR_VERIFIEDAT, p->verified_at, false);
-        put(b, A_DIR_STALE, bool_str(p->stale), false);
-        put(b, A_HASSUBORDINATES, "FALSE", false);
-        emit(b, dn, ndn, parent, true);
     }
+    for (int k = 0; k < p->nmembers && nd == 0; k++) {
+        int oa = m->orgs[p->members[k].org].area;
+        int d = oa >= 0 ? district_of(m, oa) : -1;
+        if (d >= 0)
+            districts[nd++] = m->areas[d].code;
+    }
+    for (int k = 0; k < nd; k++) {
+        int d = dir_model_area(m, districts[k]);
+        put(b, A_DEPARTMENT, districts[k], false);
+        put(b, A_L, m->areas[d].name_th, false);
+        put(b, A_L, m->areas[d].name_en, false);
+    }
+    for (int k = 0; k < p->nmembers; k++) {
+        const struct dir_membership *ms = &p->members[k];
+        const struct dir_org *o = &m->orgs[ms->org];
+        int par = o->parent_id ? dir_model_org(m, o->parent_id) : -1;
+        if (par >= 0) {
+            put(b, A_O, m->orgs[par].name_th, false);
+            put(b, A_O, m->orgs[par].name_en, false);
+            put(b, A_OU, o->name_th, false);
+            put(b, A_OU, o->name_en, false);
+        } else {
+            put(b, A_O, o->name_th, false);
+            put(b, A_O, o->name_en, false);
+        }
+        const struct dir_entry *oe = &v->entries[v->first_org + ms->org];
+        if (!oe->gone)
+            put(b, A_DIR_MEMBEROF, oe->dn, false);
+        put(b, A_DIR_TEAMROLE, ms->team_role, false);
+        put(b, A_TITLE, ms->title_th, false);
+        put(b, A_TITLE, ms->title_en, false);
+        for (int c = 0; c < ms->cov.ncodes; c++)
+            put(b, A_DIR_AREASERVED, ms->cov.codes[c], false);
+    }
+    put(b, A_DIR_VERIFIEDAT, p->verified_at, false);
+    put(b, A_DIR_STALE, bool_str(p->stale), false);
+    put(b, A_HASSUBORDINATES, "FALSE", false);
+    emit_at(b, slot, dn, ndn, parent, true);
+}
+
+static void build_people(struct eb *b, const struct dir_model *m, int parent)
+{
+    struct dir_entry_view *v = b->v;
+    const char **districts = dir_xcalloc(64, sizeof *districts);
+    v->first_person = v->n;
+    v->nperson_slots = m->npeople;
+    for (int i = 0; i < m->npeople; i++)
+        build_person(b, m, i, parent, districts);
     free(districts);
+}
+
+/* The people with a membership in each organisation, and each organisation's children: who
+ * must be rebuilt when an organisation changes (o, ou, dirMemberOf, dirParentOrg). */
+static void build_dependants(struct dir_entry_view *v, const struct dir_model *m)
+{
+    v->mem_at = dir_xcalloc((size_t)m->norgs + 2, sizeof *v->mem_at);
+    v->kid_at = dir_xcalloc((size_t)m->norgs + 2, sizeof *v->kid_at);
+    for (int i = 0; i < m->npeople; i++)
+        for (int k = 0; k < m->people[i].nmembers; k++)
+            v->mem_at[m->people[i].members[k].org + 2]++;
+    for (int i = 0; i < m->norgs; i++) {
+        int p = m->orgs[i].parent_id ? dir_model_org(m, m->orgs[i].parent_id) : -1;
+        if (p >= 0)
+            v->kid_at[p + 2]++;
+    }
+    for (int i = 0; i <= m->norgs; i++) {
+        v->mem_at[i + 1] += v->mem_at[i];
+        v->kid_at[i + 1] += v->kid_at[i];
+    }
+    v->mem = dir_xmalloc(sizeof *v->mem * ((size_t)v->mem_at[m->norgs + 1] + 1));
+    v->kid = dir_xmalloc(sizeof *v->kid * ((size_t)v->kid_at[m->norgs + 1] + 1));
+    for (int i = 0; i < m->npeople; i++)
+        for (int k = 0; k < m->people[i].nmembers; k++) {
+            int o = m->people[i].members[k].org;
+            v->mem[v->mem_at[o + 1]++] = i; /* twice for two memberships: callers dedupe */
+        }
+    for (int i = 0; i < m->norgs; i++) {
+        int p = m->orgs[i].parent_id ? dir_model_org(m, m->orgs[i].parent_id) : -1;
+        if (p >= 0)
+            v->kid[v->kid_at[p + 1]++] = i;
+    }
 }
 
 static void build_special(struct eb *b)
@@ -1737,6 +1861,8 @@ static void build_indexes(struct dir_entry_view *v)
     v->dns = dir_xmalloc(v->ndns * sizeof *v->dns);
     memset(v->dns, 0xff, v->ndns * sizeof *v->dns);
     for (int i = 0; i < v->n; i++) {
+        if (v->entries[i].gone)
+            continue;
         size_t h = (size_t)hash_str(v->entries[i].ndn) & (v->ndns - 1);
         while (v->dns[h] >= 0)
             h = (h + 1) & (v->ndns - 1);
@@ -1744,13 +1870,28 @@ static void build_indexes(struct dir_entry_view *v)
     }
 }
 
+static int cmp_dn_ref(const void *a, const void *b)
+{
+    return strcmp(((const struct dn_ref *)a)->ndn, ((const struct dn_ref *)b)->ndn);
+}
+
 static int find_ndn(const struct dir_entry_view *v, const char *ndn)
 {
-    size_t h = (size_t)hash_str(ndn) & (v->ndns - 1);
-    while (v->dns[h] >= 0) {
-        if (strcmp(v->entries[v->dns[h]].ndn, ndn) == 0)
-            return v->dns[h];
-        h = (h + 1) & (v->ndns - 1);
+    if (v->npdns) { /* a patched entry's DN (new, or its old one's replacement) */
+        struct dn_ref key = {ndn, 0};
+        const struct dn_ref *r = bsearch(&key, v->pdns, (size_t)v->npdns, sizeof key, cmp_dn_ref);
+        if (r)
+            return r->e;
+    }
+    /* The DN table of the view built whole; a patched view's entries are checked, so a DN a
+     * patch changed or removed is not found. */
+    const struct dir_entry_view *h = v->root ? v->root : v;
+    size_t at = (size_t)hash_str(ndn) & (h->ndns - 1);
+    while (h->dns[at] >= 0) {
+        const struct dir_entry *e = &v->entries[h->dns[at]];
+        if (!e->gone && strcmp(e->ndn, ndn) == 0)
+            return h->dns[at];
+        at = (at + 1) & (h->ndns - 1);
     }
     return -1;
 }
@@ -1796,8 +1937,11 @@ static struct dir_entry_view *build_view(const struct dir_model *m)
     v->ext.free = view_free;
     v->arena = dir_arena_new();
     struct eb b = {.v = v};
-    int *org_entry = dir_xcalloc((size_t)m->norgs + 1, sizeof *org_entry);
+    v->lineage = m->lineage;
+    v->applied = m->applied;
 
+    /* The special entries first, so that people (appended when added) come last. */
+    build_special(&b);
     char *sndn = dir_entry_dn_normalize(suffix);
     const char *sdn = dir_arena_strdup(v->arena, suffix);
     const char *stype = suffix_rdn_type;
@@ -1827,19 +1971,19 @@ static struct dir_entry_view *build_view(const struct dir_model *m)
     build_areas(&b, m, areas);
     close_subtree(v, areas);
     int orgs = container(&b, "organizations", "Partner organisations", v->suffix_entry);
-    build_orgs(&b, m, orgs, org_entry);
+    build_orgs(&b, m, orgs);
     close_subtree(v, orgs);
+    v->orgs_ou = orgs;
     v->people_ou = container(&b, "people", "People (caseworker or higher)", v->suffix_entry);
-    build_people(&b, m, v->people_ou, org_entry);
+    build_people(&b, m, v->people_ou);
     close_subtree(v, v->people_ou);
     close_subtree(v, v->suffix_entry);
-    build_special(&b);
     v->entries = dir_xrealloc(v->entries, sizeof *v->entries * (size_t)v->n);
     v->cap = v->n;
     free(b.t);
     free(b.tmp);
-    free(org_entry);
     build_indexes(v);
+    build_dependants(v, m);
     if (dir_log_enabled(DIR_LOG_DEBUG))
         view_account(v, &b.in);
     intern_free(&b.in);
@@ -1870,6 +2014,178 @@ const struct dir_entry_view *dir_entry_view(struct dir_model *m)
         return (const struct dir_entry_view *)expected;
     }
     return v;
+}
+
+/* ---- applying changes ----
+ *
+ * A new version of the model differs from the one before by a few organisations and people
+ * (dir_model_apply). Its view is derived from the newest view built whole of the same
+ * lineage (the ROOT): the entries array is copied, the entries of every organisation and
+ * person changed since the root's version are rebuilt in their slots (people added since are
+ * appended: they come last in tree order), and the root's indexes, substring index and DN
+ * table are shared. A search then takes its candidates from the root's indexes UNION the
+ * patched entries and checks every candidate against the filter: a root posting of a
+ * rebuilt entry may be stale (the check drops it) and a rebuilt entry's new values are not
+ * in the root's postings (the union adds it). So answers are exactly a whole build's, while
+ * deriving costs the copy of the entries array plus the rebuilt entries, not the indexes.
+ *
+ * Who is rebuilt: the organisations changed since the root's version and their child
+ * organisations (dirParentOrg names the parent's DN), the people changed since, and the
+ * members of all those organisations (o, ou, dirMemberOf, departmentNumber come from them).
+ * The root's dependants lists say who the members and children are; a person whose
+ * memberships changed since the root is among the changed people anyway. When the changes
+ * since the root are many (PATCH_MAX) or an organisation was added (its slot would move the
+ * people), the view is built whole instead, and becomes the next root. */
+
+#define PATCH_MIN 4096 /* rebuild at most max(PATCH_MIN, entries / 8) entries, else whole */
+
+static int cmp_int_asc(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+/* Sorts and de-duplicates V[0..n). */
+static int sort_unique(int *v, int n)
+{
+    if (n > 1)
+        qsort(v, (size_t)n, sizeof *v, cmp_int_asc);
+    int u = 0;
+    for (int i = 0; i < n; i++)
+        if (!u || v[u - 1] != v[i])
+            v[u++] = v[i];
+    return u;
+}
+
+struct ivec {
+    int *v, n, cap;
+};
+
+static void ivec_add(struct ivec *x, int i)
+{
+    if (x->n == x->cap) {
+        x->cap = x->cap ? x->cap * 2 : 64;
+        x->v = dir_xrealloc(x->v, sizeof *x->v * (size_t)x->cap);
+    }
+    x->v[x->n++] = i;
+}
+
+/* M's view derived from ROOT (a view built whole for ROOT_MODEL, an earlier version of M's
+ * lineage), or NULL when it should be built whole. */
+static struct dir_entry_view *derive_view(const struct dir_model *m,
+                                          const struct dir_entry_view *root,
+                                          struct dir_model *root_model)
+{
+    if (root->root || root->lineage != m->lineage || root->applied > m->applied ||
+        m->norgs != root->norg_slots || m->npeople < root->nperson_slots)
+        return NULL;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int limit = root->n / 8 > PATCH_MIN ? root->n / 8 : PATCH_MIN;
+    struct ivec orgs = {0}, people = {0};
+    for (int i = 0; i < m->ndirty_orgs; i++)
+        if (m->dirty_orgs[i].applied > root->applied) {
+            int o = m->dirty_orgs[i].idx;
+            ivec_add(&orgs, o);
+            for (int k = root->kid_at[o]; k < root->kid_at[o + 1]; k++)
+                ivec_add(&orgs, root->kid[k]);
+        }
+    orgs.n = sort_unique(orgs.v, orgs.n);
+    for (int i = 0; i < orgs.n && people.n <= limit; i++)
+        for (int k = root->mem_at[orgs.v[i]]; k < root->mem_at[orgs.v[i] + 1]; k++)
+            ivec_add(&people, root->mem[k]);
+    for (int i = 0; i < m->ndirty_people; i++)
+        if (m->dirty_people[i].applied > root->applied)
+            ivec_add(&people, m->dirty_people[i].idx);
+    people.n = sort_unique(people.v, people.n);
+    /* People added since the root are all among the changed ones (dir_model_apply). */
+    if (orgs.n + people.n > limit ||
+        (m->npeople > root->nperson_slots &&
+         (!people.n || people.v[people.n - 1] != m->npeople - 1))) {
+        free(orgs.v);
+        free(people.v);
+        return NULL;
+    }
+    struct dir_entry_view *v = dir_xcalloc(1, sizeof *v);
+    v->ext.free = view_free;
+    v->arena = dir_arena_new();
+    v->lineage = m->lineage;
+    v->applied = m->applied;
+    v->root = root;
+    v->root_model = root_model;
+    atomic_fetch_add(&root_model->refs, 1);
+    v->root_dse = root->root_dse;
+    v->subschema = root->subschema;
+    v->suffix_entry = root->suffix_entry;
+    v->orgs_ou = root->orgs_ou;
+    v->people_ou = root->people_ou;
+    v->first_org = root->first_org;
+    v->norg_slots = root->norg_slots;
+    v->first_person = root->first_person;
+    v->nperson_slots = m->npeople;
+    v->cap = root->n + (m->npeople - root->nperson_slots);
+    v->entries = dir_xmalloc(sizeof *v->entries * ((size_t)v->cap + 1));
+    memcpy(v->entries, root->entries, sizeof *v->entries * (size_t)root->n);
+    v->n = root->n;
+    struct eb b = {.v = v};
+    for (int i = 0; i < orgs.n; i++)
+        build_org(&b, m, orgs.v[i], v->orgs_ou);
+    for (int i = 0; i < orgs.n; i++)
+        org_parent_fix(v, m, orgs.v[i]);
+    const char **districts = dir_xcalloc(64, sizeof *districts);
+    for (int i = 0; i < people.n; i++)
+        build_person(&b, m, people.v[i], v->people_ou, districts);
+    free(districts);
+    free(b.t);
+    free(b.tmp);
+    intern_free(&b.in);
+    v->n = v->cap;
+    v->entries[v->people_ou].end = v->n;
+    v->entries[v->suffix_entry].end = v->n;
+    v->patched = dir_xmalloc(sizeof *v->patched * ((size_t)(orgs.n + people.n) + 1));
+    v->pdns = dir_xmalloc(sizeof *v->pdns * ((size_t)(orgs.n + people.n) + 1));
+    for (int i = 0; i < orgs.n; i++)
+        v->patched[v->npatched++] = v->first_org + orgs.v[i];
+    for (int i = 0; i < people.n; i++)
+        v->patched[v->npatched++] = v->first_person + people.v[i];
+    for (int i = 0; i < v->npatched; i++)
+        if (!v->entries[v->patched[i]].gone)
+            v->pdns[v->npdns++] = (struct dn_ref){v->entries[v->patched[i]].ndn, v->patched[i]};
+    if (v->npdns > 1)
+        qsort(v->pdns, (size_t)v->npdns, sizeof *v->pdns, cmp_dn_ref);
+    free(orgs.v);
+    free(people.v);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    DIR_LOG(DIR_LOG_INFO, "entry",
+            "ldap view of snapshot %lld derived from snapshot %lld's: %d entries rebuilt in %.2f ms",
+            m->seq, root_model->seq, v->npatched,
+            (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+    return v;
+}
+
+const struct dir_entry_view *dir_entry_view_from(struct dir_model *m, struct dir_model *prev)
+{
+    struct dir_model_ext *x = atomic_load(&m->entries);
+    if (x)
+        return (const struct dir_entry_view *)x;
+    const struct dir_entry_view *pv =
+        prev ? (const struct dir_entry_view *)atomic_load(&prev->entries) : NULL;
+    struct dir_entry_view *v = NULL;
+    if (pv)
+        v = pv->root ? derive_view(m, pv->root, pv->root_model) : derive_view(m, pv, prev);
+    if (!v)
+        return dir_entry_view(m);
+    struct dir_model_ext *expected = NULL;
+    if (!atomic_compare_exchange_strong(&m->entries, &expected, &v->ext)) {
+        view_free(&v->ext); /* another thread won */
+        return (const struct dir_entry_view *)expected;
+    }
+    return v;
+}
+
+bool dir_entry_view_patched(const struct dir_entry_view *v)
+{
+    return v->root != NULL;
 }
 
 /* ---- search ---- */
@@ -2444,7 +2760,23 @@ enum dir_rc dir_entry_search(const struct dir_entry_view *v, const struct dir_en
     if (scope != DIR_SCOPE_BASE)
         hi = v->entries[base].end;
     struct cur cand;
-    bool indexed = scope != DIR_SCOPE_BASE && s->filter && cur_build(v, s->filter, &cand);
+    bool indexed =
+        scope != DIR_SCOPE_BASE && s->filter && cur_build(v->root ? v->root : v, s->filter, &cand);
+    if (indexed && v->npatched) {
+        /* The root's candidates may miss what was patched since: add every patched entry,
+         * and check them all (see "applying changes"). */
+        struct cur *kids = dir_xcalloc(2, sizeof *kids);
+        kids[0] = cand;
+        kids[0].at = -1;
+        cur_array(&kids[1], v->patched, sizeof *v->patched, v->npatched);
+        kids[1].at = -1;
+        memset(&cand, 0, sizeof cand);
+        cand.kind = CUR_OR;
+        cand.kids = kids;
+        cand.nkids = 2;
+        cand.est = kids[0].est > INT_MAX - v->npatched ? INT_MAX : kids[0].est + v->npatched;
+        cand.exact = false;
+    }
     bool see_private = s->role >= DIR_ROLE_CASEWORKER;
     bool check = !indexed || !cand.exact || !see_private;
     bool stop_early = s->sort_attr < 0 && s->size_limit > 0;
@@ -2461,7 +2793,7 @@ enum dir_rc dir_entry_search(const struct dir_entry_view *v, const struct dir_en
             break;
         }
         const struct dir_entry *en = &v->entries[e];
-        if (scope == DIR_SCOPE_ONE && en->parent != base)
+        if (en->gone || (scope == DIR_SCOPE_ONE && en->parent != base))
             continue;
         if (en->priv && !see_private)
             continue;

@@ -41,6 +41,8 @@ struct dir_entry {
     int parent;           /* entry index, -1 for the suffix and the special entries */
     int end;              /* the subtree of entry i is [i, end) */
     bool priv;            /* only for role caseworker or higher */
+    bool gone;            /* a slot kept for a closed organisation or an inactive person: not
+                             an entry (no DN, no attributes); searches skip it */
     const struct dir_fattr *attrs; /* sorted by attribute id */
     int nattrs;
 };
@@ -59,6 +61,13 @@ const char *dir_entry_suffix(void);
 /* The entry view of M, built on first use by whichever thread asks first. Borrowed: valid
  * while the caller holds its reference to M. */
 const struct dir_entry_view *dir_entry_view(struct dir_model *m);
+/* The entry view of M like dir_entry_view, but when PREV (an earlier version of the same
+ * lineage, or NULL) has a view, M's is derived from it: the entries of the organisations and
+ * people changed since are rebuilt, the rest and the indexes are shared (see "Applying
+ * changes" in dir_entry.c). Borrowed like dir_entry_view's answer. */
+const struct dir_entry_view *dir_entry_view_from(struct dir_model *m, struct dir_model *prev);
+/* Whether V was derived from an earlier version's view (tests, logs). */
+bool dir_entry_view_patched(const struct dir_entry_view *v);
 int dir_entry_count(const struct dir_entry_view *v);
 /* Entry I (0 <= I < count); borrowed like the view. */
 const struct dir_entry *dir_entry_at(const struct dir_entry_view *v, int i);

@@ -30,7 +30,7 @@ struct dir_refresh {
     struct dir_db *db;
     char *url;
     int refresh_ms, stale_days, changes_kept;
-    void (*after_publish)(void *arg, struct dir_model *m);
+    void (*after_publish)(void *arg, struct dir_model *m, struct dir_model *prev);
     void *after_arg;
     pthread_mutex_t lock; /* guards cur, warm and the warmer's flags; held briefly */
     pthread_cond_t published;
@@ -115,10 +115,13 @@ static void *warmer_loop(void *arg)
             pthread_cond_wait(&r->wake_warmer, &r->lock);
         if (r->warmer_stop)
             break;
-        struct dir_model *m = r->cur;
+        struct dir_model *m = r->cur, *prev = r->warm;
         atomic_fetch_add(&m->refs, 1);
+        if (prev)
+            atomic_fetch_add(&prev->refs, 1);
         pthread_mutex_unlock(&r->lock);
-        r->after_publish(r->after_arg, m);
+        r->after_publish(r->after_arg, m, prev);
+        dir_model_release(prev);
         pthread_mutex_lock(&r->lock);
         struct dir_model *old = r->warm;
         r->warm = m;
@@ -279,7 +282,7 @@ enum dir_rc dir_refresh_start(struct dir_db *db, const struct dir_refresh_opts *
          * search is as fast as any other. */
         struct dir_model *first = dir_refresh_acquire(r);
         if (first) {
-            r->after_publish(r->after_arg, first);
+            r->after_publish(r->after_arg, first, NULL);
             r->warm = first;
         }
         if (pthread_create(&r->warmer, NULL, warmer_loop, r) != 0) {

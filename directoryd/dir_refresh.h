@@ -35,7 +35,7 @@ struct dir_refresh_opts {
     /* Called on the warmer thread with the newest snapshot after it is served (versions
      * superseded meanwhile are skipped), to build derived views before a request thread
      * needs them; may be NULL. */
-    void (*after_publish)(void *arg, struct dir_model *m);
+    void (*after_publish)(void *arg, struct dir_model *m, struct dir_model *prev);
     void *after_arg;
     /* --- replica --- */
     struct dir_db *write_db; /* borrowed: where the refresher's few writes (API clients' last

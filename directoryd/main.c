@@ -524,11 +524,13 @@ static void reload(struct dir_ctx *ctx)
 
 /* After each new snapshot: build the LDAP face's view of it on the refresher's warmer
  * thread (the first one before serving), so no LDAP search or /v1/search waits for a build:
- * they read the newest version whose view is built (dir_refresh_acquire_warm). */
-static void warm_views(void *arg, struct dir_model *m)
+ * they read the newest version whose view is built (dir_refresh_acquire_warm). A version
+ * applied from the change log gets its view derived from the previous one's (only the
+ * changed entries rebuilt), so LDAP shows a change as soon as the JSON API does. */
+static void warm_views(void *arg, struct dir_model *m, struct dir_model *prev)
 {
     (void)arg;
-    (void)dir_entry_view(m);
+    (void)dir_entry_view_from(m, prev);
 }
 
 /* --- replica --- The write pool: the read pool itself when db_write is empty or the same,

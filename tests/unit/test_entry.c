@@ -186,7 +186,7 @@ static void scan(const struct dir_entry_view *v, const struct dir_entry_search *
     bool see_private = s->role >= DIR_ROLE_CASEWORKER;
     for (int e = base; e < hi; e++) {
         const struct dir_entry *en = dir_entry_at(v, e);
-        if (e <= s->after || (s->scope == DIR_SCOPE_ONE && en->parent != base) ||
+        if (e <= s->after || en->gone || (s->scope == DIR_SCOPE_ONE && en->parent != base) ||
             (en->priv && !see_private))
             continue;
         struct dir_fentry fe = {en->attrs, en->nattrs, en->ndn, see_private};

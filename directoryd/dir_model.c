@@ -811,11 +811,18 @@ static void render_org(struct dir_model *m, struct dir_org *o, const struct dir_
     json_object_set_new(card, "hours", o->hours ? dir_hours_json(o->hours) : json_null());
     json_object_set_new(card, "verified_at", jstr(o->verified_at));
     json_object_set_new(card, "stale", json_boolean(o->stale));
-    json_t *card_full = json_deep_copy(card);
+    bool private = false;
+    for (int i = 0; i < o->ncontacts; i++)
+        private = private || !o->contacts[i].is_public;
+    json_t *card_full = private ? json_deep_copy(card) : NULL;
     json_object_set_new(card, "contacts", contacts_json(o->contacts, o->ncontacts, false));
-    json_object_set_new(card_full, "contacts", contacts_json(o->contacts, o->ncontacts, true));
     render_inner(m->arena, card, &o->card_public);
-    render_inner(m->arena, card_full, &o->card_full);
+    if (private) {
+        json_object_set_new(card_full, "contacts", contacts_json(o->contacts, o->ncontacts, true));
+        render_inner(m->arena, card_full, &o->card_full);
+    } else {
+        o->card_full = o->card_public; /* the same bytes: kept once */
+    }
 
     json_t *full = json_deep_copy(j);
     json_object_set_new(j, "contacts", contacts_json(o->contacts, o->ncontacts, false));

@@ -46,6 +46,21 @@ struct dir_refresh {
     struct dir_db *write_db;    /* where API clients' last use is written */
     long long want_seq;         /* the newest change a writer waits for (under lock) */
     struct timespec want_until; /* CLOCK_MONOTONIC: until then the log is polled every FAST_MS */
+    /* A full load that is due (hourly, compaction, new stale_days) rather than needed is made
+     * on a thread of its own while the refresher goes on applying changes, so an edit never
+     * waits for it (1.7 s at 100,000 people, 17 s at 1,000,000): once it is done, the changes
+     * since its sequence are applied to it and it is published. Only the refresher thread
+     * touches these. */
+    struct {
+        pthread_t thread;
+        bool running;      /* started, not yet joined */
+        atomic_bool done;  /* the thread has finished: M or RC/ERR are set */
+        int stale_days;
+        struct dir_model *m;
+        enum dir_rc rc;
+        char err[256];
+        long ms;
+    } bg;
 };
 
 /* While a writer waits for its change to reach the model (a standby replays it a little
@@ -183,6 +198,69 @@ static enum dir_rc reload(struct dir_refresh *r, char *err, size_t errlen)
     return DIR_OK;
 }
 
+static void *bg_load(void *arg)
+{
+    struct dir_refresh *r = arg;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    r->bg.rc = dir_db_load_model(r->db, r->bg.stale_days, r->changes_kept, &r->bg.m, r->bg.err,
+                                 sizeof r->bg.err);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    r->bg.ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    atomic_store(&r->bg.done, true);
+    ssize_t w = write(r->wake[1], "b", 1); /* wakes the refresher */
+    (void)w;
+    return NULL;
+}
+
+static void bg_start(struct dir_refresh *r, const char *why)
+{
+    r->bg.stale_days = r->stale_days;
+    r->bg.m = NULL;
+    atomic_store(&r->bg.done, false);
+    if (pthread_create(&r->bg.thread, NULL, bg_load, r) != 0) {
+        DIR_LOG(DIR_LOG_WARN, "refresh", "cannot start a background load (%s)", why);
+        return;
+    }
+    r->bg.running = true;
+    DIR_LOG(DIR_LOG_INFO, "refresh", "loading a full snapshot in the background: %s", why);
+}
+
+/* Joins the background load and publishes its snapshot with the changes made since. */
+static void bg_finish(struct dir_refresh *r)
+{
+    pthread_join(r->bg.thread, NULL);
+    r->bg.running = false;
+    struct dir_model *s = r->bg.m;
+    r->bg.m = NULL;
+    if (r->bg.rc) {
+        DIR_LOG(DIR_LOG_WARN, "refresh", "background load failed (tried again later): %s",
+                r->bg.err);
+        return;
+    }
+    struct dir_model *n = NULL;
+    int rows = 0;
+    char err[256];
+    enum dir_rc rc = dir_db_apply_changes(r->db, s, MAX_DELTA_CHANGES, r->changes_kept, &n, &rows,
+                                          err, sizeof err);
+    if (rc) { /* the changes since need a full load themselves: the refresher makes one */
+        DIR_LOG(DIR_LOG_INFO, "refresh", "background snapshot at change %lld dropped: %s", s->seq,
+                err);
+        dir_model_release(s);
+        return;
+    }
+    DIR_LOG(DIR_LOG_INFO, "refresh",
+            "snapshot at change %lld (loaded in the background): %d organizations, %d people in "
+            "%ld ms, %d change-log rows applied since",
+            n ? n->seq : s->seq, s->norgs, s->npeople, r->bg.ms, rows);
+    if (n) {
+        dir_model_release(s);
+        s = n;
+    }
+    publish(r, s);
+    malloc_trim(0);
+}
+
 static void *loop(void *arg)
 {
     struct dir_refresh *r = arg;
@@ -215,12 +293,23 @@ static void *loop(void *arg)
             lis = NULL;
         }
 
+        if (r->bg.running && atomic_load(&r->bg.done))
+            bg_finish(r);
         struct dir_model *m = dir_refresh_acquire(r);
         enum dir_rc rc = DIR_OK;
-        int days = atomic_exchange(&r->new_stale_days, 0);
+        /* A new stale_days waits for a background load under way to finish. */
+        int days = r->bg.running ? 0 : atomic_exchange(&r->new_stale_days, 0);
         if (days > 0) r->stale_days = days; /* the full load below marks with it */
-        bool full = days > 0 || !m || time(NULL) - m->built_at > REBUILD_EVERY_S ||
-                    m->applied >= MAX_APPLIED || dir_model_delta_bytes(m) > MAX_DELTA_BYTES;
+        bool full = !m;
+        if (m && !r->bg.running && !failing) {
+            const char *due = days > 0 ? "stale_days changed"
+                              : time(NULL) - m->built_at > REBUILD_EVERY_S ? "hourly, for stale marks"
+                              : m->applied >= MAX_APPLIED                 ? "compaction (versions)"
+                              : dir_model_delta_bytes(m) > MAX_DELTA_BYTES ? "compaction (memory)"
+                                                                           : NULL;
+            if (due)
+                bg_start(r, due);
+        }
         if (!full) {
             bool db_failed;
             if (!apply_changes(r, m, &db_failed, err, sizeof err)) {
@@ -350,6 +439,10 @@ void dir_refresh_stop(struct dir_refresh *r)
         ssize_t w = write(r->wake[1], "x", 1);
         (void)w;
         pthread_join(r->thread, NULL);
+    }
+    if (r->bg.running) {
+        pthread_join(r->bg.thread, NULL);
+        dir_model_release(r->bg.m);
     }
     if (r->warmer_started) {
         pthread_mutex_lock(&r->lock);

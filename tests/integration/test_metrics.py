@@ -209,6 +209,11 @@ def test_sighup_reloads_without_dropping_connections(demo_db, workdir):
         # ...and debug lines appear (the stale_days change loads a full snapshot).
         got, _ = wait_for(lambda: "level=debug sub=db" in d.read_log(), timeout=10)
         assert got, "no debug line after log_level = debug"
+        # That full load is made in the background (the refresher keeps applying changes
+        # meanwhile), then published with the changes since.
+        got, _ = wait_for(lambda: "(loaded in the background)" in d.read_log(), timeout=10)
+        assert got, d.read_log()[-3000:]
+        assert "loading a full snapshot in the background: stale_days changed" in d.read_log()
         # A config that does not parse changes nothing.
         with open(conf, "w") as f:
             f.write("log_level = loud\n")

@@ -582,11 +582,19 @@ struct dn_ref { /* a patched entry by normalised DN */
     int e;
 };
 
+/* Entries are held in chunks of ECHUNK, so that a derived view copies the table of chunks and
+ * the chunks it changes, not every entry (1,060,000 entries at 1,000,000 people). */
+#define ECHUNK_BITS 10
+#define ECHUNK (1 << ECHUNK_BITS)
+#define ENT(v, e) ((v)->chunk[(e) >> ECHUNK_BITS][(e) & (ECHUNK - 1)])
+
 struct dir_entry_view {
     struct dir_model_ext ext; /* first: the snapshot frees us through it */
     struct dir_arena *arena;
-    struct dir_entry *entries;
-    int n, cap;
+    struct dir_entry **chunk; /* entry e is ENT(v, e) */
+    unsigned char *owned;     /* chunk c is this view's own (else its root's) */
+    int nchunks, chunk_cap;
+    int n;
     int root_dse, subschema, suffix_entry, orgs_ou, people_ou;
     /* Every organisation and every person has a slot, in index order: organisation i's entry
      * is first_org + i, person i's first_person + i (gone when closed or inactive). People
@@ -617,10 +625,14 @@ struct dir_entry_view {
 static void view_free(struct dir_model_ext *x)
 {
     struct dir_entry_view *v = (struct dir_entry_view *)x;
+    for (int c = 0; c < v->nchunks; c++)
+        if (v->owned[c])
+            free(v->chunk[c]);
+    free(v->chunk);
+    free(v->owned);
     if (v->root) { /* a patched view: the indexes are the root's */
         free(v->patched);
         free(v->pdns);
-        free(v->entries);
         dir_arena_free(v->arena);
         dir_model_release(v->root_model);
         free(v);
@@ -638,7 +650,6 @@ static void view_free(struct dir_model_ext *x)
     free(v->grams.blk);
     free(v->grams.pay);
     free(v->dns);
-    free(v->entries);
     dir_arena_free(v->arena);
     free(v);
 }
@@ -650,7 +661,31 @@ int dir_entry_count(const struct dir_entry_view *v)
 
 const struct dir_entry *dir_entry_at(const struct dir_entry_view *v, int i)
 {
-    return &v->entries[i];
+    return &ENT(v, i);
+}
+
+/* Entry IDX for writing: its chunk made (appending) or copied from the root's (a derived
+ * view's first change in it) as needed. */
+static struct dir_entry *slot(struct dir_entry_view *v, int idx)
+{
+    int c = idx >> ECHUNK_BITS;
+    if (c >= v->nchunks) {
+        if (c >= v->chunk_cap) {
+            v->chunk_cap = c + 1 > v->chunk_cap * 2 ? c + 1 : v->chunk_cap * 2;
+            v->chunk = dir_xrealloc(v->chunk, sizeof *v->chunk * (size_t)v->chunk_cap);
+            v->owned = dir_xrealloc(v->owned, (size_t)v->chunk_cap);
+        }
+        for (; v->nchunks <= c; v->nchunks++) {
+            v->chunk[v->nchunks] = dir_xcalloc(ECHUNK, sizeof **v->chunk);
+            v->owned[v->nchunks] = 1;
+        }
+    } else if (!v->owned[c]) {
+        struct dir_entry *copy = dir_xmalloc(sizeof *copy * ECHUNK);
+        memcpy(copy, v->chunk[c], sizeof *copy * ECHUNK);
+        v->chunk[c] = copy;
+        v->owned[c] = 1;
+    }
+    return &v->chunk[c][idx & (ECHUNK - 1)];
 }
 
 /* An entry being built. */
@@ -858,12 +893,8 @@ static int emit(struct eb *b, const char *dn, const char *ndn, int parent, bool 
 {
     struct dir_entry_view *v = b->v;
     struct dir_arena *a = v->arena;
-    if (v->n == v->cap) {
-        v->cap = v->cap ? v->cap * 2 : 1024;
-        v->entries = dir_xrealloc(v->entries, sizeof *v->entries * (size_t)v->cap);
-    }
     int idx = v->n++;
-    struct dir_entry *e = &v->entries[idx];
+    struct dir_entry *e = slot(v, idx);
     e->dn = dn;
     e->ndn = ndn;
     e->parent = parent;
@@ -1027,8 +1058,8 @@ static int container(struct eb *b, const char *ou, const char *desc, int parent)
 {
     struct dir_entry_view *v = b->v;
     char *ndn;
-    const char *dn = join_dn(v->arena, "ou", ou, v->entries[parent].dn, &ndn,
-                             v->entries[parent].ndn);
+    const char *dn = join_dn(v->arena, "ou", ou, ENT(v, parent).dn, &ndn,
+                             ENT(v, parent).ndn);
     put(b, A_OBJECTCLASS, "top", false);
     put(b, A_OBJECTCLASS, "organizationalUnit", false);
     put(b, A_STRUCTURALOC, "organizationalUnit", false);
@@ -1040,7 +1071,7 @@ static int container(struct eb *b, const char *ou, const char *desc, int parent)
 
 static void close_subtree(struct dir_entry_view *v, int e)
 {
-    v->entries[e].end = v->n;
+    slot(v, e)->end = v->n;
 }
 
 static const char *bool_str(bool x)
@@ -1051,7 +1082,7 @@ static const char *bool_str(bool x)
 static void build_areas(struct eb *b, const struct dir_model *m, int parent)
 {
     struct dir_entry_view *v = b->v;
-    const char *pdn = v->entries[parent].dn, *pndn = v->entries[parent].ndn;
+    const char *pdn = ENT(v, parent).dn, *pndn = ENT(v, parent).ndn;
     for (int i = 0; i < m->nareas; i++) {
         const struct dir_area *a = &m->areas[i];
         char *ndn;
@@ -1122,11 +1153,7 @@ static void emit_gone(struct eb *b, int idx, int parent, bool priv)
 {
     struct dir_entry_view *v = b->v;
     b->n = 0;
-    if (idx >= v->cap) { /* appending while building whole */
-        v->cap = v->cap ? v->cap * 2 : 1024;
-        v->entries = dir_xrealloc(v->entries, sizeof *v->entries * (size_t)v->cap);
-    }
-    v->entries[idx] = (struct dir_entry){"", "", parent, idx + 1, priv, true, NULL, 0};
+    *slot(v, idx) = (struct dir_entry){"", "", parent, idx + 1, priv, true, NULL, 0};
     if (v->n < idx + 1)
         v->n = idx + 1;
 }
@@ -1135,7 +1162,7 @@ static void emit_gone(struct eb *b, int idx, int parent, bool priv)
 static void build_org(struct eb *b, const struct dir_model *m, int i, int parent)
 {
     struct dir_entry_view *v = b->v;
-    const char *pdn = v->entries[parent].dn, *pndn = v->entries[parent].ndn;
+    const char *pdn = ENT(v, parent).dn, *pndn = ENT(v, parent).ndn;
     int slot = v->first_org + i;
     const struct dir_org *o = &m->orgs[i];
     if (!org_in_tree(o)) {
@@ -1202,16 +1229,16 @@ static void build_org(struct eb *b, const struct dir_model *m, int i, int parent
  * parents are known only once every organisation has its DN. */
 static void org_parent_fix(struct dir_entry_view *v, const struct dir_model *m, int i)
 {
-    struct dir_entry *e = &v->entries[v->first_org + i];
+    struct dir_entry *e = slot(v, v->first_org + i);
     if (e->gone || !m->orgs[i].parent_id)
         return;
     int p = dir_model_org(m, m->orgs[i].parent_id);
-    if (p < 0 || v->entries[v->first_org + p].gone)
+    if (p < 0 || ENT(v, v->first_org + p).gone)
         return;
     /* Rebuild the attribute list with one more value: rare enough to copy. */
     struct dir_fattr *fa = dir_arena_alloc(v->arena, sizeof *fa * (size_t)(e->nattrs + 1));
     int k = 0, j = 0;
-    const char *pv = v->entries[v->first_org + p].dn;
+    const char *pv = ENT(v, v->first_org + p).dn;
     size_t len = strlen(pv);
     struct dir_fval *val = dir_arena_alloc(v->arena, sizeof *val);
     char *norm = dir_arena_alloc(v->arena, len + 1);
@@ -1250,7 +1277,7 @@ static void build_person(struct eb *b, const struct dir_model *m, int i, int par
                          const char **districts)
 {
     struct dir_entry_view *v = b->v;
-    const char *pdn = v->entries[parent].dn, *pndn = v->entries[parent].ndn;
+    const char *pdn = ENT(v, parent).dn, *pndn = ENT(v, parent).ndn;
     int slot = v->first_person + i;
     const struct dir_person *p = &m->people[i];
     if (!p->active) {
@@ -1320,7 +1347,7 @@ static void build_person(struct eb *b, const struct dir_model *m, int i, int par
             put(b, A_O, o->name_th, false);
             put(b, A_O, o->name_en, false);
         }
-        const struct dir_entry *oe = &v->entries[v->first_org + ms->org];
+        const struct dir_entry *oe = &ENT(v, v->first_org + ms->org);
         if (!oe->gone)
             put(b, A_DIR_MEMBEROF, oe->dn, false);
         put(b, A_DIR_TEAMROLE, ms->team_role, false);
@@ -1732,7 +1759,7 @@ static void build_grams(struct dir_entry_view *v)
     g->mask = (1u << 12) - 1;
     g->slots = dir_xcalloc(g->mask + 1, sizeof *g->slots);
     for (int i = 0; i < v->n; i++) {
-        const struct dir_entry *e = &v->entries[i];
+        const struct dir_entry *e = &ENT(v, i);
         for (int k = 0; k < e->nattrs; k++) {
             const struct dir_fattr *a = &e->attrs[k];
             if (!(attrs[a->id].flags & F_SUBSTR) || a->match != syn_match(attrs[a->id].syn))
@@ -1786,8 +1813,8 @@ static void build_indexes(struct dir_entry_view *v)
     uint32_t nseen = 0, capseen = 0, *slot = NULL;
     size_t mask = 0;
     for (int i = 0; i < v->n; i++)
-        for (int k = 0; k < v->entries[i].nattrs; k++) {
-            const struct dir_fattr *a = &v->entries[i].attrs[k];
+        for (int k = 0; k < ENT(v, i).nattrs; k++) {
+            const struct dir_fattr *a = &ENT(v, i).attrs[k];
             if (!(attrs[a->id].flags & F_INDEX))
                 continue;
             for (int j = 0; j < a->nvals; j++) {
@@ -1825,8 +1852,8 @@ static void build_indexes(struct dir_entry_view *v)
     /* Values sharing a key were given consecutive stretches above; entries of one key must be
      * ascending across them too, so those keys are sorted after the fill (rare). */
     for (int i = 0; i < v->n; i++)
-        for (int k = 0; k < v->entries[i].nattrs; k++) {
-            const struct dir_fattr *a = &v->entries[i].attrs[k];
+        for (int k = 0; k < ENT(v, i).nattrs; k++) {
+            const struct dir_fattr *a = &ENT(v, i).attrs[k];
             if (!(attrs[a->id].flags & F_INDEX))
                 continue;
             for (int j = 0; j < a->nvals; j++) {
@@ -1861,9 +1888,9 @@ static void build_indexes(struct dir_entry_view *v)
     v->dns = dir_xmalloc(v->ndns * sizeof *v->dns);
     memset(v->dns, 0xff, v->ndns * sizeof *v->dns);
     for (int i = 0; i < v->n; i++) {
-        if (v->entries[i].gone)
+        if (ENT(v, i).gone)
             continue;
-        size_t h = (size_t)hash_str(v->entries[i].ndn) & (v->ndns - 1);
+        size_t h = (size_t)hash_str(ENT(v, i).ndn) & (v->ndns - 1);
         while (v->dns[h] >= 0)
             h = (h + 1) & (v->ndns - 1);
         v->dns[h] = i;
@@ -1888,7 +1915,7 @@ static int find_ndn(const struct dir_entry_view *v, const char *ndn)
     const struct dir_entry_view *h = v->root ? v->root : v;
     size_t at = (size_t)hash_str(ndn) & (h->ndns - 1);
     while (h->dns[at] >= 0) {
-        const struct dir_entry *e = &v->entries[h->dns[at]];
+        const struct dir_entry *e = &ENT(v, h->dns[at]);
         if (!e->gone && strcmp(e->ndn, ndn) == 0)
             return h->dns[at];
         at = (at + 1) & (h->ndns - 1);
@@ -1901,7 +1928,7 @@ static void view_account(const struct dir_entry_view *v, const struct intern *in
 {
     size_t fa = 0, nvals = 0, idx = 0, keys = 0, dnb = 0;
     for (int i = 0; i < v->n; i++) {
-        const struct dir_entry *e = &v->entries[i];
+        const struct dir_entry *e = &ENT(v, i);
         fa += sizeof *e->attrs * (size_t)e->nattrs;
         for (int j = 0; j < e->nattrs; j++)
             nvals += (size_t)e->attrs[j].nvals;
@@ -1923,7 +1950,7 @@ static void view_account(const struct dir_entry_view *v, const struct intern *in
             "view bytes: entries %zu, fattr %zu, values %zu in %u distinct lists (%zu fvals, "
             "%zu B), %u distinct strings, %zu norm strings (%zu B), dn+ndn %zu, arena %zu, "
             "eq index %zu entries %zu keys (%zu B), dn hash %zu, grams %zu",
-            sizeof(struct dir_entry) * (size_t)v->cap, fa, nvals, in->nl, lv,
+            sizeof(struct dir_entry) * (size_t)v->nchunks * ECHUNK, fa, nvals, in->nl, lv,
             lv * sizeof(struct dir_fval), in->ns, nnorm, nb, dnb, dir_arena_used(v->arena), idx,
             keys, idx * sizeof(int) + keys * sizeof(struct ikey), v->ndns * sizeof *v->dns,
             gram_bytes(&v->grams));
@@ -1978,8 +2005,6 @@ static struct dir_entry_view *build_view(const struct dir_model *m)
     build_people(&b, m, v->people_ou);
     close_subtree(v, v->people_ou);
     close_subtree(v, v->suffix_entry);
-    v->entries = dir_xrealloc(v->entries, sizeof *v->entries * (size_t)v->n);
-    v->cap = v->n;
     free(b.t);
     free(b.tmp);
     build_indexes(v);
@@ -2123,9 +2148,12 @@ static struct dir_entry_view *derive_view(const struct dir_model *m,
     v->norg_slots = root->norg_slots;
     v->first_person = root->first_person;
     v->nperson_slots = m->npeople;
-    v->cap = root->n + (m->npeople - root->nperson_slots);
-    v->entries = dir_xmalloc(sizeof *v->entries * ((size_t)v->cap + 1));
-    memcpy(v->entries, root->entries, sizeof *v->entries * (size_t)root->n);
+    int n = root->n + (m->npeople - root->nperson_slots);
+    v->chunk_cap = (n >> ECHUNK_BITS) + 1;
+    v->chunk = dir_xmalloc(sizeof *v->chunk * (size_t)v->chunk_cap);
+    v->owned = dir_xcalloc((size_t)v->chunk_cap, 1);
+    memcpy(v->chunk, root->chunk, sizeof *v->chunk * (size_t)root->nchunks);
+    v->nchunks = root->nchunks;
     v->n = root->n;
     struct eb b = {.v = v};
     for (int i = 0; i < orgs.n; i++)
@@ -2139,9 +2167,9 @@ static struct dir_entry_view *derive_view(const struct dir_model *m,
     free(b.t);
     free(b.tmp);
     intern_free(&b.in);
-    v->n = v->cap;
-    v->entries[v->people_ou].end = v->n;
-    v->entries[v->suffix_entry].end = v->n;
+    v->n = n;
+    slot(v, v->people_ou)->end = v->n;
+    slot(v, v->suffix_entry)->end = v->n;
     v->patched = dir_xmalloc(sizeof *v->patched * ((size_t)(orgs.n + people.n) + 1));
     v->pdns = dir_xmalloc(sizeof *v->pdns * ((size_t)(orgs.n + people.n) + 1));
     for (int i = 0; i < orgs.n; i++)
@@ -2149,8 +2177,8 @@ static struct dir_entry_view *derive_view(const struct dir_model *m,
     for (int i = 0; i < people.n; i++)
         v->patched[v->npatched++] = v->first_person + people.v[i];
     for (int i = 0; i < v->npatched; i++)
-        if (!v->entries[v->patched[i]].gone)
-            v->pdns[v->npdns++] = (struct dn_ref){v->entries[v->patched[i]].ndn, v->patched[i]};
+        if (!ENT(v, v->patched[i]).gone)
+            v->pdns[v->npdns++] = (struct dn_ref){ENT(v, v->patched[i]).ndn, v->patched[i]};
     if (v->npdns > 1)
         qsort(v->pdns, (size_t)v->npdns, sizeof *v->pdns, cmp_dn_ref);
     free(orgs.v);
@@ -2684,7 +2712,7 @@ struct sort_ctx {
 
 static const struct dir_fval *sort_key(const struct sort_ctx *c, int e)
 {
-    const struct dir_entry *en = &c->v->entries[e];
+    const struct dir_entry *en = &ENT(c->v, e);
     const struct dir_fval *best = NULL;
     for (int k = 0; k < en->nattrs; k++) {
         if (en->attrs[k].id != c->attr)
@@ -2737,14 +2765,14 @@ enum dir_rc dir_entry_search(const struct dir_entry_view *v, const struct dir_en
     } else {
         base = find_ndn(v, nbase);
     }
-    if (base < 0 || (v->entries[base].priv && s->role < DIR_ROLE_CASEWORKER)) {
+    if (base < 0 || (ENT(v, base).priv && s->role < DIR_ROLE_CASEWORKER)) {
         /* The nearest ancestor that exists, for matchedDN. */
         const char *p = nbase;
         while (matched && (p = strchr(p, ',')) != NULL) {
             p++;
             int a = find_ndn(v, p);
             if (a >= 0) {
-                *matched = v->entries[a].dn;
+                *matched = ENT(v, a).dn;
                 break;
             }
         }
@@ -2758,7 +2786,7 @@ enum dir_rc dir_entry_search(const struct dir_entry_view *v, const struct dir_en
 
     int lo = base, hi = base + 1;
     if (scope != DIR_SCOPE_BASE)
-        hi = v->entries[base].end;
+        hi = ENT(v, base).end;
     struct cur cand;
     bool indexed =
         scope != DIR_SCOPE_BASE && s->filter && cur_build(v->root ? v->root : v, s->filter, &cand);
@@ -2792,7 +2820,7 @@ enum dir_rc dir_entry_search(const struct dir_entry_view *v, const struct dir_en
             r->time_exceeded = true;
             break;
         }
-        const struct dir_entry *en = &v->entries[e];
+        const struct dir_entry *en = &ENT(v, e);
         if (en->gone || (scope == DIR_SCOPE_ONE && en->parent != base))
             continue;
         if (en->priv && !see_private)
@@ -2980,7 +3008,7 @@ void dir_entry_http_search_as(struct dir_model *m, enum dir_role role,
     struct dir_buf *b = &resp->body;
     int shown = r.n > limit ? limit : r.n;
     if (page) {
-        page(cls, m, v, r.idx, shown, r.size_exceeded ? v->entries[r.idx[shown - 1]].dn : NULL,
+        page(cls, m, v, r.idx, shown, r.size_exceeded ? ENT(v, r.idx[shown - 1]).dn : NULL,
              see_private, resp);
         free(r.idx);
         return;
@@ -2990,12 +3018,12 @@ void dir_entry_http_search_as(struct dir_model *m, enum dir_role role,
         if (i)
             rc = dir_buf_adds(b, ",");
         if (!rc)
-            rc = json_entry(b, &v->entries[r.idx[i]], see_private);
+            rc = json_entry(b, &ENT(v, r.idx[i]), see_private);
     }
     if (!rc)
         rc = dir_buf_adds(b, "],\"next\":");
     if (!rc)
-        rc = r.size_exceeded ? dir_buf_add_json_str(b, v->entries[r.idx[shown - 1]].dn)
+        rc = r.size_exceeded ? dir_buf_add_json_str(b, ENT(v, r.idx[shown - 1]).dn)
                              : dir_buf_adds(b, "null");
     if (!rc)
         rc = dir_buf_adds(b, "}");

@@ -586,13 +586,37 @@ struct dn_ref { /* a patched entry by normalised DN */
  * the chunks it changes, not every entry (1,060,000 entries at 1,000,000 people). */
 #define ECHUNK_BITS 10
 #define ECHUNK (1 << ECHUNK_BITS)
-#define ENT(v, e) ((v)->chunk[(e) >> ECHUNK_BITS][(e) & (ECHUNK - 1)])
+#define ENT(v, e) ((v)->chunk[(e) >> ECHUNK_BITS]->ent[(e) & (ECHUNK - 1)])
+
+/* A chunk is shared by the views derived from the one that made it, until one of them
+ * changes an entry in it (it copies the chunk first). */
+struct echunk {
+    atomic_int refs;
+    struct dir_entry ent[ECHUNK];
+};
+
+/* The arena of a derived view, holding the arenas of the views it shares entries with (the
+ * one it was derived from, and so on back to the root, whose arena its model holds). */
+struct arena_link {
+    atomic_int refs;
+    struct dir_arena *arena;
+    struct arena_link *prev;
+};
+
+static void link_release(struct arena_link *l)
+{
+    while (l && atomic_fetch_sub(&l->refs, 1) == 1) {
+        struct arena_link *prev = l->prev;
+        dir_arena_free(l->arena);
+        free(l);
+        l = prev;
+    }
+}
 
 struct dir_entry_view {
     struct dir_model_ext ext; /* first: the snapshot frees us through it */
     struct dir_arena *arena;
-    struct dir_entry **chunk; /* entry e is ENT(v, e) */
-    unsigned char *owned;     /* chunk c is this view's own (else its root's) */
+    struct echunk **chunk; /* entry e is ENT(v, e) */
     int nchunks, chunk_cap;
     int n;
     int root_dse, subschema, suffix_entry, orgs_ou, people_ou;
@@ -620,20 +644,20 @@ struct dir_entry_view {
     int *patched, npatched;
     struct dn_ref *pdns;
     int npdns;
+    struct arena_link *link; /* a derived view's ARENA, and those its entries point into */
 };
 
 static void view_free(struct dir_model_ext *x)
 {
     struct dir_entry_view *v = (struct dir_entry_view *)x;
     for (int c = 0; c < v->nchunks; c++)
-        if (v->owned[c])
+        if (atomic_fetch_sub(&v->chunk[c]->refs, 1) == 1)
             free(v->chunk[c]);
     free(v->chunk);
-    free(v->owned);
     if (v->root) { /* a patched view: the indexes are the root's */
         free(v->patched);
         free(v->pdns);
-        dir_arena_free(v->arena);
+        link_release(v->link);
         dir_model_release(v->root_model);
         free(v);
         return;
@@ -673,19 +697,19 @@ static struct dir_entry *slot(struct dir_entry_view *v, int idx)
         if (c >= v->chunk_cap) {
             v->chunk_cap = c + 1 > v->chunk_cap * 2 ? c + 1 : v->chunk_cap * 2;
             v->chunk = dir_xrealloc(v->chunk, sizeof *v->chunk * (size_t)v->chunk_cap);
-            v->owned = dir_xrealloc(v->owned, (size_t)v->chunk_cap);
         }
         for (; v->nchunks <= c; v->nchunks++) {
-            v->chunk[v->nchunks] = dir_xcalloc(ECHUNK, sizeof **v->chunk);
-            v->owned[v->nchunks] = 1;
+            v->chunk[v->nchunks] = dir_xcalloc(1, sizeof **v->chunk);
+            atomic_init(&v->chunk[v->nchunks]->refs, 1);
         }
-    } else if (!v->owned[c]) {
-        struct dir_entry *copy = dir_xmalloc(sizeof *copy * ECHUNK);
-        memcpy(copy, v->chunk[c], sizeof *copy * ECHUNK);
+    } else if (atomic_load(&v->chunk[c]->refs) > 1) { /* shared: copy before the change */
+        struct echunk *copy = dir_xmalloc(sizeof *copy);
+        memcpy(copy->ent, v->chunk[c]->ent, sizeof copy->ent);
+        atomic_init(&copy->refs, 1);
+        atomic_fetch_sub(&v->chunk[c]->refs, 1); /* others hold it: never the last */
         v->chunk[c] = copy;
-        v->owned[c] = 1;
     }
-    return &v->chunk[c][idx & (ECHUNK - 1)];
+    return &v->chunk[c]->ent[idx & (ECHUNK - 1)];
 }
 
 /* An entry being built. */
@@ -2095,38 +2119,76 @@ static void ivec_add(struct ivec *x, int i)
     x->v[x->n++] = i;
 }
 
-/* M's view derived from ROOT (a view built whole for ROOT_MODEL, an earlier version of M's
- * lineage), or NULL when it should be built whole. */
+/* Adds to SET the indexes of the dirty list D[0..n) stamped after SINCE. */
+static void add_dirty(struct ivec *set, const struct dir_dirty *d, int n, int since)
+{
+    for (int i = 0; i < n; i++)
+        if (d[i].applied > since)
+            ivec_add(set, d[i].idx);
+}
+
+static bool has_int(const struct ivec *sorted, int x)
+{
+    return sorted->n && bsearch(&x, sorted->v, (size_t)sorted->n, sizeof x, cmp_int_asc);
+}
+
+/* M's view derived from BASE: ROOT itself (a view built whole for ROOT_MODEL, an earlier
+ * version of M's lineage) or a view derived from ROOT for a version after it; or NULL when it
+ * should be built whole. Entries changed since BASE are rebuilt; everything else, chunks
+ * included, is shared. */
 static struct dir_entry_view *derive_view(const struct dir_model *m,
+                                          const struct dir_entry_view *base,
                                           const struct dir_entry_view *root,
                                           struct dir_model *root_model)
 {
-    if (root->root || root->lineage != m->lineage || root->applied > m->applied ||
-        m->norgs != root->norg_slots || m->npeople < root->nperson_slots)
+    if (root->root || root->lineage != m->lineage || base->lineage != m->lineage ||
+        base->applied > m->applied || m->norgs != root->norg_slots ||
+        m->npeople < base->nperson_slots)
         return NULL;
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     int limit = root->n / 8 > PATCH_MIN ? root->n / 8 : PATCH_MIN;
-    struct ivec orgs = {0}, people = {0};
-    for (int i = 0; i < m->ndirty_orgs; i++)
-        if (m->dirty_orgs[i].applied > root->applied) {
-            int o = m->dirty_orgs[i].idx;
-            ivec_add(&orgs, o);
-            for (int k = root->kid_at[o]; k < root->kid_at[o + 1]; k++)
-                ivec_add(&orgs, root->kid[k]);
-        }
+    struct ivec orgs = {0}, people = {0}, later_orgs = {0}, later_people = {0};
+    /* Organisations changed since BASE, and their children. */
+    add_dirty(&orgs, m->dirty_orgs, m->ndirty_orgs, base->applied);
+    int nchanged = orgs.n;
+    for (int i = 0; i < nchanged; i++)
+        for (int k = root->kid_at[orgs.v[i]]; k < root->kid_at[orgs.v[i] + 1]; k++)
+            ivec_add(&orgs, root->kid[k]);
+    orgs.n = sort_unique(orgs.v, orgs.n);
+    /* The root's dependants lists are the root's: an organisation or person changed since the
+     * root may have a parent or membership they do not list. */
+    if (orgs.n && base != root) {
+        add_dirty(&later_orgs, m->dirty_orgs, m->ndirty_orgs, root->applied);
+        add_dirty(&later_people, m->dirty_people, m->ndirty_people, root->applied);
+    }
+    for (int i = 0; i < later_orgs.n; i++) {
+        const struct dir_org *o = &m->orgs[later_orgs.v[i]];
+        int p = o->parent_id ? dir_model_org(m, o->parent_id) : -1;
+        if (p >= 0 && has_int(&orgs, p))
+            ivec_add(&orgs, later_orgs.v[i]);
+    }
     orgs.n = sort_unique(orgs.v, orgs.n);
     for (int i = 0; i < orgs.n && people.n <= limit; i++)
         for (int k = root->mem_at[orgs.v[i]]; k < root->mem_at[orgs.v[i] + 1]; k++)
             ivec_add(&people, root->mem[k]);
-    for (int i = 0; i < m->ndirty_people; i++)
-        if (m->dirty_people[i].applied > root->applied)
-            ivec_add(&people, m->dirty_people[i].idx);
+    for (int i = 0; i < later_people.n; i++) {
+        const struct dir_person *p = &m->people[later_people.v[i]];
+        for (int k = 0; k < p->nmembers; k++)
+            if (has_int(&orgs, p->members[k].org)) {
+                ivec_add(&people, later_people.v[i]);
+                break;
+            }
+    }
+    add_dirty(&people, m->dirty_people, m->ndirty_people, base->applied);
     people.n = sort_unique(people.v, people.n);
-    /* People added since the root are all among the changed ones (dir_model_apply). */
-    if (orgs.n + people.n > limit ||
-        (m->npeople > root->nperson_slots &&
-         (!people.n || people.v[people.n - 1] != m->npeople - 1))) {
+    free(later_orgs.v);
+    free(later_people.v);
+    /* Every entry patched since the root: BASE's and these. */
+    int np = (base == root ? 0 : base->npatched) + orgs.n + people.n;
+    /* People added since BASE are all among the changed ones (dir_model_apply). */
+    if (np > limit || (m->npeople > base->nperson_slots &&
+                       (!people.n || people.v[people.n - 1] != m->npeople - 1))) {
         free(orgs.v);
         free(people.v);
         return NULL;
@@ -2134,6 +2196,13 @@ static struct dir_entry_view *derive_view(const struct dir_model *m,
     struct dir_entry_view *v = dir_xcalloc(1, sizeof *v);
     v->ext.free = view_free;
     v->arena = dir_arena_new();
+    v->link = dir_xcalloc(1, sizeof *v->link);
+    atomic_init(&v->link->refs, 1);
+    v->link->arena = v->arena;
+    if (base != root) {
+        v->link->prev = base->link;
+        atomic_fetch_add(&base->link->refs, 1);
+    }
     v->lineage = m->lineage;
     v->applied = m->applied;
     v->root = root;
@@ -2151,10 +2220,11 @@ static struct dir_entry_view *derive_view(const struct dir_model *m,
     int n = root->n + (m->npeople - root->nperson_slots);
     v->chunk_cap = (n >> ECHUNK_BITS) + 1;
     v->chunk = dir_xmalloc(sizeof *v->chunk * (size_t)v->chunk_cap);
-    v->owned = dir_xcalloc((size_t)v->chunk_cap, 1);
-    memcpy(v->chunk, root->chunk, sizeof *v->chunk * (size_t)root->nchunks);
-    v->nchunks = root->nchunks;
-    v->n = root->n;
+    memcpy(v->chunk, base->chunk, sizeof *v->chunk * (size_t)base->nchunks);
+    v->nchunks = base->nchunks;
+    for (int c = 0; c < v->nchunks; c++)
+        atomic_fetch_add(&v->chunk[c]->refs, 1);
+    v->n = base->n;
     struct eb b = {.v = v};
     for (int i = 0; i < orgs.n; i++)
         build_org(&b, m, orgs.v[i], v->orgs_ou);
@@ -2170,24 +2240,31 @@ static struct dir_entry_view *derive_view(const struct dir_model *m,
     v->n = n;
     slot(v, v->people_ou)->end = v->n;
     slot(v, v->suffix_entry)->end = v->n;
-    v->patched = dir_xmalloc(sizeof *v->patched * ((size_t)(orgs.n + people.n) + 1));
-    v->pdns = dir_xmalloc(sizeof *v->pdns * ((size_t)(orgs.n + people.n) + 1));
+    v->patched = dir_xmalloc(sizeof *v->patched * ((size_t)np + 1));
+    if (base != root)
+        memcpy(v->patched, base->patched, sizeof *v->patched * (size_t)base->npatched);
+    v->npatched = base != root ? base->npatched : 0;
     for (int i = 0; i < orgs.n; i++)
         v->patched[v->npatched++] = v->first_org + orgs.v[i];
     for (int i = 0; i < people.n; i++)
         v->patched[v->npatched++] = v->first_person + people.v[i];
+    v->npatched = sort_unique(v->patched, v->npatched);
+    v->pdns = dir_xmalloc(sizeof *v->pdns * ((size_t)v->npatched + 1));
     for (int i = 0; i < v->npatched; i++)
         if (!ENT(v, v->patched[i]).gone)
             v->pdns[v->npdns++] = (struct dn_ref){ENT(v, v->patched[i]).ndn, v->patched[i]};
     if (v->npdns > 1)
         qsort(v->pdns, (size_t)v->npdns, sizeof *v->pdns, cmp_dn_ref);
+    int rebuilt = orgs.n + people.n;
     free(orgs.v);
     free(people.v);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     DIR_LOG(DIR_LOG_INFO, "entry",
-            "ldap view of snapshot %lld derived from snapshot %lld's: %d entries rebuilt in %.2f ms",
-            m->seq, root_model->seq, v->npatched,
-            (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+            "ldap view of snapshot %lld derived from snapshot %lld's: %d entries rebuilt in %.2f "
+            "ms (%d patched since the view built whole)",
+            m->seq, root_model->seq, rebuilt,
+            (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6,
+            v->npatched);
     return v;
 }
 
@@ -2200,7 +2277,7 @@ const struct dir_entry_view *dir_entry_view_from(struct dir_model *m, struct dir
         prev ? (const struct dir_entry_view *)atomic_load(&prev->entries) : NULL;
     struct dir_entry_view *v = NULL;
     if (pv)
-        v = pv->root ? derive_view(m, pv->root, pv->root_model) : derive_view(m, pv, prev);
+        v = pv->root ? derive_view(m, pv, pv->root, pv->root_model) : derive_view(m, pv, pv, prev);
     if (!v)
         return dir_entry_view(m);
     struct dir_model_ext *expected = NULL;

@@ -83,7 +83,10 @@ static void add_org(struct dir_model_builder *b, int id)
                             .type = "ngo",
                             .sector = "ngo",
                             .status = pick(id, g, 5, 8) == 0 ? "closed" : "active",
-                            .parent_id = id > 20 ? id - 20 : 0,
+                            /* a parent among the lower ids, sometimes none; it moves */
+                            .parent_id = id > 5 && pick(id, g, 11, 3) != 0
+                                             ? 1 + (long long)pick(id, g, 12, (unsigned)id - 1)
+                                             : 0,
                             .area_code = districts[pick(id, g, 6, 3)],
                             .version = 1 + g};
     dir_model_add_org(b, &o);

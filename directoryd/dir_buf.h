@@ -19,6 +19,8 @@ void dir_buf_init(struct dir_buf *b, size_t max);
 void dir_buf_free(struct dir_buf *b);
 enum dir_rc dir_buf_add(struct dir_buf *b, const void *p, size_t n);
 enum dir_rc dir_buf_adds(struct dir_buf *b, const char *s);
+/* Appends X in decimal (no printf: hot in rendering). */
+enum dir_rc dir_buf_add_int(struct dir_buf *b, long long x);
 enum dir_rc dir_buf_printf(struct dir_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Appends S as a JSON string literal, quotes included. */

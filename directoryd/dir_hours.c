@@ -631,13 +631,17 @@ enum dir_rc dir_hours_add_state(struct dir_buf *b, struct dir_hours_state s)
 {
     if (s.open == DIR_HOURS_UNKNOWN)
         return dir_buf_adds(b, ",\"open_now\":null,\"next_change\":null");
+    /* Per organisation of every answer: no printf. */
+    enum dir_rc rc = dir_buf_adds(b, s.open == DIR_HOURS_OPEN ? ",\"open_now\":true"
+                                                              : ",\"open_now\":false");
+    if (rc || !s.next_change)
+        return rc ? rc : dir_buf_adds(b, ",\"next_change\":null");
     char t[26];
-    if (!s.next_change)
-        return dir_buf_printf(b, ",\"open_now\":%s,\"next_change\":null",
-                              s.open == DIR_HOURS_OPEN ? "true" : "false");
     dir_hours_format_time(s.next_change, t);
-    return dir_buf_printf(b, ",\"open_now\":%s,\"next_change\":\"%s\"",
-                          s.open == DIR_HOURS_OPEN ? "true" : "false", t);
+    rc = dir_buf_adds(b, ",\"next_change\":\"");
+    if (!rc)
+        rc = dir_buf_add(b, t, strlen(t));
+    return rc ? rc : dir_buf_add(b, "\"", 1);
 }
 
 /* ---- the clock ---- */

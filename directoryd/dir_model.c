@@ -835,7 +835,11 @@ static void render_org(struct dir_model *m, struct dir_org *o, const struct dir_
 /* ,"KEY":"value" or ,"KEY":null (FIRST omits the comma). */
 static enum dir_rc put_str(struct dir_buf *b, bool first, const char *key, const char *v)
 {
-    enum dir_rc rc = dir_buf_printf(b, "%s\"%s\":", first ? "" : ",", key);
+    enum dir_rc rc = dir_buf_adds(b, first ? "\"" : ",\"");
+    if (!rc)
+        rc = dir_buf_adds(b, key);
+    if (!rc)
+        rc = dir_buf_add(b, "\":", 2);
     return rc ? rc : v ? dir_buf_add_json_str(b, v) : dir_buf_adds(b, "null");
 }
 
@@ -844,7 +848,9 @@ static enum dir_rc person_json(const struct dir_model *m, const struct dir_perso
 {
     enum dir_rc rc = braces ? dir_buf_adds(b, "{") : DIR_OK;
     if (!rc)
-        rc = dir_buf_printf(b, "\"id\":%lld", p->id);
+        rc = dir_buf_adds(b, "\"id\":");
+    if (!rc)
+        rc = dir_buf_add_int(b, p->id);
     if (!rc)
         rc = put_str(b, false, "ref", p->ref);
     if (!rc)
@@ -864,7 +870,9 @@ static enum dir_rc person_json(const struct dir_model *m, const struct dir_perso
     for (int i = 0; !rc && !card && i < p->nmembers; i++) {
         const struct dir_membership *ms = &p->members[i];
         const struct dir_org *o = &m->orgs[ms->org];
-        rc = dir_buf_printf(b, "%s{\"organization\":{\"id\":%lld", i ? "," : "", o->id);
+        rc = dir_buf_adds(b, i ? ",{\"organization\":{\"id\":" : "{\"organization\":{\"id\":");
+        if (!rc)
+            rc = dir_buf_add_int(b, o->id);
         if (!rc)
             rc = put_str(b, false, "name_th", o->name_th);
         if (!rc)
@@ -906,14 +914,14 @@ static enum dir_rc person_json(const struct dir_model *m, const struct dir_perso
         if (!rc)
             rc = put_str(b, false, "label_en", c->label_en);
         if (!rc)
-            rc = dir_buf_printf(b, ",\"public\":%s}", c->is_public ? "true" : "false");
+            rc = dir_buf_adds(b, c->is_public ? ",\"public\":true}" : ",\"public\":false}");
     }
     if (!rc)
         rc = dir_buf_adds(b, "]");
     if (!rc)
         rc = put_str(b, false, "verified_at", p->verified_at);
     if (!rc && card)
-        rc = dir_buf_printf(b, ",\"stale\":%s", p->stale ? "true" : "false");
+        rc = dir_buf_adds(b, p->stale ? ",\"stale\":true" : ",\"stale\":false");
     else if (!rc)
         rc = dir_buf_printf(b, ",\"stale\":%s,\"demo\":%s,\"version\":%d",
                             p->stale ? "true" : "false", p->demo ? "true" : "false", p->version);

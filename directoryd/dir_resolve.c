@@ -421,7 +421,11 @@ static void reason(const struct run *r, const struct item *it, char *th, size_t 
 static enum dir_rc add_ref(struct dir_buf *b, const char *key, const char *code, const char *th,
                            const char *en)
 {
-    enum dir_rc rc = dir_buf_printf(b, ",\"%s\":", key);
+    enum dir_rc rc = dir_buf_adds(b, ",\"");
+    if (!rc)
+        rc = dir_buf_adds(b, key);
+    if (!rc)
+        rc = dir_buf_add(b, "\":", 2);
     if (!code)
         return rc ? rc : dir_buf_adds(b, "null");
     if (!rc)
@@ -469,12 +473,35 @@ static enum dir_rc render(struct run *r, struct dir_buf *b)
                      grp ? grp->name_en : NULL);
     if (!rc)
         rc = dir_buf_adds(b, ",\"items\":[");
+    char th[600], en[600];
+    struct dir_buf why; /* the reason's JSON, kept while consecutive items share it */
+    dir_buf_init(&why, 8192);
     for (int i = 0; !rc && i < r->nitems; i++) {
-        const struct item *it = &r->items[i];
-        char th[600], en[600];
-        reason(r, it, th, sizeof th, en, sizeof en);
-        rc = dir_buf_printf(b, "%s{\"rank\":%d,\"tier\":%d,\"kind\":\"%s\",", i ? "," : "", i + 1,
-                            it->tier, it->kind == IT_ORG ? "organization" : "person");
+        const struct item *it = &r->items[i], *prev = i ? &r->items[i - 1] : NULL;
+        /* Items of one tier, kind and scope have the same reason (but distances differ). */
+        if (!prev || it->tier == 3 || it->tier != prev->tier || it->kind != prev->kind ||
+            it->scope != prev->scope) {
+            reason(r, it, th, sizeof th, en, sizeof en);
+            dir_buf_free(&why);
+            dir_buf_init(&why, 8192);
+            rc = dir_buf_adds(&why, ",\"reason\":{\"th\":");
+            if (!rc)
+                rc = dir_buf_add_json_str(&why, th);
+            if (!rc)
+                rc = dir_buf_adds(&why, ",\"en\":");
+            if (!rc)
+                rc = dir_buf_add_json_str(&why, en);
+        }
+        rc = dir_buf_adds(b, i ? ",{\"rank\":" : "{\"rank\":");
+        if (!rc)
+            rc = dir_buf_add_int(b, i + 1);
+        if (!rc)
+            rc = dir_buf_adds(b, ",\"tier\":");
+        if (!rc)
+            rc = dir_buf_add_int(b, it->tier);
+        if (!rc)
+            rc = dir_buf_adds(b, it->kind == IT_ORG ? ",\"kind\":\"organization\","
+                                                    : ",\"kind\":\"person\",");
         if (!rc && it->kind == IT_ORG) {
             rc = dir_model_org_card(m, &m->orgs[it->idx], r->rq->people,
                                     r->rq->now ? r->rq->now : dir_hours_now(), b);
@@ -482,13 +509,7 @@ static enum dir_rc render(struct run *r, struct dir_buf *b)
             rc = dir_model_person_card(m, &m->people[it->idx], b);
         }
         if (!rc)
-            rc = dir_buf_adds(b, ",\"reason\":{\"th\":");
-        if (!rc)
-            rc = dir_buf_add_json_str(b, th);
-        if (!rc)
-            rc = dir_buf_adds(b, ",\"en\":");
-        if (!rc)
-            rc = dir_buf_add_json_str(b, en);
+            rc = dir_buf_add(b, why.data, why.len);
         if (!rc)
             rc = dir_buf_adds(b, "},\"scope\":");
         if (!rc) {
@@ -503,6 +524,7 @@ static enum dir_rc render(struct run *r, struct dir_buf *b)
         if (!rc)
             rc = dir_buf_adds(b, "}");
     }
+    dir_buf_free(&why);
     if (!rc)
         rc = dir_buf_adds(b, "]");
     if (!rc && r->rq->explain) {

@@ -3,9 +3,11 @@
 
 Each round makes one change with psql (one statement in its own transaction, like a
 coordinator's edit or a sync's), then polls directoryd every --poll-ms until the change is
-served, on the JSON API and (with --ldap-port) on the LDAP face.  Kinds (--kinds):
+served, on the JSON API, (with --ldap-port) on the LDAP face and, for organisations, on the
+HSDS API.  Kinds (--kinds):
 
-  org          UPDATE organization SET name_en      GET /v1/organizations/{id}; LDAP o=
+  org          UPDATE organization SET name_en      GET /v1/organizations/{id}; LDAP o=;
+                                                    GET /hsds/organizations/{uuid} alternate_name
   person       UPDATE person SET name_en            GET /v1/people/{id}; LDAP cn=
   membership   UPDATE membership SET title_en       the person's memberships; LDAP title=
   deactivate   UPDATE person SET active = false     the person's "active"; LDAP entry gone
@@ -13,11 +15,12 @@ served, on the JSON API and (with --ldap-port) on the LDAP face.  Kinds (--kinds
 
 Prints one machine-readable line per round and kind:
 
-    VISIBLE kind=K round=N psql_ms=P json_ms=J ldap_ms=L polls=Q
+    VISIBLE kind=K round=N psql_ms=P json_ms=J ldap_ms=L hsds_ms=H polls=Q
 
-psql_ms is how long psql took (start-up, connect, statement, COMMIT); json_ms and ldap_ms run
-from psql's return (the commit is durable) to the first answer showing the change ("-" when
-LDAP is not measured, "timeout" when it never showed).  Then a SUMMARY line per kind and face
+psql_ms is how long psql took (start-up, connect, statement, COMMIT); json_ms, ldap_ms and
+hsds_ms run from psql's return (the commit is durable) to the first answer showing the change
+("-" when that face is not measured or the change does not show there: HSDS has no people,
+"timeout" when it never showed).  Then a SUMMARY line per kind and face
 with p50 and p99 (nearest rank) over the rounds.  The original line, kept for bench/run:
 
     VISIBLE round=N psql_ms=P after_commit_ms=A total_ms=T polls=K   (--kinds legacy)
@@ -35,8 +38,11 @@ import subprocess
 import sys
 import time
 import urllib.parse
+import uuid
 
 SUFFIX = "ou=childnet,dc=bangkok,dc=go,dc=th"
+# directoryd's HSDS ids are UUIDv5 of "KIND:KEY" in this namespace (directoryd/dir_hsds.h).
+HSDS_NAMESPACE = uuid.UUID("8f0f3a52-4f57-4c1e-9a77-5b0c1d6e2a10")
 
 
 class Json:
@@ -91,8 +97,10 @@ def psql(db, sql, **vars_):
 
 
 def kinds_table(a, js, ld):
-    """kind -> (sql, vars, json_check(value) -> bool, ldap_check(value) -> bool, undo sql)."""
+    """kind -> (sql, json_check(value) -> bool, ldap_check(value) -> bool, undo sql,
+    hsds_check(value) -> bool or None when the change does not show on HSDS)."""
     org, person = a.org, a.person
+    hsds_org = "/hsds/organizations/%s" % uuid.uuid5(HSDS_NAMESPACE, "organization:%d" % org)
 
     def person_json():
         return js.get("/v1/people/%d" % person)
@@ -100,19 +108,20 @@ def kinds_table(a, js, ld):
     t = {
         "org": ("UPDATE organization SET name_en = :'v' WHERE id = %d;\n" % org,
                 lambda v: (js.get("/v1/organizations/%d" % org) or {}).get("name_en") == v,
-                lambda v: v in (ld.entry("dirOrganization", org) or ()), None),
+                lambda v: v in (ld.entry("dirOrganization", org) or ()), None,
+                lambda v: (js.get(hsds_org) or {}).get("alternate_name") == v),
         "person": ("UPDATE person SET name_en = :'v' WHERE id = %d;\n" % person,
                    lambda v: (person_json() or {}).get("name_en") == v,
-                   lambda v: v in (ld.entry("dirPerson", person) or ()), None),
+                   lambda v: v in (ld.entry("dirPerson", person) or ()), None, None),
         "membership": ("UPDATE membership SET title_en = :'v' WHERE id = (SELECT min(id) FROM "
                        "membership WHERE person_id = %d);\n" % person,
                        lambda v: any(m.get("title_en") == v
                                      for m in (person_json() or {}).get("memberships", [])),
-                       lambda v: v in (ld.entry("dirPerson", person) or ()), None),
+                       lambda v: v in (ld.entry("dirPerson", person) or ()), None, None),
         "deactivate": ("UPDATE person SET active = false WHERE id = %d AND :'v' <> '';\n" % person,
                        lambda v: (person_json() or {}).get("active") is False,
                        lambda v: ld.entry("dirPerson", person) is None,
-                       "UPDATE person SET active = true WHERE id = %d;\n" % person),
+                       "UPDATE person SET active = true WHERE id = %d;\n" % person, None),
     }
     return t
 
@@ -185,12 +194,12 @@ def main():
     failed = False
     for n in range(1, a.rounds + 1):
         for kind in a.kinds.split(","):
-            sql, json_ok, ldap_ok, undo = table[kind]
+            sql, json_ok, ldap_ok, undo, hsds_ok = table[kind]
             value = "Bench %s %d %d" % (kind, n, time.time_ns())
             t0 = time.monotonic()
             psql(a.db, sql, v=value)
             t1 = time.monotonic()
-            seen = {"json": None, "ldap": None if ld else "-"}
+            seen = {"json": None, "ldap": None if ld else "-", "hsds": None if hsds_ok else "-"}
             polls = 0
             while time.monotonic() - t1 < a.timeout and None in seen.values():
                 polls += 1
@@ -198,6 +207,8 @@ def main():
                     seen["json"] = (time.monotonic() - t1) * 1000
                 if seen["ldap"] is None and ldap_ok(value):
                     seen["ldap"] = (time.monotonic() - t1) * 1000
+                if seen["hsds"] is None and hsds_ok(value):
+                    seen["hsds"] = (time.monotonic() - t1) * 1000
                 delay = t1 + polls * a.poll_ms / 1000.0 - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
@@ -211,8 +222,9 @@ def main():
                 else:
                     show[face] = "%.1f" % v
                     results.setdefault((kind, face), []).append(v)
-            print("VISIBLE kind=%s round=%d psql_ms=%.1f json_ms=%s ldap_ms=%s polls=%d" % (
-                kind, n, (t1 - t0) * 1000, show["json"], show["ldap"], polls), flush=True)
+            print("VISIBLE kind=%s round=%d psql_ms=%.1f json_ms=%s ldap_ms=%s hsds_ms=%s polls=%d" % (
+                kind, n, (t1 - t0) * 1000, show["json"], show["ldap"], show["hsds"], polls),
+                flush=True)
             if undo:
                 psql(a.db, undo)
                 deadline = time.monotonic() + a.timeout

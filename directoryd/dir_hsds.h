@@ -91,5 +91,8 @@ struct dir_hsds_hit {
 /* Finds the object whose HSDS id is ID (any case) in snapshot M through a hash table built
  * once per snapshot (dir_hsds_index.c; thread-safe, freed with the snapshot): true with HIT. */
 bool dir_hsds_find(const struct dir_model *m, const char *id, struct dir_hsds_hit *hit);
+/* Builds M's id tables now (its full load's and its own), so no lookup waits for them: the
+ * refresher calls it before publishing a version. */
+void dir_hsds_index_warm(const struct dir_model *m);
 
 #endif

@@ -1732,6 +1732,7 @@ void dir_model_release(struct dir_model *m)
             x->free(x);
         if ((x = atomic_load(&m->hsds_ids))) /* --- hsds-import --- */
             x->free(x);
+        struct dir_model *full = m->full;
         if (m->pieces) {
             dir_modeli_share_release(m->pieces->share);
             for (int i = 0; i < DIR_BLOB_N; i++)
@@ -1741,6 +1742,7 @@ void dir_model_release(struct dir_model *m)
             dir_arena_free(m->arena);
         }
         free(m);
+        dir_model_release(full); /* after: the full load may hold the last of shared pieces */
     }
 }
 

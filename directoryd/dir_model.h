@@ -245,6 +245,10 @@ struct dir_model {
     unsigned long long lineage;
     const struct dir_dirty *dirty_orgs, *dirty_people;
     int ndirty_orgs, ndirty_people;
+    /* The full load of this lineage (NULL for the full load itself), held by every version
+     * derived from it: views built once per full load (the HSDS id index) serve its applied
+     * versions with a small overlay for the dirty entities. */
+    struct dir_model *full;
     /* --- hsds-import --- */
     /* The HSDS id index (dir_hsds_index.c), like ENTRIES: set once, freed by the last release. */
     _Atomic(struct dir_model_ext *) hsds_ids;

@@ -364,6 +364,8 @@ enum dir_rc dir_model_apply(const struct dir_model *old, struct dir_model_builde
     n->holidays = old->holidays;
     n->applied = old->applied + 1;
     n->lineage = old->lineage;
+    n->full = old->full ? old->full : (struct dir_model *)old; /* the caller holds OLD */
+    atomic_fetch_add(&n->full->refs, 1);
     n->dirty_orgs = old->dirty_orgs;
     n->ndirty_orgs = old->ndirty_orgs;
     n->dirty_people = old->dirty_people;

@@ -3,6 +3,7 @@
  * refresher's path. */
 #include "dir_refresh.h"
 #include "dir_admin.h"
+#include "dir_hsds.h"
 #include "dir_log.h"
 #include "dir_metrics.h"
 #include "dir_mem.h"
@@ -166,6 +167,7 @@ static bool apply_changes(struct dir_refresh *r, struct dir_model *cur, bool *db
     }
     if (!m)
         return true;
+    dir_hsds_index_warm(m); /* the organisations changed since the full load: a few ids */
     clock_gettime(CLOCK_MONOTONIC, &t1);
     long us = (t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000;
     DIR_LOG(DIR_LOG_INFO, "refresh",
@@ -184,6 +186,7 @@ static enum dir_rc reload(struct dir_refresh *r, char *err, size_t errlen)
     enum dir_rc rc = dir_db_load_model(r->db, r->stale_days, r->changes_kept, &m, err, errlen);
     if (rc)
         return rc;
+    dir_hsds_index_warm(m); /* HSDS lookups by id never wait for the table */
     clock_gettime(CLOCK_MONOTONIC, &t1);
     long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
     DIR_LOG(DIR_LOG_INFO, "refresh",
@@ -205,6 +208,8 @@ static void *bg_load(void *arg)
     clock_gettime(CLOCK_MONOTONIC, &t0);
     r->bg.rc = dir_db_load_model(r->db, r->bg.stale_days, r->changes_kept, &r->bg.m, r->bg.err,
                                  sizeof r->bg.err);
+    if (!r->bg.rc)
+        dir_hsds_index_warm(r->bg.m);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     r->bg.ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
     atomic_store(&r->bg.done, true);
@@ -254,6 +259,7 @@ static void bg_finish(struct dir_refresh *r)
             "%ld ms, %d change-log rows applied since",
             n ? n->seq : s->seq, s->norgs, s->npeople, r->bg.ms, rows);
     if (n) {
+        dir_hsds_index_warm(n);
         dir_model_release(s);
         s = n;
     }

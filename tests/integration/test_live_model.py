@@ -13,6 +13,7 @@ directoryd api-client it-admin admin`; LIVE_QUERIES caps the queries per kind.)
 import os
 import random
 import time
+import uuid
 
 import ldap
 import pytest
@@ -23,6 +24,7 @@ STEPS = int(os.environ.get("LIVE_STEPS", "50"))
 QUERIES = int(os.environ.get("LIVE_QUERIES", "100000"))
 SUFFIX = "ou=childnet,dc=bangkok,dc=go,dc=th"
 CW_DN = "cn=it-caseworker,ou=clients," + SUFFIX
+HSDS_NS = uuid.UUID("8f0f3a52-4f57-4c1e-9a77-5b0c1d6e2a10")  # DIR_HSDS_NAMESPACE
 
 
 def one(db, sql):
@@ -283,6 +285,20 @@ def queries(db, rnd):
     for o in rnd.sample(orgs, min(len(orgs), 60)):
         q.append(("people org", lambda d, o=o: d.http.get("/v1/people", {"org": o, "limit": 100},
                                                           key=ADMIN_KEY)[::2]))
+    # HSDS objects by id (an applied version looks changed organisations up in a table of its
+    # own, the rest in its full load's): every organisation, and the services and
+    # service-at-locations of its offerings (ids as directoryd makes them, dir_hsds.h).
+    offers = psql(db, "SELECT organization_id || ':' || service_code FROM offering "
+                      "ORDER BY organization_id, id").split()
+    for o in orgs[:QUERIES]:
+        u = uuid.uuid5(HSDS_NS, "organization:%d" % o)
+        q.append(("hsds org", lambda d, u=u: d.http.get("/hsds/organizations/%s" % u)[::2]))
+    for k in offers[:QUERIES]:
+        for kind, path in (("service", "services"), ("service_at_location",
+                                                     "service_at_locations")):
+            u = uuid.uuid5(HSDS_NS, "%s:%s" % (kind, k))
+            q.append(("hsds " + kind, lambda d, u=u, path=path: d.http.get(
+                "/hsds/%s/%s" % (path, u))[::2]))
     q.append(("changes", lambda d: d.http.get("/v1/changes", {"since": 0, "limit": 1000})[::2]))
     q.append(("programmes", lambda d: d.http.get("/v1/programmes")[::2]))
     for filt in ["(objectClass=*)", "(o=*Renamed*)", "(cn=*New*)", "(sn=*Renamed*)",

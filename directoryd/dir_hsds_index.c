@@ -50,7 +50,7 @@ static struct view *build(const struct dir_model *m)
 {
     size_t n = (size_t)m->norgs + DIR_HSDS_NTAX;
     for (int o = 0; o < m->norgs; o++)
-        n += 2 * (size_t)m->orgs[o].noffers;
+        n += 2 * (size_t)dir_model_org_at(m, o)->noffers;
     for (int t = 0; t < DIR_HSDS_NTAX; t++)
         n += (size_t)m->ntax[dir_hsds_tax_kinds[t]];
     struct view *v = dir_xcalloc(1, sizeof *v);
@@ -62,7 +62,7 @@ static struct view *build(const struct dir_model *m)
     for (int o = 0; o < m->norgs; o++) {
         dir_hsds_org_id(m, o, u);
         put(v, u, DIR_HSDS_K_ORGANIZATION, o, -1);
-        for (int i = 0; i < m->orgs[o].noffers; i++) {
+        for (int i = 0; i < dir_model_org_at(m, o)->noffers; i++) {
             dir_hsds_service_id(m, o, i, u);
             put(v, u, DIR_HSDS_K_SERVICE, o, i);
             dir_hsds_sal_id(m, o, i, u);

@@ -19,6 +19,7 @@
 
 #include "dir_auth.h"
 #include "dir_buf.h"
+#include "dir_cow.h"
 #include "dir_hours.h"
 #include "dir_rc.h"
 
@@ -211,9 +212,12 @@ struct dir_model {
     int ngroups;
     struct dir_taxon *tax[DIR_TAX_NKINDS]; /* in their configured order */
     int ntax[DIR_TAX_NKINDS];
-    struct dir_org *orgs; /* sorted by id */
+    /* Organisations and people, each sorted by id, in chunks of DIR_COW_CHUNK (dir_cow.h) so
+     * that a version derived by dir_model_apply copies only the chunks it changes: read them
+     * through dir_model_org_at and dir_model_person_at. */
+    void *const *org_chunks;
     int norgs;
-    struct dir_person *people; /* sorted by id */
+    void *const *person_chunks;
     int npeople;
     struct dir_client *clients; /* sorted by hash */
     int nclients;
@@ -249,6 +253,19 @@ struct dir_model {
     /* The HSDS id index (dir_hsds_index.c), like ENTRIES: set once, freed by the last release. */
     _Atomic(struct dir_model_ext *) hsds_ids;
 };
+
+/* Organisation I (0 <= I < M->norgs), in id order. */
+static inline const struct dir_org *dir_model_org_at(const struct dir_model *m, int i)
+{
+    return (const struct dir_org *)m->org_chunks[i >> DIR_COW_BITS] + (i & (DIR_COW_CHUNK - 1));
+}
+
+/* Person I (0 <= I < M->npeople), in id order. */
+static inline const struct dir_person *dir_model_person_at(const struct dir_model *m, int i)
+{
+    return (const struct dir_person *)m->person_chunks[i >> DIR_COW_BITS] +
+           (i & (DIR_COW_CHUNK - 1));
+}
 
 /* A derived view hanging off a snapshot; FREE releases it. */
 struct dir_model_ext {

@@ -126,7 +126,7 @@ static void person_touches(const struct dir_model *m, const struct dir_person *p
 static int org_refs_into(const struct dir_model *m, int oi, int a, bool is_group,
                          struct dir_ref *out)
 {
-    const struct dir_org *o = &m->orgs[oi];
+    const struct dir_org *o = dir_model_org_at(m, oi);
     int n = 0;
     for (int k = 0; k < o->noffers; k++) {
         const struct dir_coverage *cov = &o->offerings[k].cov;
@@ -167,7 +167,7 @@ static struct dir_ref *rebuild_offers(struct dir_model *m, const struct dir_ref 
 /* Membership refs of person index PI whose areas name area A. */
 static int person_refs_into(const struct dir_model *m, int pi, int a, struct dir_ref *out)
 {
-    const struct dir_person *p = &m->people[pi];
+    const struct dir_person *p = dir_model_person_at(m, pi);
     int n = 0;
     for (int k = 0; k < p->nmembers; k++) {
         const struct dir_coverage *cov = &p->members[k].cov;
@@ -207,7 +207,7 @@ static void rebuild_located(struct dir_model *m, struct dir_area *ar, int a,
     for (int i = 0; i < ar->nlocated; i++)
         if (!iset_has(orgs, ar->located[i])) v[n++] = ar->located[i];
     for (int i = 0; i < orgs->n; i++)
-        if (m->orgs[orgs->v[i]].area == a) v[n++] = orgs->v[i];
+        if (dir_model_org_at(m, orgs->v[i])->area == a) v[n++] = orgs->v[i];
     if (n > 1) qsort(v, (size_t)n, sizeof(int), cmp_int);
     ar->located = v;
     ar->nlocated = n;
@@ -224,11 +224,12 @@ static void rebuild_org_lists(struct dir_model *m)
     m->centres = dir_arena_alloc(m->arena, sizeof(int) * (size_t)(m->norgs + 1));
     m->ncentres = 0;
     for (int o = 0; o < m->norgs; o++)
-        if (m->orgs[o].is_centre) m->centres[m->ncentres++] = o;
+        if (dir_model_org_at(m, o)->is_centre) m->centres[m->ncentres++] = o;
     m->org_refs = dir_arena_alloc(m->arena, sizeof(struct dir_org_ref) * (size_t)(m->norgs + 1));
     m->norg_refs = 0;
     for (int o = 0; o < m->norgs; o++)
-        if (m->orgs[o].ref) m->org_refs[m->norg_refs++] = (struct dir_org_ref){m->orgs[o].ref, o};
+        if (dir_model_org_at(m, o)->ref)
+            m->org_refs[m->norg_refs++] = (struct dir_org_ref){dir_model_org_at(m, o)->ref, o};
     if (m->norg_refs > 1)
         qsort(m->org_refs, (size_t)m->norg_refs, sizeof *m->org_refs, cmp_org_ref);
 }
@@ -240,7 +241,7 @@ static bool org_lists_change(const struct dir_model *old, const struct dir_model
     for (int i = 0; i < orgs->n; i++) {
         int oi = orgs->v[i];
         if (oi >= old->norgs) return true;
-        const struct dir_org *a = &old->orgs[oi], *b = &n->orgs[oi];
+        const struct dir_org *a = dir_model_org_at(old, oi), *b = dir_model_org_at(n, oi);
         if (a->is_centre != b->is_centre || !a->ref != !b->ref ||
             (a->ref && strcmp(a->ref, b->ref) != 0))
             return true;
@@ -248,39 +249,38 @@ static bool org_lists_change(const struct dir_model *old, const struct dir_model
     return false;
 }
 
-/* Splices the entities SRC[0..nsrc) (sorted by id, each of SIZE bytes with the id first)
- * into a copy of OLD[0..nold) made in blob WHICH; IDS are the ids the delta names. Sets
- * *OUT and *NOUT and adds the changed indexes to CHANGED. False when an id was deleted or sorts
- * before the last existing one. */
-static bool splice(struct dir_model_pieces *pc, int which, const void *old, int nold,
-                   const void *src, int nsrc, size_t size, long long *ids, int nids, void **out,
-                   int *nout, struct iset *changed, char *err, size_t errlen)
+/* Splices the entities of SRC (sorted by id, each with the id first) into DST, a version of
+ * the old array sharing all its chunks: a changed entity is written over its slot (copying
+ * only that slot's chunk), a new one appended. IDS are the ids the delta names. Adds the
+ * changed indexes to CHANGED. False when an id was deleted or sorts before the last
+ * existing one. */
+static bool splice(struct dir_cow *dst, const struct dir_cow *src, long long *ids, int nids,
+                   struct iset *changed, char *err, size_t errlen)
 {
-#define ID_AT(base, i) (*(const long long *)((const char *)(base) + (size_t)(i)*size))
+#define ID_AT(c, i) (*(const long long *)dir_cow_at((c), (i)))
     if (nids > 1) qsort(ids, (size_t)nids, sizeof *ids, cmp_ll);
-    long long last = nold ? ID_AT(old, nold - 1) : 0;
-    int append = 0;
-    for (int i = 0; i < nsrc; i++)
-        append += ID_AT(src, i) > last;
-    char *v = blob_copy(pc, which, old, (size_t)nold * size, (size_t)(nold + append + 1) * size);
-    int n = nold, k = 0;
+    int nold = dst->n;
+    long long last = nold ? ID_AT(dst, nold - 1) : 0;
+    int k = 0;
     for (int i = 0; i < nids; i++) {
         if (i && ids[i] == ids[i - 1]) continue;
-        while (k < nsrc && ID_AT(src, k) < ids[i])
+        while (k < src->n && ID_AT(src, k) < ids[i])
             k++;
-        if (k == nsrc || ID_AT(src, k) != ids[i]) {
+        if (k == src->n || ID_AT(src, k) != ids[i]) {
             snprintf(err, errlen, "%lld was deleted", ids[i]);
             return false;
         }
+        void *to;
         int at;
-        if (ID_AT(src, k) > last) {
-            at = n++;
+        if (ids[i] > last) { /* ids ascend: appended in order */
+            at = dst->n;
+            to = dir_cow_append(dst);
         } else {
             int lo = 0, hi = nold - 1;
             at = -1;
             while (lo <= hi) {
                 int mid = lo + (hi - lo) / 2;
-                long long x = ID_AT(old, mid);
+                long long x = ID_AT(dst, mid);
                 if (x == ids[i]) {
                     at = mid;
                     break;
@@ -294,13 +294,12 @@ static bool splice(struct dir_model_pieces *pc, int which, const void *old, int 
                 snprintf(err, errlen, "new id %lld sorts before %lld", ids[i], last);
                 return false;
             }
+            to = dir_cow_write(dst, at);
         }
-        memcpy(v + (size_t)at * size, (const char *)src + (size_t)k * size, size);
+        memcpy(to, dir_cow_at(src, k), dst->size);
         iset_add(changed, at);
     }
 #undef ID_AT
-    *out = v;
-    *nout = n;
     return true;
 }
 
@@ -347,9 +346,7 @@ enum dir_rc dir_model_apply(const struct dir_model *old, struct dir_model_builde
     n->ngroups = old->ngroups;
     memcpy(n->tax, old->tax, sizeof n->tax);
     memcpy(n->ntax, old->ntax, sizeof n->ntax);
-    n->orgs = old->orgs;
     n->norgs = old->norgs;
-    n->people = old->people;
     n->npeople = old->npeople;
     n->clients = old->clients;
     n->nclients = old->nclients;
@@ -375,8 +372,13 @@ enum dir_rc dir_model_apply(const struct dir_model *old, struct dir_model_builde
     pc->share = dir_modeli_share_new(arena, old->pieces->share);
     for (int i = 0; i < DIR_BLOB_N; i++)
         if ((pc->blob[i] = old->pieces->blob[i])) atomic_fetch_add(&pc->blob[i]->refs, 1);
+    dir_cow_share(&pc->orgs, &old->pieces->orgs);
+    dir_cow_share(&pc->people, &old->pieces->people);
+    n->org_chunks = pc->orgs.tab;
+    n->person_chunks = pc->people.tab;
 
     struct iset orgs = {0}, people = {0}, areas = {0}, groups = {0};
+    struct dir_cow sorgs = {0}, speople = {0}; /* the changed entities, flat */
     long long *ids = NULL;
     enum dir_rc rc = DIR_OK;
 
@@ -393,42 +395,41 @@ enum dir_rc dir_model_apply(const struct dir_model *old, struct dir_model_builde
     memcpy(s.ntax, old->ntax, sizeof s.ntax);
 
     if (d->norg_ids) {
-        dir_modeli_finish_orgs(b, &s, now);
+        dir_modeli_finish_orgs(b, &s, &sorgs, now);
         ids = dir_xmalloc(sizeof *ids * (size_t)d->norg_ids);
         memcpy(ids, d->org_ids, sizeof *ids * (size_t)d->norg_ids);
-        void *v;
         char why[128];
-        if (!splice(pc, DIR_BLOB_ORGS, old->orgs, old->norgs, s.orgs, s.norgs, sizeof *s.orgs, ids,
-                    d->norg_ids, &v, &n->norgs, &orgs, why, sizeof why)) {
+        bool ok = splice(&pc->orgs, &sorgs, ids, d->norg_ids, &orgs, why, sizeof why);
+        n->org_chunks = pc->orgs.tab; /* an append may have moved the table */
+        n->norgs = pc->orgs.n;
+        if (!ok) {
             snprintf(err, errlen, "organization %s", why);
             rc = DIR_ERR_STATE;
             goto out;
         }
-        n->orgs = v;
         iset_done(&orgs);
         free(ids);
         ids = NULL;
     }
     if (d->nperson_ids) {
-        s.orgs = n->orgs;
+        s.org_chunks = n->org_chunks;
         s.norgs = n->norgs;
-        dir_modeli_finish_people(b, &s, now);
+        dir_modeli_finish_people(b, &s, &speople, now);
         ids = dir_xmalloc(sizeof *ids * (size_t)d->nperson_ids);
         memcpy(ids, d->person_ids, sizeof *ids * (size_t)d->nperson_ids);
-        void *v;
         char why[128];
-        if (!splice(pc, DIR_BLOB_PEOPLE, old->people, old->npeople, s.people, s.npeople,
-                    sizeof *s.people, ids, d->nperson_ids, &v, &n->npeople, &people, why,
-                    sizeof why)) {
+        bool ok = splice(&pc->people, &speople, ids, d->nperson_ids, &people, why, sizeof why);
+        n->person_chunks = pc->people.tab;
+        n->npeople = pc->people.n;
+        if (!ok) {
             snprintf(err, errlen, "person %s", why);
             rc = DIR_ERR_STATE;
             goto out;
         }
-        n->people = v;
         iset_done(&people);
     }
     if (d->programmes) {
-        s.orgs = n->orgs;
+        s.org_chunks = n->org_chunks;
         s.norgs = n->norgs;
         dir_modeli_finish_programmes(b, &s);
         n->programmes = s.programmes;
@@ -448,12 +449,14 @@ enum dir_rc dir_model_apply(const struct dir_model *old, struct dir_model_builde
     /* The resolver's lists of the areas and groups the changed entities name, before or
      * after the change. */
     for (int i = 0; i < orgs.n; i++) {
-        if (orgs.v[i] < old->norgs) org_touches(old, &old->orgs[orgs.v[i]], &areas, &groups);
-        org_touches(n, &n->orgs[orgs.v[i]], &areas, &groups);
+        if (orgs.v[i] < old->norgs)
+            org_touches(old, dir_model_org_at(old, orgs.v[i]), &areas, &groups);
+        org_touches(n, dir_model_org_at(n, orgs.v[i]), &areas, &groups);
     }
     for (int i = 0; i < people.n; i++) {
-        if (people.v[i] < old->npeople) person_touches(old, &old->people[people.v[i]], &areas);
-        person_touches(n, &n->people[people.v[i]], &areas);
+        if (people.v[i] < old->npeople)
+            person_touches(old, dir_model_person_at(old, people.v[i]), &areas);
+        person_touches(n, dir_model_person_at(n, people.v[i]), &areas);
     }
     iset_done(&areas);
     iset_done(&groups);
@@ -505,6 +508,8 @@ enum dir_rc dir_model_apply(const struct dir_model *old, struct dir_model_builde
     pc->delta_bytes = old->pieces->delta_bytes + dir_arena_used(arena);
 
 out:
+    dir_cow_free(&sorgs);
+    dir_cow_free(&speople);
     free(ids);
     free(orgs.v);
     free(people.v);

@@ -534,8 +534,13 @@ int dir_model_org(const struct dir_model *m, long long id)
 
 int dir_model_org_by_ref(const struct dir_model *m, const char *ref)
 {
-    int i = find_str(m->org_refs, m->norg_refs, sizeof *m->org_refs, ref);
-    return i < 0 ? -1 : m->org_refs[i].org;
+    int i = find_str(m->org_refs_new, m->norg_refs_new, sizeof *m->org_refs_new, ref);
+    if (i >= 0) return m->org_refs_new[i].org;
+    /* A full-load entry holds while its organisation still has that ref. */
+    i = find_str(m->org_refs, m->norg_refs, sizeof *m->org_refs, ref);
+    if (i < 0) return -1;
+    const struct dir_org *o = dir_model_org_at(m, m->org_refs[i].org);
+    return o->ref && strcmp(o->ref, ref) == 0 ? m->org_refs[i].org : -1;
 }
 
 int dir_model_person(const struct dir_model *m, long long id)

@@ -221,8 +221,12 @@ struct dir_model {
     int npeople;
     struct dir_client *clients; /* sorted by hash */
     int nclients;
-    struct dir_org_ref *org_refs; /* sorted by ref */
+    struct dir_org_ref *org_refs; /* sorted by ref, as of the full load */
     int norg_refs;
+    /* The refs of the organisations changed since the full load, sorted by ref: looked up
+     * before ORG_REFS, whose entry for a changed one may be stale (dir_model_org_by_ref). */
+    const struct dir_org_ref *org_refs_new;
+    int norg_refs_new;
     struct dir_change *changes; /* the newest change-log rows, oldest first */
     int nchanges;
     int *centres, ncentres; /* child opportunity centres (org indexes) */

@@ -122,93 +122,144 @@ static void person_touches(const struct dir_model *m, const struct dir_person *p
     }
 }
 
-/* Offering refs of organisation index OI that name area A (IS_GROUP false) or group A. */
-static int org_refs_into(const struct dir_model *m, int oi, int a, bool is_group,
-                         struct dir_ref *out)
+/* Offering and welfare lists are ordered as the full load orders them (dir_model.c): the most
+ * recently verified owner first, then by owner and item. */
+static time_t ref_verified(const struct dir_model *m, struct dir_ref r, bool person)
 {
-    const struct dir_org *o = dir_model_org_at(m, oi);
-    int n = 0;
-    for (int k = 0; k < o->noffers; k++) {
-        const struct dir_coverage *cov = &o->offerings[k].cov;
-        if (!is_group && cov->ncodes == 0 && o->area == a) {
-            if (out) out[n] = (struct dir_ref){oi, k};
-            n++;
-        }
-        for (int c = 0; c < cov->ncodes; c++) {
-            int x = dir_model_area(m, cov->codes[c]);
-            bool hit = is_group ? x < 0 && dir_model_group(m, cov->codes[c]) == a : x == a;
-            if (hit) {
-                if (out) out[n] = (struct dir_ref){oi, k};
-                n++;
-            }
-        }
-    }
-    return n;
+    return person ? dir_model_person_at(m, r.owner)->verified
+                  : dir_model_org_at(m, r.owner)->verified;
 }
 
-/* A new offering list: OLD without the changed organisations' refs, plus their new ones. */
-static struct dir_ref *rebuild_offers(struct dir_model *m, const struct dir_ref *old, int nold,
-                                      const struct iset *orgs, int a, bool is_group, int *nout)
+static int cmp_verified(const struct dir_model *m, struct dir_ref x, struct dir_ref y, bool person)
 {
-    int add = 0;
-    for (int i = 0; i < orgs->n; i++)
-        add += org_refs_into(m, orgs->v[i], a, is_group, NULL);
-    struct dir_ref *v = dir_arena_alloc(m->arena, sizeof *v * (size_t)(nold + add + 1));
-    int n = 0;
-    for (int i = 0; i < nold; i++)
-        if (!iset_has(orgs, old[i].owner)) v[n++] = old[i];
-    for (int i = 0; i < orgs->n; i++)
-        n += org_refs_into(m, orgs->v[i], a, is_group, v + n);
-    dir_modeli_sort_by_verified(m, v, n);
+    time_t vx = ref_verified(m, x, person), vy = ref_verified(m, y, person);
+    if (vx != vy) return vx > vy ? -1 : 1;
+    return cmp_ref(&x, &y);
+}
+
+/* Sorts the few refs V[0..n) of changed entities by verification (insertion sort). */
+static void sort_few(const struct dir_model *m, struct dir_ref *v, int n, bool person)
+{
+    for (int i = 1; i < n; i++) {
+        struct dir_ref x = v[i];
+        int k = i;
+        for (; k > 0 && cmp_verified(m, x, v[k - 1], person) < 0; k--)
+            v[k] = v[k - 1];
+        v[k] = x;
+    }
+}
+
+/* OLD[0..nold) without the refs whose owner is in CHANGED, merged with ADD[0..nadd) (in
+ * order), into a new list of arena A: linear in the list, no sort. PERSON: the owners are
+ * people; BY_VERIFIED: ordered by verification, else by owner and item. */
+static struct dir_ref *merge_refs(struct dir_model *m, const struct dir_ref *old, int nold,
+                                  const struct iset *changed, const struct dir_ref *add, int nadd,
+                                  bool person, bool by_verified, int *nout)
+{
+    struct dir_ref *v = dir_arena_alloc(m->arena, sizeof *v * (size_t)(nold + nadd + 1));
+    int n = 0, k = 0;
+    for (int i = 0; i < nold; i++) {
+        if (iset_has(changed, old[i].owner)) continue;
+        while (k < nadd && (by_verified ? cmp_verified(m, add[k], old[i], person)
+                                        : cmp_ref(&add[k], &old[i])) < 0)
+            v[n++] = add[k++];
+        v[n++] = old[i];
+    }
+    while (k < nadd)
+        v[n++] = add[k++];
     *nout = n;
     return v;
 }
 
-/* Membership refs of person index PI whose areas name area A. */
-static int person_refs_into(const struct dir_model *m, int pi, int a, struct dir_ref *out)
+/* A growable scratch list of refs. */
+struct refs {
+    struct dir_ref *v;
+    int n, cap;
+};
+static void refs_add(struct refs *r, struct dir_ref x)
 {
-    const struct dir_person *p = dir_model_person_at(m, pi);
-    int n = 0;
-    for (int k = 0; k < p->nmembers; k++) {
-        const struct dir_coverage *cov = &p->members[k].cov;
-        for (int c = 0; c < cov->ncodes; c++)
-            if (dir_model_area(m, cov->codes[c]) == a) {
-                if (out) out[n] = (struct dir_ref){pi, k};
-                n++;
-            }
+    if (r->n == r->cap) {
+        r->cap = r->cap ? r->cap * 2 : 16;
+        r->v = dir_xrealloc(r->v, sizeof *r->v * (size_t)r->cap);
     }
-    return n;
+    r->v[r->n++] = x;
 }
 
+/* Offering refs of the changed organisations ORGS that name area A (IS_GROUP false) or
+ * group A, in owner and item order. */
+static void org_refs_into(const struct dir_model *m, const struct iset *orgs, int a,
+                          bool is_group, struct refs *out)
+{
+    for (int i = 0; i < orgs->n; i++) {
+        int oi = orgs->v[i];
+        const struct dir_org *o = dir_model_org_at(m, oi);
+        for (int k = 0; k < o->noffers; k++) {
+            const struct dir_coverage *cov = &o->offerings[k].cov;
+            if (!is_group && cov->ncodes == 0 && o->area == a)
+                refs_add(out, (struct dir_ref){oi, k});
+            for (int c = 0; c < cov->ncodes; c++) {
+                int x = dir_model_area(m, cov->codes[c]);
+                bool hit = is_group ? x < 0 && dir_model_group(m, cov->codes[c]) == a : x == a;
+                if (hit) refs_add(out, (struct dir_ref){oi, k});
+            }
+        }
+    }
+}
+
+/* A new offering list of area or group A: OLD without the changed organisations' refs, with
+ * their new ones merged in by verification. */
+static struct dir_ref *rebuild_offers(struct dir_model *m, const struct dir_ref *old, int nold,
+                                      const struct iset *orgs, int a, bool is_group, int *nout)
+{
+    struct refs add = {0};
+    org_refs_into(m, orgs, a, is_group, &add);
+    sort_few(m, add.v, add.n, false);
+    struct dir_ref *v = merge_refs(m, old, nold, orgs, add.v, add.n, false, true, nout);
+    free(add.v);
+    return v;
+}
+
+/* Area AR's (index A) membership and district welfare lists with the changed people's refs
+ * replaced: merged in person order and by verification, as the full load lists them. */
 static void rebuild_members(struct dir_model *m, struct dir_area *ar, int a,
                             const struct iset *people)
 {
-    int add = 0;
-    for (int i = 0; i < people->n; i++)
-        add += person_refs_into(m, people->v[i], a, NULL);
-    struct dir_ref *v = dir_arena_alloc(m->arena, sizeof *v * (size_t)(ar->nmembers + add + 1));
-    int n = 0;
-    for (int i = 0; i < ar->nmembers; i++)
-        if (!iset_has(people, ar->members[i].owner)) v[n++] = ar->members[i];
-    for (int i = 0; i < people->n; i++)
-        n += person_refs_into(m, people->v[i], a, v + n);
-    if (n > 1)
-        qsort(v, (size_t)n, sizeof *v, cmp_ref); /* the full load lists them in person order */
-    ar->members = v;
-    ar->nmembers = n;
-    dir_modeli_build_welfare(m, ar);
+    struct refs add = {0}, welfare = {0};
+    for (int i = 0; i < people->n; i++) {
+        int pi = people->v[i];
+        const struct dir_person *p = dir_model_person_at(m, pi);
+        for (int k = 0; k < p->nmembers; k++) {
+            const struct dir_membership *ms = &p->members[k];
+            for (int c = 0; c < ms->cov.ncodes; c++) {
+                if (dir_model_area(m, ms->cov.codes[c]) != a) continue;
+                refs_add(&add, (struct dir_ref){pi, k});
+                if (ms->team_role && strcmp(ms->team_role, "district_welfare") == 0)
+                    refs_add(&welfare, (struct dir_ref){pi, k});
+            }
+        }
+    }
+    ar->members = merge_refs(m, ar->members, ar->nmembers, people, add.v, add.n, true, false,
+                             &ar->nmembers);
+    sort_few(m, welfare.v, welfare.n, true);
+    ar->welfare = merge_refs(m, ar->welfare, ar->nwelfare, people, welfare.v, welfare.n, true,
+                             true, &ar->nwelfare);
+    if (!ar->nwelfare) ar->welfare = NULL; /* as the full load leaves an empty list */
+    free(add.v);
+    free(welfare.v);
 }
 
+/* Area AR's (index A) located organisations with the changed ones replaced, in index order. */
 static void rebuild_located(struct dir_model *m, struct dir_area *ar, int a,
                             const struct iset *orgs)
 {
     int *v = dir_arena_alloc(m->arena, sizeof(int) * (size_t)(ar->nlocated + orgs->n + 1));
-    int n = 0;
-    for (int i = 0; i < ar->nlocated; i++)
-        if (!iset_has(orgs, ar->located[i])) v[n++] = ar->located[i];
-    for (int i = 0; i < orgs->n; i++)
-        if (dir_model_org_at(m, orgs->v[i])->area == a) v[n++] = orgs->v[i];
-    if (n > 1) qsort(v, (size_t)n, sizeof(int), cmp_int);
+    int n = 0, k = 0;
+    for (int i = 0; i <= ar->nlocated; i++) {
+        int x = i < ar->nlocated ? ar->located[i] : m->norgs;
+        for (; k < orgs->n && orgs->v[k] <= x; k++)
+            if (dir_model_org_at(m, orgs->v[k])->area == a) v[n++] = orgs->v[k];
+        if (i < ar->nlocated && !iset_has(orgs, x)) v[n++] = x;
+    }
     ar->located = v;
     ar->nlocated = n;
 }
@@ -218,20 +269,36 @@ static int cmp_org_ref(const void *a, const void *b)
     return strcmp(((const struct dir_org_ref *)a)->ref, ((const struct dir_org_ref *)b)->ref);
 }
 
-/* Organisation refs and child opportunity centres, when an organisation changed. */
-static void rebuild_org_lists(struct dir_model *m)
+/* The ref index and the centres list, when an organisation's ref or type changed or one was
+ * added. The full load's ref index (sorted, one entry per organisation) is kept; the refs of
+ * every organisation changed since the full load (the dirty list, bounded by the changes
+ * since then, not by the directory) go into a small sorted list looked up first
+ * (dir_model_org_by_ref checks a full-load entry against the organisation's current ref).
+ * The centres list is copied with the changed organisations replaced: linear in the number
+ * of centres, a small part of the organisations. */
+static void rebuild_org_lists(struct dir_model *m, const struct iset *orgs)
 {
-    m->centres = dir_arena_alloc(m->arena, sizeof(int) * (size_t)(m->norgs + 1));
-    m->ncentres = 0;
-    for (int o = 0; o < m->norgs; o++)
-        if (dir_model_org_at(m, o)->is_centre) m->centres[m->ncentres++] = o;
-    m->org_refs = dir_arena_alloc(m->arena, sizeof(struct dir_org_ref) * (size_t)(m->norgs + 1));
-    m->norg_refs = 0;
-    for (int o = 0; o < m->norgs; o++)
-        if (dir_model_org_at(m, o)->ref)
-            m->org_refs[m->norg_refs++] = (struct dir_org_ref){dir_model_org_at(m, o)->ref, o};
-    if (m->norg_refs > 1)
-        qsort(m->org_refs, (size_t)m->norg_refs, sizeof *m->org_refs, cmp_org_ref);
+    struct dir_org_ref *r =
+        dir_arena_alloc(m->arena, sizeof *r * (size_t)(m->ndirty_orgs + 1));
+    int nr = 0;
+    for (int i = 0; i < m->ndirty_orgs; i++) {
+        const struct dir_org *o = dir_model_org_at(m, m->dirty_orgs[i].idx);
+        if (o->ref) r[nr++] = (struct dir_org_ref){o->ref, m->dirty_orgs[i].idx};
+    }
+    if (nr > 1) qsort(r, (size_t)nr, sizeof *r, cmp_org_ref);
+    m->org_refs_new = r;
+    m->norg_refs_new = nr;
+
+    int *c = dir_arena_alloc(m->arena, sizeof(int) * (size_t)(m->ncentres + orgs->n + 1));
+    int n = 0, k = 0;
+    for (int i = 0; i <= m->ncentres; i++) {
+        int x = i < m->ncentres ? m->centres[i] : m->norgs;
+        for (; k < orgs->n && orgs->v[k] <= x; k++)
+            if (dir_model_org_at(m, orgs->v[k])->is_centre) c[n++] = orgs->v[k];
+        if (i < m->ncentres && !iset_has(orgs, x)) c[n++] = x;
+    }
+    m->centres = c;
+    m->ncentres = n;
 }
 
 /* Whether the ref index or the centres list must be rebuilt for these changed orgs. */
@@ -352,6 +419,8 @@ enum dir_rc dir_model_apply(const struct dir_model *old, struct dir_model_builde
     n->nclients = old->nclients;
     n->org_refs = old->org_refs;
     n->norg_refs = old->norg_refs;
+    n->org_refs_new = old->org_refs_new;
+    n->norg_refs_new = old->norg_refs_new;
     n->centres = old->centres;
     n->ncentres = old->ncentres;
     n->programmes = old->programmes;
@@ -484,10 +553,10 @@ enum dir_rc dir_model_apply(const struct dir_model *old, struct dir_model_builde
                 rebuild_offers(n, g->offers, g->noffers, &orgs, groups.v[i], true, &g->noffers);
         }
     }
-    if (orgs.n && org_lists_change(old, n, &orgs)) rebuild_org_lists(n);
     if (orgs.n)
         n->dirty_orgs = merge_dirty(arena, old->dirty_orgs, old->ndirty_orgs, &orgs, n->applied,
                                     &n->ndirty_orgs);
+    if (orgs.n && org_lists_change(old, n, &orgs)) rebuild_org_lists(n, &orgs);
     if (people.n)
         n->dirty_people = merge_dirty(arena, old->dirty_people, old->ndirty_people, &people,
                                       n->applied, &n->ndirty_people);

@@ -194,7 +194,8 @@ static void index_model(struct run *r)
     char k[1024];
     if (strcmp(r->kind, "organizations") == 0) {
         for (int i = 0; i < m->norgs; i++) {
-            name_key(k, sizeof k, dir_model_org_at(m, i)->name_th, district_of(m, dir_model_org_at(m, i)->area));
+            name_key(k, sizeof k, dir_model_org_at(m, i)->name_th,
+                     district_of(m, dir_model_org_at(m, i)->area));
             smap_put(&r->byname, k, i);
         }
     } else if (strcmp(r->kind, "people") == 0) {
@@ -428,7 +429,8 @@ static void do_row(struct run *r, struct row *w, struct dir_db_import_row *out)
         case CT_TEXT:
             if (*v)
                 json_object_set_new(j.body, col->key, json_string(v));
-            else if (!create && !(org && strcmp(col->key, "area") == 0 && dir_model_org_at(m, found)->area < 0))
+            else if (!create && !(org && strcmp(col->key, "area") == 0 &&
+                                  dir_model_org_at(m, found)->area < 0))
                 json_object_set_new(j.body, col->key, json_null()); /* (a place never known
                                                                        stays unknown) */
             break;

@@ -1335,8 +1335,7 @@ static void finish_orgs(struct dir_model_builder *b, struct dir_model *m, struct
     for (int i = 0; i < b->off_groups.n; i++) {
         const struct slot *s = find_slot(slots, nslots, b->off_groups.v[i].owner);
         int g = dir_model_taxon(m, DIR_TAX_TARGET_GROUP, b->off_groups.v[i].a);
-        if (s && g >= 0)
-            dir_modeli_org_w(m, s->owner)->offerings[s->item].groups |= 1ULL << g;
+        if (s && g >= 0) dir_modeli_org_w(m, s->owner)->offerings[s->item].groups |= 1ULL << g;
     }
     sort_n(b->off_areas.v, (size_t)b->off_areas.n, sizeof *b->off_areas.v, cmp_link);
     for (int i = 0; i < b->off_areas.n;) {
@@ -1345,8 +1344,8 @@ static void finish_orgs(struct dir_model_builder *b, struct dir_model *m, struct
             j++;
         const struct slot *s = find_slot(slots, nslots, b->off_areas.v[i].owner);
         if (s)
-            build_coverage(m, &dir_modeli_org_w(m, s->owner)->offerings[s->item].cov, &b->off_areas.v[i],
-                           j - i);
+            build_coverage(m, &dir_modeli_org_w(m, s->owner)->offerings[s->item].cov,
+                           &b->off_areas.v[i], j - i);
         i = j;
     }
     free(slots);
@@ -1420,8 +1419,8 @@ static void finish_people(struct dir_model_builder *b, struct dir_model *m, stru
             j++;
         const struct slot *s = find_slot(slots, nslots, b->mem_areas.v[i].owner);
         if (s)
-            build_coverage(m, &dir_modeli_person_w(m, s->owner)->members[s->item].cov, &b->mem_areas.v[i],
-                           j - i);
+            build_coverage(m, &dir_modeli_person_w(m, s->owner)->members[s->item].cov,
+                           &b->mem_areas.v[i], j - i);
         i = j;
     }
     free(slots);
@@ -1535,7 +1534,8 @@ void dir_modeli_build_welfare(struct dir_model *m, struct dir_area *a)
     a->nwelfare = 0;
     int n = 0;
     for (int k = 0; k < a->nmembers; k++) {
-        const struct dir_membership *ms = &dir_model_person_at(m, a->members[k].owner)->members[a->members[k].item];
+        const struct dir_membership *ms =
+            &dir_model_person_at(m, a->members[k].owner)->members[a->members[k].item];
         n += ms->team_role && strcmp(ms->team_role, "district_welfare") == 0;
     }
     if (!n)
@@ -1637,8 +1637,7 @@ static void build_indexes(struct dir_model *m)
     /* Organisations by location. */
     memset(ac, 0, sizeof(int) * (size_t)m->nareas);
     for (int o = 0; o < m->norgs; o++)
-        if (dir_model_org_at(m, o)->area >= 0)
-            ac[dir_model_org_at(m, o)->area]++;
+        if (dir_model_org_at(m, o)->area >= 0) ac[dir_model_org_at(m, o)->area]++;
     for (int i = 0; i < m->nareas; i++)
         if (ac[i])
             m->areas[i].located = dir_arena_alloc(m->arena, sizeof(int) * (size_t)ac[i]);
@@ -1659,8 +1658,7 @@ static void build_indexes(struct dir_model *m)
     for (int o = 0; o < m->norgs; o++) {
         struct dir_org *org = dir_modeli_org_w(m, o);
         org->is_centre = org->type && strcmp(org->type, "child_opportunity_centre") == 0;
-        if (org->is_centre)
-            m->centres[m->ncentres++] = o;
+        if (org->is_centre) m->centres[m->ncentres++] = o;
     }
     /* Organisations by ref. */
     m->org_refs = dir_arena_alloc(m->arena, sizeof(struct dir_org_ref) * (size_t)(m->norgs + 1));
@@ -1832,8 +1830,8 @@ void dir_modeli_finish_orgs(struct dir_model_builder *b, struct dir_model *s, st
     }
 }
 
-void dir_modeli_finish_people(struct dir_model_builder *b, struct dir_model *s,
-                              struct dir_cow *c, time_t now)
+void dir_modeli_finish_people(struct dir_model_builder *b, struct dir_model *s, struct dir_cow *c,
+                              time_t now)
 {
     finish_people(b, s, c, now);
 }

@@ -187,8 +187,8 @@ static void refs_add(struct refs *r, struct dir_ref x)
 
 /* Offering refs of the changed organisations ORGS that name area A (IS_GROUP false) or
  * group A, in owner and item order. */
-static void org_refs_into(const struct dir_model *m, const struct iset *orgs, int a,
-                          bool is_group, struct refs *out)
+static void org_refs_into(const struct dir_model *m, const struct iset *orgs, int a, bool is_group,
+                          struct refs *out)
 {
     for (int i = 0; i < orgs->n; i++) {
         int oi = orgs->v[i];
@@ -238,11 +238,11 @@ static void rebuild_members(struct dir_model *m, struct dir_area *ar, int a,
             }
         }
     }
-    ar->members = merge_refs(m, ar->members, ar->nmembers, people, add.v, add.n, true, false,
-                             &ar->nmembers);
+    ar->members =
+        merge_refs(m, ar->members, ar->nmembers, people, add.v, add.n, true, false, &ar->nmembers);
     sort_few(m, welfare.v, welfare.n, true);
-    ar->welfare = merge_refs(m, ar->welfare, ar->nwelfare, people, welfare.v, welfare.n, true,
-                             true, &ar->nwelfare);
+    ar->welfare = merge_refs(m, ar->welfare, ar->nwelfare, people, welfare.v, welfare.n, true, true,
+                             &ar->nwelfare);
     if (!ar->nwelfare) ar->welfare = NULL; /* as the full load leaves an empty list */
     free(add.v);
     free(welfare.v);
@@ -278,8 +278,7 @@ static int cmp_org_ref(const void *a, const void *b)
  * of centres, a small part of the organisations. */
 static void rebuild_org_lists(struct dir_model *m, const struct iset *orgs)
 {
-    struct dir_org_ref *r =
-        dir_arena_alloc(m->arena, sizeof *r * (size_t)(m->ndirty_orgs + 1));
+    struct dir_org_ref *r = dir_arena_alloc(m->arena, sizeof *r * (size_t)(m->ndirty_orgs + 1));
     int nr = 0;
     for (int i = 0; i < m->ndirty_orgs; i++) {
         const struct dir_org *o = dir_model_org_at(m, m->dirty_orgs[i].idx);

@@ -48,8 +48,8 @@ void dir_modeli_builder_done(struct dir_model_builder *b);
 void dir_modeli_finish_orgs(struct dir_model_builder *b, struct dir_model *s, struct dir_cow *c,
                             time_t now);
 /* The same for people; S's organisations must be all those they refer to. */
-void dir_modeli_finish_people(struct dir_model_builder *b, struct dir_model *s,
-                              struct dir_cow *c, time_t now);
+void dir_modeli_finish_people(struct dir_model_builder *b, struct dir_model *s, struct dir_cow *c,
+                              time_t now);
 /* The same for programmes (every programme; S's organisations all of them). */
 void dir_modeli_finish_programmes(struct dir_model_builder *b, struct dir_model *s);
 /* Clients and revoked sessions B holds, sorted, into S. */

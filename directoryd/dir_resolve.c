@@ -89,8 +89,10 @@ static bool offering_fits(const struct run *r, const struct dir_offering *of)
 static int cmp_verified(const void *a, const void *b, const struct dir_model *m)
 {
     const struct item *x = a, *y = b;
-    time_t vx = x->kind == IT_ORG ? dir_model_org_at(m, x->idx)->verified : dir_model_person_at(m, x->idx)->verified;
-    time_t vy = y->kind == IT_ORG ? dir_model_org_at(m, y->idx)->verified : dir_model_person_at(m, y->idx)->verified;
+    time_t vx = x->kind == IT_ORG ? dir_model_org_at(m, x->idx)->verified
+                                  : dir_model_person_at(m, x->idx)->verified;
+    time_t vy = y->kind == IT_ORG ? dir_model_org_at(m, y->idx)->verified
+                                  : dir_model_person_at(m, y->idx)->verified;
     if (vx != vy)
         return vx > vy ? -1 : 1;
     return x->idx - y->idx;
@@ -298,7 +300,10 @@ static void tier3(struct run *r)
         }
     }
     if (best >= 0)
-        add(r, (struct item){.tier = 3, .kind = IT_ORG, .idx = best, .scope = dir_model_org_at(m, best)->area,
+        add(r, (struct item){.tier = 3,
+                             .kind = IT_ORG,
+                             .idx = best,
+                             .scope = dir_model_org_at(m, best)->area,
                              .km = best_km,
                              .km_approx = best_approx});
 }
@@ -509,8 +514,10 @@ static enum dir_rc render(struct run *r, struct dir_buf *b)
         rc = dir_buf_adds(b, ",\"skipped\":[");
         for (int i = 0; !rc && i < r->nskipped; i++) {
             const struct skip *s = &r->skipped[i];
-            long long id = s->org >= 0 ? dir_model_org_at(m, s->org)->id : dir_model_person_at(m, s->person)->id;
-            const char *name = s->org >= 0 ? dir_model_org_at(m, s->org)->name_th : dir_model_person_at(m, s->person)->name_th;
+            long long id = s->org >= 0 ? dir_model_org_at(m, s->org)->id
+                                       : dir_model_person_at(m, s->person)->id;
+            const char *name = s->org >= 0 ? dir_model_org_at(m, s->org)->name_th
+                                           : dir_model_person_at(m, s->person)->name_th;
             rc = dir_buf_printf(b, "%s{\"kind\":\"%s\",\"id\":%lld,\"name_th\":", i ? "," : "",
                                 s->org >= 0 ? "organization" : "person", id);
             if (!rc)

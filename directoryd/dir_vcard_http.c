@@ -51,8 +51,9 @@ void dir_vcard_http_hits(struct dir_http_resp *resp, const char *path, const str
 {
     enum dir_rc rc = DIR_OK;
     for (int i = 0; !rc && i < n; i++)
-        rc = hits[i].person ? dir_vcard_person(m, dir_model_person_at(m, hits[i].idx), full, &resp->body)
-                            : dir_vcard_org(m, dir_model_org_at(m, hits[i].idx), full, &resp->body);
+        rc = hits[i].person
+                 ? dir_vcard_person(m, dir_model_person_at(m, hits[i].idx), full, &resp->body)
+                 : dir_vcard_org(m, dir_model_org_at(m, hits[i].idx), full, &resp->body);
     done(resp, path, rc);
 }
 

@@ -242,6 +242,7 @@ struct dir_model {
      * versions it was derived from by dir_model_apply, and the arrays it shares or owns. */
     struct dir_model_pieces *pieces;
     int applied; /* changes applied since the last full load (0 for a full load) */
+    long apply_us; /* microseconds dir_model_apply took to derive it (0 for a full load) */
     /* Versions derived by dir_model_apply from one full load share its LINEAGE (a full load
      * gets a new one). Within a lineage areas, groups and taxa never change and an
      * organisation's or a person's index never moves (ids only grow; new ones are appended),

@@ -59,6 +59,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* The arrays a version may copy, by blob index. */
 static void *blob_copy(struct dir_model_pieces *pc, int which, const void *src, size_t used,
@@ -418,6 +419,8 @@ enum dir_rc dir_model_apply(const struct dir_model *old, struct dir_model_builde
                             char *err, size_t errlen)
 {
     time_t now = time(NULL);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     struct dir_arena *arena = dir_modeli_take_arena(b);
     struct dir_model *n = dir_xcalloc(1, sizeof *n);
     struct dir_model_pieces *pc = dir_xcalloc(1, sizeof *pc);
@@ -608,6 +611,8 @@ out:
         dir_model_release(n);
         return rc;
     }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    n->apply_us = (t1.tv_sec - t0.tv_sec) * 1000000L + (t1.tv_nsec - t0.tv_nsec) / 1000;
     *out = n;
     return DIR_OK;
 }

@@ -1407,7 +1407,9 @@ static void build_dependants(struct dir_entry_view *v, const struct dir_model *m
         for (int k = 0; k < dir_model_person_at(m, i)->nmembers; k++)
             v->mem_at[dir_model_person_at(m, i)->members[k].org + 2]++;
     for (int i = 0; i < m->norgs; i++) {
-        int p = dir_model_org_at(m, i)->parent_id ? dir_model_org(m, dir_model_org_at(m, i)->parent_id) : -1;
+        int p = dir_model_org_at(m, i)->parent_id
+                    ? dir_model_org(m, dir_model_org_at(m, i)->parent_id)
+                    : -1;
         if (p >= 0)
             v->kid_at[p + 2]++;
     }
@@ -1423,7 +1425,9 @@ static void build_dependants(struct dir_entry_view *v, const struct dir_model *m
             v->mem[v->mem_at[o + 1]++] = i; /* twice for two memberships: callers dedupe */
         }
     for (int i = 0; i < m->norgs; i++) {
-        int p = dir_model_org_at(m, i)->parent_id ? dir_model_org(m, dir_model_org_at(m, i)->parent_id) : -1;
+        int p = dir_model_org_at(m, i)->parent_id
+                    ? dir_model_org(m, dir_model_org_at(m, i)->parent_id)
+                    : -1;
         if (p >= 0)
             v->kid[v->kid_at[p + 1]++] = i;
     }

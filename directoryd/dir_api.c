@@ -407,7 +407,7 @@ static void list_orgs(struct call *c)
                       SHOW(parent));
             return;
         }
-        f.parent = c->m->orgs[o].id;
+        f.parent = dir_model_org_at(c->m, o)->id;
     }
     if (!get_q(c, &q)) return;
     f.q = q;
@@ -421,7 +421,7 @@ static void get_org(struct call *c, const char *key)
     long long id;
     int o = parse_id(key, &id) ? dir_model_org(c->m, id) : dir_model_org_by_ref(c->m, key);
     if (o < 0) return not_found(c, "organization", key);
-    const struct dir_org *org = &c->m->orgs[o];
+    const struct dir_org *org = dir_model_org_at(c->m, o);
     snprintf(c->resp->etag, sizeof c->resp->etag, c->vcard ? "\"%d-vcf\"" : "\"%d\"",
              org->version);
     if (c->vcard)
@@ -475,7 +475,7 @@ static void get_person(struct call *c, const char *key)
     if (!need_key(c)) return;
     int p = parse_id(key, &id) ? dir_model_person(c->m, id) : -1;
     if (p < 0) return not_found(c, "person", key);
-    const struct dir_person *person = &c->m->people[p];
+    const struct dir_person *person = dir_model_person_at(c->m, p);
     snprintf(c->resp->etag, sizeof c->resp->etag, c->vcard ? "\"%d-vcf\"" : "\"%d\"",
              person->version);
     if (c->vcard)

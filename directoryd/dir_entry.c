@@ -1188,7 +1188,7 @@ static void build_org(struct eb *b, const struct dir_model *m, int i, int parent
     struct dir_entry_view *v = b->v;
     const char *pdn = ENT(v, parent).dn, *pndn = ENT(v, parent).ndn;
     int slot = v->first_org + i;
-    const struct dir_org *o = &m->orgs[i];
+    const struct dir_org *o = dir_model_org_at(m, i);
     if (!org_in_tree(o)) {
         emit_gone(b, slot, parent, false);
         return;
@@ -1254,9 +1254,9 @@ static void build_org(struct eb *b, const struct dir_model *m, int i, int parent
 static void org_parent_fix(struct dir_entry_view *v, const struct dir_model *m, int i)
 {
     struct dir_entry *e = slot(v, v->first_org + i);
-    if (e->gone || !m->orgs[i].parent_id)
+    if (e->gone || !dir_model_org_at(m, i)->parent_id)
         return;
-    int p = dir_model_org(m, m->orgs[i].parent_id);
+    int p = dir_model_org(m, dir_model_org_at(m, i)->parent_id);
     if (p < 0 || ENT(v, v->first_org + p).gone)
         return;
     /* Rebuild the attribute list with one more value: rare enough to copy. */
@@ -1303,7 +1303,7 @@ static void build_person(struct eb *b, const struct dir_model *m, int i, int par
     struct dir_entry_view *v = b->v;
     const char *pdn = ENT(v, parent).dn, *pndn = ENT(v, parent).ndn;
     int slot = v->first_person + i;
-    const struct dir_person *p = &m->people[i];
+    const struct dir_person *p = dir_model_person_at(m, i);
     if (!p->active) {
         emit_gone(b, slot, parent, true);
         return;
@@ -1347,7 +1347,7 @@ static void build_person(struct eb *b, const struct dir_model *m, int i, int par
         }
     }
     for (int k = 0; k < p->nmembers && nd == 0; k++) {
-        int oa = m->orgs[p->members[k].org].area;
+        int oa = dir_model_org_at(m, p->members[k].org)->area;
         int d = oa >= 0 ? district_of(m, oa) : -1;
         if (d >= 0)
             districts[nd++] = m->areas[d].code;
@@ -1360,11 +1360,11 @@ static void build_person(struct eb *b, const struct dir_model *m, int i, int par
     }
     for (int k = 0; k < p->nmembers; k++) {
         const struct dir_membership *ms = &p->members[k];
-        const struct dir_org *o = &m->orgs[ms->org];
+        const struct dir_org *o = dir_model_org_at(m, ms->org);
         int par = o->parent_id ? dir_model_org(m, o->parent_id) : -1;
         if (par >= 0) {
-            put(b, A_O, m->orgs[par].name_th, false);
-            put(b, A_O, m->orgs[par].name_en, false);
+            put(b, A_O, dir_model_org_at(m, par)->name_th, false);
+            put(b, A_O, dir_model_org_at(m, par)->name_en, false);
             put(b, A_OU, o->name_th, false);
             put(b, A_OU, o->name_en, false);
         } else {
@@ -1404,10 +1404,12 @@ static void build_dependants(struct dir_entry_view *v, const struct dir_model *m
     v->mem_at = dir_xcalloc((size_t)m->norgs + 2, sizeof *v->mem_at);
     v->kid_at = dir_xcalloc((size_t)m->norgs + 2, sizeof *v->kid_at);
     for (int i = 0; i < m->npeople; i++)
-        for (int k = 0; k < m->people[i].nmembers; k++)
-            v->mem_at[m->people[i].members[k].org + 2]++;
+        for (int k = 0; k < dir_model_person_at(m, i)->nmembers; k++)
+            v->mem_at[dir_model_person_at(m, i)->members[k].org + 2]++;
     for (int i = 0; i < m->norgs; i++) {
-        int p = m->orgs[i].parent_id ? dir_model_org(m, m->orgs[i].parent_id) : -1;
+        int p = dir_model_org_at(m, i)->parent_id
+                    ? dir_model_org(m, dir_model_org_at(m, i)->parent_id)
+                    : -1;
         if (p >= 0)
             v->kid_at[p + 2]++;
     }
@@ -1418,12 +1420,14 @@ static void build_dependants(struct dir_entry_view *v, const struct dir_model *m
     v->mem = dir_xmalloc(sizeof *v->mem * ((size_t)v->mem_at[m->norgs + 1] + 1));
     v->kid = dir_xmalloc(sizeof *v->kid * ((size_t)v->kid_at[m->norgs + 1] + 1));
     for (int i = 0; i < m->npeople; i++)
-        for (int k = 0; k < m->people[i].nmembers; k++) {
-            int o = m->people[i].members[k].org;
+        for (int k = 0; k < dir_model_person_at(m, i)->nmembers; k++) {
+            int o = dir_model_person_at(m, i)->members[k].org;
             v->mem[v->mem_at[o + 1]++] = i; /* twice for two memberships: callers dedupe */
         }
     for (int i = 0; i < m->norgs; i++) {
-        int p = m->orgs[i].parent_id ? dir_model_org(m, m->orgs[i].parent_id) : -1;
+        int p = dir_model_org_at(m, i)->parent_id
+                    ? dir_model_org(m, dir_model_org_at(m, i)->parent_id)
+                    : -1;
         if (p >= 0)
             v->kid[v->kid_at[p + 1]++] = i;
     }
@@ -2163,7 +2167,7 @@ static struct dir_entry_view *derive_view(const struct dir_model *m,
         add_dirty(&later_people, m->dirty_people, m->ndirty_people, root->applied);
     }
     for (int i = 0; i < later_orgs.n; i++) {
-        const struct dir_org *o = &m->orgs[later_orgs.v[i]];
+        const struct dir_org *o = dir_model_org_at(m, later_orgs.v[i]);
         int p = o->parent_id ? dir_model_org(m, o->parent_id) : -1;
         if (p >= 0 && has_int(&orgs, p))
             ivec_add(&orgs, later_orgs.v[i]);
@@ -2173,7 +2177,7 @@ static struct dir_entry_view *derive_view(const struct dir_model *m,
         for (int k = root->mem_at[orgs.v[i]]; k < root->mem_at[orgs.v[i] + 1]; k++)
             ivec_add(&people, root->mem[k]);
     for (int i = 0; i < later_people.n; i++) {
-        const struct dir_person *p = &m->people[later_people.v[i]];
+        const struct dir_person *p = dir_model_person_at(m, later_people.v[i]);
         for (int k = 0; k < p->nmembers; k++)
             if (has_int(&orgs, p->members[k].org)) {
                 ivec_add(&people, later_people.v[i]);

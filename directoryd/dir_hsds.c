@@ -65,13 +65,13 @@ static void uuid_ll(const char *kind, long long id, char out[DIR_HSDS_UUID_LEN +
 
 void dir_hsds_org_id(const struct dir_model *m, int org, char out[DIR_HSDS_UUID_LEN + 1])
 {
-    uuid_ll("organization", m->orgs[org].id, out);
+    uuid_ll("organization", dir_model_org_at(m, org)->id, out);
 }
 
 /* Offerings are keyed by organisation and service code (one offering per service). */
 static void offer_key(const struct dir_model *m, int org, int offer, char *key, size_t n)
 {
-    const struct dir_org *o = &m->orgs[org];
+    const struct dir_org *o = dir_model_org_at(m, org);
     snprintf(key, n, "%lld:%s", o->id, m->tax[DIR_TAX_SERVICE][o->offerings[offer].service].code);
 }
 
@@ -126,7 +126,7 @@ void dir_hsds_done(struct dir_hsds *h)
 
 const char *dir_hsds_modified(const struct dir_hsds *h, int org)
 {
-    return h->modified[org] ? h->modified[org] : h->m->orgs[org].verified_at;
+    return h->modified[org] ? h->modified[org] : dir_model_org_at(h->m, org)->verified_at;
 }
 
 /* ---- small helpers ---- */
@@ -180,7 +180,7 @@ static const char *phone_type(const char *kind)
 /* The public phone numbers of organisation ORG. */
 static json_t *org_phones(const struct dir_model *m, int org)
 {
-    const struct dir_org *o = &m->orgs[org];
+    const struct dir_org *o = dir_model_org_at(m, org);
     json_t *a = json_array();
     char oid[DIR_HSDS_UUID_LEN + 1], id[DIR_HSDS_UUID_LEN + 1], key[600];
     dir_hsds_org_id(m, org, oid);
@@ -305,7 +305,7 @@ static json_t *address(const struct dir_model *m, const struct dir_org *o, json_
 static json_t *location(const struct dir_hsds *h, int org, json_t *pub, bool full)
 {
     const struct dir_model *m = h->m;
-    const struct dir_org *o = &m->orgs[org];
+    const struct dir_org *o = dir_model_org_at(m, org);
     if (!has_location(o, pub)) return NULL;
     char id[DIR_HSDS_UUID_LEN + 1], oid[DIR_HSDS_UUID_LEN + 1];
     uuid_ll("location", o->id, id);
@@ -339,7 +339,7 @@ static json_t *location(const struct dir_hsds *h, int org, json_t *pub, bool ful
 
 json_t *dir_hsds_location(const struct dir_hsds *h, int org, bool full)
 {
-    json_t *pub = org_public(&h->m->orgs[org]);
+    json_t *pub = org_public(dir_model_org_at(h->m, org));
     json_t *j = location(h, org, pub, full);
     json_decref(pub);
     return j;
@@ -459,7 +459,7 @@ static json_t *service_area(const struct dir_model *m, const char *sid, const ch
 static json_t *service(const struct dir_hsds *h, int org, int offer, json_t *pub, bool full)
 {
     const struct dir_model *m = h->m;
-    const struct dir_org *o = &m->orgs[org];
+    const struct dir_org *o = dir_model_org_at(m, org);
     const struct dir_offering *of = &o->offerings[offer];
     const struct dir_taxon *sv = &m->tax[DIR_TAX_SERVICE][of->service];
     char id[DIR_HSDS_UUID_LEN + 1], oid[DIR_HSDS_UUID_LEN + 1], buf[1200];
@@ -531,7 +531,7 @@ static json_t *service(const struct dir_hsds *h, int org, int offer, json_t *pub
 static json_t *organization(const struct dir_hsds *h, int org, json_t *pub, bool full)
 {
     const struct dir_model *m = h->m;
-    const struct dir_org *o = &m->orgs[org];
+    const struct dir_org *o = dir_model_org_at(m, org);
     char id[DIR_HSDS_UUID_LEN + 1];
     dir_hsds_org_id(m, org, id);
     json_t *j = json_object();
@@ -590,11 +590,11 @@ static json_t *organization(const struct dir_hsds *h, int org, json_t *pub, bool
 
 json_t *dir_hsds_organization(const struct dir_hsds *h, int org, bool full, bool full_service)
 {
-    json_t *pub = org_public(&h->m->orgs[org]);
+    json_t *pub = org_public(dir_model_org_at(h->m, org));
     json_t *j = organization(h, org, pub, full);
     if (full || full_service) {
         json_t *svcs = json_array();
-        for (int i = 0; i < h->m->orgs[org].noffers; i++)
+        for (int i = 0; i < dir_model_org_at(h->m, org)->noffers; i++)
             json_array_append_new(svcs, service(h, org, i, pub, full_service));
         json_object_set_new(j, "services", svcs);
     }
@@ -604,7 +604,7 @@ json_t *dir_hsds_organization(const struct dir_hsds *h, int org, bool full, bool
 
 json_t *dir_hsds_service(const struct dir_hsds *h, int org, int offer, bool full)
 {
-    json_t *pub = org_public(&h->m->orgs[org]);
+    json_t *pub = org_public(dir_model_org_at(h->m, org));
     json_t *j = service(h, org, offer, pub, full);
     if (full) json_object_set_new(j, "organization", organization(h, org, pub, false));
     json_decref(pub);
@@ -614,7 +614,7 @@ json_t *dir_hsds_service(const struct dir_hsds *h, int org, int offer, bool full
 json_t *dir_hsds_service_at_location(const struct dir_hsds *h, int org, int offer, bool full)
 {
     const struct dir_model *m = h->m;
-    json_t *pub = org_public(&m->orgs[org]);
+    json_t *pub = org_public(dir_model_org_at(m, org));
     json_t *loc = location(h, org, pub, full);
     if (!loc) {
         json_decref(pub);

@@ -231,7 +231,7 @@ static double metres(double lat1, double lon1, double lat2, double lon2)
 static bool service_matches(const struct q *q, int org, int offer)
 {
     const struct dir_model *m = q->x->m;
-    const struct dir_org *o = &m->orgs[org];
+    const struct dir_org *o = dir_model_org_at(m, org);
     const struct dir_offering *of = &o->offerings[offer];
     if (q->org == -2 || q->tax == -2 || q->term_t == -2) return false;
     if (q->org >= 0 && q->org != org) return false;
@@ -456,7 +456,7 @@ void dir_hsds_route_services(struct dir_route_ctx *x)
     }
     page_begin(&p, &q);
     for (int o = 0; o < x->m->norgs; o++)
-        for (int i = 0; i < x->m->orgs[o].noffers; i++) {
+        for (int i = 0; i < dir_model_org_at(x->m, o)->noffers; i++) {
             if (!service_matches(&q, o, i) || !page_want(&p)) continue;
             if (q.minimal) {
                 char id[DIR_HSDS_UUID_LEN + 1];
@@ -484,11 +484,11 @@ void dir_hsds_route_service_at_locations(struct dir_route_ctx *x)
     }
     page_begin(&p, &q);
     for (int o = 0; o < x->m->norgs; o++) {
-        if (x->m->orgs[o].noffers == 0) continue;
+        if (dir_model_org_at(x->m, o)->noffers == 0) continue;
         json_t *probe = dir_hsds_location(&q.h, o, false);
         if (!probe) continue;
         json_decref(probe);
-        for (int i = 0; i < x->m->orgs[o].noffers; i++)
+        for (int i = 0; i < dir_model_org_at(x->m, o)->noffers; i++)
             if (service_matches(&q, o, i) && page_want(&p))
                 page_add(&p, dir_hsds_service_at_location(&q.h, o, i, q.full));
     }
@@ -506,7 +506,7 @@ void dir_hsds_route_organizations(struct dir_route_ctx *x)
     }
     page_begin(&p, &q);
     for (int o = 0; o < x->m->norgs; o++)
-        if ((!q.search || org_search(&q, &x->m->orgs[o])) && page_want(&p))
+        if ((!q.search || org_search(&q, dir_model_org_at(x->m, o))) && page_want(&p))
             page_add(&p, dir_hsds_organization(&q.h, o, q.full, q.full_service));
     page_end(&p);
     done(&q);

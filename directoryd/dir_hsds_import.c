@@ -309,10 +309,10 @@ static void match(struct imp *x, json_t *o)
         if (!x->byname) {
             x->byname = json_object();
             for (int i = 0; i < m->norgs; i++) {
-                snprintf(key, sizeof key, "%s\x1f%s", m->orgs[i].name_th,
-                         district_of(m, m->orgs[i].area));
+                snprintf(key, sizeof key, "%s\x1f%s", dir_model_org_at(m, i)->name_th,
+                         district_of(m, dir_model_org_at(m, i)->area));
                 if (!json_object_get(x->byname, key))
-                    json_object_set_new(x->byname, key, json_integer(m->orgs[i].id));
+                    json_object_set_new(x->byname, key, json_integer(dir_model_org_at(m, i)->id));
             }
         }
         const char *area = col(o, "area_code");
@@ -322,7 +322,7 @@ static void match(struct imp *x, json_t *o)
         if (v) found = dir_model_org(m, json_integer_value(v)), by = "name and district";
     }
     if (found < 0) return;
-    json_object_set_new(o, "match_id", json_integer(m->orgs[found].id));
+    json_object_set_new(o, "match_id", json_integer(dir_model_org_at(m, found)->id));
     json_object_set_new(o, "match_by", json_string(by));
 }
 

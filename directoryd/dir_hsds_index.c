@@ -58,7 +58,7 @@ static void put_org(struct view *v, const struct dir_model *m, int o)
     char u[DIR_HSDS_UUID_LEN + 1];
     dir_hsds_org_id(m, o, u);
     put(v, u, DIR_HSDS_K_ORGANIZATION, o, -1);
-    for (int i = 0; i < m->orgs[o].noffers; i++) {
+    for (int i = 0; i < dir_model_org_at(m, o)->noffers; i++) {
         dir_hsds_service_id(m, o, i, u);
         put(v, u, DIR_HSDS_K_SERVICE, o, i);
         dir_hsds_sal_id(m, o, i, u);
@@ -81,7 +81,7 @@ static struct view *build_overlay(const struct dir_model *m)
 {
     size_t n = 0;
     for (int i = 0; i < m->ndirty_orgs; i++)
-        n += 1 + 2 * (size_t)m->orgs[m->dirty_orgs[i].idx].noffers;
+        n += 1 + 2 * (size_t)dir_model_org_at(m, m->dirty_orgs[i].idx)->noffers;
     struct view *v = new_view(n);
     for (int i = 0; i < m->ndirty_orgs; i++)
         put_org(v, m, m->dirty_orgs[i].idx);
@@ -94,7 +94,7 @@ static struct view *build(const struct dir_model *m)
         return build_overlay(m);
     size_t n = (size_t)m->norgs + DIR_HSDS_NTAX;
     for (int o = 0; o < m->norgs; o++)
-        n += 2 * (size_t)m->orgs[o].noffers;
+        n += 2 * (size_t)dir_model_org_at(m, o)->noffers;
     for (int t = 0; t < DIR_HSDS_NTAX; t++)
         n += (size_t)m->ntax[dir_hsds_tax_kinds[t]];
     struct view *v = new_view(n);
@@ -102,7 +102,7 @@ static struct view *build(const struct dir_model *m)
     for (int o = 0; o < m->norgs; o++) {
         dir_hsds_org_id(m, o, u);
         put(v, u, DIR_HSDS_K_ORGANIZATION, o, -1);
-        for (int i = 0; i < m->orgs[o].noffers; i++) {
+        for (int i = 0; i < dir_model_org_at(m, o)->noffers; i++) {
             dir_hsds_service_id(m, o, i, u);
             put(v, u, DIR_HSDS_K_SERVICE, o, i);
             dir_hsds_sal_id(m, o, i, u);

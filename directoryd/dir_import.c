@@ -194,13 +194,14 @@ static void index_model(struct run *r)
     char k[1024];
     if (strcmp(r->kind, "organizations") == 0) {
         for (int i = 0; i < m->norgs; i++) {
-            name_key(k, sizeof k, m->orgs[i].name_th, district_of(m, m->orgs[i].area));
+            name_key(k, sizeof k, dir_model_org_at(m, i)->name_th,
+                     district_of(m, dir_model_org_at(m, i)->area));
             smap_put(&r->byname, k, i);
         }
     } else if (strcmp(r->kind, "people") == 0) {
         for (int i = 0; i < m->npeople; i++) {
-            const struct dir_person *p = &m->people[i];
-            int oa = p->nmembers ? m->orgs[p->members[0].org].area : -1;
+            const struct dir_person *p = dir_model_person_at(m, i);
+            int oa = p->nmembers ? dir_model_org_at(m, p->members[0].org)->area : -1;
             name_key(k, sizeof k, p->name_th, district_of(m, oa));
             smap_put(&r->byname, k, i);
             if (p->ref) smap_put(&r->byref, p->ref, i);
@@ -295,7 +296,7 @@ static bool add_membership(void *arg, char *item)
                   "no organisation has this id or ref");
         return true;
     }
-    json_t *ms = json_pack("{s:I}", "organization", (json_int_t)j->r->m->orgs[o].id);
+    json_t *ms = json_pack("{s:I}", "organization", (json_int_t)dir_model_org_at(j->r->m, o)->id);
     json_object_set_new(ms, "team_role", n > 1 && *p[1] ? json_string(p[1]) : json_null());
     json_object_set_new(ms, "title_th", n > 2 && *p[2] ? json_string(p[2]) : json_null());
     json_object_set_new(ms, "title_en", n > 3 && *p[3] ? json_string(p[3]) : json_null());
@@ -384,7 +385,7 @@ static void do_row(struct run *r, struct row *w, struct dir_db_import_row *out)
             const char *ms = cell(r, w, "memberships");
             if (ms) snprintf(first, sizeof first, "%.*s", (int)strcspn(ms, ":;\n"), ms);
             int o = *first ? org_by(m, dir_import_trim(first)) : -1;
-            district = district_of(m, o >= 0 ? m->orgs[o].area : -1);
+            district = district_of(m, o >= 0 ? dir_model_org_at(m, o)->area : -1);
         } else {
             district = cell(r, w, "parent") ? cell(r, w, "parent") : "";
         }
@@ -406,8 +407,8 @@ static void do_row(struct run *r, struct row *w, struct dir_db_import_row *out)
     }
 
     bool create = found < 0;
-    bool ldap = person && !create && m->people[found].source &&
-                strcmp(m->people[found].source, "ldap") == 0;
+    bool ldap = person && !create && dir_model_person_at(m, found)->source &&
+                strcmp(dir_model_person_at(m, found)->source, "ldap") == 0;
 
     /* The body: every column the file has. */
     bool any_contact = false;
@@ -428,7 +429,8 @@ static void do_row(struct run *r, struct row *w, struct dir_db_import_row *out)
         case CT_TEXT:
             if (*v)
                 json_object_set_new(j.body, col->key, json_string(v));
-            else if (!create && !(org && strcmp(col->key, "area") == 0 && m->orgs[found].area < 0))
+            else if (!create && !(org && strcmp(col->key, "area") == 0 &&
+                                  dir_model_org_at(m, found)->area < 0))
                 json_object_set_new(j.body, col->key, json_null()); /* (a place never known
                                                                        stays unknown) */
             break;
@@ -457,7 +459,7 @@ static void do_row(struct run *r, struct row *w, struct dir_db_import_row *out)
                     row_error(&j, c, "ไม่พบหน่วยงานนี้ (รหัสหรือรหัสอ้างอิง)",
                               "no organisation has this id or ref");
                 else
-                    json_object_set_new(j.body, col->key, json_integer(m->orgs[o].id));
+                    json_object_set_new(j.body, col->key, json_integer(dir_model_org_at(m, o)->id));
             } else if (!create) {
                 json_object_set_new(j.body, col->key, json_null());
             }
@@ -499,9 +501,9 @@ static void do_row(struct run *r, struct row *w, struct dir_db_import_row *out)
         ck->m = m;
         if (!create) {
             if (org)
-                ck->w.id = m->orgs[found].id;
+                ck->w.id = dir_model_org_at(m, found)->id;
             else if (person)
-                ck->w.id = m->people[found].id;
+                ck->w.id = dir_model_person_at(m, found)->id;
             else
                 ck->w.code = m->areas[found].code;
         }

@@ -38,8 +38,8 @@ static void org_name(const struct dir_model *m, json_t *v, struct dir_buf *b)
 {
     long long id = json_integer_value(v);
     int o = dir_model_org(m, id);
-    if (o >= 0 && m->orgs[o].ref)
-        dir_buf_adds(b, m->orgs[o].ref);
+    if (o >= 0 && dir_model_org_at(m, o)->ref)
+        dir_buf_adds(b, dir_model_org_at(m, o)->ref);
     else
         dir_buf_printf(b, "%lld", id);
 }

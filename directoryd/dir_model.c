@@ -510,20 +510,42 @@ int dir_model_taxon(const struct dir_model *m, enum dir_tax_kind kind, const cha
     return -1;
 }
 
+/* FIND_ID over a chunked array (dir_cow.h) of SIZE-byte elements. */
+static int find_id_chunked(void *const *tab, int n, size_t size, long long id)
+{
+    int lo = 0, hi = n - 1;
+    while (lo <= hi) {
+        int mid = lo + (hi - lo) / 2;
+        long long v = *(const long long *)((const char *)tab[mid >> DIR_COW_BITS] +
+                                           (size_t)(mid & (DIR_COW_CHUNK - 1)) * size);
+        if (v == id) return mid;
+        if (v < id)
+            lo = mid + 1;
+        else
+            hi = mid - 1;
+    }
+    return -1;
+}
+
 int dir_model_org(const struct dir_model *m, long long id)
 {
-    return find_id(m->orgs, m->norgs, sizeof *m->orgs, id);
+    return find_id_chunked(m->org_chunks, m->norgs, sizeof(struct dir_org), id);
 }
 
 int dir_model_org_by_ref(const struct dir_model *m, const char *ref)
 {
-    int i = find_str(m->org_refs, m->norg_refs, sizeof *m->org_refs, ref);
-    return i < 0 ? -1 : m->org_refs[i].org;
+    int i = find_str(m->org_refs_new, m->norg_refs_new, sizeof *m->org_refs_new, ref);
+    if (i >= 0) return m->org_refs_new[i].org;
+    /* A full-load entry holds while its organisation still has that ref. */
+    i = find_str(m->org_refs, m->norg_refs, sizeof *m->org_refs, ref);
+    if (i < 0) return -1;
+    const struct dir_org *o = dir_model_org_at(m, m->org_refs[i].org);
+    return o->ref && strcmp(o->ref, ref) == 0 ? m->org_refs[i].org : -1;
 }
 
 int dir_model_person(const struct dir_model *m, long long id)
 {
-    return find_id(m->people, m->npeople, sizeof *m->people, id);
+    return find_id_chunked(m->person_chunks, m->npeople, sizeof(struct dir_person), id);
 }
 
 static int cmp_client(const void *a, const void *b)
@@ -869,7 +891,7 @@ static enum dir_rc person_json(const struct dir_model *m, const struct dir_perso
         rc = dir_buf_printf(b, ",\"active\":%s,\"memberships\":[", p->active ? "true" : "false");
     for (int i = 0; !rc && !card && i < p->nmembers; i++) {
         const struct dir_membership *ms = &p->members[i];
-        const struct dir_org *o = &m->orgs[ms->org];
+        const struct dir_org *o = dir_model_org_at(m, ms->org);
         rc = dir_buf_adds(b, i ? ",{\"organization\":{\"id\":" : "{\"organization\":{\"id\":");
         if (!rc)
             rc = dir_buf_add_int(b, o->id);
@@ -1229,25 +1251,31 @@ static void attach_contacts(struct dir_model *m, struct raw_contact *c, int n, b
                 x->is_public = c[k].r.is_public;
             }
             if (orgs) {
-                m->orgs[idx].contacts = out;
-                m->orgs[idx].ncontacts = j - i;
+                dir_modeli_org_w(m, idx)->contacts = out;
+                dir_modeli_org_w(m, idx)->ncontacts = j - i;
             } else {
-                m->people[idx].contacts = out;
-                m->people[idx].ncontacts = j - i;
+                dir_modeli_person_w(m, idx)->contacts = out;
+                dir_modeli_person_w(m, idx)->ncontacts = j - i;
             }
         }
         i = j;
     }
 }
 
-static void finish_orgs(struct dir_model_builder *b, struct dir_model *m, time_t now)
+/* Organisations (and people) are built in one flat array of the arena, which the chunk
+ * table of C views (dir_cow_wrap): the full load pays no chunking. */
+static void finish_orgs(struct dir_model_builder *b, struct dir_model *m, struct dir_cow *c,
+                        time_t now)
 {
     sort_n(b->orgs.v, (size_t)b->orgs.n, sizeof *b->orgs.v, cmp_org);
     m->norgs = b->orgs.n;
-    m->orgs = dir_arena_alloc(m->arena, sizeof(struct dir_org) * (size_t)(m->norgs + 1));
+    struct dir_org *flat =
+        dir_arena_alloc(m->arena, sizeof(struct dir_org) * (size_t)(m->norgs + 1));
+    dir_cow_wrap(c, flat, m->norgs, sizeof *flat);
+    m->org_chunks = c->tab;
     for (int i = 0; i < m->norgs; i++) {
         const struct dir_org_row *r = &b->orgs.v[i].r;
-        struct dir_org *o = &m->orgs[i];
+        struct dir_org *o = &flat[i];
         o->id = r->id;
         o->parent_id = r->parent_id;
         o->successor_id = r->successor_id;
@@ -1280,7 +1308,7 @@ static void finish_orgs(struct dir_model_builder *b, struct dir_model *m, time_t
     attach_contacts(m, b->contacts.v, b->contacts.n, true);
     for (int i = 0; i < b->hours.n; i++) {
         int oi = dir_model_org(m, b->hours.v[i].org_id);
-        if (oi >= 0) m->orgs[oi].hours = b->hours.v[i].h;
+        if (oi >= 0) dir_modeli_org_w(m, oi)->hours = b->hours.v[i].h;
     }
     /* Public holidays, ascending, each once. */
     sort_n(b->holidays.v, (size_t)b->holidays.n, sizeof *b->holidays.v, cmp_int);
@@ -1299,7 +1327,7 @@ static void finish_orgs(struct dir_model_builder *b, struct dir_model *m, time_t
             j++;
         int oi = dir_model_org(m, b->offerings.v[i].org_id);
         if (oi >= 0) {
-            struct dir_org *o = &m->orgs[oi];
+            struct dir_org *o = dir_modeli_org_w(m, oi);
             o->offerings = dir_arena_alloc(m->arena, sizeof(struct dir_offering) * (size_t)(j - i));
             for (int k = i; k < j; k++) {
                 int s = dir_model_taxon(m, DIR_TAX_SERVICE, b->offerings.v[k].service);
@@ -1315,8 +1343,7 @@ static void finish_orgs(struct dir_model_builder *b, struct dir_model *m, time_t
     for (int i = 0; i < b->off_groups.n; i++) {
         const struct slot *s = find_slot(slots, nslots, b->off_groups.v[i].owner);
         int g = dir_model_taxon(m, DIR_TAX_TARGET_GROUP, b->off_groups.v[i].a);
-        if (s && g >= 0)
-            m->orgs[s->owner].offerings[s->item].groups |= 1ULL << g;
+        if (s && g >= 0) dir_modeli_org_w(m, s->owner)->offerings[s->item].groups |= 1ULL << g;
     }
     sort_n(b->off_areas.v, (size_t)b->off_areas.n, sizeof *b->off_areas.v, cmp_link);
     for (int i = 0; i < b->off_areas.n;) {
@@ -1325,21 +1352,25 @@ static void finish_orgs(struct dir_model_builder *b, struct dir_model *m, time_t
             j++;
         const struct slot *s = find_slot(slots, nslots, b->off_areas.v[i].owner);
         if (s)
-            build_coverage(m, &m->orgs[s->owner].offerings[s->item].cov, &b->off_areas.v[i],
-                           j - i);
+            build_coverage(m, &dir_modeli_org_w(m, s->owner)->offerings[s->item].cov,
+                           &b->off_areas.v[i], j - i);
         i = j;
     }
     free(slots);
 }
 
-static void finish_people(struct dir_model_builder *b, struct dir_model *m, time_t now)
+static void finish_people(struct dir_model_builder *b, struct dir_model *m, struct dir_cow *c,
+                          time_t now)
 {
     sort_n(b->people.v, (size_t)b->people.n, sizeof *b->people.v, cmp_person);
     m->npeople = b->people.n;
-    m->people = dir_arena_alloc(m->arena, sizeof(struct dir_person) * (size_t)(m->npeople + 1));
+    struct dir_person *flat =
+        dir_arena_alloc(m->arena, sizeof(struct dir_person) * (size_t)(m->npeople + 1));
+    dir_cow_wrap(c, flat, m->npeople, sizeof *flat);
+    m->person_chunks = c->tab;
     for (int i = 0; i < m->npeople; i++) {
         const struct dir_person_row *r = &b->people.v[i].r;
-        struct dir_person *p = &m->people[i];
+        struct dir_person *p = &flat[i];
         p->id = r->id;
         p->ref = r->ref;
         p->name_th = r->name_th;
@@ -1370,7 +1401,7 @@ static void finish_people(struct dir_model_builder *b, struct dir_model *m, time
             j++;
         int pi = dir_model_person(m, b->memberships.v[i].person_id);
         if (pi >= 0) {
-            struct dir_person *p = &m->people[pi];
+            struct dir_person *p = dir_modeli_person_w(m, pi);
             p->members = dir_arena_alloc(m->arena, sizeof(struct dir_membership) * (size_t)(j - i));
             for (int k = i; k < j; k++) {
                 const struct raw_membership *r = &b->memberships.v[k];
@@ -1396,8 +1427,8 @@ static void finish_people(struct dir_model_builder *b, struct dir_model *m, time
             j++;
         const struct slot *s = find_slot(slots, nslots, b->mem_areas.v[i].owner);
         if (s)
-            build_coverage(m, &m->people[s->owner].members[s->item].cov, &b->mem_areas.v[i],
-                           j - i);
+            build_coverage(m, &dir_modeli_person_w(m, s->owner)->members[s->item].cov,
+                           &b->mem_areas.v[i], j - i);
         i = j;
     }
     free(slots);
@@ -1456,9 +1487,9 @@ static void finish_programmes(struct dir_model_builder *b, struct dir_model *m)
         if (p < 0 || o < 0)
             continue;
         json_t *x = json_object();
-        json_object_set_new(x, "id", json_integer(m->orgs[o].id));
-        json_object_set_new(x, "name_th", jstr(m->orgs[o].name_th));
-        json_object_set_new(x, "name_en", jstr(m->orgs[o].name_en));
+        json_object_set_new(x, "id", json_integer(dir_model_org_at(m, o)->id));
+        json_object_set_new(x, "name_th", jstr(dir_model_org_at(m, o)->name_th));
+        json_object_set_new(x, "name_en", jstr(dir_model_org_at(m, o)->name_en));
         json_object_set_new(x, "role_th", jstr(r->role_th));
         json_object_set_new(x, "role_en", jstr(r->role_en));
         json_array_append_new(json_object_get(objs[p], "organizations"), x);
@@ -1498,7 +1529,7 @@ static void sort_by_verified(const struct dir_model *m, struct dir_ref *refs, in
         return;
     struct vref *v = dir_xmalloc(sizeof *v * (size_t)n);
     for (int i = 0; i < n; i++)
-        v[i] = (struct vref){m->orgs[refs[i].owner].verified, refs[i]};
+        v[i] = (struct vref){dir_model_org_at(m, refs[i].owner)->verified, refs[i]};
     qsort(v, (size_t)n, sizeof *v, cmp_vref);
     for (int i = 0; i < n; i++)
         refs[i] = v[i].ref;
@@ -1511,7 +1542,8 @@ void dir_modeli_build_welfare(struct dir_model *m, struct dir_area *a)
     a->nwelfare = 0;
     int n = 0;
     for (int k = 0; k < a->nmembers; k++) {
-        const struct dir_membership *ms = &m->people[a->members[k].owner].members[a->members[k].item];
+        const struct dir_membership *ms =
+            &dir_model_person_at(m, a->members[k].owner)->members[a->members[k].item];
         n += ms->team_role && strcmp(ms->team_role, "district_welfare") == 0;
     }
     if (!n)
@@ -1519,7 +1551,7 @@ void dir_modeli_build_welfare(struct dir_model *m, struct dir_area *a)
     struct vref *v = dir_xmalloc(sizeof *v * (size_t)n);
     n = 0;
     for (int k = 0; k < a->nmembers; k++) {
-        const struct dir_person *p = &m->people[a->members[k].owner];
+        const struct dir_person *p = dir_model_person_at(m, a->members[k].owner);
         const struct dir_membership *ms = &p->members[a->members[k].item];
         if (ms->team_role && strcmp(ms->team_role, "district_welfare") == 0)
             v[n++] = (struct vref){p->verified, a->members[k]};
@@ -1573,7 +1605,7 @@ static void build_indexes(struct dir_model *m)
             memset(mc, 0, sizeof(int) * (size_t)m->nareas);
         }
         for (int o = 0; o < m->norgs; o++) {
-            const struct dir_org *org = &m->orgs[o];
+            const struct dir_org *org = dir_model_org_at(m, o);
             for (int k = 0; k < org->noffers; k++) {
                 const struct dir_coverage *cov = &org->offerings[k].cov;
                 struct dir_ref ref = {o, k};
@@ -1590,7 +1622,7 @@ static void build_indexes(struct dir_model *m)
             }
         }
         for (int p = 0; p < m->npeople; p++) {
-            const struct dir_person *per = &m->people[p];
+            const struct dir_person *per = dir_model_person_at(m, p);
             for (int k = 0; k < per->nmembers; k++) {
                 const struct dir_coverage *cov = &per->members[k].cov;
                 for (int c = 0; c < cov->ncodes; c++) {
@@ -1613,13 +1645,13 @@ static void build_indexes(struct dir_model *m)
     /* Organisations by location. */
     memset(ac, 0, sizeof(int) * (size_t)m->nareas);
     for (int o = 0; o < m->norgs; o++)
-        if (m->orgs[o].area >= 0)
-            ac[m->orgs[o].area]++;
+        if (dir_model_org_at(m, o)->area >= 0) ac[dir_model_org_at(m, o)->area]++;
     for (int i = 0; i < m->nareas; i++)
         if (ac[i])
             m->areas[i].located = dir_arena_alloc(m->arena, sizeof(int) * (size_t)ac[i]);
     for (int o = 0; o < m->norgs; o++) {
-        struct dir_area *a = m->orgs[o].area >= 0 ? &m->areas[m->orgs[o].area] : NULL;
+        int oa = dir_model_org_at(m, o)->area;
+        struct dir_area *a = oa >= 0 ? &m->areas[oa] : NULL;
         if (a)
             a->located[a->nlocated++] = o;
     }
@@ -1632,15 +1664,15 @@ static void build_indexes(struct dir_model *m)
     /* Child opportunity centres. */
     m->centres = dir_arena_alloc(m->arena, sizeof(int) * (size_t)(m->norgs + 1));
     for (int o = 0; o < m->norgs; o++) {
-        m->orgs[o].is_centre = m->orgs[o].type && strcmp(m->orgs[o].type, "child_opportunity_centre") == 0;
-        if (m->orgs[o].is_centre)
-            m->centres[m->ncentres++] = o;
+        struct dir_org *org = dir_modeli_org_w(m, o);
+        org->is_centre = org->type && strcmp(org->type, "child_opportunity_centre") == 0;
+        if (org->is_centre) m->centres[m->ncentres++] = o;
     }
     /* Organisations by ref. */
     m->org_refs = dir_arena_alloc(m->arena, sizeof(struct dir_org_ref) * (size_t)(m->norgs + 1));
     for (int o = 0; o < m->norgs; o++)
-        if (m->orgs[o].ref)
-            m->org_refs[m->norg_refs++] = (struct dir_org_ref){m->orgs[o].ref, o};
+        if (dir_model_org_at(m, o)->ref)
+            m->org_refs[m->norg_refs++] = (struct dir_org_ref){dir_model_org_at(m, o)->ref, o};
     sort_n(m->org_refs, (size_t)m->norg_refs, sizeof *m->org_refs, cmp_org_ref);
     free(ac);
     free(gc);
@@ -1671,8 +1703,9 @@ enum dir_rc dir_model_finish(struct dir_model_builder *b, long long seq, struct 
     }
     finish_groups(b, m);
     finish_taxa(b, m);
-    finish_orgs(b, m, now);
-    finish_people(b, m, now);
+    m->pieces = dir_xcalloc(1, sizeof *m->pieces);
+    finish_orgs(b, m, &m->pieces->orgs, now);
+    finish_people(b, m, &m->pieces->people, now);
 
     m->nclients = b->clients.n;
     m->clients = dir_arena_alloc(m->arena, sizeof(struct dir_client) * (size_t)(m->nclients + 1));
@@ -1709,12 +1742,11 @@ enum dir_rc dir_model_finish(struct dir_model_builder *b, long long seq, struct 
         render(m->arena, j, &g->json);
     }
     for (int i = 0; i < m->norgs; i++)
-        render_org(m, &m->orgs[i], &b->orgs.v[i].r);
+        render_org(m, dir_modeli_org_w(m, i), &b->orgs.v[i].r);
     finish_programmes(b, m);
     build_indexes(m);
 
     builder_free_rows(b);
-    m->pieces = dir_xcalloc(1, sizeof *m->pieces);
     m->pieces->share = dir_modeli_share_new(m->arena, NULL);
     static atomic_ullong lineages;
     m->lineage = atomic_fetch_add(&lineages, 1) + 1;
@@ -1737,6 +1769,8 @@ void dir_model_release(struct dir_model *m)
             dir_modeli_share_release(m->pieces->share);
             for (int i = 0; i < DIR_BLOB_N; i++)
                 dir_modeli_blob_release(m->pieces->blob[i]);
+            dir_cow_free(&m->pieces->orgs);
+            dir_cow_free(&m->pieces->people);
             free(m->pieces);
         } else {
             dir_arena_free(m->arena);
@@ -1795,19 +1829,21 @@ void dir_modeli_builder_done(struct dir_model_builder *b)
     builder_free_rows(b);
 }
 
-void dir_modeli_finish_orgs(struct dir_model_builder *b, struct dir_model *s, time_t now)
+void dir_modeli_finish_orgs(struct dir_model_builder *b, struct dir_model *s, struct dir_cow *c,
+                            time_t now)
 {
-    finish_orgs(b, s, now);
+    finish_orgs(b, s, c, now);
     for (int i = 0; i < s->norgs; i++) {
-        struct dir_org *o = &s->orgs[i];
+        struct dir_org *o = dir_modeli_org_w(s, i);
         o->is_centre = o->type && strcmp(o->type, "child_opportunity_centre") == 0;
         render_org(s, o, &b->orgs.v[i].r);
     }
 }
 
-void dir_modeli_finish_people(struct dir_model_builder *b, struct dir_model *s, time_t now)
+void dir_modeli_finish_people(struct dir_model_builder *b, struct dir_model *s, struct dir_cow *c,
+                              time_t now)
 {
-    finish_people(b, s, now);
+    finish_people(b, s, c, now);
 }
 
 void dir_modeli_finish_programmes(struct dir_model_builder *b, struct dir_model *s)

@@ -19,6 +19,7 @@
 
 #include "dir_auth.h"
 #include "dir_buf.h"
+#include "dir_cow.h"
 #include "dir_hours.h"
 #include "dir_rc.h"
 
@@ -211,14 +212,21 @@ struct dir_model {
     int ngroups;
     struct dir_taxon *tax[DIR_TAX_NKINDS]; /* in their configured order */
     int ntax[DIR_TAX_NKINDS];
-    struct dir_org *orgs; /* sorted by id */
+    /* Organisations and people, each sorted by id, in chunks of DIR_COW_CHUNK (dir_cow.h) so
+     * that a version derived by dir_model_apply copies only the chunks it changes: read them
+     * through dir_model_org_at and dir_model_person_at. */
+    void *const *org_chunks;
     int norgs;
-    struct dir_person *people; /* sorted by id */
+    void *const *person_chunks;
     int npeople;
     struct dir_client *clients; /* sorted by hash */
     int nclients;
-    struct dir_org_ref *org_refs; /* sorted by ref */
+    struct dir_org_ref *org_refs; /* sorted by ref, as of the full load */
     int norg_refs;
+    /* The refs of the organisations changed since the full load, sorted by ref: looked up
+     * before ORG_REFS, whose entry for a changed one may be stale (dir_model_org_by_ref). */
+    const struct dir_org_ref *org_refs_new;
+    int norg_refs_new;
     struct dir_change *changes; /* the newest change-log rows, oldest first */
     int nchanges;
     int *centres, ncentres; /* child opportunity centres (org indexes) */
@@ -234,6 +242,7 @@ struct dir_model {
      * versions it was derived from by dir_model_apply, and the arrays it shares or owns. */
     struct dir_model_pieces *pieces;
     int applied; /* changes applied since the last full load (0 for a full load) */
+    long apply_us; /* microseconds dir_model_apply took to derive it (0 for a full load) */
     /* Versions derived by dir_model_apply from one full load share its LINEAGE (a full load
      * gets a new one). Within a lineage areas, groups and taxa never change and an
      * organisation's or a person's index never moves (ids only grow; new ones are appended),
@@ -253,6 +262,19 @@ struct dir_model {
     /* The HSDS id index (dir_hsds_index.c), like ENTRIES: set once, freed by the last release. */
     _Atomic(struct dir_model_ext *) hsds_ids;
 };
+
+/* Organisation I (0 <= I < M->norgs), in id order. */
+static inline const struct dir_org *dir_model_org_at(const struct dir_model *m, int i)
+{
+    return (const struct dir_org *)m->org_chunks[i >> DIR_COW_BITS] + (i & (DIR_COW_CHUNK - 1));
+}
+
+/* Person I (0 <= I < M->npeople), in id order. */
+static inline const struct dir_person *dir_model_person_at(const struct dir_model *m, int i)
+{
+    return (const struct dir_person *)m->person_chunks[i >> DIR_COW_BITS] +
+           (i & (DIR_COW_CHUNK - 1));
+}
 
 /* A derived view hanging off a snapshot; FREE releases it. */
 struct dir_model_ext {

@@ -9,24 +9,44 @@
  *
  *   - the changed organisations and people are built from their fresh rows by the same code
  *     as the full load (so they render byte for byte the same) in a small arena of their own;
- *   - the arrays of organisations and people (and of areas and groups, which carry the
- *     resolver's per-area lists) are copied and the changed slots replaced: a flat memcpy,
- *     the only part whose cost grows with the directory (about 15 MB at 100,000 people,
- *     a few milliseconds);
+ *   - the arrays of organisations and people are chunked copy-on-write arrays (dir_cow.h:
+ *     a table of pointers to reference-counted chunks of 1,024 entries; the full load's
+ *     table points into one flat array). A version copies the table (N / 1,024 pointers,
+ *     about 1,000 at 1,000,000 people) and only the chunks holding a changed slot (about
+ *     150 KB for a person's); a new entity goes into a copy of the last chunk or a new one.
+ *     Copying the whole arrays instead cost a memcpy of every entity per version (15 MB at
+ *     100,000 people, 150 MB at 1,000,000), the one part of an apply that grew with the
+ *     directory. Readers index through dir_model_org_at / dir_model_person_at (a shift and
+ *     a mask); the areas and groups arrays, small and fixed, are still copied whole;
  *   - the resolver's lists are rebuilt only for the areas and groups the changed entities
- *     name before or after the change, the organisation ref index and the centres only when
- *     an organisation changed;
+ *     name before or after the change, by one merge of the old list (without the changed
+ *     entities' refs) with their new refs, in the full load's order: no sort of the whole
+ *     list, and the district welfare list the same way. The merge is linear in the list,
+ *     that is in the people of one area (some 14,000 refs, 110 KB, in a district at
+ *     1,000,000 people): a copy of microseconds, kept because chunking every per-area
+ *     list would burden every resolver read for it;
+ *   - the organisation ref index keeps the full load's sorted array and adds a small sorted
+ *     list of the refs of the organisations changed since the full load (rebuilt, from the
+ *     dirty list, only when a ref or a type changed or an organisation was added), looked up
+ *     first; a full-load entry counts only while its organisation still has that ref. The
+ *     centres list is copied with the changed organisations replaced (linear in the
+ *     centres, not the organisations). Re-sorting every ref per added organisation was
+ *     O(N log N);
+ *   - the dirty lists are merged with the changed indexes: linear in the entities changed
+ *     since the full load, which compaction bounds (below), not in the directory; the
+ *     "changes" list is bounded by changes_kept;
  *   - every string, contact list, rendered JSON and list not rebuilt stays where it is, in the
  *     arenas of earlier versions, which each version holds by reference (a chain, see
- *     dir_model_int.h); the copied arrays are reference-counted blobs shared by later
- *     versions that do not change them.
+ *     dir_model_int.h); chunks and the copied areas and groups are reference-counted and
+ *     shared by later versions that do not change them, the last holder frees them.
  *
  * A base with a delta merged at read time was the alternative; it would have meant teaching
  * every reader (and every branch building on the public arrays) to look in two places. With
- * copy-on-write, readers are unchanged and never see half a change: a version is complete
- * before it is published. What an applied version leaves behind (the superseded pieces of
- * changed entities) stays in the chain until the refresher compacts it with a full load
- * (dir_refresh.c: after DIR_REFRESH_MAX_APPLIED applies or when the chain holds too much).
+ * copy-on-write, readers index one array (through the chunk accessors) and never see half a
+ * change: a version is complete before it is published. What an applied version leaves
+ * behind (the superseded pieces of changed entities) stays in the chain until the refresher
+ * compacts it with a full load (dir_refresh.c: after DIR_REFRESH_MAX_APPLIED applies or when
+ * the chain holds too much).
  * Ids are assigned in increasing order, so a new organisation or person is appended and no
  * index moves; a deletion (or an id below the highest) would move indexes, and makes the
  * caller load a full snapshot instead.
@@ -39,6 +59,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* The arrays a version may copy, by blob index. */
 static void *blob_copy(struct dir_model_pieces *pc, int which, const void *src, size_t used,
@@ -122,93 +143,144 @@ static void person_touches(const struct dir_model *m, const struct dir_person *p
     }
 }
 
-/* Offering refs of organisation index OI that name area A (IS_GROUP false) or group A. */
-static int org_refs_into(const struct dir_model *m, int oi, int a, bool is_group,
-                         struct dir_ref *out)
+/* Offering and welfare lists are ordered as the full load orders them (dir_model.c): the most
+ * recently verified owner first, then by owner and item. */
+static time_t ref_verified(const struct dir_model *m, struct dir_ref r, bool person)
 {
-    const struct dir_org *o = &m->orgs[oi];
-    int n = 0;
-    for (int k = 0; k < o->noffers; k++) {
-        const struct dir_coverage *cov = &o->offerings[k].cov;
-        if (!is_group && cov->ncodes == 0 && o->area == a) {
-            if (out) out[n] = (struct dir_ref){oi, k};
-            n++;
-        }
-        for (int c = 0; c < cov->ncodes; c++) {
-            int x = dir_model_area(m, cov->codes[c]);
-            bool hit = is_group ? x < 0 && dir_model_group(m, cov->codes[c]) == a : x == a;
-            if (hit) {
-                if (out) out[n] = (struct dir_ref){oi, k};
-                n++;
-            }
-        }
-    }
-    return n;
+    return person ? dir_model_person_at(m, r.owner)->verified
+                  : dir_model_org_at(m, r.owner)->verified;
 }
 
-/* A new offering list: OLD without the changed organisations' refs, plus their new ones. */
-static struct dir_ref *rebuild_offers(struct dir_model *m, const struct dir_ref *old, int nold,
-                                      const struct iset *orgs, int a, bool is_group, int *nout)
+static int cmp_verified(const struct dir_model *m, struct dir_ref x, struct dir_ref y, bool person)
 {
-    int add = 0;
-    for (int i = 0; i < orgs->n; i++)
-        add += org_refs_into(m, orgs->v[i], a, is_group, NULL);
-    struct dir_ref *v = dir_arena_alloc(m->arena, sizeof *v * (size_t)(nold + add + 1));
-    int n = 0;
-    for (int i = 0; i < nold; i++)
-        if (!iset_has(orgs, old[i].owner)) v[n++] = old[i];
-    for (int i = 0; i < orgs->n; i++)
-        n += org_refs_into(m, orgs->v[i], a, is_group, v + n);
-    dir_modeli_sort_by_verified(m, v, n);
+    time_t vx = ref_verified(m, x, person), vy = ref_verified(m, y, person);
+    if (vx != vy) return vx > vy ? -1 : 1;
+    return cmp_ref(&x, &y);
+}
+
+/* Sorts the few refs V[0..n) of changed entities by verification (insertion sort). */
+static void sort_few(const struct dir_model *m, struct dir_ref *v, int n, bool person)
+{
+    for (int i = 1; i < n; i++) {
+        struct dir_ref x = v[i];
+        int k = i;
+        for (; k > 0 && cmp_verified(m, x, v[k - 1], person) < 0; k--)
+            v[k] = v[k - 1];
+        v[k] = x;
+    }
+}
+
+/* OLD[0..nold) without the refs whose owner is in CHANGED, merged with ADD[0..nadd) (in
+ * order), into a new list of arena A: linear in the list, no sort. PERSON: the owners are
+ * people; BY_VERIFIED: ordered by verification, else by owner and item. */
+static struct dir_ref *merge_refs(struct dir_model *m, const struct dir_ref *old, int nold,
+                                  const struct iset *changed, const struct dir_ref *add, int nadd,
+                                  bool person, bool by_verified, int *nout)
+{
+    struct dir_ref *v = dir_arena_alloc(m->arena, sizeof *v * (size_t)(nold + nadd + 1));
+    int n = 0, k = 0;
+    for (int i = 0; i < nold; i++) {
+        if (iset_has(changed, old[i].owner)) continue;
+        while (k < nadd && (by_verified ? cmp_verified(m, add[k], old[i], person)
+                                        : cmp_ref(&add[k], &old[i])) < 0)
+            v[n++] = add[k++];
+        v[n++] = old[i];
+    }
+    while (k < nadd)
+        v[n++] = add[k++];
     *nout = n;
     return v;
 }
 
-/* Membership refs of person index PI whose areas name area A. */
-static int person_refs_into(const struct dir_model *m, int pi, int a, struct dir_ref *out)
+/* A growable scratch list of refs. */
+struct refs {
+    struct dir_ref *v;
+    int n, cap;
+};
+static void refs_add(struct refs *r, struct dir_ref x)
 {
-    const struct dir_person *p = &m->people[pi];
-    int n = 0;
-    for (int k = 0; k < p->nmembers; k++) {
-        const struct dir_coverage *cov = &p->members[k].cov;
-        for (int c = 0; c < cov->ncodes; c++)
-            if (dir_model_area(m, cov->codes[c]) == a) {
-                if (out) out[n] = (struct dir_ref){pi, k};
-                n++;
-            }
+    if (r->n == r->cap) {
+        r->cap = r->cap ? r->cap * 2 : 16;
+        r->v = dir_xrealloc(r->v, sizeof *r->v * (size_t)r->cap);
     }
-    return n;
+    r->v[r->n++] = x;
 }
 
+/* Offering refs of the changed organisations ORGS that name area A (IS_GROUP false) or
+ * group A, in owner and item order. */
+static void org_refs_into(const struct dir_model *m, const struct iset *orgs, int a, bool is_group,
+                          struct refs *out)
+{
+    for (int i = 0; i < orgs->n; i++) {
+        int oi = orgs->v[i];
+        const struct dir_org *o = dir_model_org_at(m, oi);
+        for (int k = 0; k < o->noffers; k++) {
+            const struct dir_coverage *cov = &o->offerings[k].cov;
+            if (!is_group && cov->ncodes == 0 && o->area == a)
+                refs_add(out, (struct dir_ref){oi, k});
+            for (int c = 0; c < cov->ncodes; c++) {
+                int x = dir_model_area(m, cov->codes[c]);
+                bool hit = is_group ? x < 0 && dir_model_group(m, cov->codes[c]) == a : x == a;
+                if (hit) refs_add(out, (struct dir_ref){oi, k});
+            }
+        }
+    }
+}
+
+/* A new offering list of area or group A: OLD without the changed organisations' refs, with
+ * their new ones merged in by verification. */
+static struct dir_ref *rebuild_offers(struct dir_model *m, const struct dir_ref *old, int nold,
+                                      const struct iset *orgs, int a, bool is_group, int *nout)
+{
+    struct refs add = {0};
+    org_refs_into(m, orgs, a, is_group, &add);
+    sort_few(m, add.v, add.n, false);
+    struct dir_ref *v = merge_refs(m, old, nold, orgs, add.v, add.n, false, true, nout);
+    free(add.v);
+    return v;
+}
+
+/* Area AR's (index A) membership and district welfare lists with the changed people's refs
+ * replaced: merged in person order and by verification, as the full load lists them. */
 static void rebuild_members(struct dir_model *m, struct dir_area *ar, int a,
                             const struct iset *people)
 {
-    int add = 0;
-    for (int i = 0; i < people->n; i++)
-        add += person_refs_into(m, people->v[i], a, NULL);
-    struct dir_ref *v = dir_arena_alloc(m->arena, sizeof *v * (size_t)(ar->nmembers + add + 1));
-    int n = 0;
-    for (int i = 0; i < ar->nmembers; i++)
-        if (!iset_has(people, ar->members[i].owner)) v[n++] = ar->members[i];
-    for (int i = 0; i < people->n; i++)
-        n += person_refs_into(m, people->v[i], a, v + n);
-    if (n > 1)
-        qsort(v, (size_t)n, sizeof *v, cmp_ref); /* the full load lists them in person order */
-    ar->members = v;
-    ar->nmembers = n;
-    dir_modeli_build_welfare(m, ar);
+    struct refs add = {0}, welfare = {0};
+    for (int i = 0; i < people->n; i++) {
+        int pi = people->v[i];
+        const struct dir_person *p = dir_model_person_at(m, pi);
+        for (int k = 0; k < p->nmembers; k++) {
+            const struct dir_membership *ms = &p->members[k];
+            for (int c = 0; c < ms->cov.ncodes; c++) {
+                if (dir_model_area(m, ms->cov.codes[c]) != a) continue;
+                refs_add(&add, (struct dir_ref){pi, k});
+                if (ms->team_role && strcmp(ms->team_role, "district_welfare") == 0)
+                    refs_add(&welfare, (struct dir_ref){pi, k});
+            }
+        }
+    }
+    ar->members =
+        merge_refs(m, ar->members, ar->nmembers, people, add.v, add.n, true, false, &ar->nmembers);
+    sort_few(m, welfare.v, welfare.n, true);
+    ar->welfare = merge_refs(m, ar->welfare, ar->nwelfare, people, welfare.v, welfare.n, true, true,
+                             &ar->nwelfare);
+    if (!ar->nwelfare) ar->welfare = NULL; /* as the full load leaves an empty list */
+    free(add.v);
+    free(welfare.v);
 }
 
+/* Area AR's (index A) located organisations with the changed ones replaced, in index order. */
 static void rebuild_located(struct dir_model *m, struct dir_area *ar, int a,
                             const struct iset *orgs)
 {
     int *v = dir_arena_alloc(m->arena, sizeof(int) * (size_t)(ar->nlocated + orgs->n + 1));
-    int n = 0;
-    for (int i = 0; i < ar->nlocated; i++)
-        if (!iset_has(orgs, ar->located[i])) v[n++] = ar->located[i];
-    for (int i = 0; i < orgs->n; i++)
-        if (m->orgs[orgs->v[i]].area == a) v[n++] = orgs->v[i];
-    if (n > 1) qsort(v, (size_t)n, sizeof(int), cmp_int);
+    int n = 0, k = 0;
+    for (int i = 0; i <= ar->nlocated; i++) {
+        int x = i < ar->nlocated ? ar->located[i] : m->norgs;
+        for (; k < orgs->n && orgs->v[k] <= x; k++)
+            if (dir_model_org_at(m, orgs->v[k])->area == a) v[n++] = orgs->v[k];
+        if (i < ar->nlocated && !iset_has(orgs, x)) v[n++] = x;
+    }
     ar->located = v;
     ar->nlocated = n;
 }
@@ -218,19 +290,35 @@ static int cmp_org_ref(const void *a, const void *b)
     return strcmp(((const struct dir_org_ref *)a)->ref, ((const struct dir_org_ref *)b)->ref);
 }
 
-/* Organisation refs and child opportunity centres, when an organisation changed. */
-static void rebuild_org_lists(struct dir_model *m)
+/* The ref index and the centres list, when an organisation's ref or type changed or one was
+ * added. The full load's ref index (sorted, one entry per organisation) is kept; the refs of
+ * every organisation changed since the full load (the dirty list, bounded by the changes
+ * since then, not by the directory) go into a small sorted list looked up first
+ * (dir_model_org_by_ref checks a full-load entry against the organisation's current ref).
+ * The centres list is copied with the changed organisations replaced: linear in the number
+ * of centres, a small part of the organisations. */
+static void rebuild_org_lists(struct dir_model *m, const struct iset *orgs)
 {
-    m->centres = dir_arena_alloc(m->arena, sizeof(int) * (size_t)(m->norgs + 1));
-    m->ncentres = 0;
-    for (int o = 0; o < m->norgs; o++)
-        if (m->orgs[o].is_centre) m->centres[m->ncentres++] = o;
-    m->org_refs = dir_arena_alloc(m->arena, sizeof(struct dir_org_ref) * (size_t)(m->norgs + 1));
-    m->norg_refs = 0;
-    for (int o = 0; o < m->norgs; o++)
-        if (m->orgs[o].ref) m->org_refs[m->norg_refs++] = (struct dir_org_ref){m->orgs[o].ref, o};
-    if (m->norg_refs > 1)
-        qsort(m->org_refs, (size_t)m->norg_refs, sizeof *m->org_refs, cmp_org_ref);
+    struct dir_org_ref *r = dir_arena_alloc(m->arena, sizeof *r * (size_t)(m->ndirty_orgs + 1));
+    int nr = 0;
+    for (int i = 0; i < m->ndirty_orgs; i++) {
+        const struct dir_org *o = dir_model_org_at(m, m->dirty_orgs[i].idx);
+        if (o->ref) r[nr++] = (struct dir_org_ref){o->ref, m->dirty_orgs[i].idx};
+    }
+    if (nr > 1) qsort(r, (size_t)nr, sizeof *r, cmp_org_ref);
+    m->org_refs_new = r;
+    m->norg_refs_new = nr;
+
+    int *c = dir_arena_alloc(m->arena, sizeof(int) * (size_t)(m->ncentres + orgs->n + 1));
+    int n = 0, k = 0;
+    for (int i = 0; i <= m->ncentres; i++) {
+        int x = i < m->ncentres ? m->centres[i] : m->norgs;
+        for (; k < orgs->n && orgs->v[k] <= x; k++)
+            if (dir_model_org_at(m, orgs->v[k])->is_centre) c[n++] = orgs->v[k];
+        if (i < m->ncentres && !iset_has(orgs, x)) c[n++] = x;
+    }
+    m->centres = c;
+    m->ncentres = n;
 }
 
 /* Whether the ref index or the centres list must be rebuilt for these changed orgs. */
@@ -240,7 +328,7 @@ static bool org_lists_change(const struct dir_model *old, const struct dir_model
     for (int i = 0; i < orgs->n; i++) {
         int oi = orgs->v[i];
         if (oi >= old->norgs) return true;
-        const struct dir_org *a = &old->orgs[oi], *b = &n->orgs[oi];
+        const struct dir_org *a = dir_model_org_at(old, oi), *b = dir_model_org_at(n, oi);
         if (a->is_centre != b->is_centre || !a->ref != !b->ref ||
             (a->ref && strcmp(a->ref, b->ref) != 0))
             return true;
@@ -248,39 +336,38 @@ static bool org_lists_change(const struct dir_model *old, const struct dir_model
     return false;
 }
 
-/* Splices the entities SRC[0..nsrc) (sorted by id, each of SIZE bytes with the id first)
- * into a copy of OLD[0..nold) made in blob WHICH; IDS are the ids the delta names. Sets
- * *OUT and *NOUT and adds the changed indexes to CHANGED. False when an id was deleted or sorts
- * before the last existing one. */
-static bool splice(struct dir_model_pieces *pc, int which, const void *old, int nold,
-                   const void *src, int nsrc, size_t size, long long *ids, int nids, void **out,
-                   int *nout, struct iset *changed, char *err, size_t errlen)
+/* Splices the entities of SRC (sorted by id, each with the id first) into DST, a version of
+ * the old array sharing all its chunks: a changed entity is written over its slot (copying
+ * only that slot's chunk), a new one appended. IDS are the ids the delta names. Adds the
+ * changed indexes to CHANGED. False when an id was deleted or sorts before the last
+ * existing one. */
+static bool splice(struct dir_cow *dst, const struct dir_cow *src, long long *ids, int nids,
+                   struct iset *changed, char *err, size_t errlen)
 {
-#define ID_AT(base, i) (*(const long long *)((const char *)(base) + (size_t)(i)*size))
+#define ID_AT(c, i) (*(const long long *)dir_cow_at((c), (i)))
     if (nids > 1) qsort(ids, (size_t)nids, sizeof *ids, cmp_ll);
-    long long last = nold ? ID_AT(old, nold - 1) : 0;
-    int append = 0;
-    for (int i = 0; i < nsrc; i++)
-        append += ID_AT(src, i) > last;
-    char *v = blob_copy(pc, which, old, (size_t)nold * size, (size_t)(nold + append + 1) * size);
-    int n = nold, k = 0;
+    int nold = dst->n;
+    long long last = nold ? ID_AT(dst, nold - 1) : 0;
+    int k = 0;
     for (int i = 0; i < nids; i++) {
         if (i && ids[i] == ids[i - 1]) continue;
-        while (k < nsrc && ID_AT(src, k) < ids[i])
+        while (k < src->n && ID_AT(src, k) < ids[i])
             k++;
-        if (k == nsrc || ID_AT(src, k) != ids[i]) {
+        if (k == src->n || ID_AT(src, k) != ids[i]) {
             snprintf(err, errlen, "%lld was deleted", ids[i]);
             return false;
         }
+        void *to;
         int at;
-        if (ID_AT(src, k) > last) {
-            at = n++;
+        if (ids[i] > last) { /* ids ascend: appended in order */
+            at = dst->n;
+            to = dir_cow_append(dst);
         } else {
             int lo = 0, hi = nold - 1;
             at = -1;
             while (lo <= hi) {
                 int mid = lo + (hi - lo) / 2;
-                long long x = ID_AT(old, mid);
+                long long x = ID_AT(dst, mid);
                 if (x == ids[i]) {
                     at = mid;
                     break;
@@ -294,13 +381,12 @@ static bool splice(struct dir_model_pieces *pc, int which, const void *old, int 
                 snprintf(err, errlen, "new id %lld sorts before %lld", ids[i], last);
                 return false;
             }
+            to = dir_cow_write(dst, at);
         }
-        memcpy(v + (size_t)at * size, (const char *)src + (size_t)k * size, size);
+        memcpy(to, dir_cow_at(src, k), dst->size);
         iset_add(changed, at);
     }
 #undef ID_AT
-    *out = v;
-    *nout = n;
     return true;
 }
 
@@ -333,6 +419,8 @@ enum dir_rc dir_model_apply(const struct dir_model *old, struct dir_model_builde
                             char *err, size_t errlen)
 {
     time_t now = time(NULL);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     struct dir_arena *arena = dir_modeli_take_arena(b);
     struct dir_model *n = dir_xcalloc(1, sizeof *n);
     struct dir_model_pieces *pc = dir_xcalloc(1, sizeof *pc);
@@ -347,14 +435,14 @@ enum dir_rc dir_model_apply(const struct dir_model *old, struct dir_model_builde
     n->ngroups = old->ngroups;
     memcpy(n->tax, old->tax, sizeof n->tax);
     memcpy(n->ntax, old->ntax, sizeof n->ntax);
-    n->orgs = old->orgs;
     n->norgs = old->norgs;
-    n->people = old->people;
     n->npeople = old->npeople;
     n->clients = old->clients;
     n->nclients = old->nclients;
     n->org_refs = old->org_refs;
     n->norg_refs = old->norg_refs;
+    n->org_refs_new = old->org_refs_new;
+    n->norg_refs_new = old->norg_refs_new;
     n->centres = old->centres;
     n->ncentres = old->ncentres;
     n->programmes = old->programmes;
@@ -377,8 +465,13 @@ enum dir_rc dir_model_apply(const struct dir_model *old, struct dir_model_builde
     pc->share = dir_modeli_share_new(arena, old->pieces->share);
     for (int i = 0; i < DIR_BLOB_N; i++)
         if ((pc->blob[i] = old->pieces->blob[i])) atomic_fetch_add(&pc->blob[i]->refs, 1);
+    dir_cow_share(&pc->orgs, &old->pieces->orgs);
+    dir_cow_share(&pc->people, &old->pieces->people);
+    n->org_chunks = pc->orgs.tab;
+    n->person_chunks = pc->people.tab;
 
     struct iset orgs = {0}, people = {0}, areas = {0}, groups = {0};
+    struct dir_cow sorgs = {0}, speople = {0}; /* the changed entities, flat */
     long long *ids = NULL;
     enum dir_rc rc = DIR_OK;
 
@@ -395,42 +488,41 @@ enum dir_rc dir_model_apply(const struct dir_model *old, struct dir_model_builde
     memcpy(s.ntax, old->ntax, sizeof s.ntax);
 
     if (d->norg_ids) {
-        dir_modeli_finish_orgs(b, &s, now);
+        dir_modeli_finish_orgs(b, &s, &sorgs, now);
         ids = dir_xmalloc(sizeof *ids * (size_t)d->norg_ids);
         memcpy(ids, d->org_ids, sizeof *ids * (size_t)d->norg_ids);
-        void *v;
         char why[128];
-        if (!splice(pc, DIR_BLOB_ORGS, old->orgs, old->norgs, s.orgs, s.norgs, sizeof *s.orgs, ids,
-                    d->norg_ids, &v, &n->norgs, &orgs, why, sizeof why)) {
+        bool ok = splice(&pc->orgs, &sorgs, ids, d->norg_ids, &orgs, why, sizeof why);
+        n->org_chunks = pc->orgs.tab; /* an append may have moved the table */
+        n->norgs = pc->orgs.n;
+        if (!ok) {
             snprintf(err, errlen, "organization %s", why);
             rc = DIR_ERR_STATE;
             goto out;
         }
-        n->orgs = v;
         iset_done(&orgs);
         free(ids);
         ids = NULL;
     }
     if (d->nperson_ids) {
-        s.orgs = n->orgs;
+        s.org_chunks = n->org_chunks;
         s.norgs = n->norgs;
-        dir_modeli_finish_people(b, &s, now);
+        dir_modeli_finish_people(b, &s, &speople, now);
         ids = dir_xmalloc(sizeof *ids * (size_t)d->nperson_ids);
         memcpy(ids, d->person_ids, sizeof *ids * (size_t)d->nperson_ids);
-        void *v;
         char why[128];
-        if (!splice(pc, DIR_BLOB_PEOPLE, old->people, old->npeople, s.people, s.npeople,
-                    sizeof *s.people, ids, d->nperson_ids, &v, &n->npeople, &people, why,
-                    sizeof why)) {
+        bool ok = splice(&pc->people, &speople, ids, d->nperson_ids, &people, why, sizeof why);
+        n->person_chunks = pc->people.tab;
+        n->npeople = pc->people.n;
+        if (!ok) {
             snprintf(err, errlen, "person %s", why);
             rc = DIR_ERR_STATE;
             goto out;
         }
-        n->people = v;
         iset_done(&people);
     }
     if (d->programmes) {
-        s.orgs = n->orgs;
+        s.org_chunks = n->org_chunks;
         s.norgs = n->norgs;
         dir_modeli_finish_programmes(b, &s);
         n->programmes = s.programmes;
@@ -450,12 +542,14 @@ enum dir_rc dir_model_apply(const struct dir_model *old, struct dir_model_builde
     /* The resolver's lists of the areas and groups the changed entities name, before or
      * after the change. */
     for (int i = 0; i < orgs.n; i++) {
-        if (orgs.v[i] < old->norgs) org_touches(old, &old->orgs[orgs.v[i]], &areas, &groups);
-        org_touches(n, &n->orgs[orgs.v[i]], &areas, &groups);
+        if (orgs.v[i] < old->norgs)
+            org_touches(old, dir_model_org_at(old, orgs.v[i]), &areas, &groups);
+        org_touches(n, dir_model_org_at(n, orgs.v[i]), &areas, &groups);
     }
     for (int i = 0; i < people.n; i++) {
-        if (people.v[i] < old->npeople) person_touches(old, &old->people[people.v[i]], &areas);
-        person_touches(n, &n->people[people.v[i]], &areas);
+        if (people.v[i] < old->npeople)
+            person_touches(old, dir_model_person_at(old, people.v[i]), &areas);
+        person_touches(n, dir_model_person_at(n, people.v[i]), &areas);
     }
     iset_done(&areas);
     iset_done(&groups);
@@ -483,10 +577,10 @@ enum dir_rc dir_model_apply(const struct dir_model *old, struct dir_model_builde
                 rebuild_offers(n, g->offers, g->noffers, &orgs, groups.v[i], true, &g->noffers);
         }
     }
-    if (orgs.n && org_lists_change(old, n, &orgs)) rebuild_org_lists(n);
     if (orgs.n)
         n->dirty_orgs = merge_dirty(arena, old->dirty_orgs, old->ndirty_orgs, &orgs, n->applied,
                                     &n->ndirty_orgs);
+    if (orgs.n && org_lists_change(old, n, &orgs)) rebuild_org_lists(n, &orgs);
     if (people.n)
         n->dirty_people = merge_dirty(arena, old->dirty_people, old->ndirty_people, &people,
                                       n->applied, &n->ndirty_people);
@@ -507,6 +601,8 @@ enum dir_rc dir_model_apply(const struct dir_model *old, struct dir_model_builde
     pc->delta_bytes = old->pieces->delta_bytes + dir_arena_used(arena);
 
 out:
+    dir_cow_free(&sorgs);
+    dir_cow_free(&speople);
     free(ids);
     free(orgs.v);
     free(people.v);
@@ -517,6 +613,8 @@ out:
         dir_model_release(n);
         return rc;
     }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    n->apply_us = (t1.tv_sec - t0.tv_sec) * 1000000L + (t1.tv_nsec - t0.tv_nsec) / 1000;
     *out = n;
     return DIR_OK;
 }

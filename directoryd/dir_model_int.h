@@ -17,18 +17,19 @@ struct dir_model_share {
     struct dir_model_share *prev;
 };
 
-/* A big array copied for one version (organisations, people, areas, groups) and shared by
- * the later versions that do not change it. */
+/* An array copied for one version (areas, groups) and shared by the later versions that do
+ * not change it. */
 struct dir_model_blob {
     atomic_int refs;
     _Alignas(16) unsigned char data[];
 };
 
-enum { DIR_BLOB_ORGS, DIR_BLOB_PEOPLE, DIR_BLOB_AREAS, DIR_BLOB_GROUPS, DIR_BLOB_N };
+enum { DIR_BLOB_AREAS, DIR_BLOB_GROUPS, DIR_BLOB_N };
 
 struct dir_model_pieces {
     struct dir_model_share *share;
     struct dir_model_blob *blob[DIR_BLOB_N]; /* NULL: the array lives in an arena */
+    struct dir_cow orgs, people;             /* the model's org_chunks and person_chunks */
     size_t delta_bytes;                      /* arena bytes added by applies */
 };
 
@@ -42,11 +43,14 @@ struct dir_arena *dir_modeli_take_arena(struct dir_model_builder *b);
 /* Frees B's rows (not its arena: take it first). */
 void dir_modeli_builder_done(struct dir_model_builder *b);
 /* Builds into scratch model S (whose areas, groups, taxa and stale_days are set, and whose
- * arena is B's) the organisations B holds: S->orgs sorted by id, rendered. */
-void dir_modeli_finish_orgs(struct dir_model_builder *b, struct dir_model *s, time_t now);
-/* The same for people; S->orgs must be the full organisation array they refer to. */
-void dir_modeli_finish_people(struct dir_model_builder *b, struct dir_model *s, time_t now);
-/* The same for programmes (every programme; S->orgs the full organisation array). */
+ * arena is B's) the organisations B holds: sorted by id, rendered, in one flat array of S's
+ * arena that C (freed by the caller) views and S->org_chunks is C's table. */
+void dir_modeli_finish_orgs(struct dir_model_builder *b, struct dir_model *s, struct dir_cow *c,
+                            time_t now);
+/* The same for people; S's organisations must be all those they refer to. */
+void dir_modeli_finish_people(struct dir_model_builder *b, struct dir_model *s, struct dir_cow *c,
+                              time_t now);
+/* The same for programmes (every programme; S's organisations all of them). */
 void dir_modeli_finish_programmes(struct dir_model_builder *b, struct dir_model *s);
 /* Clients and revoked sessions B holds, sorted, into S. */
 void dir_modeli_finish_clients(struct dir_model_builder *b, struct dir_model *s);
@@ -57,5 +61,16 @@ const struct dir_change *dir_modeli_changes(const struct dir_model_builder *b, i
 void dir_modeli_sort_by_verified(const struct dir_model *m, struct dir_ref *refs, int n);
 /* District welfare memberships of area A's member list, most recently verified first. */
 void dir_modeli_build_welfare(struct dir_model *m, struct dir_area *a);
+
+/* Organisation or person I of a version being built, for writing (only while nobody reads
+ * it, and only where its chunk is private to it: a fresh flat array or a dir_cow_write). */
+static inline struct dir_org *dir_modeli_org_w(struct dir_model *m, int i)
+{
+    return (struct dir_org *)m->org_chunks[i >> DIR_COW_BITS] + (i & (DIR_COW_CHUNK - 1));
+}
+static inline struct dir_person *dir_modeli_person_w(struct dir_model *m, int i)
+{
+    return (struct dir_person *)m->person_chunks[i >> DIR_COW_BITS] + (i & (DIR_COW_CHUNK - 1));
+}
 
 #endif

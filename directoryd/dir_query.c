@@ -226,7 +226,7 @@ enum dir_rc dir_query_orgs(const struct dir_model *m, const struct dir_org_filte
     long long last = 0;
     list_begin(&l, out, limit);
     for (int i = 0; i < m->norgs; i++) {
-        const struct dir_org *o = &m->orgs[i];
+        const struct dir_org *o = dir_model_org_at(m, i);
         if (o->id <= after || !dir_query_org_matches(m, o, f)) continue;
         if (l.n == l.limit) {
             l.more = true;
@@ -257,7 +257,7 @@ static bool person_matches(const struct dir_model *m, const struct dir_person *p
         if (f->org >= 0 && ms->org != f->org) continue;
         if (f->area < 0) return true;
         if (coverage_related(m, &ms->cov, f->area)) return true;
-        int oa = m->orgs[ms->org].area;
+        int oa = dir_model_org_at(m, ms->org)->area;
         if (!ms->cov.ncodes && oa >= 0 && dir_query_areas_related(m, oa, f->area)) return true;
     }
     return false;
@@ -270,7 +270,7 @@ enum dir_rc dir_query_people(const struct dir_model *m, const struct dir_person_
     long long last = 0;
     list_begin(&l, out, limit);
     for (int i = 0; i < m->npeople; i++) {
-        const struct dir_person *p = &m->people[i];
+        const struct dir_person *p = dir_model_person_at(m, i);
         if (p->id <= after || !person_matches(m, p, f)) continue;
         if (l.n == l.limit) {
             l.more = true;

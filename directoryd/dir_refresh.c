@@ -172,8 +172,8 @@ static bool apply_changes(struct dir_refresh *r, struct dir_model *cur, bool *db
     long us = (t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000;
     DIR_LOG(DIR_LOG_INFO, "refresh",
             "applied changes %lld..%lld (%d rows): %d organizations, %d people in %ld us "
-            "(version %d since the full load)",
-            cur->seq + 1, m->seq, n, m->norgs, m->npeople, us, m->applied);
+            "(the new version %ld us; version %d since the full load)",
+            cur->seq + 1, m->seq, n, m->norgs, m->npeople, us, m->apply_us, m->applied);
     publish(r, m);
     return true;
 }

@@ -164,10 +164,10 @@ static int find_entity(const struct dir_model *m, int e, const char *id, char *o
     int idx = -1;
     if (e == 0) {
         idx = numeric ? dir_model_org(m, num) : dir_model_org_by_ref(m, id);
-        if (idx >= 0) snprintf(out, n, "%lld", m->orgs[idx].id);
+        if (idx >= 0) snprintf(out, n, "%lld", dir_model_org_at(m, idx)->id);
     } else if (e == 1) {
         idx = numeric ? dir_model_person(m, num) : -1;
-        if (idx >= 0) snprintf(out, n, "%lld", m->people[idx].id);
+        if (idx >= 0) snprintf(out, n, "%lld", dir_model_person_at(m, idx)->id);
     } else {
         idx = dir_model_area(m, id);
         if (idx >= 0) snprintf(out, n, "%s", m->areas[idx].code);
@@ -453,11 +453,11 @@ static void add_names(const struct dir_model *m, json_t *item)
     char canon[DIR_REPORT_MAX_ID + 1];
     int idx = id && e >= 0 ? find_entity(m, e, id, canon, sizeof canon) : -1;
     if (idx >= 0 && e == 0) {
-        th = m->orgs[idx].name_th;
-        en = m->orgs[idx].name_en;
+        th = dir_model_org_at(m, idx)->name_th;
+        en = dir_model_org_at(m, idx)->name_en;
     } else if (idx >= 0 && e == 1) {
-        th = m->people[idx].name_th;
-        en = m->people[idx].name_en;
+        th = dir_model_person_at(m, idx)->name_th;
+        en = dir_model_person_at(m, idx)->name_en;
     } else if (idx >= 0) {
         th = m->areas[idx].name_th;
         en = m->areas[idx].name_en;

@@ -89,8 +89,10 @@ static bool offering_fits(const struct run *r, const struct dir_offering *of)
 static int cmp_verified(const void *a, const void *b, const struct dir_model *m)
 {
     const struct item *x = a, *y = b;
-    time_t vx = x->kind == IT_ORG ? m->orgs[x->idx].verified : m->people[x->idx].verified;
-    time_t vy = y->kind == IT_ORG ? m->orgs[y->idx].verified : m->people[y->idx].verified;
+    time_t vx = x->kind == IT_ORG ? dir_model_org_at(m, x->idx)->verified
+                                  : dir_model_person_at(m, x->idx)->verified;
+    time_t vy = y->kind == IT_ORG ? dir_model_org_at(m, y->idx)->verified
+                                  : dir_model_person_at(m, y->idx)->verified;
     if (vx != vy)
         return vx > vy ? -1 : 1;
     return x->idx - y->idx;
@@ -118,7 +120,7 @@ static bool is_district_section(const struct dir_model *m, const struct dir_org 
     if (!is_type(o, "bma_unit") || !o->parent_id)
         return false;
     int p = dir_model_org(m, o->parent_id);
-    return p >= 0 && is_type(&m->orgs[p], "district_office");
+    return p >= 0 && is_type(dir_model_org_at(m, p), "district_office");
 }
 
 static void tier1(struct run *r)
@@ -128,7 +130,7 @@ static void tier1(struct run *r)
     int first = r->nitems;
     /* The district office's welfare section(s). */
     for (int i = 0; i < d->nlocated; i++) {
-        const struct dir_org *o = &m->orgs[d->located[i]];
+        const struct dir_org *o = dir_model_org_at(m, d->located[i]);
         if (!is_district_section(m, o) || r->seen[d->located[i]] || d->located[i] == r->central)
             continue;
         if (!org_open(o)) {
@@ -143,9 +145,9 @@ static void tier1(struct run *r)
     for (int a = r->rq->area; a >= 0; a = m->areas[a].parent) {
         const struct dir_area *x = &m->areas[a];
         for (int i = 0; i < x->nwelfare; i++) {
-            const struct dir_person *p = &m->people[x->welfare[i].owner];
+            const struct dir_person *p = dir_model_person_at(m, x->welfare[i].owner);
             const struct dir_membership *ms = &p->members[x->welfare[i].item];
-            if (!org_open(&m->orgs[ms->org])) {
+            if (!org_open(dir_model_org_at(m, ms->org))) {
                 skip(r, ms->org, -1, "closed");
                 continue;
             }
@@ -191,7 +193,7 @@ static void step(struct run *r, const struct dir_ref *offers, int n, int scope, 
     const struct dir_model *m = r->m;
     for (int i = 0; i < n && *budget > 0; i++) {
         int oi = offers[i].owner;
-        const struct dir_org *o = &m->orgs[oi];
+        const struct dir_org *o = dir_model_org_at(m, oi);
         if (r->seen[oi] || oi == r->central || o->is_centre)
             continue;
         if (!offering_fits(r, &o->offerings[offers[i].item]))
@@ -271,7 +273,7 @@ static void tier3(struct run *r)
     bool best_approx = false;
     for (int c = 0; c < m->ncentres; c++) {
         int i = m->centres[c];
-        const struct dir_org *o = &m->orgs[i];
+        const struct dir_org *o = dir_model_org_at(m, i);
         if (o->area < 0 || !dir_model_area_within(m, o->area, province))
             continue;
         bool serves = r->rq->group < 0;
@@ -298,7 +300,10 @@ static void tier3(struct run *r)
         }
     }
     if (best >= 0)
-        add(r, (struct item){.tier = 3, .kind = IT_ORG, .idx = best, .scope = m->orgs[best].area,
+        add(r, (struct item){.tier = 3,
+                             .kind = IT_ORG,
+                             .idx = best,
+                             .scope = dir_model_org_at(m, best)->area,
                              .km = best_km,
                              .km_approx = best_approx});
 }
@@ -503,10 +508,10 @@ static enum dir_rc render(struct run *r, struct dir_buf *b)
             rc = dir_buf_adds(b, it->kind == IT_ORG ? ",\"kind\":\"organization\","
                                                     : ",\"kind\":\"person\",");
         if (!rc && it->kind == IT_ORG) {
-            rc = dir_model_org_card(m, &m->orgs[it->idx], r->rq->people,
+            rc = dir_model_org_card(m, dir_model_org_at(m, it->idx), r->rq->people,
                                     r->rq->now ? r->rq->now : dir_hours_now(), b);
         } else if (!rc) {
-            rc = dir_model_person_card(m, &m->people[it->idx], b);
+            rc = dir_model_person_card(m, dir_model_person_at(m, it->idx), b);
         }
         if (!rc)
             rc = dir_buf_add(b, why.data, why.len);
@@ -531,8 +536,10 @@ static enum dir_rc render(struct run *r, struct dir_buf *b)
         rc = dir_buf_adds(b, ",\"skipped\":[");
         for (int i = 0; !rc && i < r->nskipped; i++) {
             const struct skip *s = &r->skipped[i];
-            long long id = s->org >= 0 ? m->orgs[s->org].id : m->people[s->person].id;
-            const char *name = s->org >= 0 ? m->orgs[s->org].name_th : m->people[s->person].name_th;
+            long long id = s->org >= 0 ? dir_model_org_at(m, s->org)->id
+                                       : dir_model_person_at(m, s->person)->id;
+            const char *name = s->org >= 0 ? dir_model_org_at(m, s->org)->name_th
+                                           : dir_model_person_at(m, s->person)->name_th;
             rc = dir_buf_printf(b, "%s{\"kind\":\"%s\",\"id\":%lld,\"name_th\":", i ? "," : "",
                                 s->org >= 0 ? "organization" : "person", id);
             if (!rc)
@@ -551,7 +558,7 @@ static void explain_uncovered(struct run *r)
 {
     const struct dir_model *m = r->m;
     for (int i = 0; i < m->norgs && r->nskipped < MAX_SKIPPED; i++) {
-        const struct dir_org *o = &m->orgs[i];
+        const struct dir_org *o = dir_model_org_at(m, i);
         if (r->seen[i] || i == r->central)
             continue;
         bool fits = false;
@@ -582,7 +589,7 @@ static enum dir_rc run_tiers(struct run *r, const struct dir_model *m,
     tier1(r);
     tier2(r);
     tier3(r);
-    if (r->central >= 0 && org_open(&m->orgs[r->central]))
+    if (r->central >= 0 && org_open(dir_model_org_at(m, r->central)))
         add(r, (struct item){.tier = 4, .kind = IT_ORG, .idx = r->central, .scope = -1});
     return DIR_OK;
 }

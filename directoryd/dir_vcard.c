@@ -251,7 +251,7 @@ static void names(struct card *c, const char *th, const char *en)
 static void org_names(struct card *c, const struct dir_model *m, const struct dir_org *o)
 {
     int par = o->parent_id ? dir_model_org(m, o->parent_id) : -1;
-    const struct dir_org *p = par >= 0 ? &m->orgs[par] : NULL;
+    const struct dir_org *p = par >= 0 ? dir_model_org_at(m, par) : NULL;
     bool two = o->name_en && *o->name_en && (!p || (p->name_en && *p->name_en));
     char params[48];
     int id = two ? ++c->altid : 0;
@@ -441,7 +441,7 @@ enum dir_rc dir_vcard_person(const struct dir_model *m, const struct dir_person 
     pair(&c, "TITLE", p->title_th, p->title_en);
     for (int k = 0; k < p->nmembers; k++) {
         const struct dir_membership *ms = &p->members[k];
-        org_names(&c, m, &m->orgs[ms->org]);
+        org_names(&c, m, dir_model_org_at(m, ms->org));
         bool same = ms->title_th && p->title_th && strcmp(ms->title_th, p->title_th) == 0;
         if (!same) pair(&c, "TITLE", ms->title_th, ms->title_en);
         int r = ms->team_role ? dir_model_taxon(m, DIR_TAX_TEAM_ROLE, ms->team_role) : -1;

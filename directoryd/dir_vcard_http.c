@@ -51,8 +51,9 @@ void dir_vcard_http_hits(struct dir_http_resp *resp, const char *path, const str
 {
     enum dir_rc rc = DIR_OK;
     for (int i = 0; !rc && i < n; i++)
-        rc = hits[i].person ? dir_vcard_person(m, &m->people[hits[i].idx], full, &resp->body)
-                            : dir_vcard_org(m, &m->orgs[hits[i].idx], full, &resp->body);
+        rc = hits[i].person
+                 ? dir_vcard_person(m, dir_model_person_at(m, hits[i].idx), full, &resp->body)
+                 : dir_vcard_org(m, dir_model_org_at(m, hits[i].idx), full, &resp->body);
     done(resp, path, rc);
 }
 
@@ -121,8 +122,8 @@ static void page(void *cls, const struct dir_model *m, const struct dir_entry_vi
         int kind = entry_kind(dir_entry_at(v, idx[i]), a_oc, a_id, &id);
         int k = kind == 1 ? dir_model_org(m, id) : kind == 2 ? dir_model_person(m, id) : -1;
         if (k < 0) continue;
-        rc = kind == 1 ? dir_vcard_org(m, &m->orgs[k], see_private, &resp->body)
-                       : dir_vcard_person(m, &m->people[k], see_private, &resp->body);
+        rc = kind == 1 ? dir_vcard_org(m, dir_model_org_at(m, k), see_private, &resp->body)
+                       : dir_vcard_person(m, dir_model_person_at(m, k), see_private, &resp->body);
     }
     if (!rc && next) {
         dir_buf_adds(&x->link, "<");

@@ -107,12 +107,12 @@ static void answer(struct job *j, int status, long long id, const char *code)
     r->status = status;
     r->content_type = "application/json; charset=utf-8";
     if (strcmp(e, "organization") == 0 && (idx = dir_model_org(m, id)) >= 0) {
-        snprintf(r->etag, sizeof r->etag, "\"%d\"", m->orgs[idx].version);
-        dir_model_org_json(m, &m->orgs[idx], true, dir_hours_now(), &r->body);
+        snprintf(r->etag, sizeof r->etag, "\"%d\"", dir_model_org_at(m, idx)->version);
+        dir_model_org_json(m, dir_model_org_at(m, idx), true, dir_hours_now(), &r->body);
         return;
     } else if (strcmp(e, "person") == 0 && (idx = dir_model_person(m, id)) >= 0) {
-        snprintf(r->etag, sizeof r->etag, "\"%d\"", m->people[idx].version);
-        dir_model_person_json(m, &m->people[idx], true, &r->body);
+        snprintf(r->etag, sizeof r->etag, "\"%d\"", dir_model_person_at(m, idx)->version);
+        dir_model_person_json(m, dir_model_person_at(m, idx), true, &r->body);
         return;
     } else if (strcmp(e, "programme") == 0 && (idx = dir_model_programme(m, id, NULL)) >= 0) {
         js = &m->programmes[idx].json;
@@ -227,8 +227,8 @@ static void entity_write(struct job *j, bool org, const char *id_s, const char *
         }
         if (!need_if_match(j)) return;
     }
-    bool ldap = !org && !create && m->people[dir_model_person(m, j->c.w.id)].source &&
-                strcmp(m->people[dir_model_person(m, j->c.w.id)].source, "ldap") == 0;
+    bool ldap = !org && !create && dir_model_person_at(m, dir_model_person(m, j->c.w.id))->source &&
+                strcmp(dir_model_person_at(m, dir_model_person(m, j->c.w.id))->source, "ldap") == 0;
     if (!read_body(j, &body, action != NULL)) return;
     j->c.actor = j->who->name;
     dir_write_check(&j->c, body, j->c.w.entity,

@@ -833,10 +833,10 @@ static int cmd_export_vcard(struct dir_ctx *ctx, int nargs, char **args)
     dir_buf_init(&b, (size_t)1 << 31); /* 2 GiB: far past any directory */
     int norgs = 0, npeople = 0;
     for (int i = 0; !rc && i < m->norgs; i++, norgs++)
-        rc = dir_vcard_org(m, &m->orgs[i], full, &b);
+        rc = dir_vcard_org(m, dir_model_org_at(m, i), full, &b);
     for (int i = 0; !rc && i < m->npeople; i++)
-        if (m->people[i].active) {
-            rc = dir_vcard_person(m, &m->people[i], full, &b);
+        if (dir_model_person_at(m, i)->active) {
+            rc = dir_vcard_person(m, dir_model_person_at(m, i), full, &b);
             npeople++;
         }
     dir_model_release(m);

@@ -25,6 +25,7 @@ QUERIES = int(os.environ.get("LIVE_QUERIES", "100000"))
 SUFFIX = "ou=childnet,dc=bangkok,dc=go,dc=th"
 CW_DN = "cn=it-caseworker,ou=clients," + SUFFIX
 HSDS_NS = uuid.UUID("8f0f3a52-4f57-4c1e-9a77-5b0c1d6e2a10")  # DIR_HSDS_NAMESPACE
+OLD_REFS = []  # organisation refs changed away from: asked for too (they must be gone)
 
 
 def one(db, sql):
@@ -98,6 +99,10 @@ class Writer:
             lambda: self.api_org(org),
             lambda: self.api_person(person),
             lambda: self.api_new_person(org),
+            lambda: self.org_ref(org),
+            lambda: psql(self.db, "UPDATE organization SET type = CASE WHEN type = "
+                                  "'child_opportunity_centre' THEN 'ngo' ELSE "
+                                  "'child_opportunity_centre' END WHERE id = %d" % org),
         ]
         if r.random() < 0.03:  # a deletion: the refresher falls back to a full load
             kinds = [lambda: psql(self.db, "BEGIN; CREATE TEMP TABLE gone AS SELECT max(id) AS id "
@@ -106,6 +111,18 @@ class Writer:
                                            "DELETE FROM person WHERE id IN (SELECT id FROM gone); "
                                            "COMMIT")]
         r.choice(kinds)()
+
+    def org_ref(self, org):
+        """A new ref (the ref index), sometimes one an organisation had before."""
+        ref = "live-ref-%d" % self.n
+        if OLD_REFS and self.rnd.random() < 0.3:
+            ref = self.rnd.choice(OLD_REFS)
+        out = psql(self.db, "WITH old AS (SELECT ref FROM organization WHERE id = %d) UPDATE "
+                            "organization SET ref = '%s' WHERE id = %d AND NOT EXISTS (SELECT 1 "
+                            "FROM organization WHERE ref = '%s') RETURNING (SELECT ref FROM old)"
+                            % (org, ref, org, ref))
+        if out:
+            OLD_REFS.append(out.strip())
 
     def offering_area(self, org):
         off = self.pick("SELECT id FROM offering WHERE organization_id = %d" % org)
@@ -246,6 +263,10 @@ def queries(db, rnd):
         for o in orgs[:QUERIES]:
             q.append(("org", lambda d, o=o, key=key: d.http.get("/v1/organizations/%d" % o,
                                                                 key=key)[::2]))
+        refs = psql(db, "SELECT ref FROM organization WHERE ref IS NOT NULL ORDER BY id").split()
+        for ref in refs[:QUERIES] + OLD_REFS:
+            q.append(("org ref", lambda d, ref=ref, key=key: d.http.get(
+                "/v1/organizations/%s" % ref, key=key)[::2]))
         for f in frags:
             q.append(("org q", lambda d, f=f, key=key: d.http.get(
                 "/v1/organizations", {"q": f, "limit": 100}, key=key)[::2]))

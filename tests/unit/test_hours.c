@@ -463,8 +463,8 @@ static void organisation_answers(void **state)
 
     struct dir_buf out;
     dir_buf_init(&out, 1 << 20);
-    assert_int_equal(dir_model_org_json(m, &m->orgs[0], false, at("2026-12-07T10:00"), &out),
-                     DIR_OK);
+    assert_int_equal(
+        dir_model_org_json(m, dir_model_org_at(m, 0), false, at("2026-12-07T10:00"), &out), DIR_OK);
     json_t *j = json_loads(out.data, 0, NULL);
     assert_non_null(j);
     assert_true(json_is_false(json_object_get(j, "open_now")));
@@ -477,8 +477,8 @@ static void organisation_answers(void **state)
 
     dir_buf_free(&out);
     dir_buf_init(&out, 1 << 20);
-    assert_int_equal(dir_model_org_json(m, &m->orgs[1], true, at("2026-12-08T10:00"), &out),
-                     DIR_OK);
+    assert_int_equal(
+        dir_model_org_json(m, dir_model_org_at(m, 1), true, at("2026-12-08T10:00"), &out), DIR_OK);
     j = json_loads(out.data, 0, NULL);
     assert_true(json_is_null(json_object_get(j, "hours")));
     assert_true(json_is_null(json_object_get(j, "open_now")));
@@ -488,8 +488,8 @@ static void organisation_answers(void **state)
     /* A closed organisation is never open, whatever its hours say. */
     dir_buf_free(&out);
     dir_buf_init(&out, 1 << 20);
-    assert_int_equal(dir_model_org_json(m, &m->orgs[2], false, at("2026-12-08T10:00"), &out),
-                     DIR_OK);
+    assert_int_equal(
+        dir_model_org_json(m, dir_model_org_at(m, 2), false, at("2026-12-08T10:00"), &out), DIR_OK);
     j = json_loads(out.data, 0, NULL);
     assert_true(json_is_false(json_object_get(j, "open_now")));
     json_decref(j);
@@ -498,8 +498,8 @@ static void organisation_answers(void **state)
     dir_buf_free(&out);
     dir_buf_init(&out, 1 << 20);
     dir_buf_adds(&out, "{");
-    assert_int_equal(dir_model_org_card(m, &m->orgs[0], false, at("2026-12-08T10:00"), &out),
-                     DIR_OK);
+    assert_int_equal(
+        dir_model_org_card(m, dir_model_org_at(m, 0), false, at("2026-12-08T10:00"), &out), DIR_OK);
     dir_buf_adds(&out, "}");
     j = json_loads(out.data, 0, NULL);
     assert_non_null(j);

@@ -82,8 +82,8 @@ static int query_org_ids(struct dir_model *m, struct dir_org_filter *f, long lon
 {
     int n = 0;
     for (int i = 0; i < m->norgs; i++)
-        if (dir_query_org_matches(m, &m->orgs[i], f))
-            ids[n++] = m->orgs[i].id;
+        if (dir_query_org_matches(m, dir_model_org_at(m, i), f))
+            ids[n++] = dir_model_org_at(m, i)->id;
     return n;
 }
 
@@ -144,9 +144,9 @@ static void lookups_and_structure(void **state)
     int z = dir_model_group(m, "bkk-z2");
     assert_int_equal(m->groups[z].nmembers, 2);
     assert_int_equal(m->areas[dir_model_area(m, "1007")].ngroups, 1);
-    assert_int_equal(m->orgs[0].id, 1); /* sorted by id */
-    assert_true(m->orgs[0].stale);      /* never verified */
-    assert_false(m->orgs[2].stale);     /* verified yesterday */
+    assert_int_equal(dir_model_org_at(m, 0)->id, 1); /* sorted by id */
+    assert_true(dir_model_org_at(m, 0)->stale);      /* never verified */
+    assert_false(dir_model_org_at(m, 2)->stale);     /* verified yesterday */
     assert_int_equal(m->seq, 42);
     dir_model_release(m);
 }
@@ -155,7 +155,7 @@ static void public_json_hides_private_contacts(void **state)
 {
     (void)state;
     struct dir_model *m = build(true);
-    const struct dir_org *o = &m->orgs[dir_model_org(m, 1)];
+    const struct dir_org *o = dir_model_org_at(m, dir_model_org(m, 1));
     assert_non_null(strstr(o->json_public.s, "02-123-4567"));
     assert_null(strstr(o->json_public.s, "081-234-5678"));
     assert_non_null(strstr(o->json_full.s, "081-234-5678"));

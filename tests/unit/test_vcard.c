@@ -175,7 +175,7 @@ static void org_card(void **state)
     struct dir_model *m = small_model();
     struct dir_buf b;
     dir_buf_init(&b, 1 << 20);
-    assert_int_equal(dir_vcard_org(m, &m->orgs[0], false, &b), DIR_OK);
+    assert_int_equal(dir_vcard_org(m, dir_model_org_at(m, 0), false, &b), DIR_OK);
     char *u = check_lines(&b);
     assert_non_null(strstr(u, "BEGIN:VCARD\nVERSION:4.0\n"));
     assert_non_null(strstr(u, "\nKIND:org\n"));
@@ -194,7 +194,7 @@ static void org_card(void **state)
     assert_true(strlen(u) > 0 && strcmp(u + strlen(u) - 9, "END:VCARD") == 0);
     free(u);
     b.len = 0;
-    assert_int_equal(dir_vcard_org(m, &m->orgs[0], true, &b), DIR_OK);
+    assert_int_equal(dir_vcard_org(m, dir_model_org_at(m, 0), true, &b), DIR_OK);
     assert_non_null(strstr(b.data, "TEL;VALUE=uri;TYPE=cell:tel:+66-81-000-0000\r\n"));
     dir_buf_free(&b);
     dir_model_release(m);

@@ -25,6 +25,7 @@
  *    facsimileTelephoneNumber, email -> mail, line -> dirLine, website -> labeledURI.
  */
 #include "dir_entry.h"
+#include "dir_gram.h"
 #include "dir_log.h"
 #include "dir_mem.h"
 #include "dir_pdpa.h"
@@ -543,39 +544,8 @@ struct index {
     int n;
 };
 
-/* The substring index: for every (attribute, codepoint trigram of a normalised value) of the
- * F_SUBSTR attributes, the entries holding it, ascending. Keys are 64-bit hashes of the
- * attribute and the gram's bytes; two grams sharing a hash would share a list, which only
- * adds candidates (every candidate is checked against the filter). A list is stored in blocks
- * of GRAM_BLOCK entries: a header (the block's first entry, where its bytes start) and the
- * gaps to the following entries as LEB128 varints (mostly one byte each). */
-#define GRAM_BLOCK 64
-
-struct gram_blk {
-    int first;    /* the block's first entry */
-    uint32_t off; /* its varints start at this offset from the list's first byte */
-};
-
-#define GRAM_MAX_BYTES 12 /* three units of at most four bytes */
-
-struct gram_slot {
-    uint64_t key; /* 0: empty */
-    uint32_t n;   /* entries in the list */
-    uint32_t blk; /* its first block header in gram_index.blk (while building: its builder) */
-    size_t pay;   /* its first varint byte in gram_index.pay */
-    unsigned char gram[GRAM_MAX_BYTES], glen; /* the gram (the first one seen with this key) */
-    bool mixed;                               /* other grams share the key (and the list) */
-};
-
-struct gram_index {
-    struct gram_slot *slots; /* open addressing, linear probing */
-    size_t mask, nkeys;
-    struct gram_blk *blk;
-    size_t nblk;
-    unsigned char *pay;
-    size_t npay, npost;
-    double build_ms;
-};
+/* The substring index (dir_gram.h): for every (attribute, codepoint trigram of a normalised
+ * value) of the F_SUBSTR attributes, the entries holding it, ascending. */
 
 struct dn_ref { /* a patched entry by normalised DN */
     const char *ndn;
@@ -625,7 +595,7 @@ struct dir_entry_view {
      * come last, so people added later are appended. */
     int first_org, norg_slots, first_person, nperson_slots;
     struct index idx[A_NATTRS];
-    struct gram_index grams;
+    struct dir_gram grams;
     int *dns;    /* entries by normalised DN: open addressing, -1 empty */
     size_t ndns; /* power of two */
     /* Who depends on an organisation (built whole only): the people with a membership in
@@ -670,9 +640,7 @@ static void view_free(struct dir_model_ext *x)
         free(v->idx[i].k);
         free(v->idx[i].ent);
     }
-    free(v->grams.slots);
-    free(v->grams.blk);
-    free(v->grams.pay);
+    dir_gram_free(&v->grams);
     free(v->dns);
     dir_arena_free(v->arena);
     free(v);
@@ -1540,296 +1508,39 @@ static uint32_t iseen_of(struct iseen **seen, uint32_t *nseen, uint32_t *cap, ui
     return *nseen - 1;
 }
 
-/* ---- the substring (codepoint trigram) index ----
+/* ---- the substring (codepoint trigram) index (dir_gram.c) ----
  *
- * Values and assertion pieces are cut into units: a UTF-8 sequence (a lead byte and as many
- * continuation bytes as it announces, when they are all there), else a single byte. A piece
- * that is well-formed UTF-8 and occurs in a value at byte offset k starts a unit there (its
- * first byte is no continuation byte, so no earlier unit reaches over it) and is cut into
- * exactly the value's units from there on, so every trigram of the piece's units is a
- * trigram of the value's. Pieces and values are compared as dir_filter's substr_match
- * compares them: the normalised bytes (white space already folded on both sides), so no
- * gram can miss a true match. Pieces that are not well-formed UTF-8 are not used. */
+ * Assertion pieces are cut as values are (dir_gram.h): a piece that is well-formed UTF-8 and
+ * occurs in a value has every trigram of its units among the value's. Pieces and values are
+ * compared as dir_filter's substr_match compares them: the normalised bytes (white space
+ * already folded on both sides), so no gram can miss a true match. Pieces that are not
+ * well-formed UTF-8 are not used. */
 
 #define GRAM_UNITS 3
 #define GRAM_MAX_LISTS 6 /* a piece-heavy filter intersects at most this many lists */
 
-static size_t unit_len(const unsigned char *s, size_t n)
-{
-    unsigned c = s[0];
-    size_t k = c >= 0xF0 && c < 0xF8   ? 3
-               : c >= 0xE0 && c < 0xF0 ? 2
-               : c >= 0xC0 && c < 0xE0 ? 1
-                                       : 0;
-    if (k >= n)
-        return 1;
-    for (size_t j = 1; j <= k; j++)
-        if ((s[j] & 0xC0) != 0x80)
-            return 1;
-    return k + 1;
-}
-
-static uint64_t gram_key(int attr, const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL ^ ((uint64_t)(unsigned)attr * 0x9E3779B97F4A7C15ULL);
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ULL;
-    h ^= h >> 33;
-    return h ? h : 1;
-}
-
-/* A gram: its key and its bytes (in a value or a piece). */
-struct gram_ref {
-    uint64_t key;
-    const char *p;
-    size_t len;
-};
-
-struct keybuf {
-    struct gram_ref *k;
-    size_t n, cap;
-};
-
-static void keybuf_push(struct keybuf *b, struct gram_ref r)
-{
-    if (b->n == b->cap) {
-        b->cap = b->cap ? b->cap * 2 : 64;
-        b->k = dir_xrealloc(b->k, sizeof *b->k * b->cap);
-    }
-    b->k[b->n++] = r;
-}
-
-/* Appends the trigrams of the N normalised bytes at S (attribute ATTR) to B. */
-static void gram_keys(int attr, const char *s, size_t n, struct keybuf *b)
-{
-    const unsigned char *u = (const unsigned char *)s;
-    size_t st[GRAM_UNITS] = {0}, i = 0;
-    int k = 0;
-    while (i < n) {
-        for (int j = 0; j < GRAM_UNITS - 1; j++)
-            st[j] = st[j + 1];
-        st[GRAM_UNITS - 1] = i;
-        i += unit_len(u + i, n - i);
-        if (++k >= GRAM_UNITS)
-            keybuf_push(
-                b, (struct gram_ref){gram_key(attr, s + st[0], i - st[0]), s + st[0], i - st[0]});
-    }
-}
-
-/* True when slot SL holds exactly the gram R (no other gram shares its list). */
-static bool gram_is(const struct gram_slot *sl, const struct gram_ref *r)
-{
-    return !sl->mixed && sl->glen == r->len && memcmp(sl->gram, r->p, r->len) == 0;
-}
-
-static struct gram_slot *gram_slot_of(const struct gram_index *g, uint64_t key)
-{
-    size_t h = (size_t)key & g->mask;
-    while (g->slots[h].key && g->slots[h].key != key)
-        h = (h + 1) & g->mask;
-    return &g->slots[h];
-}
-
-static void gram_grow(struct gram_index *g)
-{
-    struct gram_slot *old = g->slots;
-    size_t n = g->mask + 1;
-    g->mask = n * 2 - 1;
-    g->slots = dir_xcalloc(n * 2, sizeof *g->slots);
-    for (size_t i = 0; i < n; i++)
-        if (old[i].key)
-            *gram_slot_of(g, old[i].key) = old[i];
-    free(old);
-}
-
-/* One list while building. */
-struct gram_builder {
-    int last; /* the last entry added (-1: none) */
-    uint32_t n;
-    struct gram_blk *blk;
-    size_t nblk, capblk;
-    unsigned char *pay;
-    size_t npay, cappay;
-};
-
-static void gram_add(struct gram_builder *gb, int e)
-{
-    if (gb->last == e)
-        return; /* one entry once per list */
-    if (gb->n % GRAM_BLOCK == 0) {
-        if (gb->nblk == gb->capblk) {
-            gb->capblk = gb->capblk ? gb->capblk * 2 : 1;
-            gb->blk = dir_xrealloc(gb->blk, sizeof *gb->blk * gb->capblk);
-        }
-        gb->blk[gb->nblk++] = (struct gram_blk){e, (uint32_t)gb->npay};
-    } else {
-        if (gb->npay + 5 > gb->cappay) {
-            gb->cappay = gb->cappay ? gb->cappay * 2 : 16;
-            gb->pay = dir_xrealloc(gb->pay, gb->cappay);
-        }
-        unsigned gap = (unsigned)(e - gb->last);
-        while (gap >= 0x80) {
-            gb->pay[gb->npay++] = (unsigned char)(gap | 0x80);
-            gap >>= 7;
-        }
-        gb->pay[gb->npay++] = (unsigned char)gap;
-    }
-    gb->last = e;
-    gb->n++;
-}
-
-/* The index being built: the slots, and one builder per key (slot.blk names it). Values
- * shared by many entries (F_SHARED: an organisation's or an area's name, one string for every
- * member) are cut into grams once: MEMO maps the value's address to its builders. */
-struct gram_build {
-    struct gram_index *g;
-    struct gram_builder *gb;
-    size_t ngb, capgb;
-    struct keybuf kb;
-    struct gram_memo_slot *memo;
-    size_t memo_mask, memo_used;
-    uint32_t *memo_ids;
-    size_t nmemo_ids, capmemo_ids;
-};
-
-struct gram_memo_slot {
-    const char *val; /* NULL: empty */
-    int attr;
-    uint32_t off, n; /* builder ids in gram_build.memo_ids */
-};
-
-/* The builder of gram R: its slot, made if new. */
-static uint32_t gram_builder_of(struct gram_build *x, const struct gram_ref *r)
-{
-    struct gram_index *g = x->g;
-    struct gram_slot *sl = gram_slot_of(g, r->key);
-    if (!sl->key) {
-        if ((g->nkeys + 1) * 10 > (g->mask + 1) * 7) {
-            gram_grow(g);
-            sl = gram_slot_of(g, r->key);
-        }
-        g->nkeys++;
-        sl->key = r->key;
-        sl->glen = (unsigned char)r->len;
-        memcpy(sl->gram, r->p, r->len);
-        if (x->ngb == x->capgb) {
-            x->capgb = x->capgb ? x->capgb * 2 : 1024;
-            x->gb = dir_xrealloc(x->gb, sizeof *x->gb * x->capgb);
-        }
-        x->gb[x->ngb] = (struct gram_builder){.last = -1};
-        sl->blk = (uint32_t)x->ngb++;
-    } else if (!gram_is(sl, r)) {
-        sl->mixed = true; /* two grams, one 64-bit key: one list, never exact */
-    }
-    return sl->blk;
-}
-
-static struct gram_memo_slot *memo_slot(const struct gram_build *x, const char *val, int attr)
-{
-    size_t h = (size_t)((((uintptr_t)val >> 3) ^ (uintptr_t)attr) * 0x9E3779B97F4A7C15ULL >> 20) &
-               x->memo_mask;
-    while (x->memo[h].val && (x->memo[h].val != val || x->memo[h].attr != attr))
-        h = (h + 1) & x->memo_mask;
-    return &x->memo[h];
-}
-
-/* Adds entry E to the lists of the grams of its value V of attribute ATTR. */
-static void gram_add_value(struct gram_build *x, int attr, const struct dir_fval *v, int e)
-{
-    if (!(attrs[attr].flags & F_SHARED)) {
-        x->kb.n = 0;
-        gram_keys(attr, v->norm, v->nlen, &x->kb);
-        for (size_t i = 0; i < x->kb.n; i++) {
-            uint32_t id = gram_builder_of(x, &x->kb.k[i]); /* may move x->gb */
-            gram_add(&x->gb[id], e);
-        }
-        return;
-    }
-    struct gram_memo_slot *ms = memo_slot(x, v->val, attr);
-    if (!ms->val) { /* the first time */
-        if ((x->memo_used + 1) * 2 > x->memo_mask + 1) {
-            struct gram_memo_slot *old = x->memo;
-            size_t n = x->memo_mask + 1;
-            x->memo_mask = n * 2 - 1;
-            x->memo = dir_xcalloc(n * 2, sizeof *x->memo);
-            for (size_t i = 0; i < n; i++)
-                if (old[i].val)
-                    *memo_slot(x, old[i].val, old[i].attr) = old[i];
-            free(old);
-            ms = memo_slot(x, v->val, attr);
-        }
-        x->memo_used++;
-        x->kb.n = 0;
-        gram_keys(attr, v->norm, v->nlen, &x->kb);
-        if (x->nmemo_ids + x->kb.n > x->capmemo_ids) {
-            x->capmemo_ids = (x->nmemo_ids + x->kb.n) * 2;
-            x->memo_ids = dir_xrealloc(x->memo_ids, sizeof *x->memo_ids * x->capmemo_ids);
-        }
-        *ms = (struct gram_memo_slot){v->val, attr, (uint32_t)x->nmemo_ids, (uint32_t)x->kb.n};
-        for (size_t i = 0; i < x->kb.n; i++)
-            x->memo_ids[x->nmemo_ids++] = gram_builder_of(x, &x->kb.k[i]);
-    }
-    for (uint32_t i = 0; i < ms->n; i++)
-        gram_add(&x->gb[x->memo_ids[ms->off + i]], e);
-}
-
 /* One pass over the entries in tree order appends each entry to the lists of its grams, so
- * every list comes out ascending; then the lists are packed into two arrays. */
+ * every list comes out ascending; values shared by many entries (F_SHARED: an organisation's
+ * or an area's name, one string for every member) are cut into grams once. */
 static void build_grams(struct dir_entry_view *v)
 {
-    struct gram_index *g = &v->grams;
-    struct gram_build x = {.g = g, .memo_mask = 1023};
-    x.memo = dir_xcalloc(x.memo_mask + 1, sizeof *x.memo);
-    g->mask = (1u << 12) - 1;
-    g->slots = dir_xcalloc(g->mask + 1, sizeof *g->slots);
+    struct dir_gram_build *x = dir_gram_build_begin(&v->grams);
     for (int i = 0; i < v->n; i++) {
         const struct dir_entry *e = &ENT(v, i);
         for (int k = 0; k < e->nattrs; k++) {
             const struct dir_fattr *a = &e->attrs[k];
             if (!(attrs[a->id].flags & F_SUBSTR) || a->match != syn_match(attrs[a->id].syn))
                 continue;
-            for (int j = 0; j < a->nvals; j++)
-                gram_add_value(&x, a->id, &a->vals[j], i);
+            for (int j = 0; j < a->nvals; j++) {
+                const struct dir_fval *fv = &a->vals[j];
+                if (attrs[a->id].flags & F_SHARED)
+                    dir_gram_add_shared(x, a->id, GRAM_UNITS, fv->val, fv->norm, fv->nlen, i);
+                else
+                    dir_gram_add(x, a->id, GRAM_UNITS, fv->norm, fv->nlen, i);
+            }
         }
     }
-    free(x.kb.k);
-    free(x.memo);
-    free(x.memo_ids);
-    for (size_t j = 0; j < x.ngb; j++) {
-        g->nblk += x.gb[j].nblk;
-        g->npay += x.gb[j].npay;
-        g->npost += x.gb[j].n;
-    }
-    g->blk = dir_xmalloc(sizeof *g->blk * (g->nblk + 1));
-    g->pay = dir_xmalloc(g->npay + 1);
-    size_t nblk = 0, npay = 0;
-    for (size_t h = 0; h <= g->mask; h++) {
-        struct gram_slot *sl = &g->slots[h];
-        if (!sl->key)
-            continue;
-        struct gram_builder *b = &x.gb[sl->blk];
-        sl->n = b->n;
-        sl->blk = (uint32_t)nblk;
-        sl->pay = npay;
-        memcpy(g->blk + nblk, b->blk, sizeof *b->blk * b->nblk);
-        if (b->npay)
-            memcpy(g->pay + npay, b->pay, b->npay);
-        nblk += b->nblk;
-        npay += b->npay;
-        free(b->blk);
-        free(b->pay);
-    }
-    free(x.gb);
-}
-
-/* Bytes the substring index takes. */
-static size_t gram_bytes(const struct gram_index *g)
-{
-    return (g->mask + 1) * sizeof *g->slots + g->nblk * sizeof *g->blk + g->npay;
+    dir_gram_build_finish(x);
 }
 
 static void build_indexes(struct dir_entry_view *v)
@@ -1981,7 +1692,7 @@ static void view_account(const struct dir_entry_view *v, const struct intern *in
             sizeof(struct dir_entry) * (size_t)v->nchunks * ECHUNK, fa, nvals, in->nl, lv,
             lv * sizeof(struct dir_fval), in->ns, nnorm, nb, dnb, dir_arena_used(v->arena), idx,
             keys, idx * sizeof(int) + keys * sizeof(struct ikey), v->ndns * sizeof *v->dns,
-            gram_bytes(&v->grams));
+            dir_gram_bytes(&v->grams));
 }
 
 static struct dir_entry_view *build_view(const struct dir_model *m)
@@ -2049,7 +1760,8 @@ static struct dir_entry_view *build_view(const struct dir_model *m)
             "postings, %.1f MB, %.1f ms)",
             m->seq, v->n,
             (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6,
-            v->grams.nkeys, v->grams.npost, (double)gram_bytes(&v->grams) / 1e6, v->grams.build_ms);
+            v->grams.nkeys, v->grams.npost, (double)dir_gram_bytes(&v->grams) / 1e6,
+            v->grams.build_ms);
     return v;
 }
 
@@ -2320,11 +2032,7 @@ struct cur {
     size_t stride;
     int pos, n;
     int *owned; /* a materialised list this cursor frees */
-    /* CUR_GRAM: list SL; at entry CUR, the I-th of block B, its gap bytes next at P */
-    const struct gram_index *g;
-    const struct gram_slot *sl;
-    int b, nb, i, cur;
-    const unsigned char *p;
+    struct dir_gram_cur gc; /* CUR_GRAM */
     /* CUR_AND (kids by ascending est) and CUR_OR */
     struct cur *kids;
     int nkids;
@@ -2347,70 +2055,12 @@ static int cur_at(const struct cur *c, int i)
     return e;
 }
 
-static void cur_gram_block(struct cur *c, int b)
-{
-    const struct gram_blk *x = &c->g->blk[c->sl->blk + (uint32_t)b];
-    c->b = b;
-    c->i = 0;
-    c->cur = x->first;
-    c->p = c->g->pay + c->sl->pay + x->off;
-}
-
-static void cur_gram(struct cur *c, const struct gram_index *g, const struct gram_slot *sl)
+static void cur_gram(struct cur *c, const struct dir_gram *g, const struct dir_gram_list *l)
 {
     memset(c, 0, sizeof *c);
     c->kind = CUR_GRAM;
-    c->g = g;
-    c->sl = sl;
-    c->est = (int)sl->n;
-    c->nb = (int)((sl->n + GRAM_BLOCK - 1) / GRAM_BLOCK);
-    cur_gram_block(c, 0);
-}
-
-static int cur_seek_gram(struct cur *c, int t)
-{
-    if (c->cur >= t)
-        return c->cur;
-    const struct gram_blk *blk = c->g->blk + c->sl->blk;
-    int lo = c->b + 1;
-    if (lo < c->nb && blk[lo].first <= t) {
-        /* Gallop over the block headers to the last block starting at or before T. */
-        long step = 1, hi = lo + 1;
-        while (hi < c->nb && blk[hi].first <= t) {
-            lo = (int)hi;
-            step *= 2;
-            hi = lo + step;
-        }
-        if (hi > c->nb)
-            hi = c->nb;
-        while (hi - lo > 1) {
-            int mid = lo + (int)((hi - lo) / 2);
-            if (blk[mid].first <= t)
-                lo = mid;
-            else
-                hi = mid;
-        }
-        cur_gram_block(c, lo);
-    }
-    while (c->cur < t) {
-        int inblk = c->b + 1 < c->nb ? GRAM_BLOCK : (int)(c->sl->n - (uint32_t)c->b * GRAM_BLOCK);
-        if (c->i + 1 < inblk) {
-            unsigned gap = 0;
-            for (int sh = 0;; sh += 7) {
-                unsigned char byte = *c->p++;
-                gap |= (unsigned)(byte & 0x7f) << sh;
-                if (!(byte & 0x80))
-                    break;
-            }
-            c->cur += (int)gap;
-            c->i++;
-        } else if (c->b + 1 < c->nb) {
-            cur_gram_block(c, c->b + 1);
-        } else {
-            c->cur = INT_MAX;
-        }
-    }
-    return c->cur;
+    c->est = (int)l->n;
+    dir_gram_cur_open(&c->gc, g, l);
 }
 
 static int cur_seek(struct cur *c, int t)
@@ -2443,7 +2093,7 @@ static int cur_seek(struct cur *c, int t)
         return hi < n ? cur_at(c, (int)hi) : INT_MAX;
     }
     case CUR_GRAM:
-        return cur_seek_gram(c, t);
+        return dir_gram_cur_seek(&c->gc, t);
     case CUR_AND: {
         int x = t;
         for (;;) {
@@ -2542,18 +2192,17 @@ static void index_range(const struct index *x, const char *key, size_t kn, bool 
  * for CAP); *WHOLE tells whether the piece is one gram, alone in its list. False when some
  * gram is in no value at all: then no entry can match. */
 static bool piece_lists(const struct dir_entry_view *v, int attr, const struct dir_fpiece *p,
-                        const struct gram_slot **lists, int *n, int cap, struct keybuf *kb,
-                        bool *whole)
+                        const struct dir_gram_list **lists, int *n, int cap,
+                        struct dir_gram_refs *kb, bool *whole)
 {
     *whole = false;
     if (!p || p->nn < GRAM_UNITS || !dir_text_utf8_valid(p->norm, p->nn))
         return true;
     kb->n = 0;
-    gram_keys(attr, p->norm, p->nn, kb);
+    dir_gram_keys(attr, GRAM_UNITS, p->norm, p->nn, kb);
     for (size_t i = 0; i < kb->n; i++) {
-        const struct gram_slot *sl = gram_slot_of(&v->grams, kb->k[i].key);
-        if (!sl->key || (!sl->mixed && !gram_is(sl, &kb->k[i])))
-            return false;
+        const struct dir_gram_list *sl = dir_gram_find(&v->grams, &kb->k[i]);
+        if (!sl) return false;
         *whole = kb->n == 1 && kb->k[0].len == p->nn && !sl->mixed;
         bool dup = false;
         for (int j = 0; j < *n && !dup; j++)
@@ -2566,8 +2215,8 @@ static bool piece_lists(const struct dir_entry_view *v, int attr, const struct d
 
 static int cmp_slot_n(const void *a, const void *b)
 {
-    const struct gram_slot *x = *(const struct gram_slot *const *)a,
-                           *y = *(const struct gram_slot *const *)b;
+    const struct dir_gram_list *x = *(const struct dir_gram_list *const *)a,
+                               *y = *(const struct dir_gram_list *const *)b;
     return (x->n > y->n) - (x->n < y->n);
 }
 
@@ -2577,10 +2226,10 @@ static int cmp_slot_n(const void *a, const void *b)
 static bool gram_cursor(const struct dir_entry_view *v, const struct dir_filter *f, struct cur *out)
 {
     enum { CAP = 64 };
-    const struct gram_slot *lists[CAP];
+    const struct dir_gram_list *lists[CAP];
     int n = 0;
     bool ok = true, whole = false, any_whole = false;
-    struct keybuf kb = {0};
+    struct dir_gram_refs kb = {0};
     if (f->kind == DIR_FILTER_SUBSTRINGS) {
         ok = piece_lists(v, f->attr_id, f->initial, lists, &n, CAP, &kb, &whole);
         for (int i = 0; i < f->nany && ok; i++)

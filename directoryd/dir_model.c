@@ -7,6 +7,7 @@
 #include "dir_model.h"
 #include "dir_log.h"
 #include "dir_model_int.h"
+#include "dir_names.h" /* --- names --- */
 #include "dir_mem.h"
 #include "dir_pdpa.h"
 #include "dir_text.h"
@@ -1750,6 +1751,7 @@ enum dir_rc dir_model_finish(struct dir_model_builder *b, long long seq, struct 
     m->pieces->share = dir_modeli_share_new(m->arena, NULL);
     static atomic_ullong lineages;
     m->lineage = atomic_fetch_add(&lineages, 1) + 1;
+    m->names = dir_names_build(m); /* --- names --- */
     *out = m;
     return DIR_OK;
 }
@@ -1765,6 +1767,7 @@ void dir_model_release(struct dir_model *m)
         if ((x = atomic_load(&m->hsds_ids))) /* --- hsds-import --- */
             x->free(x);
         struct dir_model *full = m->full;
+        dir_names_release(m->names); /* --- names --- */
         if (m->pieces) {
             dir_modeli_share_release(m->pieces->share);
             for (int i = 0; i < DIR_BLOB_N; i++)

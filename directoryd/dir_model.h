@@ -258,6 +258,10 @@ struct dir_model {
      * derived from it: views built once per full load (the HSDS id index) serve its applied
      * versions with a small overlay for the dirty entities. */
     struct dir_model *full;
+    /* --- names --- */
+    /* The name index of q= search (dir_names.h): built by the full load, shared (reference
+     * counted) by the versions of its lineage, which add their dirty lists to its candidates. */
+    struct dir_names *names;
     /* --- hsds-import --- */
     /* The HSDS id index (dir_hsds_index.c), like ENTRIES: set once, freed by the last release. */
     _Atomic(struct dir_model_ext *) hsds_ids;

@@ -55,6 +55,7 @@
 #include "dir_mem.h"
 #include "dir_model.h"
 #include "dir_model_int.h"
+#include "dir_names.h" /* --- names --- */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -458,6 +459,7 @@ enum dir_rc dir_model_apply(const struct dir_model *old, struct dir_model_builde
     n->ndirty_orgs = old->ndirty_orgs;
     n->dirty_people = old->dirty_people;
     n->ndirty_people = old->ndirty_people;
+    n->names = dir_names_ref(old->names); /* --- names --- */
     n->arena = arena;
     atomic_init(&n->refs, 1);
     atomic_init(&n->entries, NULL);

@@ -1,5 +1,6 @@
 /* dir_query.c - list filters and detail views over one snapshot. */
 #include "dir_query.h"
+#include "dir_names.h"
 #include "dir_text.h"
 
 #include <jansson.h>
@@ -219,13 +220,54 @@ bool dir_query_org_matches(const struct dir_model *m, const struct dir_org *o,
     return false;
 }
 
+/* Candidates of a list: every index from FROM on, or with q= (long enough), the name index's
+ * (dir_names.h: a superset of the names matching, ascending). */
+struct cands {
+    struct dir_names_cur nc;
+    bool indexed;
+    int i, n;
+};
+
+static void cands_open(struct cands *c, const struct dir_model *m, enum dir_names_kind kind,
+                       const char *q, int from, int n)
+{
+    c->indexed = q && dir_names_open(&c->nc, m, kind, q);
+    c->i = from - 1;
+    c->n = n;
+}
+
+/* The next candidate index, or -1 when none is left. */
+static int cands_next(struct cands *c)
+{
+    int i = c->indexed ? dir_names_seek(&c->nc, c->i + 1) : c->i + 1;
+    if (i >= c->n) return -1;
+    return c->i = i;
+}
+
+/* The first index whose organisation's (PEOPLE: person's) id is above AFTER. */
+static int first_after(const struct dir_model *m, bool people, long long after)
+{
+    int lo = 0, hi = people ? m->npeople : m->norgs;
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        long long id = people ? dir_model_person_at(m, mid)->id : dir_model_org_at(m, mid)->id;
+        if (id <= after)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 enum dir_rc dir_query_orgs(const struct dir_model *m, const struct dir_org_filter *f,
                            long long after, int limit, bool full, time_t now, struct dir_buf *out)
 {
     struct lister l;
     long long last = 0;
     list_begin(&l, out, limit);
-    for (int i = 0; i < m->norgs; i++) {
+    struct cands c;
+    cands_open(&c, m, DIR_NAMES_ORGS, f->q, first_after(m, false, after), m->norgs);
+    for (int i; (i = cands_next(&c)) >= 0;) {
         const struct dir_org *o = dir_model_org_at(m, i);
         if (o->id <= after || !dir_query_org_matches(m, o, f)) continue;
         if (l.n == l.limit) {
@@ -269,7 +311,9 @@ enum dir_rc dir_query_people(const struct dir_model *m, const struct dir_person_
     struct lister l;
     long long last = 0;
     list_begin(&l, out, limit);
-    for (int i = 0; i < m->npeople; i++) {
+    struct cands c;
+    cands_open(&c, m, DIR_NAMES_PEOPLE, f->q, first_after(m, true, after), m->npeople);
+    for (int i; (i = cands_next(&c)) >= 0;) {
         const struct dir_person *p = dir_model_person_at(m, i);
         if (p->id <= after || !person_matches(m, p, f)) continue;
         if (l.n == l.limit) {

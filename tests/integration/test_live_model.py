@@ -248,14 +248,16 @@ def queries(db, rnd):
     types = psql(db, "SELECT code FROM org_type ORDER BY code").split()
     roles = psql(db, "SELECT code FROM team_role ORDER BY code").split()
     names = psql(db, "SELECT name_th || '|' || coalesce(name_en, '') FROM organization UNION ALL "
-                     "SELECT name_th || '|' || coalesce(name_en, '') FROM person").split("\n")
+                     "SELECT name_th || '|' || coalesce(name_en, '') FROM person UNION ALL "
+                     "SELECT ref FROM organization WHERE ref IS NOT NULL").split("\n")
     frags = []
     for _ in range(min(QUERIES, 400)):
         s = rnd.choice(names)
-        k = rnd.randint(1, 4)
+        k = rnd.randint(1, 6)  # 1 unit: the scan; 2: bigrams; 3 or more: trigrams (dir_names.c)
         i = rnd.randint(0, max(0, len(s) - k))
         frags.append(s[i:i + k].strip("|") or "a")
-    frags += ["zzqx", "ศูนย์", "school", "สม"]
+    frags += ["zzqx", "ศูนย์", "school", "สม", "Renamed", "renam", "Nida New", "w Cent", "ใหม่",
+              "live-org-"]
     q = []
     for key in (None, ADMIN_KEY):
         q.append(("org list", lambda d, key=key: pages(d.http, "/v1/organizations",
@@ -291,6 +293,13 @@ def queries(db, rnd):
                      "(&(objectClass=dirPerson)(dirTeamRole=district_welfare))"]:
             q.append(("json search", lambda d, filt=filt, key=key: pages(
                 d.http, "/v1/search", {"filter": filt, "limit": 200}, key)))
+    # q= paged by after= (the name index seeks, and stops after limit + 1 matches)
+    for f in frags[:40]:
+        for key in (None, ADMIN_KEY):
+            q.append(("org q pages", lambda d, f=f, key=key: pages(
+                d.http, "/v1/organizations", {"q": f, "limit": 7}, key)))
+        q.append(("people q pages", lambda d, f=f: pages(
+            d.http, "/v1/people", {"q": f, "limit": 7}, ADMIN_KEY)))
     q.append(("people list", lambda d: pages(d.http, "/v1/people", {"limit": 100}, ADMIN_KEY)))
     for p in people[:QUERIES]:
         q.append(("person", lambda d, p=p: d.http.get("/v1/people/%d" % p, key=ADMIN_KEY)[::2]))

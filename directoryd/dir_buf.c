@@ -88,16 +88,12 @@ enum dir_rc dir_buf_add_json_str(struct dir_buf *b, const char *s)
             memcpy(&w, p, 8);
             q = w ^ (ones * '"');
             bs = w ^ (ones * '\\');
-            if ((((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((bs - ones) & ~bs)) & high)
-                break;
+            if ((((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((bs - ones) & ~bs)) & high) break;
             p += 8;
         }
-        if (p == end)
-            break;
-        if (*p != '"' && *p != '\\' && *p >= 0x20)
-            continue;
-        if (p > run)
-            rc = dir_buf_add(b, run, (size_t)(p - run));
+        if (p == end) break;
+        if (*p != '"' && *p != '\\' && *p >= 0x20) continue;
+        if (p > run) rc = dir_buf_add(b, run, (size_t)(p - run));
         char esc[7];
         if (rc) {
             break;
@@ -113,8 +109,7 @@ enum dir_rc dir_buf_add_json_str(struct dir_buf *b, const char *s)
         }
         run = p + 1;
     }
-    if (!rc && end > run)
-        rc = dir_buf_add(b, run, (size_t)(end - run));
+    if (!rc && end > run) rc = dir_buf_add(b, run, (size_t)(end - run));
     return rc ? rc : dir_buf_add(b, "\"", 1);
 }
 
@@ -127,8 +122,7 @@ enum dir_rc dir_buf_add_int(struct dir_buf *b, long long x)
         *--q = (char)('0' + u % 10);
         u /= 10;
     } while (u);
-    if (x < 0)
-        *--q = '-';
+    if (x < 0) *--q = '-';
     return dir_buf_add(b, q, (size_t)(e - q));
 }
 

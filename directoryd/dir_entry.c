@@ -621,8 +621,7 @@ static void view_free(struct dir_model_ext *x)
 {
     struct dir_entry_view *v = (struct dir_entry_view *)x;
     for (int c = 0; c < v->nchunks; c++)
-        if (atomic_fetch_sub(&v->chunk[c]->refs, 1) == 1)
-            free(v->chunk[c]);
+        if (atomic_fetch_sub(&v->chunk[c]->refs, 1) == 1) free(v->chunk[c]);
     free(v->chunk);
     if (v->root) { /* a patched view: the indexes are the root's */
         free(v->patched);
@@ -1050,8 +1049,7 @@ static int container(struct eb *b, const char *ou, const char *desc, int parent)
 {
     struct dir_entry_view *v = b->v;
     char *ndn;
-    const char *dn = join_dn(v->arena, "ou", ou, ENT(v, parent).dn, &ndn,
-                             ENT(v, parent).ndn);
+    const char *dn = join_dn(v->arena, "ou", ou, ENT(v, parent).dn, &ndn, ENT(v, parent).ndn);
     put(b, A_OBJECTCLASS, "top", false);
     put(b, A_OBJECTCLASS, "organizationalUnit", false);
     put(b, A_STRUCTURALOC, "organizationalUnit", false);
@@ -1146,8 +1144,7 @@ static void emit_gone(struct eb *b, int idx, int parent, bool priv)
     struct dir_entry_view *v = b->v;
     b->n = 0;
     *slot(v, idx) = (struct dir_entry){"", "", parent, idx + 1, priv, true, NULL, 0};
-    if (v->n < idx + 1)
-        v->n = idx + 1;
+    if (v->n < idx + 1) v->n = idx + 1;
 }
 
 /* Organisation I's entry, in its slot under PARENT (ou=organizations). */
@@ -1207,8 +1204,7 @@ static void build_org(struct eb *b, const struct dir_model *m, int i, int parent
                 put(b, A_DIR_TARGETGROUP, m->tax[DIR_TAX_TARGET_GROUP][g].code, false);
         for (int c = 0; c < of->cov.ncodes; c++)
             put(b, A_DIR_COVERAGE, of->cov.codes[c], false);
-        if (!of->cov.ncodes && o->area >= 0)
-            put(b, A_DIR_COVERAGE, m->areas[o->area].code, false);
+        if (!of->cov.ncodes && o->area >= 0) put(b, A_DIR_COVERAGE, m->areas[o->area].code, false);
     }
     put_contacts(b, o->contacts, o->ncontacts, false);
     put(b, A_DIR_VERIFIEDAT, o->verified_at, false);
@@ -1222,11 +1218,9 @@ static void build_org(struct eb *b, const struct dir_model *m, int i, int parent
 static void org_parent_fix(struct dir_entry_view *v, const struct dir_model *m, int i)
 {
     struct dir_entry *e = slot(v, v->first_org + i);
-    if (e->gone || !dir_model_org_at(m, i)->parent_id)
-        return;
+    if (e->gone || !dir_model_org_at(m, i)->parent_id) return;
     int p = dir_model_org(m, dir_model_org_at(m, i)->parent_id);
-    if (p < 0 || ENT(v, v->first_org + p).gone)
-        return;
+    if (p < 0 || ENT(v, v->first_org + p).gone) return;
     /* Rebuild the attribute list with one more value: rare enough to copy. */
     struct dir_fattr *fa = dir_arena_alloc(v->arena, sizeof *fa * (size_t)(e->nattrs + 1));
     int k = 0, j = 0;
@@ -1279,8 +1273,7 @@ static void build_person(struct eb *b, const struct dir_model *m, int i, int par
     char key[64], *ndn;
     snprintf(key, sizeof key, "person-%lld", p->id);
     const char *uid = p->username ? p->username : p->ref ? p->ref : NULL;
-    if (!uid)
-        uid = dir_arena_strdup(v->arena, key);
+    if (!uid) uid = dir_arena_strdup(v->arena, key);
     const char *dn = join_dn(v->arena, "uid", uid, pdn, &ndn, pndn);
     put(b, A_OBJECTCLASS, "top", false);
     put(b, A_OBJECTCLASS, "person", false);
@@ -1296,8 +1289,7 @@ static void build_person(struct eb *b, const struct dir_model *m, int i, int par
     put(b, A_DISPLAYNAME, p->name_th ? p->name_th : p->name_en, false);
     put(b, A_TITLE, p->title_th, false);
     put(b, A_TITLE, p->title_en, false);
-    if (p->profession)
-        put(b, A_EMPLOYEETYPE, camel(v->arena, p->profession), false);
+    if (p->profession) put(b, A_EMPLOYEETYPE, camel(v->arena, p->profession), false);
     put_int(b, A_DIR_ID, p->id);
     put(b, A_DIR_REF, p->ref, false);
     put(b, A_DIR_SOURCE, p->source, false);
@@ -1306,8 +1298,7 @@ static void build_person(struct eb *b, const struct dir_model *m, int i, int par
     int nd = 0;
     for (int k = 0; k < p->nmembers; k++) {
         const struct dir_membership *ms = &p->members[k];
-        if (!ms->team_role || strcmp(ms->team_role, "district_welfare") != 0)
-            continue;
+        if (!ms->team_role || strcmp(ms->team_role, "district_welfare") != 0) continue;
         for (int a = 0; a < ms->cov.nareas && nd < 64; a++) {
             int d = district_of(m, ms->cov.areas[a]);
             if (d >= 0 && !has_code(districts, nd, m->areas[d].code))
@@ -1317,8 +1308,7 @@ static void build_person(struct eb *b, const struct dir_model *m, int i, int par
     for (int k = 0; k < p->nmembers && nd == 0; k++) {
         int oa = dir_model_org_at(m, p->members[k].org)->area;
         int d = oa >= 0 ? district_of(m, oa) : -1;
-        if (d >= 0)
-            districts[nd++] = m->areas[d].code;
+        if (d >= 0) districts[nd++] = m->areas[d].code;
     }
     for (int k = 0; k < nd; k++) {
         int d = dir_model_area(m, districts[k]);
@@ -1340,8 +1330,7 @@ static void build_person(struct eb *b, const struct dir_model *m, int i, int par
             put(b, A_O, o->name_en, false);
         }
         const struct dir_entry *oe = &ENT(v, v->first_org + ms->org);
-        if (!oe->gone)
-            put(b, A_DIR_MEMBEROF, oe->dn, false);
+        if (!oe->gone) put(b, A_DIR_MEMBEROF, oe->dn, false);
         put(b, A_DIR_TEAMROLE, ms->team_role, false);
         put(b, A_TITLE, ms->title_th, false);
         put(b, A_TITLE, ms->title_en, false);
@@ -1378,8 +1367,7 @@ static void build_dependants(struct dir_entry_view *v, const struct dir_model *m
         int p = dir_model_org_at(m, i)->parent_id
                     ? dir_model_org(m, dir_model_org_at(m, i)->parent_id)
                     : -1;
-        if (p >= 0)
-            v->kid_at[p + 2]++;
+        if (p >= 0) v->kid_at[p + 2]++;
     }
     for (int i = 0; i <= m->norgs; i++) {
         v->mem_at[i + 1] += v->mem_at[i];
@@ -1396,8 +1384,7 @@ static void build_dependants(struct dir_entry_view *v, const struct dir_model *m
         int p = dir_model_org_at(m, i)->parent_id
                     ? dir_model_org(m, dir_model_org_at(m, i)->parent_id)
                     : -1;
-        if (p >= 0)
-            v->kid[v->kid_at[p + 1]++] = i;
+        if (p >= 0) v->kid[v->kid_at[p + 1]++] = i;
     }
 }
 
@@ -1627,8 +1614,7 @@ static void build_indexes(struct dir_entry_view *v)
     v->dns = dir_xmalloc(v->ndns * sizeof *v->dns);
     memset(v->dns, 0xff, v->ndns * sizeof *v->dns);
     for (int i = 0; i < v->n; i++) {
-        if (ENT(v, i).gone)
-            continue;
+        if (ENT(v, i).gone) continue;
         size_t h = (size_t)hash_str(ENT(v, i).ndn) & (v->ndns - 1);
         while (v->dns[h] >= 0)
             h = (h + 1) & (v->ndns - 1);
@@ -1646,8 +1632,7 @@ static int find_ndn(const struct dir_entry_view *v, const char *ndn)
     if (v->npdns) { /* a patched entry's DN (new, or its old one's replacement) */
         struct dn_ref key = {ndn, 0};
         const struct dn_ref *r = bsearch(&key, v->pdns, (size_t)v->npdns, sizeof key, cmp_dn_ref);
-        if (r)
-            return r->e;
+        if (r) return r->e;
     }
     /* The DN table of the view built whole; a patched view's entries are checked, so a DN a
      * patch changed or removed is not found. */
@@ -1655,8 +1640,7 @@ static int find_ndn(const struct dir_entry_view *v, const char *ndn)
     size_t at = (size_t)hash_str(ndn) & (h->ndns - 1);
     while (h->dns[at] >= 0) {
         const struct dir_entry *e = &ENT(v, h->dns[at]);
-        if (!e->gone && strcmp(e->ndn, ndn) == 0)
-            return h->dns[at];
+        if (!e->gone && strcmp(e->ndn, ndn) == 0) return h->dns[at];
         at = (at + 1) & (h->ndns - 1);
     }
     return -1;
@@ -1813,12 +1797,10 @@ static int cmp_int_asc(const void *a, const void *b)
 /* Sorts and de-duplicates V[0..n). */
 static int sort_unique(int *v, int n)
 {
-    if (n > 1)
-        qsort(v, (size_t)n, sizeof *v, cmp_int_asc);
+    if (n > 1) qsort(v, (size_t)n, sizeof *v, cmp_int_asc);
     int u = 0;
     for (int i = 0; i < n; i++)
-        if (!u || v[u - 1] != v[i])
-            v[u++] = v[i];
+        if (!u || v[u - 1] != v[i]) v[u++] = v[i];
     return u;
 }
 
@@ -1839,8 +1821,7 @@ static void ivec_add(struct ivec *x, int i)
 static void add_dirty(struct ivec *set, const struct dir_dirty *d, int n, int since)
 {
     for (int i = 0; i < n; i++)
-        if (d[i].applied > since)
-            ivec_add(set, d[i].idx);
+        if (d[i].applied > since) ivec_add(set, d[i].idx);
 }
 
 static bool has_int(const struct ivec *sorted, int x)
@@ -1881,8 +1862,7 @@ static struct dir_entry_view *derive_view(const struct dir_model *m,
     for (int i = 0; i < later_orgs.n; i++) {
         const struct dir_org *o = dir_model_org_at(m, later_orgs.v[i]);
         int p = o->parent_id ? dir_model_org(m, o->parent_id) : -1;
-        if (p >= 0 && has_int(&orgs, p))
-            ivec_add(&orgs, later_orgs.v[i]);
+        if (p >= 0 && has_int(&orgs, p)) ivec_add(&orgs, later_orgs.v[i]);
     }
     orgs.n = sort_unique(orgs.v, orgs.n);
     for (int i = 0; i < orgs.n && people.n <= limit; i++)
@@ -1969,8 +1949,7 @@ static struct dir_entry_view *derive_view(const struct dir_model *m,
     for (int i = 0; i < v->npatched; i++)
         if (!ENT(v, v->patched[i]).gone)
             v->pdns[v->npdns++] = (struct dn_ref){ENT(v, v->patched[i]).ndn, v->patched[i]};
-    if (v->npdns > 1)
-        qsort(v->pdns, (size_t)v->npdns, sizeof *v->pdns, cmp_dn_ref);
+    if (v->npdns > 1) qsort(v->pdns, (size_t)v->npdns, sizeof *v->pdns, cmp_dn_ref);
     int rebuilt = orgs.n + people.n;
     free(orgs.v);
     free(people.v);
@@ -1987,15 +1966,13 @@ static struct dir_entry_view *derive_view(const struct dir_model *m,
 const struct dir_entry_view *dir_entry_view_from(struct dir_model *m, struct dir_model *prev)
 {
     struct dir_model_ext *x = atomic_load(&m->entries);
-    if (x)
-        return (const struct dir_entry_view *)x;
+    if (x) return (const struct dir_entry_view *)x;
     const struct dir_entry_view *pv =
         prev ? (const struct dir_entry_view *)atomic_load(&prev->entries) : NULL;
     struct dir_entry_view *v = NULL;
     if (pv)
         v = pv->root ? derive_view(m, pv, pv->root, pv->root_model) : derive_view(m, pv, pv, prev);
-    if (!v)
-        return dir_entry_view(m);
+    if (!v) return dir_entry_view(m);
     struct dir_model_ext *expected = NULL;
     if (!atomic_compare_exchange_strong(&m->entries, &expected, &v->ext)) {
         view_free(&v->ext); /* another thread won */
@@ -2515,8 +2492,7 @@ enum dir_rc dir_entry_search(const struct dir_entry_view *v, const struct dir_en
         dir_filter_prepare(s->filter, dir_entry_resolve, NULL);
 
     int lo = base, hi = base + 1;
-    if (scope != DIR_SCOPE_BASE)
-        hi = ENT(v, base).end;
+    if (scope != DIR_SCOPE_BASE) hi = ENT(v, base).end;
     struct cur cand;
     bool indexed =
         scope != DIR_SCOPE_BASE && s->filter && cur_build(v->root ? v->root : v, s->filter, &cand);
@@ -2551,8 +2527,7 @@ enum dir_rc dir_entry_search(const struct dir_entry_view *v, const struct dir_en
             break;
         }
         const struct dir_entry *en = &ENT(v, e);
-        if (en->gone || (scope == DIR_SCOPE_ONE && en->parent != base))
-            continue;
+        if (en->gone || (scope == DIR_SCOPE_ONE && en->parent != base)) continue;
         if (en->priv && !see_private)
             continue;
         if (s->filter && check) {
@@ -2747,8 +2722,7 @@ void dir_entry_http_search_as(struct dir_model *m, enum dir_role role,
     for (int i = 0; i < shown && !rc; i++) {
         if (i)
             rc = dir_buf_adds(b, ",");
-        if (!rc)
-            rc = json_entry(b, &ENT(v, r.idx[i]), see_private);
+        if (!rc) rc = json_entry(b, &ENT(v, r.idx[i]), see_private);
     }
     if (!rc)
         rc = dir_buf_adds(b, "],\"next\":");

@@ -110,7 +110,7 @@ int dir_filter_rule_parse(const char *name);
 
 /* ---- what the matcher sees of an entry ---- */
 
-struct dir_fval { /* 24 bytes: an LDAP view holds 750,000 at 100,000 people */
+struct dir_fval {    /* 24 bytes: an LDAP view holds 750,000 at 100,000 people */
     const char *val; /* as shown */
     const char *norm; /* normalised for the attribute's rule */
     uint32_t len;
@@ -121,8 +121,8 @@ struct dir_fval { /* 24 bytes: an LDAP view holds 750,000 at 100,000 people */
 /* 16 bytes: an LDAP view holds one per attribute of each entry (2.6 million at 100,000
  * people), so the fields are as narrow as their ranges allow. */
 struct dir_fattr {
-    int16_t id;     /* attribute ids are few (dir_entry.c's table) */
-    uint8_t match;  /* enum dir_match */
+    int16_t id;    /* attribute ids are few (dir_entry.c's table) */
+    uint8_t match; /* enum dir_match */
     int32_t nvals;
     const struct dir_fval *vals;
 };

@@ -632,15 +632,13 @@ enum dir_rc dir_hours_add_state(struct dir_buf *b, struct dir_hours_state s)
     if (s.open == DIR_HOURS_UNKNOWN)
         return dir_buf_adds(b, ",\"open_now\":null,\"next_change\":null");
     /* Per organisation of every answer: no printf. */
-    enum dir_rc rc = dir_buf_adds(b, s.open == DIR_HOURS_OPEN ? ",\"open_now\":true"
-                                                              : ",\"open_now\":false");
-    if (rc || !s.next_change)
-        return rc ? rc : dir_buf_adds(b, ",\"next_change\":null");
+    enum dir_rc rc =
+        dir_buf_adds(b, s.open == DIR_HOURS_OPEN ? ",\"open_now\":true" : ",\"open_now\":false");
+    if (rc || !s.next_change) return rc ? rc : dir_buf_adds(b, ",\"next_change\":null");
     char t[26];
     dir_hours_format_time(s.next_change, t);
     rc = dir_buf_adds(b, ",\"next_change\":\"");
-    if (!rc)
-        rc = dir_buf_add(b, t, strlen(t));
+    if (!rc) rc = dir_buf_add(b, t, strlen(t));
     return rc ? rc : dir_buf_add(b, "\"", 1);
 }
 

@@ -90,8 +90,7 @@ static struct view *build_overlay(const struct dir_model *m)
 
 static struct view *build(const struct dir_model *m)
 {
-    if (m->full)
-        return build_overlay(m);
+    if (m->full) return build_overlay(m);
     size_t n = (size_t)m->norgs + DIR_HSDS_NTAX;
     for (int o = 0; o < m->norgs; o++)
         n += 2 * (size_t)dir_model_org_at(m, o)->noffers;

@@ -836,7 +836,7 @@ static void render_org(struct dir_model *m, struct dir_org *o, const struct dir_
     json_object_set_new(card, "stale", json_boolean(o->stale));
     bool private = false;
     for (int i = 0; i < o->ncontacts; i++)
-        private = private || !o->contacts[i].is_public;
+    private = private || !o->contacts[i].is_public;
     json_t *card_full = private ? json_deep_copy(card) : NULL;
     json_object_set_new(card, "contacts", contacts_json(o->contacts, o->ncontacts, false));
     render_inner(m->arena, card, &o->card_public);
@@ -859,10 +859,8 @@ static void render_org(struct dir_model *m, struct dir_org *o, const struct dir_
 static enum dir_rc put_str(struct dir_buf *b, bool first, const char *key, const char *v)
 {
     enum dir_rc rc = dir_buf_adds(b, first ? "\"" : ",\"");
-    if (!rc)
-        rc = dir_buf_adds(b, key);
-    if (!rc)
-        rc = dir_buf_add(b, "\":", 2);
+    if (!rc) rc = dir_buf_adds(b, key);
+    if (!rc) rc = dir_buf_add(b, "\":", 2);
     return rc ? rc : v ? dir_buf_add_json_str(b, v) : dir_buf_adds(b, "null");
 }
 
@@ -870,10 +868,8 @@ static enum dir_rc person_json(const struct dir_model *m, const struct dir_perso
                                bool braces, bool card, struct dir_buf *b)
 {
     enum dir_rc rc = braces ? dir_buf_adds(b, "{") : DIR_OK;
-    if (!rc)
-        rc = dir_buf_adds(b, "\"id\":");
-    if (!rc)
-        rc = dir_buf_add_int(b, p->id);
+    if (!rc) rc = dir_buf_adds(b, "\"id\":");
+    if (!rc) rc = dir_buf_add_int(b, p->id);
     if (!rc)
         rc = put_str(b, false, "ref", p->ref);
     if (!rc)
@@ -894,8 +890,7 @@ static enum dir_rc person_json(const struct dir_model *m, const struct dir_perso
         const struct dir_membership *ms = &p->members[i];
         const struct dir_org *o = dir_model_org_at(m, ms->org);
         rc = dir_buf_adds(b, i ? ",{\"organization\":{\"id\":" : "{\"organization\":{\"id\":");
-        if (!rc)
-            rc = dir_buf_add_int(b, o->id);
+        if (!rc) rc = dir_buf_add_int(b, o->id);
         if (!rc)
             rc = put_str(b, false, "name_th", o->name_th);
         if (!rc)
@@ -936,8 +931,7 @@ static enum dir_rc person_json(const struct dir_model *m, const struct dir_perso
             rc = put_str(b, false, "label_th", c->label_th);
         if (!rc)
             rc = put_str(b, false, "label_en", c->label_en);
-        if (!rc)
-            rc = dir_buf_adds(b, c->is_public ? ",\"public\":true}" : ",\"public\":false}");
+        if (!rc) rc = dir_buf_adds(b, c->is_public ? ",\"public\":true}" : ",\"public\":false}");
     }
     if (!rc)
         rc = dir_buf_adds(b, "]");

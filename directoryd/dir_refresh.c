@@ -54,8 +54,8 @@ struct dir_refresh {
      * touches these. */
     struct {
         pthread_t thread;
-        bool running;      /* started, not yet joined */
-        atomic_bool done;  /* the thread has finished: M or RC/ERR are set */
+        bool running;     /* started, not yet joined */
+        atomic_bool done; /* the thread has finished: M or RC/ERR are set */
         int stale_days;
         struct dir_model *m;
         enum dir_rc rc;
@@ -133,8 +133,7 @@ static void *warmer_loop(void *arg)
             break;
         struct dir_model *m = r->cur, *prev = r->warm;
         atomic_fetch_add(&m->refs, 1);
-        if (prev)
-            atomic_fetch_add(&prev->refs, 1);
+        if (prev) atomic_fetch_add(&prev->refs, 1);
         pthread_mutex_unlock(&r->lock);
         r->after_publish(r->after_arg, m, prev);
         dir_model_release(prev);
@@ -208,8 +207,7 @@ static void *bg_load(void *arg)
     clock_gettime(CLOCK_MONOTONIC, &t0);
     r->bg.rc = dir_db_load_model(r->db, r->bg.stale_days, r->changes_kept, &r->bg.m, r->bg.err,
                                  sizeof r->bg.err);
-    if (!r->bg.rc)
-        dir_hsds_index_warm(r->bg.m);
+    if (!r->bg.rc) dir_hsds_index_warm(r->bg.m);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     r->bg.ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
     atomic_store(&r->bg.done, true);
@@ -299,8 +297,7 @@ static void *loop(void *arg)
             lis = NULL;
         }
 
-        if (r->bg.running && atomic_load(&r->bg.done))
-            bg_finish(r);
+        if (r->bg.running && atomic_load(&r->bg.done)) bg_finish(r);
         struct dir_model *m = dir_refresh_acquire(r);
         enum dir_rc rc = DIR_OK;
         /* A new stale_days waits for a background load under way to finish. */
@@ -309,12 +306,12 @@ static void *loop(void *arg)
         bool full = !m;
         if (m && !r->bg.running && !failing) {
             const char *due = days > 0 ? "stale_days changed"
-                              : time(NULL) - m->built_at > REBUILD_EVERY_S ? "hourly, for stale marks"
-                              : m->applied >= MAX_APPLIED                 ? "compaction (versions)"
+                              : time(NULL) - m->built_at > REBUILD_EVERY_S
+                                  ? "hourly, for stale marks"
+                              : m->applied >= MAX_APPLIED                  ? "compaction (versions)"
                               : dir_model_delta_bytes(m) > MAX_DELTA_BYTES ? "compaction (memory)"
                                                                            : NULL;
-            if (due)
-                bg_start(r, due);
+            if (due) bg_start(r, due);
         }
         if (!full) {
             bool db_failed;

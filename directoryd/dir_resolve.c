@@ -427,10 +427,8 @@ static enum dir_rc add_ref(struct dir_buf *b, const char *key, const char *code,
                            const char *en)
 {
     enum dir_rc rc = dir_buf_adds(b, ",\"");
-    if (!rc)
-        rc = dir_buf_adds(b, key);
-    if (!rc)
-        rc = dir_buf_add(b, "\":", 2);
+    if (!rc) rc = dir_buf_adds(b, key);
+    if (!rc) rc = dir_buf_add(b, "\":", 2);
     if (!code)
         return rc ? rc : dir_buf_adds(b, "null");
     if (!rc)
@@ -490,20 +488,14 @@ static enum dir_rc render(struct run *r, struct dir_buf *b)
             dir_buf_free(&why);
             dir_buf_init(&why, 8192);
             rc = dir_buf_adds(&why, ",\"reason\":{\"th\":");
-            if (!rc)
-                rc = dir_buf_add_json_str(&why, th);
-            if (!rc)
-                rc = dir_buf_adds(&why, ",\"en\":");
-            if (!rc)
-                rc = dir_buf_add_json_str(&why, en);
+            if (!rc) rc = dir_buf_add_json_str(&why, th);
+            if (!rc) rc = dir_buf_adds(&why, ",\"en\":");
+            if (!rc) rc = dir_buf_add_json_str(&why, en);
         }
         rc = dir_buf_adds(b, i ? ",{\"rank\":" : "{\"rank\":");
-        if (!rc)
-            rc = dir_buf_add_int(b, i + 1);
-        if (!rc)
-            rc = dir_buf_adds(b, ",\"tier\":");
-        if (!rc)
-            rc = dir_buf_add_int(b, it->tier);
+        if (!rc) rc = dir_buf_add_int(b, i + 1);
+        if (!rc) rc = dir_buf_adds(b, ",\"tier\":");
+        if (!rc) rc = dir_buf_add_int(b, it->tier);
         if (!rc)
             rc = dir_buf_adds(b, it->kind == IT_ORG ? ",\"kind\":\"organization\","
                                                     : ",\"kind\":\"person\",");
@@ -513,8 +505,7 @@ static enum dir_rc render(struct run *r, struct dir_buf *b)
         } else if (!rc) {
             rc = dir_model_person_card(m, dir_model_person_at(m, it->idx), b);
         }
-        if (!rc)
-            rc = dir_buf_add(b, why.data, why.len);
+        if (!rc) rc = dir_buf_add(b, why.data, why.len);
         if (!rc)
             rc = dir_buf_adds(b, "},\"scope\":");
         if (!rc) {

@@ -46,9 +46,9 @@ static void reference(const char *s, char *out)
 static void escapes_like_the_reference(void **state)
 {
     (void)state;
-    static const char *const pieces[] = {"\"", "\\", "\n", "\t", "\x01", "\x1f", " ", "a",
-                                         "Bangkok", "กรุงเทพมหานคร", "ส่งต่อ", "0123456789",
-                                         "\x7f", "~", "é"};
+    static const char *const pieces[] = {"\"",   "\\",         "\n",   "\t",      "\x01",
+                                         "\x1f", " ",          "a",    "Bangkok", "กรุงเทพมหานคร",
+                                         "ส่งต่อ", "0123456789", "\x7f", "~",       "é"};
     char src[512], want[4096];
     char *storage = malloc(sizeof src + 8);
     for (int iter = 0; iter < 20000; iter++) {
@@ -82,8 +82,8 @@ static void escapes_like_the_reference(void **state)
 static void integers_in_decimal(void **state)
 {
     (void)state;
-    static const long long xs[] = {0, 1, -1, 9, 10, 99, 100, 123456789, -987654321,
-                                   LLONG_MAX, LLONG_MIN};
+    static const long long xs[] = {0,   1,         -1,         9,         10,       99,
+                                   100, 123456789, -987654321, LLONG_MAX, LLONG_MIN};
     for (size_t i = 0; i < sizeof xs / sizeof xs[0]; i++) {
         char want[32];
         snprintf(want, sizeof want, "%lld", xs[i]);

@@ -93,8 +93,8 @@ static void add_org(struct dir_model_builder *b, int id)
     if (pick(id, g, 7, 2)) {
         char mail[64];
         snprintf(mail, sizeof mail, "Org%d.%d@Example.org", id, g);
-        struct dir_contact_row c = {.org_id = id, .kind = "email", .value = mail,
-                                    .is_public = true};
+        struct dir_contact_row c = {
+            .org_id = id, .kind = "email", .value = mail, .is_public = true};
         dir_model_add_contact(b, &c);
     }
 }
@@ -117,8 +117,8 @@ static void add_person(struct dir_model_builder *b, int id)
                                .version = 1 + g};
     dir_model_add_person(b, &p);
     snprintf(mail, sizeof mail, "p%d.%d@Example.org", id, g);
-    struct dir_contact_row c = {.person_id = id, .kind = "email", .value = mail,
-                                .is_public = pick(id, g, 8, 2) != 0};
+    struct dir_contact_row c = {
+        .person_id = id, .kind = "email", .value = mail, .is_public = pick(id, g, 8, 2) != 0};
     dir_model_add_contact(b, &c);
     int nm = 1 + (int)pick(id, g, 9, 2);
     for (int k = 0; k < nm; k++) {
@@ -149,14 +149,12 @@ static bool same_entry(const struct dir_entry *a, const struct dir_entry *b)
 {
     if (a->gone != b->gone || a->priv != b->priv || a->parent != b->parent || a->end != b->end)
         return false;
-    if (a->gone)
-        return true;
+    if (a->gone) return true;
     if (strcmp(a->dn, b->dn) != 0 || strcmp(a->ndn, b->ndn) != 0 || a->nattrs != b->nattrs)
         return false;
     for (int k = 0; k < a->nattrs; k++) {
         const struct dir_fattr *x = &a->attrs[k], *y = &b->attrs[k];
-        if (x->id != y->id || x->nvals != y->nvals)
-            return false;
+        if (x->id != y->id || x->nvals != y->nvals) return false;
         for (int j = 0; j < x->nvals; j++)
             if (strcmp(x->vals[j].val, y->vals[j].val) != 0 ||
                 strcmp(x->vals[j].norm, y->vals[j].norm) != 0 || x->vals[j].priv != y->vals[j].priv)
@@ -175,15 +173,16 @@ static void same_answers(const struct dir_entry_view *got, const struct dir_entr
     struct dir_filter_error ferr;
     assert_int_equal(dir_filter_parse(filter, strlen(filter), &f1, &ferr), DIR_OK);
     assert_int_equal(dir_filter_parse(filter, strlen(filter), &f2, &ferr), DIR_OK);
-    struct dir_entry_search s = {.base = base, .scope = scope, .filter = f1, .role = role,
-                                 .sort_attr = -1, .after = -1};
+    struct dir_entry_search s = {
+        .base = base, .scope = scope, .filter = f1, .role = role, .sort_attr = -1, .after = -1};
     struct dir_entry_result a, b;
     enum dir_rc ra = dir_entry_search(got, &s, &a, NULL);
     s.filter = f2;
     enum dir_rc rb = dir_entry_search(want, &s, &b, NULL);
     if (ra != rb || a.n != b.n || (a.n && memcmp(a.idx, b.idx, sizeof(int) * (size_t)a.n) != 0))
-        fail_msg("%s under %s (scope %d, role %d): derived view %d entries (rc %d), whole %d (rc %d)",
-                 filter, base, (int)scope, (int)role, a.n, (int)ra, b.n, (int)rb);
+        fail_msg(
+            "%s under %s (scope %d, role %d): derived view %d entries (rc %d), whole %d (rc %d)",
+            filter, base, (int)scope, (int)role, a.n, (int)ra, b.n, (int)rb);
     nsearches++;
     free(a.idx);
     free(b.idx);
@@ -199,10 +198,16 @@ static void compare_views(const struct dir_entry_view *got, const struct dir_ent
             fail_msg("entry %d differs: %s / %s", e, dir_entry_at(got, e)->dn,
                      dir_entry_at(want, e)->dn);
     char f[160], dn[160];
-    static const char *const fixed[] = {
-        "(objectClass=*)", "(objectClass=inetOrgPerson)", "(o=*Centre*)", "(ou=*)",
-        "(dirTeamRole=district_welfare)", "(departmentNumber=1004)", "(!(cn=*a*))",
-        "(&(objectClass=dirPerson)(l=ดุสิต))", "(|(mail=*.1@*)(mail=*.2@*))", "(dirStatus=closed)"};
+    static const char *const fixed[] = {"(objectClass=*)",
+                                        "(objectClass=inetOrgPerson)",
+                                        "(o=*Centre*)",
+                                        "(ou=*)",
+                                        "(dirTeamRole=district_welfare)",
+                                        "(departmentNumber=1004)",
+                                        "(!(cn=*a*))",
+                                        "(&(objectClass=dirPerson)(l=ดุสิต))",
+                                        "(|(mail=*.1@*)(mail=*.2@*))",
+                                        "(dirStatus=closed)"};
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
         same_answers(got, want, fixed[i], SUFFIX, DIR_SCOPE_SUB, DIR_ROLE_CASEWORKER);
         same_answers(got, want, fixed[i], SUFFIX, DIR_SCOPE_SUB, DIR_ROLE_ANON);
@@ -232,9 +237,11 @@ static void compare_views(const struct dir_entry_view *got, const struct dir_ent
                      1 + (int)rnd(NORGS));
         }
         same_answers(got, want, f, SUFFIX, DIR_SCOPE_SUB, DIR_ROLE_CASEWORKER);
-        snprintf(dn, sizeof dn, "uid=p%d%s,ou=people," SUFFIX, id, pick(id, g, 6, 5) == 0 ? "b" : "");
+        snprintf(dn, sizeof dn, "uid=p%d%s,ou=people," SUFFIX, id,
+                 pick(id, g, 6, 5) == 0 ? "b" : "");
         same_answers(got, want, "(objectClass=*)", dn, DIR_SCOPE_BASE, DIR_ROLE_CASEWORKER);
-        snprintf(dn, sizeof dn, "uid=p%d%s,ou=people," SUFFIX, id, pick(id, g, 6, 5) == 0 ? "" : "b");
+        snprintf(dn, sizeof dn, "uid=p%d%s,ou=people," SUFFIX, id,
+                 pick(id, g, 6, 5) == 0 ? "" : "b");
         same_answers(got, want, "(objectClass=*)", dn, DIR_SCOPE_BASE, DIR_ROLE_CASEWORKER);
     }
 }
@@ -250,8 +257,7 @@ static struct dir_model *apply_step(struct dir_model *old, long long seq)
         bool seen = false;
         for (int k = 0; k < no; k++)
             seen = seen || oids[k] == id;
-        if (seen)
-            continue;
+        if (seen) continue;
         org_gen[id]++;
         oids[no++] = id;
     }
@@ -261,8 +267,7 @@ static struct dir_model *apply_step(struct dir_model *old, long long seq)
         bool seen = false;
         for (int k = 0; k < np; k++)
             seen = seen || pids[k] == id;
-        if (seen)
-            continue;
+        if (seen) continue;
         person_gen[id]++;
         pids[np++] = id;
     }
@@ -274,12 +279,14 @@ static struct dir_model *apply_step(struct dir_model *old, long long seq)
         add_org(b, (int)oids[i]);
     for (int i = 0; i < np; i++)
         add_person(b, (int)pids[i]);
-    struct dir_model_delta d = {.org_ids = oids, .person_ids = pids, .norg_ids = no,
-                                .nperson_ids = np, .changes_kept = 100};
+    struct dir_model_delta d = {.org_ids = oids,
+                                .person_ids = pids,
+                                .norg_ids = no,
+                                .nperson_ids = np,
+                                .changes_kept = 100};
     struct dir_model *n = NULL;
     char err[128];
-    if (dir_model_apply(old, b, &d, seq, &n, err, sizeof err) != DIR_OK)
-        fail_msg("apply: %s", err);
+    if (dir_model_apply(old, b, &d, seq, &n, err, sizeof err) != DIR_OK) fail_msg("apply: %s", err);
     return n;
 }
 

@@ -1559,6 +1559,23 @@ void dir_modeli_build_welfare(struct dir_model *m, struct dir_area *a)
     free(v);
 }
 
+void dir_modeli_offers_by_service(struct dir_model *m, const struct dir_ref *refs, int n,
+                                  struct dir_ref **by_service, int **svc_at)
+{
+    int ns = m->ntax[DIR_TAX_SERVICE];
+    int *at = dir_arena_alloc(m->arena, sizeof *at * (size_t)(ns + 2));
+    memset(at, 0, sizeof *at * (size_t)(ns + 2));
+    for (int i = 0; i < n; i++) /* a counting sort: stable, so each group keeps REFS' order */
+        at[dir_model_org_at(m, refs[i].owner)->offerings[refs[i].item].service + 2]++;
+    for (int s = 0; s <= ns; s++)
+        at[s + 1] += at[s];
+    struct dir_ref *v = dir_arena_alloc(m->arena, sizeof *v * (size_t)(n + 1));
+    for (int i = 0; i < n; i++)
+        v[at[dir_model_org_at(m, refs[i].owner)->offerings[refs[i].item].service + 1]++] = refs[i];
+    *by_service = v;
+    *svc_at = at;
+}
+
 void dir_modeli_sort_by_verified(const struct dir_model *m, struct dir_ref *refs, int n)
 {
     sort_by_verified(m, refs, n);
@@ -1652,10 +1669,16 @@ static void build_indexes(struct dir_model *m)
     }
     /* Each list of offerings in the order the resolver offers them: the most recently
      * verified organisation first, then by id. */
-    for (int i = 0; i < m->nareas; i++)
-        sort_by_verified(m, m->areas[i].offers, m->areas[i].noffers);
-    for (int i = 0; i < m->ngroups; i++)
-        sort_by_verified(m, m->groups[i].offers, m->groups[i].noffers);
+    for (int i = 0; i < m->nareas; i++) {
+        struct dir_area *a = &m->areas[i];
+        sort_by_verified(m, a->offers, a->noffers);
+        dir_modeli_offers_by_service(m, a->offers, a->noffers, &a->by_service, &a->svc_at);
+    }
+    for (int i = 0; i < m->ngroups; i++) {
+        struct dir_group *g = &m->groups[i];
+        sort_by_verified(m, g->offers, g->noffers);
+        dir_modeli_offers_by_service(m, g->offers, g->noffers, &g->by_service, &g->svc_at);
+    }
     /* Child opportunity centres. */
     m->centres = dir_arena_alloc(m->arena, sizeof(int) * (size_t)(m->norgs + 1));
     for (int o = 0; o < m->norgs; o++) {

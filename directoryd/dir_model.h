@@ -81,6 +81,10 @@ struct dir_area {
                                 coverage, whose organisation is here), the most recently
                                 verified organisation first */
     int noffers;
+    /* The same offerings grouped by service, each group in OFFERS' order: those of service
+     * taxon S are by_service[svc_at[S] .. svc_at[S + 1]) (the resolver asks for one need). */
+    struct dir_ref *by_service;
+    int *svc_at;
     struct dir_ref *members; /* memberships whose areas name this area */
     int nmembers;
     struct dir_ref *welfare; /* those of them with team role district_welfare, the most
@@ -99,6 +103,8 @@ struct dir_group {
     struct dir_ref *offers; /* offerings whose coverage names this group, most recently
                                verified first */
     int noffers;
+    struct dir_ref *by_service; /* as for struct dir_area */
+    int *svc_at;
 };
 
 struct dir_taxon {

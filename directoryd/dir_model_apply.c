@@ -564,6 +564,8 @@ enum dir_rc dir_model_apply(const struct dir_model *old, struct dir_model_builde
             if (orgs.n) {
                 ar->offers =
                     rebuild_offers(n, ar->offers, ar->noffers, &orgs, a, false, &ar->noffers);
+                dir_modeli_offers_by_service(n, ar->offers, ar->noffers, &ar->by_service,
+                                             &ar->svc_at);
                 rebuild_located(n, ar, a, &orgs);
             }
             if (people.n) rebuild_members(n, ar, a, &people);
@@ -577,6 +579,7 @@ enum dir_rc dir_model_apply(const struct dir_model *old, struct dir_model_builde
             struct dir_group *g = &n->groups[groups.v[i]];
             g->offers =
                 rebuild_offers(n, g->offers, g->noffers, &orgs, groups.v[i], true, &g->noffers);
+            dir_modeli_offers_by_service(n, g->offers, g->noffers, &g->by_service, &g->svc_at);
         }
     }
     if (orgs.n)

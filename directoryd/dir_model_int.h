@@ -59,6 +59,10 @@ void dir_modeli_finish_revoked(struct dir_model_builder *b, struct dir_model *s)
 const struct dir_change *dir_modeli_changes(const struct dir_model_builder *b, int *n);
 /* Sorts REFS (offerings) as the resolver offers them: most recently verified org first. */
 void dir_modeli_sort_by_verified(const struct dir_model *m, struct dir_ref *refs, int n);
+/* REFS[0..N) (an area's or group's offerings, in the resolver's order) grouped by service in
+ * M's arena: *BY_SERVICE and *SVC_AT as in struct dir_area. */
+void dir_modeli_offers_by_service(struct dir_model *m, const struct dir_ref *refs, int n,
+                                  struct dir_ref **by_service, int **svc_at);
 /* District welfare memberships of area A's member list, most recently verified first. */
 void dir_modeli_build_welfare(struct dir_model *m, struct dir_area *a);
 

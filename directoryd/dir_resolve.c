@@ -190,6 +190,8 @@ static void tier1(struct run *r)
  * most recently verified first: take them in order until the budget is spent. */
 static void step(struct run *r, const struct dir_ref *offers, int n, int scope, int *budget)
 {
+    /* Callers pass the offerings of the need's service alone when a need is asked
+     * (step_in), so the loop does not walk every service's offerings of a large area. */
     const struct dir_model *m = r->m;
     for (int i = 0; i < n && *budget > 0; i++) {
         int oi = offers[i].owner;
@@ -207,6 +209,17 @@ static void step(struct run *r, const struct dir_ref *offers, int n, int scope, 
     }
 }
 
+/* step over OFFERS, or over BY_SERVICE's group of the need's service when a need is asked. */
+static void step_in(struct run *r, const struct dir_ref *offers, int n,
+                    const struct dir_ref *by_service, const int *svc_at, int scope, int *budget)
+{
+    int need = r->rq->need;
+    if (need >= 0 && svc_at && need < r->m->ntax[DIR_TAX_SERVICE])
+        step(r, by_service + svc_at[need], svc_at[need + 1] - svc_at[need], scope, budget);
+    else
+        step(r, offers, n, scope, budget);
+}
+
 static int cmp_group_size(const struct dir_model *m, int a, int b)
 {
     return m->groups[a].nmembers - m->groups[b].nmembers;
@@ -218,7 +231,7 @@ static void tier2(struct run *r)
     int budget = r->rq->limit;
     for (int a = r->rq->area; a >= 0 && budget > 0; a = m->areas[a].parent) {
         const struct dir_area *x = &m->areas[a];
-        step(r, x->offers, x->noffers, a, &budget);
+        step_in(r, x->offers, x->noffers, x->by_service, x->svc_at, a, &budget);
         if (a != r->district)
             continue;
         /* The district's groups, narrowest first (sub-group before zone group). */
@@ -233,9 +246,11 @@ static void tier2(struct run *r)
                 k--;
             }
         }
-        for (int g = 0; g < n && budget > 0; g++)
-            step(r, m->groups[order[g]].offers, m->groups[order[g]].noffers, -order[g] - 2,
-                 &budget);
+        for (int g = 0; g < n && budget > 0; g++) {
+            const struct dir_group *gr = &m->groups[order[g]];
+            step_in(r, gr->offers, gr->noffers, gr->by_service, gr->svc_at, -order[g] - 2,
+                    &budget);
+        }
     }
 }
 

@@ -97,17 +97,9 @@ static struct view *build(const struct dir_model *m)
     for (int t = 0; t < DIR_HSDS_NTAX; t++)
         n += (size_t)m->ntax[dir_hsds_tax_kinds[t]];
     struct view *v = new_view(n);
+    for (int o = 0; o < m->norgs; o++)
+        put_org(v, m, o);
     char u[DIR_HSDS_UUID_LEN + 1];
-    for (int o = 0; o < m->norgs; o++) {
-        dir_hsds_org_id(m, o, u);
-        put(v, u, DIR_HSDS_K_ORGANIZATION, o, -1);
-        for (int i = 0; i < dir_model_org_at(m, o)->noffers; i++) {
-            dir_hsds_service_id(m, o, i, u);
-            put(v, u, DIR_HSDS_K_SERVICE, o, i);
-            dir_hsds_sal_id(m, o, i, u);
-            put(v, u, DIR_HSDS_K_SERVICE_AT_LOCATION, o, i);
-        }
-    }
     for (int t = 0; t < DIR_HSDS_NTAX; t++) {
         dir_hsds_taxonomy_id(t, u);
         put(v, u, DIR_HSDS_K_TAXONOMY, t, -1);

@@ -1531,10 +1531,42 @@ static void sort_by_verified(const struct dir_model *m, struct dir_ref *refs, in
     free(v);
 }
 
+bool dir_modeli_is_unit(const struct dir_org *o)
+{
+    return o->parent_id && o->type && strcmp(o->type, "bma_unit") == 0;
+}
+
+void dir_modeli_welfare_orgs(struct dir_model *m, struct dir_area *a)
+{
+    a->welfare_orgs = NULL;
+    a->nwelfare_orgs = 0;
+    if (!a->nwelfare)
+        return;
+    int *v = dir_xmalloc(sizeof(int) * (size_t)a->nwelfare), n = 0;
+    for (int k = 0; k < a->nwelfare; k++) {
+        const struct dir_person *p = dir_model_person_at(m, a->welfare[k].owner);
+        if (p->active)
+            v[n++] = p->members[a->welfare[k].item].org;
+    }
+    qsort(v, (size_t)n, sizeof *v, cmp_int);
+    int u = 0;
+    for (int k = 0; k < n; k++)
+        if (!u || v[u - 1] != v[k])
+            v[u++] = v[k];
+    if (u) {
+        a->welfare_orgs = dir_arena_alloc(m->arena, sizeof(int) * (size_t)u);
+        memcpy(a->welfare_orgs, v, sizeof(int) * (size_t)u);
+        a->nwelfare_orgs = u;
+    }
+    free(v);
+}
+
 void dir_modeli_build_welfare(struct dir_model *m, struct dir_area *a)
 {
     a->welfare = NULL;
     a->nwelfare = 0;
+    a->welfare_orgs = NULL;
+    a->nwelfare_orgs = 0;
     int n = 0;
     for (int k = 0; k < a->nmembers; k++) {
         const struct dir_membership *ms =
@@ -1557,6 +1589,7 @@ void dir_modeli_build_welfare(struct dir_model *m, struct dir_area *a)
         a->welfare[k] = v[k].ref;
     a->nwelfare = n;
     free(v);
+    dir_modeli_welfare_orgs(m, a);
 }
 
 void dir_modeli_offers_by_service(struct dir_model *m, const struct dir_ref *refs, int n,
@@ -1590,7 +1623,7 @@ static void bucket(int *counts, struct dir_ref **lists, int a, struct dir_ref re
 }
 
 /* The resolver's indexes: per area and per group, the offerings and memberships that name
- * it, and the organisations located in each area. Two passes: count, then fill. */
+ * it, and the units located in each area. Two passes: count, then fill. */
 static void build_indexes(struct dir_model *m)
 {
     int *ac = dir_xcalloc((size_t)m->nareas + 1, sizeof(int));
@@ -1607,7 +1640,7 @@ static void build_indexes(struct dir_model *m)
                     dir_arena_alloc(m->arena, sizeof(struct dir_ref) * (size_t)(ac[i] + 1));
                 ml[i] = m->areas[i].members =
                     dir_arena_alloc(m->arena, sizeof(struct dir_ref) * (size_t)(mc[i] + 1));
-                m->areas[i].located = dir_arena_alloc(m->arena, sizeof(int) * 1);
+                m->areas[i].units = dir_arena_alloc(m->arena, sizeof(int) * 1);
             }
             for (int i = 0; i < m->ngroups; i++)
                 gl[i] = m->groups[i].offers =
@@ -1654,18 +1687,21 @@ static void build_indexes(struct dir_model *m)
     /* District welfare staff per area, the most recently verified first. */
     for (int i = 0; i < m->nareas; i++)
         dir_modeli_build_welfare(m, &m->areas[i]);
-    /* Organisations by location. */
+    /* Units by location (candidates for a district office's section). */
     memset(ac, 0, sizeof(int) * (size_t)m->nareas);
-    for (int o = 0; o < m->norgs; o++)
-        if (dir_model_org_at(m, o)->area >= 0) ac[dir_model_org_at(m, o)->area]++;
+    for (int o = 0; o < m->norgs; o++) {
+        const struct dir_org *org = dir_model_org_at(m, o);
+        if (org->area >= 0 && dir_modeli_is_unit(org)) ac[org->area]++;
+    }
     for (int i = 0; i < m->nareas; i++)
         if (ac[i])
-            m->areas[i].located = dir_arena_alloc(m->arena, sizeof(int) * (size_t)ac[i]);
+            m->areas[i].units = dir_arena_alloc(m->arena, sizeof(int) * (size_t)ac[i]);
     for (int o = 0; o < m->norgs; o++) {
-        int oa = dir_model_org_at(m, o)->area;
-        struct dir_area *a = oa >= 0 ? &m->areas[oa] : NULL;
-        if (a)
-            a->located[a->nlocated++] = o;
+        const struct dir_org *org = dir_model_org_at(m, o);
+        if (org->area >= 0 && dir_modeli_is_unit(org)) {
+            struct dir_area *a = &m->areas[org->area];
+            a->units[a->nunits++] = o;
+        }
     }
     /* Each list of offerings in the order the resolver offers them: the most recently
      * verified organisation first, then by id. */

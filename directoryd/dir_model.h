@@ -90,7 +90,12 @@ struct dir_area {
     struct dir_ref *welfare; /* those of them with team role district_welfare, the most
                                 recently verified person first */
     int nwelfare;
-    int *located, nlocated;  /* organisations located here */
+    /* The distinct organisations of WELFARE's memberships held by active people, ascending
+     * (the resolver's tier 1 takes them without touching every person of the list). */
+    int *welfare_orgs, nwelfare_orgs;
+    /* Organisations located here that may be a district office's section (type bma_unit,
+     * with a parent), in index order: the resolver's tier 1 checks their parents. */
+    int *units, nunits;
 };
 
 struct dir_group {

@@ -266,24 +266,27 @@ static void rebuild_members(struct dir_model *m, struct dir_area *ar, int a,
     ar->welfare = merge_refs(m, ar->welfare, ar->nwelfare, people, welfare.v, welfare.n, true, true,
                              &ar->nwelfare);
     if (!ar->nwelfare) ar->welfare = NULL; /* as the full load leaves an empty list */
+    dir_modeli_welfare_orgs(m, ar);
     free(add.v);
     free(welfare.v);
 }
 
-/* Area AR's (index A) located organisations with the changed ones replaced, in index order. */
-static void rebuild_located(struct dir_model *m, struct dir_area *ar, int a,
-                            const struct iset *orgs)
+/* Area AR's (index A) units (dir_model.h) with the changed organisations replaced, in index
+ * order. */
+static void rebuild_units(struct dir_model *m, struct dir_area *ar, int a, const struct iset *orgs)
 {
-    int *v = dir_arena_alloc(m->arena, sizeof(int) * (size_t)(ar->nlocated + orgs->n + 1));
+    int *v = dir_arena_alloc(m->arena, sizeof(int) * (size_t)(ar->nunits + orgs->n + 1));
     int n = 0, k = 0;
-    for (int i = 0; i <= ar->nlocated; i++) {
-        int x = i < ar->nlocated ? ar->located[i] : m->norgs;
-        for (; k < orgs->n && orgs->v[k] <= x; k++)
-            if (dir_model_org_at(m, orgs->v[k])->area == a) v[n++] = orgs->v[k];
-        if (i < ar->nlocated && !iset_has(orgs, x)) v[n++] = x;
+    for (int i = 0; i <= ar->nunits; i++) {
+        int x = i < ar->nunits ? ar->units[i] : m->norgs;
+        for (; k < orgs->n && orgs->v[k] <= x; k++) {
+            const struct dir_org *o = dir_model_org_at(m, orgs->v[k]);
+            if (o->area == a && dir_modeli_is_unit(o)) v[n++] = orgs->v[k];
+        }
+        if (i < ar->nunits && !iset_has(orgs, x)) v[n++] = x;
     }
-    ar->located = v;
-    ar->nlocated = n;
+    ar->units = v;
+    ar->nunits = n;
 }
 
 static int cmp_org_ref(const void *a, const void *b)
@@ -566,7 +569,7 @@ enum dir_rc dir_model_apply(const struct dir_model *old, struct dir_model_builde
                     rebuild_offers(n, ar->offers, ar->noffers, &orgs, a, false, &ar->noffers);
                 dir_modeli_offers_by_service(n, ar->offers, ar->noffers, &ar->by_service,
                                              &ar->svc_at);
-                rebuild_located(n, ar, a, &orgs);
+                rebuild_units(n, ar, a, &orgs);
             }
             if (people.n) rebuild_members(n, ar, a, &people);
         }

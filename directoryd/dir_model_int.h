@@ -65,6 +65,10 @@ void dir_modeli_offers_by_service(struct dir_model *m, const struct dir_ref *ref
                                   struct dir_ref **by_service, int **svc_at);
 /* District welfare memberships of area A's member list, most recently verified first. */
 void dir_modeli_build_welfare(struct dir_model *m, struct dir_area *a);
+/* Whether organisation O belongs in its area's UNITS list. */
+bool dir_modeli_is_unit(const struct dir_org *o);
+/* Area A's welfare_orgs from its welfare list (in M's arena). */
+void dir_modeli_welfare_orgs(struct dir_model *m, struct dir_area *a);
 
 /* Organisation or person I of a version being built, for writing (only while nobody reads
  * it, and only where its chunk is private to it: a fresh flat array or a dir_cow_write). */

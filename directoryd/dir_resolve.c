@@ -123,28 +123,51 @@ static bool is_district_section(const struct dir_model *m, const struct dir_org 
     return p >= 0 && is_type(dir_model_org_at(m, p), "district_office");
 }
 
+/* Adds organisation item IT before the people items, which start at *PEOPLE_FROM. */
+static void add_org_before(struct run *r, int *people_from, struct item it)
+{
+    add(r, it);
+    memmove(&r->items[*people_from + 1], &r->items[*people_from],
+            sizeof(struct item) * (size_t)(r->nitems - 1 - *people_from));
+    r->items[(*people_from)++] = it;
+}
+
 static void tier1(struct run *r)
 {
     const struct dir_model *m = r->m;
     const struct dir_area *d = &m->areas[r->district];
     int first = r->nitems;
     /* The district office's welfare section(s). */
-    for (int i = 0; i < d->nlocated; i++) {
-        const struct dir_org *o = dir_model_org_at(m, d->located[i]);
-        if (!is_district_section(m, o) || r->seen[d->located[i]] || d->located[i] == r->central)
+    for (int i = 0; i < d->nunits; i++) {
+        const struct dir_org *o = dir_model_org_at(m, d->units[i]);
+        if (!is_district_section(m, o) || r->seen[d->units[i]] || d->units[i] == r->central)
             continue;
         if (!org_open(o)) {
-            skip(r, d->located[i], -1, "closed");
+            skip(r, d->units[i], -1, "closed");
             continue;
         }
-        add(r, (struct item){.tier = 1, .kind = IT_ORG, .idx = d->located[i], .scope = r->district});
+        add(r, (struct item){.tier = 1, .kind = IT_ORG, .idx = d->units[i], .scope = r->district});
     }
     /* Organisations and people with district welfare memberships for the area or district
-     * (the model keeps them per area, most recently verified first); at most LIMIT people. */
+     * (the model keeps them per area, most recently verified first); at most LIMIT people.
+     * Without explain, the organisations come from the area's list of them and the walk
+     * over people stops at LIMIT: at 1,000,000 people a district has hundreds of welfare
+     * memberships, each a person and a membership read from memory. With explain, every
+     * membership is walked to say which were skipped and why. Both give the same items
+     * (tests/unit/test_resolve.c compares them). */
     int people_from = r->nitems, npeople = 0;
     for (int a = r->rq->area; a >= 0; a = m->areas[a].parent) {
         const struct dir_area *x = &m->areas[a];
+        if (!r->rq->explain)
+            for (int i = 0; i < x->nwelfare_orgs; i++) {
+                int oi = x->welfare_orgs[i];
+                if (!r->seen[oi] && oi != r->central && org_open(dir_model_org_at(m, oi)))
+                    add_org_before(r, &people_from, (struct item){.tier = 1, .kind = IT_ORG,
+                                                                 .idx = oi, .scope = a});
+            }
         for (int i = 0; i < x->nwelfare; i++) {
+            if (!r->rq->explain && (!r->rq->people || npeople >= r->rq->limit))
+                break;
             const struct dir_person *p = dir_model_person_at(m, x->welfare[i].owner);
             const struct dir_membership *ms = &p->members[x->welfare[i].item];
             if (!org_open(dir_model_org_at(m, ms->org))) {
@@ -155,14 +178,9 @@ static void tier1(struct run *r)
                 skip(r, -1, x->welfare[i].owner, "inactive");
                 continue;
             }
-            if (!r->seen[ms->org] && ms->org != r->central) {
-                /* Keep organisations before people. */
-                struct item it = {.tier = 1, .kind = IT_ORG, .idx = ms->org, .scope = a};
-                add(r, it);
-                memmove(&r->items[people_from + 1], &r->items[people_from],
-                        sizeof(struct item) * (size_t)(r->nitems - 1 - people_from));
-                r->items[people_from++] = it;
-            }
+            if (!r->seen[ms->org] && ms->org != r->central)
+                add_org_before(r, &people_from, (struct item){.tier = 1, .kind = IT_ORG,
+                                                             .idx = ms->org, .scope = a});
             if (!r->rq->people || npeople >= r->rq->limit)
                 continue;
             bool dup = false;

@@ -1969,6 +1969,17 @@ const struct dir_entry_view *dir_entry_view_from(struct dir_model *m, struct dir
     if (x) return (const struct dir_entry_view *)x;
     const struct dir_entry_view *pv =
         prev ? (const struct dir_entry_view *)atomic_load(&prev->entries) : NULL;
+    /* A version of a newer lineage than PREV's (a full load made in the background, with the
+     * changes since applied to it): derive from its full load's view when that is built
+     * (dir_refresh.c builds it on the loading thread), not from PREV. */
+    if (m->full && (!pv || pv->lineage != m->lineage)) {
+        const struct dir_entry_view *fv =
+            (const struct dir_entry_view *)atomic_load(&m->full->entries);
+        if (fv) {
+            pv = fv;
+            prev = m->full;
+        }
+    }
     struct dir_entry_view *v = NULL;
     if (pv)
         v = pv->root ? derive_view(m, pv, pv->root, pv->root_model) : derive_view(m, pv, pv, prev);

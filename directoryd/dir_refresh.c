@@ -208,6 +208,12 @@ static void *bg_load(void *arg)
     r->bg.rc = dir_db_load_model(r->db, r->bg.stale_days, r->changes_kept, &r->bg.m, r->bg.err,
                                  sizeof r->bg.err);
     if (!r->bg.rc) dir_hsds_index_warm(r->bg.m);
+    /* Its derived views (the LDAP face's) are built here too, off the refresher's path: the
+     * version published with the changes since derives its view from this one's in
+     * milliseconds, so LDAP never waits for a whole build after a background load (2-4 s at
+     * 100,000 people, 30 s at 1,000,000). The old lineage's views meanwhile go on being
+     * derived as changes come. The cost: two whole views in memory while it builds. */
+    if (!r->bg.rc && r->after_publish) r->after_publish(r->after_arg, r->bg.m, NULL);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     r->bg.ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
     atomic_store(&r->bg.done, true);

@@ -213,7 +213,14 @@ def test_sighup_reloads_without_dropping_connections(demo_db, workdir):
         # meanwhile), then published with the changes since.
         got, _ = wait_for(lambda: "(loaded in the background)" in d.read_log(), timeout=10)
         assert got, d.read_log()[-3000:]
-        assert "loading a full snapshot in the background: stale_days changed" in d.read_log()
+        log = d.read_log()
+        assert "loading a full snapshot in the background: stale_days changed" in log
+        # Its LDAP view was built whole on the loading thread, before it was published, so
+        # LDAP never waits for a whole build after a background load: one whole build at
+        # start, one before the background snapshot's publication, none after it.
+        done = log.index("(loaded in the background)")
+        whole = [w.start() for w in re.finditer(r"ldap view of snapshot \d+: \d+ entries", log)]
+        assert len(whole) == 2 and whole[1] < done, log[-3000:]
         # A config that does not parse changes nothing.
         with open(conf, "w") as f:
             f.write("log_level = loud\n")

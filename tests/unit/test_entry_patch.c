@@ -337,11 +337,42 @@ static void roots_follow_the_lineage(void **state)
     dir_model_release(d);
 }
 
+/* A full load made in the background (a new lineage) has its view built on the loading
+ * thread; the version published with the changes since derives from that view, not from the
+ * previous lineage's newest version (what the warmer passes as PREV). */
+static void background_load_derives_from_its_full_view(void **state)
+{
+    (void)state;
+    npeople = NPEOPLE0;
+    struct dir_model *a = load_whole(1);
+    (void)dir_entry_view(a);
+    struct dir_model *b = apply_step(a, 2);
+    assert_true(dir_entry_view_patched(dir_entry_view_from(b, a)));
+    struct dir_model *c = load_whole(3); /* the background load ... */
+    const struct dir_entry_view *cv = dir_entry_view_from(c, NULL); /* ... builds its view */
+    assert_false(dir_entry_view_patched(cv));
+    struct dir_model *d = apply_step(c, 4); /* the changes made while it loaded */
+    const struct dir_entry_view *dv = dir_entry_view_from(d, b); /* B: the old lineage's */
+    assert_true(dir_entry_view_patched(dv));
+    struct dir_model *e = apply_step(d, 5);
+    const struct dir_entry_view *ev = dir_entry_view_from(e, d);
+    assert_true(dir_entry_view_patched(ev));
+    struct dir_model *whole = load_whole(5);
+    compare_views(ev, dir_entry_view(whole));
+    dir_model_release(whole);
+    dir_model_release(a);
+    dir_model_release(b);
+    dir_model_release(c);
+    dir_model_release(d);
+    dir_model_release(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(derived_views_equal_whole_ones),
         cmocka_unit_test(roots_follow_the_lineage),
+        cmocka_unit_test(background_load_derives_from_its_full_view),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -23,7 +23,8 @@ struct dir_arena;
 struct dir_arena *dir_arena_new(void);
 /* Frees the arena and everything allocated in it. NULL is a no-op. */
 void dir_arena_free(struct dir_arena *a);
-/* N bytes, zeroed, aligned for any type; valid until the arena is freed. */
+/* N bytes, zeroed, aligned to 8 bytes (any of the project's types; not long double);
+ * valid until the arena is freed. */
 void *dir_arena_alloc(struct dir_arena *a, size_t n);
 /* Copies S (or the first N bytes of S) into the arena; NULL gives NULL. */
 char *dir_arena_strdup(struct dir_arena *a, const char *s);

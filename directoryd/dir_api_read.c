@@ -220,8 +220,7 @@ void dir_api_get_org(struct call *c, const char *key)
     int o = parse_id(key, &id) ? dir_model_org(c->m, id) : dir_model_org_by_ref(c->m, key);
     if (o < 0) return not_found(c, "organization", key);
     const struct dir_org *org = dir_model_org_at(c->m, o);
-    snprintf(c->resp->etag, sizeof c->resp->etag, c->vcard ? "\"%d-vcf\"" : "\"%d\"",
-             org->version);
+    snprintf(c->resp->etag, sizeof c->resp->etag, c->vcard ? "\"%d-vcf\"" : "\"%d\"", org->version);
     if (c->vcard)
         return dir_vcard_http_org(c->resp, c->path, c->m, org, c->role >= DIR_ROLE_CASEWORKER,
                                   c->attach);
@@ -276,8 +275,7 @@ void dir_api_get_person(struct call *c, const char *key)
     const struct dir_person *person = dir_model_person_at(c->m, p);
     snprintf(c->resp->etag, sizeof c->resp->etag, c->vcard ? "\"%d-vcf\"" : "\"%d\"",
              person->version);
-    if (c->vcard)
-        return dir_vcard_http_person(c->resp, c->path, c->m, person, true, c->attach);
+    if (c->vcard) return dir_vcard_http_person(c->resp, c->path, c->m, person, true, c->attach);
     json_ok(c, dir_model_person_json(c->m, person, true, &c->resp->body));
 }
 

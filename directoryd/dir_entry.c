@@ -150,7 +150,8 @@ static int attr_lookup(const char *name)
 static void build_attr_slots(void)
 {
     for (int i = 0; i < A_NATTRS; i++) {
-        const char *keys[3] = {dir_entry_attrs[i].name, dir_entry_attrs[i].alias, dir_entry_attrs[i].oid};
+        const char *keys[3] = {dir_entry_attrs[i].name, dir_entry_attrs[i].alias,
+                               dir_entry_attrs[i].oid};
         for (int k = 0; k < 3; k++) {
             if (!keys[k] || attr_lookup(keys[k]) >= 0) /* the first attribute keeps a name */
                 continue;
@@ -182,8 +183,7 @@ int dir_entry_resolve(void *cls, const char *name, enum dir_match *match)
 {
     (void)cls;
     int id = dir_entry_attr_find(name); /* options (";lang-th") make it unknown: no values */
-    if (id >= 0)
-        *match = dir_entry_syn_match(dir_entry_attrs[id].syn);
+    if (id >= 0) *match = dir_entry_syn_match(dir_entry_attrs[id].syn);
     return id;
 }
 
@@ -365,10 +365,10 @@ enum dir_rc dir_entry_configure(const char *sfx, char *err, size_t errlen)
         return DIR_ERR_INVALID;
     }
     LDAPAVA *ava = parsed[0][0];
-    snprintf(dir_entry_suffix_rdn_type, sizeof dir_entry_suffix_rdn_type, "%.*s", (int)ava->la_attr.bv_len,
-             ava->la_attr.bv_val);
-    snprintf(dir_entry_suffix_rdn_value, sizeof dir_entry_suffix_rdn_value, "%.*s", (int)ava->la_value.bv_len,
-             ava->la_value.bv_val);
+    snprintf(dir_entry_suffix_rdn_type, sizeof dir_entry_suffix_rdn_type, "%.*s",
+             (int)ava->la_attr.bv_len, ava->la_attr.bv_val);
+    snprintf(dir_entry_suffix_rdn_value, sizeof dir_entry_suffix_rdn_value, "%.*s",
+             (int)ava->la_value.bv_len, ava->la_value.bv_val);
     ldap_dnfree(parsed);
     snprintf(suffix, sizeof suffix, "%s", sfx);
     return DIR_OK;

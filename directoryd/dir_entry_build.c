@@ -46,8 +46,7 @@ static bool rdn_escape(const char *v, char *out)
             o += (size_t)sprintf(out + o, "\\%02x", c);
             plain = false;
         } else {
-            if (c >= 0x80 || c == ' ')
-                plain = false;
+            if (c >= 0x80 || c == ' ') plain = false;
             out[o++] = (char)c;
         }
     }
@@ -90,8 +89,7 @@ struct iseen_at { /* the last string interned from an address (most values come 
 
 static void put(struct eb *b, int id, const char *val, bool priv)
 {
-    if (!val || !*val)
-        return;
+    if (!val || !*val) return;
     if (b->n == b->cap) {
         b->cap = b->cap ? b->cap * 2 : 64;
         b->t = dir_xrealloc(b->t, sizeof *b->t * (size_t)b->cap);
@@ -123,13 +121,12 @@ static uint32_t hash_bytes(const char *s, size_t n, uint32_t seed)
 
 /* Doubles (or makes) a table of 1-based record numbers; HASH_OF gives a record's hash. */
 uint32_t *dir_entry_slots_grow(uint32_t *old, size_t *mask,
-                            uint32_t (*hash_of)(const void *, uint32_t), const void *recs)
+                               uint32_t (*hash_of)(const void *, uint32_t), const void *recs)
 {
     size_t n = old ? *mask + 1 : 0, m = n ? n * 2 : 4096;
     uint32_t *sl = dir_xcalloc(m, sizeof *sl);
     for (size_t i = 0; i < n; i++) {
-        if (!old[i])
-            continue;
+        if (!old[i]) continue;
         size_t h = hash_of(recs, old[i] - 1) & (m - 1);
         while (sl[h])
             h = (h + 1) & (m - 1);
@@ -154,12 +151,10 @@ static uint32_t ilist_hash_of(const void *recs, uint32_t i)
 static const struct istr *intern_str(struct eb *b, enum dir_match m, const char *val)
 {
     struct intern *in = &b->in;
-    if (!in->seen)
-        in->seen = dir_xcalloc(INTERN_SEEN, sizeof *in->seen);
+    if (!in->seen) in->seen = dir_xcalloc(INTERN_SEEN, sizeof *in->seen);
     size_t c = (size_t)((((uintptr_t)val >> 2) ^ (uintptr_t)m) * 0x9E3779B97F4A7C15ULL >> 40) &
                (INTERN_SEEN - 1);
-    if (in->seen[c].val == val && in->seen[c].match == (int)m)
-        return &in->s[in->seen[c].s];
+    if (in->seen[c].val == val && in->seen[c].match == (int)m) return &in->s[in->seen[c].s];
     size_t len = strlen(val);
     uint32_t h = hash_bytes(val, len, (uint32_t)m);
     if (!in->sslot || (size_t)(in->ns + 1) * 2 > in->smask + 1)
@@ -183,8 +178,7 @@ static const struct istr *intern_str(struct eb *b, enum dir_match m, const char 
     size_t nn = dir_filter_normalize(m, val, len, norm);
     const char *kept =
         nn == len && memcmp(norm, val, len) == 0 ? val : dir_arena_strndup(b->v->arena, norm, nn);
-    if (norm != buf)
-        free(norm);
+    if (norm != buf) free(norm);
     in->s[in->ns] = (struct istr){val, kept, (uint32_t)len, (uint32_t)nn, h, (int)m};
     in->sslot[k] = ++in->ns;
     in->seen[c].val = val;
@@ -206,13 +200,11 @@ static const struct dir_fval *intern_list(struct eb *b, int id, const struct dir
     size_t k = h32 & in->lmask;
     for (; in->lslot[k]; k = (k + 1) & in->lmask) {
         const struct ilist *x = &in->l[in->lslot[k] - 1];
-        if (x->hash != h32 || x->id != id || x->nvals != (uint32_t)n)
-            continue;
+        if (x->hash != h32 || x->id != id || x->nvals != (uint32_t)n) continue;
         int i = 0;
         while (i < n && x->vals[i].val == vals[i].val && x->vals[i].priv == vals[i].priv)
             i++;
-        if (i == n)
-            return x->vals;
+        if (i == n) return x->vals;
     }
     struct dir_fval *kept = dir_arena_alloc(b->v->arena, sizeof *kept * (size_t)n);
     memcpy(kept, vals, sizeof *kept * (size_t)n);
@@ -251,8 +243,7 @@ static int emit(struct eb *b, const char *dn, const char *ndn, int parent, bool 
     qsort(b->t, (size_t)b->n, sizeof *b->t, cmp_triple);
     int nattrs = 0;
     for (int i = 0; i < b->n; i++)
-        if (i == 0 || b->t[i].id != b->t[i - 1].id)
-            nattrs++;
+        if (i == 0 || b->t[i].id != b->t[i - 1].id) nattrs++;
     if (b->captmp < b->n) {
         b->captmp = b->n * 2;
         b->tmp = dir_xrealloc(b->tmp, sizeof *b->tmp * (size_t)b->captmp);
@@ -276,8 +267,7 @@ static int emit(struct eb *b, const char *dn, const char *ndn, int parent, bool 
             else
                 fv->norm = dir_arena_strndup(a, norm, nn);
             fv->nlen = (uint32_t)nn;
-            if (norm != buf)
-                free(norm);
+            if (norm != buf) free(norm);
             fa[k++] = (struct dir_fattr){id, m, 1, fv};
             for (; i < b->n && b->t[i].id == id; i++)
                 ;
@@ -295,8 +285,7 @@ static int emit(struct eb *b, const char *dn, const char *ndn, int parent, bool 
                     o->priv = o->priv && t->priv;
                 }
             }
-            if (dup || ((dir_entry_attrs[id].flags & F_SINGLE) && nv))
-                continue;
+            if (dup || ((dir_entry_attrs[id].flags & F_SINGLE) && nv)) continue;
             b->tmp[nv++] = (struct dir_fval){x->val, x->norm, x->len, x->nlen, t->priv};
         }
         fa[k++] = (struct dir_fattr){id, m, nv, intern_list(b, id, b->tmp, nv)};
@@ -363,16 +352,14 @@ static void put_contacts(struct eb *b, const struct dir_contact *c, int n, bool 
             id = A_DIR_LINE;
         else if (strcmp(c[i].kind, "website") == 0)
             id = A_LABELEDURI;
-        if (id >= 0)
-            put(b, id, c[i].value, all_private || !c[i].is_public);
+        if (id >= 0) put(b, id, c[i].value, all_private || !c[i].is_public);
     }
 }
 
 /* Splits NAME at its first space: given name, then family name (sn). */
 static void put_split_name(struct eb *b, const char *name)
 {
-    if (!name || !*name)
-        return;
+    if (!name || !*name) return;
     const char *sp = strchr(name, ' ');
     if (!sp) {
         put(b, A_SN, name, false);
@@ -446,8 +433,7 @@ static void build_areas(struct eb *b, const struct dir_model *m, int parent)
         }
         put(b, A_DIR_AREACODE, a->code, false);
         put(b, A_DIR_AREAKIND, dir_model_area_kind_name(a->kind), false);
-        if (a->parent >= 0)
-            put(b, A_DIR_PARENTAREA, m->areas[a->parent].code, false);
+        if (a->parent >= 0) put(b, A_DIR_PARENTAREA, m->areas[a->parent].code, false);
         for (int g = 0; g < a->ngroups; g++)
             put(b, A_DIR_AREAGROUP, m->groups[a->groups[g]].code, false);
         put(b, A_POSTALCODE, a->postal_code, false);
@@ -608,14 +594,13 @@ static void build_orgs(struct eb *b, const struct dir_model *m, int parent)
 static bool has_code(const char **codes, int n, const char *c)
 {
     for (int i = 0; i < n; i++)
-        if (strcmp(codes[i], c) == 0)
-            return true;
+        if (strcmp(codes[i], c) == 0) return true;
     return false;
 }
 
 /* Person I's entry, in its slot under PARENT (ou=people); DISTRICTS is scratch for 64. */
 void dir_entry_build_person(struct eb *b, const struct dir_model *m, int i, int parent,
-                         const char **districts)
+                            const char **districts)
 {
     struct dir_entry_view *v = b->v;
     const char *pdn = ENT(v, parent).dn, *pndn = ENT(v, parent).ndn;
@@ -760,8 +745,7 @@ static void build_special(struct eb *b)
         put(b, A_SUPPORTEDCONTROL, controls[i], false);
     for (int i = 0; exts[i]; i++)
         put(b, A_SUPPORTEDEXTENSION, exts[i], false);
-    if (dir_entry_starttls_offered)
-        put(b, A_SUPPORTEDEXTENSION, "1.3.6.1.4.1.1466.20037", false);
+    if (dir_entry_starttls_offered) put(b, A_SUPPORTEDEXTENSION, "1.3.6.1.4.1.1466.20037", false);
     for (int i = 0; features[i]; i++)
         put(b, A_SUPPORTEDFEATURES, features[i], false);
     put(b, A_VENDORNAME, "directoryd", false);
@@ -847,12 +831,12 @@ struct dir_entry_view *dir_entry_build_view(const struct dir_model *m)
     } else {
         put(&b, A_OBJECTCLASS, "extensibleObject", false);
     }
-    if (aid >= 0)
-        put(&b, aid, dir_entry_suffix_rdn_value, false);
+    if (aid >= 0) put(&b, aid, dir_entry_suffix_rdn_value, false);
     put(&b, A_DESCRIPTION, "ทำเนียบเครือข่ายคุ้มครองเด็ก กรุงเทพมหานคร", false);
     put(&b, A_DESCRIPTION, "Bangkok child-protection network directory (directoryd)", false);
     put(&b, A_HASSUBORDINATES, "TRUE", false);
-    v->suffix_entry = emit(&b, sdn, dir_arena_strdup(v->arena, sndn ? sndn : dir_entry_suffix()), -1, false);
+    v->suffix_entry =
+        emit(&b, sdn, dir_arena_strdup(v->arena, sndn ? sndn : dir_entry_suffix()), -1, false);
     free(sndn);
 
     int areas = container(&b, "areas", "Areas and zone groups", v->suffix_entry);
@@ -870,8 +854,7 @@ struct dir_entry_view *dir_entry_build_view(const struct dir_model *m)
     free(b.tmp);
     dir_entry_build_indexes(v);
     build_dependants(v, m);
-    if (dir_log_enabled(DIR_LOG_DEBUG))
-        view_account(v, &b.in);
+    if (dir_log_enabled(DIR_LOG_DEBUG)) view_account(v, &b.in);
     dir_entry_intern_free(&b.in);
     /* Building the indexes and growing the substring lists left ~100 MB of freed heap behind
      * (at 100,000 people); give it back rather than keep it for the next view. */

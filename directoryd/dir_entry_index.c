@@ -41,12 +41,10 @@ static int cmp_iseen(const void *a, const void *b)
 {
     const struct iseen *x = *(const struct iseen *const *)a;
     const struct iseen *y = *(const struct iseen *const *)b;
-    if (x->id != y->id)
-        return x->id - y->id;
+    if (x->id != y->id) return x->id - y->id;
     uint32_t n = x->nlen < y->nlen ? x->nlen : y->nlen;
     int c = memcmp(x->norm, y->norm, n);
-    if (c)
-        return c;
+    if (c) return c;
     return (x->nlen > y->nlen) - (x->nlen < y->nlen);
 }
 
@@ -72,8 +70,7 @@ static uint32_t iseen_of(struct iseen **seen, uint32_t *nseen, uint32_t *cap, ui
     size_t k = h & *mask;
     for (; (*slot)[k]; k = (k + 1) & *mask) {
         const struct iseen *x = &(*seen)[(*slot)[k] - 1];
-        if (x->norm == norm && x->id == id)
-            return (*slot)[k] - 1;
+        if (x->norm == norm && x->id == id) return (*slot)[k] - 1;
     }
     if (*nseen == *cap) {
         *cap = *cap ? *cap * 2 : 4096;
@@ -96,7 +93,8 @@ static void build_grams(struct dir_entry_view *v)
         const struct dir_entry *e = &ENT(v, i);
         for (int k = 0; k < e->nattrs; k++) {
             const struct dir_fattr *a = &e->attrs[k];
-            if (!(dir_entry_attrs[a->id].flags & F_SUBSTR) || a->match != dir_entry_syn_match(dir_entry_attrs[a->id].syn))
+            if (!(dir_entry_attrs[a->id].flags & F_SUBSTR) ||
+                a->match != dir_entry_syn_match(dir_entry_attrs[a->id].syn))
                 continue;
             for (int j = 0; j < a->nvals; j++) {
                 const struct dir_fval *fv = &a->vals[j];
@@ -121,11 +119,10 @@ void dir_entry_build_indexes(struct dir_entry_view *v)
     for (int i = 0; i < v->n; i++)
         for (int k = 0; k < ENT(v, i).nattrs; k++) {
             const struct dir_fattr *a = &ENT(v, i).attrs[k];
-            if (!(dir_entry_attrs[a->id].flags & F_INDEX))
-                continue;
+            if (!(dir_entry_attrs[a->id].flags & F_INDEX)) continue;
             for (int j = 0; j < a->nvals; j++) {
-                uint32_t z = iseen_of(&seen, &nseen, &capseen, &slot, &mask, a->id,
-                                      a->vals[j].norm, a->vals[j].nlen); /* may move SEEN */
+                uint32_t z = iseen_of(&seen, &nseen, &capseen, &slot, &mask, a->id, a->vals[j].norm,
+                                      a->vals[j].nlen); /* may move SEEN */
                 seen[z].n++;
             }
         }
@@ -137,8 +134,7 @@ void dir_entry_build_indexes(struct dir_entry_view *v)
         int id = order[i]->id;
         uint32_t j = i, nk = 0, n = 0;
         for (; j < nseen && order[j]->id == id; j++) {
-            if (j == i || cmp_iseen(&order[j - 1], &order[j]) != 0)
-                nk++;
+            if (j == i || cmp_iseen(&order[j - 1], &order[j]) != 0) nk++;
             n += order[j]->n;
         }
         struct index *x = &v->idx[id];
@@ -160,11 +156,10 @@ void dir_entry_build_indexes(struct dir_entry_view *v)
     for (int i = 0; i < v->n; i++)
         for (int k = 0; k < ENT(v, i).nattrs; k++) {
             const struct dir_fattr *a = &ENT(v, i).attrs[k];
-            if (!(dir_entry_attrs[a->id].flags & F_INDEX))
-                continue;
+            if (!(dir_entry_attrs[a->id].flags & F_INDEX)) continue;
             for (int j = 0; j < a->nvals; j++) {
-                uint32_t z = iseen_of(&seen, &nseen, &capseen, &slot, &mask, a->id,
-                                      a->vals[j].norm, a->vals[j].nlen); /* never new here */
+                uint32_t z = iseen_of(&seen, &nseen, &capseen, &slot, &mask, a->id, a->vals[j].norm,
+                                      a->vals[j].nlen); /* never new here */
                 v->idx[a->id].ent[seen[z].key++] = i;
             }
         }
@@ -211,7 +206,8 @@ int dir_entry_find_ndn(const struct dir_entry_view *v, const char *ndn)
 {
     if (v->npdns) { /* a patched entry's DN (new, or its old one's replacement) */
         struct dn_ref key = {ndn, 0};
-        const struct dn_ref *r = bsearch(&key, v->pdns, (size_t)v->npdns, sizeof key, dir_entry_cmp_dn_ref);
+        const struct dn_ref *r =
+            bsearch(&key, v->pdns, (size_t)v->npdns, sizeof key, dir_entry_cmp_dn_ref);
         if (r) return r->e;
     }
     /* The DN table of the view built whole; a patched view's entries are checked, so a DN a

@@ -22,11 +22,11 @@
 
 enum syn { SYN_STR, SYN_IA5, SYN_TEL, SYN_OID, SYN_DN, SYN_BOOL, SYN_INT, SYN_URI, SYN_POSTAL };
 
-#define F_OPER 1u   /* operational */
-#define F_SINGLE 2u /* SINGLE-VALUE */
-#define F_INDEX 4u  /* equality and prefix index */
-#define F_OWN 8u    /* directoryd's own (published in schema/ldap/directoryd.ldif) */
-#define F_DSA 16u   /* USAGE dSAOperation (root DSE) */
+#define F_OPER 1u    /* operational */
+#define F_SINGLE 2u  /* SINGLE-VALUE */
+#define F_INDEX 4u   /* equality and prefix index */
+#define F_OWN 8u     /* directoryd's own (published in schema/ldap/directoryd.ldif) */
+#define F_DSA 16u    /* USAGE dSAOperation (root DSE) */
 #define F_SUBSTR 32u /* codepoint-trigram index for substring filters */
 #define F_SHARED 64u /* values mostly shared by many entries (names of organisations, areas) */
 
@@ -220,11 +220,11 @@ struct iseen_at;
 struct triple;
 
 struct intern {
-    struct istr *s;      /* distinct strings */
+    struct istr *s; /* distinct strings */
     uint32_t ns, caps;
-    uint32_t *sslot;     /* 1 + index into s, 0 empty; open addressing */
+    uint32_t *sslot; /* 1 + index into s, 0 empty; open addressing */
     size_t smask;
-    struct ilist *l;     /* distinct value lists */
+    struct ilist *l; /* distinct value lists */
     uint32_t nl, capl;
     uint32_t *lslot;
     size_t lmask;

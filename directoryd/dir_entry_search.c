@@ -41,7 +41,7 @@ struct cur {
     const char *base;
     size_t stride;
     int pos, n;
-    int *owned; /* a materialised list this cursor frees */
+    int *owned;             /* a materialised list this cursor frees */
     struct dir_gram_cur gc; /* CUR_GRAM */
     /* CUR_AND (kids by ascending est) and CUR_OR */
     struct cur *kids;
@@ -78,11 +78,9 @@ static int cur_seek(struct cur *c, int t)
     switch (c->kind) {
     case CUR_ARRAY: {
         int lo = c->pos, n = c->n;
-        if (lo >= n)
-            return INT_MAX;
+        if (lo >= n) return INT_MAX;
         int x = cur_at(c, lo);
-        if (x >= t)
-            return x;
+        if (x >= t) return x;
         /* Gallop: cur_at(lo) < t; find hi with cur_at(hi) >= t (or n), then bisect. */
         long step = 1, hi = lo + 1;
         while (hi < n && cur_at(c, (int)hi) < t) {
@@ -90,8 +88,7 @@ static int cur_seek(struct cur *c, int t)
             step *= 2;
             hi = lo + step;
         }
-        if (hi > n)
-            hi = n;
+        if (hi > n) hi = n;
         while (hi - lo > 1) {
             int mid = lo + (int)((hi - lo) / 2);
             if (cur_at(c, mid) < t)
@@ -108,30 +105,25 @@ static int cur_seek(struct cur *c, int t)
         int x = t;
         for (;;) {
             x = cur_seek(&c->kids[0], x);
-            if (x == INT_MAX)
-                return INT_MAX;
+            if (x == INT_MAX) return INT_MAX;
             int k = 1;
             for (; k < c->nkids; k++) {
                 int y = cur_seek(&c->kids[k], x);
-                if (y == INT_MAX)
-                    return INT_MAX;
+                if (y == INT_MAX) return INT_MAX;
                 if (y > x) {
                     x = y;
                     break;
                 }
             }
-            if (k == c->nkids)
-                return x;
+            if (k == c->nkids) return x;
         }
     }
     case CUR_OR: {
         int best = INT_MAX;
         for (int k = 0; k < c->nkids; k++) {
             struct cur *kid = &c->kids[k];
-            if (kid->at < t && kid->at != INT_MAX)
-                kid->at = cur_seek(kid, t);
-            if (kid->at < best)
-                best = kid->at;
+            if (kid->at < t && kid->at != INT_MAX) kid->at = cur_seek(kid, t);
+            if (kid->at < best) best = kid->at;
         }
         return best;
     }
@@ -161,10 +153,8 @@ static int ikey_cmp(const struct ikey *r, const char *key, size_t kn, bool prefi
 {
     size_t n = r->nlen < kn ? r->nlen : kn;
     int c = memcmp(r->norm, key, n);
-    if (c)
-        return c;
-    if (r->nlen < kn)
-        return -1;
+    if (c) return c;
+    if (r->nlen < kn) return -1;
     return prefix || r->nlen == kn ? 0 : 1;
 }
 
@@ -206,8 +196,7 @@ static bool piece_lists(const struct dir_entry_view *v, int attr, const struct d
                         struct dir_gram_refs *kb, bool *whole)
 {
     *whole = false;
-    if (!p || p->nn < GRAM_UNITS || !dir_text_utf8_valid(p->norm, p->nn))
-        return true;
+    if (!p || p->nn < GRAM_UNITS || !dir_text_utf8_valid(p->norm, p->nn)) return true;
     kb->n = 0;
     dir_gram_keys(attr, GRAM_UNITS, p->norm, p->nn, kb);
     for (size_t i = 0; i < kb->n; i++) {
@@ -217,8 +206,7 @@ static bool piece_lists(const struct dir_entry_view *v, int attr, const struct d
         bool dup = false;
         for (int j = 0; j < *n && !dup; j++)
             dup = lists[j] == sl;
-        if (!dup && *n < cap)
-            lists[(*n)++] = sl;
+        if (!dup && *n < cap) lists[(*n)++] = sl;
     }
     return true;
 }
@@ -244,8 +232,7 @@ static bool gram_cursor(const struct dir_entry_view *v, const struct dir_filter 
         ok = piece_lists(v, f->attr_id, f->initial, lists, &n, CAP, &kb, &whole);
         for (int i = 0; i < f->nany && ok; i++)
             ok = piece_lists(v, f->attr_id, &f->any[i], lists, &n, CAP, &kb, &any_whole);
-        if (ok)
-            ok = piece_lists(v, f->attr_id, f->final, lists, &n, CAP, &kb, &whole);
+        if (ok) ok = piece_lists(v, f->attr_id, f->final, lists, &n, CAP, &kb, &whole);
     } else {
         ok = piece_lists(v, f->attr_id, &f->value, lists, &n, CAP, &kb, &whole);
     }
@@ -258,11 +245,9 @@ static bool gram_cursor(const struct dir_entry_view *v, const struct dir_filter 
         out->kind = CUR_EMPTY;
         return true;
     }
-    if (n == 0)
-        return false;
+    if (n == 0) return false;
     qsort(lists, (size_t)n, sizeof *lists, cmp_slot_n);
-    if (n > GRAM_MAX_LISTS)
-        n = GRAM_MAX_LISTS;
+    if (n > GRAM_MAX_LISTS) n = GRAM_MAX_LISTS;
     if (n == 1) {
         cur_gram(out, &v->grams, lists[0]);
         out->exact = exact;
@@ -293,8 +278,7 @@ static bool cur_build(const struct dir_entry_view *v, const struct dir_filter *f
         unsigned fl = dir_entry_attrs[f->attr_id].flags;
         const struct index *x = &v->idx[f->attr_id];
         if (f->kind != DIR_FILTER_SUBSTRINGS) {
-            if (!(fl & F_INDEX))
-                return (fl & F_SUBSTR) && gram_cursor(v, f, out);
+            if (!(fl & F_INDEX)) return (fl & F_SUBSTR) && gram_cursor(v, f, out);
             int lo, hi;
             index_range(x, f->value.norm, f->value.nn, false, &lo, &hi);
             /* The entries of one key are ascending, one per entry. */
@@ -313,11 +297,9 @@ static bool cur_build(const struct dir_entry_view *v, const struct dir_filter *f
         }
         int lo = 0, hi = 0;
         bool have_p = (fl & F_INDEX) && f->initial && f->initial->nn > 0;
-        if (have_p)
-            index_range(x, f->initial->norm, f->initial->nn, true, &lo, &hi);
+        if (have_p) index_range(x, f->initial->norm, f->initial->nn, true, &lo, &hi);
         if (have_p && (!have_g || hi - lo <= g.est)) {
-            if (have_g)
-                cur_free(&g);
+            if (have_g) cur_free(&g);
             /* A prefix range is ordered by value: collect its entries and sort them. */
             int *l = dir_xmalloc(sizeof(int) * (size_t)(hi - lo + 1)), k = 0;
             for (int i = lo; i < hi; i++)
@@ -325,8 +307,7 @@ static bool cur_build(const struct dir_entry_view *v, const struct dir_filter *f
             qsort(l, (size_t)k, sizeof *l, dir_entry_cmp_int);
             int u = 0;
             for (int i = 0; i < k; i++)
-                if (u == 0 || l[u - 1] != l[i])
-                    l[u++] = l[i];
+                if (u == 0 || l[u - 1] != l[i]) l[u++] = l[i];
             cur_array(out, l, sizeof *l, u);
             out->owned = l;
             out->exact = f->nany == 0 && !f->final; /* nothing but the initial piece */
@@ -415,8 +396,7 @@ static bool cur_build(const struct dir_entry_view *v, const struct dir_filter *f
             qsort(l, (size_t)k, sizeof *l, dir_entry_cmp_int);
             int u = 0;
             for (int i = 0; i < k; i++)
-                if (u == 0 || l[u - 1] != l[i])
-                    l[u++] = l[i];
+                if (u == 0 || l[u - 1] != l[i]) l[u++] = l[i];
             cur_array(out, l, sizeof *l, u);
             out->owned = l;
             out->exact = exact;
@@ -436,8 +416,7 @@ static bool cur_build(const struct dir_entry_view *v, const struct dir_filter *f
 
 static bool past(const struct timespec *deadline)
 {
-    if (!deadline)
-        return false;
+    if (!deadline) return false;
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     return now.tv_sec > deadline->tv_sec ||
@@ -455,14 +434,11 @@ static const struct dir_fval *sort_key(const struct sort_ctx *c, int e)
     const struct dir_entry *en = &ENT(c->v, e);
     const struct dir_fval *best = NULL;
     for (int k = 0; k < en->nattrs; k++) {
-        if (en->attrs[k].id != c->attr)
-            continue;
+        if (en->attrs[k].id != c->attr) continue;
         for (int j = 0; j < en->attrs[k].nvals; j++) {
             const struct dir_fval *x = &en->attrs[k].vals[j];
-            if (x->priv && !c->see_private)
-                continue;
-            if (!best || strcmp(x->norm, best->norm) < 0)
-                best = x;
+            if (x->priv && !c->see_private) continue;
+            if (!best || strcmp(x->norm, best->norm) < 0) best = x;
         }
     }
     return best;
@@ -478,8 +454,7 @@ static int cmp_sorted(const void *a, const void *b, void *cls)
         r = kx ? -1 : ky ? 1 : 0;
     else
         r = strcmp(kx->norm, ky->norm);
-    if (c->reverse && kx && ky)
-        r = -r;
+    if (c->reverse && kx && ky) r = -r;
     return r ? r : (x > y) - (x < y);
 }
 
@@ -487,11 +462,9 @@ enum dir_rc dir_entry_search(const struct dir_entry_view *v, const struct dir_en
                              struct dir_entry_result *r, const char **matched)
 {
     memset(r, 0, sizeof *r);
-    if (matched)
-        *matched = "";
+    if (matched) *matched = "";
     char *nbase = dir_entry_dn_normalize(s->base);
-    if (!nbase)
-        return DIR_ERR_INVALID;
+    if (!nbase) return DIR_ERR_INVALID;
     int base;
     enum dir_scope scope = s->scope;
     if (!*nbase) {
@@ -499,8 +472,7 @@ enum dir_rc dir_entry_search(const struct dir_entry_view *v, const struct dir_en
             base = v->root_dse;
         else { /* below the root DSE: the naming context */
             base = v->suffix_entry;
-            if (scope == DIR_SCOPE_ONE)
-                scope = DIR_SCOPE_BASE;
+            if (scope == DIR_SCOPE_ONE) scope = DIR_SCOPE_BASE;
         }
     } else {
         base = dir_entry_find_ndn(v, nbase);
@@ -521,8 +493,7 @@ enum dir_rc dir_entry_search(const struct dir_entry_view *v, const struct dir_en
     }
     free(nbase);
     r->base = base;
-    if (s->filter)
-        dir_filter_prepare(s->filter, dir_entry_resolve, NULL);
+    if (s->filter) dir_filter_prepare(s->filter, dir_entry_resolve, NULL);
 
     int lo = base, hi = base + 1;
     if (scope != DIR_SCOPE_BASE) hi = ENT(v, base).end;
@@ -551,22 +522,18 @@ enum dir_rc dir_entry_search(const struct dir_entry_view *v, const struct dir_en
     r->idx = dir_xmalloc(sizeof(int) * (size_t)cap);
     int e = s->after + 1 > lo ? s->after + 1 : lo;
     for (unsigned steps = 1;; steps++, e++) {
-        if (indexed)
-            e = cur_seek(&cand, e);
-        if (e >= hi)
-            break;
+        if (indexed) e = cur_seek(&cand, e);
+        if (e >= hi) break;
         if ((steps & 255) == 0 && past(s->deadline)) {
             r->time_exceeded = true;
             break;
         }
         const struct dir_entry *en = &ENT(v, e);
         if (en->gone || (scope == DIR_SCOPE_ONE && en->parent != base)) continue;
-        if (en->priv && !see_private)
-            continue;
+        if (en->priv && !see_private) continue;
         if (s->filter && check) {
             struct dir_fentry fe = {en->attrs, en->nattrs, en->ndn, see_private};
-            if (dir_filter_match(s->filter, &fe) != DIR_TRUE)
-                continue;
+            if (dir_filter_match(s->filter, &fe) != DIR_TRUE) continue;
         }
         if (r->n == cap) {
             cap *= 2;
@@ -578,14 +545,12 @@ enum dir_rc dir_entry_search(const struct dir_entry_view *v, const struct dir_en
             break;
         }
     }
-    if (indexed)
-        cur_free(&cand);
+    if (indexed) cur_free(&cand);
     if (s->sort_attr >= 0 && r->n > 1) {
         struct sort_ctx c = {v, s->sort_attr, s->sort_reverse, see_private};
         qsort_r(r->idx, (size_t)r->n, sizeof(int), cmp_sorted, &c);
     }
-    if (!stop_early && s->size_limit > 0 && r->n > s->size_limit)
-        r->size_exceeded = true;
+    if (!stop_early && s->size_limit > 0 && r->n > s->size_limit) r->size_exceeded = true;
     return DIR_OK;
 }
 
@@ -599,8 +564,7 @@ static void http_problem(struct dir_http_resp *resp, const char *path, struct di
     resp->status = p->status;
     resp->content_type = "application/problem+json";
     resp->body.len = 0;
-    if (dir_problem_render(p, path, &resp->body))
-        resp->status = 500;
+    if (dir_problem_render(p, path, &resp->body)) resp->status = 500;
 }
 
 static void http_bad(struct dir_http_resp *resp, const char *path, const char *field,
@@ -616,42 +580,35 @@ static void http_bad(struct dir_http_resp *resp, const char *path, const char *f
 static enum dir_rc json_entry(struct dir_buf *b, const struct dir_entry *e, bool see_private)
 {
     enum dir_rc rc = dir_buf_adds(b, "{\"dn\":");
-    if (!rc)
-        rc = dir_buf_add_json_str(b, e->dn);
-    if (!rc)
-        rc = dir_buf_adds(b, ",\"attributes\":{");
+    if (!rc) rc = dir_buf_add_json_str(b, e->dn);
+    if (!rc) rc = dir_buf_adds(b, ",\"attributes\":{");
     int n = 0;
     bool priv_shown = false;
     for (int k = 0; k < e->nattrs && !rc; k++) {
         const struct dir_fattr *a = &e->attrs[k];
-        if (dir_entry_attrs[a->id].flags & F_OPER)
-            continue;
+        if (dir_entry_attrs[a->id].flags & F_OPER) continue;
         int shown = 0;
         for (int j = 0; j < a->nvals && !rc; j++) {
-            if (a->vals[j].priv && !see_private)
-                continue;
+            if (a->vals[j].priv && !see_private) continue;
             priv_shown = priv_shown || a->vals[j].priv;
             if (shown == 0) {
                 rc = dir_buf_printf(b, "%s\"%s\":[", n++ ? "," : "", dir_entry_attrs[a->id].name);
             } else {
                 rc = dir_buf_adds(b, ",");
             }
-            if (!rc)
-                rc = dir_buf_add_json_str(b, a->vals[j].val);
+            if (!rc) rc = dir_buf_add_json_str(b, a->vals[j].val);
             shown++;
         }
-        if (shown && !rc)
-            rc = dir_buf_adds(b, "]");
+        if (shown && !rc) rc = dir_buf_adds(b, "]");
     }
-    if (!rc)
-        rc = dir_buf_adds(b, "}}");
+    if (!rc) rc = dir_buf_adds(b, "}}");
     if (priv_shown && e->priv) /* a person's non-public contact points: the access log */
         dir_pdpa_note_id(dir_entry_person_id(e));
     return rc;
 }
 
-void dir_entry_http_search(struct dir_model *m, enum dir_role role,
-                           const struct dir_http_req *req, struct dir_http_resp *resp)
+void dir_entry_http_search(struct dir_model *m, enum dir_role role, const struct dir_http_req *req,
+                           struct dir_http_resp *resp)
 {
     dir_entry_http_search_as(m, role, req, resp, NULL, NULL);
 }
@@ -743,17 +700,14 @@ void dir_entry_http_search_as(struct dir_model *m, enum dir_role role,
     }
     rc = dir_buf_adds(b, "{\"items\":[");
     for (int i = 0; i < shown && !rc; i++) {
-        if (i)
-            rc = dir_buf_adds(b, ",");
+        if (i) rc = dir_buf_adds(b, ",");
         if (!rc) rc = json_entry(b, &ENT(v, r.idx[i]), see_private);
     }
-    if (!rc)
-        rc = dir_buf_adds(b, "],\"next\":");
+    if (!rc) rc = dir_buf_adds(b, "],\"next\":");
     if (!rc)
         rc = r.size_exceeded ? dir_buf_add_json_str(b, ENT(v, r.idx[shown - 1]).dn)
                              : dir_buf_adds(b, "null");
-    if (!rc)
-        rc = dir_buf_adds(b, "}");
+    if (!rc) rc = dir_buf_adds(b, "}");
     free(r.idx);
     if (rc) {
         struct dir_problem p;

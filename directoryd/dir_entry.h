@@ -64,7 +64,7 @@ const struct dir_entry_view *dir_entry_view(struct dir_model *m);
 /* The entry view of M like dir_entry_view, but when PREV (an earlier version of the same
  * lineage, or NULL) has a view, M's is derived from it: the entries of the organisations and
  * people changed since are rebuilt, the rest and the indexes are shared (see "Applying
- * changes" in dir_entry.c). Borrowed like dir_entry_view's answer. */
+ * changes" in dir_entry_apply.c). Borrowed like dir_entry_view's answer. */
 const struct dir_entry_view *dir_entry_view_from(struct dir_model *m, struct dir_model *prev);
 /* Whether V was derived from an earlier version's view (tests, logs). */
 bool dir_entry_view_patched(const struct dir_entry_view *v);

@@ -1,6 +1,6 @@
 /* dir_gram.h - the codepoint n-gram index: posting lists of ids per (space, n-gram of text).
  *
- * One implementation shared by the LDAP view's substring index (dir_entry.c, trigrams of
+ * One implementation shared by the LDAP view's substring index (dir_entry_index.c, trigrams of
  * normalised attribute values; the space is the attribute) and the JSON API's name search
  * (dir_names.c, the folded names of people and organisations).
  *

@@ -484,7 +484,8 @@ static void emit_gone(struct eb *b, int idx, int parent, bool priv)
 {
     struct dir_entry_view *v = b->v;
     b->n = 0;
-    *dir_entry_slot(v, idx) = (struct dir_entry){"", "", parent, idx + 1, priv, true, NULL, 0};
+    *dir_entry_slot(v, idx) = (struct dir_entry){
+        .dn = "", .ndn = "", .parent = parent, .end = idx + 1, .priv = priv, .gone = true};
     if (v->n < idx + 1) v->n = idx + 1;
 }
 

@@ -274,6 +274,9 @@ int dir_entry_cmp_int(const void *a, const void *b);
  * well-formed UTF-8 are not used. */
 
 #define GRAM_UNITS 3
+/* The substring index's space for the distinct values of an F_SHARED attribute A is
+ * GRAM_SHARED + A, and its ids are A's equality-index keys, not entries (dir_entry_index.c). */
+#define GRAM_SHARED 4096
 #define GRAM_MAX_LISTS 6 /* a piece-heavy filter intersects at most this many lists */
 
 #endif

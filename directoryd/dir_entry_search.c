@@ -198,7 +198,8 @@ static bool piece_lists(const struct dir_entry_view *v, int attr, const struct d
     *whole = false;
     if (!p || p->nn < GRAM_UNITS || !dir_text_utf8_valid(p->norm, p->nn)) return true;
     kb->n = 0;
-    dir_gram_keys(attr, GRAM_UNITS, p->norm, p->nn, kb);
+    dir_gram_keys(dir_entry_attrs[attr].flags & F_SHARED ? GRAM_SHARED + attr : attr, GRAM_UNITS,
+                  p->norm, p->nn, kb);
     for (size_t i = 0; i < kb->n; i++) {
         const struct dir_gram_list *sl = dir_gram_find(&v->grams, &kb->k[i]);
         if (!sl) return false;
@@ -216,6 +217,58 @@ static int cmp_slot_n(const void *a, const void *b)
     const struct dir_gram_list *x = *(const struct dir_gram_list *const *)a,
                                *y = *(const struct dir_gram_list *const *)b;
     return (x->n > y->n) - (x->n < y->n);
+}
+
+static int cmp_int_up(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+/* C gives equality-index keys of F_SHARED attribute ATTR (build_grams): make it give their
+ * entries. A few keys become an OR of their entry ranges (merged as they are read, so a
+ * search that stops at its size limit reads little); many are merged into one sorted list. */
+static void shared_entries(const struct dir_entry_view *v, int attr, struct cur *c)
+{
+    enum { OR_MAX = 32 };
+    const struct index *x = &v->idx[attr];
+    int *keys = NULL, nkeys = 0, cap = 0;
+    for (int k = cur_seek(c, 0); k != INT_MAX; k = cur_seek(c, k + 1)) {
+        if (nkeys == cap) {
+            cap = cap ? cap * 2 : 16;
+            keys = dir_xrealloc(keys, sizeof *keys * (size_t)cap);
+        }
+        keys[nkeys++] = k;
+    }
+    bool exact = c->exact;
+    cur_free(c);
+    if (nkeys <= OR_MAX) {
+        c->kind = nkeys ? CUR_OR : CUR_EMPTY;
+        c->kids = dir_xcalloc((size_t)nkeys + 1, sizeof *c->kids);
+        c->nkids = nkeys;
+        for (int i = 0; i < nkeys; i++) {
+            int lo = (int)x->k[keys[i]].start, hi = (int)x->k[keys[i] + 1].start;
+            cur_array(&c->kids[i], &x->ent[lo], sizeof *x->ent, hi - lo);
+            c->kids[i].at = -1;
+            c->est += hi - lo;
+        }
+    } else {
+        int n = 0;
+        for (int i = 0; i < nkeys; i++)
+            n += (int)(x->k[keys[i] + 1].start - x->k[keys[i]].start);
+        int *all = dir_xmalloc(sizeof *all * (size_t)(n + 1)), m = 0;
+        for (int i = 0; i < nkeys; i++)
+            for (uint32_t j = x->k[keys[i]].start; j < x->k[keys[i] + 1].start; j++)
+                all[m++] = x->ent[j];
+        qsort(all, (size_t)m, sizeof *all, cmp_int_up);
+        int u = 0;
+        for (int i = 0; i < m; i++)
+            if (!u || all[u - 1] != all[i]) all[u++] = all[i];
+        cur_array(c, all, sizeof *all, u);
+        c->owned = all;
+    }
+    c->exact = exact;
+    free(keys);
 }
 
 /* Cursors over the substring index for F (SUBSTRINGS, or EQUALITY on an attribute with no
@@ -251,14 +304,15 @@ static bool gram_cursor(const struct dir_entry_view *v, const struct dir_filter 
     if (n == 1) {
         cur_gram(out, &v->grams, lists[0]);
         out->exact = exact;
-        return true;
+    } else {
+        out->kind = CUR_AND;
+        out->kids = dir_xcalloc((size_t)n, sizeof *out->kids);
+        out->nkids = n;
+        out->est = (int)lists[0]->n;
+        for (int i = 0; i < n; i++)
+            cur_gram(&out->kids[i], &v->grams, lists[i]);
     }
-    out->kind = CUR_AND;
-    out->kids = dir_xcalloc((size_t)n, sizeof *out->kids);
-    out->nkids = n;
-    out->est = (int)lists[0]->n;
-    for (int i = 0; i < n; i++)
-        cur_gram(&out->kids[i], &v->grams, lists[i]);
+    if (dir_entry_attrs[f->attr_id].flags & F_SHARED) shared_entries(v, f->attr_id, out);
     return true;
 }
 

@@ -125,8 +125,8 @@ struct dir_contact {
 /* Where an offering or a membership applies: codes as given, and the areas they mean. */
 struct dir_coverage {
     const char **codes; /* area or group codes */
-    int ncodes;
-    int *areas, nareas; /* area indexes; a group expands to its members */
+    int *areas;         /* area indexes; a group expands to its members */
+    int ncodes, nareas;
 };
 
 struct dir_offering {
@@ -163,24 +163,24 @@ struct dir_org {
 
 struct dir_membership {
     long long id;
-    int org; /* org index */
     const char *team_role, *title_th, *title_en;
     struct dir_coverage cov;
+    int org; /* org index */
 };
 
-struct dir_person {
+struct dir_person { /* fields ordered for no padding: one per person (1,000,000 in the
+                      country-size benchmark) */
     long long id;
     const char *ref, *name_th, *name_en, *title_th, *title_en, *profession, *source;
     const char *verified_at;
     const char *username; /* login name (staff from LDAP), or NULL */
-    bool active, demo, stale;
     time_t verified;
     struct dir_membership *members;
-    int nmembers;
     struct dir_contact *contacts;
-    int ncontacts;
     const char *fold_th, *fold_en;
+    int nmembers, ncontacts;
     int version;
+    bool active, demo, stale;
 };
 
 /* A pilot community programme or other programme, with its areas and organisations. */

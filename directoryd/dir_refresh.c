@@ -26,6 +26,10 @@
 /* Compaction: a full load after this many applied versions or this much superseded memory. */
 #define MAX_APPLIED 1000
 #define MAX_DELTA_BYTES ((size_t)64 << 20)
+/* Freed heap goes back to the system this often (malloc_trim): request threads free their
+ * answers' buffers into arenas of their own, which otherwise keep the pages (8 MB of RSS at
+ * 100,000 people after a benchmark run). */
+#define TRIM_EVERY_S 30
 
 struct dir_refresh {
     struct dir_db *db;
@@ -278,6 +282,7 @@ static void *loop(void *arg)
     bool listening = false, failing = false;
     int backoff_ms = r->refresh_ms;
     char err[512];
+    time_t last_trim = time(NULL);
 
     for (;;) {
         if (!lis) {
@@ -347,6 +352,10 @@ static void *loop(void *arg)
         if (!rc) dir_metrics_refresh_ok(); /* the served snapshot is current */
         if (!rc) /* API clients' last use, noted by requests */
             dir_admin_flush_uses(r->write_db ? r->write_db : r->db, false);
+        if (time(NULL) - last_trim >= TRIM_EVERY_S) {
+            malloc_trim(0);
+            last_trim = time(NULL);
+        }
     }
     dir_db_listener_close(lis);
     return NULL;

@@ -27,9 +27,11 @@
  * organisations (dirParentOrg names the parent's DN), the people changed since, and the
  * members of all those organisations (o, ou, dirMemberOf, departmentNumber come from them).
  * The root's dependants lists say who the members and children are; a person whose
- * memberships changed since the root is among the changed people anyway. When the changes
- * since the root are many (PATCH_MAX) or an organisation was added (its slot would move the
- * people), the view is built whole instead, and becomes the next root. */
+ * memberships changed since the root is among the changed people anyway. An organisation
+ * added since the root takes one of the spare organisation slots a whole build leaves
+ * (dir_entry_org_slots), so the people do not move. When the changes since the root are many
+ * (PATCH_MAX) or the organisations outgrow the spare slots (every 256 added), the view is
+ * built whole instead, and becomes the next root. */
 
 #define PATCH_MIN 4096 /* rebuild at most max(PATCH_MIN, entries / 8) entries, else whole */
 
@@ -84,7 +86,7 @@ static struct dir_entry_view *derive_view(const struct dir_model *m,
                                           struct dir_model *root_model)
 {
     if (root->root || root->lineage != m->lineage || base->lineage != m->lineage ||
-        base->applied > m->applied || m->norgs != root->norg_slots ||
+        base->applied > m->applied || dir_entry_org_slots(m->norgs) != root->norg_slots ||
         m->npeople < base->nperson_slots)
         return NULL;
     struct timespec t0, t1;

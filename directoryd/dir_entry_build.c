@@ -585,9 +585,11 @@ static void build_orgs(struct eb *b, const struct dir_model *m, int parent)
 {
     struct dir_entry_view *v = b->v;
     v->first_org = v->n;
-    v->norg_slots = m->norgs;
+    v->norg_slots = dir_entry_org_slots(m->norgs);
     for (int i = 0; i < m->norgs; i++)
         dir_entry_build_org(b, m, i, parent);
+    for (int i = m->norgs; i < v->norg_slots; i++) /* spare slots (dir_entry_int.h) */
+        emit_gone(b, v->first_org + i, parent, false);
     for (int i = 0; i < m->norgs; i++)
         dir_entry_org_parent_fix(v, m, i);
 }
@@ -699,8 +701,10 @@ static void build_people(struct eb *b, const struct dir_model *m, int parent)
  * must be rebuilt when an organisation changes (o, ou, dirMemberOf, dirParentOrg). */
 static void build_dependants(struct dir_entry_view *v, const struct dir_model *m)
 {
-    v->mem_at = dir_xcalloc((size_t)m->norgs + 2, sizeof *v->mem_at);
-    v->kid_at = dir_xcalloc((size_t)m->norgs + 2, sizeof *v->kid_at);
+    /* One range per organisation slot: the spare ones (organisations added later) empty. */
+    int no = v->norg_slots;
+    v->mem_at = dir_xcalloc((size_t)no + 2, sizeof *v->mem_at);
+    v->kid_at = dir_xcalloc((size_t)no + 2, sizeof *v->kid_at);
     for (int i = 0; i < m->npeople; i++)
         for (int k = 0; k < dir_model_person_at(m, i)->nmembers; k++)
             v->mem_at[dir_model_person_at(m, i)->members[k].org + 2]++;
@@ -710,12 +714,12 @@ static void build_dependants(struct dir_entry_view *v, const struct dir_model *m
                     : -1;
         if (p >= 0) v->kid_at[p + 2]++;
     }
-    for (int i = 0; i <= m->norgs; i++) {
+    for (int i = 0; i <= no; i++) {
         v->mem_at[i + 1] += v->mem_at[i];
         v->kid_at[i + 1] += v->kid_at[i];
     }
-    v->mem = dir_xmalloc(sizeof *v->mem * ((size_t)v->mem_at[m->norgs + 1] + 1));
-    v->kid = dir_xmalloc(sizeof *v->kid * ((size_t)v->kid_at[m->norgs + 1] + 1));
+    v->mem = dir_xmalloc(sizeof *v->mem * ((size_t)v->mem_at[no + 1] + 1));
+    v->kid = dir_xmalloc(sizeof *v->kid * ((size_t)v->kid_at[no + 1] + 1));
     for (int i = 0; i < m->npeople; i++)
         for (int k = 0; k < dir_model_person_at(m, i)->nmembers; k++) {
             int o = dir_model_person_at(m, i)->members[k].org;

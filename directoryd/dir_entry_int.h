@@ -273,6 +273,18 @@ int dir_entry_cmp_int(const void *a, const void *b);
  * already folded on both sides), so no gram can miss a true match. Pieces that are not
  * well-formed UTF-8 are not used. */
 
+/* Organisation slots of a view built whole: the organisations rounded up to the next multiple
+ * of ORG_SLOT_STEP (at least one spare), the spare ones gone. An organisation added later
+ * takes a spare slot in a derived view, so the people after them do not move; a view is built
+ * whole only when the count crosses a multiple (every 256 added organisations). The count is
+ * a function of the organisations alone, so a derived view and a view built whole of the same
+ * version have the same slots (same entry indexes, same paging cursors). */
+#define ORG_SLOT_STEP 256
+static inline int dir_entry_org_slots(int norgs)
+{
+    return (norgs / ORG_SLOT_STEP + 1) * ORG_SLOT_STEP;
+}
+
 #define GRAM_UNITS 3
 /* The substring index's space for the distinct values of an F_SHARED attribute A is
  * GRAM_SHARED + A, and its ids are A's equality-index keys, not entries (dir_entry_index.c). */

@@ -60,6 +60,7 @@ struct dir_refresh {
         pthread_t thread;
         bool running;     /* started, not yet joined */
         atomic_bool done; /* the thread has finished: M or RC/ERR are set */
+        atomic_bool stop; /* the daemon is stopping: skip what is left (the view build) */
         int stale_days;
         struct dir_model *m;
         enum dir_rc rc;
@@ -217,7 +218,8 @@ static void *bg_load(void *arg)
      * milliseconds, so LDAP never waits for a whole build after a background load (2-4 s at
      * 100,000 people, 30 s at 1,000,000). The old lineage's views meanwhile go on being
      * derived as changes come. The cost: two whole views in memory while it builds. */
-    if (!r->bg.rc && r->after_publish) r->after_publish(r->after_arg, r->bg.m, NULL);
+    if (!r->bg.rc && r->after_publish && !atomic_load(&r->bg.stop))
+        r->after_publish(r->after_arg, r->bg.m, NULL);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     r->bg.ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
     atomic_store(&r->bg.done, true);
@@ -459,6 +461,7 @@ void dir_refresh_stop(struct dir_refresh *r)
         pthread_join(r->thread, NULL);
     }
     if (r->bg.running) {
+        atomic_store(&r->bg.stop, true); /* a stop waits for the load, not the view after it */
         pthread_join(r->bg.thread, NULL);
         dir_model_release(r->bg.m);
     }

@@ -25,11 +25,15 @@
 #include <string.h>
 
 #define SUFFIX DIR_ENTRY_DEFAULT_SUFFIX
-#define NORGS 30
+#define NORGS 30 /* at the start; added_organisations_derive adds more */
+#define NORGS_MAX 300
 #define NPEOPLE0 400
 #define NPEOPLE_MAX 480
 
-static int org_gen[NORGS + 1], person_gen[NPEOPLE_MAX + 1], npeople;
+static int org_gen[NORGS_MAX + 1], person_gen[NPEOPLE_MAX + 1], npeople, norgs = NORGS;
+/* The organisations there were when person I was last changed: its memberships pick among
+ * them, so a person not changed since keeps the same rows. */
+static int person_norgs[NPEOPLE_MAX + 1];
 
 static uint64_t mix(uint64_t x)
 {
@@ -124,8 +128,9 @@ static void add_person(struct dir_model_builder *b, int id)
     for (int k = 0; k < nm; k++) {
         long long mid = (long long)id * 10 + k;
         const char *role = roles[pick(id, g, 10 + k, 3)];
-        dir_model_add_membership(b, mid, id, 1 + (long long)pick(id, g, 20 + k, NORGS), role, NULL,
-                                 NULL);
+        int on = person_norgs[id] ? person_norgs[id] : NORGS;
+        dir_model_add_membership(b, mid, id, 1 + (long long)pick(id, g, 20 + k, (unsigned)on), role,
+                                 NULL, NULL);
         if (strcmp(role, "district_welfare") == 0)
             dir_model_add_membership_area(b, mid, districts[pick(id, g, 30 + k, 3)], NULL);
     }
@@ -135,7 +140,7 @@ static struct dir_model *load_whole(long long seq)
 {
     struct dir_model_builder *b = dir_model_builder_new(365);
     add_areas(b);
-    for (int i = 1; i <= NORGS; i++)
+    for (int i = 1; i <= norgs; i++)
         add_org(b, i);
     for (int i = 1; i <= npeople; i++)
         add_person(b, i);
@@ -247,13 +252,13 @@ static void compare_views(const struct dir_entry_view *got, const struct dir_ent
 }
 
 /* One applied version: a few organisations and people changed, sometimes people added. */
-static struct dir_model *apply_step(struct dir_model *old, long long seq)
+static struct dir_model *apply_step_orgs(struct dir_model *old, long long seq, int add_orgs)
 {
-    long long oids[4], pids[40];
+    long long oids[8], pids[40];
     int no = 0, np = 0;
     int norg = (int)rnd(3);
     for (int i = 0; i < norg; i++) {
-        int id = 1 + (int)rnd(NORGS);
+        int id = 1 + (int)rnd((unsigned)norgs);
         bool seen = false;
         for (int k = 0; k < no; k++)
             seen = seen || oids[k] == id;
@@ -271,9 +276,13 @@ static struct dir_model *apply_step(struct dir_model *old, long long seq)
         person_gen[id]++;
         pids[np++] = id;
     }
+    for (int i = 0; i < add_orgs && norgs < NORGS_MAX; i++)
+        oids[no++] = ++norgs;
     int add = rnd(3) == 0 && npeople + 3 <= NPEOPLE_MAX ? 1 + (int)rnd(3) : 0;
     for (int i = 0; i < add; i++)
         pids[np++] = ++npeople;
+    for (int i = 0; i < np; i++) /* memberships may name the organisations added now */
+        person_norgs[pids[i]] = norgs;
     struct dir_model_builder *b = dir_model_builder_new(365);
     for (int i = 0; i < no; i++)
         add_org(b, (int)oids[i]);
@@ -288,6 +297,11 @@ static struct dir_model *apply_step(struct dir_model *old, long long seq)
     char err[128];
     if (dir_model_apply(old, b, &d, seq, &n, err, sizeof err) != DIR_OK) fail_msg("apply: %s", err);
     return n;
+}
+
+static struct dir_model *apply_step(struct dir_model *old, long long seq)
+{
+    return apply_step_orgs(old, seq, 0);
 }
 
 static void derived_views_equal_whole_ones(void **state)
@@ -367,12 +381,50 @@ static void background_load_derives_from_its_full_view(void **state)
     dir_model_release(e);
 }
 
+/* Organisations added one or two at a time take spare slots: the views stay derived (no whole
+ * build) and equal to whole builds, members of the new organisations included; once the
+ * organisations outgrow the spare slots (256), the next view is built whole. */
+static void added_organisations_derive(void **state)
+{
+    (void)state;
+    npeople = NPEOPLE0;
+    struct dir_model *cur = load_whole(100);
+    (void)dir_entry_view(cur);
+    int derived = 0, steps = 0;
+    for (long long seq = 101; seq < 141; seq++) {
+        struct dir_model *n = apply_step_orgs(cur, seq, 1 + (int)rnd(2));
+        const struct dir_entry_view *v = dir_entry_view_from(n, cur);
+        derived += dir_entry_view_patched(v);
+        steps++;
+        struct dir_model *whole = load_whole(seq);
+        compare_views(v, dir_entry_view(whole));
+        dir_model_release(whole);
+        dir_model_release(cur);
+        cur = n;
+    }
+    assert_true(norgs > NORGS + 40);
+    assert_int_equal(derived, steps);
+    /* Past the spare slots: a whole build. */
+    norgs = 255;
+    struct dir_model *a = load_whole(200);
+    (void)dir_entry_view(a);
+    struct dir_model *b = apply_step_orgs(a, 201, 1); /* 256 organisations: 512 slots */
+    assert_false(dir_entry_view_patched(dir_entry_view_from(b, a)));
+    struct dir_model *whole = load_whole(201);
+    compare_views(dir_entry_view_from(b, a), dir_entry_view(whole));
+    dir_model_release(whole);
+    dir_model_release(a);
+    dir_model_release(b);
+    dir_model_release(cur);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(derived_views_equal_whole_ones),
         cmocka_unit_test(roots_follow_the_lineage),
         cmocka_unit_test(background_load_derives_from_its_full_view),
+        cmocka_unit_test(added_organisations_derive),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

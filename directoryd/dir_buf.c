@@ -38,7 +38,7 @@ static enum dir_rc reserve(struct dir_buf *b, size_t n)
     return DIR_OK;
 }
 
-enum dir_rc dir_buf_add(struct dir_buf *b, const void *p, size_t n)
+enum dir_rc dir_buf_add_grow(struct dir_buf *b, const void *p, size_t n)
 {
     enum dir_rc rc = reserve(b, n);
     if (rc)
@@ -47,11 +47,6 @@ enum dir_rc dir_buf_add(struct dir_buf *b, const void *p, size_t n)
     b->len += n;
     b->data[b->len] = '\0';
     return DIR_OK;
-}
-
-enum dir_rc dir_buf_adds(struct dir_buf *b, const char *s)
-{
-    return dir_buf_add(b, s, strlen(s));
 }
 
 enum dir_rc dir_buf_printf(struct dir_buf *b, const char *fmt, ...)

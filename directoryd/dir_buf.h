@@ -7,6 +7,7 @@
 
 #include "dir_rc.h"
 #include <stddef.h>
+#include <string.h>
 
 struct dir_buf {
     char *data; /* NUL-terminated when len > 0 */
@@ -17,8 +18,23 @@ struct dir_buf {
 void dir_buf_init(struct dir_buf *b, size_t max);
 /* Frees the contents; the buffer can be used again after dir_buf_init. */
 void dir_buf_free(struct dir_buf *b);
-enum dir_rc dir_buf_add(struct dir_buf *b, const void *p, size_t n);
-enum dir_rc dir_buf_adds(struct dir_buf *b, const char *s);
+/* Appends N bytes at P when they do not fit yet (dir_buf_add's slow path). */
+enum dir_rc dir_buf_add_grow(struct dir_buf *b, const void *p, size_t n);
+/* Appends N bytes at P. Inline: answers are rendered by thousands of small appends, and a
+ * literal's strlen in dir_buf_adds is then folded at compile time. */
+static inline enum dir_rc dir_buf_add(struct dir_buf *b, const void *p, size_t n)
+{
+    if (n + 1 > b->cap - b->len) /* never wraps: len <= cap */
+        return dir_buf_add_grow(b, p, n);
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return DIR_OK;
+}
+static inline enum dir_rc dir_buf_adds(struct dir_buf *b, const char *s)
+{
+    return dir_buf_add(b, s, strlen(s));
+}
 /* Appends X in decimal (no printf: hot in rendering). */
 enum dir_rc dir_buf_add_int(struct dir_buf *b, long long x);
 enum dir_rc dir_buf_printf(struct dir_buf *b, const char *fmt, ...)

@@ -36,8 +36,7 @@ static int find_str(const void *base, int n, size_t size, const char *key)
     while (key && lo <= hi) {
         int mid = lo + (hi - lo) / 2;
         int c = strcmp(*(const char *const *)((const char *)base + (size_t)mid * size), key);
-        if (c == 0)
-            return mid;
+        if (c == 0) return mid;
         if (c < 0)
             lo = mid + 1;
         else
@@ -52,8 +51,7 @@ int dir_modeli_find_id(const void *base, int n, size_t size, long long id)
     while (lo <= hi) {
         int mid = lo + (hi - lo) / 2;
         long long v = *(const long long *)((const char *)base + (size_t)mid * size);
-        if (v == id)
-            return mid;
+        if (v == id) return mid;
         if (v < id)
             lo = mid + 1;
         else
@@ -83,8 +81,7 @@ int dir_model_group(const struct dir_model *m, const char *code)
 int dir_model_taxon(const struct dir_model *m, enum dir_tax_kind kind, const char *code)
 {
     for (int i = 0; code && i < m->ntax[kind]; i++)
-        if (strcmp(m->tax[kind][i].code, code) == 0)
-            return i;
+        if (strcmp(m->tax[kind][i].code, code) == 0) return i;
     return -1;
 }
 
@@ -137,36 +134,32 @@ const struct dir_client *dir_model_client(const struct dir_model *m,
 {
     struct dir_client key = {0};
     memcpy(key.hash, hash, DIR_AUTH_HASH_LEN);
-    return m->nclients == 0 ? NULL
-                            : bsearch(&key, m->clients, (size_t)m->nclients, sizeof key, dir_modeli_cmp_client);
+    return m->nclients == 0
+               ? NULL
+               : bsearch(&key, m->clients, (size_t)m->nclients, sizeof key, dir_modeli_cmp_client);
 }
 
 bool dir_model_area_within(const struct dir_model *m, int a, int anc)
 {
     for (; a >= 0; a = m->areas[a].parent)
-        if (a == anc)
-            return true;
+        if (a == anc) return true;
     return false;
 }
 
 int dir_model_programme(const struct dir_model *m, long long id, const char *ref)
 {
-    if (id)
-        return dir_modeli_find_id(m->programmes, m->nprogrammes, sizeof *m->programmes, id);
+    if (id) return dir_modeli_find_id(m->programmes, m->nprogrammes, sizeof *m->programmes, id);
     for (int i = 0; ref && i < m->nprogrammes; i++)
-        if (m->programmes[i].ref && strcmp(m->programmes[i].ref, ref) == 0)
-            return i;
+        if (m->programmes[i].ref && strcmp(m->programmes[i].ref, ref) == 0) return i;
     return -1;
 }
 
 void dir_model_release(struct dir_model *m)
 {
-    if (!m)
-        return;
+    if (!m) return;
     if (atomic_fetch_sub(&m->refs, 1) == 1) {
         struct dir_model_ext *x = atomic_load(&m->entries);
-        if (x)
-            x->free(x);
+        if (x) x->free(x);
         if ((x = atomic_load(&m->hsds_ids))) /* --- hsds-import --- */
             x->free(x);
         struct dir_model *full = m->full;
@@ -194,8 +187,7 @@ struct dir_model_share *dir_modeli_share_new(struct dir_arena *a, struct dir_mod
     atomic_init(&s->refs, 1);
     s->arena = a;
     s->prev = prev;
-    if (prev)
-        atomic_fetch_add(&prev->refs, 1);
+    if (prev) atomic_fetch_add(&prev->refs, 1);
     return s;
 }
 
@@ -218,6 +210,5 @@ struct dir_model_blob *dir_modeli_blob_new(size_t bytes)
 
 void dir_modeli_blob_release(struct dir_model_blob *b)
 {
-    if (b && atomic_fetch_sub(&b->refs, 1) == 1)
-        free(b);
+    if (b && atomic_fetch_sub(&b->refs, 1) == 1) free(b);
 }

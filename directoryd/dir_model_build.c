@@ -58,8 +58,7 @@ void dir_modeli_builder_free_rows(struct dir_model_builder *b)
 
 void dir_model_builder_free(struct dir_model_builder *b)
 {
-    if (!b)
-        return;
+    if (!b) return;
     dir_arena_free(b->arena);
     dir_modeli_builder_free_rows(b);
 }
@@ -79,18 +78,15 @@ static uint64_t hash_str(const char *s, size_t n)
 
 static const char *intern(struct dir_model_builder *b, const char *s)
 {
-    if (!s)
-        return NULL;
+    if (!s) return NULL;
     size_t n = strlen(s);
-    if (n > INTERN_MAX)
-        return dir_arena_strndup(b->arena, s, n);
+    if (n > INTERN_MAX) return dir_arena_strndup(b->arena, s, n);
     if (b->nintern * 2 >= b->intern_cap) {
         size_t cap = b->intern_cap ? b->intern_cap * 2 : 4096;
         const char **t = dir_xcalloc(cap, sizeof *t);
         for (size_t i = 0; i < b->intern_cap; i++) {
             const char *x = b->interned[i];
-            if (!x)
-                continue;
+            if (!x) continue;
             size_t k = hash_str(x, strlen(x)) & (cap - 1);
             while (t[k])
                 k = (k + 1) & (cap - 1);
@@ -102,8 +98,7 @@ static const char *intern(struct dir_model_builder *b, const char *s)
     }
     size_t k = hash_str(s, n) & (b->intern_cap - 1);
     for (; b->interned[k]; k = (k + 1) & (b->intern_cap - 1))
-        if (strcmp(b->interned[k], s) == 0)
-            return b->interned[k];
+        if (strcmp(b->interned[k], s) == 0) return b->interned[k];
     b->nintern++;
     return b->interned[k] = dir_arena_strndup(b->arena, s, n);
 }
@@ -271,8 +266,7 @@ void dir_model_add_membership_area(struct dir_model_builder *b, long long member
 }
 
 void dir_model_add_client(struct dir_model_builder *b, const uint8_t hash[DIR_AUTH_HASH_LEN],
-                          const char *name, const char *role, long long expires_epoch,
-                          bool revoked)
+                          const char *name, const char *role, long long expires_epoch, bool revoked)
 {
     int r = dir_auth_role_parse(role);
     if (r < 0) {

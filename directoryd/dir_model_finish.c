@@ -19,8 +19,7 @@
 /* qsort that accepts an empty (possibly NULL) array. */
 static void sort_n(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
 {
-    if (n > 1)
-        qsort(base, n, size, cmp);
+    if (n > 1) qsort(base, n, size, cmp);
 }
 
 void dir_modeli_sort_n(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
@@ -54,8 +53,7 @@ static int cmp_contact(const void *a, const void *b)
 {
     const struct raw_contact *x = a, *y = b;
     int c = cmp_ll(x->r.org_id, y->r.org_id);
-    if (!c)
-        c = cmp_ll(x->r.person_id, y->r.person_id);
+    if (!c) c = cmp_ll(x->r.person_id, y->r.person_id);
     return c ? c : cmp_ll(x->seq, y->seq);
 }
 static int cmp_offering(const void *a, const void *b)
@@ -94,8 +92,7 @@ static const struct slot *find_slot(const struct slot *s, int n, long long id)
 
 static char *fold(struct dir_arena *a, const char *s)
 {
-    if (!s)
-        return NULL;
+    if (!s) return NULL;
     char *out = dir_arena_alloc(a, strlen(s) + 1);
     dir_text_fold(s, out);
     return out;
@@ -112,8 +109,7 @@ struct fold_memo {
 
 static char *fold_memo(struct fold_memo *fm, struct dir_arena *a, const char *s)
 {
-    if (!s)
-        return NULL;
+    if (!s) return NULL;
     size_t k = ((uintptr_t)s >> 3) * 0x9e3779b97f4a7c15ULL >> 51; /* 13 bits: FOLD_MEMO */
     if (fm->key[k] != s) {
         fm->key[k] = s;
@@ -129,12 +125,10 @@ static void build_coverage(struct dir_model *m, struct dir_coverage *cov,
     cov->codes = dir_arena_alloc(m->arena, sizeof(char *) * (size_t)(n ? n : 1));
     for (int i = 0; i < n; i++) {
         if (links[i].a) {
-            if (dir_model_area(m, links[i].a) >= 0)
-                nareas++;
+            if (dir_model_area(m, links[i].a) >= 0) nareas++;
         } else {
             int g = dir_model_group(m, links[i].b);
-            if (g >= 0)
-                nareas += m->groups[g].nmembers;
+            if (g >= 0) nareas += m->groups[g].nmembers;
         }
     }
     cov->areas = dir_arena_alloc(m->arena, sizeof(int) * (size_t)(nareas ? nareas : 1));
@@ -142,13 +136,11 @@ static void build_coverage(struct dir_model *m, struct dir_coverage *cov,
         const char *code = links[i].a ? links[i].a : links[i].b;
         if (links[i].a) {
             int a = dir_model_area(m, links[i].a);
-            if (a < 0)
-                continue;
+            if (a < 0) continue;
             cov->areas[cov->nareas++] = a;
         } else {
             int g = dir_model_group(m, links[i].b);
-            if (g < 0)
-                continue;
+            if (g < 0) continue;
             for (int k = 0; k < m->groups[g].nmembers; k++)
                 cov->areas[cov->nareas++] = m->groups[g].members[k];
         }
@@ -194,8 +186,7 @@ static enum dir_rc finish_areas(struct dir_model_builder *b, struct dir_model *m
         a->parent = dir_model_area(m, r->parent);
         if (a->parent < 0) {
             if (r->parent)
-                DIR_LOG(DIR_LOG_WARN, "model", "area %s has unknown parent %s", a->code,
-                        r->parent);
+                DIR_LOG(DIR_LOG_WARN, "model", "area %s has unknown parent %s", a->code, r->parent);
             roots++;
         } else {
             m->areas[a->parent].nchildren++;
@@ -249,8 +240,7 @@ static void finish_groups(struct dir_model_builder *b, struct dir_model *m)
     for (int i = 0; i < b->members.n; i++) {
         gi[i] = dir_model_group(m, b->members.v[i].group);
         ai[i] = dir_model_area(m, b->members.v[i].area);
-        if (gi[i] < 0 || ai[i] < 0)
-            continue;
+        if (gi[i] < 0 || ai[i] < 0) continue;
         m->groups[gi[i]].nmembers++;
         m->areas[ai[i]].ngroups++;
     }
@@ -260,15 +250,13 @@ static void finish_groups(struct dir_model_builder *b, struct dir_model *m)
         m->groups[i].nmembers = 0;
     }
     for (int i = 0; i < m->nareas; i++) {
-        if (!m->areas[i].ngroups)
-            continue;
+        if (!m->areas[i].ngroups) continue;
         m->areas[i].groups =
             dir_arena_alloc(m->arena, sizeof(int) * (size_t)(m->areas[i].ngroups + 1));
         m->areas[i].ngroups = 0;
     }
     for (int i = 0; i < b->members.n; i++) {
-        if (gi[i] < 0 || ai[i] < 0)
-            continue;
+        if (gi[i] < 0 || ai[i] < 0) continue;
         struct dir_group *g = &m->groups[gi[i]];
         struct dir_area *a = &m->areas[ai[i]];
         g->members[g->nmembers++] = ai[i];
@@ -418,8 +406,7 @@ static void finish_orgs(struct dir_model_builder *b, struct dir_model *m, struct
             o->offerings = dir_arena_alloc(m->arena, sizeof(struct dir_offering) * (size_t)(j - i));
             for (int k = i; k < j; k++) {
                 int s = dir_model_taxon(m, DIR_TAX_SERVICE, b->offerings.v[k].service);
-                if (s < 0)
-                    continue;
+                if (s < 0) continue;
                 slots[nslots++] = (struct slot){b->offerings.v[k].id, oi, o->noffers};
                 o->offerings[o->noffers++].service = s;
             }
@@ -495,8 +482,7 @@ static void finish_people(struct dir_model_builder *b, struct dir_model *m, stru
             for (int k = i; k < j; k++) {
                 const struct raw_membership *r = &b->memberships.v[k];
                 int oi = dir_model_org(m, r->org_id);
-                if (oi < 0)
-                    continue;
+                if (oi < 0) continue;
                 struct dir_membership *ms = &p->members[p->nmembers];
                 ms->id = r->id;
                 ms->org = oi;
@@ -550,7 +536,8 @@ static void finish_programmes(struct dir_model_builder *b, struct dir_model *m)
         json_object_set_new(j, "name_en", dir_modeli_jstr(r->name_en));
         json_object_set_new(j, "description_th", dir_modeli_jstr(r->description_th));
         json_object_set_new(j, "description_en", dir_modeli_jstr(r->description_en));
-        json_object_set_new(j, "start_year", r->start_year ? json_integer(r->start_year) : json_null());
+        json_object_set_new(j, "start_year",
+                            r->start_year ? json_integer(r->start_year) : json_null());
         json_object_set_new(j, "end_year", r->end_year ? json_integer(r->end_year) : json_null());
         json_object_set_new(j, "source", dir_modeli_jstr(r->source));
         json_object_set_new(j, "areas", json_array());
@@ -559,17 +546,17 @@ static void finish_programmes(struct dir_model_builder *b, struct dir_model *m)
     }
     for (int i = 0; i < b->prog_areas.n; i++) {
         int p = dir_modeli_find_id(m->programmes, m->nprogrammes, sizeof *m->programmes,
-                        b->prog_areas.v[i].owner);
+                                   b->prog_areas.v[i].owner);
         int a = dir_model_area(m, b->prog_areas.v[i].a);
         if (p >= 0 && a >= 0)
-            json_array_append_new(json_object_get(objs[p], "areas"), dir_modeli_area_ref_json(m, a));
+            json_array_append_new(json_object_get(objs[p], "areas"),
+                                  dir_modeli_area_ref_json(m, a));
     }
     for (int i = 0; i < b->prog_orgs.n; i++) {
         const struct raw_prog_org *r = &b->prog_orgs.v[i];
         int p = dir_modeli_find_id(m->programmes, m->nprogrammes, sizeof *m->programmes, r->pid);
         int o = dir_model_org(m, r->org);
-        if (p < 0 || o < 0)
-            continue;
+        if (p < 0 || o < 0) continue;
         json_t *x = json_object();
         json_object_set_new(x, "id", json_integer(dir_model_org_at(m, o)->id));
         json_object_set_new(x, "name_th", dir_modeli_jstr(dir_model_org_at(m, o)->name_th));
@@ -616,8 +603,7 @@ enum dir_rc dir_model_finish(struct dir_model_builder *b, long long seq, struct 
 
     m->nrevoked = b->revoked.n;
     m->revoked = dir_arena_alloc(m->arena, sizeof(char *) * (size_t)(m->nrevoked + 1));
-    if (m->nrevoked)
-        memcpy(m->revoked, b->revoked.v, sizeof(char *) * (size_t)m->nrevoked);
+    if (m->nrevoked) memcpy(m->revoked, b->revoked.v, sizeof(char *) * (size_t)m->nrevoked);
     sort_n(m->revoked, (size_t)m->nrevoked, sizeof *m->revoked, dir_modeli_cmp_str);
     m->nchanges = b->changes.n;
     m->changes = dir_arena_alloc(m->arena, sizeof(struct dir_change) * (size_t)(m->nchanges + 1));
@@ -634,8 +620,10 @@ enum dir_rc dir_model_finish(struct dir_model_builder *b, long long seq, struct 
         json_object_set_new(j, "kind", dir_modeli_jstr(g->kind));
         json_object_set_new(j, "name_th", dir_modeli_jstr(g->name_th));
         json_object_set_new(j, "name_en", dir_modeli_jstr(g->name_en));
-        json_object_set_new(j, "parent", g->parent >= 0 ? dir_modeli_jstr(m->groups[g->parent].code) : json_null());
-        json_object_set_new(j, "within", g->within >= 0 ? dir_modeli_jstr(m->areas[g->within].code) : json_null());
+        json_object_set_new(
+            j, "parent", g->parent >= 0 ? dir_modeli_jstr(m->groups[g->parent].code) : json_null());
+        json_object_set_new(
+            j, "within", g->within >= 0 ? dir_modeli_jstr(m->areas[g->within].code) : json_null());
         for (int k = 0; k < g->nmembers; k++)
             json_array_append_new(mem, dir_modeli_area_ref_json(m, g->members[k]));
         json_object_set_new(j, "members", mem);
@@ -691,7 +679,6 @@ void dir_modeli_finish_revoked(struct dir_model_builder *b, struct dir_model *s)
 {
     s->nrevoked = b->revoked.n;
     s->revoked = dir_arena_alloc(s->arena, sizeof(char *) * (size_t)(s->nrevoked + 1));
-    if (s->nrevoked)
-        memcpy(s->revoked, b->revoked.v, sizeof(char *) * (size_t)s->nrevoked);
+    if (s->nrevoked) memcpy(s->revoked, b->revoked.v, sizeof(char *) * (size_t)s->nrevoked);
     sort_n(s->revoked, (size_t)s->nrevoked, sizeof *s->revoked, dir_modeli_cmp_str);
 }

@@ -22,17 +22,14 @@ struct vref {
 static int cmp_vref(const void *a, const void *b)
 {
     const struct vref *x = a, *y = b;
-    if (x->verified != y->verified)
-        return x->verified > y->verified ? -1 : 1;
-    if (x->ref.owner != y->ref.owner)
-        return x->ref.owner - y->ref.owner;
+    if (x->verified != y->verified) return x->verified > y->verified ? -1 : 1;
+    if (x->ref.owner != y->ref.owner) return x->ref.owner - y->ref.owner;
     return x->ref.item - y->ref.item;
 }
 
 static void sort_by_verified(const struct dir_model *m, struct dir_ref *refs, int n)
 {
-    if (n < 2)
-        return;
+    if (n < 2) return;
     struct vref *v = dir_xmalloc(sizeof *v * (size_t)n);
     for (int i = 0; i < n; i++)
         v[i] = (struct vref){dir_model_org_at(m, refs[i].owner)->verified, refs[i]};
@@ -51,19 +48,16 @@ void dir_modeli_welfare_orgs(struct dir_model *m, struct dir_area *a)
 {
     a->welfare_orgs = NULL;
     a->nwelfare_orgs = 0;
-    if (!a->nwelfare)
-        return;
+    if (!a->nwelfare) return;
     int *v = dir_xmalloc(sizeof(int) * (size_t)a->nwelfare), n = 0;
     for (int k = 0; k < a->nwelfare; k++) {
         const struct dir_person *p = dir_model_person_at(m, a->welfare[k].owner);
-        if (p->active)
-            v[n++] = p->members[a->welfare[k].item].org;
+        if (p->active) v[n++] = p->members[a->welfare[k].item].org;
     }
     qsort(v, (size_t)n, sizeof *v, dir_modeli_cmp_int);
     int u = 0;
     for (int k = 0; k < n; k++)
-        if (!u || v[u - 1] != v[k])
-            v[u++] = v[k];
+        if (!u || v[u - 1] != v[k]) v[u++] = v[k];
     if (u) {
         a->welfare_orgs = dir_arena_alloc(m->arena, sizeof(int) * (size_t)u);
         memcpy(a->welfare_orgs, v, sizeof(int) * (size_t)u);
@@ -84,8 +78,7 @@ void dir_modeli_build_welfare(struct dir_model *m, struct dir_area *a)
             &dir_model_person_at(m, a->members[k].owner)->members[a->members[k].item];
         n += ms->team_role && strcmp(ms->team_role, "district_welfare") == 0;
     }
-    if (!n)
-        return;
+    if (!n) return;
     struct vref *v = dir_xmalloc(sizeof *v * (size_t)n);
     n = 0;
     for (int k = 0; k < a->nmembers; k++) {
@@ -128,8 +121,7 @@ void dir_modeli_sort_by_verified(const struct dir_model *m, struct dir_ref *refs
 /* Adds REF to the list of area A (COUNT pass when LISTS is NULL). */
 static void bucket(int *counts, struct dir_ref **lists, int a, struct dir_ref ref)
 {
-    if (lists)
-        lists[a][counts[a]] = ref;
+    if (lists) lists[a][counts[a]] = ref;
     counts[a]++;
 }
 
@@ -165,8 +157,7 @@ void dir_modeli_build_indexes(struct dir_model *m)
             for (int k = 0; k < org->noffers; k++) {
                 const struct dir_coverage *cov = &org->offerings[k].cov;
                 struct dir_ref ref = {o, k};
-                if (cov->ncodes == 0 && org->area >= 0)
-                    bucket(ac, al, org->area, ref);
+                if (cov->ncodes == 0 && org->area >= 0) bucket(ac, al, org->area, ref);
                 for (int c = 0; c < cov->ncodes; c++) {
                     int a = dir_model_area(m, cov->codes[c]);
                     if (a >= 0) {
@@ -183,8 +174,7 @@ void dir_modeli_build_indexes(struct dir_model *m)
                 const struct dir_coverage *cov = &per->members[k].cov;
                 for (int c = 0; c < cov->ncodes; c++) {
                     int a = dir_model_area(m, cov->codes[c]);
-                    if (a >= 0)
-                        bucket(mc, ml, a, (struct dir_ref){p, k});
+                    if (a >= 0) bucket(mc, ml, a, (struct dir_ref){p, k});
                 }
             }
         }
@@ -205,8 +195,7 @@ void dir_modeli_build_indexes(struct dir_model *m)
         if (org->area >= 0 && dir_modeli_is_unit(org)) ac[org->area]++;
     }
     for (int i = 0; i < m->nareas; i++)
-        if (ac[i])
-            m->areas[i].units = dir_arena_alloc(m->arena, sizeof(int) * (size_t)ac[i]);
+        if (ac[i]) m->areas[i].units = dir_arena_alloc(m->arena, sizeof(int) * (size_t)ac[i]);
     for (int o = 0; o < m->norgs; o++) {
         const struct dir_org *org = dir_model_org_at(m, o);
         if (org->area >= 0 && dir_modeli_is_unit(org)) {

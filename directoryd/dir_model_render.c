@@ -22,8 +22,7 @@ const char *dir_model_area_kind_name(enum dir_area_kind k)
 int dir_model_area_kind_parse(const char *name)
 {
     for (int i = 0; i < DIR_AREA_NKINDS; i++)
-        if (name && strcmp(name, area_kind_names[i]) == 0)
-            return i;
+        if (name && strcmp(name, area_kind_names[i]) == 0) return i;
     return -1;
 }
 
@@ -43,8 +42,7 @@ void dir_modeli_render(struct dir_arena *a, json_t *obj, struct dir_json *out)
     char *s = json_dumps(obj, JSON_COMPACT);
     if (!s) {
         s = strdup("{}");
-        if (!s)
-            abort();
+        if (!s) abort();
     }
     out->len = strlen(s);
     out->s = dir_arena_strndup(a, s, out->len);
@@ -66,8 +64,7 @@ static json_t *contacts_json(const struct dir_contact *c, int n, bool full)
 {
     json_t *arr = json_array();
     for (int i = 0; i < n; i++) {
-        if (!c[i].is_public && !full)
-            continue;
+        if (!c[i].is_public && !full) continue;
         json_t *o = json_object();
         json_object_set_new(o, "kind", jstr(c[i].kind));
         json_object_set_new(o, "value", jstr(c[i].value));
@@ -90,8 +87,7 @@ static json_t *codes_json(const struct dir_coverage *cov)
 
 json_t *dir_modeli_area_ref_json(const struct dir_model *m, int a)
 {
-    if (a < 0)
-        return json_null();
+    if (a < 0) return json_null();
     json_t *o = json_object();
     json_object_set_new(o, "code", jstr(m->areas[a].code));
     json_object_set_new(o, "kind", jstr(area_kind_names[m->areas[a].kind]));
@@ -181,8 +177,7 @@ void dir_modeli_render_org(struct dir_model *m, struct dir_org *o, const struct 
             size_t q;
             json_t *d;
             json_array_foreach(areas, q, d) seen = seen || json_equal(c, d);
-            if (!seen)
-                json_array_append(areas, c);
+            if (!seen) json_array_append(areas, c);
         }
         json_object_set_new(s, "areas", codes);
         json_array_append_new(services, s);
@@ -194,7 +189,8 @@ void dir_modeli_render_org(struct dir_model *m, struct dir_org *o, const struct 
     json_object_set_new(j, "hours_th", jstr(r->hours_th));
     json_object_set_new(j, "hours_en", jstr(r->hours_en));
     json_object_set_new(j, "hours", o->hours ? dir_hours_json(o->hours) : json_null());
-    json_object_set_new(j, "opened_year", r->opened_year ? json_integer(r->opened_year) : json_null());
+    json_object_set_new(j, "opened_year",
+                        r->opened_year ? json_integer(r->opened_year) : json_null());
     json_object_set_new(j, "address_th", jstr(r->address_th));
     json_object_set_new(j, "address_en", jstr(r->address_en));
     json_object_set_new(j, "location", location_json(m, r, o->area));
@@ -258,26 +254,19 @@ static enum dir_rc put_str(struct dir_buf *b, bool first, const char *key, const
     return rc ? rc : v ? dir_buf_add_json_str(b, v) : dir_buf_adds(b, "null");
 }
 
-static enum dir_rc person_json(const struct dir_model *m, const struct dir_person *p,
-                               bool braces, bool card, struct dir_buf *b)
+static enum dir_rc person_json(const struct dir_model *m, const struct dir_person *p, bool braces,
+                               bool card, struct dir_buf *b)
 {
     enum dir_rc rc = braces ? dir_buf_adds(b, "{") : DIR_OK;
     if (!rc) rc = dir_buf_adds(b, "\"id\":");
     if (!rc) rc = dir_buf_add_int(b, p->id);
-    if (!rc)
-        rc = put_str(b, false, "ref", p->ref);
-    if (!rc)
-        rc = put_str(b, false, "name_th", p->name_th);
-    if (!rc)
-        rc = put_str(b, false, "name_en", p->name_en);
-    if (!rc)
-        rc = put_str(b, false, "title_th", p->title_th);
-    if (!rc)
-        rc = put_str(b, false, "title_en", p->title_en);
-    if (!rc)
-        rc = put_str(b, false, "profession", p->profession);
-    if (!rc && !card)
-        rc = put_str(b, false, "source", p->source);
+    if (!rc) rc = put_str(b, false, "ref", p->ref);
+    if (!rc) rc = put_str(b, false, "name_th", p->name_th);
+    if (!rc) rc = put_str(b, false, "name_en", p->name_en);
+    if (!rc) rc = put_str(b, false, "title_th", p->title_th);
+    if (!rc) rc = put_str(b, false, "title_en", p->title_en);
+    if (!rc) rc = put_str(b, false, "profession", p->profession);
+    if (!rc && !card) rc = put_str(b, false, "source", p->source);
     if (!rc && !card)
         rc = dir_buf_printf(b, ",\"active\":%s,\"memberships\":[", p->active ? "true" : "false");
     for (int i = 0; !rc && !card && i < p->nmembers; i++) {
@@ -285,52 +274,33 @@ static enum dir_rc person_json(const struct dir_model *m, const struct dir_perso
         const struct dir_org *o = dir_model_org_at(m, ms->org);
         rc = dir_buf_adds(b, i ? ",{\"organization\":{\"id\":" : "{\"organization\":{\"id\":");
         if (!rc) rc = dir_buf_add_int(b, o->id);
-        if (!rc)
-            rc = put_str(b, false, "name_th", o->name_th);
-        if (!rc)
-            rc = put_str(b, false, "name_en", o->name_en);
-        if (!rc)
-            rc = put_str(b, false, "status", o->status);
-        if (!rc)
-            rc = dir_buf_adds(b, "}");
-        if (!rc)
-            rc = put_str(b, false, "team_role", ms->team_role);
-        if (!rc)
-            rc = put_str(b, false, "title_th", ms->title_th);
-        if (!rc)
-            rc = put_str(b, false, "title_en", ms->title_en);
-        if (!rc)
-            rc = dir_buf_adds(b, ",\"areas\":[");
+        if (!rc) rc = put_str(b, false, "name_th", o->name_th);
+        if (!rc) rc = put_str(b, false, "name_en", o->name_en);
+        if (!rc) rc = put_str(b, false, "status", o->status);
+        if (!rc) rc = dir_buf_adds(b, "}");
+        if (!rc) rc = put_str(b, false, "team_role", ms->team_role);
+        if (!rc) rc = put_str(b, false, "title_th", ms->title_th);
+        if (!rc) rc = put_str(b, false, "title_en", ms->title_en);
+        if (!rc) rc = dir_buf_adds(b, ",\"areas\":[");
         for (int k = 0; !rc && k < ms->cov.ncodes; k++) {
-            if (k)
-                rc = dir_buf_adds(b, ",");
-            if (!rc)
-                rc = dir_buf_add_json_str(b, ms->cov.codes[k]);
+            if (k) rc = dir_buf_adds(b, ",");
+            if (!rc) rc = dir_buf_add_json_str(b, ms->cov.codes[k]);
         }
-        if (!rc)
-            rc = dir_buf_adds(b, "]}");
+        if (!rc) rc = dir_buf_adds(b, "]}");
     }
-    if (!rc)
-        rc = dir_buf_adds(b, card ? ",\"contacts\":[" : "],\"contacts\":[");
+    if (!rc) rc = dir_buf_adds(b, card ? ",\"contacts\":[" : "],\"contacts\":[");
     for (int i = 0; !rc && i < p->ncontacts; i++) {
         const struct dir_contact *c = &p->contacts[i];
         rc = dir_buf_adds(b, i ? ",{" : "{");
-        if (!rc)
-            rc = put_str(b, true, "kind", c->kind);
-        if (!rc)
-            rc = put_str(b, false, "value", c->value);
-        if (!rc)
-            rc = put_str(b, false, "extension", c->extension);
-        if (!rc)
-            rc = put_str(b, false, "label_th", c->label_th);
-        if (!rc)
-            rc = put_str(b, false, "label_en", c->label_en);
+        if (!rc) rc = put_str(b, true, "kind", c->kind);
+        if (!rc) rc = put_str(b, false, "value", c->value);
+        if (!rc) rc = put_str(b, false, "extension", c->extension);
+        if (!rc) rc = put_str(b, false, "label_th", c->label_th);
+        if (!rc) rc = put_str(b, false, "label_en", c->label_en);
         if (!rc) rc = dir_buf_adds(b, c->is_public ? ",\"public\":true}" : ",\"public\":false}");
     }
-    if (!rc)
-        rc = dir_buf_adds(b, "]");
-    if (!rc)
-        rc = put_str(b, false, "verified_at", p->verified_at);
+    if (!rc) rc = dir_buf_adds(b, "]");
+    if (!rc) rc = put_str(b, false, "verified_at", p->verified_at);
     if (!rc && card)
         rc = dir_buf_adds(b, p->stale ? ",\"stale\":true" : ",\"stale\":false");
     else if (!rc)
@@ -376,11 +346,10 @@ enum dir_rc dir_model_org_json(const struct dir_model *m, const struct dir_org *
     const struct dir_json *j = full ? &o->json_full : &o->json_public;
     size_t mark = b->len;
     enum dir_rc rc = dir_buf_add(b, j->s, j->len - 1); /* all but the closing brace */
-    if (!rc && full && j->s == o->json_public.s) { /* shared bytes: see dir_modeli_render_org */
+    if (!rc && full && j->s == o->json_public.s) {     /* shared bytes: see dir_modeli_render_org */
         rc = dir_buf_adds(b, ",\"verified_by\":");
         if (!rc)
-            rc = o->verified_by ? dir_buf_add_json_str(b, o->verified_by)
-                                : dir_buf_adds(b, "null");
+            rc = o->verified_by ? dir_buf_add_json_str(b, o->verified_by) : dir_buf_adds(b, "null");
     }
     if (!rc) rc = dir_hours_add_state(b, dir_model_org_open(m, o, now));
     if (!rc) rc = dir_buf_adds(b, "}");

@@ -144,8 +144,8 @@ static void person_touches(const struct dir_model *m, const struct dir_person *p
     }
 }
 
-/* Offering and welfare lists are ordered as the full load orders them (dir_model.c): the most
- * recently verified owner first, then by owner and item. */
+/* Offering and welfare lists are ordered as the full load orders them (dir_model_index.c): the
+ * most recently verified owner first, then by owner and item. */
 static time_t ref_verified(const struct dir_model *m, struct dir_ref r, bool person)
 {
     return person ? dir_model_person_at(m, r.owner)->verified

@@ -1,5 +1,7 @@
-/* dir_model_int.h - the read model's internals shared by dir_model.c (building a snapshot)
- * and dir_model_apply.c (deriving a new version from a change-log delta).
+/* dir_model_int.h - the read model's internals shared by its files: dir_model.c (lookups,
+ * lifetime), dir_model_build.c (the builder), dir_model_finish.c (building a snapshot),
+ * dir_model_render.c (JSON), dir_model_index.c (the resolver's indexes) and dir_model_apply.c
+ * (deriving a new version from a change-log delta).
  * Not for other modules: they use dir_model.h. */
 #ifndef DIR_MODEL_INT_H
 #define DIR_MODEL_INT_H
@@ -7,7 +9,95 @@
 #include "dir_model.h"
 #include "dir_mem.h"
 
+#include <jansson.h>
 #include <stdatomic.h>
+
+/* ---- the builder's raw rows (dir_model_build.c fills them, dir_model_finish.c reads) ---- */
+
+#define VEC(T)                                                                                     \
+    struct {                                                                                       \
+        T *v;                                                                                      \
+        int n, cap;                                                                                \
+    }
+
+struct raw_area {
+    const char *code, *kind, *parent, *name_th, *name_en, *postal;
+    double lat, lon;
+    bool approx;
+    int version;
+};
+struct raw_group {
+    const char *code, *kind, *parent, *within, *name_th, *name_en;
+    int version;
+};
+struct raw_member {
+    const char *group, *area;
+};
+struct raw_taxon {
+    enum dir_tax_kind kind;
+    const char *code, *name_th, *name_en, *desc_th, *desc_en;
+};
+struct raw_offering {
+    long long id, org_id;
+    const char *service;
+    int seq;
+};
+struct raw_link { /* offering/membership id -> code, in arrival order */
+    long long owner;
+    const char *a, *b;
+    int seq;
+};
+struct raw_contact {
+    struct dir_contact_row r;
+    int seq;
+};
+struct raw_membership {
+    long long id, person_id, org_id;
+    const char *role, *title_th, *title_en;
+    int seq;
+};
+struct raw_prog_org {
+    long long pid, org;
+    const char *role_th, *role_en;
+};
+struct raw_org {
+    struct dir_org_row r;
+};
+struct raw_person {
+    struct dir_person_row r;
+};
+struct raw_hours {
+    long long org_id;
+    const struct dir_hours *h; /* in the snapshot's arena */
+};
+
+struct dir_model_builder {
+    struct dir_arena *arena;
+    const char **interned; /* open-addressing set of short strings in the arena */
+    size_t nintern, intern_cap;
+    int stale_days;
+    VEC(struct raw_area) areas;
+    VEC(struct raw_group) groups;
+    VEC(struct raw_member) members;
+    VEC(struct raw_taxon) taxa;
+    VEC(struct raw_org) orgs;
+    VEC(struct raw_contact) contacts;
+    VEC(struct raw_offering) offerings;
+    VEC(struct raw_link) off_groups, off_areas, mem_areas;
+    VEC(struct raw_person) people;
+    VEC(struct raw_membership) memberships;
+    VEC(struct dir_client) clients;
+    VEC(struct dir_change) changes;
+    VEC(const char *) revoked;
+    VEC(struct dir_programme_row) programmes;
+    VEC(struct raw_link) prog_areas;
+    VEC(struct raw_prog_org) prog_orgs;
+    VEC(struct raw_hours) hours;
+    VEC(int) holidays;
+};
+
+/* Frees B's rows and B itself (not its arena). */
+void dir_modeli_builder_free_rows(struct dir_model_builder *b);
 
 /* An arena shared by a chain of versions: each applied version adds one (its own new
  * pieces) and holds a reference to the one before; the last version to let go frees it. */
@@ -69,6 +159,30 @@ void dir_modeli_build_welfare(struct dir_model *m, struct dir_area *a);
 bool dir_modeli_is_unit(const struct dir_org *o);
 /* Area A's welfare_orgs from its welfare list (in M's arena). */
 void dir_modeli_welfare_orgs(struct dir_model *m, struct dir_area *a);
+
+/* qsort that accepts an empty (possibly NULL) array. */
+void dir_modeli_sort_n(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *));
+/* qsort/bsearch comparisons: ints, strings (const char *), clients by hash. */
+int dir_modeli_cmp_int(const void *a, const void *b);
+int dir_modeli_cmp_str(const void *a, const void *b);
+int dir_modeli_cmp_client(const void *a, const void *b);
+/* Binary search by an id at offset 0 of each SIZE-byte element of BASE[0..N): index or -1. */
+int dir_modeli_find_id(const void *base, int n, size_t size, long long id);
+
+/* ---- rendering (dir_model_render.c) ---- */
+/* S as a JSON string, or null. */
+json_t *dir_modeli_jstr(const char *s);
+/* OBJ rendered compact into OUT (in arena A); OBJ is released. */
+void dir_modeli_render(struct dir_arena *a, json_t *obj, struct dir_json *out);
+/* Area A as a reference (code, kind, names), or null. */
+json_t *dir_modeli_area_ref_json(const struct dir_model *m, int a);
+/* Area A's own answer. */
+json_t *dir_modeli_area_json(const struct dir_model *m, const struct dir_area *a);
+/* Organisation O's answers and contact cards (public and full) from its row R, in M's arena. */
+void dir_modeli_render_org(struct dir_model *m, struct dir_org *o, const struct dir_org_row *r);
+
+/* The resolver's indexes of a finished model (dir_model_index.c). */
+void dir_modeli_build_indexes(struct dir_model *m);
 
 /* Organisation or person I of a version being built, for writing (only while nobody reads
  * it, and only where its chunk is private to it: a fresh flat array or a dir_cow_write). */

@@ -246,7 +246,10 @@ void dir_modeli_render_org(struct dir_model *m, struct dir_org *o, const struct 
 }
 
 /* ,"KEY":"value" or ,"KEY":null (FIRST omits the comma). */
-static enum dir_rc put_str(struct dir_buf *b, bool first, const char *key, const char *v)
+/* Always inlined: called with a literal KEY, whose strlen then folds (people pages and resolver
+ * answers render thousands of these per request). */
+static inline __attribute__((always_inline)) enum dir_rc put_str(struct dir_buf *b, bool first,
+                                                                 const char *key, const char *v)
 {
     enum dir_rc rc = dir_buf_adds(b, first ? "\"" : ",\"");
     if (!rc) rc = dir_buf_adds(b, key);
@@ -268,7 +271,8 @@ static enum dir_rc person_json(const struct dir_model *m, const struct dir_perso
     if (!rc) rc = put_str(b, false, "profession", p->profession);
     if (!rc && !card) rc = put_str(b, false, "source", p->source);
     if (!rc && !card)
-        rc = dir_buf_printf(b, ",\"active\":%s,\"memberships\":[", p->active ? "true" : "false");
+        rc = dir_buf_adds(b, p->active ? ",\"active\":true,\"memberships\":["
+                                       : ",\"active\":false,\"memberships\":[");
     for (int i = 0; !rc && !card && i < p->nmembers; i++) {
         const struct dir_membership *ms = &p->members[i];
         const struct dir_org *o = dir_model_org_at(m, ms->org);
@@ -301,11 +305,12 @@ static enum dir_rc person_json(const struct dir_model *m, const struct dir_perso
     }
     if (!rc) rc = dir_buf_adds(b, "]");
     if (!rc) rc = put_str(b, false, "verified_at", p->verified_at);
-    if (!rc && card)
-        rc = dir_buf_adds(b, p->stale ? ",\"stale\":true" : ",\"stale\":false");
-    else if (!rc)
-        rc = dir_buf_printf(b, ",\"stale\":%s,\"demo\":%s,\"version\":%d",
-                            p->stale ? "true" : "false", p->demo ? "true" : "false", p->version);
+    if (!rc) rc = dir_buf_adds(b, p->stale ? ",\"stale\":true" : ",\"stale\":false");
+    if (!rc && !card) {
+        rc = dir_buf_adds(b,
+                          p->demo ? ",\"demo\":true,\"version\":" : ",\"demo\":false,\"version\":");
+        if (!rc) rc = dir_buf_add_int(b, p->version);
+    }
     return rc || !braces ? rc : dir_buf_adds(b, "}");
 }
 

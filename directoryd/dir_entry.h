@@ -36,7 +36,7 @@
 
 enum dir_scope { DIR_SCOPE_BASE = 0, DIR_SCOPE_ONE = 1, DIR_SCOPE_SUB = 2 };
 
-struct dir_entry { /* 40 bytes (the fields ordered so): one per entry */
+struct dir_entry {        /* 40 bytes (the fields ordered so): one per entry */
     const char *dn, *ndn; /* as shown; normalised (lower-case, LDAPv3 string form) */
     const struct dir_fattr *attrs; /* sorted by attribute id */
     int parent;           /* entry index, -1 for the suffix and the special entries */

@@ -101,13 +101,10 @@ static void *map_huge(size_t bytes)
 {
     size_t len = bytes + ARENA_HUGE;
     char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED)
-        return NULL;
+    if (p == MAP_FAILED) return NULL;
     size_t lead = (ARENA_HUGE - ((uintptr_t)p & (ARENA_HUGE - 1))) & (ARENA_HUGE - 1);
-    if (lead)
-        munmap(p, lead);
-    if (len - lead - bytes)
-        munmap(p + lead + bytes, len - lead - bytes);
+    if (lead) munmap(p, lead);
+    if (len - lead - bytes) munmap(p + lead + bytes, len - lead - bytes);
     p += lead;
 #ifdef MADV_HUGEPAGE
     madvise(p, bytes, MADV_HUGEPAGE); /* advice: without huge pages it works the same */
@@ -128,8 +125,7 @@ static struct chunk *chunk_new(struct dir_arena *a, size_t n)
         else
             mapped = 0;
     }
-    if (!c)
-        c = dir_xmalloc(sizeof(struct chunk) + size);
+    if (!c) c = dir_xmalloc(sizeof(struct chunk) + size);
     c->size = size;
     c->used = 0;
     c->mapped = mapped;
@@ -161,8 +157,7 @@ char *dir_arena_strndup(struct dir_arena *a, const char *s, size_t n)
 {
     if (!s)
         return NULL;
-    if (!a->head || a->head->size - a->head->used < n + 1)
-        chunk_new(a, n + 1);
+    if (!a->head || a->head->size - a->head->used < n + 1) chunk_new(a, n + 1);
     char *d = (char *)a->head->data + a->head->used;
     a->head->used += n + 1;
     a->total += n + 1;

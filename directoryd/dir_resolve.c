@@ -162,12 +162,11 @@ static void tier1(struct run *r)
             for (int i = 0; i < x->nwelfare_orgs; i++) {
                 int oi = x->welfare_orgs[i];
                 if (!r->seen[oi] && oi != r->central && org_open(dir_model_org_at(m, oi)))
-                    add_org_before(r, &people_from, (struct item){.tier = 1, .kind = IT_ORG,
-                                                                 .idx = oi, .scope = a});
+                    add_org_before(r, &people_from,
+                                   (struct item){.tier = 1, .kind = IT_ORG, .idx = oi, .scope = a});
             }
         for (int i = 0; i < x->nwelfare; i++) {
-            if (!r->rq->explain && (!r->rq->people || npeople >= r->rq->limit))
-                break;
+            if (!r->rq->explain && (!r->rq->people || npeople >= r->rq->limit)) break;
             const struct dir_person *p = dir_model_person_at(m, x->welfare[i].owner);
             const struct dir_membership *ms = &p->members[x->welfare[i].item];
             if (!org_open(dir_model_org_at(m, ms->org))) {
@@ -179,8 +178,9 @@ static void tier1(struct run *r)
                 continue;
             }
             if (!r->seen[ms->org] && ms->org != r->central)
-                add_org_before(r, &people_from, (struct item){.tier = 1, .kind = IT_ORG,
-                                                             .idx = ms->org, .scope = a});
+                add_org_before(
+                    r, &people_from,
+                    (struct item){.tier = 1, .kind = IT_ORG, .idx = ms->org, .scope = a});
             if (!r->rq->people || npeople >= r->rq->limit)
                 continue;
             bool dup = false;

@@ -362,7 +362,7 @@ static void background_load_derives_from_its_full_view(void **state)
     (void)dir_entry_view(a);
     struct dir_model *b = apply_step(a, 2);
     assert_true(dir_entry_view_patched(dir_entry_view_from(b, a)));
-    struct dir_model *c = load_whole(3); /* the background load ... */
+    struct dir_model *c = load_whole(3);                            /* the background load ... */
     const struct dir_entry_view *cv = dir_entry_view_from(c, NULL); /* ... builds its view */
     assert_false(dir_entry_view_patched(cv));
     struct dir_model *d = apply_step(c, 4); /* the changes made while it loaded */

@@ -150,19 +150,35 @@ static struct dir_model *build_welfare(void)
 {
     struct dir_model_builder *b = dir_model_builder_new(365);
     dir_model_add_area(b, "TH", "country", NULL, "ไทย", "Thailand", NULL, NAN, NAN, true, 1);
-    dir_model_add_area(b, "10", "province", "TH", "กรุงเทพมหานคร", "Bangkok", NULL, NAN, NAN, true, 1);
-    dir_model_add_area(b, "1007", "district", "10", "ปทุมวัน", "Pathum Wan", NULL, 13.744, 100.53, true, 1);
-    dir_model_add_area(b, "100701", "subdistrict", "1007", "รองเมือง", "Rong Mueang", NULL, NAN, NAN, true, 1);
-    dir_model_add_area(b, "100702", "subdistrict", "1007", "วังใหม่", "Wang Mai", NULL, NAN, NAN, true, 1);
+    dir_model_add_area(b, "10", "province", "TH", "กรุงเทพมหานคร", "Bangkok", NULL, NAN, NAN, true,
+                       1);
+    dir_model_add_area(b, "1007", "district", "10", "ปทุมวัน", "Pathum Wan", NULL, 13.744, 100.53,
+                       true, 1);
+    dir_model_add_area(b, "100701", "subdistrict", "1007", "รองเมือง", "Rong Mueang", NULL, NAN, NAN,
+                       true, 1);
+    dir_model_add_area(b, "100702", "subdistrict", "1007", "วังใหม่", "Wang Mai", NULL, NAN, NAN,
+                       true, 1);
     struct dir_org_row rows[] = {
         {.id = 1, .name_th = "สำนักงานเขตปทุมวัน", .type = "district_office", .area_code = "1007"},
         {.id = 2, .name_th = "ฝ่ายสวัสดิการ", .type = "bma_unit", .parent_id = 1, .area_code = "1007"},
-        {.id = 3, .name_th = "ฝ่ายพัฒนาชุมชน", .type = "bma_unit", .parent_id = 1, .area_code = "1007"},
-        {.id = 4, .name_th = "หน่วยปิด", .type = "ngo", .area_code = "1007", .status = "closed",
+        {.id = 3,
+         .name_th = "ฝ่ายพัฒนาชุมชน",
+         .type = "bma_unit",
+         .parent_id = 1,
+         .area_code = "1007"},
+        {.id = 4,
+         .name_th = "หน่วยปิด",
+         .type = "ngo",
+         .area_code = "1007",
+         .status = "closed",
          .status_date = "2020-01-01"},
         {.id = 5, .name_th = "มูลนิธิ", .type = "ngo", .area_code = "1007"},
         {.id = 6, .name_th = "สมาคม", .type = "ngo", .area_code = "10"},
-        {.id = 20, .ref = "central", .name_th = "หน่วยงานกลาง", .type = "bma_unit", .area_code = "10"},
+        {.id = 20,
+         .ref = "central",
+         .name_th = "หน่วยงานกลาง",
+         .type = "bma_unit",
+         .area_code = "10"},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         rows[i].sector = "bma";
@@ -174,13 +190,17 @@ static struct dir_model *build_welfare(void)
     for (int i = 0; i < 60; i++) {
         snprintf(name, sizeof name, "คน %d", i);
         snprintf(ref, sizeof ref, "p%d", i);
-        struct dir_person_row p = {.id = 100 + i, .ref = ref, .name_th = name,
-                                   .active = i % 7 != 3, .verified_epoch = 1700000000LL + (i * 37) % 60 * 86400,
-                                   .verified_at = "2023-11-14", .version = 1};
+        struct dir_person_row p = {.id = 100 + i,
+                                   .ref = ref,
+                                   .name_th = name,
+                                   .active = i % 7 != 3,
+                                   .verified_epoch = 1700000000LL + (i * 37) % 60 * 86400,
+                                   .verified_at = "2023-11-14",
+                                   .version = 1};
         dir_model_add_person(b, &p);
         long long ms = 1000 + i;
-        dir_model_add_membership(b, ms, 100 + i, orgs[(i * 3) % 5], "district_welfare", "นักสังคมสงเคราะห์",
-                                 "Social worker");
+        dir_model_add_membership(b, ms, 100 + i, orgs[(i * 3) % 5], "district_welfare",
+                                 "นักสังคมสงเคราะห์", "Social worker");
         dir_model_add_membership_area(b, ms, areas[i % 3], NULL);
     }
     struct dir_model *m;
@@ -191,9 +211,14 @@ static struct dir_model *build_welfare(void)
 
 static char *answer(struct dir_model *m, const char *area, int limit, bool people, bool explain)
 {
-    struct dir_resolve_req rq = {.area = dir_model_area(m, area), .need = -1, .group = -1,
-                                 .limit = limit, .people = people, .explain = explain,
-                                 .central_ref = "central", .now = 1700000000};
+    struct dir_resolve_req rq = {.area = dir_model_area(m, area),
+                                 .need = -1,
+                                 .group = -1,
+                                 .limit = limit,
+                                 .people = people,
+                                 .explain = explain,
+                                 .central_ref = "central",
+                                 .now = 1700000000};
     struct dir_buf out;
     const char *why = NULL;
     dir_buf_init(&out, 1 << 20);

@@ -142,6 +142,17 @@ static void cur_array(struct cur *c, const void *base, size_t stride, int n)
     c->est = n;
 }
 
+/* OUT: a cursor over the N entries at L, sorted and without repeats; the cursor owns L. */
+static void cur_sorted(struct cur *out, int *l, int n)
+{
+    qsort(l, (size_t)n, sizeof *l, dir_entry_cmp_int);
+    int u = 0;
+    for (int i = 0; i < n; i++)
+        if (u == 0 || l[u - 1] != l[i]) l[u++] = l[i];
+    cur_array(out, l, sizeof *l, u);
+    out->owned = l;
+}
+
 static int cmp_cur_est(const void *a, const void *b)
 {
     const struct cur *x = a, *y = b;
@@ -219,18 +230,48 @@ static int cmp_slot_n(const void *a, const void *b)
     return (x->n > y->n) - (x->n < y->n);
 }
 
-static int cmp_int_up(const void *a, const void *b)
+/* OUT: the union of the N non-empty cursors KIDS (allocated; OUT takes them), EST entries in
+ * all, each exact or not (EXACT). */
+static void cur_or(struct cur *out, struct cur *kids, int n, long est, bool exact)
 {
-    int x = *(const int *)a, y = *(const int *)b;
-    return (x > y) - (x < y);
+    memset(out, 0, sizeof *out);
+    if (n <= 1) { /* absolute false, only empty kids, or one kid */
+        if (n == 1) {
+            *out = kids[0];
+        } else {
+            out->kind = CUR_EMPTY;
+            out->exact = true;
+        }
+        free(kids);
+        return;
+    }
+    if (n > OR_MERGE_MAX) {
+        /* Many branches: one sorted list of all their entries (merging them one step at a
+         * time would cost a seek in every branch per candidate). */
+        int *l = dir_xmalloc(sizeof(int) * (size_t)(est + 1)), k = 0;
+        for (int i = 0; i < n; i++) {
+            for (int e = cur_seek(&kids[i], 0); e != INT_MAX; e = cur_seek(&kids[i], e + 1))
+                l[k++] = e;
+            cur_free(&kids[i]);
+        }
+        free(kids);
+        cur_sorted(out, l, k);
+        out->exact = exact;
+        return;
+    }
+    for (int i = 0; i < n; i++)
+        kids[i].at = -1;
+    out->kind = CUR_OR;
+    out->kids = kids;
+    out->nkids = n;
+    out->est = est > INT_MAX ? INT_MAX : (int)est;
+    out->exact = exact;
 }
 
 /* C gives equality-index keys of F_SHARED attribute ATTR (build_grams): make it give their
- * entries. A few keys become an OR of their entry ranges (merged as they are read, so a
- * search that stops at its size limit reads little); many are merged into one sorted list. */
+ * entries, the union of the keys' entry ranges (cur_or). */
 static void shared_entries(const struct dir_entry_view *v, int attr, struct cur *c)
 {
-    enum { OR_MAX = 32 };
     const struct index *x = &v->idx[attr];
     int *keys = NULL, nkeys = 0, cap = 0;
     for (int k = cur_seek(c, 0); k != INT_MAX; k = cur_seek(c, k + 1)) {
@@ -242,32 +283,14 @@ static void shared_entries(const struct dir_entry_view *v, int attr, struct cur 
     }
     bool exact = c->exact;
     cur_free(c);
-    if (nkeys <= OR_MAX) {
-        c->kind = nkeys ? CUR_OR : CUR_EMPTY;
-        c->kids = dir_xcalloc((size_t)nkeys + 1, sizeof *c->kids);
-        c->nkids = nkeys;
-        for (int i = 0; i < nkeys; i++) {
-            int lo = (int)x->k[keys[i]].start, hi = (int)x->k[keys[i] + 1].start;
-            cur_array(&c->kids[i], &x->ent[lo], sizeof *x->ent, hi - lo);
-            c->kids[i].at = -1;
-            c->est += hi - lo;
-        }
-    } else {
-        int n = 0;
-        for (int i = 0; i < nkeys; i++)
-            n += (int)(x->k[keys[i] + 1].start - x->k[keys[i]].start);
-        int *all = dir_xmalloc(sizeof *all * (size_t)(n + 1)), m = 0;
-        for (int i = 0; i < nkeys; i++)
-            for (uint32_t j = x->k[keys[i]].start; j < x->k[keys[i] + 1].start; j++)
-                all[m++] = x->ent[j];
-        qsort(all, (size_t)m, sizeof *all, cmp_int_up);
-        int u = 0;
-        for (int i = 0; i < m; i++)
-            if (!u || all[u - 1] != all[i]) all[u++] = all[i];
-        cur_array(c, all, sizeof *all, u);
-        c->owned = all;
+    struct cur *kids = dir_xcalloc((size_t)nkeys + 1, sizeof *kids);
+    long est = 0;
+    for (int i = 0; i < nkeys; i++) { /* a key has at least one entry */
+        int lo = (int)x->k[keys[i]].start, hi = (int)x->k[keys[i] + 1].start;
+        cur_array(&kids[i], &x->ent[lo], sizeof *x->ent, hi - lo);
+        est += hi - lo;
     }
-    c->exact = exact;
+    cur_or(c, kids, nkeys, est, exact);
     free(keys);
 }
 
@@ -358,12 +381,7 @@ static bool cur_build(const struct dir_entry_view *v, const struct dir_filter *f
             int *l = dir_xmalloc(sizeof(int) * (size_t)(hi - lo + 1)), k = 0;
             for (int i = lo; i < hi; i++)
                 l[k++] = x->ent[i];
-            qsort(l, (size_t)k, sizeof *l, dir_entry_cmp_int);
-            int u = 0;
-            for (int i = 0; i < k; i++)
-                if (u == 0 || l[u - 1] != l[i]) l[u++] = l[i];
-            cur_array(out, l, sizeof *l, u);
-            out->owned = l;
+            cur_sorted(out, l, k);
             out->exact = f->nany == 0 && !f->final; /* nothing but the initial piece */
             return true;
         }
@@ -423,44 +441,10 @@ static bool cur_build(const struct dir_entry_view *v, const struct dir_filter *f
                 continue;
             }
             exact = exact && kids[n].exact;
-            kids[n].at = -1;
             est += kids[n].est;
             n++;
         }
-        if (n <= 1) { /* absolute false, only empty kids, or one kid */
-            if (n == 1) {
-                *out = kids[0];
-            } else {
-                out->kind = CUR_EMPTY;
-                out->exact = true;
-            }
-            free(kids);
-            return true;
-        }
-        if (n > OR_MERGE_MAX) {
-            /* Many branches: one sorted list of all their entries (merging them one step at a
-             * time would cost a seek in every branch per candidate). */
-            int *l = dir_xmalloc(sizeof(int) * (size_t)(est + 1)), k = 0;
-            for (int i = 0; i < n; i++) {
-                for (int e = cur_seek(&kids[i], 0); e != INT_MAX; e = cur_seek(&kids[i], e + 1))
-                    l[k++] = e;
-                cur_free(&kids[i]);
-            }
-            free(kids);
-            qsort(l, (size_t)k, sizeof *l, dir_entry_cmp_int);
-            int u = 0;
-            for (int i = 0; i < k; i++)
-                if (u == 0 || l[u - 1] != l[i]) l[u++] = l[i];
-            cur_array(out, l, sizeof *l, u);
-            out->owned = l;
-            out->exact = exact;
-            return true;
-        }
-        out->kind = CUR_OR;
-        out->kids = kids;
-        out->nkids = n;
-        out->est = est > INT_MAX ? INT_MAX : (int)est;
-        out->exact = exact;
+        cur_or(out, kids, n, est, exact);
         return true;
     }
     default:

@@ -67,19 +67,29 @@ static struct dir_model *build(void)
     return m;
 }
 
-static json_t *run(struct dir_model *m, const char *area, const char *group, bool explain)
+/* The answer to RQ, parsed. */
+static json_t *resolve_json(struct dir_model *m, const struct dir_resolve_req *rq)
 {
-    struct dir_resolve_req rq = {.area = dir_model_area(m, area), .need = -1,
-                                 .group = group ? dir_model_taxon(m, DIR_TAX_TARGET_GROUP, group) : -1,
-                                 .limit = 50, .explain = explain, .central_ref = "central"};
     struct dir_buf out;
     const char *why = NULL;
     dir_buf_init(&out, 1 << 20);
-    assert_int_equal(dir_resolve(m, &rq, &out, &why), DIR_OK);
+    assert_int_equal(dir_resolve(m, rq, &out, &why), DIR_OK);
     json_t *j = json_loads(out.data, 0, NULL);
     dir_buf_free(&out);
     assert_non_null(j);
     return j;
+}
+
+static json_t *run(struct dir_model *m, const char *area, const char *group, bool explain)
+{
+    struct dir_resolve_req rq = {.area = dir_model_area(m, area),
+                                 .need = -1,
+                                 .group =
+                                     group ? dir_model_taxon(m, DIR_TAX_TARGET_GROUP, group) : -1,
+                                 .limit = 50,
+                                 .explain = explain,
+                                 .central_ref = "central"};
+    return resolve_json(m, &rq);
 }
 
 static long long item_id(json_t *j, size_t i)
@@ -219,13 +229,7 @@ static char *answer(struct dir_model *m, const char *area, int limit, bool peopl
                                  .explain = explain,
                                  .central_ref = "central",
                                  .now = 1700000000};
-    struct dir_buf out;
-    const char *why = NULL;
-    dir_buf_init(&out, 1 << 20);
-    assert_int_equal(dir_resolve(m, &rq, &out, &why), DIR_OK);
-    json_t *j = json_loads(out.data, 0, NULL);
-    dir_buf_free(&out);
-    assert_non_null(j);
+    json_t *j = resolve_json(m, &rq);
     json_object_del(j, "skipped");
     char *s = json_dumps(j, JSON_SORT_KEYS);
     json_decref(j);

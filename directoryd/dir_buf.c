@@ -41,12 +41,7 @@ static enum dir_rc reserve(struct dir_buf *b, size_t n)
 enum dir_rc dir_buf_add_grow(struct dir_buf *b, const void *p, size_t n)
 {
     enum dir_rc rc = reserve(b, n);
-    if (rc)
-        return rc;
-    memcpy(b->data + b->len, p, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-    return DIR_OK;
+    return rc ? rc : dir_buf_add(b, p, n); /* it fits now */
 }
 
 enum dir_rc dir_buf_printf(struct dir_buf *b, const char *fmt, ...)

@@ -115,10 +115,10 @@ static void sort_items(struct item *it, int n, const struct dir_model *m)
 
 /* ---- tier 1 ---- */
 
+/* Whether unit O (a bma_unit with a parent: the area's UNITS list holds no other) is a
+ * district office's section. */
 static bool is_district_section(const struct dir_model *m, const struct dir_org *o)
 {
-    if (!is_type(o, "bma_unit") || !o->parent_id)
-        return false;
     int p = dir_model_org(m, o->parent_id);
     return p >= 0 && is_type(dir_model_org_at(m, p), "district_office");
 }
